@@ -1,0 +1,121 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned by Reader.Trace when no span of the trace is stored.
+var ErrNotFound = errors.New("trace not found")
+
+// Writer stores spans.
+//
+// WriteSpans is synchronous and idempotent: when it returns nil the spans are
+// stored and visible to readers, and writing a span again (same trace id and
+// span id) never makes it show twice. A returned error wrapped with
+// Permanent means retrying the same spans will not help; any other error may
+// be retried by the caller. The writer does not keep spans after it returns.
+type Writer interface {
+	WriteSpans(ctx context.Context, spans []Span) error
+}
+
+// Trace is the spans of one trace, in no particular order.
+type Trace struct {
+	ID    TraceID
+	Spans []Span
+}
+
+// Query selects traces. A trace matches when one of its spans satisfies every
+// set field at once. Zero fields are not applied.
+type Query struct {
+	Service   string
+	Operation string
+	Kind      SpanKind // KindUnspecified: any kind
+	// Attributes must all match on the span: each key's value equals the
+	// span attribute's or, when the span has no such key, the resource
+	// attribute's (in canonical string form, see Attribute).
+	Attributes  map[string]string
+	DurationMin time.Duration
+	DurationMax time.Duration
+	// StartMin and StartMax bound the span's start time, inclusive.
+	StartMin time.Time
+	StartMax time.Time
+	// Limit caps the number of traces; 0 means DefaultLimit.
+	Limit int
+}
+
+// DefaultLimit is the number of traces a Query returns when Limit is 0.
+const DefaultLimit = 20
+
+// Operation is a span name with the kind it was seen with.
+type Operation struct {
+	Name string
+	Kind SpanKind
+}
+
+// Reader finds stored spans. Results are copies the caller owns.
+type Reader interface {
+	// Trace returns every stored span of the trace, or ErrNotFound.
+	Trace(ctx context.Context, id TraceID) (Trace, error)
+	// FindTraces returns the whole traces that match q, the most recently
+	// started matching span first, at most q.Limit of them.
+	FindTraces(ctx context.Context, q Query) ([]Trace, error)
+	// Services returns the service names seen, sorted.
+	Services(ctx context.Context) ([]string, error)
+	// Operations returns the operations seen for service, sorted by name
+	// then kind; kind KindUnspecified means every kind.
+	Operations(ctx context.Context, service string, kind SpanKind) ([]Operation, error)
+}
+
+// Dependency is an edge of the service graph: spans of Child whose parent
+// span belongs to Parent.
+type Dependency struct {
+	Parent     string
+	Child      string
+	CallCount  uint64
+	ErrorCount uint64 // child spans with StatusError
+}
+
+// DependencyReader computes the service graph.
+type DependencyReader interface {
+	// Dependencies returns the edges between distinct services over spans
+	// that started in [end-lookback, end], sorted by Parent then Child.
+	Dependencies(ctx context.Context, end time.Time, lookback time.Duration) ([]Dependency, error)
+}
+
+// Purger applies retention.
+type Purger interface {
+	// Purge deletes spans that started before t. A backend may keep data
+	// up to its deletion granularity (a day partition, say) past t; it never
+	// deletes spans that started at or after t.
+	Purge(ctx context.Context, before time.Time) error
+}
+
+// Store is a whole backend.
+type Store interface {
+	Writer
+	Reader
+	DependencyReader
+	Purger
+	Close() error
+}
+
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as not worth retrying.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+// IsPermanent reports whether err was marked with Permanent.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
+}

@@ -1,0 +1,40 @@
+package vclock
+
+import "fmt"
+
+// Span attribute keys under which Tracer's SDK records a span's clock.
+//
+// At start every span gets AttrNode and AttrTick, and AttrDeps when the
+// process has heard from other processes in this trace. At end, if the clock
+// moved while the span was open (a child span ticked it, a response was
+// merged), the span also gets AttrEndTick and, when the other processes'
+// entries changed, AttrEndDeps. Compose turns a (node, tick, deps) triple
+// back into the whole clock.
+const (
+	// AttrNode is the id of the process (node) that recorded the span.
+	AttrNode = "tracer.vc.node"
+	// AttrTick is the node's own counter at span start (an int).
+	AttrTick = "tracer.vc.tick"
+	// AttrDeps is the text encoding of the other nodes' entries at span
+	// start; absent when there are none.
+	AttrDeps = "tracer.vc.deps"
+	// AttrEndTick is the node's counter when the span ended, if it moved.
+	AttrEndTick = "tracer.vc.end_tick"
+	// AttrEndDeps is the other nodes' entries at span end, if they changed.
+	AttrEndDeps = "tracer.vc.end_deps"
+)
+
+// Compose rebuilds a whole clock from a span's attributes: the entries in
+// deps (text encoding, possibly empty) plus node at tick.
+func Compose(node string, tick uint64, deps string) (Clock, error) {
+	if !ValidNode(node) {
+		return Clock{}, fmt.Errorf("vclock: invalid node id %q", node)
+	}
+	c, err := ParseLimit(deps, DefaultLimit+1)
+	if err != nil {
+		return Clock{}, err
+	}
+	c.limit = DefaultLimit + 1
+	c.Set(node, tick)
+	return c, nil
+}

@@ -1,0 +1,177 @@
+package vclock
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// MaxTextLen is the longest text Parse accepts: DefaultLimit entries of the
+// longest node id and count, with room to spare.
+const MaxTextLen = 4096
+
+// String returns the text encoding (see the package doc).
+func (c Clock) String() string { return string(c.AppendText(nil)) }
+
+// TextLen returns the length of the text encoding.
+func (c Clock) TextLen() int {
+	n := 0
+	if c.pruned {
+		n++
+	}
+	for i, e := range c.entries {
+		if i > 0 {
+			n++
+		}
+		n += len(e.Node) + 1 + uintLen(e.Count)
+	}
+	return n
+}
+
+// AppendText appends the text encoding to b.
+func (c Clock) AppendText(b []byte) []byte {
+	if c.pruned {
+		b = append(b, '!')
+	}
+	for i, e := range c.entries {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, e.Node...)
+		b = append(b, ':')
+		b = strconv.AppendUint(b, e.Count, 10)
+	}
+	return b
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (c Clock) MarshalText() ([]byte, error) { return c.AppendText(nil), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler with Parse's rules.
+func (c *Clock) UnmarshalText(b []byte) error {
+	p, err := ParseLimit(string(b), c.Limit())
+	if err != nil {
+		return err
+	}
+	*c = p
+	return nil
+}
+
+func uintLen(n uint64) int {
+	l := 1
+	for n >= 10 {
+		n /= 10
+		l++
+	}
+	return l
+}
+
+// Parse decodes the text encoding with the default limit.
+func Parse(s string) (Clock, error) { return ParseLimit(s, DefaultLimit) }
+
+// ParseLimit decodes the text encoding of a clock of at most limit entries
+// (DefaultLimit if limit < 1). Input longer than MaxTextLen, with more
+// entries than limit, or not exactly in the encoding's form is an error. The
+// node ids of the result share s's memory.
+func ParseLimit(s string, limit int) (Clock, error) {
+	if limit < 1 {
+		limit = DefaultLimit
+	}
+	c := Clock{limit: limit}
+	if len(s) > MaxTextLen {
+		return c, fmt.Errorf("vclock: text of %d bytes exceeds %d", len(s), MaxTextLen)
+	}
+	if len(s) > 0 && s[0] == '!' {
+		c.pruned = true
+		s = s[1:]
+	}
+	if s == "" {
+		return c, nil
+	}
+	n := 1
+	for i := 0; i < len(s); i++ {
+		if s[i] == ',' {
+			n++
+		}
+	}
+	if n > limit {
+		return c, fmt.Errorf("vclock: %d entries exceed the limit of %d", n, limit)
+	}
+	c.entries = make([]Entry, 0, n)
+	for len(s) > 0 {
+		var e Entry
+		var err error
+		e, s, err = parseEntry(s)
+		if err != nil {
+			return Clock{limit: limit}, err
+		}
+		if k := len(c.entries); k > 0 && c.entries[k-1].Node >= e.Node {
+			return Clock{limit: limit}, fmt.Errorf("vclock: node %q out of order or repeated", e.Node)
+		}
+		c.entries = append(c.entries, e)
+	}
+	return c, nil
+}
+
+var errEmptyEntry = errors.New("vclock: empty entry")
+
+// parseEntry reads "node:count" and the comma after it, if any.
+func parseEntry(s string) (Entry, string, error) {
+	i := 0
+	for i < len(s) && isNodeByte(s[i]) {
+		i++
+	}
+	if i == 0 {
+		if len(s) == 0 || s[0] == ',' {
+			return Entry{}, "", errEmptyEntry
+		}
+		return Entry{}, "", fmt.Errorf("vclock: unexpected byte %q in node id", s[0])
+	}
+	if i > MaxNodeLen {
+		return Entry{}, "", fmt.Errorf("vclock: node id of %d bytes exceeds %d", i, MaxNodeLen)
+	}
+	node := s[:i]
+	if i == len(s) || s[i] != ':' {
+		return Entry{}, "", fmt.Errorf("vclock: entry for %q lacks \":count\"", node)
+	}
+	s = s[i+1:]
+	j := 0
+	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+		j++
+	}
+	if j == 0 || (s[0] == '0') || j > 20 {
+		return Entry{}, "", fmt.Errorf("vclock: bad count for %q", node)
+	}
+	count, err := strconv.ParseUint(s[:j], 10, 64)
+	if err != nil {
+		return Entry{}, "", fmt.Errorf("vclock: bad count for %q", node)
+	}
+	s = s[j:]
+	if len(s) > 0 {
+		if s[0] != ',' {
+			return Entry{}, "", fmt.Errorf("vclock: unexpected byte %q after count", s[0])
+		}
+		s = s[1:]
+		if s == "" {
+			return Entry{}, "", errEmptyEntry
+		}
+	}
+	return Entry{Node: node, Count: count}, s, nil
+}
+
+func isNodeByte(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '.' || b == '_' || b == '-'
+}
+
+// ValidNode reports whether id can be a node id.
+func ValidNode(id string) bool {
+	if id == "" || len(id) > MaxNodeLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if !isNodeByte(id[i]) {
+			return false
+		}
+	}
+	return true
+}
