@@ -1,0 +1,315 @@
+package collector
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the collector's whole configuration. NewDefaultConfig returns
+// the defaults; Validate reports every problem at once.
+type Config struct {
+	Receivers ReceiversConfig `yaml:"receivers"`
+	WAL       WALConfig       `yaml:"wal"`
+	Batch     BatchConfig     `yaml:"batch"`
+	Retry     RetryConfig     `yaml:"retry"`
+	Storage   StorageConfig   `yaml:"storage"`
+	Limits    LimitsConfig    `yaml:"limits"`
+	Telemetry TelemetryConfig `yaml:"telemetry"`
+	// ShutdownTimeout bounds the graceful shutdown of the binary: what is
+	// not written by then stays in the WAL for the next start.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// ReceiversConfig configures the OTLP receivers. An empty endpoint disables
+// that receiver; at least one must be enabled.
+type ReceiversConfig struct {
+	GRPC GRPCConfig `yaml:"grpc"`
+	HTTP HTTPConfig `yaml:"http"`
+}
+
+// GRPCConfig configures the OTLP/gRPC receiver.
+type GRPCConfig struct {
+	// Endpoint is the host:port to listen on; default "localhost:4317"
+	// (loopback, like the OpenTelemetry Collector since v0.104: set
+	// "0.0.0.0:4317" to accept remote clients).
+	Endpoint string `yaml:"endpoint"`
+	// MaxConcurrentStreams caps concurrent requests per connection.
+	MaxConcurrentStreams uint32 `yaml:"max_concurrent_streams"`
+}
+
+// HTTPConfig configures the OTLP/HTTP receiver (POST /v1/traces).
+type HTTPConfig struct {
+	// Endpoint is the host:port to listen on; default "localhost:4318".
+	Endpoint string `yaml:"endpoint"`
+	// ReadTimeout bounds reading one whole request.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+}
+
+// WALConfig configures the write-ahead log.
+type WALConfig struct {
+	// Dir holds the segments; required.
+	Dir string `yaml:"dir"`
+	// Sync is "batch" (fsync before acknowledging, one fsync shared by the
+	// requests that arrived meanwhile; the default) or "interval" (fsync
+	// every SyncInterval: a power loss may lose acknowledged spans).
+	Sync         string        `yaml:"sync"`
+	SyncInterval time.Duration `yaml:"sync_interval"`
+	// MaxBytes caps the WAL on disk; past it receivers push back.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// SegmentSize is the size of one segment file.
+	SegmentSize int64 `yaml:"segment_size"`
+}
+
+// BatchConfig says when the pipeline writes: when Size spans are pending or
+// the oldest pending span has waited Timeout.
+type BatchConfig struct {
+	Size    int           `yaml:"size"`
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// RetryConfig is the exponential backoff for retryable write errors. The
+// pipeline retries until the write succeeds, the error is permanent
+// (storage.IsPermanent) or the collector shuts down; acknowledged spans are
+// never dropped for a retryable error.
+type RetryConfig struct {
+	InitialInterval time.Duration `yaml:"initial_interval"`
+	MaxInterval     time.Duration `yaml:"max_interval"`
+	Multiplier      float64       `yaml:"multiplier"`
+}
+
+// Storage types.
+const (
+	StorageMemory     = "memory"
+	StorageBadger     = "badger"
+	StorageClickHouse = "clickhouse"
+)
+
+// StorageConfig says which backend the binary writes to. The collector
+// itself takes a storage.Writer; cmd/tracer opens the backend.
+type StorageConfig struct {
+	// Type is "memory", "badger" or "clickhouse".
+	Type   string              `yaml:"type"`
+	Memory MemoryStorageConfig `yaml:"memory"`
+	Badger BadgerStorageConfig `yaml:"badger"`
+	// ClickHouse: the options of the storage/clickhouse backend go here
+	// once that package exists (CLICKHOUSE-CONFIG: not yet available).
+}
+
+// MemoryStorageConfig configures the in-memory backend.
+type MemoryStorageConfig struct {
+	// MaxSpans caps the spans kept; 0 means the backend's default.
+	MaxSpans int `yaml:"max_spans"`
+}
+
+// BadgerStorageConfig configures the embedded on-disk backend.
+type BadgerStorageConfig struct {
+	Dir string `yaml:"dir"`
+}
+
+// LimitsConfig bounds what a request may carry and how much memory intake
+// may hold.
+type LimitsConfig struct {
+	// MaxRequestBytes caps one request (after gzip decompression over HTTP).
+	MaxRequestBytes int `yaml:"max_request_bytes"`
+	// MaxSpansPerRequest rejects larger requests as a whole.
+	MaxSpansPerRequest int `yaml:"max_spans_per_request"`
+	// MaxAttributes per span; the extra ones are dropped and counted.
+	MaxAttributes int `yaml:"max_attributes"`
+	// MaxAttributeValueLen truncates longer string values (counted).
+	MaxAttributeValueLen int `yaml:"max_attribute_value_len"`
+	// MaxNameLen rejects spans with longer names.
+	MaxNameLen int `yaml:"max_name_len"`
+	// MaxInflightBytes caps the bytes of requests being received and not
+	// yet in the WAL; past it receivers push back.
+	MaxInflightBytes int64 `yaml:"max_inflight_bytes"`
+	// RetryAfter is the delay suggested to clients that are pushed back.
+	RetryAfter time.Duration `yaml:"retry_after"`
+}
+
+// TelemetryConfig configures the collector's own health, metrics and logs.
+type TelemetryConfig struct {
+	// Endpoint serves /health and /metrics (Prometheus); default
+	// "127.0.0.1:8888" like the OpenTelemetry Collector; empty disables.
+	Endpoint string `yaml:"endpoint"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+	// LogFormat is "text" or "json".
+	LogFormat string `yaml:"log_format"`
+}
+
+// NewDefaultConfig returns the defaults. WAL.Dir has none and must be set.
+func NewDefaultConfig() Config {
+	return Config{
+		Receivers: ReceiversConfig{
+			GRPC: GRPCConfig{Endpoint: "localhost:4317", MaxConcurrentStreams: 64},
+			HTTP: HTTPConfig{Endpoint: "localhost:4318", ReadTimeout: 30 * time.Second},
+		},
+		WAL: WALConfig{
+			Sync:         "batch",
+			SyncInterval: 200 * time.Millisecond,
+			MaxBytes:     1 << 30,
+			SegmentSize:  64 << 20,
+		},
+		Batch: BatchConfig{Size: 8192, Timeout: 200 * time.Millisecond},
+		Retry: RetryConfig{InitialInterval: 100 * time.Millisecond, MaxInterval: 10 * time.Second, Multiplier: 2},
+		Storage: StorageConfig{
+			Type: StorageBadger,
+		},
+		Limits: LimitsConfig{
+			MaxRequestBytes:      8 << 20,
+			MaxSpansPerRequest:   65536,
+			MaxAttributes:        128,
+			MaxAttributeValueLen: 4096,
+			MaxNameLen:           1024,
+			MaxInflightBytes:     64 << 20,
+			RetryAfter:           time.Second,
+		},
+		Telemetry: TelemetryConfig{
+			Endpoint:  "127.0.0.1:8888",
+			LogLevel:  "info",
+			LogFormat: "text",
+		},
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// LoadFile reads a YAML file over cfg: keys present in the file replace
+// cfg's values, others keep them. Unknown keys are an error.
+func (cfg *Config) LoadFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil {
+		return fmt.Errorf("parse config %s: %w", path, err)
+	}
+	return nil
+}
+
+// Validate reports every problem of cfg at once, joined.
+func (cfg *Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+
+	if cfg.Receivers.GRPC.Endpoint == "" && cfg.Receivers.HTTP.Endpoint == "" {
+		bad("receivers: at least one of grpc.endpoint and http.endpoint must be set")
+	}
+	checkEndpoint := func(name, ep string, optional bool) {
+		if ep == "" && optional {
+			return
+		}
+		if _, _, err := net.SplitHostPort(ep); err != nil {
+			bad("%s: %q is not host:port: %v", name, ep, err)
+		}
+	}
+	checkEndpoint("receivers.grpc.endpoint", cfg.Receivers.GRPC.Endpoint, true)
+	checkEndpoint("receivers.http.endpoint", cfg.Receivers.HTTP.Endpoint, true)
+	checkEndpoint("telemetry.endpoint", cfg.Telemetry.Endpoint, true)
+	if cfg.Receivers.GRPC.MaxConcurrentStreams == 0 {
+		bad("receivers.grpc.max_concurrent_streams must be positive")
+	}
+	if cfg.Receivers.HTTP.ReadTimeout <= 0 {
+		bad("receivers.http.read_timeout must be positive, got %v", cfg.Receivers.HTTP.ReadTimeout)
+	}
+
+	if cfg.WAL.Dir == "" {
+		bad("wal.dir is required")
+	}
+	switch cfg.WAL.Sync {
+	case "batch":
+	case "interval":
+		if cfg.WAL.SyncInterval <= 0 {
+			bad("wal.sync_interval must be positive with wal.sync: interval, got %v", cfg.WAL.SyncInterval)
+		}
+	default:
+		bad("wal.sync must be \"batch\" or \"interval\", got %q", cfg.WAL.Sync)
+	}
+	if cfg.WAL.SegmentSize <= 0 {
+		bad("wal.segment_size must be positive, got %d", cfg.WAL.SegmentSize)
+	}
+	if cfg.WAL.MaxBytes < cfg.WAL.SegmentSize {
+		bad("wal.max_bytes (%d) must be at least wal.segment_size (%d)", cfg.WAL.MaxBytes, cfg.WAL.SegmentSize)
+	}
+	if cfg.WAL.MaxBytes < int64(cfg.Limits.MaxRequestBytes) {
+		bad("wal.max_bytes (%d) must be at least limits.max_request_bytes (%d)", cfg.WAL.MaxBytes, cfg.Limits.MaxRequestBytes)
+	}
+
+	if cfg.Batch.Size <= 0 {
+		bad("batch.size must be positive, got %d", cfg.Batch.Size)
+	}
+	if cfg.Batch.Timeout <= 0 {
+		bad("batch.timeout must be positive, got %v", cfg.Batch.Timeout)
+	}
+
+	if cfg.Retry.InitialInterval <= 0 {
+		bad("retry.initial_interval must be positive, got %v", cfg.Retry.InitialInterval)
+	}
+	if cfg.Retry.MaxInterval < cfg.Retry.InitialInterval {
+		bad("retry.max_interval (%v) must be at least retry.initial_interval (%v)", cfg.Retry.MaxInterval, cfg.Retry.InitialInterval)
+	}
+	if cfg.Retry.Multiplier < 1 {
+		bad("retry.multiplier must be at least 1, got %v", cfg.Retry.Multiplier)
+	}
+
+	switch cfg.Storage.Type {
+	case StorageMemory:
+		if cfg.Storage.Memory.MaxSpans < 0 {
+			bad("storage.memory.max_spans must not be negative, got %d", cfg.Storage.Memory.MaxSpans)
+		}
+	case StorageBadger:
+		if cfg.Storage.Badger.Dir == "" {
+			bad("storage.badger.dir is required with storage.type: badger")
+		}
+	case StorageClickHouse:
+		bad("storage.type: clickhouse is not yet available in the collector")
+	default:
+		bad("storage.type must be one of memory, badger, clickhouse; got %q", cfg.Storage.Type)
+	}
+
+	l := cfg.Limits
+	if l.MaxRequestBytes <= 0 {
+		bad("limits.max_request_bytes must be positive, got %d", l.MaxRequestBytes)
+	}
+	if l.MaxSpansPerRequest <= 0 {
+		bad("limits.max_spans_per_request must be positive, got %d", l.MaxSpansPerRequest)
+	}
+	if l.MaxAttributes <= 0 {
+		bad("limits.max_attributes must be positive, got %d", l.MaxAttributes)
+	}
+	if l.MaxAttributeValueLen <= 0 {
+		bad("limits.max_attribute_value_len must be positive, got %d", l.MaxAttributeValueLen)
+	}
+	if l.MaxNameLen <= 0 {
+		bad("limits.max_name_len must be positive, got %d", l.MaxNameLen)
+	}
+	if l.MaxInflightBytes < int64(l.MaxRequestBytes) {
+		bad("limits.max_inflight_bytes (%d) must be at least limits.max_request_bytes (%d)", l.MaxInflightBytes, l.MaxRequestBytes)
+	}
+	if l.RetryAfter < time.Second {
+		bad("limits.retry_after must be at least 1s (HTTP Retry-After counts whole seconds), got %v", l.RetryAfter)
+	}
+
+	switch strings.ToLower(cfg.Telemetry.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("telemetry.log_level must be debug, info, warn or error; got %q", cfg.Telemetry.LogLevel)
+	}
+	switch cfg.Telemetry.LogFormat {
+	case "text", "json":
+	default:
+		bad("telemetry.log_format must be text or json; got %q", cfg.Telemetry.LogFormat)
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		bad("shutdown_timeout must be positive, got %v", cfg.ShutdownTimeout)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,141 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
+	_ "google.golang.org/grpc/encoding/gzip" // OTLP clients may gzip requests
+	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/tracerdev/tracer/collector/otlp"
+)
+
+const (
+	transportGRPC = "grpc"
+	exportMethod  = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+)
+
+// traceServiceDesc registers OTLP's TraceService by hand so that Export
+// receives the request as raw bytes (see rawCodec): no generated message
+// types on the hot path.
+var traceServiceDesc = grpc.ServiceDesc{
+	ServiceName: "opentelemetry.proto.collector.trace.v1.TraceService",
+	HandlerType: (*rawExporter)(nil),
+	Methods: []grpc.MethodDesc{{
+		MethodName: "Export",
+		Handler:    exportHandler,
+	}},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "opentelemetry/proto/collector/trace/v1/trace_service.proto",
+}
+
+// rawExporter is what traceServiceDesc dispatches to.
+type rawExporter interface {
+	export(ctx context.Context, req []byte) (rawMessage, error)
+}
+
+var _ rawExporter = (*Collector)(nil)
+
+// rawRequest receives the request bytes from rawCodec; free returns the
+// buffer to gRPC's pool.
+type rawRequest struct{ buf mem.Buffer }
+
+// rawMessage is a response already in wire form.
+type rawMessage []byte
+
+func exportHandler(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+	var req rawRequest
+	if err := dec(&req); err != nil {
+		return nil, err
+	}
+	defer req.buf.Free()
+	e := srv.(rawExporter)
+	if interceptor == nil {
+		return e.export(ctx, req.buf.ReadOnlyData())
+	}
+	info := &grpc.UnaryServerInfo{Server: srv, FullMethod: exportMethod}
+	return interceptor(ctx, &req, info, func(ctx context.Context, r any) (any, error) {
+		return e.export(ctx, r.(*rawRequest).buf.ReadOnlyData())
+	})
+}
+
+// rawCodec is gRPC's "proto" codec for the OTLP receiver's server only: it
+// hands rawRequest the message bytes without decoding them and writes
+// rawMessage as is. Other messages (none today) go to the proto codec.
+type rawCodec struct{ proto encoding.CodecV2 }
+
+func (rawCodec) Name() string { return "proto" }
+
+func (c rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if m, ok := v.(rawMessage); ok {
+		return mem.BufferSlice{mem.SliceBuffer(m)}, nil
+	}
+	return c.proto.Marshal(v)
+}
+
+func (c rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	if r, ok := v.(*rawRequest); ok {
+		r.buf = data.MaterializeToBuffer(mem.DefaultBufferPool())
+		return nil
+	}
+	return c.proto.Unmarshal(data, v)
+}
+
+func (c *Collector) newGRPCServer() *grpc.Server {
+	s := grpc.NewServer(
+		grpc.ForceServerCodecV2(rawCodec{proto: encoding.GetCodecV2("proto")}),
+		grpc.MaxRecvMsgSize(c.cfg.Limits.MaxRequestBytes),
+		grpc.MaxConcurrentStreams(c.cfg.Receivers.GRPC.MaxConcurrentStreams),
+	)
+	s.RegisterService(&traceServiceDesc, c)
+	return s
+}
+
+// emptyResponse is the ExportTraceServiceResponse of a request whose spans
+// were all accepted.
+var emptyResponse = rawMessage{}
+
+func (c *Collector) export(ctx context.Context, req []byte) (rawMessage, error) {
+	n := int64(len(req))
+	if !c.acquire(n) {
+		return nil, grpcError(c.reject(transportGRPC, kindRetryable, reasonBackpressure, "collector is at its in-flight memory cap, retry later"), c.cfg.Limits.RetryAfter)
+	}
+	res, err := c.ingest(ctx, transportGRPC, req)
+	c.release(n)
+	if err != nil {
+		return nil, grpcError(err, c.cfg.Limits.RetryAfter)
+	}
+	if res.Rejected == 0 {
+		return emptyResponse, nil
+	}
+	return rawMessage(otlp.ResponseBytes(res.Rejected, res.Reason)), nil
+}
+
+// grpcError maps an intake error to a gRPC status: retryable errors are
+// Unavailable with an errdetails.RetryInfo, as OTLP asks.
+func grpcError(err error, retryAfter time.Duration) error {
+	var ie *intakeError
+	if !errors.As(err, &ie) {
+		return status.Error(codes.Internal, err.Error())
+	}
+	switch ie.kind {
+	case kindMalformed, kindMediaType:
+		return status.Error(codes.InvalidArgument, ie.msg)
+	case kindTooLarge:
+		return status.Error(codes.ResourceExhausted, ie.msg)
+	default:
+		st, derr := status.New(codes.Unavailable, ie.msg).WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(retryAfter)})
+		if derr != nil {
+			return status.Error(codes.Unavailable, fmt.Sprintf("%s (retry in %v)", ie.msg, retryAfter))
+		}
+		return st.Err()
+	}
+}

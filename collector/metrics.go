@@ -1,0 +1,126 @@
+package collector
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/tracerdev/tracer/collector/wal"
+)
+
+// Reasons a request or a span is rejected, the "reason" label.
+const (
+	reasonInvalidSpan   = "invalid_span"   // a span failed validation
+	reasonMalformed     = "malformed"      // the request could not be parsed
+	reasonTooLarge      = "too_large"      // request bigger than the limit
+	reasonMediaType     = "media_type"     // unsupported content type or encoding
+	reasonBackpressure  = "backpressure"   // in-flight or WAL cap reached
+	reasonShuttingDown  = "shutting_down"  // intake stopped
+	reasonInternalError = "internal_error" // the WAL failed
+)
+
+// metrics are the collector's self-metrics, on a registry of its own.
+type metrics struct {
+	reg *prometheus.Registry
+
+	spansReceived    *prometheus.CounterVec // transport
+	spansRejected    *prometheus.CounterVec // transport, reason
+	requestsRejected *prometheus.CounterVec // transport, reason
+	backpressure     *prometheus.CounterVec // transport
+	attrsDropped     prometheus.Counter
+	valuesTruncated  prometheus.Counter
+	inflightBytes    prometheus.Gauge
+
+	batchesWritten prometheus.Counter
+	spansWritten   prometheus.Counter
+	writeLatency   prometheus.Histogram
+	writeRetries   prometheus.Counter
+	writeFailures  prometheus.Counter // permanent errors
+	spansDropped   *prometheus.CounterVec
+}
+
+func newMetrics(stats func() wal.Stats, committed func() wal.Offset) (*metrics, error) {
+	const ns = "tracer_collector_"
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		spansReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: ns + "spans_received_total",
+			Help: "Spans accepted by a receiver and acknowledged (in the WAL).",
+		}, []string{"transport"}),
+		spansRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: ns + "spans_rejected_total",
+			Help: "Spans rejected by a receiver, by reason (spans of unparsable requests are not counted: see requests_rejected_total).",
+		}, []string{"transport", "reason"}),
+		requestsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: ns + "requests_rejected_total",
+			Help: "Requests refused as a whole, by reason.",
+		}, []string{"transport", "reason"}),
+		backpressure: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: ns + "backpressure_total",
+			Help: "Requests answered with a retryable error because the in-flight or WAL cap was reached.",
+		}, []string{"transport"}),
+		attrsDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: ns + "attributes_dropped_total",
+			Help: "Span attributes dropped past limits.max_attributes.",
+		}),
+		valuesTruncated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: ns + "attribute_values_truncated_total",
+			Help: "Attribute values truncated to limits.max_attribute_value_len.",
+		}),
+		inflightBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: ns + "inflight_bytes",
+			Help: "Bytes of requests being received and not yet in the WAL.",
+		}),
+		batchesWritten: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: ns + "batches_written_total",
+			Help: "Batches written to storage.",
+		}),
+		spansWritten: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: ns + "spans_written_total",
+			Help: "Spans written to storage.",
+		}),
+		writeLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    ns + "write_duration_seconds",
+			Help:    "Duration of one storage write attempt.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+		writeRetries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: ns + "write_retries_total",
+			Help: "Storage writes retried after a retryable error.",
+		}),
+		writeFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: ns + "write_permanent_errors_total",
+			Help: "Storage writes that failed with a permanent error.",
+		}),
+		spansDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: ns + "spans_dropped_total",
+			Help: "Acknowledged spans that could not be stored, by reason.",
+		}, []string{"reason"}),
+	}
+	for _, c := range []prometheus.Collector{
+		m.spansReceived, m.spansRejected, m.requestsRejected, m.backpressure,
+		m.attrsDropped, m.valuesTruncated, m.inflightBytes,
+		m.batchesWritten, m.spansWritten, m.writeLatency, m.writeRetries,
+		m.writeFailures, m.spansDropped,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: ns + "wal_bytes",
+			Help: "Bytes of WAL segment files on disk.",
+		}, func() float64 { return float64(stats().Bytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: ns + "wal_segments",
+			Help: "WAL segment files on disk.",
+		}, func() float64 { return float64(stats().Segments) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: ns + "wal_committed_offset",
+			Help: "Offset of the last WAL record the sink has durably written.",
+		}, func() float64 { return float64(committed()) }),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := m.reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,182 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/tracerdev/tracer/collector/otlp"
+	"github.com/tracerdev/tracer/collector/wal"
+	"github.com/tracerdev/tracer/storage"
+)
+
+const (
+	// readRecords is the most WAL records one Read returns.
+	readRecords = 64
+	// drainPoll is how long a draining pipeline waits for another record
+	// before it concludes that it has caught up: intake has stopped, so no
+	// record can appear later.
+	drainPoll = 50 * time.Millisecond
+)
+
+// runPipeline reads the WAL from its last commit, decodes records into
+// spans, and writes them in batches by size and age, committing the WAL
+// after each write. readCtx is cancelled when Shutdown starts draining:
+// from then on the pipeline writes what is left and returns once it has
+// caught up. ctx is cancelled when the drain deadline passes: the pipeline
+// returns at once, what it has not committed stays in the WAL.
+func (c *Collector) runPipeline(ctx, readCtx context.Context, w *wal.WAL) {
+	p := &pipeline{c: c, w: w, next: w.Committed()}
+	if p.next > 0 {
+		c.log.Info("replaying wal", "after", p.next)
+	}
+	for {
+		rctx, cancel := readCtx, context.CancelFunc(func() {})
+		drainRead := c.draining.Load()
+		switch {
+		case drainRead:
+			rctx, cancel = context.WithTimeout(ctx, drainPoll)
+		case len(p.batch) > 0:
+			rctx, cancel = context.WithDeadline(readCtx, p.started.Add(c.cfg.Batch.Timeout))
+		}
+		recs, err := w.Read(rctx, p.next, readRecords)
+		cancel()
+		if err != nil {
+			switch {
+			case ctx.Err() != nil, errors.Is(err, wal.ErrClosed):
+				return
+			case rctx.Err() != nil:
+				// Batch age reached, drain started, or caught up while
+				// draining.
+				if !p.flush(ctx) {
+					return
+				}
+				if drainRead {
+					return
+				}
+				continue
+			default:
+				c.log.Error("wal read failed", "err", err)
+				if !sleep(ctx, c.cfg.Retry.InitialInterval) {
+					return
+				}
+				continue
+			}
+		}
+		for _, r := range recs {
+			if !p.add(ctx, r) {
+				return
+			}
+		}
+	}
+}
+
+// pipeline is runPipeline's state, owned by its goroutine.
+type pipeline struct {
+	c       *Collector
+	w       *wal.WAL
+	next    wal.Offset // last record read
+	upTo    wal.Offset // last record whose spans are all in batch
+	batch   []storage.Span
+	started time.Time // when the oldest pending record was read
+}
+
+// add decodes r into the batch and flushes when it is full. It returns false
+// when ctx is done.
+func (p *pipeline) add(ctx context.Context, r wal.Record) bool {
+	c := p.c
+	if len(p.batch) == 0 {
+		p.started = time.Now()
+	}
+	n := len(p.batch)
+	batch, st, err := otlp.Decode(p.batch, r.Data, c.lim)
+	if err != nil {
+		// Scan accepted this record, so this is a bug or a corrupted
+		// record that passed the CRC: drop it, count it, say so.
+		c.log.Error("decode wal record, dropping it", "offset", r.Offset, "err", err)
+		c.m.spansDropped.WithLabelValues("decode_error").Inc()
+		batch = batch[:n]
+	}
+	p.batch = batch
+	c.m.attrsDropped.Add(float64(st.DroppedAttributes))
+	c.m.valuesTruncated.Add(float64(st.TruncatedValues))
+	p.next, p.upTo = r.Offset, r.Offset
+	if len(p.batch) >= c.cfg.Batch.Size {
+		return p.flush(ctx)
+	}
+	return true
+}
+
+// flush writes the batch, retrying retryable errors with exponential
+// backoff, and commits the WAL up to the batch's last record. It returns
+// false, without committing, when ctx is done.
+func (p *pipeline) flush(ctx context.Context) bool {
+	c := p.c
+	if p.upTo <= p.w.Committed() {
+		return true
+	}
+	if len(p.batch) > 0 && !p.write(ctx, p.batch) {
+		return false
+	}
+	if err := p.w.Commit(p.upTo); err != nil {
+		// The spans are stored; if the checkpoint is lost they are written
+		// again after a restart, which the storage contract makes harmless.
+		c.log.Error("wal commit failed", "offset", p.upTo, "err", err)
+	}
+	clear(p.batch) // let the strings go
+	p.batch = p.batch[:0]
+	return true
+}
+
+// write stores spans, retrying retryable errors until ctx is done. On a
+// permanent error it splits the batch to keep the spans that can be stored,
+// and drops (and counts) the ones that cannot.
+func (p *pipeline) write(ctx context.Context, spans []storage.Span) bool {
+	c := p.c
+	r := c.cfg.Retry
+	delay := r.InitialInterval
+	for {
+		start := time.Now()
+		err := c.writer.WriteSpans(ctx, spans)
+		c.m.writeLatency.Observe(time.Since(start).Seconds())
+		switch {
+		case err == nil:
+			c.m.batchesWritten.Inc()
+			c.m.spansWritten.Add(float64(len(spans)))
+			return true
+		case ctx.Err() != nil:
+			return false
+		case storage.IsPermanent(err):
+			c.m.writeFailures.Inc()
+			if len(spans) > 1 {
+				half := len(spans) / 2
+				return p.write(ctx, spans[:half]) && p.write(ctx, spans[half:])
+			}
+			c.log.Error("storage rejected span permanently, dropping it",
+				"trace_id", spans[0].TraceID.String(), "span_id", spans[0].SpanID.String(), "err", err)
+			c.m.spansDropped.WithLabelValues("permanent_error").Inc()
+			return true
+		}
+		c.m.writeRetries.Inc()
+		c.log.Warn("storage write failed, retrying", "spans", len(spans), "retry_in", delay, "err", err)
+		// Full jitter on the upper half keeps retries of many collectors apart.
+		wait := delay/2 + rand.N(delay/2+1)
+		if !sleep(ctx, wait) {
+			return false
+		}
+		delay = min(time.Duration(float64(delay)*r.Multiplier), r.MaxInterval)
+	}
+}
+
+// sleep waits d or until ctx is done; it reports whether d elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
