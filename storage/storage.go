@@ -1,8 +1,10 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -118,4 +120,26 @@ func Permanent(err error) error {
 func IsPermanent(err error) bool {
 	var p permanentError
 	return errors.As(err, &p)
+}
+
+// SortDependencies sorts deps by Parent then Child, the order
+// DependencyReader.Dependencies returns.
+func SortDependencies(deps []Dependency) {
+	slices.SortFunc(deps, func(a, b Dependency) int {
+		if c := cmp.Compare(a.Parent, b.Parent); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Child, b.Child)
+	})
+}
+
+// SortOperations sorts ops by Name then Kind, the order Reader.Operations
+// returns.
+func SortOperations(ops []Operation) {
+	slices.SortFunc(ops, func(a, b Operation) int {
+		if c := cmp.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Kind, b.Kind)
+	})
 }

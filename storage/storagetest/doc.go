@@ -1,0 +1,22 @@
+// Package storagetest is the conformance suite that every storage backend
+// passes, and helpers that backends' own tests and benchmarks use.
+//
+// A backend's test calls Run with a function that returns a fresh, empty
+// store:
+//
+//	func TestConformance(t *testing.T) {
+//		storagetest.Run(t, func(t *testing.T) storage.Store {
+//			s, err := memory.New()
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() { s.Close() })
+//			return s
+//		})
+//	}
+//
+// The suite is backend-neutral: it uses recent times (minutes before now) so
+// that backends that keep data by day behave, never relies on the order of
+// equal timestamps, never sleeps, and compares spans field by field with nil
+// and empty slices treated alike.
+package storagetest
