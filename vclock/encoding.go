@@ -3,7 +3,9 @@ package vclock
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // MaxTextLen is the longest text Parse accepts: DefaultLimit entries of the
@@ -34,12 +36,7 @@ func (c Clock) AppendText(b []byte) []byte {
 		b = append(b, '!')
 	}
 	for i, e := range c.entries {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, e.Node...)
-		b = append(b, ':')
-		b = strconv.AppendUint(b, e.Count, 10)
+		b = appendEntry(b, i, e.Node, e.Count)
 	}
 	return b
 }
@@ -174,4 +171,111 @@ func ValidNode(id string) bool {
 		}
 	}
 	return true
+}
+
+// Validate checks that s is a well-formed clock of at most limit entries
+// (DefaultLimit if limit < 1), as Parse would, without allocating.
+func Validate(s string, limit int) error {
+	if limit < 1 {
+		limit = DefaultLimit
+	}
+	if len(s) > MaxTextLen {
+		return fmt.Errorf("vclock: text of %d bytes exceeds %d", len(s), MaxTextLen)
+	}
+	if len(s) > 0 && s[0] == '!' {
+		s = s[1:]
+	}
+	prev, n := "", 0
+	for len(s) > 0 {
+		var e Entry
+		var err error
+		e, s, err = parseEntry(s)
+		if err != nil {
+			return err
+		}
+		if n > 0 && prev >= e.Node {
+			return fmt.Errorf("vclock: node %q out of order or repeated", e.Node)
+		}
+		if n++; n > limit {
+			return fmt.Errorf("vclock: more than %d entries", limit)
+		}
+		prev = e.Node
+	}
+	return nil
+}
+
+// MergeText merges the clock encoded in s into c, leaving out the entry of
+// node except (pass "" to keep all). It reports whether c changed. It
+// allocates only when s names nodes c does not have. On error c is
+// unchanged.
+func (c *Clock) MergeText(s, except string) (bool, error) {
+	if err := Validate(s, MaxTextLen); err != nil {
+		return false, err
+	}
+	changed := false
+	if len(s) > 0 && s[0] == '!' {
+		if !c.pruned {
+			c.pruned, changed = true, true
+		}
+		s = s[1:]
+	}
+	added := false
+	for len(s) > 0 {
+		e, rest, _ := parseEntry(s) // validated above
+		s = rest
+		if e.Node == except {
+			continue
+		}
+		i, ok := c.find(e.Node)
+		switch {
+		case ok && e.Count > c.entries[i].Count:
+			c.entries[i].Count = e.Count
+			changed = true
+		case !ok:
+			e.Node = strings.Clone(e.Node) // do not keep the whole header alive
+			c.entries = slices.Insert(c.entries, i, e)
+			changed, added = true, true
+		}
+	}
+	if added {
+		c.prune(except)
+	}
+	return changed, nil
+}
+
+// AppendTextWith appends the text encoding of c with node's counter raised
+// to count, without changing c.
+func (c Clock) AppendTextWith(b []byte, node string, count uint64) []byte {
+	if c.pruned {
+		b = append(b, '!')
+	}
+	n := 0
+	done := node == "" || count == 0
+	for _, e := range c.entries {
+		if !done && node <= e.Node {
+			done = true
+			if node == e.Node {
+				b = appendEntry(b, n, e.Node, max(e.Count, count))
+				n++
+				continue
+			}
+			b = appendEntry(b, n, node, count)
+			n++
+		}
+		b = appendEntry(b, n, e.Node, e.Count)
+		n++
+	}
+	if !done {
+		b = appendEntry(b, n, node, count)
+	}
+	return b
+}
+
+func appendEntry(b []byte, i int, node string, count uint64) []byte {
+	if i > 0 {
+		b = append(b, ',')
+	}
+	b = append(b, node...)
+	b = append(b, ':')
+	return strconv.AppendUint(b, count, 10)
 }

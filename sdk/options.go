@@ -1,0 +1,214 @@
+package sdk
+
+import (
+	"io"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+type config struct {
+	serviceName  string
+	instanceID   string
+	nodeID       string
+	attrs        []attribute.KeyValue
+	sampler      sdktrace.Sampler
+	limits       *sdktrace.SpanLimits
+	exporters    []sdktrace.SpanExporter
+	exporterKind string // "", "otlp-grpc", "otlp-http", "stdout", "none"
+	grpcOpts     []otlptracegrpc.Option
+	httpOpts     []otlptracehttp.Option
+	stdout       io.Writer
+	processors   []sdktrace.SpanProcessor
+	syncExport   bool
+	clockLimit   int
+	clockRetain  time.Duration
+	global       bool
+	providerOpts []sdktrace.TracerProviderOption
+}
+
+// Option configures New.
+type Option interface{ apply(config) config }
+
+type optionFunc func(config) config
+
+func (f optionFunc) apply(c config) config { return f(c) }
+
+// WithServiceName sets service.name (default: OTEL_SERVICE_NAME, then
+// OTEL_RESOURCE_ATTRIBUTES, then "unknown_service:<executable>").
+func WithServiceName(name string) Option {
+	return optionFunc(func(c config) config {
+		if name != "" {
+			c.serviceName = name
+		}
+		return c
+	})
+}
+
+// WithInstanceID sets service.instance.id (default: from
+// OTEL_RESOURCE_ATTRIBUTES, else a random UUID per provider).
+func WithInstanceID(id string) Option {
+	return optionFunc(func(c config) config {
+		if id != "" {
+			c.instanceID = id
+		}
+		return c
+	})
+}
+
+// WithNodeID sets the process's node id in the vector clock: 1 to 64
+// characters from [A-Za-z0-9._-]. By default it is the service.instance.id
+// when that is such a string of at most 24 characters, else a 16-digit hex
+// hash of it.
+func WithNodeID(id string) Option {
+	return optionFunc(func(c config) config {
+		if id != "" {
+			c.nodeID = id
+		}
+		return c
+	})
+}
+
+// WithResourceAttributes adds resource attributes; they win over the
+// environment's.
+func WithResourceAttributes(attrs ...attribute.KeyValue) Option {
+	return optionFunc(func(c config) config {
+		c.attrs = append(c.attrs, attrs...)
+		return c
+	})
+}
+
+// WithSampler sets the sampler (default: OTEL_TRACES_SAMPLER, else
+// parent-based always-on). Use sdktrace.AlwaysSample, NeverSample,
+// TraceIDRatioBased and ParentBased, or RateLimited.
+func WithSampler(s sdktrace.Sampler) Option {
+	return optionFunc(func(c config) config {
+		if s != nil {
+			c.sampler = s
+		}
+		return c
+	})
+}
+
+// WithSpanLimits sets span limits (default: OTEL_SPAN_*_LIMIT, else the
+// OpenTelemetry defaults).
+func WithSpanLimits(l sdktrace.SpanLimits) Option {
+	return optionFunc(func(c config) config {
+		c.limits = &l
+		return c
+	})
+}
+
+// WithExporter sends spans to e, in batches (or synchronously with
+// WithSyncExport). It replaces the exporter chosen from the environment;
+// several WithExporter options send to each.
+func WithExporter(e sdktrace.SpanExporter) Option {
+	return optionFunc(func(c config) config {
+		if e != nil {
+			c.exporters = append(c.exporters, e)
+		}
+		return c
+	})
+}
+
+// WithOTLPGRPC exports with OTLP over gRPC (default endpoint
+// localhost:4317, or OTEL_EXPORTER_OTLP_ENDPOINT and friends).
+func WithOTLPGRPC(opts ...otlptracegrpc.Option) Option {
+	return optionFunc(func(c config) config {
+		c.exporterKind, c.grpcOpts = "otlp-grpc", opts
+		return c
+	})
+}
+
+// WithOTLPHTTP exports with OTLP over HTTP/protobuf (default endpoint
+// localhost:4318, or OTEL_EXPORTER_OTLP_ENDPOINT and friends).
+func WithOTLPHTTP(opts ...otlptracehttp.Option) Option {
+	return optionFunc(func(c config) config {
+		c.exporterKind, c.httpOpts = "otlp-http", opts
+		return c
+	})
+}
+
+// WithStdout writes spans as indented JSON to w, for development.
+func WithStdout(w io.Writer) Option {
+	return optionFunc(func(c config) config {
+		c.exporterKind, c.stdout = "stdout", w
+		return c
+	})
+}
+
+// WithoutExporter makes New set up no exporter, whatever the environment
+// says; spans reach only the processors given with WithSpanProcessor.
+func WithoutExporter() Option {
+	return optionFunc(func(c config) config {
+		c.exporterKind = "none"
+		return c
+	})
+}
+
+// WithSpanProcessor adds a processor after the clock processor, so it sees
+// spans with their clock attributes.
+func WithSpanProcessor(p sdktrace.SpanProcessor) Option {
+	return optionFunc(func(c config) config {
+		if p != nil {
+			c.processors = append(c.processors, p)
+		}
+		return c
+	})
+}
+
+// WithSyncExport exports each span as it ends instead of in batches. It is
+// for tests and examples; production wants batches.
+func WithSyncExport() Option {
+	return optionFunc(func(c config) config {
+		c.syncExport = true
+		return c
+	})
+}
+
+// WithClockLimit bounds the number of entries of the vector clock (default
+// vclock.DefaultLimit). Past it the smallest entries are dropped and the
+// clock is marked pruned.
+func WithClockLimit(n int) Option {
+	return optionFunc(func(c config) config {
+		if n > 1 {
+			c.clockLimit = n
+		}
+		return c
+	})
+}
+
+// WithClockRetention sets how long a trace's clock is kept in the process
+// after its last span there ended (default 1 minute), so that later requests
+// of the same trace continue it.
+func WithClockRetention(d time.Duration) Option {
+	return optionFunc(func(c config) config {
+		if d > 0 {
+			c.clockRetain = d
+		}
+		return c
+	})
+}
+
+// WithGlobal makes New install the provider as the global tracer provider
+// and propagation.Default (trace context, baggage, clock) as the global
+// propagator.
+func WithGlobal() Option {
+	return optionFunc(func(c config) config {
+		c.global = true
+		return c
+	})
+}
+
+// WithProviderOptions passes options to sdktrace.NewTracerProvider, for
+// what this package does not wrap (an ID generator, say). They are applied
+// after New's own and win over them.
+func WithProviderOptions(opts ...sdktrace.TracerProviderOption) Option {
+	return optionFunc(func(c config) config {
+		c.providerOpts = append(c.providerOpts, opts...)
+		return c
+	})
+}

@@ -1,0 +1,277 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+
+	"github.com/tracerdev/tracer/internal/vcstate"
+	"github.com/tracerdev/tracer/propagation"
+	"github.com/tracerdev/tracer/vclock"
+)
+
+// DefaultClockRetention is how long a trace's clock outlives its last span
+// in a process unless WithClockRetention says otherwise.
+const DefaultClockRetention = time.Minute
+
+// New returns a TracerProvider for the service, with the clock processor in
+// front of the exporter. Shut it down (tp.Shutdown) to flush spans at exit.
+func New(ctx context.Context, opts ...Option) (*sdktrace.TracerProvider, error) {
+	var c config
+	for _, o := range opts {
+		c = o.apply(c)
+	}
+	res, instanceID, err := newResource(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	node := c.nodeID
+	if node == "" {
+		node = NodeID(instanceID)
+	} else if !vclock.ValidNode(node) {
+		return nil, fmt.Errorf("sdk: node id %q: want 1 to %d characters from [A-Za-z0-9._-]", node, vclock.MaxNodeLen)
+	}
+
+	exporters := c.exporters
+	if len(exporters) == 0 {
+		e, err := newExporter(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		if e != nil {
+			exporters = append(exporters, e)
+		}
+	}
+	downstream := append([]sdktrace.SpanProcessor(nil), c.processors...)
+	for _, e := range exporters {
+		if c.syncExport {
+			downstream = append(downstream, sdktrace.NewSimpleSpanProcessor(e))
+		} else {
+			downstream = append(downstream, sdktrace.NewBatchSpanProcessor(e))
+		}
+	}
+	var next sdktrace.SpanProcessor
+	switch len(downstream) {
+	case 0:
+	case 1:
+		next = downstream[0]
+	default:
+		next = fanout(downstream)
+	}
+
+	popts := []sdktrace.TracerProviderOption{
+		sdktrace.WithResource(res),
+		sdktrace.WithSpanProcessor(NewProcessor(node, next,
+			WithProcessorClockLimit(c.clockLimit), WithProcessorRetention(c.clockRetain))),
+	}
+	if c.sampler != nil {
+		popts = append(popts, sdktrace.WithSampler(c.sampler))
+	}
+	if c.limits != nil {
+		popts = append(popts, sdktrace.WithRawSpanLimits(*c.limits))
+	}
+	popts = append(popts, c.providerOpts...)
+	tp := sdktrace.NewTracerProvider(popts...)
+	if c.global {
+		otel.SetTracerProvider(tp)
+		otel.SetTextMapPropagator(propagation.Default())
+	}
+	return tp, nil
+}
+
+// newResource merges, lowest first: the SDK defaults, the environment, the
+// options. It returns the resource and its service.instance.id.
+func newResource(ctx context.Context, c config) (*resource.Resource, string, error) {
+	env, err := resource.New(ctx, resource.WithFromEnv())
+	if err != nil {
+		return nil, "", fmt.Errorf("sdk: resource from environment: %w", err)
+	}
+	instanceID := c.instanceID
+	if instanceID == "" {
+		if v, ok := env.Set().Value(semconv.ServiceInstanceIDKey); ok {
+			instanceID = v.Emit()
+		} else {
+			instanceID = uuid.NewString()
+		}
+	}
+	attrs := []attribute.KeyValue{semconv.ServiceInstanceID(instanceID)}
+	if c.serviceName != "" {
+		attrs = append(attrs, semconv.ServiceName(c.serviceName))
+	}
+	attrs = append(attrs, c.attrs...)
+	own := resource.NewSchemaless(attrs...)
+	res, err := resource.Merge(resource.Default(), env)
+	if err != nil {
+		return nil, "", fmt.Errorf("sdk: resource: %w", err)
+	}
+	res, err = resource.Merge(res, own)
+	if err != nil {
+		return nil, "", fmt.Errorf("sdk: resource: %w", err)
+	}
+	return res, instanceID, nil
+}
+
+// NodeID derives a clock node id from a service.instance.id: the id itself
+// when it is a valid node id of at most 24 characters, else a 16-digit hex
+// FNV-1a hash of it.
+func NodeID(instanceID string) string {
+	if len(instanceID) <= 24 && vclock.ValidNode(instanceID) {
+		return instanceID
+	}
+	h := fnv.New64a()
+	h.Write([]byte(instanceID))
+	return fmt.Sprintf("%016x", h.Sum64())
+}
+
+// newExporter picks the exporter from the options, else from
+// OTEL_TRACES_EXPORTER ("otlp", "console", "none") and
+// OTEL_EXPORTER_OTLP_TRACES_PROTOCOL / OTEL_EXPORTER_OTLP_PROTOCOL ("grpc",
+// "http/protobuf"; the specification's default is http/protobuf).
+func newExporter(ctx context.Context, c config) (sdktrace.SpanExporter, error) {
+	kind := c.exporterKind
+	if kind == "" {
+		switch v := strings.ToLower(strings.TrimSpace(os.Getenv("OTEL_TRACES_EXPORTER"))); v {
+		case "", "otlp":
+			proto := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+			if proto == "" {
+				proto = os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+			}
+			switch proto {
+			case "", "http/protobuf":
+				kind = "otlp-http"
+			case "grpc":
+				kind = "otlp-grpc"
+			default:
+				return nil, fmt.Errorf("sdk: OTEL_EXPORTER_OTLP_PROTOCOL=%q: want grpc or http/protobuf", proto)
+			}
+		case "console":
+			kind = "stdout"
+		case "none":
+			kind = "none"
+		default:
+			return nil, fmt.Errorf("sdk: OTEL_TRACES_EXPORTER=%q: want otlp, console or none", v)
+		}
+	}
+	switch kind {
+	case "otlp-grpc":
+		e, err := otlptracegrpc.New(ctx, c.grpcOpts...)
+		if err != nil {
+			return nil, fmt.Errorf("sdk: otlp grpc exporter: %w", err)
+		}
+		return e, nil
+	case "otlp-http":
+		e, err := otlptracehttp.New(ctx, c.httpOpts...)
+		if err != nil {
+			return nil, fmt.Errorf("sdk: otlp http exporter: %w", err)
+		}
+		return e, nil
+	case "stdout":
+		sopts := []stdouttrace.Option{stdouttrace.WithPrettyPrint()}
+		if c.stdout != nil {
+			sopts = append(sopts, stdouttrace.WithWriter(c.stdout))
+		}
+		e, err := stdouttrace.New(sopts...)
+		if err != nil {
+			return nil, fmt.Errorf("sdk: stdout exporter: %w", err)
+		}
+		return e, nil
+	default:
+		return nil, nil
+	}
+}
+
+// ProcessorOption configures NewProcessor.
+type ProcessorOption interface{ applyProcessor(processorConfig) processorConfig }
+
+type processorConfig struct {
+	limit  int
+	retain time.Duration
+}
+
+type processorOptionFunc func(processorConfig) processorConfig
+
+func (f processorOptionFunc) applyProcessor(c processorConfig) processorConfig { return f(c) }
+
+// WithProcessorClockLimit bounds the clock's entries (default
+// vclock.DefaultLimit).
+func WithProcessorClockLimit(n int) ProcessorOption {
+	return processorOptionFunc(func(c processorConfig) processorConfig {
+		if n > 1 {
+			c.limit = n
+		}
+		return c
+	})
+}
+
+// WithProcessorRetention sets how long a trace's clock outlives its last
+// span (default DefaultClockRetention).
+func WithProcessorRetention(d time.Duration) ProcessorOption {
+	return processorOptionFunc(func(c processorConfig) processorConfig {
+		if d > 0 {
+			c.retain = d
+		}
+		return c
+	})
+}
+
+// NewProcessor returns the clock span processor for node, for those who
+// build their own TracerProvider: it records the clock on every span and
+// then hands the span to next (an exporting processor; nil for none). Put
+// it in the provider instead of next, not beside it, so that next sees the
+// end-of-span clock attributes. An invalid node id is replaced by its hash
+// (see NodeID).
+func NewProcessor(node string, next sdktrace.SpanProcessor, opts ...ProcessorOption) sdktrace.SpanProcessor {
+	c := processorConfig{limit: vclock.DefaultLimit, retain: DefaultClockRetention}
+	for _, o := range opts {
+		c = o.applyProcessor(c)
+	}
+	if !vclock.ValidNode(node) {
+		node = NodeID(node)
+	}
+	return vcstate.NewProcessor(node, c.limit, c.retain, next)
+}
+
+// fanout passes every call to each processor in order.
+type fanout []sdktrace.SpanProcessor
+
+func (f fanout) OnStart(ctx context.Context, s sdktrace.ReadWriteSpan) {
+	for _, p := range f {
+		p.OnStart(ctx, s)
+	}
+}
+
+func (f fanout) OnEnd(s sdktrace.ReadOnlySpan) {
+	for _, p := range f {
+		p.OnEnd(s)
+	}
+}
+
+func (f fanout) Shutdown(ctx context.Context) error {
+	var errs []error
+	for _, p := range f {
+		errs = append(errs, p.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+func (f fanout) ForceFlush(ctx context.Context) error {
+	var errs []error
+	for _, p := range f {
+		errs = append(errs, p.ForceFlush(ctx))
+	}
+	return errors.Join(errs...)
+}
