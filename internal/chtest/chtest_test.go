@@ -4,7 +4,25 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 )
+
+// insert writes one row through a native batch: 18.16 does not answer an
+// INSERT ... VALUES sent with Exec over the native protocol.
+func insert(ctx context.Context, t *testing.T, conn clickhouse.Conn, x uint8) {
+	t.Helper()
+	b, err := conn.PrepareBatch(ctx, "INSERT INTO t (x)")
+	if err != nil {
+		t.Fatalf("prepare: %v", err)
+	}
+	if err := b.Append(x); err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	if err := b.Send(); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+}
 
 func TestNewDatabaseIsUsable(t *testing.T) {
 	db := server.NewDatabase(t)
@@ -18,9 +36,7 @@ func TestNewDatabaseIsUsable(t *testing.T) {
 	if err := conn.Exec(ctx, "CREATE TABLE t (x UInt8) ENGINE = Memory"); err != nil {
 		t.Fatalf("create: %v", err)
 	}
-	if err := conn.Exec(ctx, "INSERT INTO t (x) VALUES (7)"); err != nil {
-		t.Fatalf("insert: %v", err)
-	}
+	insert(ctx, t, conn, 7)
 	var got uint8
 	if err := conn.QueryRow(ctx, "SELECT x FROM t").Scan(&got); err != nil {
 		t.Fatalf("select: %v", err)
@@ -48,9 +64,7 @@ func TestRestartKeepsData(t *testing.T) {
 	if err := conn.Exec(ctx, "CREATE TABLE t (x UInt8) ENGINE = MergeTree() ORDER BY x"); err != nil {
 		t.Fatalf("create: %v", err)
 	}
-	if err := conn.Exec(ctx, "INSERT INTO t (x) VALUES (3)"); err != nil {
-		t.Fatalf("insert: %v", err)
-	}
+	insert(ctx, t, conn, 3)
 	conn.Close()
 	if err := server.Restart(true); err != nil {
 		t.Fatalf("restart: %v", err)
