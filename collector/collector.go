@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 
@@ -375,3 +376,8 @@ func (c *Collector) ingest(ctx context.Context, transport string, req []byte) (o
 	c.m.spansReceived.WithLabelValues(transport).Add(float64(res.Accepted))
 	return res, nil
 }
+
+// Gatherer returns the collector's own metrics registry (served on
+// /metrics), for a process that embeds the collector and serves metrics
+// itself.
+func (c *Collector) Gatherer() prometheus.Gatherer { return c.m.reg }

@@ -1,0 +1,223 @@
+package collector_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/tracerdev/tracer/collector"
+	"github.com/tracerdev/tracer/storage"
+	"github.com/tracerdev/tracer/storage/memory"
+)
+
+// writerFunc is a storage.Writer made of a function.
+type writerFunc func(ctx context.Context, spans []storage.Span) error
+
+func (f writerFunc) WriteSpans(ctx context.Context, spans []storage.Span) error { return f(ctx, spans) }
+
+// metricsOf reads the collector's metrics from its Gatherer, in Prometheus
+// text form: "name{labels}" -> value. It works after Shutdown too.
+func metricsOf(t testing.TB, c *collector.Collector) map[string]float64 {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(c.Gatherer(), promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	return parseMetrics(t, rec.Body)
+}
+
+// scrape reads the collector's /metrics endpoint.
+func scrape(t testing.TB, addr string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	return parseMetrics(t, resp.Body)
+}
+
+func parseMetrics(t testing.TB, r io.Reader) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func exportGRPC(t testing.TB, addr string, spans ...spanSpec) {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := coltracepb.NewTraceServiceClient(conn).Export(context.Background(), requestMsg("svc", spans...)); err != nil {
+		t.Fatalf("Export: %v", err)
+	}
+}
+
+// TestRetriesAndPermanentErrors: retryable write errors are retried until
+// the write succeeds; a span the storage rejects permanently is dropped and
+// counted, its batch-mates are stored.
+func TestRetriesAndPermanentErrors(t *testing.T) {
+	store := memory.New()
+	defer store.Close()
+	var mu sync.Mutex
+	failures := 3
+	w := writerFunc(func(ctx context.Context, spans []storage.Span) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if failures > 0 {
+			failures--
+			return errors.New("storage is down")
+		}
+		for _, s := range spans {
+			if s.Name == "poison" {
+				return storage.Permanent(errors.New("cannot store poison"))
+			}
+		}
+		return store.WriteSpans(ctx, spans)
+	})
+	cfg := testConfig(t)
+	cfg.Batch.Size = 1000
+	c := startCollector(t, cfg, w)
+
+	var spans []spanSpec
+	var traces [][]byte
+	for i := range 9 {
+		s := validSpan(i)
+		if i == 4 {
+			s.name = "poison"
+		}
+		spans = append(spans, s)
+		traces = append(traces, s.traceID)
+	}
+	exportGRPC(t, c.GRPCAddr(), spans...)
+	shutdown(t, c)
+
+	assertStored(t, storedSpans(t, store, traces...), append(spans[:4:4], spans[5:]...))
+	m := metricsOf(t, c)
+	if got := m["tracer_collector_write_retries_total"]; got < 3 {
+		t.Errorf("write_retries_total = %v, want >= 3", got)
+	}
+	if got := m[`tracer_collector_spans_dropped_total{reason="permanent_error"}`]; got != 1 {
+		t.Errorf("spans_dropped_total{permanent_error} = %v, want 1", got)
+	}
+	if got := m["tracer_collector_spans_written_total"]; got != 8 {
+		t.Errorf("spans_written_total = %v, want 8", got)
+	}
+	if got := m[`tracer_collector_spans_received_total{transport="grpc"}`]; got != 9 {
+		t.Errorf("spans_received_total{grpc} = %v, want 9", got)
+	}
+}
+
+// TestReplayAfterUnfinishedShutdown: spans acknowledged while the storage is
+// down stay in the WAL when shutdown's deadline passes, and the next start
+// writes them, once each.
+func TestReplayAfterUnfinishedShutdown(t *testing.T) {
+	cfg := testConfig(t)
+	down := writerFunc(func(ctx context.Context, spans []storage.Span) error {
+		return errors.New("storage is down")
+	})
+	c := startCollector(t, cfg, down)
+	var spans []spanSpec
+	var traces [][]byte
+	for i := range 30 {
+		spans = append(spans, validSpan(i))
+		traces = append(traces, validSpan(i).traceID)
+	}
+	exportGRPC(t, c.GRPCAddr(), spans[:10]...)
+	exportGRPC(t, c.GRPCAddr(), spans[10:]...)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	err := c.Shutdown(ctx)
+	cancel()
+	if err == nil {
+		t.Fatal("Shutdown with the storage down returned nil, want a drain error")
+	}
+	if err2 := c.Shutdown(context.Background()); !errors.Is(err2, err) && err2.Error() != err.Error() {
+		t.Errorf("second Shutdown: got %v, want the first result %v", err2, err)
+	}
+
+	store := memory.New()
+	defer store.Close()
+	c2 := startCollector(t, cfg, store)
+	shutdown(t, c2)
+	assertStored(t, storedSpans(t, store, traces...), spans)
+}
+
+// TestHealthAndMetrics: /health answers, /metrics carries the collector's
+// metrics; Shutdown without Start and twice is fine.
+func TestHealthAndMetrics(t *testing.T) {
+	store := memory.New()
+	defer store.Close()
+	idle, err := collector.New(testConfig(t), store, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := idle.Shutdown(context.Background()); err != nil {
+		t.Errorf("Shutdown without Start: %v", err)
+	}
+	if err := idle.Start(context.Background()); err == nil {
+		t.Error("Start after Shutdown succeeded")
+	}
+
+	c := startCollector(t, testConfig(t), store)
+	resp, err := http.Get("http://" + c.TelemetryAddr() + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/health: got %d", resp.StatusCode)
+	}
+	exportGRPC(t, c.GRPCAddr(), validSpan(1), validSpan(2))
+	m := scrape(t, c.TelemetryAddr())
+	for _, name := range []string{
+		`tracer_collector_spans_received_total{transport="grpc"}`,
+		"tracer_collector_wal_bytes",
+		"tracer_collector_wal_segments",
+		"tracer_collector_inflight_bytes",
+	} {
+		if _, ok := m[name]; !ok {
+			t.Errorf("metric %s missing", name)
+		}
+	}
+	if got := m[`tracer_collector_spans_received_total{transport="grpc"}`]; got != 2 {
+		t.Errorf("spans_received_total{grpc} = %v, want 2", got)
+	}
+	if got := m["tracer_collector_wal_bytes"]; got <= 0 {
+		t.Errorf("wal_bytes = %v, want > 0", got)
+	}
+	shutdown(t, c)
+	shutdown(t, c)
+	if got := metricsOf(t, c)["tracer_collector_batches_written_total"]; got < 1 {
+		t.Errorf("batches_written_total = %v, want >= 1", got)
+	}
+}
