@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracerdev/tracer/storage"
+	"github.com/tracerdev/tracer/storage/badger"
+	"github.com/tracerdev/tracer/vclock"
+)
+
+// buildTracer builds the binary into a temp dir.
+func buildTracer(t *testing.T) string {
+	t.Helper()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the crash test builds the binary and needs the go command: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "tracer")
+	cmd := exec.Command(gobin, "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// freeAddr returns a loopback address that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// child is a running collector process.
+type child struct {
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when the process has exited
+	err    error         // Wait's result, set before exited is closed
+	log    string
+}
+
+// wait waits for the process to exit and returns Wait's result.
+func (c *child) wait() error {
+	<-c.exited
+	return c.err
+}
+
+func startChild(t *testing.T, bin string, args []string, logPath string) *child {
+	t.Helper()
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")} // no TRACER_* from the environment
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		t.Fatal(err)
+	}
+	c := &child{cmd: cmd, exited: make(chan struct{}), log: logPath}
+	go func() {
+		c.err = cmd.Wait()
+		logf.Close()
+		close(c.exited)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-c.exited
+	})
+	return c
+}
+
+func (c *child) logText() string {
+	b, _ := os.ReadFile(c.log)
+	return string(b)
+}
+
+// waitHealthy polls /health until it answers 200, for at most a minute (the
+// child may be slow to start on a loaded machine).
+func (c *child) waitHealthy(t *testing.T, addr string) {
+	t.Helper()
+	client := &http.Client{Timeout: time.Second}
+	for i := 0; i < 600; i++ {
+		select {
+		case <-c.exited:
+			t.Fatalf("collector exited early: %v\n%s", c.err, c.logText())
+		default:
+		}
+		resp, err := client.Get("http://" + addr + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("collector not healthy after a minute\n%s", c.logText())
+}
+
+// batchSpans returns one request's spans: trace number n, perBatch spans.
+func batchSpans(n, perBatch int) []sdktrace.ReadOnlySpan {
+	var tid trace.TraceID
+	tid[0], tid[1], tid[14], tid[15] = 0x7e, 1, byte(n>>8), byte(n)
+	res := resource.NewSchemaless(attribute.String("service.name", "crash-test"))
+	base := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	stubs := make(tracetest.SpanStubs, perBatch)
+	for i := range stubs {
+		var sid trace.SpanID
+		sid[0], sid[6], sid[7] = 0x5a, byte(i>>8), byte(i)+1
+		sid[1], sid[2] = byte(n>>8), byte(n)
+		stubs[i] = tracetest.SpanStub{
+			Name:        fmt.Sprintf("op-%d", i),
+			SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled}),
+			SpanKind:    trace.SpanKindServer,
+			StartTime:   base.Add(time.Duration(i) * time.Millisecond),
+			EndTime:     base.Add(time.Duration(i)*time.Millisecond + 500*time.Microsecond),
+			Attributes: []attribute.KeyValue{
+				attribute.String(vclock.AttrNode, "node-a"),
+				attribute.Int64(vclock.AttrTick, int64(n*perBatch+i+1)),
+				attribute.Int("batch", n),
+			},
+			Resource:             res,
+			InstrumentationScope: instrumentation.Scope{Name: "crash"},
+		}
+	}
+	return stubs.Snapshots()
+}
+
+// TestCrashRecovery runs the collector as a child process with the badger
+// store, sends spans with the official OTLP/gRPC exporter, SIGKILLs the
+// collector mid-stream, restarts it and stops it gracefully: every span that
+// was acknowledged is stored, none twice.
+func TestCrashRecovery(t *testing.T) {
+	bin := buildTracer(t)
+	dir := t.TempDir()
+	grpcAddr, telAddr := freeAddr(t), freeAddr(t)
+	args := []string{"collector",
+		"--grpc-endpoint", grpcAddr, "--http-endpoint", "", "--telemetry-endpoint", telAddr,
+		"--wal-dir", filepath.Join(dir, "wal"), "--storage", "badger", "--badger-dir", filepath.Join(dir, "badger"),
+		"--batch-size", "300", "--batch-timeout", "50ms", "--log-format", "json", "--shutdown-timeout", "60s",
+	}
+	logPath := filepath.Join(dir, "collector.log")
+
+	first := startChild(t, bin, args, logPath)
+	first.waitHealthy(t, telAddr)
+
+	ctx := context.Background()
+	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(grpcAddr), otlptracegrpc.WithInsecure(),
+		otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: false}), otlptracegrpc.WithTimeout(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exp.Shutdown(ctx)
+
+	// The sender exports batches until one fails (the collector is gone);
+	// the test kills the collector once killAfter batches are acknowledged.
+	const perBatch, killAfter, maxBatches = 50, 40, 5000
+	var mu sync.Mutex
+	acked := 0 // batches 0..acked-1 were acknowledged
+	enough := make(chan struct{})
+	senderDone := make(chan struct{})
+	go func() {
+		defer close(senderDone)
+		for n := 0; n < maxBatches; n++ {
+			if err := exp.ExportSpans(ctx, batchSpans(n, perBatch)); err != nil {
+				return
+			}
+			mu.Lock()
+			acked = n + 1
+			if acked == killAfter {
+				close(enough)
+			}
+			mu.Unlock()
+		}
+	}()
+	select {
+	case <-enough:
+	case <-senderDone:
+		t.Fatalf("sender stopped before %d batches were acknowledged\n%s", killAfter, first.logText())
+	}
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-senderDone
+	if err := first.wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("first collector: got exit %v, want killed", err)
+	}
+	mu.Lock()
+	nAcked := acked
+	mu.Unlock()
+	t.Logf("%d batches (%d spans) acknowledged before SIGKILL", nAcked, nAcked*perBatch)
+
+	second := startChild(t, bin, args, logPath)
+	second.waitHealthy(t, telAddr)
+	if err := second.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.wait(); err != nil {
+		t.Fatalf("second collector: exit %v\n%s", err, second.logText())
+	}
+
+	store, err := badger.Open(filepath.Join(dir, "badger"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	for n := 0; n < nAcked; n++ {
+		want := batchSpans(n, perBatch)
+		tid := storage.TraceID(want[0].SpanContext().TraceID())
+		tr, err := store.Trace(ctx, tid)
+		if err != nil {
+			t.Fatalf("batch %d (trace %s): %v\n%s", n, tid, err, second.logText())
+		}
+		seen := map[storage.SpanID]int{}
+		for _, s := range tr.Spans {
+			seen[s.SpanID]++
+		}
+		for _, w := range want {
+			id := storage.SpanID(w.SpanContext().SpanID())
+			if seen[id] != 1 {
+				t.Errorf("batch %d span %s stored %d times, want once", n, id, seen[id])
+			}
+		}
+		if len(tr.Spans) != perBatch {
+			t.Errorf("batch %d: %d spans stored, want %d", n, len(tr.Spans), perBatch)
+		}
+	}
+}
