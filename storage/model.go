@@ -188,6 +188,16 @@ func (s *Span) Attribute(key string) (Attribute, bool) {
 	return Attribute{}, false
 }
 
+// ResourceAttribute returns the resource attribute with key, or false.
+func (s *Span) ResourceAttribute(key string) (Attribute, bool) {
+	for _, a := range s.Resource {
+		if a.Key == key {
+			return a, true
+		}
+	}
+	return Attribute{}, false
+}
+
 // Clock returns the vector clock the span recorded at its start (see
 // vclock.FromAttributes), and whether it carries one.
 func (s *Span) Clock() (vclock.Clock, bool) {

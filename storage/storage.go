@@ -143,3 +143,29 @@ func SortOperations(ops []Operation) {
 		return cmp.Compare(a.Kind, b.Kind)
 	})
 }
+
+// Matches reports whether span s satisfies every set field of q, the test a
+// backend applies to each span (Limit aside). Times are compared in unix
+// nanoseconds; the bounds are inclusive.
+func (q *Query) Matches(s *Span) bool {
+	switch {
+	case q.Service != "" && s.Service != q.Service,
+		q.Operation != "" && s.Name != q.Operation,
+		q.Kind != KindUnspecified && s.Kind != q.Kind,
+		q.DurationMin > 0 && s.Duration() < q.DurationMin,
+		q.DurationMax > 0 && s.Duration() > q.DurationMax,
+		!q.StartMin.IsZero() && s.StartTime < q.StartMin.UnixNano(),
+		!q.StartMax.IsZero() && s.StartTime > q.StartMax.UnixNano():
+		return false
+	}
+	for k, v := range q.Attributes {
+		a, ok := s.Attribute(k)
+		if !ok {
+			a, ok = s.ResourceAttribute(k)
+		}
+		if !ok || a.Value != v {
+			return false
+		}
+	}
+	return true
+}

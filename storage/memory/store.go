@@ -221,7 +221,6 @@ func (s *Store) FindTraces(ctx context.Context, q storage.Query) ([]storage.Trac
 	if limit <= 0 {
 		limit = storage.DefaultLimit
 	}
-	m := newMatcher(q)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
@@ -236,7 +235,7 @@ func (s *Store) FindTraces(ctx context.Context, q storage.Query) ([]storage.Trac
 	for id, t := range s.traces {
 		found, best := false, int64(0)
 		for _, sp := range t.spans {
-			if (!found || sp.StartTime > best) && m.match(sp) {
+			if (!found || sp.StartTime > best) && q.Matches(sp) {
 				found, best = true, sp.StartTime
 			}
 		}
@@ -256,56 +255,6 @@ func (s *Store) FindTraces(ctx context.Context, q storage.Query) ([]storage.Trac
 		out[i] = copyTrace(h.id, h.t)
 	}
 	return out, nil
-}
-
-type matcher struct {
-	q                  storage.Query
-	startMin, startMax int64
-	hasMin, hasMax     bool
-}
-
-func newMatcher(q storage.Query) matcher {
-	m := matcher{q: q}
-	if !q.StartMin.IsZero() {
-		m.startMin, m.hasMin = q.StartMin.UnixNano(), true
-	}
-	if !q.StartMax.IsZero() {
-		m.startMax, m.hasMax = q.StartMax.UnixNano(), true
-	}
-	return m
-}
-
-func (m *matcher) match(sp *storage.Span) bool {
-	q := &m.q
-	switch {
-	case q.Service != "" && sp.Service != q.Service,
-		q.Operation != "" && sp.Name != q.Operation,
-		q.Kind != storage.KindUnspecified && sp.Kind != q.Kind,
-		q.DurationMin > 0 && sp.Duration() < q.DurationMin,
-		q.DurationMax > 0 && sp.Duration() > q.DurationMax,
-		m.hasMin && sp.StartTime < m.startMin,
-		m.hasMax && sp.StartTime > m.startMax:
-		return false
-	}
-	for k, v := range q.Attributes {
-		a, ok := sp.Attribute(k)
-		if !ok {
-			a, ok = resourceAttr(sp, k)
-		}
-		if !ok || a.Value != v {
-			return false
-		}
-	}
-	return true
-}
-
-func resourceAttr(sp *storage.Span, key string) (storage.Attribute, bool) {
-	for _, a := range sp.Resource {
-		if a.Key == key {
-			return a, true
-		}
-	}
-	return storage.Attribute{}, false
 }
 
 // Services returns the services of the stored spans, sorted.

@@ -1,0 +1,69 @@
+// Package badger is an embedded on-disk storage.Store on Badger
+// (github.com/dgraph-io/badger/v4), the default store of `tracer
+// all-in-one`.
+//
+// # Why Badger
+//
+// Jaeger's embedded backend uses Badger for the same job. It is pure Go (no
+// cgo), an LSM tree that takes the write-heavy, append-mostly load of spans
+// well, keeps large values in a separate value log so the key tree stays
+// small for index scans, offers ordered prefix iteration in both directions
+// (a trace is one prefix scan, a search walks an index newest first), and
+// supports concurrent transactions with snapshot reads. SQLite or bbolt would
+// serialise writers; Pebble would also fit but Badger is what operators of
+// Jaeger already know.
+//
+// # Key layout
+//
+// Every key starts with a one-byte prefix. A term is a string in a key: a 0
+// byte, its uvarint length and its bytes, or for strings over 256 bytes a 1
+// byte and 16 bytes of SHA-256 (hits on hashed terms are confirmed against the
+// span). Times are big-endian with the sign bit flipped, so byte order is
+// time order. Ids are the raw 16-byte trace id and 8-byte span id.
+//
+//	0x01 trace span                              -> span (binary, see below)
+//	0x02 term(service) start trace span          (service index)
+//	0x03 term(service) term(name) start trace span (operation index)
+//	0x04 term(key) term(value) start trace span  (attribute index)
+//	0x05 term(service) duration start trace span (duration index)
+//	0x06 start trace span                        -> parent, status, service
+//	0x07 term(service)                           -> service (services list)
+//	0x08 term(service) term(name) kind           -> name (operations list)
+//
+// The attribute index holds, for each span, its own attributes and the
+// resource attributes whose key the span does not have: exactly what a
+// Query's Attributes match. Keying spans by trace id and span id makes writes
+// idempotent: a retried batch overwrites the same keys.
+//
+// Trace is one prefix scan of 0x01. FindTraces picks one index (an
+// attribute, else service and operation, else service and duration, else
+// service, else start time), walks it from the newest start time down and
+// reads each hit's span to test the rest of the query when the index key
+// does not settle it, until it has Limit traces; then it loads them. The
+// duration index is walked in duration order, keeping the Limit most recent
+// traces. Dependencies scan 0x06 over the window, whose values carry what an
+// edge needs, so no span is decoded; an edge needs both the child span and
+// its parent span to have started in the window.
+//
+// # Span encoding
+//
+// A span value is a hand-written binary encoding (encoding/binary varints,
+// length-prefixed strings; see appendSpan): compact and decoded with one
+// allocation for all of a span's strings. Its first byte is a version.
+//
+// # Retention
+//
+// Purge deletes spans that started before a time with all their index
+// entries (it reads each old span to find them), then the list entries no
+// span uses any more. WithRetention runs Purge periodically in a goroutine
+// that Close stops, followed by value log garbage collection. Badger's TTL is
+// not used: it would expire spans without their index entries.
+//
+// # Caveat
+//
+// A span written again with different content (another start time, name or
+// attributes) leaves the index entries of its first version behind. Readers
+// confirm hits against the stored span, so searches stay correct;
+// Dependencies read the index alone and may count the stale version.
+// Retried batches carry the same content and are exact.
+package badger

@@ -1,0 +1,152 @@
+package badger
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"math"
+
+	"github.com/tracerdev/tracer/storage"
+)
+
+// Key prefixes. See doc.go for the layout.
+const (
+	pSpan     byte = 0x01 // trace | span -> encoded span
+	pService  byte = 0x02 // term(service) | start | trace | span
+	pOp       byte = 0x03 // term(service) | term(name) | start | trace | span
+	pAttr     byte = 0x04 // term(key) | term(value) | start | trace | span
+	pDuration byte = 0x05 // term(service) | duration | start | trace | span
+	pTime     byte = 0x06 // start | trace | span -> parent | status | service
+	pServices byte = 0x07 // term(service) -> service
+	pOps      byte = 0x08 // term(service) | term(name) | kind -> name
+)
+
+// idLen is the trace id and span id that end every index key.
+const idLen = 16 + 8
+
+// suffixLen is start time and ids, the fixed tail of time-ordered index keys.
+const suffixLen = 8 + idLen
+
+// maxInlineTerm is the longest string a key holds as is; longer ones are
+// replaced by a hash, and readers confirm every hit against the span.
+const maxInlineTerm = 256
+
+// appendTerm appends s so that no term is a prefix of another: a 0 byte, a
+// uvarint length and the bytes, or for long strings a 1 byte and 16 bytes of
+// SHA-256.
+func appendTerm(b []byte, s string) []byte {
+	if len(s) > maxInlineTerm {
+		h := sha256.Sum256([]byte(s))
+		b = append(b, 1)
+		return append(b, h[:16]...)
+	}
+	b = append(b, 0)
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// appendTime appends t so that byte order is numeric order, negative times
+// included.
+func appendTime(b []byte, t int64) []byte {
+	return binary.BigEndian.AppendUint64(b, uint64(t)^(1<<63))
+}
+
+func readTime(b []byte) int64 {
+	return int64(binary.BigEndian.Uint64(b) ^ (1 << 63))
+}
+
+func appendDuration(b []byte, d int64) []byte {
+	return binary.BigEndian.AppendUint64(b, uint64(max(d, 0)))
+}
+
+func appendIDs(b []byte, s *storage.Span) []byte {
+	b = append(b, s.TraceID[:]...)
+	return append(b, s.SpanID[:]...)
+}
+
+func spanKey(b []byte, t storage.TraceID, s storage.SpanID) []byte {
+	b = append(b, pSpan)
+	b = append(b, t[:]...)
+	return append(b, s[:]...)
+}
+
+// suffix is the tail of a time-ordered index key.
+type suffix struct {
+	start int64
+	trace storage.TraceID
+	span  storage.SpanID
+}
+
+// parseSuffix reads the last suffixLen bytes of k; ok is false for a key too
+// short to be an index key.
+func parseSuffix(k []byte) (suffix, bool) {
+	if len(k) < suffixLen+1 {
+		return suffix{}, false
+	}
+	k = k[len(k)-suffixLen:]
+	var s suffix
+	s.start = readTime(k)
+	copy(s.trace[:], k[8:24])
+	copy(s.span[:], k[24:])
+	return s, true
+}
+
+// effectiveAttrs calls fn with each attribute a query can match on the span:
+// its own attributes, and the resource's whose key the span does not have.
+func effectiveAttrs(s *storage.Span, fn func(a *storage.Attribute)) {
+	for i := range s.Attributes {
+		fn(&s.Attributes[i])
+	}
+	for i := range s.Resource {
+		if _, ok := s.Attribute(s.Resource[i].Key); !ok {
+			fn(&s.Resource[i])
+		}
+	}
+}
+
+// indexKeys calls fn with every index key of s (the span key excluded) and
+// its value. The slices are only valid during the call.
+func indexKeys(buf []byte, s *storage.Span, fn func(k, v []byte)) []byte {
+	key := func(prefix byte, parts func(b []byte) []byte) []byte {
+		buf = append(buf[:0], prefix)
+		buf = parts(buf)
+		buf = appendTime(buf, s.StartTime)
+		buf = appendIDs(buf, s)
+		return buf
+	}
+	fn(key(pService, func(b []byte) []byte { return appendTerm(b, s.Service) }), nil)
+	fn(key(pOp, func(b []byte) []byte { return appendTerm(appendTerm(b, s.Service), s.Name) }), nil)
+	fn(key(pDuration, func(b []byte) []byte {
+		return appendDuration(appendTerm(b, s.Service), s.EndTime-s.StartTime)
+	}), nil)
+	effectiveAttrs(s, func(a *storage.Attribute) {
+		fn(key(pAttr, func(b []byte) []byte { return appendTerm(appendTerm(b, a.Key), a.Value) }), nil)
+	})
+	k := key(pTime, func(b []byte) []byte { return b })
+	v := append(buf[len(k):len(k):cap(buf)], s.ParentSpanID[:]...)
+	v = append(v, byte(s.StatusCode))
+	v = append(v, s.Service...)
+	fn(k, v)
+	return buf
+}
+
+func serviceListKey(b []byte, service string) []byte {
+	return appendTerm(append(b, pServices), service)
+}
+
+func opListKey(b []byte, service, name string, kind storage.SpanKind) []byte {
+	b = appendTerm(appendTerm(append(b, pOps), service), name)
+	return append(b, byte(kind))
+}
+
+// prefixEnd returns the smallest key greater than every key with prefix p,
+// or nil when there is none.
+func prefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < math.MaxUint8 {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}

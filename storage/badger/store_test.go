@@ -1,0 +1,177 @@
+package badger
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/tracerdev/tracer/storage"
+	"github.com/tracerdev/tracer/storage/storagetest"
+)
+
+func open(t testing.TB, dir string, opts ...Option) *Store {
+	t.Helper()
+	s, err := Open(dir, append([]Option{WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.Store {
+		return open(t, t.TempDir())
+	})
+}
+
+func TestReopen(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := storagetest.NewGenerator(7)
+	tr := g.Trace(time.Now().Add(-time.Minute), 20)
+	if err := s.WriteSpans(ctx, tr); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if err := s.WriteSpans(ctx, tr); err == nil {
+		t.Fatal("WriteSpans after Close: no error")
+	}
+
+	s = open(t, dir)
+	got, err := s.Trace(ctx, tr[0].TraceID)
+	if err != nil {
+		t.Fatalf("Trace after reopen: %v", err)
+	}
+	if d := storagetest.DiffSpans(got.Spans, tr); d != "" {
+		t.Fatalf("Trace after reopen differs:\n%s", d)
+	}
+	svcs, err := s.Services(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := storagetest.SortedServices(tr); len(svcs) != len(want) {
+		t.Fatalf("Services after reopen = %q, want %q", svcs, want)
+	}
+}
+
+func TestPurgeForgetsServices(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, t.TempDir())
+	old := time.Now().Add(-48 * time.Hour)
+	mk := func(id byte, svc, op string, start time.Time) storage.Span {
+		return storage.Span{
+			TraceID: storage.TraceID{1, id}, SpanID: storage.SpanID{1}, Service: svc, Name: op,
+			Kind: storage.KindServer, StartTime: start.UnixNano(), EndTime: start.UnixNano() + 1,
+		}
+	}
+	if err := s.WriteSpans(ctx, []storage.Span{mk(1, "gone", "x", old), mk(2, "kept", "old-op", old), mk(3, "kept", "new-op", time.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Purge(ctx, time.Now().Add(-24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	svcs, err := s.Services(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(svcs) != 1 || svcs[0] != "kept" {
+		t.Errorf("Services after Purge = %q, want [kept]", svcs)
+	}
+	ops, err := s.Operations(ctx, "kept", storage.KindUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ops) != 1 || ops[0].Name != "new-op" {
+		t.Errorf("Operations after Purge = %+v, want [new-op]", ops)
+	}
+	// A service written again after its entry was purged is listed again.
+	if err := s.WriteSpans(ctx, []storage.Span{mk(4, "gone", "x", time.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	if svcs, _ := s.Services(ctx); len(svcs) != 2 {
+		t.Errorf("Services after a new write = %q, want [gone kept]", svcs)
+	}
+	// Every key of the purged spans is gone: only the live spans' remain.
+	var keys int
+	var live int
+	for _, sp := range []storage.Span{mk(3, "kept", "new-op", time.Now()), mk(4, "gone", "x", time.Now())} {
+		indexKeys(nil, &sp, func(_, _ []byte) { live++ })
+		live += 1 + 2 // span, service list, operation list
+	}
+	if err := s.db.View(func(txn *badgerTxn) error {
+		keys = len(keysWithPrefix(txn, nil))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if keys != live {
+		t.Errorf("store holds %d keys after Purge, want %d", keys, live)
+	}
+}
+
+func TestRetention(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, t.TempDir(), WithRetention(time.Hour), WithPurgeInterval(10*time.Millisecond))
+	g := storagetest.NewGenerator(9)
+	old := g.Trace(time.Now().Add(-2*time.Hour), 3)
+	recent := g.Trace(time.Now().Add(-time.Minute), 3)
+	if err := s.WriteSpans(ctx, append(old, recent...)); err != nil {
+		t.Fatal(err)
+	}
+	// The retention goroutine purges the old trace; wait for it, bounded.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, err := s.Trace(ctx, old[0].TraceID)
+		if errors.Is(err, storage.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("retention did not purge a trace older than the retention period within 20s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := s.Trace(ctx, recent[0].TraceID); err != nil {
+		t.Fatalf("Trace(recent) after retention: %v", err)
+	}
+}
+
+func TestCorruptValue(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, t.TempDir())
+	id := storage.TraceID{9}
+	if err := s.db.Update(func(txn *badgerTxn) error {
+		return txn.Set(spanKey(nil, id, storage.SpanID{1}), []byte{spanVersion, 1, 2})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Trace(ctx, id); err == nil || errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("Trace(corrupt span): err = %v, want a decode error", err)
+	}
+}
+
+func TestOpenEmptyDir(t *testing.T) {
+	if _, err := Open(""); err == nil {
+		t.Fatal("Open(\"\"): no error")
+	}
+}
+
+var _ = context.Background
