@@ -1,0 +1,27 @@
+// Package clickhouse is Tracer's ClickHouse storage backend: a
+// storage.Store that writes spans in large native columnar batches through
+// github.com/ClickHouse/clickhouse-go/v2 and reads them back with
+// parameterized queries.
+//
+// The schema is the repository's clickhouse.sql (tracer.ClickHouseSchema),
+// applied by New: idempotently, with its version recorded in
+// tracer_schema_version so that a later schema migrates instead of breaking.
+// It runs unchanged on ClickHouse 18.16 (Debian's package) and on current
+// releases; see the comments in clickhouse.sql for why the tables are shaped
+// as they are.
+//
+// Writes are idempotent: the span tables are ReplacingMergeTree keyed by
+// trace and span id, and every read de-duplicates, so a re-sent batch never
+// shows a span twice, before or after ClickHouse merges parts.
+//
+// Retention drops whole day partitions (Purge).
+//
+// For a cluster, set Config.Cluster: the DDL gets ON CLUSTER, Replicated*
+// engines and Distributed tables over "_local" tables (see
+// SchemaStatements). Writes to Distributed tables are made synchronous
+// (insert_distributed_sync) so that the storage contract holds.
+//
+// The store's ClickHouse connection is never traced: clickhouse-go creates
+// no spans unless asked (clickhouse.WithSpan), and this package never asks,
+// so the collector's own writes never feed back into it.
+package clickhouse

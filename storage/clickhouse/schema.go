@@ -1,0 +1,222 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/tracerdev/tracer"
+)
+
+// SchemaVersion is the version of clickhouse.sql this package applies; New
+// records it in tracer_schema_version.
+const SchemaVersion = 1
+
+// migrations holds, for each schema version after the first, the statements
+// that bring a database at the previous version up to it (ALTER TABLE ...
+// ADD COLUMN IF NOT EXISTS and the like). New applies the missing ones in
+// order. Version 1 is the initial schema and needs none.
+var migrations = map[int][]string{}
+
+// Table names, as in clickhouse.sql.
+const (
+	tableVersion    = "tracer_schema_version"
+	tableSpans      = "tracer_spans"
+	tableIndex      = "tracer_span_index"
+	tableOperations = "tracer_operations"
+)
+
+// dataTables are the tables retention drops partitions from.
+var dataTables = []string{tableSpans, tableIndex, tableOperations}
+
+type schemaStatement struct {
+	table string // the table a CREATE TABLE statement creates
+	local bool   // "-- tracer:local": never Distributed or Replicated
+	shard string // "-- tracer:shard EXPR"
+	body  string // the statement, no trailing ';'
+}
+
+var (
+	createRE  = regexp.MustCompile(`(?m)^CREATE TABLE IF NOT EXISTS ([A-Za-z_][A-Za-z0-9_]*)`)
+	engineRE  = regexp.MustCompile(`(?m)^ENGINE = ([A-Za-z]+)\(([^)]*)\)`)
+	versionRE = regexp.MustCompile(`schema_version: (\d+)`)
+)
+
+// parseSchema splits clickhouse.sql into statements (each ends with ';' at
+// the end of a line) and reads the "-- tracer:" directives before each.
+func parseSchema(src string) ([]schemaStatement, error) {
+	var (
+		out []schemaStatement
+		cur schemaStatement
+		buf strings.Builder
+	)
+	for _, line := range strings.Split(src, "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(trimmed, "-- tracer:local"):
+			cur.local = true
+			continue
+		case strings.HasPrefix(trimmed, "-- tracer:shard "):
+			cur.shard = strings.TrimSpace(strings.TrimPrefix(trimmed, "-- tracer:shard "))
+			continue
+		case strings.HasPrefix(trimmed, "--"), trimmed == "" && buf.Len() == 0:
+			continue
+		}
+		buf.WriteString(line)
+		buf.WriteByte('\n')
+		if strings.HasSuffix(trimmed, ";") {
+			cur.body = strings.TrimSuffix(strings.TrimSpace(buf.String()), ";")
+			m := createRE.FindStringSubmatch(cur.body)
+			if m == nil {
+				return nil, fmt.Errorf("schema: statement is not CREATE TABLE IF NOT EXISTS: %.60q", cur.body)
+			}
+			cur.table = m[1]
+			if !cur.local && cur.shard == "" {
+				return nil, fmt.Errorf("schema: table %s has neither tracer:local nor tracer:shard", cur.table)
+			}
+			out = append(out, cur)
+			cur = schemaStatement{}
+			buf.Reset()
+		}
+	}
+	if strings.TrimSpace(buf.String()) != "" {
+		return nil, errors.New("schema: last statement does not end with ';'")
+	}
+	return out, nil
+}
+
+// fileSchemaVersion reads "schema_version: N" from clickhouse.sql's header.
+func fileSchemaVersion(src string) (int, error) {
+	m := versionRE.FindStringSubmatch(src)
+	if m == nil {
+		return 0, errors.New("schema: no schema_version in clickhouse.sql")
+	}
+	return strconv.Atoi(m[1])
+}
+
+// SchemaStatements returns the DDL New applies for c, in order: the
+// database, then clickhouse.sql's tables, rewritten for c.Cluster:
+//
+//   - Name set: every statement gets ON CLUSTER name.
+//   - Replicated: data tables use Replicated* engines with
+//     ReplicationPath ({database}, {table} filled in) and '{replica}'.
+//   - Distributed: each data table is created as "<table>_local" and a
+//     Distributed table "<table>" over it, sharded as clickhouse.sql says
+//     (by trace id for spans), is created beside it; reads and writes use
+//     the Distributed tables.
+//
+// Table names are qualified with c.Database.
+func SchemaStatements(c Config) ([]string, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	stmts, err := parseSchema(tracer.ClickHouseSchema)
+	if err != nil {
+		return nil, err
+	}
+	onCluster := ""
+	if c.Cluster.Name != "" {
+		onCluster = " ON CLUSTER " + c.Cluster.Name
+	}
+	db := c.Database
+	out := []string{"CREATE DATABASE IF NOT EXISTS " + db + onCluster}
+	for _, s := range stmts {
+		name := s.table
+		distributed := c.Cluster.Distributed && !s.local
+		if distributed {
+			name = localName(s.table)
+		}
+		body := createRE.ReplaceAllLiteralString(s.body, "CREATE TABLE IF NOT EXISTS "+db+"."+name+onCluster)
+		if c.Cluster.Replicated && !s.local {
+			m := engineRE.FindStringSubmatch(body)
+			if m == nil {
+				return nil, fmt.Errorf("schema: table %s: no ENGINE = X(...) line", s.table)
+			}
+			path := strings.NewReplacer("{database}", db, "{table}", name).Replace(c.Cluster.ReplicationPath)
+			args := "'" + path + "', '{replica}'"
+			if strings.TrimSpace(m[2]) != "" {
+				args += ", " + m[2]
+			}
+			body = engineRE.ReplaceAllLiteralString(body, "ENGINE = Replicated"+m[1]+"("+args+")")
+		}
+		out = append(out, body)
+		if distributed {
+			out = append(out, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s%s AS %s.%s\nENGINE = Distributed(%s, %s, %s, %s)",
+				db, s.table, onCluster, db, name, c.Cluster.Name, db, name, s.shard))
+		}
+	}
+	return out, nil
+}
+
+func localName(table string) string { return table + "_local" }
+
+// applySchema creates the tables when missing and records or migrates the
+// schema version. conn is connected to c.Database, which exists.
+func applySchema(ctx context.Context, conn clickhouse.Conn, c Config) error {
+	fileVersion, err := fileSchemaVersion(tracer.ClickHouseSchema)
+	if err != nil {
+		return err
+	}
+	if fileVersion != SchemaVersion {
+		return fmt.Errorf("schema: clickhouse.sql is version %d, this package applies %d", fileVersion, SchemaVersion)
+	}
+	stmts, err := SchemaStatements(c)
+	if err != nil {
+		return err
+	}
+	for _, s := range stmts[1:] {
+		if err := conn.Exec(ctx, s); err != nil {
+			return fmt.Errorf("apply schema: %w", err)
+		}
+	}
+	current, err := schemaVersion(ctx, conn)
+	if err != nil {
+		return err
+	}
+	if current > SchemaVersion {
+		return fmt.Errorf("schema: database %s is at version %d, newer than this binary's %d", c.Database, current, SchemaVersion)
+	}
+	if current == SchemaVersion {
+		return nil
+	}
+	for v := current + 1; v <= SchemaVersion; v++ {
+		for _, s := range migrations[v] {
+			if err := conn.Exec(ctx, s); err != nil {
+				return fmt.Errorf("migrate to version %d: %w", v, err)
+			}
+		}
+	}
+	return recordVersion(ctx, conn, SchemaVersion)
+}
+
+// QuerySchemaVersion reads the recorded schema version (0 when none).
+const QuerySchemaVersion = "SELECT max(version) FROM " + tableVersion
+
+func schemaVersion(ctx context.Context, conn clickhouse.Conn) (int, error) {
+	var v uint32
+	if err := conn.QueryRow(ctx, QuerySchemaVersion).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return int(v), nil
+}
+
+func recordVersion(ctx context.Context, conn clickhouse.Conn, v int) error {
+	b, err := conn.PrepareBatch(ctx, "INSERT INTO "+tableVersion+" (version, applied_at)")
+	if err != nil {
+		return fmt.Errorf("record schema version: %w", err)
+	}
+	if err := b.Append(uint32(v), time.Now().UTC().Truncate(time.Second)); err != nil {
+		_ = b.Abort()
+		return fmt.Errorf("record schema version: %w", err)
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("record schema version: %w", err)
+	}
+	return nil
+}

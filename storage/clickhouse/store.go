@@ -1,0 +1,82 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/tracerdev/tracer/storage"
+)
+
+// maxQuerySize lets searches carry large attribute values (the server's
+// default, 256 KiB, would reject a query holding a 1 MiB value).
+const maxQuerySize = 64 << 20
+
+// Store is the ClickHouse storage.Store. It is safe for concurrent use.
+type Store struct {
+	cfg  Config
+	conn clickhouse.Conn
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// New connects to ClickHouse, creates the database and tables when missing
+// (see SchemaStatements), records or migrates the schema version and
+// returns a Store. Close it when done.
+func New(ctx context.Context, cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("clickhouse config: %w", err)
+	}
+	admin, err := open(cfg, "default")
+	if err != nil {
+		return nil, err
+	}
+	defer admin.Close()
+	stmts, err := SchemaStatements(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := admin.Exec(ctx, stmts[0]); err != nil {
+		return nil, fmt.Errorf("create database %s: %w", cfg.Database, err)
+	}
+	conn, err := open(cfg, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	if err := applySchema(ctx, conn, cfg); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &Store{cfg: cfg, conn: conn}, nil
+}
+
+func open(cfg Config, database string) (clickhouse.Conn, error) {
+	conn, err := clickhouse.Open(&clickhouse.Options{
+		Addr: cfg.Addr,
+		Auth: clickhouse.Auth{
+			Database: database,
+			Username: cfg.Username,
+			Password: cfg.Password,
+		},
+		TLS:          cfg.TLS,
+		DialTimeout:  cfg.DialTimeout,
+		MaxOpenConns: cfg.MaxOpenConns,
+		MaxIdleConns: cfg.MaxOpenConns,
+		Compression:  &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+		Settings:     clickhouse.Settings{"max_query_size": maxQuerySize},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open clickhouse: %w", err)
+	}
+	return conn, nil
+}
+
+// Close closes the connections.
+func (s *Store) Close() error {
+	if s == nil || s.conn == nil {
+		return errors.New("clickhouse: store not open")
+	}
+	return s.conn.Close()
+}
