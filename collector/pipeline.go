@@ -28,9 +28,7 @@ const (
 // returns at once, what it has not committed stays in the WAL.
 func (c *Collector) runPipeline(ctx, readCtx context.Context, w *wal.WAL) {
 	p := &pipeline{c: c, w: w, next: w.Committed()}
-	if p.next > 0 {
-		c.log.Info("replaying wal", "after", p.next)
-	}
+	c.log.Info("pipeline started: replaying the wal past its last commit", "committed", p.next)
 	for {
 		rctx, cancel := readCtx, context.CancelFunc(func() {})
 		drainRead := c.draining.Load()

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -121,6 +123,42 @@ func (c *child) waitHealthy(t *testing.T, addr string) {
 	t.Fatalf("collector not healthy after a minute\n%s", c.logText())
 }
 
+// waitReplayed polls the collector's metrics until it has written spans,
+// for at most a minute, and checks that it received none itself.
+func waitReplayed(t *testing.T, c *child, addr string) {
+	t.Helper()
+	client := &http.Client{Timeout: time.Second}
+	for i := 0; i < 600; i++ {
+		resp, err := client.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatalf("metrics: %v", err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("metrics: %v", err)
+		}
+		written, received := 0.0, 0.0
+		for _, line := range strings.Split(string(body), "\n") {
+			if v, ok := strings.CutPrefix(line, "tracer_collector_spans_written_total "); ok {
+				written, _ = strconv.ParseFloat(v, 64)
+			}
+			if v, ok := strings.CutPrefix(line, `tracer_collector_spans_received_total{transport="grpc"} `); ok {
+				received, _ = strconv.ParseFloat(v, 64)
+			}
+		}
+		if received != 0 {
+			t.Fatalf("the restarted collector received %v spans, want 0", received)
+		}
+		if written > 0 {
+			t.Logf("the restarted collector replayed and wrote %v spans", written)
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the restarted collector wrote nothing from its WAL in a minute\n%s", c.logText())
+}
+
 // batchSpans returns one request's spans: trace number n, perBatch spans.
 func batchSpans(n, perBatch int) []sdktrace.ReadOnlySpan {
 	var tid trace.TraceID
@@ -161,7 +199,7 @@ func TestCrashRecovery(t *testing.T) {
 	args := []string{"collector",
 		"--grpc-endpoint", grpcAddr, "--http-endpoint", "", "--telemetry-endpoint", telAddr,
 		"--wal-dir", filepath.Join(dir, "wal"), "--storage", "badger", "--badger-dir", filepath.Join(dir, "badger"),
-		"--batch-size", "300", "--batch-timeout", "50ms", "--log-format", "json", "--shutdown-timeout", "60s",
+		"--batch-size", "1000", "--batch-timeout", "1s", "--log-format", "json", "--shutdown-timeout", "60s",
 	}
 	logPath := filepath.Join(dir, "collector.log")
 
@@ -216,6 +254,9 @@ func TestCrashRecovery(t *testing.T) {
 
 	second := startChild(t, bin, args, logPath)
 	second.waitHealthy(t, telAddr)
+	// The restarted collector replays what the first one acknowledged and
+	// had not written: it writes spans it did not receive.
+	waitReplayed(t, second, telAddr)
 	if err := second.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
