@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -219,5 +220,63 @@ func TestHealthAndMetrics(t *testing.T) {
 	shutdown(t, c)
 	if got := metricsOf(t, c)["tracer_collector_batches_written_total"]; got < 1 {
 		t.Errorf("batches_written_total = %v, want >= 1", got)
+	}
+}
+
+// TestAttributeLimits: attributes past limits.max_attributes are dropped and
+// counted, longer values truncated and counted; the span is kept.
+func TestAttributeLimits(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Limits.MaxAttributes = 2
+	cfg.Limits.MaxAttributeValueLen = 8
+	store := memory.New()
+	defer store.Close()
+	c := startCollector(t, cfg, store)
+
+	req := requestMsg("svc", validSpan(1))
+	sp := req.ResourceSpans[0].ScopeSpans[0].Spans[0]
+	sp.Attributes = nil
+	for _, kv := range [][2]string{{"a", "0123456789abcdef"}, {"b", "x"}, {"c", "y"}, {"d", "z"}} {
+		sp.Attributes = append(sp.Attributes, &commonpb.KeyValue{Key: kv[0], Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: kv[1]}}})
+	}
+	conn, err := grpc.NewClient(c.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := coltracepb.NewTraceServiceClient(conn).Export(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	shutdown(t, c)
+
+	got := storedSpans(t, store, validSpan(1).traceID)
+	if len(got) != 1 {
+		t.Fatalf("got %d spans, want 1", len(got))
+	}
+	var s storage.Span
+	for _, v := range got {
+		s = v
+	}
+	if len(s.Attributes) != 2 || s.DroppedAttributes != 2 {
+		t.Errorf("attributes: got %d kept, %d dropped (%+v), want 2 and 2", len(s.Attributes), s.DroppedAttributes, s.Attributes)
+	}
+	wantTruncated := 0.0
+	for _, a := range s.Attributes {
+		if len(a.Value) > 8 {
+			t.Errorf("attribute %s = %q, longer than 8", a.Key, a.Value)
+		}
+		if a.Key == "a" {
+			wantTruncated = 1
+			if a.Value != "01234567" {
+				t.Errorf("truncated value: got %q, want %q", a.Value, "01234567")
+			}
+		}
+	}
+	m := metricsOf(t, c)
+	if got := m["tracer_collector_attributes_dropped_total"]; got != 2 {
+		t.Errorf("attributes_dropped_total = %v, want 2", got)
+	}
+	if got := m["tracer_collector_attribute_values_truncated_total"]; got != wantTruncated {
+		t.Errorf("attribute_values_truncated_total = %v, want %v", got, wantTruncated)
 	}
 }
