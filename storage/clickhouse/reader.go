@@ -24,11 +24,13 @@ const spanSelectColumns = "trace_id, span_id, parent_span_id, trace_state, flags
 // The reader's fixed query texts. Every user-supplied value is a bound
 // parameter (?); identifiers never come from users. LIMIT 1 BY trace_id,
 // span_id (or DISTINCT) removes the copies a retried batch leaves until
-// ClickHouse merges them away.
+// ClickHouse merges them away. Reads by trace id use PREWHERE: the
+// primary key picks one granule in every part, and PREWHERE reads the other
+// columns only of the granules that hold the trace.
 const (
 	// QueryTrace selects every span of one trace; the argument is the hex id.
 	QueryTrace = "SELECT " + spanSelectColumns + " FROM " + tableSpans +
-		" WHERE trace_id = toFixedString(unhex(?), 16) LIMIT 1 BY trace_id, span_id"
+		" PREWHERE trace_id = toFixedString(unhex(?), 16) LIMIT 1 BY trace_id, span_id"
 	// QueryServices lists services.
 	QueryServices = "SELECT DISTINCT service FROM " + tableOperations + " ORDER BY service"
 	// QueryOperations lists a service's operations of every kind.
@@ -134,7 +136,7 @@ func FindTracesQuery(q storage.Query) (string, []any, error) {
 func TracesByIDQuery(n int) string {
 	ph := strings.TrimSuffix(strings.Repeat("toFixedString(unhex(?), 16), ", n), ", ")
 	return "SELECT " + spanSelectColumns + " FROM " + tableSpans +
-		" WHERE trace_id IN (" + ph + ") LIMIT 1 BY trace_id, span_id"
+		" PREWHERE trace_id IN (" + ph + ") LIMIT 1 BY trace_id, span_id"
 }
 
 // FindTraces returns the whole traces that match q, most recently started
