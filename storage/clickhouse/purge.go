@@ -51,20 +51,32 @@ func (s *Store) Purge(ctx context.Context, before time.Time) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("purge: list partitions: %w", err)
 	}
-	onCluster := ""
-	if s.cfg.Cluster.Name != "" {
-		onCluster = " ON CLUSTER " + s.cfg.Cluster.Name
-	}
 	for _, p := range parts {
-		// ALTER takes no bound parameters: the table comes from our own
-		// list and the id is checked to be eight digits.
-		if !partitionIDRE.MatchString(p.id) {
-			return fmt.Errorf("purge: unexpected partition id %q in %s", p.id, p.table)
+		q, err := DropPartitionQuery(s.cfg.Database, p.table, s.cfg.Cluster.Name, p.id)
+		if err != nil {
+			return fmt.Errorf("purge: %w", err)
 		}
-		q := fmt.Sprintf("ALTER TABLE %s.%s%s DROP PARTITION ID '%s'", s.cfg.Database, p.table, onCluster, p.id)
 		if err := s.conn.Exec(ctx, q); err != nil {
 			return fmt.Errorf("purge: drop partition %s of %s: %w", p.id, p.table, err)
 		}
 	}
 	return nil
+}
+
+// DropPartitionQuery returns the ALTER TABLE that drops one day partition.
+// ALTER takes no bound parameters, so every part is checked: database,
+// table and cluster must be identifiers and id a YYYYMMDD partition id (as
+// system.parts lists it).
+func DropPartitionQuery(database, table, cluster, id string) (string, error) {
+	if !identRE.MatchString(database) || !identRE.MatchString(table) || (cluster != "" && !identRE.MatchString(cluster)) {
+		return "", fmt.Errorf("drop partition: bad identifier in %q.%q on %q", database, table, cluster)
+	}
+	if !partitionIDRE.MatchString(id) {
+		return "", fmt.Errorf("drop partition: unexpected partition id %q in %s", id, table)
+	}
+	onCluster := ""
+	if cluster != "" {
+		onCluster = " ON CLUSTER " + cluster
+	}
+	return fmt.Sprintf("ALTER TABLE %s.%s%s DROP PARTITION ID '%s'", database, table, onCluster, id), nil
 }

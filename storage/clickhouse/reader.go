@@ -48,10 +48,10 @@ const (
 		"SELECT trace_id, span_id, parent_span_id AS pid, service AS child, status_code = 2 AS is_error FROM " + tableIndex +
 		" WHERE day >= toDate(?) AND day <= toDate(?) AND start_time >= ? AND start_time <= ?" +
 		" LIMIT 1 BY trace_id, span_id" +
-		") ANY INNER JOIN (" +
+		") AS c ANY INNER JOIN (" +
 		"SELECT trace_id, span_id AS pid, service AS parent FROM " + tableIndex +
 		" WHERE day >= toDate(?) - 1 AND day <= toDate(?) AND start_time <= ?" +
-		") USING (trace_id, pid) WHERE parent != child GROUP BY parent, child ORDER BY parent, child"
+		") AS p USING (trace_id, pid) WHERE parent != child GROUP BY parent, child ORDER BY parent, child"
 )
 
 // Trace returns every stored span of the trace, or storage.ErrNotFound.
