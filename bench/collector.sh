@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Benchmarks Tracer's collector against the OpenTelemetry Collector on this
+# machine, in the same run, with the same load generator.
+#
+#   Tracer:  OTLP/gRPC -> validate -> WAL (fsync, group commit) -> memory store
+#   OTel:    OTLP/gRPC -> batch -> nop exporter (built with its builder)
+#
+# Load: several telemetrygen instances at --rate 0 for DURATION seconds each
+# run. Spans are counted on the receiving side (telemetrygen drops spans
+# silently when its queue is full): Tracer's spans_received_total, the OTel
+# Collector's otelcol_receiver_accepted_spans. CPU is utime+stime of the
+# collector process from /proc/PID/stat, read before and after the load and
+# after the collector has finished writing (Tracer: spans_written_total has
+# caught up with spans_received_total).
+#
+# Output: spans/s, CPU-seconds per million spans and spans per CPU-second for
+# each run, then the ratio Tracer / OTel of spans per CPU-second (budget >= 2).
+#
+# Environment: DURATION (s, default 20), INSTANCES (telemetrygen processes,
+# default 4), WORKERS (per instance, default 2), ROUNDS (default 2: runs
+# alternate tracer, otel, tracer, otel...), OTEL_VERSION (default v0.161.0),
+# TOOLS (where telemetrygen, builder and the OTel build go; default
+# $(go env GOPATH)/bin), WORK (scratch dir; default a new temp dir).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-20}
+INSTANCES=${INSTANCES:-4}
+WORKERS=${WORKERS:-2}
+ROUNDS=${ROUNDS:-2}
+OTEL_VERSION=${OTEL_VERSION:-v0.161.0}
+TOOLS=${TOOLS:-$(go env GOPATH)/bin}
+WORK=${WORK:-$(mktemp -d)}
+CLK_TCK=$(getconf CLK_TCK)
+mkdir -p "$TOOLS" "$WORK"
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+
+# --- tools ---------------------------------------------------------------
+if [ ! -x "$TOOLS/telemetrygen" ]; then
+  log "installing telemetrygen $OTEL_VERSION"
+  GOBIN=$TOOLS GOFLAGS= go install "github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@$OTEL_VERSION"
+fi
+if [ ! -x "$TOOLS/builder" ]; then
+  log "installing the OTel Collector builder $OTEL_VERSION"
+  GOBIN=$TOOLS GOFLAGS= go install "go.opentelemetry.io/collector/cmd/builder@$OTEL_VERSION"
+fi
+OTELCOL=$TOOLS/otelcol-bench-$OTEL_VERSION/otelcol-bench
+if [ ! -x "$OTELCOL" ]; then
+  log "building the OTel Collector (otlpreceiver, batchprocessor, nopexporter) $OTEL_VERSION"
+  sed -e "s|OUTPUT_PATH|$TOOLS/otelcol-bench-$OTEL_VERSION|" -e "s|OTEL_VERSION|$OTEL_VERSION|g" \
+    bench/otelcol-builder.yaml > "$WORK/builder.yaml"
+  GOFLAGS= "$TOOLS/builder" --config "$WORK/builder.yaml" > "$WORK/builder.log" 2>&1 ||
+    { cat "$WORK/builder.log" >&2; exit 1; }
+fi
+log "building tracer"
+go build -o "$WORK/tracer" ./cmd/tracer
+
+# --- helpers -------------------------------------------------------------
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# metric URL NAME_PREFIX: the sum of the samples whose name starts with it.
+metric() { curl -fsS "$1" | awk -v m="$2" 'index($1, m) == 1 {s += $NF} END {printf "%d\n", s}'; }
+wait_up() {
+  for _ in $(seq 1 300); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  log "not up: $1"; return 1
+}
+
+# load ENDPOINT: INSTANCES telemetrygen processes for DURATION seconds.
+load() {
+  local pids=()
+  for i in $(seq 1 "$INSTANCES"); do
+    "$TOOLS/telemetrygen" traces --otlp-endpoint "$1" --otlp-insecure --rate 0 \
+      --workers "$WORKERS" --duration "${DURATION}s" > "$WORK/telemetrygen-$i.log" 2>&1 &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || true; done
+  local failures
+  failures=$(cat "$WORK"/telemetrygen-*.log | grep -c 'traces export' || true)
+  [ "$failures" = 0 ] || log "telemetrygen reported $failures export failures (counted on the receiving side anyway)"
+}
+
+# measure NAME PID METRICS_URL RECEIVED_METRIC [WRITTEN_METRIC]
+measure() {
+  local name=$1 pid=$2 url=$3 recv=$4 written=${5:-}
+  local c0 t0 s0 s1 c1 t1 prev
+  c0=$(cpu_ticks "$pid"); s0=$(metric "$url" "$recv")
+  t0=$(date +%s.%N)
+  load "$ENDPOINT"
+  t1=$(date +%s.%N)
+  # Let the collector finish: received stable, and written caught up.
+  prev=-1
+  for _ in $(seq 1 300); do
+    s1=$(metric "$url" "$recv")
+    if [ "$s1" = "$prev" ]; then
+      if [ -z "$written" ] || [ "$(metric "$url" "$written")" -ge "$s1" ]; then break; fi
+    fi
+    prev=$s1
+    sleep 0.2
+  done
+  c1=$(cpu_ticks "$pid")
+  awk -v n="$name" -v spans=$((s1 - s0)) -v ticks=$((c1 - c0)) -v hz="$CLK_TCK" -v t0="$t0" -v t1="$t1" 'BEGIN {
+    secs = t1 - t0
+    cpu = ticks / hz
+    printf "%-7s spans %9d  spans/s %8.0f  cpu-s %6.2f  cpu-s/M spans %6.2f  spans/cpu-s %9.0f\n", n, spans, spans / secs, cpu, cpu / spans * 1e6, spans / cpu
+  }' | tee -a "$WORK/results.txt"
+}
+
+run_tracer() {
+  local grpc tel pid
+  grpc=127.0.0.1:$(free_port); tel=127.0.0.1:$(free_port)
+  rm -rf "$WORK/wal"
+  "$WORK/tracer" collector --grpc-endpoint "$grpc" --http-endpoint "" --telemetry-endpoint "$tel" \
+    --wal-dir "$WORK/wal" --wal-sync batch --storage memory --memory-max-spans 1000000 \
+    --log-level warn > "$WORK/tracer.log" 2>&1 &
+  pid=$!
+  wait_up "http://$tel/health"
+  ENDPOINT=$grpc measure tracer "$pid" "http://$tel/metrics" \
+    'tracer_collector_spans_received_total{transport="grpc"}' tracer_collector_spans_written_total
+  kill -TERM "$pid"; wait "$pid" || true
+}
+
+run_otel() {
+  local grpc mport pid
+  grpc=127.0.0.1:$(free_port); mport=$(free_port)
+  OTELCOL_GRPC_ENDPOINT=$grpc OTELCOL_METRICS_PORT=$mport "$OTELCOL" --config bench/otelcol.yaml > "$WORK/otelcol.log" 2>&1 &
+  pid=$!
+  wait_up "http://127.0.0.1:$mport/metrics"
+  ENDPOINT=$grpc measure otel "$pid" "http://127.0.0.1:$mport/metrics" otelcol_receiver_accepted_spans
+  kill -TERM "$pid"; wait "$pid" || true
+}
+
+# --- runs ----------------------------------------------------------------
+: > "$WORK/results.txt"
+log "load: $INSTANCES telemetrygen x $WORKERS workers, rate 0, ${DURATION}s per run, $ROUNDS rounds; $(nproc) CPUs"
+for _ in $(seq 1 "$ROUNDS"); do
+  run_tracer
+  run_otel
+done
+awk '{ for (i = 1; i <= NF; i++) if ($i == "spans/cpu-s") v = $(i + 1); sum[$1] += v; n[$1]++ }
+  END {
+    t = sum["tracer"] / n["tracer"]; o = sum["otel"] / n["otel"]
+    printf "mean spans per CPU-second: tracer %.0f, otel %.0f; ratio %.2f (budget >= 2)\n", t, o, t / o
+  }' "$WORK/results.txt"
+log "logs and results in $WORK"
