@@ -32,7 +32,9 @@
 //
 // The attribute index holds, for each span, its own attributes and the
 // resource attributes whose key the span does not have: exactly what a
-// Query's Attributes match. Keying spans by trace id and span id makes writes
+// Query's Attributes match. The vector clock's attributes (tracer.vc.*)
+// change on every span and are left out of it; a query on them alone is
+// answered by testing the spans another index yields. Keying spans by trace id and span id makes writes
 // idempotent: a retried batch overwrites the same keys.
 //
 // Trace is one prefix scan of 0x01. FindTraces picks one index (an

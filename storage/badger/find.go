@@ -28,27 +28,33 @@ type plan struct {
 // service and operation, then service and duration, then service, then start
 // time alone.
 func choosePlan(q *storage.Query) plan {
-	switch {
-	case len(q.Attributes) > 0:
-		keys := make([]string, 0, len(q.Attributes))
-		for k := range q.Attributes {
+	keys := make([]string, 0, len(q.Attributes))
+	for k := range q.Attributes {
+		if indexedAttr(k) {
 			keys = append(keys, k)
 		}
+	}
+	if len(keys) > 0 {
 		slices.Sort(keys)
 		k := keys[0]
-		p := appendTerm(appendTerm([]byte{pAttr}, k), q.Attributes[k])
-		return plan{prefix: p, verify: true}
+		return plan{prefix: appendTerm(appendTerm([]byte{pAttr}, k), q.Attributes[k]), verify: true}
+	}
+	// Attributes left (not indexed) are tested on each hit's span.
+	attrs := len(q.Attributes) > 0
+	dur := q.DurationMin > 0 || q.DurationMax > 0
+	longSvc := len(q.Service) > maxInlineTerm
+	switch {
 	case q.Service != "" && q.Operation != "":
 		p := appendTerm(appendTerm([]byte{pOp}, q.Service), q.Operation)
-		return plan{prefix: p, verify: q.Kind != 0 || q.DurationMin > 0 || q.DurationMax > 0 || len(q.Operation) > maxInlineTerm || len(q.Service) > maxInlineTerm}
-	case q.Service != "" && (q.DurationMin > 0 || q.DurationMax > 0):
+		return plan{prefix: p, verify: attrs || q.Kind != 0 || dur || longSvc || len(q.Operation) > maxInlineTerm}
+	case q.Service != "" && dur:
 		p := appendTerm([]byte{pDuration}, q.Service)
-		return plan{prefix: p, verify: q.Kind != 0 || len(q.Service) > maxInlineTerm, byDuration: true}
+		return plan{prefix: p, verify: attrs || q.Kind != 0 || longSvc, byDuration: true}
 	case q.Service != "":
 		p := appendTerm([]byte{pService}, q.Service)
-		return plan{prefix: p, verify: q.Kind != 0 || len(q.Service) > maxInlineTerm}
+		return plan{prefix: p, verify: attrs || q.Kind != 0 || longSvc}
 	default:
-		return plan{prefix: []byte{pTime}, verify: q.Kind != 0 || q.Operation != "" || q.DurationMin > 0 || q.DurationMax > 0}
+		return plan{prefix: []byte{pTime}, verify: attrs || q.Kind != 0 || q.Operation != "" || dur}
 	}
 }
 

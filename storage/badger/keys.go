@@ -3,7 +3,7 @@ package badger
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"math"
+	"strings"
 
 	"github.com/tracerdev/tracer/storage"
 )
@@ -90,6 +90,13 @@ func parseSuffix(k []byte) (suffix, bool) {
 	return s, true
 }
 
+// unindexedPrefix marks the attributes the attribute index leaves out: the
+// vector clock's, which change on every span and are never searched by
+// value in practice. A query on them still works, by testing spans.
+const unindexedPrefix = "tracer.vc."
+
+func indexedAttr(key string) bool { return !strings.HasPrefix(key, unindexedPrefix) }
+
 // effectiveAttrs calls fn with each attribute a query can match on the span:
 // its own attributes, and the resource's whose key the span does not have.
 func effectiveAttrs(s *storage.Span, fn func(a *storage.Attribute)) {
@@ -119,6 +126,9 @@ func indexKeys(buf []byte, s *storage.Span, fn func(k, v []byte)) []byte {
 		return appendDuration(appendTerm(b, s.Service), s.EndTime-s.StartTime)
 	}), nil)
 	effectiveAttrs(s, func(a *storage.Attribute) {
+		if !indexedAttr(a.Key) {
+			return
+		}
 		fn(key(pAttr, func(b []byte) []byte { return appendTerm(appendTerm(b, a.Key), a.Value) }), nil)
 	})
 	k := key(pTime, func(b []byte) []byte { return b })
@@ -136,17 +146,4 @@ func serviceListKey(b []byte, service string) []byte {
 func opListKey(b []byte, service, name string, kind storage.SpanKind) []byte {
 	b = appendTerm(appendTerm(append(b, pOps), service), name)
 	return append(b, byte(kind))
-}
-
-// prefixEnd returns the smallest key greater than every key with prefix p,
-// or nil when there is none.
-func prefixEnd(p []byte) []byte {
-	end := append([]byte(nil), p...)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] < math.MaxUint8 {
-			end[i]++
-			return end[:i+1]
-		}
-	}
-	return nil
 }

@@ -1,7 +1,6 @@
 package badger
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"testing"
@@ -173,5 +172,3 @@ func TestOpenEmptyDir(t *testing.T) {
 		t.Fatal("Open(\"\"): no error")
 	}
 }
-
-var _ = context.Background

@@ -156,16 +156,29 @@ func testRoundTrip(t *testing.T, s storage.Store) {
 		t.Errorf("Compare(clock, end clock) = %v, want %v", got, want)
 	}
 
-	// FindTraces returns the same whole trace.
-	found, err := s.FindTraces(ctxFor(t), storage.Query{Service: "orders"})
-	if err != nil {
-		t.Fatalf("FindTraces: %v", err)
+	// FindTraces returns the same whole trace, found by any field,
+	// the clock's attributes included.
+	for _, q := range []storage.Query{
+		{Service: "orders"},
+		{Service: "payments", Operation: "charge"},
+		{Attributes: map[string]string{vclock.AttrNode: "a-1"}},
+		{Service: "orders", Attributes: map[string]string{vclock.AttrDeps: "b-2:2", vclock.AttrEndDeps: "b-2:3,c-3:1"}},
+		{Attributes: map[string]string{"bytes": "\x00\x01\xfe\xff", "double": "3.141592653589793", "map": `{"k":"v","n":2}`}},
+	} {
+		found, err := s.FindTraces(ctxFor(t), q)
+		if err != nil {
+			t.Fatalf("FindTraces: %v", err)
+		}
+		if len(found) != 1 || found[0].ID != id {
+			t.Fatalf("FindTraces(%+v) = %v, want [%s]", q, TraceIDs(found), id)
+		}
+		if d := DiffSpans(found[0].Spans, want); d != "" {
+			t.Errorf("FindTraces trace differs:\n%s", d)
+		}
 	}
-	if len(found) != 1 || found[0].ID != id {
-		t.Fatalf("FindTraces(orders) = %v, want [%s]", TraceIDs(found), id)
-	}
-	if d := DiffSpans(found[0].Spans, want); d != "" {
-		t.Errorf("FindTraces trace differs:\n%s", d)
+	found, err := s.FindTraces(ctxFor(t), storage.Query{Attributes: map[string]string{vclock.AttrNode: "a-2"}})
+	if err != nil || len(found) != 0 {
+		t.Errorf("FindTraces(other clock node) = %v, %v; want none", TraceIDs(found), err)
 	}
 }
 
