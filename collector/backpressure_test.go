@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -188,4 +189,74 @@ func TestBackpressure(t *testing.T) {
 	if len(got) != len(acked) {
 		t.Errorf("stored %d spans, acknowledged %d", len(got), len(acked))
 	}
+}
+
+// TestInflightCap: while one HTTP request holds the whole in-flight budget
+// (its body still arriving), other requests get retryable errors over HTTP
+// and gRPC; the first one completes and is stored.
+func TestInflightCap(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Limits.MaxRequestBytes = 64 << 10
+	cfg.Limits.MaxInflightBytes = 64 << 10
+	store := memory.New()
+	defer store.Close()
+	c := startCollector(t, cfg, store)
+
+	// Request 1: a chunked body (unknown length reserves the limit) that
+	// the test writes only after the others were refused.
+	body := request(t, "svc", validSpan(1))
+	pr, pw := io.Pipe()
+	first := make(chan *http.Response, 1)
+	go func() {
+		defer close(first)
+		resp, err := http.Post("http://"+c.HTTPAddr()+"/v1/traces", "application/x-protobuf", pr)
+		if err != nil {
+			t.Errorf("first request: %v", err)
+			return
+		}
+		first <- resp
+	}()
+	held := false
+	for i := 0; i < 1000 && !held; i++ { // at most ~10s
+		held = metricsOf(t, c)["tracer_collector_inflight_bytes"] >= float64(cfg.Limits.MaxInflightBytes)
+		if !held {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if !held {
+		pw.CloseWithError(io.ErrUnexpectedEOF)
+		<-first
+		t.Fatal("the first request never reserved the in-flight budget")
+	}
+
+	resp, err := http.Post("http://"+c.HTTPAddr()+"/v1/traces", "application/x-protobuf", bytes.NewReader(request(t, "svc", validSpan(2))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("HTTP over the cap: got %d Retry-After %q, want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	conn, err := grpc.NewClient(c.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, err = coltracepb.NewTraceServiceClient(conn).Export(context.Background(), requestMsg("svc", validSpan(3)))
+	if status.Code(err) != codes.Unavailable {
+		t.Errorf("gRPC over the cap: got %v, want Unavailable", err)
+	}
+
+	pw.Write(body)
+	pw.Close()
+	resp1 := <-first
+	if resp1 == nil {
+		t.Fatal("first request failed")
+	}
+	resp1.Body.Close()
+	if resp1.StatusCode != http.StatusOK {
+		t.Errorf("first request: got %d, want 200", resp1.StatusCode)
+	}
+	shutdown(t, c)
+	assertStored(t, storedSpans(t, store, validSpan(1).traceID, validSpan(2).traceID, validSpan(3).traceID), []spanSpec{validSpan(1)})
 }

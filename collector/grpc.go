@@ -13,6 +13,7 @@ import (
 	_ "google.golang.org/grpc/encoding/gzip" // OTLP clients may gzip requests
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/tracerdev/tracer/collector/otlp"
@@ -94,9 +95,20 @@ func (c *Collector) newGRPCServer() *grpc.Server {
 		grpc.ForceServerCodecV2(rawCodec{proto: encoding.GetCodecV2("proto")}),
 		grpc.MaxRecvMsgSize(c.cfg.Limits.MaxRequestBytes),
 		grpc.MaxConcurrentStreams(c.cfg.Receivers.GRPC.MaxConcurrentStreams),
+		grpc.InTapHandle(c.tap),
 	)
 	s.RegisterService(&traceServiceDesc, c)
 	return s
+}
+
+// tap refuses a request before gRPC reads its message when the in-flight
+// budget is already spent, so that an overloaded collector does not buffer
+// more request bodies.
+func (c *Collector) tap(ctx context.Context, _ *tap.Info) (context.Context, error) {
+	if c.inflight.Load() >= c.cfg.Limits.MaxInflightBytes {
+		return ctx, grpcError(c.reject(transportGRPC, kindRetryable, reasonBackpressure, "collector is at its in-flight memory cap, retry later"), c.cfg.Limits.RetryAfter)
+	}
+	return ctx, nil
 }
 
 // emptyResponse is the ExportTraceServiceResponse of a request whose spans

@@ -88,6 +88,9 @@ func (c *Collector) handleTraces(w http.ResponseWriter, r *http.Request) {
 	if gz {
 		reserve += max
 	}
+	// One request alone is always admitted: Validate makes the cap at
+	// least max.
+	reserve = min(reserve, c.cfg.Limits.MaxInflightBytes)
 	if !c.acquire(reserve) {
 		c.httpError(w, isJSON, c.reject(transportHTTP, kindRetryable, reasonBackpressure,
 			"collector is at its in-flight memory cap, retry later"))
