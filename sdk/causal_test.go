@@ -129,16 +129,26 @@ func TestCausalOrderAcrossThreeProcesses(t *testing.T) {
 	_, after := a.tracer.Start(ctx, "a.after")
 	after.End()
 
-	// Fan out from A to B and C in parallel.
+	// Fan out from A to B and C in parallel: both client spans start, then
+	// both calls run at once.
 	var wg sync.WaitGroup
+	type branch struct {
+		ctx    context.Context
+		span   trace.Span
+		callee *process
+	}
+	var branches []branch
 	for _, callee := range []*process{b, c} {
 		fctx, fan := a.tracer.Start(ctx, "a.fan-"+callee.name, trace.WithSpanKind(trace.SpanKindClient))
+		branches = append(branches, branch{fctx, fan, callee})
+	}
+	for _, br := range branches {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer fan.End()
-			call(fctx, a, callee, func(ctx context.Context) {
-				_, s := callee.tracer.Start(ctx, callee.name+".fan")
+			defer br.span.End()
+			call(br.ctx, a, br.callee, func(ctx context.Context) {
+				_, s := br.callee.tracer.Start(ctx, br.callee.name+".fan")
 				s.End()
 			})
 		}()

@@ -2,7 +2,6 @@ package sdk
 
 import (
 	"io"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
@@ -25,7 +24,6 @@ type config struct {
 	processors   []sdktrace.SpanProcessor
 	syncExport   bool
 	clockLimit   int
-	clockRetain  time.Duration
 	global       bool
 	providerOpts []sdktrace.TracerProviderOption
 }
@@ -176,18 +174,6 @@ func WithClockLimit(n int) Option {
 	return optionFunc(func(c config) config {
 		if n > 1 {
 			c.clockLimit = n
-		}
-		return c
-	})
-}
-
-// WithClockRetention sets how long a trace's clock is kept in the process
-// after its last span there ended (default 1 minute), so that later requests
-// of the same trace continue it.
-func WithClockRetention(d time.Duration) Option {
-	return optionFunc(func(c config) config {
-		if d > 0 {
-			c.clockRetain = d
 		}
 		return c
 	})

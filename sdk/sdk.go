@@ -7,7 +7,6 @@ import (
 	"hash/fnv"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel"
@@ -23,10 +22,6 @@ import (
 	"github.com/tracerdev/tracer/propagation"
 	"github.com/tracerdev/tracer/vclock"
 )
-
-// DefaultClockRetention is how long a trace's clock outlives its last span
-// in a process unless WithClockRetention says otherwise.
-const DefaultClockRetention = time.Minute
 
 // New returns a TracerProvider for the service, with the clock processor in
 // front of the exporter. Shut it down (tp.Shutdown) to flush spans at exit.
@@ -75,8 +70,7 @@ func New(ctx context.Context, opts ...Option) (*sdktrace.TracerProvider, error) 
 
 	popts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(res),
-		sdktrace.WithSpanProcessor(NewProcessor(node, next,
-			WithProcessorClockLimit(c.clockLimit), WithProcessorRetention(c.clockRetain))),
+		sdktrace.WithSpanProcessor(NewProcessor(node, next, WithProcessorClockLimit(c.clockLimit))),
 	}
 	if c.sampler != nil {
 		popts = append(popts, sdktrace.WithSampler(c.sampler))
@@ -195,11 +189,12 @@ func newExporter(ctx context.Context, c config) (sdktrace.SpanExporter, error) {
 }
 
 // ProcessorOption configures NewProcessor.
-type ProcessorOption interface{ applyProcessor(processorConfig) processorConfig }
+type ProcessorOption interface {
+	applyProcessor(processorConfig) processorConfig
+}
 
 type processorConfig struct {
-	limit  int
-	retain time.Duration
+	limit int
 }
 
 type processorOptionFunc func(processorConfig) processorConfig
@@ -217,17 +212,6 @@ func WithProcessorClockLimit(n int) ProcessorOption {
 	})
 }
 
-// WithProcessorRetention sets how long a trace's clock outlives its last
-// span (default DefaultClockRetention).
-func WithProcessorRetention(d time.Duration) ProcessorOption {
-	return processorOptionFunc(func(c processorConfig) processorConfig {
-		if d > 0 {
-			c.retain = d
-		}
-		return c
-	})
-}
-
 // NewProcessor returns the clock span processor for node, for those who
 // build their own TracerProvider: it records the clock on every span and
 // then hands the span to next (an exporting processor; nil for none). Put
@@ -235,14 +219,14 @@ func WithProcessorRetention(d time.Duration) ProcessorOption {
 // end-of-span clock attributes. An invalid node id is replaced by its hash
 // (see NodeID).
 func NewProcessor(node string, next sdktrace.SpanProcessor, opts ...ProcessorOption) sdktrace.SpanProcessor {
-	c := processorConfig{limit: vclock.DefaultLimit, retain: DefaultClockRetention}
+	c := processorConfig{limit: vclock.DefaultLimit}
 	for _, o := range opts {
 		c = o.applyProcessor(c)
 	}
 	if !vclock.ValidNode(node) {
 		node = NodeID(node)
 	}
-	return vcstate.NewProcessor(node, c.limit, c.retain, next)
+	return vcstate.NewProcessor(node, c.limit, next)
 }
 
 // fanout passes every call to each processor in order.

@@ -13,7 +13,7 @@ import (
 const MaxTextLen = 4096
 
 // String returns the text encoding (see the package doc).
-func (c Clock) String() string { return string(c.AppendText(nil)) }
+func (c Clock) String() string { return string(c.AppendText(make([]byte, 0, c.TextLen()))) }
 
 // TextLen returns the length of the text encoding.
 func (c Clock) TextLen() int {

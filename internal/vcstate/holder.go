@@ -3,7 +3,7 @@ package vcstate
 import (
 	"sync"
 
-	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracerdev/tracer/vclock"
 )
@@ -11,14 +11,29 @@ import (
 // Holder is one trace's clock in one process.
 type Holder struct {
 	mu       sync.Mutex
+	id       uint64       // incarnation, unique per processor
 	deps     vclock.Clock // other nodes' entries
 	depsText string       // cached encoding of deps
 	local    uint64       // this node's counter after its last event
-	open     int          // spans of this trace open in this process
-	idle     int64        // unix nanos when open last dropped to 0
-	full     string       // cached full encoding at fullAt
+	full     string       // cached encoding of the whole clock at fullAt
 	fullAt   uint64
-	attrs    [3]attribute.KeyValue // scratch for SetAttributes, guarded by mu
+	open     []openSpan // spans of this trace open in this process
+}
+
+// openSpan is the clock a span recorded at its start.
+type openSpan struct {
+	id   trace.SpanID
+	tick uint64
+	deps string
+}
+
+// reset readies a pooled holder for a new trace.
+func (h *Holder) reset(id uint64, limit int) {
+	h.id = id
+	h.deps = vclock.New(limit)
+	h.depsText, h.full, h.fullAt, h.local = "", "", 0, 0
+	clear(h.open)
+	h.open = h.open[:0]
 }
 
 // mergeLocked merges text (validated) into deps, except the node's own entry.
@@ -30,7 +45,7 @@ func (h *Holder) mergeLocked(text, node string) {
 	}
 }
 
-// textLocked returns the full clock's encoding.
+// textLocked returns the whole clock's encoding.
 func (h *Holder) textLocked(node string) string {
 	if h.full != "" && h.fullAt == h.local {
 		return h.full
@@ -39,4 +54,14 @@ func (h *Holder) textLocked(node string) string {
 	h.full = string(h.deps.AppendTextWith(buf[:0], node, h.local))
 	h.fullAt = h.local
 	return h.full
+}
+
+// findLocked returns the index of the open span id, or -1.
+func (h *Holder) findLocked(id trace.SpanID) int {
+	for i := len(h.open) - 1; i >= 0; i-- { // the newest is the likeliest
+		if h.open[i].id == id {
+			return i
+		}
+	}
+	return -1
 }

@@ -7,8 +7,8 @@ import (
 
 // Inbound is a clock received from another process and not yet merged.
 type Inbound struct {
-	Text   string                  // validated text encoding
-	merged atomic.Pointer[Holder] // the last holder it was merged into
+	Text   string        // validated text encoding
+	merged atomic.Uint64 // id of the last holder it was merged into
 }
 
 type inboundKey struct{}

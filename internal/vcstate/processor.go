@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -13,48 +12,49 @@ import (
 	"github.com/tracerdev/tracer/vclock"
 )
 
-const (
-	shardCount = 16
-	// sweepAt is the number of holders in a shard above which idle ones
-	// are swept when a new one is created.
-	sweepAt = 1024
-	// maxPerShard caps the holders of a shard; past it idle holders are
-	// dropped however recent.
-	maxPerShard = 8192
-)
+const shardCount = 16
 
-// Processor stamps clock attributes on spans and keeps the holders.
+// Processor records the clock of every span and keeps the holders.
+//
+// The clock is kept off the span while it runs: OnStart ticks the holder and
+// notes the span's clock there (no SetAttributes, which costs two
+// allocations and a lock), and OnEnd hands the next processor the span
+// wrapped with its clock attributes. So the clock attributes are seen by the
+// processors after this one and by exporters, not by span.Attributes() while
+// the span is open.
 type Processor struct {
 	node    string
 	limit   int
-	retain  time.Duration
 	next    sdktrace.SpanProcessor
-	counter atomic.Uint64
+	counter atomic.Uint64 // this node's event counter, shared by all traces
+	ids     atomic.Uint64 // holder incarnations
 	shards  [shardCount]shard
 	reg     atomic.Pointer[trace.TracerProvider]
-	keyNode attribute.Key
-	keyTick attribute.Key
-	keyDeps attribute.Key
+	pool    sync.Pool
 }
 
 type shard struct {
-	mu        sync.Mutex
-	m         map[trace.TraceID]*Holder
-	lastSweep int64
+	mu sync.Mutex
+	m  map[trace.TraceID]*Holder
 }
 
 // NewProcessor returns a processor for node, passing spans on to next
-// (which may be nil). limit bounds the clock's entries; retain is how long a
-// trace's holder outlives its last open span.
-func NewProcessor(node string, limit int, retain time.Duration, next sdktrace.SpanProcessor) *Processor {
+// (which may be nil). limit bounds the clock's entries.
+//
+// A trace's holder lives while the trace has open spans in this process.
+// When the last one ends it is dropped: a later request of the same trace
+// brings the caller's clock, which holds what this process sent back, and
+// the node's counter keeps growing across holders, so no two events of the
+// node share a count.
+func NewProcessor(node string, limit int, next sdktrace.SpanProcessor) *Processor {
 	if limit < 2 {
 		limit = vclock.DefaultLimit
 	}
-	p := &Processor{node: node, limit: limit, retain: retain, next: next,
-		keyNode: vclock.AttrNode, keyTick: vclock.AttrTick, keyDeps: vclock.AttrDeps}
+	p := &Processor{node: node, limit: limit, next: next}
 	for i := range p.shards {
 		p.shards[i].m = make(map[trace.TraceID]*Holder)
 	}
+	p.pool.New = func() any { return new(Holder) }
 	return p
 }
 
@@ -63,132 +63,136 @@ func (p *Processor) Node() string { return p.node }
 
 func (p *Processor) shard(id trace.TraceID) *shard { return &p.shards[id[15]%shardCount] }
 
-// holder returns the trace's holder, creating it, and counts an open span.
+// acquire returns the trace's holder, locked, creating it if needed.
 func (p *Processor) acquire(id trace.TraceID) *Holder {
 	s := p.shard(id)
 	s.mu.Lock()
 	h := s.m[id]
 	if h == nil {
-		if len(s.m) >= sweepAt {
-			s.sweep(p.retain)
-		}
-		h = &Holder{deps: vclock.New(p.limit - 1), idle: time.Now().UnixNano()}
+		h = p.pool.Get().(*Holder)
+		h.reset(p.ids.Add(1), p.limit-1)
 		s.m[id] = h
 	}
+	h.mu.Lock()
 	s.mu.Unlock()
 	return h
 }
 
-// lookup returns the trace's holder or nil.
+// lookup returns the trace's holder, locked, or nil.
 func (p *Processor) lookup(id trace.TraceID) *Holder {
 	s := p.shard(id)
 	s.mu.Lock()
 	h := s.m[id]
+	if h != nil {
+		h.mu.Lock()
+	}
 	s.mu.Unlock()
 	return h
 }
 
-// sweep drops idle holders; called with s.mu held.
-func (s *shard) sweep(retain time.Duration) {
-	now := time.Now().UnixNano()
-	if now-s.lastSweep < int64(time.Second) && len(s.m) < maxPerShard {
-		return
-	}
-	s.lastSweep = now
-	for id, h := range s.m {
-		h.mu.Lock()
-		drop := h.open == 0 && (now-h.idle > int64(retain) || len(s.m) >= maxPerShard)
-		h.mu.Unlock()
-		if drop {
-			delete(s.m, id)
-		}
-	}
-}
-
-// Register makes the processor findable from spans of tp.
+// register makes the processor findable from spans of tp. It is called
+// until it succeeds once; callers check p.reg first, which keeps the
+// allocation of tp's copy off the hot path.
 func (p *Processor) register(tp trace.TracerProvider) {
-	if p.reg.Load() != nil {
-		return
-	}
 	if p.reg.CompareAndSwap(nil, &tp) {
 		providers.Store(tp, p)
 	}
 }
 
-// OnStart ticks the trace's clock and records it on the span.
+// OnStart ticks the trace's clock and notes it for the span.
 func (p *Processor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
-	p.register(s.TracerProvider())
-	h := p.acquire(s.SpanContext().TraceID())
-	h.mu.Lock()
-	if in := InboundFrom(parent); in != nil && in.merged.Load() != h {
+	if p.reg.Load() == nil {
+		p.register(s.TracerProvider())
+	}
+	sc := s.SpanContext()
+	h := p.acquire(sc.TraceID())
+	if in := InboundFrom(parent); in != nil && in.merged.Load() != h.id {
 		h.mergeLocked(in.Text, p.node)
-		in.merged.Store(h)
+		in.merged.Store(h.id)
 	}
-	h.open++
 	h.local = p.counter.Add(1)
-	h.attrs[0] = attribute.KeyValue{Key: p.keyNode, Value: attribute.StringValue(p.node)}
-	h.attrs[1] = attribute.KeyValue{Key: p.keyTick, Value: attribute.Int64Value(int64(h.local))}
-	n := 2
-	if h.depsText != "" {
-		h.attrs[2] = attribute.KeyValue{Key: p.keyDeps, Value: attribute.StringValue(h.depsText)}
-		n = 3
-	}
-	s.SetAttributes(h.attrs[:n]...)
+	h.open = append(h.open, openSpan{id: sc.SpanID(), tick: h.local, deps: h.depsText})
 	h.mu.Unlock()
 	if p.next != nil {
 		p.next.OnStart(parent, s)
 	}
 }
 
-// OnEnd records the clock at the span's end if it moved while the span was
-// open, and passes the span on.
+// OnEnd passes the span on with its clock attributes, dropping the trace's
+// holder after its last open span.
 func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
-	if h := p.lookup(s.SpanContext().TraceID()); h != nil {
-		var tick int64 = -1
-		var deps string
-		for _, a := range s.Attributes() {
-			switch a.Key {
-			case p.keyTick:
-				tick = a.Value.AsInt64()
-			case p.keyDeps:
-				deps = a.Value.AsString()
-			}
+	sc := s.SpanContext()
+	sh := p.shard(sc.TraceID())
+	sh.mu.Lock()
+	h := sh.m[sc.TraceID()]
+	if h == nil {
+		sh.mu.Unlock()
+		if p.next != nil {
+			p.next.OnEnd(s)
 		}
-		h.mu.Lock()
-		if h.open > 0 {
-			h.open--
+		return
+	}
+	h.mu.Lock()
+	cs := &clockSpan{ReadOnlySpan: s, node: p.node}
+	if i := h.findLocked(sc.SpanID()); i >= 0 {
+		o := h.open[i]
+		cs.tick, cs.deps = o.tick, o.deps
+		if h.local != o.tick || h.depsText != o.deps {
+			cs.endTick, cs.endDeps = h.local, h.depsText
 		}
-		if h.open == 0 {
-			h.idle = s.EndTime().UnixNano()
-		}
-		local, depsText := h.local, h.depsText
-		h.mu.Unlock()
-		if tick >= 0 && (uint64(tick) != local || deps != depsText) {
-			s = endSpan{ReadOnlySpan: s, attrs: endAttrs(s.Attributes(), local, deps, depsText)}
-		}
+		last := len(h.open) - 1
+		h.open[i] = h.open[last]
+		h.open[last] = openSpan{}
+		h.open = h.open[:last]
+	}
+	drop := len(h.open) == 0
+	if drop {
+		delete(sh.m, sc.TraceID())
+	}
+	h.mu.Unlock()
+	sh.mu.Unlock()
+	if drop {
+		p.pool.Put(h)
 	}
 	if p.next != nil {
-		p.next.OnEnd(s)
+		if cs.tick == 0 {
+			p.next.OnEnd(s)
+		} else {
+			p.next.OnEnd(cs)
+		}
 	}
 }
 
-func endAttrs(attrs []attribute.KeyValue, local uint64, startDeps, endDeps string) []attribute.KeyValue {
-	out := make([]attribute.KeyValue, len(attrs), len(attrs)+2)
-	copy(out, attrs)
-	out = append(out, attribute.Int64(vclock.AttrEndTick, int64(local)))
-	if endDeps != startDeps {
-		out = append(out, attribute.String(vclock.AttrEndDeps, endDeps))
+// clockSpan is an ended span with its clock attributes. They are appended
+// when the attributes are read, which exporters do off the application's
+// path.
+type clockSpan struct {
+	sdktrace.ReadOnlySpan
+	node    string
+	tick    uint64
+	deps    string
+	endTick uint64 // 0 when the clock did not move while the span was open
+	endDeps string
+}
+
+func (s *clockSpan) Attributes() []attribute.KeyValue {
+	orig := s.ReadOnlySpan.Attributes()
+	out := make([]attribute.KeyValue, len(orig), len(orig)+5)
+	copy(out, orig)
+	out = append(out,
+		attribute.String(vclock.AttrNode, s.node),
+		attribute.Int64(vclock.AttrTick, int64(s.tick)))
+	if s.deps != "" {
+		out = append(out, attribute.String(vclock.AttrDeps, s.deps))
+	}
+	if s.endTick != 0 {
+		out = append(out, attribute.Int64(vclock.AttrEndTick, int64(s.endTick)))
+		if s.endDeps != s.deps {
+			out = append(out, attribute.String(vclock.AttrEndDeps, s.endDeps))
+		}
 	}
 	return out
 }
-
-// endSpan is a ended span with the end-of-span clock attributes added.
-type endSpan struct {
-	sdktrace.ReadOnlySpan
-	attrs []attribute.KeyValue
-}
-
-func (s endSpan) Attributes() []attribute.KeyValue { return s.attrs }
 
 // Shutdown shuts the next processor down and forgets the provider.
 func (p *Processor) Shutdown(ctx context.Context) error {
@@ -209,13 +213,12 @@ func (p *Processor) ForceFlush(ctx context.Context) error {
 	return nil
 }
 
-// Text returns the encoded clock of the trace in this process, if any.
+// Text returns the encoded current clock of the trace in this process.
 func (p *Processor) Text(id trace.TraceID) (string, bool) {
 	h := p.lookup(id)
 	if h == nil {
 		return "", false
 	}
-	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.local == 0 {
 		return "", false
@@ -223,25 +226,22 @@ func (p *Processor) Text(id trace.TraceID) (string, bool) {
 	return h.textLocked(p.node), true
 }
 
-// startText encodes the clock s recorded at its start.
-func (p *Processor) startText(s sdktrace.ReadOnlySpan) (string, bool) {
-	var tick int64 = -1
-	var deps, node string
-	for _, a := range s.Attributes() {
-		switch a.Key {
-		case p.keyNode:
-			node = a.Value.AsString()
-		case p.keyTick:
-			tick = a.Value.AsInt64()
-		case p.keyDeps:
-			deps = a.Value.AsString()
-		}
-	}
-	if tick <= 0 || node != p.node {
+// SpanText returns the encoded clock that the open span recorded at its
+// start.
+func (p *Processor) SpanText(sc trace.SpanContext) (string, bool) {
+	h := p.lookup(sc.TraceID())
+	if h == nil {
 		return "", false
 	}
+	i := h.findLocked(sc.SpanID())
+	if i < 0 {
+		h.mu.Unlock()
+		return "", false
+	}
+	o := h.open[i]
+	h.mu.Unlock()
 	var buf [512]byte
-	b, err := vclock.AppendComposed(buf[:0], node, uint64(tick), deps)
+	b, err := vclock.AppendComposed(buf[:0], p.node, o.tick, o.deps)
 	if err != nil {
 		return "", false
 	}
@@ -249,16 +249,18 @@ func (p *Processor) startText(s sdktrace.ReadOnlySpan) (string, bool) {
 }
 
 // Receive merges a clock received in a response (validated text) into the
-// trace's clock and ticks it: the receipt is an event of this node.
-func (p *Processor) Receive(id trace.TraceID, text string) {
-	h := p.acquire(id)
-	h.mu.Lock()
+// trace's clock and ticks it: the receipt is an event of this node. With no
+// open span of the trace in this process there is nothing to merge into,
+// and it reports false.
+func (p *Processor) Receive(id trace.TraceID, text string) bool {
+	h := p.lookup(id)
+	if h == nil {
+		return false
+	}
 	h.mergeLocked(text, p.node)
 	h.local = p.counter.Add(1)
-	if h.open == 0 {
-		h.idle = time.Now().UnixNano()
-	}
 	h.mu.Unlock()
+	return true
 }
 
 var _ sdktrace.SpanProcessor = (*Processor)(nil)

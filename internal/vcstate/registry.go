@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -32,10 +31,8 @@ func ForSpan(span trace.Span) *Processor {
 func RequestText(ctx context.Context) (string, bool) {
 	span := trace.SpanFromContext(ctx)
 	if p := ForSpan(span); p != nil {
-		if ro, ok := span.(sdktrace.ReadOnlySpan); ok {
-			if t, ok := p.startText(ro); ok {
-				return t, true
-			}
+		if t, ok := p.SpanText(span.SpanContext()); ok {
+			return t, true
 		}
 		if t, ok := p.Text(span.SpanContext().TraceID()); ok {
 			return t, true
@@ -71,6 +68,5 @@ func Receive(ctx context.Context, text string) bool {
 	if p == nil {
 		return false
 	}
-	p.Receive(span.SpanContext().TraceID(), text)
-	return true
+	return p.Receive(span.SpanContext().TraceID(), text)
 }
