@@ -1,0 +1,268 @@
+package clickhouse
+
+import (
+	"encoding/base64"
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdkresource "go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracerdev/tracer/storage"
+)
+
+// UnknownService is the service of a span whose resource has no
+// service.name.
+const UnknownService = "unknown_service"
+
+// Convert appends the storage form of spans to dst and returns it.
+func Convert(dst []storage.Span, spans []sdktrace.ReadOnlySpan) []storage.Span {
+	// Spans of one batch usually share a resource: convert it once.
+	var (
+		lastRes  *sdkresource.Resource
+		resAttrs []storage.Attribute
+		service  string
+	)
+	for _, s := range spans {
+		if r := s.Resource(); r != lastRes || resAttrs == nil {
+			lastRes = r
+			resAttrs, service = convertResource(r)
+		}
+		sc := s.SpanContext()
+		sp := storage.Span{
+			TraceID:           storage.TraceID(sc.TraceID()),
+			SpanID:            storage.SpanID(sc.SpanID()),
+			ParentSpanID:      storage.SpanID(s.Parent().SpanID()),
+			TraceState:        sc.TraceState().String(),
+			Flags:             uint32(sc.TraceFlags()),
+			Name:              s.Name(),
+			Kind:              convertKind(s.SpanKind()),
+			StartTime:         s.StartTime().UnixNano(),
+			EndTime:           s.EndTime().UnixNano(),
+			StatusCode:        convertStatus(s.Status().Code),
+			StatusMessage:     s.Status().Description,
+			Service:           service,
+			Resource:          append([]storage.Attribute(nil), resAttrs...),
+			ScopeName:         s.InstrumentationScope().Name,
+			ScopeVersion:      s.InstrumentationScope().Version,
+			Attributes:        convertAttrs(s.Attributes()),
+			DroppedAttributes: uint32(max(s.DroppedAttributes(), 0)),
+			DroppedEvents:     uint32(max(s.DroppedEvents(), 0)),
+			DroppedLinks:      uint32(max(s.DroppedLinks(), 0)),
+		}
+		// As the OTLP exporter sets them: bit 8, "whether the parent is
+		// remote is known", always; bit 9 when it is remote.
+		sp.Flags |= 0x100
+		if s.Parent().IsRemote() {
+			sp.Flags |= 0x200
+		}
+		if ev := s.Events(); len(ev) > 0 {
+			sp.Events = make([]storage.Event, len(ev))
+			for i, e := range ev {
+				sp.Events[i] = storage.Event{Time: e.Time.UnixNano(), Name: e.Name, Attributes: convertAttrs(e.Attributes)}
+			}
+		}
+		if ln := s.Links(); len(ln) > 0 {
+			sp.Links = make([]storage.Link, len(ln))
+			for i, l := range ln {
+				sp.Links[i] = storage.Link{
+					TraceID:    storage.TraceID(l.SpanContext.TraceID()),
+					SpanID:     storage.SpanID(l.SpanContext.SpanID()),
+					TraceState: l.SpanContext.TraceState().String(),
+					Attributes: convertAttrs(l.Attributes),
+				}
+			}
+		}
+		dst = append(dst, sp)
+	}
+	return dst
+}
+
+func convertResource(r *sdkresource.Resource) ([]storage.Attribute, string) {
+	service := UnknownService
+	if r == nil {
+		return []storage.Attribute{}, service
+	}
+	kvs := r.Attributes()
+	out := make([]storage.Attribute, 0, len(kvs))
+	for _, kv := range kvs {
+		a := convertKV(kv)
+		if a.Key == "service.name" && a.Type == storage.TypeString && a.Value != "" {
+			service = a.Value
+		}
+		out = append(out, a)
+	}
+	return out, service
+}
+
+func convertKind(k trace.SpanKind) storage.SpanKind {
+	switch k {
+	case trace.SpanKindInternal:
+		return storage.KindInternal
+	case trace.SpanKindServer:
+		return storage.KindServer
+	case trace.SpanKindClient:
+		return storage.KindClient
+	case trace.SpanKindProducer:
+		return storage.KindProducer
+	case trace.SpanKindConsumer:
+		return storage.KindConsumer
+	}
+	return storage.KindUnspecified
+}
+
+func convertStatus(c codes.Code) storage.StatusCode {
+	switch c {
+	case codes.Ok:
+		return storage.StatusOK
+	case codes.Error:
+		return storage.StatusError
+	}
+	return storage.StatusUnset
+}
+
+func convertAttrs(kvs []attribute.KeyValue) []storage.Attribute {
+	if len(kvs) == 0 {
+		return nil
+	}
+	out := make([]storage.Attribute, len(kvs))
+	for i, kv := range kvs {
+		out[i] = convertKV(kv)
+	}
+	return out
+}
+
+// convertKV returns the canonical form of one attribute.
+func convertKV(kv attribute.KeyValue) storage.Attribute {
+	a := storage.Attribute{Key: string(kv.Key)}
+	v := kv.Value
+	switch v.Type() {
+	case attribute.BOOL:
+		a.Type, a.Value = storage.TypeBool, strconv.FormatBool(v.AsBool())
+	case attribute.INT64:
+		a.Type, a.Value = storage.TypeInt, strconv.FormatInt(v.AsInt64(), 10)
+	case attribute.FLOAT64:
+		a.Type, a.Value = storage.TypeDouble, strconv.FormatFloat(v.AsFloat64(), 'g', -1, 64)
+	case attribute.STRING:
+		a.Type, a.Value = storage.TypeString, v.AsString()
+	case attribute.BYTESLICE:
+		a.Type, a.Value = storage.TypeBytes, string(v.AsByteSlice())
+	case attribute.MAP:
+		a.Type, a.Value = storage.TypeMap, string(appendJSON(nil, v, 0))
+	case attribute.BOOLSLICE, attribute.INT64SLICE, attribute.FLOAT64SLICE, attribute.STRINGSLICE, attribute.SLICE:
+		a.Type, a.Value = storage.TypeArray, string(appendJSON(nil, v, 0))
+	default: // EMPTY
+		a.Type = storage.TypeString
+	}
+	return a
+}
+
+// maxDepth bounds the nesting of slice and map values converted to JSON.
+const maxDepth = 32
+
+// appendJSON appends v as JSON, with the conventions of the collector's
+// OTLP decoder: bytes as base64 strings, non-finite doubles as "NaN",
+// "Infinity" and "-Infinity", invalid UTF-8 as U+FFFD.
+func appendJSON(js []byte, v attribute.Value, depth int) []byte {
+	if depth > maxDepth {
+		return append(js, "null"...)
+	}
+	switch v.Type() {
+	case attribute.BOOL:
+		return strconv.AppendBool(js, v.AsBool())
+	case attribute.INT64:
+		return strconv.AppendInt(js, v.AsInt64(), 10)
+	case attribute.FLOAT64:
+		return appendFloat(js, v.AsFloat64())
+	case attribute.STRING:
+		return appendJSONString(js, v.AsString())
+	case attribute.BYTESLICE:
+		js = append(js, '"')
+		js = base64.StdEncoding.AppendEncode(js, v.AsByteSlice())
+		return append(js, '"')
+	case attribute.BOOLSLICE:
+		return appendList(js, v.AsBoolSlice(), strconv.AppendBool)
+	case attribute.INT64SLICE:
+		return appendList(js, v.AsInt64Slice(), func(b []byte, n int64) []byte { return strconv.AppendInt(b, n, 10) })
+	case attribute.FLOAT64SLICE:
+		return appendList(js, v.AsFloat64Slice(), appendFloat)
+	case attribute.STRINGSLICE:
+		return appendList(js, v.AsStringSlice(), appendJSONString)
+	case attribute.SLICE:
+		return appendList(js, v.AsSlice(), func(b []byte, e attribute.Value) []byte { return appendJSON(b, e, depth+1) })
+	case attribute.MAP:
+		js = append(js, '{')
+		for i, kv := range v.AsMap() {
+			if i > 0 {
+				js = append(js, ',')
+			}
+			js = appendJSONString(js, string(kv.Key))
+			js = append(js, ':')
+			js = appendJSON(js, kv.Value, depth+1)
+		}
+		return append(js, '}')
+	}
+	return append(js, "null"...)
+}
+
+func appendList[T any](js []byte, xs []T, f func([]byte, T) []byte) []byte {
+	js = append(js, '[')
+	for i, x := range xs {
+		if i > 0 {
+			js = append(js, ',')
+		}
+		js = f(js, x)
+	}
+	return append(js, ']')
+}
+
+func appendFloat(js []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(js, `"NaN"`...)
+	case math.IsInf(f, 1):
+		return append(js, `"Infinity"`...)
+	case math.IsInf(f, -1):
+		return append(js, `"-Infinity"`...)
+	}
+	return strconv.AppendFloat(js, f, 'g', -1, 64)
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendJSONString(js []byte, s string) []byte {
+	js = append(js, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				js = append(js, '\\', c)
+			case c == '\n':
+				js = append(js, '\\', 'n')
+			case c == '\r':
+				js = append(js, '\\', 'r')
+			case c == '\t':
+				js = append(js, '\\', 't')
+			case c < 0x20:
+				js = append(js, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				js = append(js, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			js = append(js, `\ufffd`...)
+		} else {
+			js = append(js, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(js, '"')
+}
