@@ -83,6 +83,9 @@ type Dependency struct {
 type DependencyReader interface {
 	// Dependencies returns the edges between distinct services over spans
 	// that started in [end-lookback, end], sorted by Parent then Child.
+	// Each such child span whose parent span is stored counts once; the
+	// parent may have started before the window (a backend may bound how
+	// long before, by no less than a day) but not after end.
 	Dependencies(ctx context.Context, end time.Time, lookback time.Duration) ([]Dependency, error)
 }
 

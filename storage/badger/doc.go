@@ -44,8 +44,8 @@
 // does not settle it, until it has Limit traces; then it loads them. The
 // duration index is walked in duration order, keeping the Limit most recent
 // traces. Dependencies scan 0x06 over the window, whose values carry what an
-// edge needs, so no span is decoded; an edge needs both the child span and
-// its parent span to have started in the window.
+// edge needs, so no span in the window is decoded; only parents that started
+// before the window are read from their spans.
 //
 // # Span encoding
 //

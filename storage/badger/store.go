@@ -323,17 +323,18 @@ func scanValues(txn *badgerdb.Txn, prefix []byte, fn func(k, v []byte)) error {
 	return nil
 }
 
-// Dependencies scans the start-time index over the window; an edge needs
-// both the child span and its parent span to have started in the window.
+// Dependencies scans the start-time index over the window, then reads the
+// spans of parents that started before it.
 func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.Duration) ([]storage.Dependency, error) {
 	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
 	defer s.mu.RUnlock()
 	type node struct {
-		service string
-		parent  storage.SpanID
-		isErr   bool
+		service  string
+		parent   storage.SpanID
+		isErr    bool
+		inWindow bool // a child to count; false for parents read from before
 	}
 	type ids struct {
 		t storage.TraceID
@@ -344,7 +345,11 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 	lo, hi := end.Add(-lookback).UnixNano(), end.UnixNano()
 	err := s.db.View(func(txn *badgerdb.Txn) error {
 		it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: []byte{pTime}, PrefetchValues: true, PrefetchSize: 1000})
-		defer it.Close()
+		defer func() {
+			if it != nil {
+				it.Close()
+			}
+		}()
 		n := 0
 		for it.Seek(appendTime([]byte{pTime}, lo)); it.Valid(); it.Next() {
 			if n++; n%4096 == 0 {
@@ -364,7 +369,7 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 				if len(v) < 9 {
 					return fmt.Errorf("time index value of %d bytes", len(v))
 				}
-				nd := node{isErr: storage.StatusCode(v[8]) == storage.StatusError}
+				nd := node{isErr: storage.StatusCode(v[8]) == storage.StatusError, inWindow: true}
 				copy(nd.parent[:], v[:8])
 				svc, ok := intern[string(v[9:])]
 				if !ok {
@@ -379,6 +384,29 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 				return err
 			}
 		}
+		it.Close()
+		it = nil
+		// Parents that started before the window: read their spans.
+		var key []byte
+		for id, nd := range nodes {
+			if n++; n%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			pid := ids{id.t, nd.parent}
+			if _, ok := nodes[pid]; ok || nd.parent.IsZero() || !nd.inWindow {
+				continue
+			}
+			key = spanKey(key[:0], pid.t, pid.s)
+			sp, ok, err := getSpan(txn, key)
+			if err != nil {
+				return err
+			}
+			if ok && sp.StartTime <= hi {
+				nodes[pid] = node{service: sp.Service, parent: sp.ParentSpanID}
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -387,7 +415,7 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 	type edge struct{ parent, child string }
 	counts := make(map[edge]*storage.Dependency)
 	for id, nd := range nodes {
-		if nd.parent.IsZero() {
+		if nd.parent.IsZero() || !nd.inWindow {
 			continue
 		}
 		p, ok := nodes[ids{id.t, nd.parent}]

@@ -297,8 +297,8 @@ func (s *Store) Operations(ctx context.Context, service string, kind storage.Spa
 }
 
 // Dependencies counts the edges between spans that started in the window and
-// their parent spans, when the parent also started in the window and belongs
-// to another service.
+// their parent spans of other services that started before the window's
+// end.
 func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.Duration) ([]storage.Dependency, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -319,7 +319,7 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 				continue
 			}
 			p := t.spans[sp.ParentSpanID]
-			if p == nil || !in(p) || p.Service == sp.Service {
+			if p == nil || p.StartTime > hi || p.Service == sp.Service {
 				continue
 			}
 			e := edge{p.Service, sp.Service}

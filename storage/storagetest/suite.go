@@ -522,6 +522,12 @@ func testDependencies(t *testing.T, s storage.Store) {
 		errSpan(mk(tid(2), sid(2), sid(1), "backend", "b", storage.KindServer, b.Add(time.Second+ms), ms)),
 		mk(tid(2), sid(3), sid(1), "frontend", "inner", storage.KindInternal, b.Add(time.Second+2*ms), ms),
 		mk(tid(2), sid(4), sid(3), "backend", "b", storage.KindServer, b.Add(time.Second+3*ms), ms),
+		// A parent that started before the window (a long request), its
+		// child in the window: an edge. The parent's own parent, also
+		// before the window, is no edge.
+		mk(tid(6), sid(1), none, "edge", "root", storage.KindServer, end.Add(-lookback-20*time.Minute), 10*ms),
+		mk(tid(6), sid(2), sid(1), "gateway", "long", storage.KindServer, end.Add(-lookback-10*time.Minute), time.Hour),
+		mk(tid(6), sid(3), sid(2), "backend", "b", storage.KindServer, b.Add(3*time.Second), ms),
 		// A backend span whose parent was never stored: no edge.
 		mk(tid(3), sid(2), sid(1), "backend", "b", storage.KindServer, b.Add(2*time.Second), ms),
 		// Before the window.
@@ -540,6 +546,7 @@ func testDependencies(t *testing.T, s storage.Store) {
 	want := []storage.Dependency{
 		{Parent: "backend", Child: "db", CallCount: 1, ErrorCount: 1},
 		{Parent: "frontend", Child: "backend", CallCount: 3, ErrorCount: 1},
+		{Parent: "gateway", Child: "backend", CallCount: 1},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("Dependencies(end-10m, 1h) = %+v, want %+v", got, want)
@@ -551,9 +558,11 @@ func testDependencies(t *testing.T, s storage.Store) {
 	}
 	want = []storage.Dependency{
 		{Parent: "backend", Child: "db", CallCount: 1, ErrorCount: 1},
+		{Parent: "edge", Child: "gateway", CallCount: 1},
 		{Parent: "frontend", Child: "backend", CallCount: 4, ErrorCount: 1},
 		{Parent: "frontend", Child: "late", CallCount: 1},
 		{Parent: "frontend", Child: "old", CallCount: 1},
+		{Parent: "gateway", Child: "backend", CallCount: 1},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("Dependencies(now, 4h) = %+v, want %+v", got, want)
