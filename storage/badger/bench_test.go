@@ -2,6 +2,7 @@ package badger
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -111,4 +112,41 @@ func BenchmarkRead(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkPurge measures deleting 10,000 spans (1,000 traces) with their
+// index entries, out of a store of 20,000.
+func BenchmarkPurge(b *testing.B) {
+	ctx := context.Background()
+	g := storagetest.NewGenerator(3)
+	now := time.Now()
+	old, recent := now.Add(-48*time.Hour), now.Add(-time.Hour)
+	var oldSpans, newSpans []storage.Span
+	for range 1000 {
+		oldSpans = append(oldSpans, g.Trace(old, 10)...)
+		newSpans = append(newSpans, g.Trace(recent, 10)...)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		s, err := Open(b.TempDir(), WithSyncWrites(false), WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, batch := range [][]storage.Span{oldSpans, newSpans} {
+			if err := s.WriteSpans(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		if err := s.Purge(ctx, now.Add(-24*time.Hour)); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(oldSpans)), "ns/span")
 }

@@ -135,3 +135,46 @@ func BenchmarkWriteSpans(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRead reads a store of 100,000 spans (10,000 traces of 10 spans).
+func BenchmarkRead(b *testing.B) {
+	const traces, perTrace = 10_000, 10
+	s := memory.New()
+	defer s.Close()
+	g := storagetest.NewGenerator(2)
+	ctx := context.Background()
+	start := time.Now().Add(-time.Hour)
+	var ids []storage.TraceID
+	for i := range traces {
+		tr := g.Trace(start.Add(time.Duration(i)*time.Hour/traces), perTrace)
+		ids = append(ids, tr[0].TraceID)
+		if err := s.WriteSpans(ctx, tr); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("Trace", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if _, err := s.Trace(ctx, ids[(i*7919)%len(ids)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("FindTraces/service", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			got, err := s.FindTraces(ctx, storage.Query{Service: g.Services()[0]})
+			if err != nil || len(got) != storage.DefaultLimit {
+				b.Fatalf("FindTraces: %d traces, %v", len(got), err)
+			}
+		}
+	})
+	b.Run("Dependencies/1h", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.Dependencies(ctx, time.Now(), time.Hour); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
