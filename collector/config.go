@@ -97,8 +97,20 @@ type StorageConfig struct {
 	Type   string              `yaml:"type"`
 	Memory MemoryStorageConfig `yaml:"memory"`
 	Badger BadgerStorageConfig `yaml:"badger"`
-	// ClickHouse: the options of the storage/clickhouse backend go here
-	// once that package exists (CLICKHOUSE-CONFIG: not yet available).
+	// ClickHouse holds the main options of storage/clickhouse; the binary
+	// starts from that package's defaults for the others.
+	ClickHouse ClickHouseStorageConfig `yaml:"clickhouse"`
+}
+
+// ClickHouseStorageConfig configures the ClickHouse backend.
+type ClickHouseStorageConfig struct {
+	// Addr lists native-protocol addresses (host:port), tried in order.
+	Addr     []string `yaml:"addr"`
+	Database string   `yaml:"database"`
+	Username string   `yaml:"username"`
+	// Password is best set in the YAML file or $TRACER_CLICKHOUSE_PASSWORD,
+	// not on the command line.
+	Password string `yaml:"password"`
 }
 
 // MemoryStorageConfig configures the in-memory backend.
@@ -159,7 +171,8 @@ func NewDefaultConfig() Config {
 		Batch: BatchConfig{Size: 8192, Timeout: 200 * time.Millisecond},
 		Retry: RetryConfig{InitialInterval: 100 * time.Millisecond, MaxInterval: 10 * time.Second, Multiplier: 2},
 		Storage: StorageConfig{
-			Type: StorageBadger,
+			Type:       StorageBadger,
+			ClickHouse: ClickHouseStorageConfig{Addr: []string{"127.0.0.1:9000"}, Database: "tracer", Username: "default"},
 		},
 		Limits: LimitsConfig{
 			MaxRequestBytes:      8 << 20,
@@ -270,7 +283,17 @@ func (cfg *Config) Validate() error {
 			bad("storage.badger.dir is required with storage.type: badger")
 		}
 	case StorageClickHouse:
-		bad("storage.type: clickhouse is not yet available in the collector")
+		if len(cfg.Storage.ClickHouse.Addr) == 0 {
+			bad("storage.clickhouse.addr needs at least one host:port with storage.type: clickhouse")
+		}
+		for _, a := range cfg.Storage.ClickHouse.Addr {
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				bad("storage.clickhouse.addr: %q is not host:port: %v", a, err)
+			}
+		}
+		if cfg.Storage.ClickHouse.Database == "" {
+			bad("storage.clickhouse.database is required with storage.type: clickhouse")
+		}
 	default:
 		bad("storage.type must be one of memory, badger, clickhouse; got %q", cfg.Storage.Type)
 	}

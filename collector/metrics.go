@@ -95,7 +95,7 @@ func newMetrics(stats func() wal.Stats, committed func() wal.Offset) (*metrics, 
 		}),
 		spansDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: ns + "spans_dropped_total",
-			Help: "Acknowledged spans that could not be stored, by reason.",
+			Help: "Acknowledged spans that could not be stored, by reason (permanent_error: spans storage refused; decode_error: WAL records that failed to decode, counted once each).",
 		}, []string{"reason"}),
 	}
 	for _, c := range []prometheus.Collector{

@@ -84,6 +84,22 @@ func durSetting(name, env, help string, p cfgPtr[time.Duration]) setting {
 	}
 }
 
+func listSetting(name, env, help string, p cfgPtr[[]string]) setting {
+	return setting{name: name, env: env, help: help,
+		get: func(c *collector.Config) string { return strings.Join(*p(c), ",") },
+		set: func(c *collector.Config, v string) error {
+			var out []string
+			for _, s := range strings.Split(v, ",") {
+				if s = strings.TrimSpace(s); s != "" {
+					out = append(out, s)
+				}
+			}
+			*p(c) = out
+			return nil
+		},
+	}
+}
+
 type config = collector.Config
 
 var collectorSettings = []setting{
@@ -103,10 +119,16 @@ var collectorSettings = []setting{
 		func(c *config) *int { return &c.Batch.Size }),
 	durSetting("batch-timeout", "TRACER_BATCH_TIMEOUT", "longest a span waits for its batch to fill",
 		func(c *config) *time.Duration { return &c.Batch.Timeout }),
-	strSetting("storage", "TRACER_STORAGE", "storage backend: memory, badger (embedded, on disk) or clickhouse (not yet available)",
+	strSetting("storage", "TRACER_STORAGE", "storage backend: memory, badger (embedded, on disk) or clickhouse",
 		func(c *config) *string { return &c.Storage.Type }),
 	strSetting("badger-dir", "TRACER_BADGER_DIR", "directory of the badger store",
 		func(c *config) *string { return &c.Storage.Badger.Dir }),
+	listSetting("clickhouse-addr", "TRACER_CLICKHOUSE_ADDR", "ClickHouse native addresses, comma-separated",
+		func(c *config) *[]string { return &c.Storage.ClickHouse.Addr }),
+	strSetting("clickhouse-database", "TRACER_CLICKHOUSE_DATABASE", "ClickHouse database (created if missing)",
+		func(c *config) *string { return &c.Storage.ClickHouse.Database }),
+	strSetting("clickhouse-username", "TRACER_CLICKHOUSE_USERNAME", "ClickHouse user (the password: $TRACER_CLICKHOUSE_PASSWORD or the YAML file)",
+		func(c *config) *string { return &c.Storage.ClickHouse.Username }),
 	intSetting("memory-max-spans", "TRACER_MEMORY_MAX_SPANS", "spans the memory store keeps (0: its default)",
 		func(c *config) *int { return &c.Storage.Memory.MaxSpans }),
 	intSetting("max-request-bytes", "TRACER_MAX_REQUEST_BYTES", "largest request accepted (after gzip decompression)",
@@ -164,6 +186,9 @@ func (m *Main) loadCollectorConfig(args []string) (collector.Config, error) {
 		if err := cfg.LoadFile(path); err != nil {
 			return cfg, err
 		}
+	}
+	if v := m.Getenv("TRACER_CLICKHOUSE_PASSWORD"); v != "" {
+		cfg.Storage.ClickHouse.Password = v
 	}
 	for _, s := range collectorSettings {
 		if v := m.Getenv(s.env); v != "" {
