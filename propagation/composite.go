@@ -12,8 +12,7 @@ import (
 )
 
 // Default returns W3C trace context, W3C baggage and the vector clock, in
-// that order (the clock comes after trace context on purpose: extraction
-// order matters to nothing here, but injection then mirrors the W3C docs).
+// that order.
 func Default() propagation.TextMapPropagator {
 	return propagation.NewCompositeTextMapPropagator(
 		propagation.TraceContext{}, propagation.Baggage{}, NewVClock())

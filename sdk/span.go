@@ -24,8 +24,7 @@ type Span struct {
 // with the global tracer provider, and returns it with a context carrying
 // it. Pass the context on to calls that should be its children.
 func StartSpan(ctx context.Context, operation string, opts ...trace.SpanStartOption) (context.Context, *Span) {
-	ctx, s := otel.Tracer(ScopeName).Start(ctx, operation, opts...)
-	return ctx, &Span{Span: s}
+	return NewTracer(otel.GetTracerProvider()).StartSpan(ctx, operation, opts...)
 }
 
 // SpanFromContext returns the span in ctx with the helpers.
@@ -120,4 +119,20 @@ func uintAttr(key string, v uint64) attribute.KeyValue {
 		return attribute.Int64(key, int64(v))
 	}
 	return attribute.String(key, fmt.Sprint(v))
+}
+
+// Tracer starts Spans from one TracerProvider.
+type Tracer struct {
+	tracer trace.Tracer
+}
+
+// NewTracer returns a Tracer on tp with the scope ScopeName.
+func NewTracer(tp trace.TracerProvider) *Tracer {
+	return &Tracer{tracer: tp.Tracer(ScopeName)}
+}
+
+// StartSpan starts a span named operation as a child of the span in ctx.
+func (t *Tracer) StartSpan(ctx context.Context, operation string, opts ...trace.SpanStartOption) (context.Context, *Span) {
+	ctx, s := t.tracer.Start(ctx, operation, opts...)
+	return ctx, &Span{Span: s}
 }

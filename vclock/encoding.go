@@ -133,14 +133,16 @@ func parseEntry(s string) (Entry, string, error) {
 	}
 	s = s[i+1:]
 	j := 0
+	var count uint64
 	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+		d := uint64(s[j] - '0')
+		if count > (1<<64-1-d)/10 {
+			return Entry{}, "", fmt.Errorf("vclock: count for %q overflows", node)
+		}
+		count = count*10 + d
 		j++
 	}
-	if j == 0 || (s[0] == '0') || j > 20 {
-		return Entry{}, "", fmt.Errorf("vclock: bad count for %q", node)
-	}
-	count, err := strconv.ParseUint(s[:j], 10, 64)
-	if err != nil {
+	if j == 0 || s[0] == '0' {
 		return Entry{}, "", fmt.Errorf("vclock: bad count for %q", node)
 	}
 	s = s[j:]
@@ -156,9 +158,14 @@ func parseEntry(s string) (Entry, string, error) {
 	return Entry{Node: node, Count: count}, s, nil
 }
 
-func isNodeByte(b byte) bool {
-	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '.' || b == '_' || b == '-'
-}
+func isNodeByte(b byte) bool { return nodeBytes[b] }
+
+var nodeBytes = func() (t [256]bool) {
+	for b := range 256 {
+		t[b] = b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '.' || b == '_' || b == '-'
+	}
+	return t
+}()
 
 // ValidNode reports whether id can be a node id.
 func ValidNode(id string) bool {
