@@ -127,7 +127,7 @@ func findByTime(ctx context.Context, txn *badgerdb.Txn, q *storage.Query, p plan
 	defer it.Close()
 	seek := appendTime(slices.Clip(p.prefix), hi)
 	seek = append(seek, bytes.Repeat([]byte{0xff}, idLen)...)
-	found := make(map[storage.TraceID]struct{}, limit)
+	found := make(map[storage.TraceID]struct{}, min(limit, 1024))
 	var ids []storage.TraceID
 	var buf []byte
 	n := 0
@@ -256,7 +256,7 @@ func (h *topHeap) Pop() any {
 }
 
 func newTopK(k int) *topK {
-	return &topK{k: k, byID: make(map[storage.TraceID]*topItem, k)}
+	return &topK{k: k, byID: make(map[storage.TraceID]*topItem, min(k, 1024))}
 }
 
 // wants reports whether a span of trace id starting at start could change
