@@ -52,6 +52,19 @@ type ClusterConfig struct {
 	// Distributed creates each table as "<name>_local" plus a Distributed
 	// table "<name>" over the cluster, sharded by trace id.
 	Distributed bool
+	// LocalDDL leaves ON CLUSTER out: New then creates the tables (and
+	// Purge drops partitions) only on the server it is connected to. Use
+	// it when the cluster has no ZooKeeper/Keeper for distributed DDL, and
+	// apply the schema on every server (run New against each).
+	LocalDDL bool
+}
+
+// onCluster returns the ON CLUSTER clause for DDL, or "".
+func (c ClusterConfig) onCluster() string {
+	if c.Name == "" || c.LocalDDL {
+		return ""
+	}
+	return " ON CLUSTER " + c.Name
 }
 
 // Defaults.

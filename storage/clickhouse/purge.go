@@ -52,7 +52,11 @@ func (s *Store) Purge(ctx context.Context, before time.Time) error {
 		return fmt.Errorf("purge: list partitions: %w", err)
 	}
 	for _, p := range parts {
-		q, err := DropPartitionQuery(s.cfg.Database, p.table, s.cfg.Cluster.Name, p.id)
+		cluster := s.cfg.Cluster.Name
+		if s.cfg.Cluster.LocalDDL {
+			cluster = ""
+		}
+		q, err := DropPartitionQuery(s.cfg.Database, p.table, cluster, p.id)
 		if err != nil {
 			return fmt.Errorf("purge: %w", err)
 		}

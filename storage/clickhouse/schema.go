@@ -103,7 +103,7 @@ func fileSchemaVersion(src string) (int, error) {
 // SchemaStatements returns the DDL New applies for c, in order: the
 // database, then clickhouse.sql's tables, rewritten for c.Cluster:
 //
-//   - Name set: every statement gets ON CLUSTER name.
+//   - Name set: every statement gets ON CLUSTER name (unless LocalDDL).
 //   - Replicated: data tables use Replicated* engines with
 //     ReplicationPath ({database}, {table} filled in) and '{replica}'.
 //   - Distributed: each data table is created as "<table>_local" and a
@@ -120,10 +120,7 @@ func SchemaStatements(c Config) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	onCluster := ""
-	if c.Cluster.Name != "" {
-		onCluster = " ON CLUSTER " + c.Cluster.Name
-	}
+	onCluster := c.Cluster.onCluster()
 	db := c.Database
 	out := []string{"CREATE DATABASE IF NOT EXISTS " + db + onCluster}
 	for _, s := range stmts {

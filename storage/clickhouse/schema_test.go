@@ -1,0 +1,253 @@
+package clickhouse_test
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tracerdev/tracer"
+	"github.com/tracerdev/tracer/internal/chtest"
+	"github.com/tracerdev/tracer/storage"
+	"github.com/tracerdev/tracer/storage/clickhouse"
+	"github.com/tracerdev/tracer/storage/storagetest"
+)
+
+func cfgWith(edit func(*clickhouse.Config)) clickhouse.Config {
+	c := clickhouse.NewDefaultConfig()
+	edit(&c)
+	return c
+}
+
+func TestSchemaStatementsSingleServer(t *testing.T) {
+	stmts, err := clickhouse.SchemaStatements(clickhouse.NewDefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := stmts[0], "CREATE DATABASE IF NOT EXISTS tracer"; got != want {
+		t.Errorf("first statement = %q, want %q", got, want)
+	}
+	if len(stmts) != 5 {
+		t.Fatalf("got %d statements, want 5 (database + 4 tables)", len(stmts))
+	}
+	for _, s := range stmts {
+		for _, bad := range []string{"ON CLUSTER", "Replicated", "Distributed", "_local"} {
+			if strings.Contains(s, bad) {
+				t.Errorf("single-server DDL contains %q:\n%s", bad, s)
+			}
+		}
+	}
+	for _, table := range []string{"tracer_schema_version", "tracer_spans", "tracer_span_index", "tracer_operations"} {
+		if !containsLine(stmts, "CREATE TABLE IF NOT EXISTS tracer."+table) {
+			t.Errorf("no CREATE TABLE for tracer.%s", table)
+		}
+	}
+}
+
+func containsLine(stmts []string, prefix string) bool {
+	for _, s := range stmts {
+		if strings.HasPrefix(s, prefix+"\n") || s == prefix || strings.HasPrefix(s, prefix+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+func TestSchemaStatementsCluster(t *testing.T) {
+	cfg := cfgWith(func(c *clickhouse.Config) {
+		c.Database = "traces"
+		c.Cluster = clickhouse.ClusterConfig{Name: "prod", Replicated: true, Distributed: true,
+			ReplicationPath: "/ch/{shard}/{database}/{table}"}
+	})
+	stmts, err := clickhouse.SchemaStatements(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]*regexp.Regexp{
+		"database": regexp.MustCompile(`^CREATE DATABASE IF NOT EXISTS traces ON CLUSTER prod$`),
+		"spans local": regexp.MustCompile(`(?s)^CREATE TABLE IF NOT EXISTS traces\.tracer_spans_local ON CLUSTER prod\n.*` +
+			`ENGINE = ReplicatedReplacingMergeTree\('/ch/\{shard\}/traces/tracer_spans_local', '\{replica\}'\)\nPARTITION BY day\n`),
+		"spans distributed": regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS traces\.tracer_spans ON CLUSTER prod AS traces\.tracer_spans_local\n` +
+			`ENGINE = Distributed\(prod, traces, tracer_spans_local, cityHash64\(trace_id\)\)$`),
+		"index distributed": regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS traces\.tracer_span_index ON CLUSTER prod AS traces\.tracer_span_index_local\n` +
+			`ENGINE = Distributed\(prod, traces, tracer_span_index_local, cityHash64\(trace_id\)\)$`),
+		"operations distributed": regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS traces\.tracer_operations ON CLUSTER prod AS traces\.tracer_operations_local\n` +
+			`ENGINE = Distributed\(prod, traces, tracer_operations_local, cityHash64\(service, name\)\)$`),
+		// Per-node bookkeeping stays local and unreplicated.
+		"version": regexp.MustCompile(`(?s)^CREATE TABLE IF NOT EXISTS traces\.tracer_schema_version ON CLUSTER prod\n.*ENGINE = ReplacingMergeTree\(\)\nORDER BY version$`),
+	}
+	for name, re := range want {
+		n := 0
+		for _, s := range stmts {
+			if re.MatchString(s) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: %d statements match %s, want 1; statements:\n%s", name, n, re, strings.Join(stmts, ";\n\n"))
+		}
+	}
+	if len(stmts) != 8 {
+		t.Errorf("got %d statements, want 8 (database, version, 3 local + 3 distributed)", len(stmts))
+	}
+}
+
+func TestSchemaStatementsOptions(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		cluster    clickhouse.ClusterConfig
+		contains   []string
+		notContain []string
+	}{
+		{"on cluster only", clickhouse.ClusterConfig{Name: "c1"},
+			[]string{"ON CLUSTER c1", "ENGINE = ReplacingMergeTree()"}, []string{"Replicated", "Distributed", "_local"}},
+		{"replicated", clickhouse.ClusterConfig{Name: "c1", Replicated: true, ReplicationPath: clickhouse.DefaultReplicationPath},
+			[]string{"ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_spans', '{replica}')"}, []string{"Distributed"}},
+		{"distributed, local DDL", clickhouse.ClusterConfig{Name: "c1", Distributed: true, LocalDDL: true},
+			[]string{"tracer_spans_local", "Distributed(c1, tracer, tracer_spans_local"}, []string{"ON CLUSTER", "Replicated"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			stmts, err := clickhouse.SchemaStatements(cfgWith(func(c *clickhouse.Config) { c.Cluster = tt.cluster }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := strings.Join(stmts, "\n")
+			for _, s := range tt.contains {
+				if !strings.Contains(all, s) {
+					t.Errorf("DDL lacks %q:\n%s", s, all)
+				}
+			}
+			for _, s := range tt.notContain {
+				if strings.Contains(all, s) {
+					t.Errorf("DDL contains %q:\n%s", s, all)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		edit func(*clickhouse.Config)
+		want string // substring of the error; "" for valid
+	}{
+		{"default", func(*clickhouse.Config) {}, ""},
+		{"no addr", func(c *clickhouse.Config) { c.Addr = nil }, "addr"},
+		{"addr without port", func(c *clickhouse.Config) { c.Addr = []string{"localhost"} }, "host:port"},
+		{"database injection", func(c *clickhouse.Config) { c.Database = "x; DROP TABLE y" }, "database"},
+		{"zero batch", func(c *clickhouse.Config) { c.BatchSize = 0 }, "batch size"},
+		{"zero concurrency", func(c *clickhouse.Config) { c.MaxConcurrentBatches = 0 }, "concurrent"},
+		{"distributed without cluster", func(c *clickhouse.Config) { c.Cluster.Distributed = true }, "cluster name"},
+		{"bad cluster name", func(c *clickhouse.Config) { c.Cluster.Name = "a'b" }, "cluster name"},
+		{"quote in replication path", func(c *clickhouse.Config) {
+			c.Cluster = clickhouse.ClusterConfig{Name: "c", Replicated: true, ReplicationPath: "/x'"}
+		}, "replication path"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := cfgWith(tt.edit).Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("Validate = %v, want nil", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("Validate = %v, want an error about %q", err, tt.want)
+			}
+		})
+	}
+	// Every problem is reported at once.
+	err := cfgWith(func(c *clickhouse.Config) { c.Addr = nil; c.BatchSize = 0 }).Validate()
+	if err == nil || !strings.Contains(err.Error(), "addr") || !strings.Contains(err.Error(), "batch size") {
+		t.Errorf("Validate with two problems = %v, want both", err)
+	}
+}
+
+func TestSchemaFileVersion(t *testing.T) {
+	if !strings.Contains(tracer.ClickHouseSchema, "schema_version: "+itoa(clickhouse.SchemaVersion)+"\n") {
+		t.Errorf("clickhouse.sql does not declare schema_version: %d", clickhouse.SchemaVersion)
+	}
+	for _, banned := range []string{"DateTime64", "Map(", "CODEC", "TTL", "INDEX ", "LowCardinality", "MergeTree(day"} {
+		if strings.Contains(stripComments(tracer.ClickHouseSchema), banned) {
+			t.Errorf("clickhouse.sql uses %q, which ClickHouse 18.16 or 26.x lacks", banned)
+		}
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func stripComments(s string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "--") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// New applies the schema idempotently: a second New on the same database
+// works and keeps the data; a database from a newer schema is refused.
+func TestNewIsIdempotentAndChecksVersion(t *testing.T) {
+	db := server.NewDatabase(t)
+	cfg := cfgWith(func(c *clickhouse.Config) { c.Addr = []string{server.Addr}; c.Database = db })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s1, err := clickhouse.New(ctx, cfg)
+	if err != nil {
+		t.Fatalf("first New: %v", err)
+	}
+	sp := storagetest.FullSpan(storage.TraceID{9}, storage.SpanID{9}, storage.SpanID{}, time.Now().Add(-time.Minute))
+	if err := s1.WriteSpans(ctx, []storage.Span{sp}); err != nil {
+		t.Fatalf("WriteSpans: %v", err)
+	}
+	s1.Close()
+	s2, err := clickhouse.New(ctx, cfg)
+	if err != nil {
+		t.Fatalf("second New: %v", err)
+	}
+	if _, err := s2.Trace(ctx, sp.TraceID); err != nil {
+		t.Errorf("Trace after a second New: %v", err)
+	}
+	s2.Close()
+
+	conn, err := server.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM tracer_schema_version").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("tracer_schema_version has %d rows after two New, want 1", n)
+	}
+	b, err := conn.PrepareBatch(ctx, "INSERT INTO tracer_schema_version (version, applied_at)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Append(uint32(clickhouse.SchemaVersion+1), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Send(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := clickhouse.New(ctx, cfg); err == nil {
+		s.Close()
+		t.Error("New on a database with a newer schema version: no error")
+	} else if !strings.Contains(err.Error(), "newer") {
+		t.Errorf("New on a newer schema: %v, want an error saying so", err)
+	}
+}
+
+// The Distributed layout works for real on the test server's one-shard
+// cluster (tables created locally, as without ZooKeeper): the whole
+// conformance suite passes through the Distributed tables.
+func TestConformanceDistributed(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.Store {
+		return newStore(t, func(c *clickhouse.Config) {
+			c.Cluster = clickhouse.ClusterConfig{Name: chtest.ClusterName, Distributed: true, LocalDDL: true}
+		})
+	})
+}
