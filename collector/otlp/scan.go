@@ -1,6 +1,7 @@
 package otlp
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -249,6 +250,41 @@ func (s *scanner) scopeSpans(b []byte, rebuild bool, buf []byte) ([]byte, error)
 func checkSpan(b []byte, maxName int) (int, error) {
 	var sf spanFacts
 	for len(b) > 0 {
+		// Fast paths for the times and for short ids, names and
+		// attributes: one-byte tags and lengths.
+		if len(b) >= 9 && (b[0] == spStart<<3|1 || b[0] == spEnd<<3|1) {
+			v := binary.LittleEndian.Uint64(b[1:])
+			if b[0] == spStart<<3|1 {
+				sf.start = v
+			} else {
+				sf.end = v
+			}
+			b = b[9:]
+			continue
+		}
+		if len(b) >= 2 && b[1] < 0x80 && 2+int(b[1]) <= len(b) {
+			v := b[2 : 2+int(b[1])]
+			switch b[0] {
+			case spTraceID<<3 | 2:
+				sf.traceID = v
+			case spSpanID<<3 | 2:
+				sf.spanID = v
+			case spParentSpanID<<3 | 2:
+				sf.parentSpanID = v
+			case spName<<3 | 2:
+				sf.nameLen = len(v)
+			case spAttributes<<3 | 2:
+				if err := checkKeyValue(v, 0); err != nil {
+					return 0, err
+				}
+			default:
+				v = nil
+			}
+			if v != nil {
+				b = b[2+len(v):]
+				continue
+			}
+		}
 		f, rest, err := next(b)
 		if err != nil {
 			return 0, err
@@ -328,6 +364,16 @@ func checkEvent(b []byte) error    { return checkAttrs(b, eventTypes, evAttribut
 func checkLink(b []byte) error     { return checkAttrs(b, linkTypes, lkAttributes) }
 
 func checkKeyValue(b []byte, depth int) error {
+	// Fast path for the common shape: a key with a one-byte length, then a
+	// value with a one-byte length holding a single scalar.
+	if len(b) >= 2 && b[0] == 0x0a && b[1] < 0x80 { // key: field 1, bytes
+		k := 2 + int(b[1])
+		if k+2 <= len(b) && b[k] == 0x12 && b[k+1] < 0x80 && k+2+int(b[k+1]) == len(b) { // value: field 2, bytes
+			if scalarValue(b[k+2:]) {
+				return nil
+			}
+		}
+	}
 	for len(b) > 0 {
 		f, rest, err := next(b)
 		if err != nil {
@@ -344,6 +390,25 @@ func checkKeyValue(b []byte, depth int) error {
 		}
 	}
 	return nil
+}
+
+// scalarValue reports whether v is an AnyValue made of exactly one
+// well-formed string, bool, int or double field (or nothing), written
+// compactly. Anything else takes the general path.
+func scalarValue(v []byte) bool {
+	if len(v) == 0 {
+		return true
+	}
+	switch v[0] {
+	case 0x0a: // string_value, one-byte length
+		return len(v) >= 2 && v[1] < 0x80 && 2+int(v[1]) == len(v)
+	case 0x10, 0x18: // bool_value, int_value
+		_, n := protowire.ConsumeVarint(v[1:])
+		return n > 0 && 1+n == len(v)
+	case 0x21: // double_value
+		return len(v) == 9
+	}
+	return false
 }
 
 func checkAnyValue(b []byte, depth int) error {

@@ -1,6 +1,7 @@
 package otlp
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -26,29 +27,65 @@ type field struct {
 }
 
 // next reads one field from b. It returns the rest of b after the field.
+// A length-delimited field with a one-byte tag and a one-byte length, the
+// most common case, takes a fast path small enough to inline.
 func next(b []byte) (field, []byte, error) {
-	num, typ, n := protowire.ConsumeTag(b)
-	if n < 0 {
-		return field{}, nil, wireErr(protowire.ParseError(n))
+	if len(b) >= 2 && b[0]&7 == 2 && b[0] >= 8 && b[0] < 0x80 && b[1] < 0x80 && int(b[1]) <= len(b)-2 {
+		l := 2 + int(b[1])
+		return field{num: protowire.Number(b[0] >> 3), typ: protowire.BytesType, val: b[2:l], size: l}, b[l:], nil
 	}
-	f := field{num: num, typ: typ}
+	return nextSlow(b)
+}
+
+func nextSlow(b []byte) (field, []byte, error) {
+	var f field
+	var n int
+	if len(b) > 0 && b[0] < 0x80 {
+		f.num, f.typ, n = protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if f.num == 0 {
+			return field{}, nil, fmt.Errorf("%w: field number 0", errMalformed)
+		}
+	} else {
+		f.num, f.typ, n = protowire.ConsumeTag(b)
+		if n < 0 {
+			return field{}, nil, wireErr(protowire.ParseError(n))
+		}
+	}
 	rest := b[n:]
 	var m int
-	switch typ {
-	case protowire.VarintType:
-		f.u64, m = protowire.ConsumeVarint(rest)
-	case protowire.Fixed64Type:
-		f.u64, m = protowire.ConsumeFixed64(rest)
-	case protowire.Fixed32Type:
-		var v uint32
-		v, m = protowire.ConsumeFixed32(rest)
-		f.u64 = uint64(v)
+	switch f.typ {
 	case protowire.BytesType:
-		f.val, m = protowire.ConsumeBytes(rest)
+		var l uint64
+		if len(rest) > 0 && rest[0] < 0x80 {
+			l, m = uint64(rest[0]), 1
+		} else if l, m = protowire.ConsumeVarint(rest); m < 0 {
+			return field{}, nil, wireErr(protowire.ParseError(m))
+		}
+		if l > uint64(len(rest)-m) {
+			return field{}, nil, fmt.Errorf("%w: field %d: length %d past the end", errMalformed, f.num, l)
+		}
+		f.val = rest[m : m+int(l)]
+		m += int(l)
+	case protowire.VarintType:
+		if len(rest) > 0 && rest[0] < 0x80 {
+			f.u64, m = uint64(rest[0]), 1
+		} else {
+			f.u64, m = protowire.ConsumeVarint(rest)
+		}
+	case protowire.Fixed64Type:
+		if len(rest) < 8 {
+			return field{}, nil, fmt.Errorf("%w: field %d: truncated fixed64", errMalformed, f.num)
+		}
+		f.u64, m = binary.LittleEndian.Uint64(rest), 8
+	case protowire.Fixed32Type:
+		if len(rest) < 4 {
+			return field{}, nil, fmt.Errorf("%w: field %d: truncated fixed32", errMalformed, f.num)
+		}
+		f.u64, m = uint64(binary.LittleEndian.Uint32(rest)), 4
 	case protowire.StartGroupType:
-		f.val, m = protowire.ConsumeGroup(num, rest)
+		f.val, m = protowire.ConsumeGroup(f.num, rest)
 	default:
-		return field{}, nil, fmt.Errorf("%w: field %d: unexpected wire type %d", errMalformed, num, typ)
+		return field{}, nil, fmt.Errorf("%w: field %d: unexpected wire type %d", errMalformed, f.num, f.typ)
 	}
 	if m < 0 {
 		return field{}, nil, wireErr(protowire.ParseError(m))

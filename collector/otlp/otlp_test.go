@@ -1,0 +1,328 @@
+package otlp
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tracerdev/tracer/storage"
+)
+
+func TestScanValidKeepsBody(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 64} {
+		req := marshal(t, testRequest(n))
+		res, err := Scan(req, DefaultLimits())
+		if err != nil {
+			t.Fatalf("%d spans: Scan: %v", n, err)
+		}
+		if res.Accepted != n || res.Rejected != 0 || res.Reason != "" {
+			t.Fatalf("%d spans: got %+v", n, res)
+		}
+		if len(res.Body) != len(req) || (n > 0 && &res.Body[0] != &req[0]) {
+			t.Fatalf("%d spans: Body is not the request itself", n)
+		}
+	}
+}
+
+func TestDecodeMatchesProto(t *testing.T) {
+	req := testRequest(23)
+	body := marshal(t, req)
+	if _, err := Scan(body, DefaultLimits()); err != nil {
+		t.Fatal(err)
+	}
+	prefix := []storage.Span{{Name: "already there"}}
+	got, st, err := Decode(prefix, body, DefaultLimits())
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	if got[0].Name != "already there" || st.Spans != 23 || st.DroppedAttributes != 0 || st.TruncatedValues != 0 {
+		t.Fatalf("stats %+v, first %q", st, got[0].Name)
+	}
+	// Cross-check against proto.Unmarshal of the same bytes.
+	var back coltracepb.ExportTraceServiceRequest
+	if err := proto.Unmarshal(body, &back); err != nil {
+		t.Fatal(err)
+	}
+	compareSpans(t, got[1:], refSpans(&back))
+	if got[1].Service != "svc-0" || got[len(got)-1].Service != unknownService {
+		t.Fatalf("services %q %q", got[1].Service, got[len(got)-1].Service)
+	}
+	// The body is the caller's: changing it changes no decoded string.
+	name := got[1].Name
+	for i := range body {
+		body[i] = 0
+	}
+	if got[1].Name != name {
+		t.Fatal("decoded strings alias the request body")
+	}
+	// Appending to one span's slices never touches the next span's.
+	a0 := got[1].Attributes
+	next := got[2].Attributes[0]
+	_ = append(a0, storage.Attribute{Key: "x"})
+	if got[2].Attributes[0] != next {
+		t.Fatal("appending to a span's attributes overwrote another span's")
+	}
+}
+
+// TestDecodeFieldOrder encodes fields in an order the generated code never
+// uses: resource after scope spans, scope after spans, a repeated value.
+func TestDecodeFieldOrder(t *testing.T) {
+	span := marshal(t, testSpan(1))
+	scope := marshal(t, &commonpb.InstrumentationScope{Name: "late-scope", Version: "9"})
+	res := marshal(t, &resourcepb.Resource{Attributes: []*commonpb.KeyValue{str("service.name", "late")}})
+	var ss, rs, req []byte
+	ss = protowire.AppendTag(ss, ssSpans, protowire.BytesType)
+	ss = protowire.AppendBytes(ss, span)
+	ss = protowire.AppendTag(ss, ssScope, protowire.BytesType)
+	ss = protowire.AppendBytes(ss, scope)
+	rs = protowire.AppendTag(rs, rsScopeSpans, protowire.BytesType)
+	rs = protowire.AppendBytes(rs, ss)
+	rs = protowire.AppendTag(rs, rsResource, protowire.BytesType)
+	rs = protowire.AppendBytes(rs, res)
+	rs = protowire.AppendTag(rs, 99, protowire.VarintType) // unknown field
+	rs = protowire.AppendVarint(rs, 5)
+	req = protowire.AppendTag(req, reqResourceSpans, protowire.BytesType)
+	req = protowire.AppendBytes(req, rs)
+
+	sr, err := Scan(req, DefaultLimits())
+	if err != nil || sr.Accepted != 1 {
+		t.Fatalf("Scan = %+v, %v", sr, err)
+	}
+	got, _, err := Decode(nil, req, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back coltracepb.ExportTraceServiceRequest
+	if err := proto.Unmarshal(req, &back); err != nil {
+		t.Fatal(err)
+	}
+	compareSpans(t, got, refSpans(&back))
+	if got[0].Service != "late" || got[0].ScopeName != "late-scope" {
+		t.Fatalf("service %q scope %q", got[0].Service, got[0].ScopeName)
+	}
+}
+
+func TestScanRejectsInvalidSpans(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*tracepb.Span)
+		reason string
+	}{
+		{"short trace id", func(s *tracepb.Span) { s.TraceId = s.TraceId[:15] }, "invalid trace id"},
+		{"zero trace id", func(s *tracepb.Span) { s.TraceId = make([]byte, 16) }, "invalid trace id"},
+		{"no trace id", func(s *tracepb.Span) { s.TraceId = nil }, "invalid trace id"},
+		{"long span id", func(s *tracepb.Span) { s.SpanId = make([]byte, 9) }, "invalid span id"},
+		{"zero span id", func(s *tracepb.Span) { s.SpanId = make([]byte, 8) }, "invalid span id"},
+		{"bad parent", func(s *tracepb.Span) { s.ParentSpanId = []byte{1, 2, 3} }, "invalid parent span id"},
+		{"no start", func(s *tracepb.Span) { s.StartTimeUnixNano, s.EndTimeUnixNano = 0, 5 }, "without start time"},
+		{"ends before start", func(s *tracepb.Span) { s.EndTimeUnixNano = s.StartTimeUnixNano - 1 }, "ends before it starts"},
+		{"no name", func(s *tracepb.Span) { s.Name = "" }, "without name"},
+		{"long name", func(s *tracepb.Span) { s.Name = strings.Repeat("n", 1025) }, "name too long"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := testRequest(12)
+			bad := req.ResourceSpans[1].ScopeSpans[0].Spans[1] // span 5
+			tc.mutate(bad)
+			body := marshal(t, req)
+			res, err := Scan(body, DefaultLimits())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Accepted != 11 || res.Rejected != 1 || !strings.HasPrefix(res.Reason, "1 span") || !strings.Contains(res.Reason, tc.reason) {
+				t.Fatalf("got %+v, want reason %q", res, tc.reason)
+			}
+			var got coltracepb.ExportTraceServiceRequest
+			if err := proto.Unmarshal(res.Body, &got); err != nil {
+				t.Fatalf("re-encoded body: %v", err)
+			}
+			want := proto.Clone(req).(*coltracepb.ExportTraceServiceRequest)
+			ss := want.ResourceSpans[1].ScopeSpans[0]
+			ss.Spans = append(ss.Spans[:1], ss.Spans[2:]...)
+			if !proto.Equal(&got, want) {
+				t.Fatalf("re-encoded body differs from the request without the bad span")
+			}
+			again, err := Scan(res.Body, DefaultLimits())
+			if err != nil || again.Rejected != 0 || again.Accepted != 11 {
+				t.Fatalf("Scan of the re-encoded body: %+v, %v", again, err)
+			}
+			spans, _, err := Decode(nil, res.Body, DefaultLimits())
+			if err != nil || len(spans) != 11 {
+				t.Fatalf("Decode: %d spans, %v", len(spans), err)
+			}
+			// Decoding the unscanned body is an error, not a panic.
+			if _, _, err := Decode(nil, body, DefaultLimits()); err == nil {
+				t.Fatal("Decode accepted an invalid span")
+			}
+		})
+	}
+}
+
+func TestScanMixedReasons(t *testing.T) {
+	req := testRequest(10)
+	spans := req.ResourceSpans[0].ScopeSpans[0].Spans // spans 0, 4, 8
+	spans[0].TraceId = nil
+	spans[1].TraceId = make([]byte, 16)
+	spans[2].EndTimeUnixNano = 1
+	// A scope left with no span keeps its scope; a resource keeps its resource.
+	res, err := Scan(marshal(t, req), DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != 7 || res.Rejected != 3 {
+		t.Fatalf("got %+v", res)
+	}
+	if want := "2 spans with invalid trace id; 1 span ends before it starts"; res.Reason != want {
+		t.Fatalf("Reason = %q, want %q", res.Reason, want)
+	}
+	var got coltracepb.ExportTraceServiceRequest
+	if err := proto.Unmarshal(res.Body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(got.ResourceSpans[0].ScopeSpans[0].Spans); n != 0 {
+		t.Fatalf("%d spans left in the emptied scope", n)
+	}
+	if got.ResourceSpans[0].ScopeSpans[0].Scope.GetName() != "scope-0" || got.ResourceSpans[0].Resource == nil {
+		t.Fatal("scope or resource lost")
+	}
+}
+
+func TestScanMalformed(t *testing.T) {
+	good := marshal(t, testRequest(4))
+	tag := func(num protowire.Number, typ protowire.Type) []byte { return protowire.AppendTag(nil, num, typ) }
+	nest := func(num protowire.Number, inner []byte) []byte {
+		return protowire.AppendBytes(tag(num, protowire.BytesType), inner)
+	}
+	span := func(fields []byte) []byte {
+		return nest(reqResourceSpans, nest(rsScopeSpans, nest(ssSpans, fields)))
+	}
+	deep := protowire.AppendVarint(tag(avInt, protowire.VarintType), 1)
+	for i := 0; i < 70; i++ {
+		deep = nest(avArray, nest(listValues, deep))
+	}
+	tests := []struct {
+		name string
+		req  []byte
+		lim  Limits
+	}{
+		{"truncated", good[:len(good)-3], DefaultLimits()},
+		{"bad varint", []byte{0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, DefaultLimits()},
+		{"field zero", []byte{0x00, 0x01}, DefaultLimits()},
+		{"resource spans as varint", protowire.AppendVarint(tag(reqResourceSpans, protowire.VarintType), 1), DefaultLimits()},
+		{"start time as varint", span(protowire.AppendVarint(tag(spStart, protowire.VarintType), 1)), DefaultLimits()},
+		{"garbage attribute", span(nest(spAttributes, nest(kvValue, []byte{0xff}))), DefaultLimits()},
+		{"garbage event", span(nest(spEvents, []byte{0x0a, 0x05, 0x01})), DefaultLimits()},
+		{"stray end group", []byte{0x0c}, DefaultLimits()},
+		{"too deep", span(nest(spAttributes, nest(kvValue, deep))), DefaultLimits()},
+		{"too many spans", good, Limits{MaxSpans: 3}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := Scan(tc.req, tc.lim)
+			if err == nil {
+				t.Fatalf("Scan accepted: %+v", res)
+			}
+			if !errors.Is(err, errMalformed) {
+				t.Fatalf("error %v does not wrap errMalformed", err)
+			}
+			if _, _, err := Decode(nil, tc.req, tc.lim); err == nil && tc.name != "too many spans" {
+				t.Fatal("Decode accepted it")
+			}
+		})
+	}
+	if res, err := Scan(good, Limits{MaxSpans: 4}); err != nil || res.Accepted != 4 {
+		t.Fatalf("MaxSpans 4 with 4 spans: %+v, %v", res, err)
+	}
+}
+
+func TestDecodeLimits(t *testing.T) {
+	long := strings.Repeat("é", 10) // 20 bytes
+	sp := testSpan(0)
+	sp.Attributes = []*commonpb.KeyValue{str("a", long), str("b", "short"), str("c", "x"), str("d", "y"), str("e", "z")}
+	sp.DroppedAttributesCount = 1
+	sp.Events[0].Attributes = []*commonpb.KeyValue{str("ev", long)}
+	arr := &commonpb.AnyValue{Value: &commonpb.AnyValue_ArrayValue{ArrayValue: &commonpb.ArrayValue{Values: []*commonpb.AnyValue{sv(long)}}}}
+	sp.Attributes[1] = kv("b", arr)
+	req := &coltracepb.ExportTraceServiceRequest{ResourceSpans: []*tracepb.ResourceSpans{{
+		Resource:   &resourcepb.Resource{Attributes: []*commonpb.KeyValue{str("service.name", long)}},
+		ScopeSpans: []*tracepb.ScopeSpans{{Spans: []*tracepb.Span{sp}}},
+	}}}
+	lim := Limits{MaxAttributes: 3, MaxAttributeValueLen: 7}
+	got, st, err := Decode(nil, marshal(t, req), lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := got[0]
+	if len(s.Attributes) != 3 || s.DroppedAttributes != 3 || st.DroppedAttributes != 2 {
+		t.Fatalf("attributes %d, span dropped %d, stats %+v", len(s.Attributes), s.DroppedAttributes, st)
+	}
+	// 7 bytes cut back to the 6-byte boundary of three "é".
+	if v := s.Attributes[0].Value; v != "ééé" || !utf8.ValidString(v) {
+		t.Fatalf("truncated value %q", v)
+	}
+	if v := s.Attributes[1].Value; v != `["ééé"]` {
+		t.Fatalf("nested truncated value %q", v)
+	}
+	if v := s.Events[0].Attributes[0].Value; v != "ééé" {
+		t.Fatalf("event value %q", v)
+	}
+	if s.Service != long {
+		t.Fatalf("resource value truncated: %q", s.Service)
+	}
+	if st.TruncatedValues != 3 {
+		t.Fatalf("TruncatedValues = %d, want 3", st.TruncatedValues)
+	}
+}
+
+func TestDecodeJSONValues(t *testing.T) {
+	sp := testSpan(0)
+	sp.Attributes = allKinds()
+	req := &coltracepb.ExportTraceServiceRequest{ResourceSpans: []*tracepb.ResourceSpans{{ScopeSpans: []*tracepb.ScopeSpans{{Spans: []*tracepb.Span{sp}}}}}}
+	got, _, err := Decode(nil, marshal(t, req), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]storage.Attribute{
+		"s":     {Key: "s", Type: storage.TypeString, Value: "héllo"},
+		"b":     {Key: "b", Type: storage.TypeBool, Value: "false"},
+		"i":     {Key: "i", Type: storage.TypeInt, Value: "-9223372036854775808"},
+		"d":     {Key: "d", Type: storage.TypeDouble, Value: "1e+21"},
+		"inf":   {Key: "inf", Type: storage.TypeDouble, Value: "-Inf"},
+		"raw":   {Key: "raw", Type: storage.TypeBytes, Value: "\x00\xffbin"},
+		"arr":   {Key: "arr", Type: storage.TypeArray, Value: `["a\"b\\c\n",-7,1.5,true,"AAH/",null]`},
+		"map":   {Key: "map", Type: storage.TypeMap, Value: `{"z":"last","inner":["a\"b\\c\n",-7,1.5,true,"AAH/",null],"n":1099511627776,"nan":"NaN"}`},
+		"empty": {Key: "empty", Type: storage.TypeString, Value: ""},
+	}
+	for _, a := range got[0].Attributes {
+		if w := want[a.Key]; a != w {
+			t.Errorf("attribute %q = %+v, want %+v", a.Key, a, w)
+		}
+	}
+}
+
+func TestResponseBytes(t *testing.T) {
+	if b := ResponseBytes(0, ""); b == nil || len(b) != 0 {
+		t.Fatalf("empty response = %v", b)
+	}
+	for _, tc := range []struct {
+		rejected int
+		msg      string
+	}{{3, "3 spans with invalid trace id"}, {0, "warning"}, {1, ""}} {
+		var resp coltracepb.ExportTraceServiceResponse
+		if err := proto.Unmarshal(ResponseBytes(tc.rejected, tc.msg), &resp); err != nil {
+			t.Fatal(err)
+		}
+		ps := resp.GetPartialSuccess()
+		if ps == nil || ps.RejectedSpans != int64(tc.rejected) || ps.ErrorMessage != tc.msg {
+			t.Fatalf("%+v: got %v", tc, ps)
+		}
+	}
+}
