@@ -326,7 +326,9 @@ func (d *decoder) span(sp *storage.Span, b []byte) error {
 			sp.Flags = uint32(f.u64)
 		}
 	}
-	if r := sf.reason(d.lim.MaxNameLen); r != valid {
+	// MaxNameLen is Scan's to apply: a body scanned under other limits (a
+	// replay after a configuration change) still decodes.
+	if r := sf.reason(0); r != valid {
 		return fmt.Errorf("invalid: %s (run Scan first)", reasonText[r][0])
 	}
 	copy(sp.TraceID[:], sf.traceID)
