@@ -223,7 +223,7 @@ func (s *Store) Trace(ctx context.Context, id storage.TraceID) (storage.Trace, e
 func loadTrace(ctx context.Context, txn *badgerdb.Txn, id storage.TraceID) (storage.Trace, error) {
 	tr := storage.Trace{ID: id}
 	prefix := append([]byte{pSpan}, id[:]...)
-	it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+	it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		if len(tr.Spans)%256 == 255 {
@@ -344,7 +344,7 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 	intern := make(map[string]string)
 	lo, hi := end.Add(-lookback).UnixNano(), end.UnixNano()
 	err := s.db.View(func(txn *badgerdb.Txn) error {
-		it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: []byte{pTime}, PrefetchValues: true, PrefetchSize: 1000})
+		it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: []byte{pTime}})
 		defer func() {
 			if it != nil {
 				it.Close()
