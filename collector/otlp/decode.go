@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strconv"
@@ -36,8 +37,10 @@ const unknownService = "unknown_service"
 // than lim.MaxAttributeValueLen are cut at a UTF-8 boundary and counted.
 // Resource attributes are kept whole.
 //
-// A malformed body, or one that holds a span Scan would reject, is an error;
-// dst is then returned at its original length.
+// A malformed body, or one that holds a span Scan would reject for its ids,
+// times or empty name, is an error; dst is then returned at its original
+// length. (Name length is left to Scan, so that records scanned under other
+// limits still decode.)
 //
 // Ownership: the strings of the decoded spans share one copy of body, made
 // by Decode (so the caller may reuse body), and spans of the same
@@ -270,6 +273,42 @@ func (d *decoder) span(sp *storage.Span, b []byte) error {
 	var sf spanFacts
 	var nested bool
 	for rb := b; len(rb) > 0; {
+		// Fast paths for the times and for short ids, names and
+		// attributes: one-byte tags and lengths.
+		if len(rb) >= 9 && (rb[0] == spStart<<3|1 || rb[0] == spEnd<<3|1) {
+			v := binary.LittleEndian.Uint64(rb[1:])
+			if rb[0] == spStart<<3|1 {
+				sf.start = v
+			} else {
+				sf.end = v
+			}
+			rb = rb[9:]
+			continue
+		}
+		if len(rb) >= 2 && rb[1] < 0x80 && 2+int(rb[1]) <= len(rb) {
+			v := rb[2 : 2+int(rb[1])]
+			switch rb[0] {
+			case spTraceID<<3 | 2:
+				sf.traceID = v
+			case spSpanID<<3 | 2:
+				sf.spanID = v
+			case spParentSpanID<<3 | 2:
+				sf.parentSpanID = v
+			case spName<<3 | 2:
+				sf.nameLen = len(v)
+				sp.Name = d.str(v)
+			case spAttributes<<3 | 2:
+				if err := d.spanAttr(sp, v); err != nil {
+					return err
+				}
+			default:
+				v = nil
+			}
+			if v != nil {
+				rb = rb[2+len(v):]
+				continue
+			}
+		}
 		f, rest, err := next(rb)
 		if err != nil {
 			return err
@@ -297,19 +336,9 @@ func (d *decoder) span(sp *storage.Span, b []byte) error {
 		case spEnd:
 			sf.end = f.u64
 		case spAttributes:
-			if d.lim.MaxAttributes > 0 && len(d.attrs)-d.attrStart >= d.lim.MaxAttributes {
-				if err := checkKeyValue(f.val, 0); err != nil {
-					return err
-				}
-				sp.DroppedAttributes++
-				d.stats.DroppedAttributes++
-				continue
-			}
-			a, err := d.keyValue(f.val, true)
-			if err != nil {
+			if err := d.spanAttr(sp, f.val); err != nil {
 				return err
 			}
-			d.addAttr(a)
 		case spDroppedAttrs:
 			sp.DroppedAttributes += uint32(f.u64)
 		case spDroppedEvts:
@@ -381,6 +410,25 @@ func (d *decoder) span(sp *storage.Span, b []byte) error {
 		sp.Links = d.links[d.lkStart:n:n]
 		d.lkStart = n
 	}
+	return nil
+}
+
+// spanAttr decodes a span attribute, or drops and counts it past
+// MaxAttributes.
+func (d *decoder) spanAttr(sp *storage.Span, b []byte) error {
+	if d.lim.MaxAttributes > 0 && len(d.attrs)-d.attrStart >= d.lim.MaxAttributes {
+		if err := checkKeyValue(b, 0); err != nil {
+			return err
+		}
+		sp.DroppedAttributes++
+		d.stats.DroppedAttributes++
+		return nil
+	}
+	a, err := d.keyValue(b, true)
+	if err != nil {
+		return err
+	}
+	d.addAttr(a)
 	return nil
 }
 
@@ -484,6 +532,27 @@ func (d *decoder) link(b []byte) (storage.Link, error) {
 // does.
 func (d *decoder) keyValue(b []byte, limit bool) (storage.Attribute, error) {
 	var a storage.Attribute
+	// Fast path for the common shape: a key with a one-byte length, then a
+	// value with a one-byte length holding a single short string or an int.
+	if len(b) >= 2 && b[0] == 0x0a && b[1] < 0x80 {
+		k := 2 + int(b[1])
+		if k+2 <= len(b) && b[k] == 0x12 && b[k+1] < 0x80 && k+2+int(b[k+1]) == len(b) {
+			v := b[k+2:]
+			switch {
+			case len(v) >= 2 && v[0] == 0x0a && v[1] < 0x80 && 2+int(v[1]) == len(v):
+				s := v[2:]
+				if limit {
+					s = d.truncate(s)
+				}
+				return storage.Attribute{Key: d.str(b[2:k]), Type: storage.TypeString, Value: d.str(s)}, nil
+			case len(v) >= 2 && v[0] == 0x18:
+				if n, m := protowire.ConsumeVarint(v[1:]); m > 0 && 1+m == len(v) {
+					return storage.Attribute{Key: d.str(b[2:k]), Type: storage.TypeInt,
+						Value: d.keep(strconv.AppendInt(d.num[:0], int64(n), 10))}, nil
+				}
+			}
+		}
+	}
 	var val []byte
 	var merged []byte // only when the value field repeats
 	n := 0
