@@ -17,7 +17,9 @@
 # each run, then the ratio Tracer / OTel of spans per CPU-second (budget >= 2).
 #
 # Environment: DURATION (s, default 20), INSTANCES (telemetrygen processes,
-# default 4), WORKERS (per instance, default 2), ROUNDS (default 2: runs
+# default 4), WORKERS (per instance, default 2), BATCH (spans per export
+# request, telemetrygen --batch-size, default 512 like the OTel SDK's batch
+# span processor; telemetrygen's own default is 100), ROUNDS (default 2: runs
 # alternate tracer, otel, tracer, otel...), OTEL_VERSION (default v0.161.0),
 # TOOLS (where telemetrygen, builder and the OTel build go; default
 # $(go env GOPATH)/bin), WORK (scratch dir; default a new temp dir).
@@ -27,6 +29,7 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-20}
 INSTANCES=${INSTANCES:-4}
 WORKERS=${WORKERS:-2}
+BATCH=${BATCH:-512}
 ROUNDS=${ROUNDS:-2}
 OTEL_VERSION=${OTEL_VERSION:-v0.161.0}
 TOOLS=${TOOLS:-$(go env GOPATH)/bin}
@@ -74,7 +77,7 @@ load() {
   local pids=()
   for i in $(seq 1 "$INSTANCES"); do
     "$TOOLS/telemetrygen" traces --otlp-endpoint "$1" --otlp-insecure --rate 0 \
-      --workers "$WORKERS" --duration "${DURATION}s" > "$WORK/telemetrygen-$i.log" 2>&1 &
+      --workers "$WORKERS" --batch-size "$BATCH" --duration "${DURATION}s" > "$WORK/telemetrygen-$i.log" 2>&1 &
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p" || true; done
@@ -135,7 +138,7 @@ run_otel() {
 
 # --- runs ----------------------------------------------------------------
 : > "$WORK/results.txt"
-log "load: $INSTANCES telemetrygen x $WORKERS workers, rate 0, ${DURATION}s per run, $ROUNDS rounds; $(nproc) CPUs"
+log "load: $INSTANCES telemetrygen x $WORKERS workers, batches of $BATCH, rate 0, ${DURATION}s per run, $ROUNDS rounds; $(nproc) CPUs"
 for _ in $(seq 1 "$ROUNDS"); do
   run_tracer
   run_otel

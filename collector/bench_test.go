@@ -2,6 +2,7 @@ package collector_test
 
 import (
 	"context"
+	"syscall"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -9,23 +10,30 @@ import (
 
 	"github.com/tracerdev/tracer/collector"
 	"github.com/tracerdev/tracer/storage"
+	"github.com/tracerdev/tracer/storage/memory"
 )
 
 // BenchmarkExportGRPC measures the hot path end to end in one process:
 // OTLP/gRPC request (512 spans, raw bytes) → scan → WAL append with fsync
 // (group commit) → acknowledgement, with the pipeline decoding and writing
-// to a storage writer that discards. Concurrent clients share fsyncs.
-// Figures: ns/op per request, spans/s.
+// to a storage writer that discards, or to the memory store. Concurrent clients share fsyncs.
+// Figures: ns/op per request, spans/s, and CPU nanoseconds per span of the
+// whole process (getrusage), the gRPC client's share included.
 func BenchmarkExportGRPC(b *testing.B) {
-	for _, sync := range []string{"batch", "interval"} {
-		b.Run("sync="+sync, func(b *testing.B) {
+	for _, bc := range []struct{ sync, store string }{{"batch", "discard"}, {"interval", "discard"}, {"batch", "memory"}} {
+		b.Run("sync="+bc.sync+"/store="+bc.store, func(b *testing.B) {
 			cfg := testConfig(b)
-			cfg.WAL.Sync = sync
+			cfg.WAL.Sync = bc.sync
 			cfg.WAL.SegmentSize = 64 << 20
 			cfg.WAL.MaxBytes = 1 << 30
 			cfg.Batch.Size = 8192
-			discard := writerFunc(func(context.Context, []storage.Span) error { return nil })
-			c, err := collector.New(cfg, discard, quietLogger())
+			var w storage.Writer = writerFunc(func(context.Context, []storage.Span) error { return nil })
+			if bc.store == "memory" {
+				store := memory.New(memory.WithMaxSpans(1 << 20))
+				defer store.Close()
+				w = store
+			}
+			c, err := collector.New(cfg, w, quietLogger())
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -51,6 +59,7 @@ func BenchmarkExportGRPC(b *testing.B) {
 			b.SetBytes(int64(len(req)))
 			b.ReportAllocs()
 			b.SetParallelism(4)
+			cpu0 := processCPU(b)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -62,7 +71,23 @@ func BenchmarkExportGRPC(b *testing.B) {
 				}
 			})
 			b.StopTimer()
-			b.ReportMetric(float64(b.N*perRequest)/b.Elapsed().Seconds(), "spans/s")
+			// Drain the pipeline so that its decoding and writing are counted.
+			if err := c.Shutdown(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			spansSent := float64(b.N * perRequest)
+			b.ReportMetric(spansSent/b.Elapsed().Seconds(), "spans/s")
+			// CPU of the whole process (the in-process client included).
+			b.ReportMetric(float64(processCPU(b)-cpu0)/spansSent, "cpu-ns/span")
 		})
 	}
+}
+
+// processCPU returns the process's user+system CPU time in nanoseconds.
+func processCPU(b *testing.B) int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }

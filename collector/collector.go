@@ -364,6 +364,8 @@ func (c *Collector) ingest(ctx context.Context, transport string, req []byte) (o
 		switch {
 		case errors.Is(err, wal.ErrFull):
 			return res, c.reject(transport, kindRetryable, reasonBackpressure, "collector buffer is full, retry later")
+		case errors.Is(err, wal.ErrTooLarge):
+			return res, c.reject(transport, kindTooLarge, reasonTooLarge, "request too large for the collector's buffer")
 		case errors.Is(err, wal.ErrClosed):
 			return res, c.reject(transport, kindRetryable, reasonShuttingDown, "collector is shutting down")
 		case ctx.Err() != nil:
