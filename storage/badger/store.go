@@ -25,8 +25,9 @@ const maxListCache = 100_000
 // Store is a storage.Store on an embedded Badger database. It is safe for
 // concurrent use.
 type Store struct {
-	db     *badgerdb.DB
-	logger *slog.Logger
+	db       *badgerdb.DB
+	logger   *slog.Logger
+	maxValue int // the largest encoded span Badger takes
 
 	// mu guards closed and orders writes against the list clean-up of
 	// Purge: readers and writers hold it shared, Close and the list
@@ -70,7 +71,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("badger: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, logger: c.logger, listCache: make(map[string]struct{})}
+	s := &Store{db: db, logger: c.logger, listCache: make(map[string]struct{}), maxValue: int(bo.ValueLogFileSize) - 1<<10}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	if c.retention > 0 {
@@ -172,6 +173,9 @@ func (s *Store) WriteSpans(ctx context.Context, spans []storage.Span) error {
 		k := arena[n:len(arena):len(arena)]
 		n = len(arena)
 		arena = appendSpan(arena, sp)
+		if size := len(arena) - n; size > s.maxValue {
+			return storage.Permanent(fmt.Errorf("badger: write spans: span %s/%s encodes to %d bytes, over the limit of %d", sp.TraceID, sp.SpanID, size, s.maxValue))
+		}
 		if setErr == nil {
 			setErr = wb.Set(k, arena[n:len(arena):len(arena)])
 		}
@@ -212,7 +216,7 @@ func (s *Store) Trace(ctx context.Context, id storage.TraceID) (storage.Trace, e
 		return err
 	})
 	if err != nil {
-		return storage.Trace{}, err
+		return storage.Trace{}, fmt.Errorf("badger: %w", err)
 	}
 	if len(tr.Spans) == 0 {
 		return storage.Trace{}, storage.ErrNotFound
@@ -233,7 +237,7 @@ func loadTrace(ctx context.Context, txn *badgerdb.Txn, id storage.TraceID) (stor
 		}
 		sp, err := spanValue(it.Item())
 		if err != nil {
-			return tr, fmt.Errorf("badger: trace %s: %w", id, err)
+			return tr, fmt.Errorf("trace %s: %w", id, err)
 		}
 		tr.Spans = append(tr.Spans, sp)
 	}

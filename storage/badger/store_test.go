@@ -3,8 +3,11 @@ package badger
 import (
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
+
+	badgerdb "github.com/dgraph-io/badger/v4"
 
 	"github.com/tracerdev/tracer/storage"
 	"github.com/tracerdev/tracer/storage/storagetest"
@@ -170,5 +173,22 @@ func TestCorruptValue(t *testing.T) {
 func TestOpenEmptyDir(t *testing.T) {
 	if _, err := Open(""); err == nil {
 		t.Fatal("Open(\"\"): no error")
+	}
+}
+
+func TestSpanTooBig(t *testing.T) {
+	s := open(t, t.TempDir(), WithBadgerOptions(func(o badgerdb.Options) badgerdb.Options {
+		return o.WithValueLogFileSize(1 << 20) // Badger's minimum
+	}))
+	sp := storagetest.FullSpan(storage.TraceID{1}, storage.SpanID{1}, storage.SpanID{}, time.Now())
+	sp.Attributes = append(sp.Attributes, storage.Attribute{Key: "big", Value: strings.Repeat("x", 2<<20)})
+	err := s.WriteSpans(t.Context(), []storage.Span{sp})
+	if err == nil || !storage.IsPermanent(err) {
+		t.Fatalf("WriteSpans(span over the value limit): err = %v, want a permanent error", err)
+	}
+	// The store still works.
+	sp.Attributes = sp.Attributes[:len(sp.Attributes)-1]
+	if err := s.WriteSpans(t.Context(), []storage.Span{sp}); err != nil {
+		t.Fatal(err)
 	}
 }
