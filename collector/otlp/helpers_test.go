@@ -78,11 +78,11 @@ func testSpan(i int) *tracepb.Span {
 		ParentSpanId:           sid(i + 100),
 		TraceState:             "k=v",
 		Flags:                  0x301,
-		Name:                   fmt.Sprintf("op-%d", i),
+		Name:                   fmt.Sprintf("op-%d", i) + strings.Repeat("-", 150*(i%2)), // some names take the multi-byte-length path
 		Kind:                   tracepb.Span_SpanKind(i % 6),
 		StartTimeUnixNano:      1_700_000_000_000_000_000 + uint64(i)*1000,
 		EndTimeUnixNano:        1_700_000_000_000_000_000 + uint64(i)*1000 + 500,
-		Attributes:             append(allKinds(), i64("idx", int64(i))),
+		Attributes:             append(allKinds(), i64("idx", int64(i)), str("long", strings.Repeat("v", 200+i))),
 		DroppedAttributesCount: 2,
 		Events: []*tracepb.Span_Event{
 			{TimeUnixNano: 1_700_000_000_000_000_100, Name: "ev", Attributes: []*commonpb.KeyValue{str("e", "1")}, DroppedAttributesCount: 1},
