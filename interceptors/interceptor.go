@@ -1,0 +1,218 @@
+package interceptors
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/protobuf/proto"
+)
+
+// UnaryServerInterceptor traces unary calls of a server that chains
+// interceptors. Do not also install NewServerHandler.
+func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
+	c := newCore(opts)
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		ctx, cl := c.startServer(ctx, info.FullMethod)
+		if cl == nil {
+			return handler(ctx, req)
+		}
+		c.serverPeer(ctx, cl)
+		c.protoEvent(cl, false, req)
+		resp, err := handler(ctx, req)
+		if md, _ := c.responseClock(ctx); md != nil {
+			_ = grpc.SetTrailer(ctx, md)
+		}
+		if err == nil {
+			c.protoEvent(cl, true, resp)
+		}
+		cl.end(err, false)
+		return resp, err
+	}
+}
+
+// StreamServerInterceptor traces streaming calls of a server that chains
+// interceptors. Do not also install NewServerHandler.
+func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
+	c := newCore(opts)
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx, cl := c.startServer(ss.Context(), info.FullMethod)
+		if cl == nil {
+			return handler(srv, &serverStream{ServerStream: ss, ctx: ctx, core: c})
+		}
+		c.serverPeer(ctx, cl)
+		err := handler(srv, &serverStream{ServerStream: ss, ctx: ctx, core: c, call: cl})
+		if md, _ := c.responseClock(ctx); md != nil {
+			ss.SetTrailer(md)
+		}
+		cl.end(err, false)
+		return err
+	}
+}
+
+func (c *core) serverPeer(ctx context.Context, cl *call) {
+	if p, ok := peer.FromContext(ctx); ok {
+		if p.Addr != nil {
+			cl.span.SetAttributes(addrAttrs(p.Addr.String(), keyPeerAddress, keyPeerPort)...)
+		}
+		if p.LocalAddr != nil {
+			cl.span.SetAttributes(addrAttrs(p.LocalAddr.String(), keyServerAddress, keyServerPort)...)
+		}
+	}
+}
+
+// serverStream gives the handler the traced context.
+type serverStream struct {
+	grpc.ServerStream
+	ctx  context.Context
+	core *core
+	call *call
+}
+
+func (s *serverStream) Context() context.Context { return s.ctx }
+
+func (s *serverStream) RecvMsg(m any) error {
+	err := s.ServerStream.RecvMsg(m)
+	if err == nil && s.call != nil {
+		s.core.protoEvent(s.call, false, m)
+	}
+	return err
+}
+
+func (s *serverStream) SendMsg(m any) error {
+	err := s.ServerStream.SendMsg(m)
+	if err == nil && s.call != nil {
+		s.core.protoEvent(s.call, true, m)
+	}
+	return err
+}
+
+// UnaryClientInterceptor traces unary calls of a client that chains
+// interceptors. Do not also install NewClientHandler.
+func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
+	c := newCore(opts)
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
+		ctx, cl := c.startClient(ctx, method)
+		if cl == nil {
+			return invoker(ctx, method, req, reply, cc, callOpts...)
+		}
+		c.clientTarget(cc, cl)
+		var header, trailer metadata.MD
+		callOpts = append(callOpts, grpc.Header(&header), grpc.Trailer(&trailer))
+		c.protoEvent(cl, true, req)
+		err := invoker(ctx, method, req, reply, cc, callOpts...)
+		if err == nil {
+			c.protoEvent(cl, false, reply)
+		}
+		c.mergeResponse(ctx, header)
+		c.mergeResponse(ctx, trailer)
+		cl.end(err, true)
+		return err
+	}
+}
+
+// StreamClientInterceptor traces streaming calls of a client that chains
+// interceptors. Do not also install NewClientHandler. The span ends when the
+// stream does: RecvMsg returns an error (io.EOF included), or the call's
+// context is done.
+func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
+	c := newCore(opts)
+	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, callOpts ...grpc.CallOption) (grpc.ClientStream, error) {
+		ctx, cl := c.startClient(ctx, method)
+		if cl == nil {
+			return streamer(ctx, desc, cc, method, callOpts...)
+		}
+		c.clientTarget(cc, cl)
+		s, err := streamer(ctx, desc, cc, method, callOpts...)
+		if err != nil {
+			cl.end(err, true)
+			return nil, err
+		}
+		cs := &clientStream{ClientStream: s, ctx: ctx, core: c, call: cl, serverStreams: desc.ServerStreams}
+		// Ends the span if the caller gives up on the stream by cancelling;
+		// runs (in its own short goroutine) only then.
+		cs.stop = context.AfterFunc(ctx, func() { cs.finish(ctx.Err(), false) })
+		return cs, nil
+	}
+}
+
+func (c *core) clientTarget(cc *grpc.ClientConn, cl *call) {
+	if cc != nil {
+		cl.span.SetAttributes(addrAttrs(targetAddr(cc.Target()), keyServerAddress, keyServerPort)...)
+	}
+}
+
+type clientStream struct {
+	grpc.ClientStream
+	ctx           context.Context
+	core          *core
+	call          *call
+	serverStreams bool
+	stop          func() bool
+	once          sync.Once
+	headerOnce    sync.Once
+}
+
+func (s *clientStream) Header() (metadata.MD, error) {
+	md, err := s.ClientStream.Header()
+	if err == nil {
+		s.headerOnce.Do(func() { s.core.mergeResponse(s.ctx, md) })
+	}
+	return md, err
+}
+
+func (s *clientStream) SendMsg(m any) error {
+	err := s.ClientStream.SendMsg(m)
+	if err == nil {
+		s.core.protoEvent(s.call, true, m)
+	}
+	return err
+}
+
+func (s *clientStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	switch {
+	case err == nil:
+		s.core.protoEvent(s.call, false, m)
+		if !s.serverStreams {
+			// A single-response stream is over once its response arrived.
+			s.finish(nil, true)
+		}
+	case errors.Is(err, io.EOF):
+		s.finish(nil, true)
+	default:
+		s.finish(err, true)
+	}
+	return err
+}
+
+// finish ends the span once. With trailer set, the stream is over and its
+// trailer may be read.
+func (s *clientStream) finish(err error, trailer bool) {
+	s.once.Do(func() {
+		if s.stop != nil {
+			s.stop()
+		}
+		if trailer {
+			s.core.mergeResponse(s.ctx, s.ClientStream.Trailer())
+		}
+		s.call.end(err, true)
+	})
+}
+
+// protoEvent records a message event with the message's encoded size, if
+// message events are on.
+func (c *core) protoEvent(cl *call, sent bool, m any) {
+	if !c.messageEvents {
+		return
+	}
+	n := 0
+	if pm, ok := m.(proto.Message); ok {
+		n = proto.Size(pm)
+	}
+	c.messageEvent(cl, sent, n, 0)
+}

@@ -1,0 +1,397 @@
+package interceptors_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	grpccodes "google.golang.org/grpc/codes"
+	testpb "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/status"
+
+	"github.com/tracerdev/tracer/vclock"
+)
+
+const unary = "grpc.testing.TestService/UnaryCall"
+
+func TestChainAndFanOut(t *testing.T) {
+	for _, m := range []mode{statsMode, interceptorMode} {
+		t.Run(string(m), func(t *testing.T) {
+			a, b, c := newService(t, "a", m), newService(t, "b", m), newService(t, "c", m)
+			fan := newBarrier(2)
+			c.serve(t, &testServer{barrier: fan})
+			bImpl := &testServer{barrier: fan}
+			b.serve(t, bImpl)
+			bImpl.next = b.dial(t, c)
+			toB, toC := a.dial(t, b), a.dial(t, c)
+
+			tracer := a.tp.Tracer("a")
+			ctx, root := tracer.Start(context.Background(), "a.root")
+			if _, err := toB.UnaryCall(ctx, &testpb.SimpleRequest{Payload: payload("chain")}); err != nil {
+				t.Fatal(err)
+			}
+			_, after := tracer.Start(ctx, "a.after")
+			after.End()
+
+			// Fan out: both calls are in flight at once (the servers wait for each other).
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			for i, client := range []testpb.TestServiceClient{toB, toC} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, errs[i] = client.UnaryCall(ctx, &testpb.SimpleRequest{Payload: payload("barrier")})
+				}()
+			}
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				t.Fatal(err)
+			}
+			root.End()
+
+			aSpans := a.waitSpans(t, 5) // root, call to B, after, two fan-out calls
+			bSpans := b.waitSpans(t, 5) // chain: server, work, call to C; fan-out: server, work
+			cSpans := c.waitSpans(t, 4) // 2 server, 2 work
+
+			// The chain: parents, kinds, attributes.
+			var aCalls, bServers, cServers []sdktrace.ReadOnlySpan
+			for _, s := range aSpans {
+				if s.SpanKind() == trace.SpanKindClient {
+					aCalls = append(aCalls, s)
+				}
+			}
+			for _, s := range bSpans {
+				if s.SpanKind() == trace.SpanKindServer {
+					bServers = append(bServers, s)
+				}
+			}
+			for _, s := range cSpans {
+				if s.SpanKind() == trace.SpanKindServer {
+					cServers = append(cServers, s)
+				}
+			}
+			if len(aCalls) != 3 || len(bServers) != 2 || len(cServers) != 2 {
+				t.Fatalf("client spans in A %d (want 3), server spans in B %d (want 2), in C %d (want 2)", len(aCalls), len(bServers), len(cServers))
+			}
+			bClient := find(t, bSpans, unary, trace.SpanKindClient)
+			traceID := root.SpanContext().TraceID()
+			for _, s := range append(append(append(aCalls, bServers...), cServers...), bClient) {
+				if s.SpanContext().TraceID() != traceID {
+					t.Errorf("span %s %v is in another trace", s.Name(), s.SpanKind())
+				}
+				if s.Name() != unary {
+					t.Errorf("span name %q, want %q", s.Name(), unary)
+				}
+				at := attrs(s)
+				if at["rpc.system"].AsString() != "grpc" || at["rpc.service"].AsString() != "grpc.testing.TestService" || at["rpc.method"].AsString() != "UnaryCall" {
+					t.Errorf("%v span rpc attributes: %v", s.SpanKind(), at)
+				}
+				if at["rpc.grpc.status_code"].AsInt64() != 0 || at["rpc.response.status_code"].AsString() != "OK" {
+					t.Errorf("%v span status attributes: %v", s.SpanKind(), at)
+				}
+				if at["server.address"].AsString() != "127.0.0.1" || at["server.port"].AsInt64() == 0 {
+					t.Errorf("%v span server address: %v:%v", s.SpanKind(), at["server.address"].Emit(), at["server.port"].Emit())
+				}
+				if s.Status().Code != codes.Unset {
+					t.Errorf("%v span status %v, want unset", s.SpanKind(), s.Status())
+				}
+			}
+			for _, s := range bServers {
+				if attrs(s)["network.peer.address"].AsString() != "127.0.0.1" {
+					t.Errorf("server span lacks the peer address: %v", attrs(s))
+				}
+				if !s.Parent().IsRemote() {
+					t.Error("server span's parent is not remote")
+				}
+			}
+			// B's chain server span is the child of A's first call; C's of B's call.
+			chainB := parentOf(t, bServers, aCalls)
+			chainC := parentOf(t, cServers, []sdktrace.ReadOnlySpan{bClient})
+			if bClient.Parent().SpanID() != chainB.SpanContext().SpanID() {
+				t.Error("B's client span is not the child of its server span")
+			}
+
+			// Clocks: the causal order of the chain...
+			order := func(x, y sdktrace.ReadOnlySpan, want vclock.Order) {
+				t.Helper()
+				if got := vclock.Compare(clockAt(t, x, false), clockAt(t, y, false)); got != want {
+					t.Errorf("%s(%s) vs %s(%s) = %v, want %v", x.Name(), clockAt(t, x, false), y.Name(), clockAt(t, y, false), got, want)
+				}
+			}
+			order(find(t, aSpans, "a.root", trace.SpanKindInternal), chainB, vclock.Before)
+			order(chainB, chainC, vclock.Before)
+			order(chainC, find(t, aSpans, "a.after", trace.SpanKindInternal), vclock.Before)
+			// ...the caller's span ends after all the callee did...
+			if got := vclock.Compare(clockAt(t, chainC, false), clockAt(t, parentSpan(t, aCalls, chainB), true)); got != vclock.Before {
+				t.Errorf("C's server span vs the end of A's call = %v, want before", got)
+			}
+			// ...and the fan-out branches are concurrent.
+			var fanB, fanC sdktrace.ReadOnlySpan
+			for _, s := range bServers {
+				if s.SpanContext().SpanID() != chainB.SpanContext().SpanID() {
+					fanB = s
+				}
+			}
+			for _, s := range cServers {
+				if s.SpanContext().SpanID() != chainC.SpanContext().SpanID() {
+					fanC = s
+				}
+			}
+			order(fanB, fanC, vclock.Concurrent)
+		})
+	}
+}
+
+// parentOf returns the one span of children whose parent is in parents.
+func parentOf(t *testing.T, children, parents []sdktrace.ReadOnlySpan) sdktrace.ReadOnlySpan {
+	t.Helper()
+	for _, c := range children {
+		for _, p := range parents {
+			if c.Parent().SpanID() == p.SpanContext().SpanID() {
+				return c
+			}
+		}
+	}
+	t.Fatal("no child span of the given parents")
+	return nil
+}
+
+// parentSpan returns the span of parents that is child's parent.
+func parentSpan(t *testing.T, parents []sdktrace.ReadOnlySpan, child sdktrace.ReadOnlySpan) sdktrace.ReadOnlySpan {
+	t.Helper()
+	for _, p := range parents {
+		if p.SpanContext().SpanID() == child.Parent().SpanID() {
+			return p
+		}
+	}
+	t.Fatal("parent span not found")
+	return nil
+}
+
+func TestStreaming(t *testing.T) {
+	for _, m := range []mode{statsMode, interceptorMode} {
+		t.Run(string(m), func(t *testing.T) {
+			a, b := newService(t, "a", m), newService(t, "b", m)
+			b.serve(t, &testServer{})
+			client := a.dial(t, b)
+			tracer := a.tp.Tracer("a")
+			ctx, root := tracer.Start(context.Background(), "root")
+
+			// Server streaming.
+			out, err := client.StreamingOutputCall(ctx, &testpb.StreamingOutputCallRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for {
+				_, err := out.Recv()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				n++
+			}
+			if n != 3 {
+				t.Fatalf("received %d messages, want 3", n)
+			}
+			// Client streaming.
+			in, err := client.StreamingInputCall(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []string{"ab", "cde"} {
+				if err := in.Send(&testpb.StreamingInputCallRequest{Payload: payload(s)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if resp, err := in.CloseAndRecv(); err != nil || resp.GetAggregatedPayloadSize() != 5 {
+				t.Fatalf("CloseAndRecv = %v, %v", resp, err)
+			}
+			// Both directions.
+			bidi, err := client.FullDuplexCall(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []string{"x", "y"} {
+				if err := bidi.Send(&testpb.StreamingOutputCallRequest{Payload: payload(s)}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := bidi.Recv(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := bidi.CloseSend(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := bidi.Recv(); !errors.Is(err, io.EOF) {
+				t.Fatalf("bidi end: %v, want EOF", err)
+			}
+			_, after := tracer.Start(ctx, "after")
+			after.End()
+			root.End()
+
+			aSpans := a.waitSpans(t, 5)
+			bSpans := b.waitSpans(t, 3+3+1+2) // 3 server spans, 3 produce, 1 sum, 2 echo
+			for _, method := range []string{"StreamingOutputCall", "StreamingInputCall", "FullDuplexCall"} {
+				name := "grpc.testing.TestService/" + method
+				cs := find(t, aSpans, name, trace.SpanKindClient)
+				ss := find(t, bSpans, name, trace.SpanKindServer)
+				if ss.Parent().SpanID() != cs.SpanContext().SpanID() {
+					t.Errorf("%s: server span is not the child of the client span", method)
+				}
+				for _, s := range []sdktrace.ReadOnlySpan{cs, ss} {
+					if got := attrs(s)["rpc.response.status_code"].AsString(); got != "OK" {
+						t.Errorf("%s %v: status %q, want OK", method, s.SpanKind(), got)
+					}
+					var sent, recv int
+					for _, e := range s.Events() {
+						if e.Name != "message" {
+							continue
+						}
+						for _, at := range e.Attributes {
+							if at.Key == "rpc.message.type" && at.Value.AsString() == "SENT" {
+								sent++
+							} else if at.Key == "rpc.message.type" {
+								recv++
+							}
+						}
+					}
+					if sent == 0 || recv == 0 {
+						t.Errorf("%s %v: %d sent and %d received message events", method, s.SpanKind(), sent, recv)
+					}
+				}
+				// The server's clock came back: A's later span follows the server span.
+				if got := vclock.Compare(clockAt(t, ss, false), clockAt(t, find(t, aSpans, "after", trace.SpanKindInternal), false)); got != vclock.Before {
+					t.Errorf("%s server span vs A's later span: %v, want before", method, got)
+				}
+			}
+			// The client span of a stream ends after the server's work in it.
+			cs := find(t, aSpans, "grpc.testing.TestService/StreamingInputCall", trace.SpanKindClient)
+			sum := find(t, bSpans, "sum", trace.SpanKindInternal)
+			if got := vclock.Compare(clockAt(t, sum, false), clockAt(t, cs, true)); got != vclock.Before {
+				t.Errorf("server's work vs end of the client stream span: %v, want before", got)
+			}
+		})
+	}
+}
+
+func TestErrorsAndCancellation(t *testing.T) {
+	tests := []struct {
+		name       string
+		body       string
+		timeout    time.Duration
+		cancel     bool
+		code       grpccodes.Code
+		clientErr  bool
+		serverErr  bool
+		codeString string
+	}{
+		{name: "not found", body: "not-found", code: grpccodes.NotFound, clientErr: true, serverErr: false, codeString: "NOT_FOUND"},
+		{name: "internal", body: "internal", code: grpccodes.Internal, clientErr: true, serverErr: true, codeString: "INTERNAL"},
+		{name: "deadline", body: "block", timeout: time.Second, code: grpccodes.DeadlineExceeded, clientErr: true, serverErr: true, codeString: "DEADLINE_EXCEEDED"},
+		{name: "cancelled", body: "block", cancel: true, code: grpccodes.Canceled, clientErr: true, serverErr: false, codeString: "CANCELLED"},
+	}
+	for _, m := range []mode{statsMode, interceptorMode} {
+		for _, tt := range tests {
+			t.Run(string(m)+"/"+tt.name, func(t *testing.T) {
+				a, b := newService(t, "a", m), newService(t, "b", m)
+				arrived := make(chan struct{}, 1)
+				b.serve(t, &testServer{arrived: arrived})
+				client := a.dial(t, b)
+				ctx := context.Background()
+				var cancel context.CancelFunc = func() {}
+				if tt.timeout > 0 {
+					ctx, cancel = context.WithTimeout(ctx, tt.timeout)
+				} else if tt.cancel {
+					ctx, cancel = context.WithCancel(ctx)
+					go func() {
+						select { // cancel once the server is in the handler
+						case <-arrived:
+						case <-time.After(10 * time.Second):
+						}
+						cancel()
+					}()
+				}
+				defer cancel()
+				_, err := client.UnaryCall(ctx, &testpb.SimpleRequest{Payload: payload(tt.body)})
+				if got := status.Code(err); got != tt.code {
+					t.Fatalf("call returned %v, want %v", got, tt.code)
+				}
+				cs := find(t, a.waitSpans(t, 1), unary, trace.SpanKindClient)
+				ss := find(t, b.waitSpans(t, 2), unary, trace.SpanKindServer)
+				// The client's view is exact.
+				if cs.Status().Code != codes.Error {
+					t.Errorf("client span status %v, want error", cs.Status())
+				}
+				if got := attrs(cs)["rpc.response.status_code"].AsString(); got != tt.codeString {
+					t.Errorf("client span status code %q, want %q", got, tt.codeString)
+				}
+				if got := attrs(cs)["rpc.grpc.status_code"].AsInt64(); got != int64(tt.code) {
+					t.Errorf("client span grpc status %d, want %d", got, tt.code)
+				}
+				// The server sees a call the client gave up on as cancelled or past its
+				// deadline, depending on which it notices first; its status must follow
+				// the server rules for the code it saw.
+				serverCode := grpccodes.Code(attrs(ss)["rpc.grpc.status_code"].AsInt64())
+				want := []grpccodes.Code{tt.code}
+				if tt.timeout > 0 || tt.cancel {
+					want = []grpccodes.Code{grpccodes.DeadlineExceeded, grpccodes.Canceled}
+				}
+				if !slices.Contains(want, serverCode) {
+					t.Errorf("server span grpc status %v, want one of %v", serverCode, want)
+				}
+				wantErr := tt.serverErr
+				if tt.timeout > 0 || tt.cancel {
+					wantErr = serverCode == grpccodes.DeadlineExceeded
+				}
+				if got := ss.Status().Code == codes.Error; got != wantErr {
+					t.Errorf("server span status %v with code %v, want error=%v", ss.Status(), serverCode, wantErr)
+				}
+			})
+		}
+	}
+}
+
+func TestStreamAbandonedByCancel(t *testing.T) {
+	a, b := newService(t, "a", interceptorMode), newService(t, "b", interceptorMode)
+	b.serve(t, &testServer{})
+	client := a.dial(t, b)
+	ctx, cancel := context.WithCancel(context.Background())
+	stream, err := client.FullDuplexCall(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&testpb.StreamingOutputCallRequest{Payload: payload("x")}); err != nil {
+		t.Fatal(err)
+	}
+	cancel() // the caller walks away without reading to the end
+	cs := find(t, a.waitSpans(t, 1), "grpc.testing.TestService/FullDuplexCall", trace.SpanKindClient)
+	if cs.Status().Code != codes.Error {
+		t.Errorf("abandoned stream span status %v, want error", cs.Status())
+	}
+}
+
+func TestFilter(t *testing.T) {
+	for _, m := range []mode{statsMode, interceptorMode} {
+		t.Run(string(m), func(t *testing.T) {
+			a, b := newService(t, "a", m), newService(t, "b", m)
+			b.serve(t, &testServer{})
+			client := a.dial(t, b)
+			ctx, root := a.tp.Tracer("a").Start(context.Background(), "root")
+			// EmptyCall is not implemented by the test server: it returns Unimplemented either way.
+			_, _ = client.EmptyCall(ctx, &testpb.Empty{})
+			root.End()
+			_ = a.waitSpans(t, 2) // root and the client span
+			_ = b.waitSpans(t, 1) // the server span
+		})
+	}
+}

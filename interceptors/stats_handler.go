@@ -1,0 +1,139 @@
+package interceptors
+
+import (
+	"context"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/stats"
+)
+
+type callKey struct{}
+
+func callFrom(ctx context.Context) *call {
+	cl, _ := ctx.Value(callKey{}).(*call)
+	return cl
+}
+
+// ServerOptions returns what a gRPC server needs to be traced, in one line:
+// grpc.NewServer(interceptors.ServerOptions()...). That is the server stats
+// handler, and an interceptor that only sends the server's clock back in the
+// response trailer when the handler returns (a stats handler cannot write
+// the trailer). It makes no span of its own, so it does not duplicate the
+// handler's; other interceptors chain with it as usual.
+func ServerOptions(opts ...Option) []grpc.ServerOption {
+	c := newCore(opts)
+	return []grpc.ServerOption{
+		grpc.StatsHandler(&serverHandler{core: c}),
+		grpc.ChainUnaryInterceptor(c.unaryClock),
+		grpc.ChainStreamInterceptor(c.streamClock),
+	}
+}
+
+// NewServerHandler returns a stats.Handler that traces a gRPC server's
+// calls: spans, and the caller's trace context and clock. Alone it does not
+// send the server's clock back; ServerOptions adds that.
+func NewServerHandler(opts ...Option) stats.Handler { return &serverHandler{core: newCore(opts)} }
+
+// NewClientHandler returns a stats.Handler that traces a gRPC client's
+// calls, including the merge of the server's clock from the response:
+// grpc.NewClient(target, grpc.WithStatsHandler(interceptors.NewClientHandler())).
+func NewClientHandler(opts ...Option) stats.Handler { return &clientHandler{core: newCore(opts)} }
+
+// unaryClock and streamClock send the server's clock in the trailer when
+// the handler returns, for the stats handler (see ServerOptions).
+func (c *core) unaryClock(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	resp, err := handler(ctx, req)
+	if md, _ := c.responseClock(ctx); md != nil {
+		_ = grpc.SetTrailer(ctx, md) // fails only when the call is already over
+	}
+	return resp, err
+}
+
+func (c *core) streamClock(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	err := handler(srv, ss)
+	if md, _ := c.responseClock(ss.Context()); md != nil {
+		ss.SetTrailer(md)
+	}
+	return err
+}
+
+type serverHandler struct{ core *core }
+
+var _ stats.Handler = (*serverHandler)(nil)
+
+func (h *serverHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+	return ctx
+}
+func (h *serverHandler) HandleConn(context.Context, stats.ConnStats) {}
+
+func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	ctx, cl := h.core.startServer(ctx, info.FullMethodName)
+	if cl == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, callKey{}, cl)
+}
+
+func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
+	cl := callFrom(ctx)
+	if cl == nil {
+		return
+	}
+	switch rs := rs.(type) {
+	case *stats.InHeader:
+		if rs.LocalAddr != nil {
+			cl.span.SetAttributes(addrAttrs(rs.LocalAddr.String(), keyServerAddress, keyServerPort)...)
+		}
+		if rs.RemoteAddr != nil {
+			cl.span.SetAttributes(addrAttrs(rs.RemoteAddr.String(), keyPeerAddress, keyPeerPort)...)
+		}
+	case *stats.InPayload:
+		h.core.messageEvent(cl, false, rs.Length, rs.CompressedLength)
+	case *stats.OutPayload:
+		h.core.messageEvent(cl, true, rs.Length, rs.CompressedLength)
+	case *stats.End:
+		cl.end(rs.Error, false)
+	}
+}
+
+type clientHandler struct{ core *core }
+
+var _ stats.Handler = (*clientHandler)(nil)
+
+func (h *clientHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+	return ctx
+}
+func (h *clientHandler) HandleConn(context.Context, stats.ConnStats) {}
+
+func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	ctx, cl := h.core.startClient(ctx, info.FullMethodName)
+	if cl == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, callKey{}, cl)
+}
+
+func (h *clientHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
+	cl := callFrom(ctx)
+	if cl == nil {
+		return
+	}
+	switch rs := rs.(type) {
+	case *stats.OutHeader:
+		if rs.RemoteAddr != nil {
+			addr := rs.RemoteAddr.String()
+			cl.span.SetAttributes(addrAttrs(addr, keyServerAddress, keyServerPort)...)
+			cl.span.SetAttributes(addrAttrs(addr, keyPeerAddress, keyPeerPort)...)
+		}
+	case *stats.InHeader:
+		h.core.mergeResponse(ctx, rs.Header)
+	case *stats.InTrailer:
+		h.core.mergeResponse(ctx, rs.Trailer)
+	case *stats.InPayload:
+		h.core.messageEvent(cl, false, rs.Length, rs.CompressedLength)
+	case *stats.OutPayload:
+		h.core.messageEvent(cl, true, rs.Length, rs.CompressedLength)
+	case *stats.End:
+		cl.end(rs.Error, true)
+	}
+}
