@@ -333,3 +333,67 @@ func TestResponseBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeMergesRepeatedFields writes fields twice, which protobuf merges
+// (last scalar wins, messages merge), and checks Decode agrees with
+// proto.Unmarshal.
+func TestDecodeMergesRepeatedFields(t *testing.T) {
+	bytesField := func(b []byte, num protowire.Number, v []byte) []byte {
+		return protowire.AppendBytes(protowire.AppendTag(b, num, protowire.BytesType), v)
+	}
+	anyMsg := func(m *commonpb.AnyValue) []byte { return marshal(t, m) }
+	arr := func(vals ...string) []byte {
+		a := &commonpb.ArrayValue{}
+		for _, v := range vals {
+			a.Values = append(a.Values, sv(v))
+		}
+		return marshal(t, a)
+	}
+	var kvs [][]byte
+	// value written twice: a string, then an int: the int wins.
+	kv1 := bytesField(nil, kvKey, []byte("twice"))
+	kv1 = bytesField(kv1, kvValue, anyMsg(sv("first")))
+	kv1 = bytesField(kv1, kvValue, anyMsg(&commonpb.AnyValue{Value: &commonpb.AnyValue_IntValue{IntValue: 42}}))
+	kvs = append(kvs, kv1)
+	// array_value twice in one AnyValue: the arrays merge.
+	av := bytesField(nil, avArray, arr("a", "b"))
+	av = bytesField(av, avArray, arr("c"))
+	kvs = append(kvs, bytesField(bytesField(nil, kvKey, []byte("merged")), kvValue, av))
+	// array, then a string, then an array: only the last array remains.
+	av2 := bytesField(nil, avArray, arr("gone"))
+	av2 = bytesField(av2, avString, []byte("also gone"))
+	av2 = bytesField(av2, avArray, arr("kept"))
+	kvs = append(kvs, bytesField(bytesField(nil, kvKey, []byte("reset")), kvValue, av2))
+	// key written twice: the last wins.
+	kv4 := bytesField(nil, kvKey, []byte("old"))
+	kv4 = bytesField(kv4, kvKey, []byte("new"))
+	kvs = append(kvs, bytesField(kv4, kvValue, anyMsg(sv("v"))))
+
+	span := marshal(t, testSpan(0))
+	span = protowire.AppendTag(span, spStart, protowire.Fixed64Type) // start again: wins
+	span = protowire.AppendFixed64(span, 1_700_000_000_000_000_001)
+	for _, k := range kvs {
+		span = bytesField(span, spAttributes, k)
+	}
+	span = bytesField(span, spStatus, marshal(t, &tracepb.Status{Message: "second status merges"}))
+	req := bytesField(nil, reqResourceSpans, bytesField(nil, rsScopeSpans, bytesField(nil, ssSpans, span)))
+
+	if res, err := Scan(req, DefaultLimits()); err != nil || res.Accepted != 1 {
+		t.Fatalf("Scan = %+v, %v", res, err)
+	}
+	got, _, err := Decode(nil, req, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back coltracepb.ExportTraceServiceRequest
+	if err := proto.Unmarshal(req, &back); err != nil {
+		t.Fatal(err)
+	}
+	compareSpans(t, got, refSpans(&back))
+	if a, _ := got[0].Attribute("merged"); a.Value != `["a","b","c"]` {
+		t.Fatalf("merged array = %q", a.Value)
+	}
+	if got[0].StatusMessage != "second status merges" || got[0].StatusCode != storage.StatusUnset {
+		t.Fatalf("status %d %q", got[0].StatusCode, got[0].StatusMessage)
+	}
+}

@@ -11,10 +11,21 @@
 // # On disk
 //
 // The directory holds segment files named by the offset of their first
-// record (%020d.seg) and a checkpoint file. Each record is framed with its
-// length and a CRC-32C of its payload, so that Open can cut a torn tail
-// (an incomplete record at the end of the last segment, left by a crash
-// mid-write) and skip a corrupted record while keeping the ones after it.
+// record (%020d.seg), a checkpoint file holding the committed offset, and a
+// LOCK file that keeps a second process out. Each record is a 24-byte header
+// (magic, length, offset, CRC-32C of the payload, CRC-32C of the header)
+// and the payload, so that Open can cut a torn tail (an incomplete record at
+// the end of a segment, left by a crash mid-write) and skip a damaged record
+// while keeping the ones after it with their offsets: a damaged payload is
+// stepped over by its (checked) length, a damaged header by searching for
+// the next intact record.
+//
+// # Memory
+//
+// Append keeps a copy of each record in a cache bounded by
+// Options.CacheBytes, so that a sink that keeps up reads from memory; a
+// sink that falls behind, and the replay after Open, read the segment
+// files.
 //
 // # Durability
 //
