@@ -179,27 +179,70 @@ type opKey struct {
 	kind          storage.SpanKind
 }
 
-func splitAttrs(attrs []storage.Attribute) (keys []string, types []uint8, values []string) {
-	keys = make([]string, len(attrs))
-	types = make([]uint8, len(attrs))
-	values = make([]string, len(attrs))
-	for i, a := range attrs {
-		keys[i], types[i], values[i] = a.Key, uint8(a.Type), a.Value
+// arena hands out the per-span attribute arrays of a batch as sub-slices
+// of a few large arrays, so that a batch costs a handful of allocations
+// instead of several per span.
+type arena struct {
+	keys, values []string
+	types        []uint8
+}
+
+func newArena(n int) *arena {
+	return &arena{keys: make([]string, 0, n), values: make([]string, 0, n), types: make([]uint8, 0, n)}
+}
+
+func (a *arena) split(attrs []storage.Attribute) (keys []string, types []uint8, values []string) {
+	start := len(a.keys)
+	for _, at := range attrs {
+		a.keys = append(a.keys, at.Key)
+		a.types = append(a.types, uint8(at.Type))
+		a.values = append(a.values, at.Value)
 	}
-	return keys, types, values
+	end := len(a.keys)
+	return a.keys[start:end:end], a.types[start:end:end], a.values[start:end:end]
+}
+
+// countAttrs returns how many attributes spans hold in all.
+func countAttrs(spans []storage.Span) int {
+	n := 0
+	for i := range spans {
+		sp := &spans[i]
+		n += len(sp.Resource) + len(sp.Attributes)
+		for _, e := range sp.Events {
+			n += len(e.Attributes)
+		}
+		for _, l := range sp.Links {
+			n += len(l.Attributes)
+		}
+	}
+	return n
 }
 
 func (c *columns) fill(spans []storage.Span) {
 	n := len(spans)
-	c.day = make([]time.Time, 0, n)
+	c.alloc(n)
+	a := newArena(countAttrs(spans))
+	// All ids of the batch in one string, handed out as substrings.
+	const idLen = 16 + 8 + 8
+	buf := make([]byte, 0, n*idLen)
+	for i := range spans {
+		buf = append(buf, spans[i].TraceID[:]...)
+		buf = append(buf, spans[i].SpanID[:]...)
+		buf = append(buf, spans[i].ParentSpanID[:]...)
+	}
+	ids := string(buf)
+	// Clock entries of the batch, handed out as sub-slices; growing them
+	// leaves earlier sub-slices valid (they keep the old array).
+	vcNodes, vcCounts := make([]string, 0, n*2), make([]uint64, 0, n*2)
 	seen := make(map[opKey]struct{})
 	for i := range spans {
 		sp := &spans[i]
 		day := dayOf(sp.StartTime)
 		c.day = append(c.day, day)
-		c.traceID = append(c.traceID, string(sp.TraceID[:]))
-		c.spanID = append(c.spanID, string(sp.SpanID[:]))
-		c.parentID = append(c.parentID, string(sp.ParentSpanID[:]))
+		id := ids[i*idLen : (i+1)*idLen]
+		c.traceID = append(c.traceID, id[:16])
+		c.spanID = append(c.spanID, id[16:24])
+		c.parentID = append(c.parentID, id[24:])
 		c.traceState = append(c.traceState, sp.TraceState)
 		c.flags = append(c.flags, sp.Flags)
 		c.name = append(c.name, sp.Name)
@@ -210,34 +253,42 @@ func (c *columns) fill(spans []storage.Span) {
 		c.status = append(c.status, int8(sp.StatusCode))
 		c.statusMsg = append(c.statusMsg, sp.StatusMessage)
 		c.service = append(c.service, sp.Service)
-		k, t, v := splitAttrs(sp.Resource)
+		k, t, v := a.split(sp.Resource)
 		c.resKeys, c.resTypes, c.resValues = append(c.resKeys, k), append(c.resTypes, t), append(c.resValues, v)
 		c.scopeName = append(c.scopeName, sp.ScopeName)
 		c.scopeVersion = append(c.scopeVersion, sp.ScopeVersion)
-		k, t, v = splitAttrs(sp.Attributes)
+		k, t, v = a.split(sp.Attributes)
 		c.attrKeys, c.attrTypes, c.attrValues = append(c.attrKeys, k), append(c.attrTypes, t), append(c.attrValues, v)
 
-		et := make([]int64, len(sp.Events))
-		en := make([]string, len(sp.Events))
-		ek := make([][]string, len(sp.Events))
-		ety := make([][]uint8, len(sp.Events))
-		ev := make([][]string, len(sp.Events))
+		var (
+			et     []int64
+			en     []string
+			ek, ev [][]string
+			ety    [][]uint8
+		)
+		if ne := len(sp.Events); ne > 0 {
+			et, en = make([]int64, ne), make([]string, ne)
+			ek, ety, ev = make([][]string, ne), make([][]uint8, ne), make([][]string, ne)
+		}
 		for j, e := range sp.Events {
 			et[j], en[j] = e.Time, e.Name
-			ek[j], ety[j], ev[j] = splitAttrs(e.Attributes)
+			ek[j], ety[j], ev[j] = a.split(e.Attributes)
 		}
 		c.evTimes, c.evNames = append(c.evTimes, et), append(c.evNames, en)
 		c.evKeys, c.evTypes, c.evValues = append(c.evKeys, ek), append(c.evTypes, ety), append(c.evValues, ev)
 
-		lt := make([]string, len(sp.Links))
-		ls := make([]string, len(sp.Links))
-		lst := make([]string, len(sp.Links))
-		lk := make([][]string, len(sp.Links))
-		lty := make([][]uint8, len(sp.Links))
-		lv := make([][]string, len(sp.Links))
+		var (
+			lt, ls, lst []string
+			lk, lv      [][]string
+			lty         [][]uint8
+		)
+		if nl := len(sp.Links); nl > 0 {
+			lt, ls, lst = make([]string, nl), make([]string, nl), make([]string, nl)
+			lk, lty, lv = make([][]string, nl), make([][]uint8, nl), make([][]string, nl)
+		}
 		for j, l := range sp.Links {
 			lt[j], ls[j], lst[j] = string(l.TraceID[:]), string(l.SpanID[:]), l.TraceState
-			lk[j], lty[j], lv[j] = splitAttrs(l.Attributes)
+			lk[j], lty[j], lv[j] = a.split(l.Attributes)
 		}
 		c.lnTrace, c.lnSpan, c.lnState = append(c.lnTrace, lt), append(c.lnSpan, ls), append(c.lnState, lst)
 		c.lnKeys, c.lnTypes, c.lnValues = append(c.lnKeys, lk), append(c.lnTypes, lty), append(c.lnValues, lv)
@@ -249,12 +300,12 @@ func (c *columns) fill(spans []storage.Span) {
 		var nodes []string
 		var counts []uint64
 		if clock, ok := sp.Clock(); ok {
-			entries := clock.Entries()
-			nodes = make([]string, len(entries))
-			counts = make([]uint64, len(entries))
-			for j, e := range entries {
-				nodes[j], counts[j] = e.Node, e.Count
+			start := len(vcNodes)
+			for _, e := range clock.Entries() {
+				vcNodes, vcCounts = append(vcNodes, e.Node), append(vcCounts, e.Count)
 			}
+			end := len(vcNodes)
+			nodes, counts = vcNodes[start:end:end], vcCounts[start:end:end]
 		}
 		c.vcNodes, c.vcCounts = append(c.vcNodes, nodes), append(c.vcCounts, counts)
 
@@ -267,6 +318,25 @@ func (c *columns) fill(spans []storage.Span) {
 			c.opKind = append(c.opKind, int8(sp.Kind))
 		}
 	}
+}
+
+// alloc sizes the per-span columns for n spans.
+func (c *columns) alloc(n int) {
+	c.day = make([]time.Time, 0, n)
+	c.traceID, c.spanID, c.parentID = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	c.traceState, c.name, c.statusMsg, c.service = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	c.flags = make([]uint32, 0, n)
+	c.kind, c.status = make([]int8, 0, n), make([]int8, 0, n)
+	c.start, c.end, c.duration = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+	c.resKeys, c.resValues, c.attrKeys, c.attrValues = make([][]string, 0, n), make([][]string, 0, n), make([][]string, 0, n), make([][]string, 0, n)
+	c.resTypes, c.attrTypes = make([][]uint8, 0, n), make([][]uint8, 0, n)
+	c.scopeName, c.scopeVersion = make([]string, 0, n), make([]string, 0, n)
+	c.evTimes, c.evNames = make([][]int64, 0, n), make([][]string, 0, n)
+	c.evKeys, c.evValues, c.evTypes = make([][][]string, 0, n), make([][][]string, 0, n), make([][][]uint8, 0, n)
+	c.lnTrace, c.lnSpan, c.lnState = make([][]string, 0, n), make([][]string, 0, n), make([][]string, 0, n)
+	c.lnKeys, c.lnValues, c.lnTypes = make([][][]string, 0, n), make([][][]string, 0, n), make([][][]uint8, 0, n)
+	c.dropA, c.dropE, c.dropL = make([]uint32, 0, n), make([]uint32, 0, n), make([]uint32, 0, n)
+	c.vcNodes, c.vcCounts = make([][]string, 0, n), make([][]uint64, 0, n)
 }
 
 func (c *columns) spanColumns() []any {
