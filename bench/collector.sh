@@ -17,9 +17,12 @@
 # each run, then the ratio Tracer / OTel of spans per CPU-second (budget >= 2).
 #
 # Environment: DURATION (s, default 20), INSTANCES (telemetrygen processes,
-# default 4), WORKERS (per instance, default 2), BATCH (spans per export
+# default 4), WORKERS (per instance, default 4), BATCH (spans per export
 # request, telemetrygen --batch-size, default 512 like the OTel SDK's batch
-# span processor; telemetrygen's own default is 100), ROUNDS (default 2: runs
+# span processor; telemetrygen's own default is 100), MEMORY_MAX_SPANS (the
+# memory store's cap, default 100000: it evicts the oldest traces past it; a
+# larger store mostly adds garbage-collector work over the spans it keeps),
+# ROUNDS (default 2: runs
 # alternate tracer, otel, tracer, otel...), OTEL_VERSION (default v0.161.0),
 # TOOLS (where telemetrygen, builder and the OTel build go; default
 # $(go env GOPATH)/bin), WORK (scratch dir; default a new temp dir).
@@ -28,8 +31,9 @@ cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-20}
 INSTANCES=${INSTANCES:-4}
-WORKERS=${WORKERS:-2}
+WORKERS=${WORKERS:-4}
 BATCH=${BATCH:-512}
+MEMORY_MAX_SPANS=${MEMORY_MAX_SPANS:-100000}
 ROUNDS=${ROUNDS:-2}
 OTEL_VERSION=${OTEL_VERSION:-v0.161.0}
 TOOLS=${TOOLS:-$(go env GOPATH)/bin}
@@ -117,7 +121,7 @@ run_tracer() {
   grpc=127.0.0.1:$(free_port); tel=127.0.0.1:$(free_port)
   rm -rf "$WORK/wal"
   "$WORK/tracer" collector --grpc-endpoint "$grpc" --http-endpoint "" --telemetry-endpoint "$tel" \
-    --wal-dir "$WORK/wal" --wal-sync batch --storage memory --memory-max-spans 1000000 \
+    --wal-dir "$WORK/wal" --wal-sync batch --storage memory --memory-max-spans "$MEMORY_MAX_SPANS" \
     --log-level warn > "$WORK/tracer.log" 2>&1 &
   pid=$!
   wait_up "http://$tel/health"

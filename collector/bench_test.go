@@ -1,7 +1,10 @@
 package collector_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -50,6 +53,18 @@ func BenchmarkExportGRPC(b *testing.B) {
 				spans = append(spans, s)
 			}
 			req := request(b, "bench", spans...)
+			// Every request gets fresh trace ids (a counter patched into the
+			// encoded bytes), so the store keeps growing and evicting as with
+			// real traffic instead of rewriting the same spans.
+			var idAt []int
+			for _, s := range spans {
+				at := bytes.Index(req, s.traceID)
+				if at < 0 {
+					b.Fatal("trace id not found in the encoded request")
+				}
+				idAt = append(idAt, at)
+			}
+			var seq atomic.Uint32
 			conn, err := grpc.NewClient(c.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 			if err != nil {
 				b.Fatal(err)
@@ -62,8 +77,13 @@ func BenchmarkExportGRPC(b *testing.B) {
 			cpu0 := processCPU(b)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
+				in := bytes.Clone(req)
 				for pb.Next() {
-					in, out := req, []byte(nil)
+					n := seq.Add(1)
+					for _, at := range idAt {
+						binary.BigEndian.PutUint32(in[at+2:], n)
+					}
+					out := []byte(nil)
 					if err := conn.Invoke(context.Background(), "/opentelemetry.proto.collector.trace.v1.TraceService/Export", &in, &out, grpc.ForceCodecV2(rawCodec{})); err != nil {
 						b.Error(err)
 						return
