@@ -8,9 +8,12 @@ import (
 )
 
 // validSegment returns the bytes of a segment holding records 1..n.
-func validSegment(n int) []byte {
+func validSegment(n int) []byte { return validSegmentFrom(1, n) }
+
+// validSegmentFrom returns the bytes of n records from offset first.
+func validSegmentFrom(first, n int) []byte {
 	var b []byte
-	for i := 1; i <= n; i++ {
+	for i := first; i < first+n; i++ {
 		p := rec(i)
 		f := make([]byte, headerSize+len(p))
 		copy(f[headerSize:], p)
@@ -20,21 +23,31 @@ func validSegment(n int) []byte {
 	return b
 }
 
-// FuzzRecover writes arbitrary bytes as a segment file: Open never panics,
-// recovers, serves what it kept in order, and accepts appends after it.
+// FuzzRecover writes arbitrary bytes as segment files (split in two at
+// split, the second named by second): Open never panics, recovers, serves
+// what it kept in increasing offsets, and accepts appends after it.
 func FuzzRecover(f *testing.F) {
 	good := validSegment(4)
-	f.Add(good)
-	f.Add(good[:len(good)-7])
+	f.Add(good, uint16(0), uint8(0))
+	f.Add(good[:len(good)-7], uint16(0), uint8(0))
 	damaged := append([]byte(nil), good...)
 	damaged[headerSize+len(rec(1))+2] ^= 1
-	f.Add(damaged)
-	f.Add([]byte{})
-	f.Add(make([]byte, 100))
-	f.Add(append(validSegment(2), magicBytes...))
-	f.Fuzz(func(t *testing.T, data []byte) {
+	f.Add(damaged, uint16(0), uint8(0))
+	f.Add([]byte{}, uint16(0), uint8(0))
+	f.Add(make([]byte, 100), uint16(0), uint8(0))
+	f.Add(append(validSegment(2), magicBytes...), uint16(0), uint8(0))
+	two := validSegment(2)
+	f.Add(append(two, validSegmentFrom(3, 2)...), uint16(len(two)), uint8(3))
+	f.Fuzz(func(t *testing.T, data []byte, split uint16, second uint8) {
 		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, segName(1)), data, 0o644); err != nil {
+		first := data
+		if int(split) > 0 && int(split) < len(data) && second > 1 {
+			first = data[:split]
+			if err := os.WriteFile(filepath.Join(dir, segName(Offset(second))), data[split:], 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, segName(1)), first, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		w, err := Open(dir, Options{Logger: quiet, SegmentSize: 1 << 16, MaxBytes: 1 << 20})
