@@ -459,3 +459,40 @@ func TestBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestReadFromCache overwrites the records on disk after appending them:
+// Read still returns what was appended, so it came from memory; with the
+// cache too small it reads the disk and sees the overwrite skipped as damage.
+func TestReadFromCache(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		cache     int64
+		fromCache bool
+	}{
+		{"cached", 1 << 20, true},
+		{"disabled", -1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			w := open(t, dir, Options{CacheBytes: tc.cache})
+			offs := appendN(t, w, 0, 3)
+			seg := segFiles(t, dir)[0]
+			b, err := os.ReadFile(seg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := headerSize; i < headerSize+len(rec(0)); i++ {
+				b[i] = '#' // the first record's payload
+			}
+			if err := os.WriteFile(seg, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got := readAll(t, w, 0, 10)
+			want := expect(offs, 0)
+			if !tc.fromCache {
+				delete(want, offs[0]) // its CRC no longer matches
+			}
+			wantRecords(t, got, want)
+		})
+	}
+}
