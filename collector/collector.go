@@ -350,7 +350,7 @@ func (c *Collector) ingest(ctx context.Context, transport string, req []byte) (o
 	if c.closing.Load() {
 		return otlp.ScanResult{}, c.reject(transport, kindRetryable, reasonShuttingDown, "collector is shutting down")
 	}
-	res, err := otlp.Scan(req, c.lim)
+	res, err := safeScan(req, c.lim)
 	if err != nil {
 		return res, c.reject(transport, kindMalformed, reasonMalformed, "malformed request: "+err.Error())
 	}
@@ -383,3 +383,14 @@ func (c *Collector) ingest(ctx context.Context, transport string, req []byte) (o
 // /metrics), for a process that embeds the collector and serves metrics
 // itself.
 func (c *Collector) Gatherer() prometheus.Gatherer { return c.m.reg }
+
+// safeScan is otlp.Scan that turns a panic (a scanner bug hit by some input)
+// into a malformed-request error: bad input never crashes the collector.
+func safeScan(req []byte, lim otlp.Limits) (res otlp.ScanResult, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = otlp.ScanResult{}, fmt.Errorf("scanner panic: %v", r)
+		}
+	}()
+	return otlp.Scan(req, lim)
+}

@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -88,7 +89,7 @@ func (p *pipeline) add(ctx context.Context, r wal.Record) bool {
 		p.started = time.Now()
 	}
 	n := len(p.batch)
-	batch, st, err := otlp.Decode(p.batch, r.Data, c.lim)
+	batch, st, err := safeDecode(p.batch, r.Data, c.lim)
 	if err != nil {
 		// Scan accepted this record, so this is a bug or a corrupted
 		// record that passed the CRC: drop it, count it, say so.
@@ -104,6 +105,18 @@ func (p *pipeline) add(ctx context.Context, r wal.Record) bool {
 		return p.flush(ctx)
 	}
 	return true
+}
+
+// safeDecode is otlp.Decode that turns a panic (a decoder bug hit by some
+// record) into an error: the record is then dropped instead of crashing the
+// collector on every start while it replays the same record.
+func safeDecode(dst []storage.Span, body []byte, lim otlp.Limits) (out []storage.Span, st otlp.DecodeStats, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, st, err = dst, otlp.DecodeStats{}, fmt.Errorf("decoder panic: %v", r)
+		}
+	}()
+	return otlp.Decode(dst, body, lim)
 }
 
 // flush writes the batch, retrying retryable errors with exponential
