@@ -139,9 +139,67 @@ func TracesByIDQuery(n int) string {
 		" PREWHERE trace_id IN (" + ph + ") LIMIT 1 BY trace_id, span_id"
 }
 
+// searchWindows are the widths of the time windows FindTraces searches,
+// newest first, before it searches everything older: most searches are
+// answered from recent data, and ClickHouse then reads a few day
+// partitions' worth of a service's rows instead of all of them.
+var searchWindows = []time.Duration{time.Hour, 6 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour}
+
 // FindTraces returns the whole traces that match q, most recently started
-// matching span first.
+// matching span first. It searches time windows going back from q.StartMax
+// (or now) until it has q.Limit traces; a trace's most recent matching span
+// lies in the first window it is found in, so the order is the same as one
+// search over the whole range.
 func (s *Store) FindTraces(ctx context.Context, q storage.Query) ([]storage.Trace, error) {
+	if q.Limit < 0 {
+		return nil, storage.Permanent(fmt.Errorf("limit %d: must not be negative", q.Limit))
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = storage.DefaultLimit
+	}
+	hi := q.StartMax
+	openEnd := hi.IsZero() // no upper bound: spans from clocks ahead of ours count too
+	if openEnd {
+		hi = time.Now()
+	}
+	var ids []storage.TraceID
+	seen := make(map[storage.TraceID]bool)
+	for i := 0; i <= len(searchWindows) && len(ids) < limit; i++ {
+		w := q
+		w.Limit = limit - len(ids) + len(seen) // traces seen already may show up again
+		if i > 0 || !openEnd {
+			w.StartMax = hi
+		}
+		last := i == len(searchWindows)
+		if !last {
+			lo := hi.Add(-searchWindows[i])
+			if !q.StartMin.IsZero() && !lo.After(q.StartMin) {
+				last = true // this window reaches q.StartMin: the last one
+			} else {
+				w.StartMin = lo
+			}
+		}
+		found, err := s.findIDs(ctx, w)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range found {
+			if !seen[id] && len(ids) < limit {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+		if last {
+			break
+		}
+		hi = w.StartMin.Add(-time.Nanosecond)
+	}
+	return s.tracesByID(ctx, ids)
+}
+
+// findIDs runs one search and returns the trace ids, newest first.
+func (s *Store) findIDs(ctx context.Context, q storage.Query) ([]storage.TraceID, error) {
 	query, args, err := FindTracesQuery(q)
 	if err != nil {
 		return nil, err
@@ -150,22 +208,26 @@ func (s *Store) FindTraces(ctx context.Context, q storage.Query) ([]storage.Trac
 	if err != nil {
 		return nil, fmt.Errorf("find traces: %w", err)
 	}
+	defer rows.Close()
 	var ids []storage.TraceID
 	for rows.Next() {
 		var raw string
 		var t int64
 		if err := rows.Scan(&raw, &t); err != nil {
-			rows.Close()
 			return nil, fmt.Errorf("find traces: %w", err)
 		}
 		var id storage.TraceID
 		copy(id[:], raw)
 		ids = append(ids, id)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("find traces: %w", err)
 	}
+	return ids, nil
+}
+
+// tracesByID reads whole traces, in the order of ids.
+func (s *Store) tracesByID(ctx context.Context, ids []storage.TraceID) ([]storage.Trace, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}

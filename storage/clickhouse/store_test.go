@@ -2,6 +2,7 @@ package clickhouse_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -98,6 +99,60 @@ func TestWriteRejectsZeroIDs(t *testing.T) {
 			// Nothing of the rejected batch was written.
 			if _, err := s.Trace(ctx, good.TraceID); err != storage.ErrNotFound {
 				t.Errorf("Trace after a rejected batch: err = %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
+
+// FindTraces searches time windows newest first: across windows the order
+// (most recent matching span first), the limit and the bounds are those of
+// one search over the whole range, and a trace is returned once.
+func TestFindTracesAcrossWindows(t *testing.T) {
+	s := newStore(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	now := time.Now()
+	ages := []time.Duration{10 * time.Minute, 2 * time.Hour, 5 * time.Hour, 12 * time.Hour, 30 * time.Hour,
+		3 * 24 * time.Hour, 8 * 24 * time.Hour, 20 * 24 * time.Hour}
+	var spans []storage.Span
+	var want []storage.TraceID // newest first
+	for i, age := range ages {
+		id := storage.TraceID{0x77, byte(i + 1)}
+		spans = append(spans, storagetest.FullSpan(id, storage.SpanID{1}, storage.SpanID{}, now.Add(-age)))
+		want = append(want, id)
+	}
+	// The oldest trace also has a recent span: it ranks first.
+	oldest := want[len(want)-1]
+	spans = append(spans, storagetest.FullSpan(oldest, storage.SpanID{2}, storage.SpanID{1}, now.Add(-time.Minute)))
+	want = append([]storage.TraceID{oldest}, want[:len(want)-1]...)
+	// A span a little in the future (a clock ahead of ours) is found too.
+	future := storage.TraceID{0x77, 0xff}
+	spans = append(spans, storagetest.FullSpan(future, storage.SpanID{1}, storage.SpanID{}, now.Add(2*time.Minute)))
+	want = append([]storage.TraceID{future}, want...)
+	if err := s.WriteSpans(ctx, spans); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		q    storage.Query
+		want []storage.TraceID
+	}{
+		{"all", storage.Query{Limit: 100}, want},
+		{"limit 3", storage.Query{Limit: 3}, want[:3]},
+		{"limit 6 crosses windows", storage.Query{Limit: 6}, want[:6]},
+		{"bounded", storage.Query{StartMin: now.Add(-4 * 24 * time.Hour), StartMax: now.Add(-time.Hour), Limit: 100},
+			[]storage.TraceID{want[3], want[4], want[5], want[6], want[7]}},
+		{"bounded, limit 2", storage.Query{StartMin: now.Add(-4 * 24 * time.Hour), StartMax: now.Add(-time.Hour), Limit: 2},
+			[]storage.TraceID{want[3], want[4]}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.q.Service = "orders"
+			got, err := s.FindTraces(ctx, tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ids := storagetest.TraceIDs(got); !slices.Equal(ids, tt.want) {
+				t.Errorf("FindTraces = %v, want %v", ids, tt.want)
 			}
 		})
 	}
