@@ -42,6 +42,7 @@ type options struct {
 	queries   int
 	batch     int
 	skipWrite bool
+	dataDir   string
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -55,13 +56,19 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.rawRows, "raw-rows", 2_000_000, "rows for the raw insert ceiling (0: skip)")
 	fs.IntVar(&o.queries, "queries", 200, "runs of each read query")
 	fs.IntVar(&o.batch, "batch", 50_000, "spans per WriteSpans call and batch")
-	fs.BoolVar(&o.skipWrite, "skip-write", false, "reuse the data already in -database")
+	fs.BoolVar(&o.skipWrite, "skip-write", false, "reuse the data already in -database (with -data-dir or -addr)")
+	fs.StringVar(&o.dataDir, "data-dir", "", "keep the started server's files here, to reuse them with -skip-write (default: a temp dir, removed)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	addr := o.addr
 	if addr == "" {
-		srv := chtest.Start()
+		var srv *chtest.Server
+		if o.dataDir != "" {
+			srv = chtest.StartDir(o.dataDir)
+		} else {
+			srv = chtest.Start()
+		}
 		if err := srv.Err(); err != nil {
 			return fmt.Errorf("start clickhouse-server: %w", err)
 		}

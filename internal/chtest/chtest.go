@@ -47,32 +47,48 @@ type Server struct {
 	// HTTPAddr is the HTTP interface address.
 	HTTPAddr string
 
-	err  error
-	dir  string
-	bin  string
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
+	err       error
+	dir       string
+	removeDir bool // Stop removes dir
+	bin       string
+	cmd       *exec.Cmd
+	done      chan struct{} // closed when the process has exited
 
 	mu      sync.Mutex
 	counter int
 }
 
-// Start starts a server and waits until it answers, or records why it could
-// not. Call Stop when done.
+// Start starts a server in a new temporary directory and waits until it
+// answers, or records why it could not. Call Stop when done: it removes the
+// directory.
 func Start() *Server {
-	s := &Server{}
+	dir, err := os.MkdirTemp("", "chtest-")
+	if err != nil {
+		return &Server{err: fmt.Errorf("temp dir: %w", err)}
+	}
+	s := start(dir)
+	s.removeDir = true
+	return s
+}
+
+// StartDir is Start with the server's files in dir (created if missing),
+// which Stop keeps: a later StartDir on the same dir finds the data again
+// (on new ports). For benchmarks that reuse a large data set.
+func StartDir(dir string) *Server {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return &Server{err: fmt.Errorf("data dir: %w", err)}
+	}
+	return start(dir)
+}
+
+func start(dir string) *Server {
+	s := &Server{dir: dir}
 	bin, err := findBinary()
 	if err != nil {
 		s.err = err
 		return s
 	}
 	s.bin = bin
-	dir, err := os.MkdirTemp("", "chtest-")
-	if err != nil {
-		s.err = fmt.Errorf("temp dir: %w", err)
-		return s
-	}
-	s.dir = dir
 	// A free port can be taken between our probe and the server's bind:
 	// try a few times.
 	for attempt := 0; attempt < 3; attempt++ {
@@ -238,10 +254,11 @@ func (s *Server) kill() {
 	s.cmd = nil
 }
 
-// Stop stops the server and removes its directory.
+// Stop stops the server and removes its directory (unless it came from
+// StartDir).
 func (s *Server) Stop() {
 	s.kill()
-	if s.dir != "" {
+	if s.removeDir && s.dir != "" {
 		_ = os.RemoveAll(s.dir)
 	}
 }
