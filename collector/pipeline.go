@@ -79,6 +79,9 @@ type pipeline struct {
 	upTo    wal.Offset // last record whose spans are all in batch
 	batch   []storage.Span
 	started time.Time // when the oldest pending record was read
+
+	dropped int   // spans of the batch being flushed that storage refused
+	dropErr error // the last permanent error
 }
 
 // add decodes r into the batch and flushes when it is full. It returns false
@@ -127,8 +130,15 @@ func (p *pipeline) flush(ctx context.Context) bool {
 	if p.upTo <= p.w.Committed() {
 		return true
 	}
-	if len(p.batch) > 0 && !p.write(ctx, p.batch) {
-		return false
+	if len(p.batch) > 0 {
+		p.dropped, p.dropErr = 0, nil
+		if !p.write(ctx, p.batch) {
+			return false
+		}
+		if p.dropped > 0 {
+			c.log.Error("storage rejected spans permanently, dropped them",
+				"dropped", p.dropped, "batch", len(p.batch), "err", p.dropErr)
+		}
 	}
 	if err := p.w.Commit(p.upTo); err != nil {
 		// The spans are stored; if the checkpoint is lost they are written
@@ -141,8 +151,8 @@ func (p *pipeline) flush(ctx context.Context) bool {
 }
 
 // write stores spans, retrying retryable errors until ctx is done. On a
-// permanent error it splits the batch to keep the spans that can be stored,
-// and drops (and counts) the ones that cannot.
+// permanent error it splits the batch in halves to keep the spans that can
+// be stored, and drops (and counts, in p.dropped) the ones that cannot.
 func (p *pipeline) write(ctx context.Context, spans []storage.Span) bool {
 	c := p.c
 	r := c.cfg.Retry
@@ -164,8 +174,8 @@ func (p *pipeline) write(ctx context.Context, spans []storage.Span) bool {
 				half := len(spans) / 2
 				return p.write(ctx, spans[:half]) && p.write(ctx, spans[half:])
 			}
-			c.log.Error("storage rejected span permanently, dropping it",
-				"trace_id", spans[0].TraceID.String(), "span_id", spans[0].SpanID.String(), "err", err)
+			p.dropped++
+			p.dropErr = err
 			c.m.spansDropped.WithLabelValues("permanent_error").Inc()
 			return true
 		}
