@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -382,9 +383,20 @@ func (w *WAL) Append(ctx context.Context, data []byte) (Offset, error) {
 		w.wakeReaders()
 		return off, nil
 	}
+	yielded := false
 	for w.synced < off && w.err == nil {
 		if w.syncing {
 			w.cond.Wait()
+			continue
+		}
+		if !yielded {
+			// Let appenders that are ready to run (those just woken by
+			// the last sync, say) write first, so that this fsync covers
+			// them too: batches of 1 and n-1 become batches of n.
+			yielded = true
+			w.mu.Unlock()
+			runtime.Gosched()
+			w.mu.Lock()
 			continue
 		}
 		w.syncLocked()
