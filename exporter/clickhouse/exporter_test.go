@@ -138,7 +138,7 @@ func TestExportHostile(t *testing.T) {
 	exp := clickhouse.NewWithWriter(store)
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp),
 		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", "hostile"))),
-		sdktrace.WithSpanLimits(sdktrace.SpanLimits{AttributeValueLengthLimit: -1, AttributeCountLimit: 1000,
+		sdktrace.WithRawSpanLimits(sdktrace.SpanLimits{AttributeValueLengthLimit: -1, AttributeCountLimit: 1000,
 			EventCountLimit: 10, LinkCountLimit: 10, AttributePerEventCountLimit: 10, AttributePerLinkCountLimit: 10}))
 	tr := tp.Tracer("t")
 	var ids []trace.SpanContext

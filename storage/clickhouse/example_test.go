@@ -1,0 +1,50 @@
+package clickhouse_test
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tracerdev/tracer/storage/clickhouse"
+)
+
+// The DDL for a sharded, replicated cluster: local Replicated tables and
+// Distributed tables over them, created ON CLUSTER.
+func ExampleSchemaStatements() {
+	cfg := clickhouse.NewDefaultConfig()
+	cfg.Addr = []string{"ch-1:9000", "ch-2:9000"}
+	cfg.Cluster = clickhouse.ClusterConfig{
+		Name:            "traces",
+		Replicated:      true,
+		ReplicationPath: clickhouse.DefaultReplicationPath,
+		Distributed:     true,
+	}
+	stmts, err := clickhouse.SchemaStatements(cfg)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, s := range stmts {
+		first, _, _ := strings.Cut(s, "\n")
+		fmt.Println(first)
+		if i := strings.Index(s, "ENGINE = "); i >= 0 {
+			engine, _, _ := strings.Cut(s[i:], "\n")
+			fmt.Println("  " + engine)
+		}
+	}
+	// Output:
+	// CREATE DATABASE IF NOT EXISTS tracer ON CLUSTER traces
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_schema_version ON CLUSTER traces
+	//   ENGINE = ReplacingMergeTree()
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_spans_local ON CLUSTER traces
+	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_spans_local', '{replica}')
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_spans ON CLUSTER traces AS tracer.tracer_spans_local
+	//   ENGINE = Distributed(traces, tracer, tracer_spans_local, cityHash64(trace_id))
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_span_index_local ON CLUSTER traces
+	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_span_index_local', '{replica}')
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_span_index ON CLUSTER traces AS tracer.tracer_span_index_local
+	//   ENGINE = Distributed(traces, tracer, tracer_span_index_local, cityHash64(trace_id))
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_operations_local ON CLUSTER traces
+	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_operations_local', '{replica}')
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_operations ON CLUSTER traces AS tracer.tracer_operations_local
+	//   ENGINE = Distributed(traces, tracer, tracer_operations_local, cityHash64(service, name))
+}
