@@ -52,6 +52,29 @@ type core struct {
 
 	mu      sync.RWMutex
 	methods map[string]*method
+	addrs   map[net.Addr][]attribute.KeyValue // a client's server addresses
+}
+
+// serverAddr returns the server.* and network.peer.* attributes of a
+// client's connection, from a bounded cache keyed by the connection's
+// address value.
+func (c *core) serverAddr(addr net.Addr) []attribute.KeyValue {
+	c.mu.RLock()
+	attrs, ok := c.addrs[addr]
+	c.mu.RUnlock()
+	if ok {
+		return attrs
+	}
+	s := addr.String()
+	attrs = addrAttrs(nil, s, keyServerAddress, keyServerPort)
+	attrs = addrAttrs(attrs, s, keyPeerAddress, keyPeerPort)
+	c.mu.Lock()
+	if len(c.addrs) >= maxMethods {
+		clear(c.addrs)
+	}
+	c.addrs[addr] = attrs
+	c.mu.Unlock()
+	return attrs
 }
 
 // method is what a full method name parses to.
@@ -63,7 +86,27 @@ type method struct {
 // call is one traced RPC.
 type call struct {
 	span       trace.Span
+	method     *method
+	conn       []attribute.KeyValue // per-connection attributes, shared, read-only
+	peer       [4]attribute.KeyValue
+	npeer      int
 	sent, recv atomic.Int64
+	in         incoming
+	out        outgoing
+	attrs      [12]attribute.KeyValue // scratch for end
+}
+
+// connAttrs are the address attributes of a connection, computed once per
+// connection by TagConn.
+type connAttrs struct{ attrs []attribute.KeyValue }
+
+type connKey struct{}
+
+func connFrom(ctx context.Context) []attribute.KeyValue {
+	if c, ok := ctx.Value(connKey{}).(*connAttrs); ok {
+		return c.attrs
+	}
+	return nil
 }
 
 func newCoreWith(c config) *core {
@@ -81,6 +124,7 @@ func newCoreWith(c config) *core {
 		spanName:      c.spanName,
 		messageEvents: c.messageEvents,
 		methods:       make(map[string]*method),
+		addrs:         make(map[net.Addr][]attribute.KeyValue),
 	}
 }
 
@@ -119,58 +163,70 @@ func parseMethod(full string) *method {
 // ctx and starts the server span. For calls the filter skips it returns a
 // nil call; the trace context is still continued.
 func (c *core) startServer(ctx context.Context, fullMethod string) (context.Context, *call) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	ctx = c.prop.Extract(ctx, mdCarrier(md))
 	if !c.traced(fullMethod) {
-		return ctx, nil
+		return c.prop.Extract(ctx, &incoming{ctx: ctx}), nil
 	}
-	m := c.method(fullMethod)
-	ctx, span := c.tracer.Start(ctx, m.name, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(m.attrs...))
-	return ctx, &call{span: span}
+	cl := &call{method: c.method(fullMethod), conn: connFrom(ctx)}
+	cl.in.ctx = ctx
+	ctx = c.prop.Extract(ctx, &cl.in)
+	cl.in.ctx = nil
+	ctx, cl.span = c.tracer.Start(ctx, cl.method.name, trace.WithSpanKind(trace.SpanKindServer))
+	return ctx, cl
 }
 
-// startClient starts the client span and puts the trace context and clock
-// in the outgoing metadata.
+// startClient starts the client span and adds the trace context and clock
+// to the outgoing metadata.
 func (c *core) startClient(ctx context.Context, fullMethod string) (context.Context, *call) {
-	var cl *call
-	if c.traced(fullMethod) {
-		m := c.method(fullMethod)
-		var span trace.Span
-		ctx, span = c.tracer.Start(ctx, m.name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(m.attrs...))
-		cl = &call{span: span}
+	if !c.traced(fullMethod) {
+		out := &outgoing{}
+		c.prop.Inject(ctx, out)
+		return out.appendTo(ctx), nil
 	}
-	md, ok := metadata.FromOutgoingContext(ctx)
-	if ok {
-		md = md.Copy()
-	} else {
-		md = make(metadata.MD, 4)
+	cl := &call{method: c.method(fullMethod), conn: connFrom(ctx)}
+	ctx, cl.span = c.tracer.Start(ctx, cl.method.name, trace.WithSpanKind(trace.SpanKindClient))
+	c.prop.Inject(ctx, &cl.out)
+	ctx = cl.out.appendTo(ctx)
+	cl.out = outgoing{}
+	return ctx, cl
+}
+
+// setPeer records a call's own address attributes (the interceptors learn
+// them per call).
+func (cl *call) setPeer(attrs ...attribute.KeyValue) {
+	for _, a := range attrs {
+		if cl.npeer < len(cl.peer) {
+			cl.peer[cl.npeer] = a
+			cl.npeer++
+		}
 	}
-	c.prop.Inject(ctx, mdCarrier(md))
-	return metadata.NewOutgoingContext(ctx, md), cl
 }
 
 // responseClock returns the metadata that carries the server's clock back.
-func (c *core) responseClock(ctx context.Context) (metadata.MD, string) {
-	var s single
-	c.clock.InjectResponse(ctx, &s)
-	if s.value == "" {
-		return nil, ""
+func (c *core) responseClock(ctx context.Context) metadata.MD {
+	text, ok := c.clock.ResponseClock(ctx)
+	if !ok {
+		return nil
 	}
-	return metadata.MD{propagation.Header: []string{s.value}}, s.value
+	return metadata.MD{propagation.Header: []string{text}}
 }
 
 // mergeResponse merges every clock in md into the caller's clock.
 func (c *core) mergeResponse(ctx context.Context, md metadata.MD) {
-	for _, v := range md.Get(propagation.Header) {
-		c.clock.ExtractResponse(ctx, &single{key: propagation.Header, value: v})
+	for _, v := range md[propagation.Header] {
+		c.clock.MergeResponse(ctx, v)
 	}
 }
 
-// end ends the span with the call's status.
+// end ends the span with the call's status. All attributes are set here,
+// in one call: one growth of the span's attribute slice instead of several.
 func (cl *call) end(err error, client bool) {
 	s, _ := status.FromError(err)
 	code := s.Code()
-	cl.span.SetAttributes(keyGRPCStatusCode.Int64(int64(code)), keyRespStatusCode.String(codeName(code)))
+	attrs := append(cl.attrs[:0], cl.method.attrs...)
+	attrs = append(attrs, cl.conn...)
+	attrs = append(attrs, cl.peer[:cl.npeer]...)
+	attrs = append(attrs, keyGRPCStatusCode.Int64(int64(code)), keyRespStatusCode.String(codeName(code)))
+	cl.span.SetAttributes(attrs...)
 	if isError(code, client) {
 		cl.span.SetStatus(otelcodes.Error, s.Message())
 	}
@@ -222,16 +278,16 @@ func (c *core) messageEvent(cl *call, sent bool, size, wire int) {
 	cl.span.AddEvent("message", trace.WithAttributes(attrs...))
 }
 
-// addrAttrs turns "host:port" into address and port attributes.
-func addrAttrs(addr string, hostKey, portKey attribute.Key) []attribute.KeyValue {
+// addrAttrs appends the address and port attributes of "host:port".
+func addrAttrs(attrs []attribute.KeyValue, addr string, hostKey, portKey attribute.Key) []attribute.KeyValue {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		if addr == "" {
-			return nil
+			return attrs
 		}
-		return []attribute.KeyValue{hostKey.String(addr)}
+		return append(attrs, hostKey.String(addr))
 	}
-	attrs := []attribute.KeyValue{hostKey.String(host)}
+	attrs = append(attrs, hostKey.String(host))
 	if p, err := strconv.Atoi(port); err == nil {
 		attrs = append(attrs, portKey.Int(p))
 	}

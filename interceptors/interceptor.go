@@ -6,6 +6,7 @@ import (
 	"io"
 	"sync"
 
+	"go.opentelemetry.io/otel/attribute"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
@@ -24,7 +25,7 @@ func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
 		c.serverPeer(ctx, cl)
 		c.protoEvent(cl, false, req)
 		resp, err := handler(ctx, req)
-		if md, _ := c.responseClock(ctx); md != nil {
+		if md := c.responseClock(ctx); md != nil {
 			_ = grpc.SetTrailer(ctx, md)
 		}
 		if err == nil {
@@ -46,7 +47,7 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 		}
 		c.serverPeer(ctx, cl)
 		err := handler(srv, &serverStream{ServerStream: ss, ctx: ctx, core: c, call: cl})
-		if md, _ := c.responseClock(ctx); md != nil {
+		if md := c.responseClock(ctx); md != nil {
 			ss.SetTrailer(md)
 		}
 		cl.end(err, false)
@@ -56,12 +57,15 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 
 func (c *core) serverPeer(ctx context.Context, cl *call) {
 	if p, ok := peer.FromContext(ctx); ok {
-		if p.Addr != nil {
-			cl.span.SetAttributes(addrAttrs(p.Addr.String(), keyPeerAddress, keyPeerPort)...)
-		}
+		var buf [4]attribute.KeyValue
+		attrs := buf[:0]
 		if p.LocalAddr != nil {
-			cl.span.SetAttributes(addrAttrs(p.LocalAddr.String(), keyServerAddress, keyServerPort)...)
+			attrs = addrAttrs(attrs, p.LocalAddr.String(), keyServerAddress, keyServerPort)
 		}
+		if p.Addr != nil {
+			attrs = addrAttrs(attrs, p.Addr.String(), keyPeerAddress, keyPeerPort)
+		}
+		cl.setPeer(attrs...)
 	}
 }
 
@@ -142,7 +146,8 @@ func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
 
 func (c *core) clientTarget(cc *grpc.ClientConn, cl *call) {
 	if cc != nil {
-		cl.span.SetAttributes(addrAttrs(targetAddr(cc.Target()), keyServerAddress, keyServerPort)...)
+		var buf [2]attribute.KeyValue
+		cl.setPeer(addrAttrs(buf[:0], targetAddr(cc.Target()), keyServerAddress, keyServerPort)...)
 	}
 }
 

@@ -3,6 +3,7 @@ package interceptors
 import (
 	"context"
 
+	"go.opentelemetry.io/otel/attribute"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/stats"
 )
@@ -43,7 +44,7 @@ func NewClientHandler(opts ...Option) stats.Handler { return &clientHandler{core
 // the handler returns, for the stats handler (see ServerOptions).
 func (c *core) unaryClock(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	resp, err := handler(ctx, req)
-	if md, _ := c.responseClock(ctx); md != nil {
+	if md := c.responseClock(ctx); md != nil {
 		_ = grpc.SetTrailer(ctx, md) // fails only when the call is already over
 	}
 	return resp, err
@@ -51,7 +52,7 @@ func (c *core) unaryClock(ctx context.Context, req any, _ *grpc.UnaryServerInfo,
 
 func (c *core) streamClock(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	err := handler(srv, ss)
-	if md, _ := c.responseClock(ss.Context()); md != nil {
+	if md := c.responseClock(ss.Context()); md != nil {
 		ss.SetTrailer(md)
 	}
 	return err
@@ -61,8 +62,15 @@ type serverHandler struct{ core *core }
 
 var _ stats.Handler = (*serverHandler)(nil)
 
-func (h *serverHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
-	return ctx
+func (h *serverHandler) TagConn(ctx context.Context, info *stats.ConnTagInfo) context.Context {
+	var attrs []attribute.KeyValue
+	if info.LocalAddr != nil {
+		attrs = addrAttrs(attrs, info.LocalAddr.String(), keyServerAddress, keyServerPort)
+	}
+	if info.RemoteAddr != nil {
+		attrs = addrAttrs(attrs, info.RemoteAddr.String(), keyPeerAddress, keyPeerPort)
+	}
+	return context.WithValue(ctx, connKey{}, &connAttrs{attrs: attrs})
 }
 func (h *serverHandler) HandleConn(context.Context, stats.ConnStats) {}
 
@@ -80,13 +88,6 @@ func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		return
 	}
 	switch rs := rs.(type) {
-	case *stats.InHeader:
-		if rs.LocalAddr != nil {
-			cl.span.SetAttributes(addrAttrs(rs.LocalAddr.String(), keyServerAddress, keyServerPort)...)
-		}
-		if rs.RemoteAddr != nil {
-			cl.span.SetAttributes(addrAttrs(rs.RemoteAddr.String(), keyPeerAddress, keyPeerPort)...)
-		}
 	case *stats.InPayload:
 		h.core.messageEvent(cl, false, rs.Length, rs.CompressedLength)
 	case *stats.OutPayload:
@@ -103,6 +104,7 @@ var _ stats.Handler = (*clientHandler)(nil)
 func (h *clientHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
 	return ctx
 }
+
 func (h *clientHandler) HandleConn(context.Context, stats.ConnStats) {}
 
 func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
@@ -120,10 +122,10 @@ func (h *clientHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	}
 	switch rs := rs.(type) {
 	case *stats.OutHeader:
+		// A client call's context does not come from its connection's, so the
+		// connection's addresses come with each call (cached per address).
 		if rs.RemoteAddr != nil {
-			addr := rs.RemoteAddr.String()
-			cl.span.SetAttributes(addrAttrs(addr, keyServerAddress, keyServerPort)...)
-			cl.span.SetAttributes(addrAttrs(addr, keyPeerAddress, keyPeerPort)...)
+			cl.conn = h.core.serverAddr(rs.RemoteAddr)
 		}
 	case *stats.InHeader:
 		h.core.mergeResponse(ctx, rs.Header)

@@ -97,7 +97,7 @@ func (v *VClock) Fields() []string { return []string{Header} }
 // clock for the trace of ctx's span, so the client can merge everything the
 // server did.
 func (v *VClock) InjectResponse(ctx context.Context, carrier propagation.TextMapCarrier) {
-	if text, ok := vcstate.ResponseText(ctx); ok {
+	if text, ok := v.ResponseClock(ctx); ok {
 		carrier.Set(Header, text)
 	}
 }
@@ -106,7 +106,20 @@ func (v *VClock) InjectResponse(ctx context.Context, carrier propagation.TextMap
 // the caller's span in ctx, as a receive event of the caller's process. It
 // reports whether a clock was merged.
 func (v *VClock) ExtractResponse(ctx context.Context, carrier propagation.TextMapCarrier) bool {
-	text := carrier.Get(Header)
+	return v.MergeResponse(ctx, carrier.Get(Header))
+}
+
+// ResponseClock returns the text for Header in a response: the process's
+// current clock for the trace of ctx's span. It is InjectResponse for
+// callers that set the header themselves.
+func (v *VClock) ResponseClock(ctx context.Context) (string, bool) {
+	return vcstate.ResponseText(ctx)
+}
+
+// MergeResponse merges a clock text received in a response into the clock
+// of the caller's span in ctx. It is ExtractResponse for callers that read
+// the header themselves; malformed text is counted and ignored.
+func (v *VClock) MergeResponse(ctx context.Context, text string) bool {
 	if text == "" {
 		return false
 	}
