@@ -196,14 +196,19 @@ func TestCrashRecovery(t *testing.T) {
 	bin := buildTracer(t)
 	dir := t.TempDir()
 	grpcAddr, telAddr := freeAddr(t), freeAddr(t)
-	args := []string{"collector",
-		"--grpc-endpoint", grpcAddr, "--http-endpoint", "", "--telemetry-endpoint", telAddr,
-		"--wal-dir", filepath.Join(dir, "wal"), "--storage", "badger", "--badger-dir", filepath.Join(dir, "badger"),
-		"--batch-size", "1000", "--batch-timeout", "1s", "--log-format", "json", "--shutdown-timeout", "60s",
+	args := func(batchTimeout string) []string {
+		return []string{"collector",
+			"--grpc-endpoint", grpcAddr, "--http-endpoint", "", "--telemetry-endpoint", telAddr,
+			"--wal-dir", filepath.Join(dir, "wal"), "--storage", "badger", "--badger-dir", filepath.Join(dir, "badger"),
+			"--batch-size", "1000", "--batch-timeout", batchTimeout, "--log-format", "json", "--shutdown-timeout", "60s",
+		}
 	}
 	logPath := filepath.Join(dir, "collector.log")
 
-	first := startChild(t, bin, args, logPath)
+	// The first collector writes only full batches of 1000 spans (20
+	// requests) and is killed after 45 requests: at least 5 acknowledged
+	// requests are then in its WAL only.
+	first := startChild(t, bin, args("1h"), logPath)
 	first.waitHealthy(t, telAddr)
 
 	ctx := context.Background()
@@ -216,7 +221,7 @@ func TestCrashRecovery(t *testing.T) {
 
 	// The sender exports batches until one fails (the collector is gone);
 	// the test kills the collector once killAfter batches are acknowledged.
-	const perBatch, killAfter, maxBatches = 50, 40, 5000
+	const perBatch, killAfter, maxBatches = 50, 45, 5000
 	var mu sync.Mutex
 	acked := 0 // batches 0..acked-1 were acknowledged
 	enough := make(chan struct{})
@@ -252,7 +257,7 @@ func TestCrashRecovery(t *testing.T) {
 	mu.Unlock()
 	t.Logf("%d batches (%d spans) acknowledged before SIGKILL", nAcked, nAcked*perBatch)
 
-	second := startChild(t, bin, args, logPath)
+	second := startChild(t, bin, args("50ms"), logPath)
 	second.waitHealthy(t, telAddr)
 	// The restarted collector replays what the first one acknowledged and
 	// had not written: it writes spans it did not receive.
