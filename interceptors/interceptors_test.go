@@ -97,7 +97,7 @@ func TestChainAndFanOut(t *testing.T) {
 					t.Errorf("%v span status attributes: %v", s.SpanKind(), at)
 				}
 				if at["server.address"].AsString() != "127.0.0.1" || at["server.port"].AsInt64() == 0 {
-					t.Errorf("%v span server address: %v:%v", s.SpanKind(), at["server.address"].Emit(), at["server.port"].Emit())
+					t.Errorf("%v span server address: %v:%v", s.SpanKind(), at["server.address"].String(), at["server.port"].String())
 				}
 				if s.Status().Code != codes.Unset {
 					t.Errorf("%v span status %v, want unset", s.SpanKind(), s.Status())

@@ -35,7 +35,7 @@ func ExampleDefault() {
 	_, handler := server.Tracer("example").Start(sctx, "cart.Get")
 	handler.End()
 	for _, a := range serverSpans.GetSpans()[0].Attributes {
-		fmt.Println(a.Key, a.Value.Emit())
+		fmt.Println(a.Key, a.Value.String())
 	}
 	// Output:
 	// sent clock: client:1

@@ -31,7 +31,7 @@ func newProvider(t testing.TB, node string) (*sdktrace.TracerProvider, *tracetes
 func attr(s sdktrace.ReadOnlySpan, key string) string {
 	for _, a := range s.Attributes() {
 		if string(a.Key) == key {
-			return a.Value.Emit()
+			return a.Value.String()
 		}
 	}
 	return ""

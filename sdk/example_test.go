@@ -51,7 +51,7 @@ func ExampleSpan_SetTag() {
 
 	for _, a := range exp.GetSpans()[0].Attributes {
 		if a.Key == "amount" || a.Key == "currency" {
-			fmt.Println(a.Key, a.Value.Emit())
+			fmt.Println(a.Key, a.Value.String())
 		}
 	}
 	// Output:

@@ -97,7 +97,7 @@ func newResource(ctx context.Context, c config) (*resource.Resource, string, err
 	instanceID := c.instanceID
 	if instanceID == "" {
 		if v, ok := env.Set().Value(semconv.ServiceInstanceIDKey); ok {
-			instanceID = v.Emit()
+			instanceID = v.String()
 		} else {
 			instanceID = uuid.NewString()
 		}

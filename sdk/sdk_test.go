@@ -23,7 +23,7 @@ func resourceValue(tp *sdktrace.TracerProvider, exp *tracetest.InMemoryExporter,
 	s.End()
 	spans := exp.GetSpans()
 	v, _ := spans[len(spans)-1].Resource.Set().Value(key)
-	return v.Emit()
+	return v.String()
 }
 
 func TestNewResourceFromEnvAndOptions(t *testing.T) {
@@ -213,7 +213,7 @@ func TestSetTag(t *testing.T) {
 	}
 	for k, v := range want {
 		if have[k] != v {
-			t.Errorf("tag %s = %v, want %v", k, have[k].Emit(), v.Emit())
+			t.Errorf("tag %s = %v, want %v", k, have[k].String(), v.String())
 		}
 	}
 	if got.Status.Code != codes.Error {
