@@ -22,6 +22,7 @@
 # span processor; telemetrygen's own default is 100), MEMORY_MAX_SPANS (the
 # memory store's cap, default 100000: it evicts the oldest traces past it; a
 # larger store mostly adds garbage-collector work over the spans it keeps),
+# WAL_SYNC (batch, the default: fsync before acknowledging; or interval),
 # ROUNDS (default 2: runs
 # alternate tracer, otel, tracer, otel...), OTEL_VERSION (default v0.161.0),
 # TOOLS (where telemetrygen, builder and the OTel build go; default
@@ -34,6 +35,7 @@ INSTANCES=${INSTANCES:-4}
 WORKERS=${WORKERS:-4}
 BATCH=${BATCH:-512}
 MEMORY_MAX_SPANS=${MEMORY_MAX_SPANS:-100000}
+WAL_SYNC=${WAL_SYNC:-batch}
 ROUNDS=${ROUNDS:-2}
 OTEL_VERSION=${OTEL_VERSION:-v0.161.0}
 TOOLS=${TOOLS:-$(go env GOPATH)/bin}
@@ -121,7 +123,7 @@ run_tracer() {
   grpc=127.0.0.1:$(free_port); tel=127.0.0.1:$(free_port)
   rm -rf "$WORK/wal"
   "$WORK/tracer" collector --grpc-endpoint "$grpc" --http-endpoint "" --telemetry-endpoint "$tel" \
-    --wal-dir "$WORK/wal" --wal-sync batch --storage memory --memory-max-spans "$MEMORY_MAX_SPANS" \
+    --wal-dir "$WORK/wal" --wal-sync "$WAL_SYNC" --storage memory --memory-max-spans "$MEMORY_MAX_SPANS" \
     --log-level warn > "$WORK/tracer.log" 2>&1 &
   pid=$!
   wait_up "http://$tel/health"
