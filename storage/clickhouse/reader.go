@@ -40,18 +40,22 @@ const (
 	QueryOperationsKind = "SELECT DISTINCT name, kind FROM " + tableOperations +
 		" WHERE service = ? AND kind = ? ORDER BY name, kind"
 	// QueryDependencies joins child spans that started in a window to their
-	// parents and counts edges between distinct services. Arguments: first
-	// day, last day, window start, window end (ns) for the children; first
-	// day, last day, window end (ns) for the parents, which may have
-	// started up to a day before the window.
+	// parents and counts edges between distinct services. Parents may have
+	// started up to a day before the window, and only parents in traces
+	// that have a child in the window are loaded into the join (GLOBAL IN
+	// also works across a Distributed table's shards). Arguments: see
+	// DependenciesArgs.
 	QueryDependencies = "SELECT parent, child, count() AS calls, sum(is_error) AS errors FROM (" +
 		"SELECT trace_id, span_id, parent_span_id AS pid, service AS child, status_code = 2 AS is_error FROM " + tableIndex +
-		" WHERE day >= toDate(?) AND day <= toDate(?) AND start_time >= ? AND start_time <= ?" +
+		" WHERE " + childWindow + " AND parent_span_id != toFixedString(unhex('0000000000000000'), 8)" +
 		" LIMIT 1 BY trace_id, span_id" +
 		") AS c ANY INNER JOIN (" +
 		"SELECT trace_id, span_id AS pid, service AS parent FROM " + tableIndex +
-		" WHERE day >= toDate(?) - 1 AND day <= toDate(?) AND start_time <= ?" +
+		" WHERE day >= toDate(?) AND day <= toDate(?) AND start_time >= ? AND start_time <= ?" +
+		" AND trace_id GLOBAL IN (SELECT trace_id FROM " + tableIndex + " WHERE " + childWindow + ")" +
 		") AS p USING (trace_id, pid) WHERE parent != child GROUP BY parent, child ORDER BY parent, child"
+
+	childWindow = "day >= toDate(?) AND day <= toDate(?) AND start_time >= ? AND start_time <= ?"
 )
 
 // Trace returns every stored span of the trace, or storage.ErrNotFound.
@@ -310,12 +314,23 @@ func (s *Store) Operations(ctx context.Context, service string, kind storage.Spa
 	return out, nil
 }
 
-// DependenciesArgs returns QueryDependencies' arguments for a window.
+// parentLead is how long before the window a parent span may have started
+// and still count (the contract asks for at least a day).
+const parentLead = 24 * time.Hour
+
+// DependenciesArgs returns QueryDependencies' arguments for a window:
+// the child window (first day, last day, start ns, end ns), the parents'
+// range (the same, from parentLead before the window), the child window
+// again.
 func DependenciesArgs(end time.Time, lookback time.Duration) []any {
 	begin := end.Add(-lookback)
-	first := dayOf(begin.UnixNano()).Format(time.DateOnly)
-	last := dayOf(end.UnixNano()).Format(time.DateOnly)
-	return []any{first, last, begin.UnixNano(), end.UnixNano(), first, last, end.UnixNano()}
+	window := func(from time.Time) []any {
+		return []any{dayOf(from.UnixNano()).Format(time.DateOnly), dayOf(end.UnixNano()).Format(time.DateOnly),
+			from.UnixNano(), end.UnixNano()}
+	}
+	args := window(begin)
+	args = append(args, window(begin.Add(-parentLead))...)
+	return append(args, window(begin)...)
 }
 
 // Dependencies returns the edges between distinct services over spans that
