@@ -171,7 +171,9 @@ func (s *Store) FindTraces(ctx context.Context, q storage.Query) ([]storage.Trac
 	seen := make(map[storage.TraceID]bool)
 	for i := 0; i <= len(searchWindows) && len(ids) < limit; i++ {
 		w := q
-		w.Limit = limit - len(ids) + len(seen) // traces seen already may show up again
+		// limit, not what is missing: traces found in newer windows may
+		// show up again and take places.
+		w.Limit = limit
 		if i > 0 || !openEnd {
 			w.StartMax = hi
 		}
