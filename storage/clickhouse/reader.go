@@ -147,11 +147,12 @@ func TracesByIDQuery(n int) string {
 // newest first, before it searches everything older: most searches are
 // answered from recent data, and ClickHouse then reads a few day
 // partitions' worth of a service's rows instead of all of them.
-var searchWindows = []time.Duration{time.Hour, 6 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour}
+// Few windows: a search that matches little pays one query per window.
+var searchWindows = []time.Duration{time.Hour, 24 * time.Hour}
 
 // FindTraces returns the whole traces that match q, most recently started
 // matching span first. It searches time windows going back from q.StartMax
-// (or now) until it has q.Limit traces; a trace's most recent matching span
+// (or now), 1 hour then 1 day then the rest, until it has q.Limit traces; a trace's most recent matching span
 // lies in the first window it is found in, so the order is the same as one
 // search over the whole range.
 func (s *Store) FindTraces(ctx context.Context, q storage.Query) ([]storage.Trace, error) {
