@@ -1,0 +1,41 @@
+package clickhouse_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/tracerdev/tracer/storage"
+	"github.com/tracerdev/tracer/storage/clickhouse"
+	"github.com/tracerdev/tracer/storage/storagetest"
+)
+
+// BenchmarkWriteSpans measures WriteSpans of 10,000-span batches into the
+// test server (three tables), per span. bench/clickhouse.sh measures the
+// same at scale.
+func BenchmarkWriteSpans(b *testing.B) {
+	server.Available(b)
+	cfg := clickhouse.NewDefaultConfig()
+	cfg.Addr = []string{server.Addr}
+	cfg.Database = server.NewDatabase(b)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	s, err := clickhouse.New(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	g := storagetest.NewGenerator(1)
+	var spans []storage.Span
+	for len(spans) < 10_000 {
+		spans = append(spans, g.Trace(time.Now().Add(-time.Hour), 5)...)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := s.WriteSpans(ctx, spans); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(spans))/b.Elapsed().Seconds(), "spans/s")
+}
