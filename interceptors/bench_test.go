@@ -12,6 +12,7 @@ import (
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 
 	"github.com/tracerdev/tracer/interceptors"
+	"github.com/tracerdev/tracer/internal/cputime"
 	"github.com/tracerdev/tracer/propagation"
 	"github.com/tracerdev/tracer/sdk"
 )
@@ -92,11 +93,13 @@ func BenchmarkUnaryCall(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
+			start := cputime.Now()
 			for b.Loop() {
 				if _, err := client.UnaryCall(ctx, req); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cputime.Report(b, start)
 		})
 	}
 }

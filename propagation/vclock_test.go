@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/tracerdev/tracer/internal/cputime"
 	"github.com/tracerdev/tracer/propagation"
 	"github.com/tracerdev/tracer/sdk"
 	"github.com/tracerdev/tracer/vclock"
@@ -215,6 +216,7 @@ func BenchmarkInjectExtract(b *testing.B) {
 				b.Fatalf("clock has %d entries, want %d", got, n)
 			}
 			b.ReportAllocs()
+			start := cputime.Now()
 			for b.Loop() {
 				vc.Inject(ctx, carrier)
 				out := vc.Extract(context.Background(), carrier)
@@ -222,6 +224,7 @@ func BenchmarkInjectExtract(b *testing.B) {
 					b.Fatal("nothing extracted")
 				}
 			}
+			cputime.Report(b, start)
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/tracerdev/tracer/internal/cputime"
 	"github.com/tracerdev/tracer/sdk"
 )
 
@@ -36,20 +37,24 @@ func BenchmarkSpanStartEnd(b *testing.B) {
 			tr := bc.tp.Tracer("bench")
 			ctx := context.Background()
 			b.ReportAllocs()
+			start := cputime.Now()
 			for b.Loop() {
 				_, s := tr.Start(ctx, "op")
 				s.End()
 			}
+			cputime.Report(b, start)
 		})
 		b.Run(bc.name+"/child", func(b *testing.B) {
 			tr := bc.tp.Tracer("bench")
 			ctx, parent := tr.Start(context.Background(), "parent")
 			defer parent.End()
 			b.ReportAllocs()
+			start := cputime.Now()
 			for b.Loop() {
 				_, s := tr.Start(ctx, "op")
 				s.End()
 			}
+			cputime.Report(b, start)
 		})
 	}
 }

@@ -1,6 +1,10 @@
 package vclock
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // Span attribute keys under which Tracer's SDK records a span's clock.
 //
@@ -76,4 +80,49 @@ func AppendComposed(b []byte, node string, tick uint64, deps string) ([]byte, er
 		b = appendEntry(b, n, node, tick)
 	}
 	return b, nil
+}
+
+// Splice appends the text of deps with node's entry set to tick (the larger
+// of the two if deps has one), like AppendComposed, but without checking
+// deps: it must be a valid encoding, such as String returns. It only looks
+// for the place of node's entry, which makes it several times faster than
+// parsing.
+func Splice(b []byte, deps, node string, tick uint64) []byte {
+	if len(deps) > 0 && deps[0] == '!' {
+		b = append(b, '!')
+		deps = deps[1:]
+	}
+	rest := deps
+	for len(rest) > 0 {
+		colon := strings.IndexByte(rest, ':')
+		if colon < 0 {
+			break
+		}
+		name := rest[:colon]
+		end := strings.IndexByte(rest, ',')
+		if end < 0 {
+			end = len(rest)
+		}
+		if name >= node {
+			done := len(deps) - len(rest)
+			b = append(b, deps[:done]...)
+			if name == node {
+				if n, err := strconv.ParseUint(rest[colon+1:end], 10, 64); err == nil && n > tick {
+					tick = n
+				}
+				b = appendEntry(b, 0, node, tick)
+				return append(b, rest[end:]...)
+			}
+			b = appendEntry(b, 0, node, tick)
+			b = append(b, ',')
+			return append(b, rest...)
+		}
+		if end == len(rest) {
+			rest = ""
+		} else {
+			rest = rest[end+1:]
+		}
+	}
+	b = append(b, deps...)
+	return appendEntry(b, len(deps), node, tick)
 }

@@ -223,6 +223,9 @@ func TestEncodeParseRoundTrip(t *testing.T) {
 		if err != nil || string(comp) != want.String() {
 			t.Fatalf("AppendComposed(%s, %d, %q) = %q, %v; want %q", node, tick, s, comp, err, want.String())
 		}
+		if got := string(Splice([]byte("x"), s, node, tick)); got != "x"+want.String() {
+			t.Fatalf("Splice(%q, %s, %d) = %q, want %q", s, node, tick, got, "x"+want.String())
+		}
 	}
 }
 

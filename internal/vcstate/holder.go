@@ -1,16 +1,13 @@
 package vcstate
 
 import (
-	"sync"
-
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracerdev/tracer/vclock"
 )
 
-// Holder is one trace's clock in one process.
+// Holder is one trace's clock in one process. Its shard's mutex guards it.
 type Holder struct {
-	mu       sync.Mutex
 	id       uint64       // incarnation, unique per processor
 	deps     vclock.Clock // other nodes' entries
 	depsText string       // cached encoding of deps

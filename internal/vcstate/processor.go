@@ -63,8 +63,10 @@ func (p *Processor) Node() string { return p.node }
 
 func (p *Processor) shard(id trace.TraceID) *shard { return &p.shards[id[15]%shardCount] }
 
-// acquire returns the trace's holder, locked, creating it if needed.
-func (p *Processor) acquire(id trace.TraceID) *Holder {
+// acquire returns the trace's holder, creating it if needed, with its
+// shard locked: the shard's mutex guards its holders, so a span start or end
+// takes one lock.
+func (p *Processor) acquire(id trace.TraceID) (*shard, *Holder) {
 	s := p.shard(id)
 	s.mu.Lock()
 	h := s.m[id]
@@ -73,21 +75,19 @@ func (p *Processor) acquire(id trace.TraceID) *Holder {
 		h.reset(p.ids.Add(1), p.limit-1)
 		s.m[id] = h
 	}
-	h.mu.Lock()
-	s.mu.Unlock()
-	return h
+	return s, h
 }
 
-// lookup returns the trace's holder, locked, or nil.
-func (p *Processor) lookup(id trace.TraceID) *Holder {
+// lookup returns the trace's holder, or nil; when it is not nil the shard
+// is locked.
+func (p *Processor) lookup(id trace.TraceID) (*shard, *Holder) {
 	s := p.shard(id)
 	s.mu.Lock()
 	h := s.m[id]
-	if h != nil {
-		h.mu.Lock()
+	if h == nil {
+		s.mu.Unlock()
 	}
-	s.mu.Unlock()
-	return h
+	return s, h
 }
 
 // register makes the processor findable from spans of tp. It is called
@@ -105,14 +105,14 @@ func (p *Processor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
 		p.register(s.TracerProvider())
 	}
 	sc := s.SpanContext()
-	h := p.acquire(sc.TraceID())
+	sh, h := p.acquire(sc.TraceID())
 	if in := InboundFrom(parent); in != nil && in.merged.Load() != h.id {
 		h.mergeLocked(in.Text, p.node)
 		in.merged.Store(h.id)
 	}
 	h.local = p.counter.Add(1)
 	h.open = append(h.open, openSpan{id: sc.SpanID(), tick: h.local, deps: h.depsText})
-	h.mu.Unlock()
+	sh.mu.Unlock()
 	if p.next != nil {
 		p.next.OnStart(parent, s)
 	}
@@ -132,7 +132,6 @@ func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 		}
 		return
 	}
-	h.mu.Lock()
 	cs := &clockSpan{ReadOnlySpan: s, node: p.node}
 	if i := h.findLocked(sc.SpanID()); i >= 0 {
 		o := h.open[i]
@@ -149,7 +148,6 @@ func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 	if drop {
 		delete(sh.m, sc.TraceID())
 	}
-	h.mu.Unlock()
 	sh.mu.Unlock()
 	if drop {
 		p.pool.Put(h)
@@ -215,11 +213,11 @@ func (p *Processor) ForceFlush(ctx context.Context) error {
 
 // Text returns the encoded current clock of the trace in this process.
 func (p *Processor) Text(id trace.TraceID) (string, bool) {
-	h := p.lookup(id)
+	sh, h := p.lookup(id)
 	if h == nil {
 		return "", false
 	}
-	defer h.mu.Unlock()
+	defer sh.mu.Unlock()
 	if h.local == 0 {
 		return "", false
 	}
@@ -229,23 +227,19 @@ func (p *Processor) Text(id trace.TraceID) (string, bool) {
 // SpanText returns the encoded clock that the open span recorded at its
 // start.
 func (p *Processor) SpanText(sc trace.SpanContext) (string, bool) {
-	h := p.lookup(sc.TraceID())
+	sh, h := p.lookup(sc.TraceID())
 	if h == nil {
 		return "", false
 	}
 	i := h.findLocked(sc.SpanID())
 	if i < 0 {
-		h.mu.Unlock()
+		sh.mu.Unlock()
 		return "", false
 	}
 	o := h.open[i]
-	h.mu.Unlock()
+	sh.mu.Unlock()
 	var buf [512]byte
-	b, err := vclock.AppendComposed(buf[:0], p.node, o.tick, o.deps)
-	if err != nil {
-		return "", false
-	}
-	return string(b), true
+	return string(vclock.Splice(buf[:0], o.deps, p.node, o.tick)), true // deps came from the holder
 }
 
 // Receive merges a clock received in a response (validated text) into the
@@ -253,13 +247,13 @@ func (p *Processor) SpanText(sc trace.SpanContext) (string, bool) {
 // open span of the trace in this process there is nothing to merge into,
 // and it reports false.
 func (p *Processor) Receive(id trace.TraceID, text string) bool {
-	h := p.lookup(id)
+	sh, h := p.lookup(id)
 	if h == nil {
 		return false
 	}
 	h.mergeLocked(text, p.node)
 	h.local = p.counter.Add(1)
-	h.mu.Unlock()
+	sh.mu.Unlock()
 	return true
 }
 
