@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Library benchmarks against their peers, in one run:
+#   - span start+end: plain OpenTelemetry provider vs Tracer's (clock processor)
+#   - clock inject+extract for 1, 8, 16 and 32 entries
+#   - one unary gRPC call: no instrumentation, otelgrpc, Tracer's stats
+#     handlers, Tracer's interceptors (same recording provider)
+# Prints benchstat tables (wall ns/op, CPU ns/op, B/op, allocs/op) and the
+# ratios the budgets in DESIGN.md are about. CPU ns/op comes from getrusage
+# and is the steadier figure on a shared machine.
+#
+# Usage: bench/library.sh [COUNT]   (default 6 runs of each benchmark)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${1:-6}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+gobin=$(go env GOPATH)/bin
+if [ ! -x "$gobin/benchstat" ]; then
+  echo "installing benchstat" >&2
+  go install golang.org/x/perf/cmd/benchstat@latest
+fi
+
+run() { # name package pattern
+  echo "running $1 ($count x)" >&2
+  go test -run '^$' -bench "$3" -benchmem -count "$count" -cpu 1 "$2" | grep '^Benchmark' >"$out/$1.txt"
+}
+run span ./sdk 'SpanStartEnd'
+run clock ./propagation 'InjectExtract'
+run grpc ./interceptors 'UnaryCall'
+
+for f in span clock grpc; do
+  echo "== $f"
+  "$gobin/benchstat" "$out/$f.txt"
+done
+
+# Ratios of medians of CPU ns/op.
+median() { # file benchmark-name-regex
+  grep -E "^Benchmark$2 " "$1" | awk '{for (i = 1; i < NF; i++) if ($(i+1) == "cpu-ns/op") print $i}' |
+    sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2] + a[NR/2+1]) / 2}'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "nan"}'; }
+echo "== ratios of median CPU ns/op"
+for kind in root child; do
+  t=$(median "$out/span.txt" "SpanStartEnd/tracer/$kind")
+  o=$(median "$out/span.txt" "SpanStartEnd/otel/$kind")
+  echo "span start+end ($kind): tracer/otel = $(ratio "$t" "$o")   (budget <= 1.15)"
+done
+none=$(median "$out/grpc.txt" 'UnaryCall/none')
+for v in otelgrpc tracer-stats tracer-interceptors; do
+  m=$(median "$out/grpc.txt" "UnaryCall/$v")
+  echo "unary call $v: $(printf '%.0f' "$m") cpu-ns, instrumentation cost $(awk -v a="$m" -v b="$none" 'BEGIN {printf "%.0f", a - b}') cpu-ns over none"
+done
