@@ -17,6 +17,11 @@ import (
 var errClosed = errors.New("memory: store closed")
 
 // Store is a bounded in-memory storage.Store. It is safe for concurrent use.
+//
+// Spans are kept in arrays of one write each (a write costs a few
+// allocations, not a few per span) and indexed by trace: the memory of a
+// write is released once all of its spans are evicted or purged. Eviction
+// goes by trace, oldest write first, so that is soon in practice.
 type Store struct {
 	maxSpans int
 
@@ -26,16 +31,68 @@ type Store struct {
 	order    []orderEntry // traces by first write, oldest first, from head
 	head     int
 	seq      uint64
+	gen      uint64 // WriteSpans calls so far: trace.mark
 	spans    int
 	services map[string]int                       // span count per service
 	ops      map[string]map[storage.Operation]int // span count per operation
 	evTraces uint64
 	evSpans  uint64
+
+	// Slabs that new traces and their first span pointers are cut from,
+	// and the scratch of the index counts of one write; all under mu.
+	traceSlab []trace
+	ptrSlab   []*storage.Span
+	counts    counts
 }
 
 type trace struct {
 	seq   uint64
-	spans map[storage.SpanID]*storage.Span
+	mark  uint64 // the Store.gen of the last write to the trace
+	spans []*storage.Span
+	byID  map[storage.SpanID]int // index in spans, once there are many
+}
+
+// linearMax is the number of spans of a trace up to which spans are found
+// by a linear search rather than through trace.byID.
+const linearMax = 16
+
+// find returns the index of the span with id in t.spans, or -1.
+func (t *trace) find(id storage.SpanID) int {
+	if t.byID != nil {
+		if i, ok := t.byID[id]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, sp := range t.spans {
+		if sp.SpanID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// add appends sp, which t does not hold yet.
+func (t *trace) add(sp *storage.Span) {
+	t.spans = append(t.spans, sp)
+	switch {
+	case t.byID != nil:
+		t.byID[sp.SpanID] = len(t.spans) - 1
+	case len(t.spans) > linearMax:
+		t.reindex()
+	}
+}
+
+// reindex rebuilds t.byID after spans were removed or grew past linearMax.
+func (t *trace) reindex() {
+	if len(t.spans) <= linearMax {
+		t.byID = nil
+		return
+	}
+	t.byID = make(map[storage.SpanID]int, 2*len(t.spans))
+	for i, sp := range t.spans {
+		t.byID[sp.SpanID] = i
+	}
 }
 
 type orderEntry struct {
@@ -51,7 +108,10 @@ type Stats struct {
 	EvictedSpans  uint64
 }
 
-var _ storage.Store = (*Store)(nil)
+var (
+	_ storage.Store       = (*Store)(nil)
+	_ storage.OwnedWriter = (*Store)(nil)
+)
 
 // New returns an empty store.
 func New(opts ...Option) *Store {
@@ -80,72 +140,222 @@ func (s *Store) Stats() Stats {
 // when the store is full. A batch larger than the store's capacity is
 // rejected with a permanent error.
 func (s *Store) WriteSpans(ctx context.Context, spans []storage.Span) error {
+	if err := s.check(ctx, spans); err != nil {
+		return err
+	}
+	return s.write(deepCopy(spans))
+}
+
+// WriteOwnedSpans is WriteSpans for spans whose slices and strings the
+// caller hands over (see storage.OwnedWriter): the store copies the Span
+// values only.
+func (s *Store) WriteOwnedSpans(ctx context.Context, spans []storage.Span) error {
+	if err := s.check(ctx, spans); err != nil {
+		return err
+	}
+	return s.write(slices.Clone(spans))
+}
+
+func (s *Store) check(ctx context.Context, spans []storage.Span) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if len(spans) > s.maxSpans {
 		return storage.Permanent(fmt.Errorf("memory: batch of %d spans exceeds the store's capacity of %d", len(spans), s.maxSpans))
 	}
-	copies := make([]storage.Span, len(spans))
+	return nil
+}
+
+// deepCopy copies spans and the slices they refer to into a few arrays.
+// Consecutive spans that share a Resource slice share its copy.
+func deepCopy(spans []storage.Span) []storage.Span {
+	out := slices.Clone(spans)
+	var nattrs, nevents, nlinks int
 	for i := range spans {
-		copies[i] = spans[i].Copy()
+		sp := &spans[i]
+		if i == 0 || !sameAttrs(sp.Resource, spans[i-1].Resource) {
+			nattrs += len(sp.Resource)
+		}
+		nattrs += len(sp.Attributes)
+		nevents += len(sp.Events)
+		nlinks += len(sp.Links)
+		for _, e := range sp.Events {
+			nattrs += len(e.Attributes)
+		}
+		for _, l := range sp.Links {
+			nattrs += len(l.Attributes)
+		}
 	}
+	attrs := make([]storage.Attribute, 0, nattrs)
+	take := func(a []storage.Attribute) []storage.Attribute {
+		if a == nil {
+			return nil
+		}
+		n := len(attrs)
+		attrs = append(attrs, a...)
+		return attrs[n:len(attrs):len(attrs)]
+	}
+	var events []storage.Event
+	if nevents > 0 {
+		events = make([]storage.Event, 0, nevents)
+	}
+	var links []storage.Link
+	if nlinks > 0 {
+		links = make([]storage.Link, 0, nlinks)
+	}
+	for i := range out {
+		sp := &out[i]
+		if i > 0 && sameAttrs(spans[i].Resource, spans[i-1].Resource) {
+			sp.Resource = out[i-1].Resource
+		} else {
+			sp.Resource = take(sp.Resource)
+		}
+		sp.Attributes = take(sp.Attributes)
+		if sp.Events != nil {
+			n := len(events)
+			for _, e := range sp.Events {
+				e.Attributes = take(e.Attributes)
+				events = append(events, e)
+			}
+			sp.Events = events[n:len(events):len(events)]
+		}
+		if sp.Links != nil {
+			n := len(links)
+			for _, l := range sp.Links {
+				l.Attributes = take(l.Attributes)
+				links = append(links, l)
+			}
+			sp.Links = links[n:len(links):len(links)]
+		}
+	}
+	return out
+}
+
+// sameAttrs reports whether a and b are the same slice (not merely equal).
+func sameAttrs(a, b []storage.Attribute) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// write indexes spans, which the store owns, and evicts.
+func (s *Store) write(spans []storage.Span) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return errClosed
 	}
-	batch := make(map[storage.TraceID]struct{}, 1)
-	for i := range copies {
-		sp := &copies[i]
-		batch[sp.TraceID] = struct{}{}
-		t := s.traces[sp.TraceID]
-		if t == nil {
-			s.seq++
-			t = &trace{seq: s.seq, spans: make(map[storage.SpanID]*storage.Span, 1)}
-			s.traces[sp.TraceID] = t
-			s.order = append(s.order, orderEntry{id: sp.TraceID, seq: t.seq})
+	s.gen++
+	var t *trace
+	for i := range spans {
+		sp := &spans[i]
+		if t == nil || sp.TraceID != spans[i-1].TraceID {
+			t = s.traces[sp.TraceID]
+			if t == nil {
+				t = s.newTrace()
+				s.traces[sp.TraceID] = t
+				s.order = append(s.order, orderEntry{id: sp.TraceID, seq: t.seq})
+			}
+			t.mark = s.gen
 		}
-		if old := t.spans[sp.SpanID]; old != nil {
-			s.unindex(old)
+		if j := t.find(sp.SpanID); j >= 0 {
+			s.countSpan(t.spans[j], -1)
+			t.spans[j] = sp
 		} else {
 			s.spans++
+			t.add(sp)
 		}
-		t.spans[sp.SpanID] = sp
-		s.index(sp)
+		s.countSpan(sp, 1)
 	}
-	s.evict(batch)
+	s.evict()
+	s.flushCounts()
 	return nil
 }
 
-func (s *Store) index(sp *storage.Span) {
-	s.services[sp.Service]++
-	m := s.ops[sp.Service]
-	if m == nil {
-		m = make(map[storage.Operation]int)
-		s.ops[sp.Service] = m
+// newTrace returns a new trace cut from the slabs, with room for two spans.
+func (s *Store) newTrace() *trace {
+	const traceSlab, ptrSlab = 256, 1024
+	if len(s.traceSlab) == cap(s.traceSlab) {
+		s.traceSlab = make([]trace, 0, traceSlab)
 	}
-	m[storage.Operation{Name: sp.Name, Kind: sp.Kind}]++
+	if cap(s.ptrSlab)-len(s.ptrSlab) < 2 {
+		s.ptrSlab = make([]*storage.Span, 0, ptrSlab)
+	}
+	s.seq++
+	n := len(s.ptrSlab)
+	s.ptrSlab = s.ptrSlab[:n+2]
+	s.traceSlab = append(s.traceSlab, trace{seq: s.seq, spans: s.ptrSlab[n : n : n+2]})
+	return &s.traceSlab[len(s.traceSlab)-1]
 }
 
-func (s *Store) unindex(sp *storage.Span) {
-	if s.services[sp.Service]--; s.services[sp.Service] <= 0 {
-		delete(s.services, sp.Service)
+// counts gathers the changes to the service and operation counts of one
+// write, so that the maps are updated once per distinct operation rather
+// than once per span. It is used under Store.mu.
+type counts struct {
+	ops []opCount
+}
+
+type opCount struct {
+	service string
+	op      storage.Operation
+	n       int
+}
+
+// maxOpCounts bounds counts.ops: past it, changes go to the maps at once.
+const maxOpCounts = 8
+
+// countSpan adds n to the counts of sp's service and operation.
+func (s *Store) countSpan(sp *storage.Span, n int) {
+	c := &s.counts
+	for i := range c.ops {
+		o := &c.ops[i]
+		if o.op.Kind == sp.Kind && o.op.Name == sp.Name && o.service == sp.Service {
+			o.n += n
+			return
+		}
 	}
-	m := s.ops[sp.Service]
 	op := storage.Operation{Name: sp.Name, Kind: sp.Kind}
-	if m[op]--; m[op] <= 0 {
+	if len(c.ops) == maxOpCounts {
+		s.count(sp.Service, op, n)
+		return
+	}
+	c.ops = append(c.ops, opCount{service: sp.Service, op: op, n: n})
+}
+
+// flushCounts applies the changes gathered by countSpan to the maps.
+func (s *Store) flushCounts() {
+	c := &s.counts
+	for _, o := range c.ops {
+		s.count(o.service, o.op, o.n)
+	}
+	clear(c.ops)
+	c.ops = c.ops[:0]
+}
+
+// count adds n to the span counts of service and op, removing counts that
+// drop to zero.
+func (s *Store) count(service string, op storage.Operation, n int) {
+	if n == 0 {
+		return
+	}
+	if s.services[service] += n; s.services[service] <= 0 {
+		delete(s.services, service)
+	}
+	m := s.ops[service]
+	if m == nil {
+		m = make(map[storage.Operation]int)
+		s.ops[service] = m
+	}
+	if m[op] += n; m[op] <= 0 {
 		delete(m, op)
 	}
 	if len(m) == 0 {
-		delete(s.ops, sp.Service)
+		delete(s.ops, service)
 	}
 }
 
 // evict removes whole traces, written longest ago first, until the store
-// holds at most maxSpans. Traces in batch go last.
-func (s *Store) evict(batch map[storage.TraceID]struct{}) {
-	// First pass: spare the traces of the batch, moving them to the back.
+// holds at most maxSpans. Traces of the current write go last.
+func (s *Store) evict() {
+	// First pass: spare the traces of the write, moving them to the back.
 	for pass := len(s.order) - s.head; s.spans > s.maxSpans && pass > 0; pass-- {
 		e := s.order[s.head]
 		s.head++
@@ -153,7 +363,7 @@ func (s *Store) evict(batch map[storage.TraceID]struct{}) {
 		if t == nil || t.seq != e.seq {
 			continue // purged or evicted already
 		}
-		if _, ok := batch[e.id]; ok {
+		if t.mark == s.gen {
 			s.seq++
 			t.seq = s.seq
 			s.order = append(s.order, orderEntry{id: e.id, seq: t.seq})
@@ -161,7 +371,7 @@ func (s *Store) evict(batch map[storage.TraceID]struct{}) {
 		}
 		s.drop(e.id, t, true)
 	}
-	// Second pass: the batch's own traces, when they alone are too many.
+	// Second pass: the write's own traces, when they alone are too many.
 	for s.spans > s.maxSpans && s.head < len(s.order) {
 		e := s.order[s.head]
 		s.head++
@@ -175,9 +385,11 @@ func (s *Store) evict(batch map[storage.TraceID]struct{}) {
 	}
 }
 
+// drop removes trace id, t, and lets go of its spans. Under s.mu, during a
+// write (its counts are flushed by the write).
 func (s *Store) drop(id storage.TraceID, t *trace, evicted bool) {
 	for _, sp := range t.spans {
-		s.unindex(sp)
+		s.countSpan(sp, -1)
 	}
 	s.spans -= len(t.spans)
 	if evicted {
@@ -185,6 +397,9 @@ func (s *Store) drop(id storage.TraceID, t *trace, evicted bool) {
 		s.evSpans += uint64(len(t.spans))
 	}
 	delete(s.traces, id)
+	// t may live on in its slab: let its spans go.
+	clear(t.spans)
+	t.spans, t.byID = nil, nil
 }
 
 // Trace returns a copy of every stored span of the trace.
@@ -318,8 +533,12 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 			if sp.ParentSpanID.IsZero() || !in(sp) {
 				continue
 			}
-			p := t.spans[sp.ParentSpanID]
-			if p == nil || p.StartTime > hi || p.Service == sp.Service {
+			j := t.find(sp.ParentSpanID)
+			if j < 0 {
+				continue
+			}
+			p := t.spans[j]
+			if p.StartTime > hi || p.Service == sp.Service {
 				continue
 			}
 			e := edge{p.Service, sp.Service}
@@ -354,17 +573,25 @@ func (s *Store) Purge(ctx context.Context, before time.Time) error {
 		return errClosed
 	}
 	for id, t := range s.traces {
-		for sid, sp := range t.spans {
+		kept := t.spans[:0]
+		for _, sp := range t.spans {
 			if sp.StartTime < cut {
-				s.unindex(sp)
-				delete(t.spans, sid)
+				s.countSpan(sp, -1)
 				s.spans--
+			} else {
+				kept = append(kept, sp)
 			}
+		}
+		if len(kept) < len(t.spans) {
+			clear(t.spans[len(kept):])
+			t.spans = kept
+			t.reindex()
 		}
 		if len(t.spans) == 0 {
 			s.drop(id, t, false)
 		}
 	}
+	s.flushCounts()
 	live := s.order[:0]
 	for _, e := range s.order[s.head:] {
 		if t := s.traces[e.id]; t != nil && t.seq == e.seq {
@@ -382,5 +609,6 @@ func (s *Store) Close() error {
 	defer s.mu.Unlock()
 	s.closed = true
 	s.traces, s.services, s.ops, s.order = nil, nil, nil, nil
+	s.traceSlab, s.ptrSlab = nil, nil
 	return nil
 }

@@ -2,7 +2,9 @@ package memory_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -177,4 +179,233 @@ func BenchmarkRead(b *testing.B) {
 			}
 		}
 	})
+}
+
+// ownedStore runs the conformance suite through WriteOwnedSpans: the
+// wrapper hands over a deep copy, as a caller that owns its spans would.
+type ownedStore struct{ *memory.Store }
+
+func (s ownedStore) WriteSpans(ctx context.Context, spans []storage.Span) error {
+	own := make([]storage.Span, len(spans))
+	for i := range spans {
+		own[i] = spans[i].Copy()
+	}
+	return s.WriteOwnedSpans(ctx, own)
+}
+
+func TestConformanceOwned(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.Store {
+		s := memory.New()
+		t.Cleanup(func() { s.Close() })
+		return ownedStore{s}
+	})
+}
+
+// TestSharedResource writes spans that share one Resource slice (as
+// otlp.Decode makes them) and checks that the store copied it.
+func TestSharedResource(t *testing.T) {
+	ctx := t.Context()
+	s := memory.New()
+	defer s.Close()
+	g := storagetest.NewGenerator(4)
+	tr := g.Trace(time.Now().Add(-time.Minute), 3)
+	res := []storage.Attribute{{Key: "service.name", Value: "shared"}, {Key: "host", Value: "a"}}
+	for i := range tr {
+		tr[i].Resource = res
+	}
+	want := make([]storage.Span, len(tr))
+	for i := range tr {
+		want[i] = tr[i].Copy()
+	}
+	if err := s.WriteSpans(ctx, tr); err != nil {
+		t.Fatal(err)
+	}
+	res[1].Value = "changed"
+	tr[1].Attributes = append(tr[1].Attributes[:0:0], storage.Attribute{Key: "changed"})
+	got, err := s.Trace(ctx, tr[0].TraceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := storagetest.DiffSpans(got.Spans, want); d != "" {
+		t.Fatalf("stored spans changed with the caller's:\n%s", d)
+	}
+	// A reader's copy of one span's resource is its own.
+	got.Spans[0].Resource[1].Value = "mutated"
+	again, err := s.Trace(ctx, tr[0].TraceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := storagetest.DiffSpans(again.Spans, want); d != "" {
+		t.Fatalf("stored spans changed with a reader's copy:\n%s", d)
+	}
+}
+
+// TestBigTrace covers traces past the size where the store indexes a
+// trace's spans by id: rewrites, purges and dependencies.
+func TestBigTrace(t *testing.T) {
+	ctx := t.Context()
+	s := memory.New()
+	defer s.Close()
+	g := storagetest.NewGenerator(5)
+	start := time.Now().Add(-time.Hour)
+	const n = 50
+	tr := g.Trace(start, n)
+	// Spread the start times, the second half in the last minute.
+	for i := range tr {
+		d := time.Duration(i) * time.Second
+		if i >= n/2 {
+			d = 59*time.Minute + time.Duration(i)*time.Millisecond
+		}
+		tr[i].StartTime = start.Add(d).UnixNano()
+		tr[i].EndTime = tr[i].StartTime + 1000
+	}
+	// Write in pieces, then everything again, in another order.
+	for i := 0; i < n; i += 7 {
+		if err := s.WriteSpans(ctx, tr[i:min(i+7, n)]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rev := slices.Clone(tr)
+	slices.Reverse(rev)
+	if err := s.WriteSpans(ctx, rev); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Stats(); got.Spans != n || got.Traces != 1 {
+		t.Fatalf("Stats = %+v, want %d spans in 1 trace", got, n)
+	}
+	got, err := s.Trace(ctx, tr[0].TraceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storagetest.SortSpans(got.Spans)
+	want := slices.Clone(tr)
+	storagetest.SortSpans(want)
+	if d := storagetest.DiffSpans(got.Spans, want); d != "" {
+		t.Fatalf("Trace:\n%s", d)
+	}
+	deps, err := s.Dependencies(ctx, time.Now(), 2*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := depsDiff(deps, wantDeps(tr)); d != "" {
+		t.Fatalf("Dependencies: %s", d)
+	}
+
+	// Purge the first half: the rest is still found by id.
+	if err := s.Purge(ctx, start.Add(30*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Stats(); got.Spans != n-n/2 {
+		t.Fatalf("Stats after Purge = %+v, want %d spans", got, n-n/2)
+	}
+	if err := s.WriteSpans(ctx, tr[n/2:]); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Stats(); got.Spans != n-n/2 {
+		t.Fatalf("Stats after rewriting the kept half = %+v, want %d spans", got, n-n/2)
+	}
+	ops, err := s.Operations(ctx, tr[n-1].Service, storage.KindUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := operationsOf(tr[n/2:], tr[n-1].Service); !slices.Equal(ops, want) {
+		t.Fatalf("Operations = %+v, want %+v", ops, want)
+	}
+}
+
+// wantDeps counts the dependencies of one trace's spans, all in the window.
+func wantDeps(tr []storage.Span) []storage.Dependency {
+	byID := make(map[storage.SpanID]*storage.Span)
+	for i := range tr {
+		byID[tr[i].SpanID] = &tr[i]
+	}
+	counts := make(map[[2]string]*storage.Dependency)
+	for i := range tr {
+		sp := &tr[i]
+		p := byID[sp.ParentSpanID]
+		if sp.ParentSpanID.IsZero() || p == nil || p.Service == sp.Service {
+			continue
+		}
+		k := [2]string{p.Service, sp.Service}
+		d := counts[k]
+		if d == nil {
+			d = &storage.Dependency{Parent: k[0], Child: k[1]}
+			counts[k] = d
+		}
+		d.CallCount++
+		if sp.StatusCode == storage.StatusError {
+			d.ErrorCount++
+		}
+	}
+	var out []storage.Dependency
+	for _, d := range counts {
+		out = append(out, *d)
+	}
+	storage.SortDependencies(out)
+	return out
+}
+
+func depsDiff(got, want []storage.Dependency) string {
+	if len(want) == 0 {
+		return "the test trace has no cross-service edge"
+	}
+	if !slices.Equal(got, want) {
+		return fmt.Sprintf("got %+v, want %+v", got, want)
+	}
+	return ""
+}
+
+func operationsOf(spans []storage.Span, service string) []storage.Operation {
+	var out []storage.Operation
+	for _, sp := range spans {
+		op := storage.Operation{Name: sp.Name, Kind: sp.Kind}
+		if sp.Service == service && !slices.Contains(out, op) {
+			out = append(out, op)
+		}
+	}
+	storage.SortOperations(out)
+	return out
+}
+
+// BenchmarkWriteSmallTraces writes batches of 8192 spans of two-span
+// traces, each batch new, into a store of 100,000 spans: the collector's
+// load (telemetrygen's traces) in steady state, with eviction.
+func BenchmarkWriteSmallTraces(b *testing.B) {
+	g := storagetest.NewGenerator(6)
+	start := time.Now()
+	var batches [][]storage.Span
+	for range 32 {
+		var batch []storage.Span
+		for len(batch) < 8192 {
+			batch = append(batch, g.Trace(start, 2)...)
+		}
+		batches = append(batches, batch)
+	}
+	for _, owned := range []bool{false, true} {
+		b.Run(fmt.Sprintf("owned=%v", owned), func(b *testing.B) {
+			s := memory.New(memory.WithMaxSpans(100_000))
+			defer s.Close()
+			ctx := context.Background()
+			b.ReportAllocs()
+			var seq uint32
+			for i := 0; b.Loop(); i++ {
+				batch := batches[i%len(batches)]
+				// Fresh trace ids, so that every batch is new traffic.
+				seq++
+				for j := range batch {
+					binary.BigEndian.PutUint32(batch[j].TraceID[:4], seq)
+				}
+				var err error
+				if owned {
+					err = s.WriteOwnedSpans(ctx, batch)
+				} else {
+					err = s.WriteSpans(ctx, batch)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batches[0])), "ns/span")
+		})
+	}
 }
