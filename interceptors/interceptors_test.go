@@ -12,10 +12,14 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
 	grpccodes "google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/status"
 
+	"github.com/tracerdev/tracer/interceptors"
 	"github.com/tracerdev/tracer/vclock"
 )
 
@@ -381,17 +385,42 @@ func TestStreamAbandonedByCancel(t *testing.T) {
 }
 
 func TestFilter(t *testing.T) {
+	tests := []struct {
+		name          string
+		filter        []interceptors.Option
+		health, unary int // spans each call should make on each side
+	}{
+		{name: "default skips health checks", health: 0, unary: 1},
+		{name: "nil filter traces everything", filter: []interceptors.Option{interceptors.WithFilter(nil)}, health: 1, unary: 1},
+		{name: "custom filter", filter: []interceptors.Option{interceptors.WithFilter(
+			interceptors.All(interceptors.DefaultFilter, interceptors.Not(func(m string) bool { return m == "/"+unary })))}, health: 0, unary: 0},
+	}
 	for _, m := range []mode{statsMode, interceptorMode} {
-		t.Run(string(m), func(t *testing.T) {
-			a, b := newService(t, "a", m), newService(t, "b", m)
-			b.serve(t, &testServer{})
-			client := a.dial(t, b)
-			ctx, root := a.tp.Tracer("a").Start(context.Background(), "root")
-			// EmptyCall is not implemented by the test server: it returns Unimplemented either way.
-			_, _ = client.EmptyCall(ctx, &testpb.Empty{})
-			root.End()
-			_ = a.waitSpans(t, 2) // root and the client span
-			_ = b.waitSpans(t, 1) // the server span
-		})
+		for _, tt := range tests {
+			t.Run(string(m)+"/"+tt.name, func(t *testing.T) {
+				a, b := newService(t, "a", m), newService(t, "b", m)
+				a.extra, b.extra = tt.filter, tt.filter
+				b.register = append(b.register, func(s *grpc.Server) { healthpb.RegisterHealthServer(s, health.NewServer()) })
+				b.serve(t, &testServer{})
+				conn := a.conn(t, b)
+				ctx, root := a.tp.Tracer("a").Start(context.Background(), "root")
+				if _, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := testpb.NewTestServiceClient(conn).UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil {
+					t.Fatal(err)
+				}
+				root.End()
+				b.server.GracefulStop() // every server span has ended once it returns
+				// A: root + client spans; B: server spans + the handler's "work" span.
+				a.waitSpans(t, 1+tt.health+tt.unary)
+				bSpans := b.waitSpans(t, tt.health+tt.unary+1)
+				// A skipped server span still continues the caller's trace.
+				work := find(t, bSpans, "work", trace.SpanKindInternal)
+				if work.SpanContext().TraceID() != root.SpanContext().TraceID() {
+					t.Error("the handler's span left the caller's trace")
+				}
+			})
+		}
 	}
 }

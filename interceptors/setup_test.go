@@ -37,14 +37,16 @@ const (
 // service is one process of a test: a provider, and optionally a gRPC
 // server on a loopback port.
 type service struct {
-	name   string
-	mode   mode
-	tp     *sdktrace.TracerProvider
-	spans  *tracetest.InMemoryExporter
-	prop   otelprop.TextMapPropagator
-	addr   string
-	server *grpc.Server
-	impl   *testServer
+	name     string
+	mode     mode
+	tp       *sdktrace.TracerProvider
+	spans    *tracetest.InMemoryExporter
+	prop     otelprop.TextMapPropagator
+	addr     string
+	server   *grpc.Server
+	impl     *testServer
+	extra    []interceptors.Option // added to the instrumentation's options
+	register []func(*grpc.Server)  // more services to serve
 }
 
 func newService(t *testing.T, name string, m mode) *service {
@@ -60,7 +62,7 @@ func newService(t *testing.T, name string, m mode) *service {
 }
 
 func (s *service) opts() []interceptors.Option {
-	return []interceptors.Option{interceptors.WithTracerProvider(s.tp), interceptors.WithPropagators(s.prop), interceptors.WithMessageEvents(true)}
+	return append([]interceptors.Option{interceptors.WithTracerProvider(s.tp), interceptors.WithPropagators(s.prop), interceptors.WithMessageEvents(true)}, s.extra...)
 }
 
 // serve starts the test service on 127.0.0.1.
@@ -82,6 +84,9 @@ func (s *service) serve(t *testing.T, impl *testServer) {
 	s.impl = impl
 	testpb.RegisterTestServiceServer(s.server, impl)
 	s.addr = lis.Addr().String()
+	for _, register := range s.register {
+		register(s.server)
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -96,6 +101,12 @@ func (s *service) serve(t *testing.T, impl *testServer) {
 // dial returns a client of target instrumented by s.
 func (s *service) dial(t *testing.T, target *service) testpb.TestServiceClient {
 	t.Helper()
+	return testpb.NewTestServiceClient(s.conn(t, target))
+}
+
+// conn returns a connection to target instrumented by s.
+func (s *service) conn(t *testing.T, target *service) *grpc.ClientConn {
+	t.Helper()
 	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
 	if s.mode == statsMode {
 		opts = append(opts, grpc.WithStatsHandler(interceptors.NewClientHandler(s.opts()...)))
@@ -108,7 +119,7 @@ func (s *service) dial(t *testing.T, target *service) testpb.TestServiceClient {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	return testpb.NewTestServiceClient(conn)
+	return conn
 }
 
 // waitSpans waits (bounded) until s has recorded n spans: server spans end
