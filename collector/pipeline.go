@@ -159,7 +159,7 @@ func (p *pipeline) write(ctx context.Context, spans []storage.Span) bool {
 	delay := r.InitialInterval
 	for {
 		start := time.Now()
-		err := c.writer.WriteSpans(ctx, spans)
+		err := p.writeSpans(ctx, spans)
 		c.m.writeLatency.Observe(time.Since(start).Seconds())
 		switch {
 		case err == nil:
@@ -188,6 +188,17 @@ func (p *pipeline) write(ctx context.Context, spans []storage.Span) bool {
 		}
 		delay = min(time.Duration(float64(delay)*r.Multiplier), r.MaxInterval)
 	}
+}
+
+// writeSpans hands spans over to a writer that can take them
+// (storage.OwnedWriter): the decoded strings and slices belong to the batch
+// alone and nothing modifies them after decoding; flush clears only the Span
+// values. Other writers copy what they keep.
+func (p *pipeline) writeSpans(ctx context.Context, spans []storage.Span) error {
+	if ow, ok := p.c.writer.(storage.OwnedWriter); ok {
+		return ow.WriteOwnedSpans(ctx, spans)
+	}
+	return p.c.writer.WriteSpans(ctx, spans)
 }
 
 // sleep waits d or until ctx is done; it reports whether d elapsed.

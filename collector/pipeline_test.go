@@ -280,3 +280,90 @@ func TestAttributeLimits(t *testing.T) {
 		t.Errorf("attribute_values_truncated_total = %v, want %v", got, wantTruncated)
 	}
 }
+
+// ownedStore is a memory store that records which write method the
+// pipeline calls.
+type ownedStore struct {
+	*memory.Store
+	mu           sync.Mutex
+	owned, plain int
+}
+
+func (s *ownedStore) WriteSpans(ctx context.Context, spans []storage.Span) error {
+	s.mu.Lock()
+	s.plain++
+	s.mu.Unlock()
+	return s.Store.WriteSpans(ctx, spans)
+}
+
+func (s *ownedStore) WriteOwnedSpans(ctx context.Context, spans []storage.Span) error {
+	s.mu.Lock()
+	s.owned++
+	s.mu.Unlock()
+	return s.Store.WriteOwnedSpans(ctx, spans)
+}
+
+// TestOwnedWriter: the pipeline hands decoded spans over to a writer that
+// can take them, and what it handed over stays intact while the pipeline
+// goes on decoding into its reused batch.
+func TestOwnedWriter(t *testing.T) {
+	store := &ownedStore{Store: memory.New()}
+	defer store.Close()
+	c := startCollector(t, testConfig(t), store)
+	var first, second []spanSpec
+	var firstIDs, secondIDs [][]byte
+	for i := range 20 {
+		s := validSpan(i)
+		s.attrs = map[string]string{"batch": "first", "i": strconv.Itoa(i)}
+		first, firstIDs = append(first, s), append(firstIDs, s.traceID)
+	}
+	exportGRPC(t, c.GRPCAddr(), first...)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(storedSpans(t, store, firstIDs...)) < len(first) {
+		if time.Now().After(deadline) {
+			t.Fatal("first request not stored within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for i := range 20 {
+		s := validSpan(100 + i)
+		s.name = "second-op"
+		s.attrs = map[string]string{"batch": "second", "i": strconv.Itoa(i)}
+		second, secondIDs = append(second, s), append(secondIDs, s.traceID)
+	}
+	exportGRPC(t, c.GRPCAddr(), second...)
+	shutdown(t, c)
+
+	check := func(specs []spanSpec, ids [][]byte) {
+		t.Helper()
+		got := storedSpans(t, store, ids...)
+		if len(got) != len(specs) {
+			t.Fatalf("stored %d spans, want %d", len(got), len(specs))
+		}
+		for _, s := range specs {
+			var id storage.TraceID
+			copy(id[:], s.traceID)
+			var sp storage.SpanID
+			copy(sp[:], s.spanID)
+			g, ok := got[id.String()+"/"+sp.String()]
+			if !ok {
+				t.Fatalf("span %s/%s not stored", id, sp)
+			}
+			if g.Name != s.name || g.Service != "svc" {
+				t.Errorf("span %s: name %q service %q, want %q %q", sp, g.Name, g.Service, s.name, "svc")
+			}
+			for k, v := range s.attrs {
+				if a, ok := g.Attribute(k); !ok || a.Value != v {
+					t.Errorf("span %s: attribute %s = %q (%v), want %q", sp, k, a.Value, ok, v)
+				}
+			}
+		}
+	}
+	check(first, firstIDs)
+	check(second, secondIDs)
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if store.owned == 0 || store.plain != 0 {
+		t.Errorf("writes: %d owned, %d plain; want owned only", store.owned, store.plain)
+	}
+}
