@@ -27,10 +27,10 @@
 --   table, with error and dependency tables beside them.
 -- * Tracer keeps the same two access paths but fills every table from the
 --   writer itself, in the same batch, instead of through materialized views:
---   each view is another insert on the write path (measured: four views cut
---   18.16's insert rate from ~350k to ~50k rows/s), and a failing view makes
---   an INSERT return an error after the base rows were written, which a
---   retry then duplicates.
+--   each view is another insert on the write path (BENCH.md: one plain
+--   table took 315k-392k rows/s on 18.16, a layout with four views 26k-59k),
+--   and a failing view makes an INSERT return an error after the base rows
+--   were written, which a retry then duplicates.
 -- * tracer_spans holds whole spans, ordered by (trace_id, span_id) with small
 --   granules: get-by-id reads one short range, in one step, with no lookup
 --   table. Events, links and clock entries sit in parallel arrays next to
