@@ -1,0 +1,97 @@
+package vcstate
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func holders(p *Processor) int {
+	n := 0
+	for i := range p.shards {
+		p.shards[i].mu.Lock()
+		n += len(p.shards[i].m)
+		p.shards[i].mu.Unlock()
+	}
+	return n
+}
+
+// Holders live while their trace has open spans, and no longer: a busy
+// process must not keep one per trace it ever saw.
+func TestHoldersDroppedWithTheirLastSpan(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	p := NewProcessor("n", 0, sdktrace.NewSimpleSpanProcessor(exp))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+	defer tp.Shutdown(context.Background())
+	tr := tp.Tracer("t")
+
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				ctx, root := tr.Start(context.Background(), "root")
+				_, child := tr.Start(ctx, "child")
+				if holders(p) == 0 {
+					t.Error("no holder while spans are open")
+				}
+				child.End()
+				root.End()
+			}
+		}()
+	}
+	wg.Wait()
+	if n := holders(p); n != 0 {
+		t.Errorf("%d holders left after every span ended", n)
+	}
+	if got := len(exp.GetSpans()); got != 8*200*2 {
+		t.Errorf("exported %d spans, want %d", got, 8*200*2)
+	}
+	// Every event got its own count.
+	seen := map[int64]bool{}
+	for _, s := range exp.GetSpans().Snapshots() {
+		for _, a := range s.Attributes() {
+			if a.Key == "tracer.vc.tick" {
+				if seen[a.Value.AsInt64()] {
+					t.Fatalf("tick %d given twice", a.Value.AsInt64())
+				}
+				seen[a.Value.AsInt64()] = true
+			}
+		}
+	}
+}
+
+// A received clock is merged once per holder: a pooled holder reused for
+// another trace merges it again rather than trusting a stale mark.
+func TestInboundMergedPerHolder(t *testing.T) {
+	p := NewProcessor("n", 0, nil)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+	defer tp.Shutdown(context.Background())
+	tr := tp.Tracer("t")
+	ctx := WithInbound(context.Background(), "a:3")
+
+	_, s1 := tr.Start(ctx, "first")
+	first := InboundFrom(ctx).merged.Load()
+	s1.End() // drops the holder; the pool may hand it out again
+	_, s2 := tr.Start(ctx, "second")
+	sh, h := p.lookup(s2.SpanContext().TraceID())
+	if h == nil {
+		t.Fatal("no holder for an open span")
+	}
+	deps, id := h.depsText, h.id
+	sh.mu.Unlock()
+	s2.End()
+	if deps != "a:3" {
+		t.Errorf("second trace's deps = %q, want the received a:3", deps)
+	}
+	if id == first {
+		t.Error("a new holder incarnation reused the old id")
+	}
+}
