@@ -119,7 +119,9 @@ func safeDecode(dst []storage.Span, body []byte, lim otlp.Limits) (out []storage
 			out, st, err = dst, otlp.DecodeStats{}, fmt.Errorf("decoder panic: %v", r)
 		}
 	}()
-	return otlp.Decode(dst, body, lim)
+	// WAL records are never modified (wal.Read): the spans may refer to
+	// the record's bytes instead of a copy.
+	return otlp.DecodeImmutable(dst, body, lim)
 }
 
 // flush writes the batch, retrying retryable errors with exponential

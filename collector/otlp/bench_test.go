@@ -79,20 +79,27 @@ func BenchmarkScan(b *testing.B) {
 }
 
 func BenchmarkDecode(b *testing.B) {
-	body := benchRequest(b)
-	lim := DefaultLimits()
-	dst := make([]storage.Span, 0, benchSpans)
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	cpu0 := cpuTime()
-	for b.Loop() {
-		var err error
-		dst, _, err = Decode(dst[:0], body, lim)
-		if err != nil || len(dst) != benchSpans {
-			b.Fatalf("%d %v", len(dst), err)
-		}
+	for _, bc := range []struct {
+		name   string
+		decode func([]storage.Span, []byte, Limits) ([]storage.Span, DecodeStats, error)
+	}{{"copy", Decode}, {"immutable", DecodeImmutable}} {
+		b.Run(bc.name, func(b *testing.B) {
+			body := benchRequest(b)
+			lim := DefaultLimits()
+			dst := make([]storage.Span, 0, benchSpans)
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				var err error
+				dst, _, err = bc.decode(dst[:0], body, lim)
+				if err != nil || len(dst) != benchSpans {
+					b.Fatalf("%d %v", len(dst), err)
+				}
+			}
+			reportPerSpan(b, body, cpu0)
+		})
 	}
-	reportPerSpan(b, body, cpu0)
 }
 
 // BenchmarkProtoUnmarshal is the peer: google.golang.org/protobuf into the

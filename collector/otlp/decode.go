@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -48,8 +49,21 @@ const unknownService = "unknown_service"
 // Attribute, event and link slices have their capacity cut to their length,
 // so appending to them never overwrites another span's.
 func Decode(dst []storage.Span, body []byte, lim Limits) ([]storage.Span, DecodeStats, error) {
+	return decode(dst, body, string(body), lim)
+}
+
+// DecodeImmutable is Decode for a body that nobody modifies any more (a WAL
+// record, say): the decoded strings refer to body itself instead of a copy,
+// which saves copying the body. The caller must not modify body afterwards,
+// for as long as any decoded span or string is in use.
+func DecodeImmutable(dst []storage.Span, body []byte, lim Limits) ([]storage.Span, DecodeStats, error) {
+	return decode(dst, body, unsafe.String(unsafe.SliceData(body), len(body)), lim)
+}
+
+// decode decodes body, whose contents src holds as a string.
+func decode(dst []storage.Span, body []byte, src string, lim Limits) ([]storage.Span, DecodeStats, error) {
 	n0 := len(dst)
-	d := decoder{lim: lim, body: body, src: string(body)}
+	d := decoder{lim: lim, body: body, src: src}
 	dst, err := d.request(dst, body)
 	if err != nil {
 		return dst[:n0], d.stats, err

@@ -1,6 +1,8 @@
 package otlp
 
 import (
+	"bytes"
+	"reflect"
 	"testing"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
@@ -45,13 +47,18 @@ func FuzzScan(f *testing.F) {
 }
 
 // FuzzDecode: Decode never panics on any input, and leaves dst alone on
-// error.
+// error; DecodeImmutable returns the same as Decode.
 func FuzzDecode(f *testing.F) {
 	seedRequests(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		spans, _, err := Decode(nil, body, Limits{MaxAttributes: 3, MaxAttributeValueLen: 5})
+		lim := Limits{MaxAttributes: 3, MaxAttributeValueLen: 5}
+		spans, st, err := Decode(nil, body, lim)
 		if err != nil && len(spans) != 0 {
 			t.Fatalf("Decode failed but returned %d spans", len(spans))
+		}
+		ispans, ist, ierr := DecodeImmutable(nil, bytes.Clone(body), lim)
+		if (err == nil) != (ierr == nil) || st != ist || !reflect.DeepEqual(spans, ispans) {
+			t.Fatalf("DecodeImmutable = %d spans, %+v, %v; Decode = %d spans, %+v, %v", len(ispans), ist, ierr, len(spans), st, err)
 		}
 	})
 }

@@ -540,7 +540,7 @@ func (w *WAL) cacheDropHead() {
 // returned once they are durable per the SyncPolicy. Records already there
 // are returned even when ctx is done, so a done ctx polls without waiting.
 // The returned Data slices are shared with the WAL's cache and must not be
-// modified.
+// modified; the WAL never modifies them either, so they may be kept.
 //
 // Offsets may have gaps where Open skipped damaged records.
 func (w *WAL) Read(ctx context.Context, after Offset, max int) ([]Record, error) {
