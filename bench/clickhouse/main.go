@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -43,6 +44,7 @@ type options struct {
 	batch     int
 	skipWrite bool
 	dataDir   string
+	only      string
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -57,6 +59,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.queries, "queries", 200, "runs of each read query")
 	fs.IntVar(&o.batch, "batch", 50_000, "spans per WriteSpans call and batch")
 	fs.BoolVar(&o.skipWrite, "skip-write", false, "reuse the data already in -database (with -data-dir or -addr)")
+	fs.StringVar(&o.only, "only", "", "run only the read queries whose name contains this")
 	fs.StringVar(&o.dataDir, "data-dir", "", "keep the started server's files here, to reuse them with -skip-write (default: a temp dir, removed)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -115,7 +118,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := diskUsage(ctx, conn, o.database, out); err != nil {
 		return fmt.Errorf("disk usage: %w", err)
 	}
-	return latencies(ctx, s, sample, o.queries, end, out)
+	return latencies(ctx, s, sample, o.queries, o.only, end, out)
 }
 
 func serverVersion(ctx context.Context, conn ch.Conn) (string, error) {
@@ -314,7 +317,7 @@ type probe struct {
 	fn   func(ctx context.Context, i int) (int, error) // returns a result count
 }
 
-func latencies(ctx context.Context, s *clickhouse.Store, sample sampleSet, runs int, end time.Time, out io.Writer) error {
+func latencies(ctx context.Context, s *clickhouse.Store, sample sampleSet, runs int, only string, end time.Time, out io.Writer) error {
 	r := rand.New(rand.NewPCG(3, 4))
 	pick := func(xs []string) string { return xs[r.IntN(len(xs))] }
 	probes := []probe{
@@ -364,6 +367,9 @@ func latencies(ctx context.Context, s *clickhouse.Store, sample sampleSet, runs 
 	}
 	fmt.Fprintf(out, "%-48s %6s %10s %10s %10s %8s\n", "query", "runs", "p50", "p99", "max", "results")
 	for _, p := range probes {
+		if !strings.Contains(p.name, only) {
+			continue
+		}
 		// One warm-up run, not measured.
 		if _, err := p.fn(ctx, -1); err != nil {
 			return fmt.Errorf("%s: %w", p.name, err)

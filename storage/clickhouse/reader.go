@@ -116,6 +116,10 @@ func FindTracesQuery(q storage.Query) (string, []any, error) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	var (
+		pre     []string
+		preArgs []any
+	)
 	for _, k := range keys {
 		v := q.Attributes[k]
 		// The span's attribute, or the resource's when the span has no
@@ -123,9 +127,22 @@ func FindTracesQuery(q storage.Query) (string, []any, error) {
 		add("(arrayExists((k, v) -> k = ? AND v = ?, attr_keys, attr_values)"+
 			" OR (NOT has(attr_keys, ?) AND arrayExists((k, v) -> k = ? AND v = ?, resource_keys, resource_values)))",
 			k, v, k, k, v)
+		// With a service, the primary key bounds the rows read: check a
+		// cheap necessary condition first (PREWHERE reads only the value
+		// arrays, and has() needs no lambda). Without one, ClickHouse's own
+		// PREWHERE on the time bounds is the better filter.
+		if q.Service != "" {
+			pre = append(pre, "(has(attr_values, ?) OR has(resource_values, ?))")
+			preArgs = append(preArgs, v, v)
+		}
 	}
 	var b strings.Builder
 	b.WriteString("SELECT trace_id, max(start_time) AS t FROM " + tableIndex)
+	if len(pre) > 0 {
+		b.WriteString(" PREWHERE ")
+		b.WriteString(strings.Join(pre, " AND "))
+		args = append(preArgs, args...)
+	}
 	if len(conds) > 0 {
 		b.WriteString(" WHERE ")
 		b.WriteString(strings.Join(conds, " AND "))
