@@ -14,6 +14,11 @@
 // trace and span id, and every read de-duplicates, so a re-sent batch never
 // shows a span twice, before or after ClickHouse merges parts.
 //
+// Searches go back in time windows (the last hour, the last day, the rest)
+// and stop once they have enough traces, so typical searches read recent
+// partitions only. Dependencies join child spans in the window to their
+// parents (up to a day earlier) at query time.
+//
 // Retention drops whole day partitions (Purge).
 //
 // For a cluster, set Config.Cluster: the DDL gets ON CLUSTER, Replicated*

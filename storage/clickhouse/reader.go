@@ -169,9 +169,9 @@ var searchWindows = []time.Duration{time.Hour, 24 * time.Hour}
 
 // FindTraces returns the whole traces that match q, most recently started
 // matching span first. It searches time windows going back from q.StartMax
-// (or now), 1 hour then 1 day then the rest, until it has q.Limit traces; a trace's most recent matching span
-// lies in the first window it is found in, so the order is the same as one
-// search over the whole range.
+// (or now), 1 hour, then 1 day, then the rest, until it has q.Limit traces;
+// a trace's most recent matching span lies in the first window it is found
+// in, so the order is the same as one search over the whole range.
 func (s *Store) FindTraces(ctx context.Context, q storage.Query) ([]storage.Trace, error) {
 	if q.Limit < 0 {
 		return nil, storage.Permanent(fmt.Errorf("limit %d: must not be negative", q.Limit))
