@@ -111,6 +111,35 @@ type ClickHouseStorageConfig struct {
 	// Password is best set in the YAML file or $TRACER_CLICKHOUSE_PASSWORD,
 	// not on the command line.
 	Password string `yaml:"password"`
+	// TLS encrypts the connection (the server's secure native port, 9440
+	// by default).
+	TLS ClickHouseTLSConfig `yaml:"tls"`
+	// BatchSize is the most spans one INSERT carries (0: the backend's
+	// default); a larger collector batch is split. How often the collector
+	// flushes is batch.timeout.
+	BatchSize int `yaml:"batch_size"`
+	// MaxConcurrentBatches caps the INSERTs of one write in flight at once
+	// (0: the backend's default).
+	MaxConcurrentBatches int `yaml:"max_concurrent_batches"`
+	// Cluster is the ClickHouse cluster name for ON CLUSTER DDL and
+	// Distributed tables; empty for a single server.
+	Cluster string `yaml:"cluster"`
+	// Replicated uses Replicated* engines (needs ClickHouse Keeper or
+	// ZooKeeper and the {shard} and {replica} macros).
+	Replicated bool `yaml:"replicated"`
+	// Distributed creates local tables plus Distributed tables over Cluster,
+	// sharded by trace id.
+	Distributed bool `yaml:"distributed"`
+}
+
+// ClickHouseTLSConfig configures TLS to ClickHouse.
+type ClickHouseTLSConfig struct {
+	Enabled bool `yaml:"enabled"`
+	// CAFile is a PEM file of the CAs to trust instead of the system's.
+	CAFile string `yaml:"ca_file"`
+	// ServerName overrides the name checked in the server's certificate.
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 }
 
 // MemoryStorageConfig configures the in-memory backend.
@@ -291,8 +320,23 @@ func (cfg *Config) Validate() error {
 				bad("storage.clickhouse.addr: %q is not host:port: %v", a, err)
 			}
 		}
-		if cfg.Storage.ClickHouse.Database == "" {
+		ch := cfg.Storage.ClickHouse
+		if ch.Database == "" {
 			bad("storage.clickhouse.database is required with storage.type: clickhouse")
+		}
+		if ch.BatchSize < 0 || ch.MaxConcurrentBatches < 0 {
+			bad("storage.clickhouse.batch_size and max_concurrent_batches must not be negative")
+		}
+		if (ch.Replicated || ch.Distributed) && ch.Cluster == "" {
+			bad("storage.clickhouse.replicated and distributed need storage.clickhouse.cluster")
+		}
+		if (ch.TLS.CAFile != "" || ch.TLS.ServerName != "" || ch.TLS.InsecureSkipVerify) && !ch.TLS.Enabled {
+			bad("storage.clickhouse.tls options are set but tls.enabled is false")
+		}
+		if ch.TLS.CAFile != "" {
+			if _, err := os.Stat(ch.TLS.CAFile); err != nil {
+				bad("storage.clickhouse.tls.ca_file: %v", err)
+			}
 		}
 	default:
 		bad("storage.type must be one of memory, badger, clickhouse; got %q", cfg.Storage.Type)

@@ -70,6 +70,20 @@ func intSetting[T int | int64](name, env, help string, p cfgPtr[T]) setting {
 	}
 }
 
+func boolSetting(name, env, help string, p cfgPtr[bool]) setting {
+	return setting{name: name, env: env, help: help,
+		get: func(c *collector.Config) string { return strconv.FormatBool(*p(c)) },
+		set: func(c *collector.Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("not true or false: %q", v)
+			}
+			*p(c) = b
+			return nil
+		},
+	}
+}
+
 func durSetting(name, env, help string, p cfgPtr[time.Duration]) setting {
 	return setting{name: name, env: env, help: help,
 		get: func(c *collector.Config) string { return p(c).String() },
@@ -129,6 +143,14 @@ var collectorSettings = []setting{
 		func(c *config) *string { return &c.Storage.ClickHouse.Database }),
 	strSetting("clickhouse-username", "TRACER_CLICKHOUSE_USERNAME", "ClickHouse user (the password: $TRACER_CLICKHOUSE_PASSWORD or the YAML file)",
 		func(c *config) *string { return &c.Storage.ClickHouse.Username }),
+	boolSetting("clickhouse-tls", "TRACER_CLICKHOUSE_TLS", "use TLS to ClickHouse (its secure port is 9440)",
+		func(c *config) *bool { return &c.Storage.ClickHouse.TLS.Enabled }),
+	strSetting("clickhouse-tls-ca-file", "TRACER_CLICKHOUSE_TLS_CA_FILE", "PEM file of the CAs to trust for ClickHouse's certificate",
+		func(c *config) *string { return &c.Storage.ClickHouse.TLS.CAFile }),
+	intSetting("clickhouse-batch-size", "TRACER_CLICKHOUSE_BATCH_SIZE", "most spans per ClickHouse INSERT (0: the backend's default; flushes follow --batch-timeout)",
+		func(c *config) *int { return &c.Storage.ClickHouse.BatchSize }),
+	strSetting("clickhouse-cluster", "TRACER_CLICKHOUSE_CLUSTER", "ClickHouse cluster for ON CLUSTER DDL (empty: one server; replicated and distributed tables in the YAML file)",
+		func(c *config) *string { return &c.Storage.ClickHouse.Cluster }),
 	intSetting("memory-max-spans", "TRACER_MEMORY_MAX_SPANS", "spans the memory store keeps (0: its default)",
 		func(c *config) *int { return &c.Storage.Memory.MaxSpans }),
 	intSetting("max-request-bytes", "TRACER_MAX_REQUEST_BYTES", "largest request accepted (after gzip decompression)",

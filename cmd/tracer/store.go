@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/tracerdev/tracer/collector"
 	"github.com/tracerdev/tracer/storage"
@@ -28,12 +31,8 @@ func openStore(ctx context.Context, cfg collector.StorageConfig, log *slog.Logge
 		}
 		return s, nil
 	case collector.StorageClickHouse:
-		c := clickhouse.NewDefaultConfig()
-		c.Addr = cfg.ClickHouse.Addr
-		c.Database = cfg.ClickHouse.Database
-		c.Username = cfg.ClickHouse.Username
-		c.Password = cfg.ClickHouse.Password
-		if err := c.Validate(); err != nil {
+		c, err := clickhouseConfig(cfg.ClickHouse)
+		if err != nil {
 			return nil, fmt.Errorf("clickhouse storage: %w", err)
 		}
 		s, err := clickhouse.New(ctx, c)
@@ -44,4 +43,45 @@ func openStore(ctx context.Context, cfg collector.StorageConfig, log *slog.Logge
 	default:
 		return nil, fmt.Errorf("storage type %q is not yet available", cfg.Type)
 	}
+}
+
+// clickhouseConfig turns the collector's ClickHouse options into the
+// backend's configuration, starting from its defaults.
+func clickhouseConfig(in collector.ClickHouseStorageConfig) (clickhouse.Config, error) {
+	c := clickhouse.NewDefaultConfig()
+	c.Addr = in.Addr
+	c.Database = in.Database
+	c.Username = in.Username
+	c.Password = in.Password
+	if in.BatchSize > 0 {
+		c.BatchSize = in.BatchSize
+	}
+	if in.MaxConcurrentBatches > 0 {
+		c.MaxConcurrentBatches = in.MaxConcurrentBatches
+	}
+	c.Cluster.Name = in.Cluster
+	c.Cluster.Replicated = in.Replicated
+	c.Cluster.Distributed = in.Distributed
+	if in.TLS.Enabled {
+		t := &tls.Config{
+			MinVersion:         tls.VersionTLS12,
+			ServerName:         in.TLS.ServerName,
+			InsecureSkipVerify: in.TLS.InsecureSkipVerify, //nolint:gosec // the operator asked for it
+		}
+		if in.TLS.CAFile != "" {
+			pem, err := os.ReadFile(in.TLS.CAFile)
+			if err != nil {
+				return c, fmt.Errorf("tls ca file: %w", err)
+			}
+			t.RootCAs = x509.NewCertPool()
+			if !t.RootCAs.AppendCertsFromPEM(pem) {
+				return c, fmt.Errorf("tls ca file %s: no PEM certificate in it", in.TLS.CAFile)
+			}
+		}
+		c.TLS = t
+	}
+	if err := c.Validate(); err != nil {
+		return c, err
+	}
+	return c, nil
 }
