@@ -361,6 +361,11 @@ func TestOwnedWriter(t *testing.T) {
 	}
 	check(first, firstIDs)
 	check(second, secondIDs)
+	// The drain commits everything written, however recent the last
+	// commit.
+	if got := metricsOf(t, c)["tracer_collector_wal_committed_offset"]; got != 2 {
+		t.Errorf("wal_committed_offset after Shutdown = %v, want 2 (both requests)", got)
+	}
 	store.mu.Lock()
 	defer store.mu.Unlock()
 	if store.owned == 0 || store.plain != 0 {
