@@ -94,9 +94,12 @@ const (
 // itself takes a storage.Writer; cmd/tracer opens the backend.
 type StorageConfig struct {
 	// Type is "memory", "badger" or "clickhouse".
-	Type   string              `yaml:"type"`
-	Memory MemoryStorageConfig `yaml:"memory"`
-	Badger BadgerStorageConfig `yaml:"badger"`
+	Type string `yaml:"type"`
+	// Retention is how long spans are kept (0: for ever). The binary
+	// purges older ones periodically, at the backend's granularity.
+	Retention time.Duration       `yaml:"retention"`
+	Memory    MemoryStorageConfig `yaml:"memory"`
+	Badger    BadgerStorageConfig `yaml:"badger"`
 	// ClickHouse holds the main options of storage/clickhouse; the binary
 	// starts from that package's defaults for the others.
 	ClickHouse ClickHouseStorageConfig `yaml:"clickhouse"`
@@ -201,6 +204,7 @@ func NewDefaultConfig() Config {
 		Retry: RetryConfig{InitialInterval: 100 * time.Millisecond, MaxInterval: 10 * time.Second, Multiplier: 2},
 		Storage: StorageConfig{
 			Type:       StorageBadger,
+			Retention:  72 * time.Hour, // Jaeger's default for its embedded store
 			ClickHouse: ClickHouseStorageConfig{Addr: []string{"127.0.0.1:9000"}, Database: "tracer", Username: "default"},
 		},
 		Limits: LimitsConfig{
@@ -340,6 +344,9 @@ func (cfg *Config) Validate() error {
 		}
 	default:
 		bad("storage.type must be one of memory, badger, clickhouse; got %q", cfg.Storage.Type)
+	}
+	if cfg.Storage.Retention < 0 {
+		bad("storage.retention must not be negative (0 keeps everything)")
 	}
 
 	l := cfg.Limits

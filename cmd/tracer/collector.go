@@ -151,6 +151,8 @@ var collectorSettings = []setting{
 		func(c *config) *int { return &c.Storage.ClickHouse.BatchSize }),
 	strSetting("clickhouse-cluster", "TRACER_CLICKHOUSE_CLUSTER", "ClickHouse cluster for ON CLUSTER DDL (empty: one server; replicated and distributed tables in the YAML file)",
 		func(c *config) *string { return &c.Storage.ClickHouse.Cluster }),
+	durSetting("retention", "TRACER_RETENTION", "delete spans older than this (0 keeps everything; ClickHouse drops whole days)",
+		func(c *config) *time.Duration { return &c.Storage.Retention }),
 	intSetting("memory-max-spans", "TRACER_MEMORY_MAX_SPANS", "spans the memory store keeps (0: its default)",
 		func(c *config) *int { return &c.Storage.Memory.MaxSpans }),
 	intSetting("max-request-bytes", "TRACER_MAX_REQUEST_BYTES", "largest request accepted (after gzip decompression)",
@@ -235,6 +237,12 @@ func (m *Main) loadCollectorConfig(args []string) (collector.Config, error) {
 	return cfg, nil
 }
 
+// retentionInterval is how often retention runs: a twelfth of the age,
+// between a minute and an hour.
+func retentionInterval(age time.Duration) time.Duration {
+	return min(max(age/12, time.Minute), time.Hour)
+}
+
 func newLogger(w io.Writer, cfg collector.TelemetryConfig) *slog.Logger {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
@@ -264,7 +272,9 @@ func (m *Main) runCollector(ctx context.Context, args []string) error {
 	if err := c.Start(ctx); err != nil {
 		return errors.Join(err, store.Close())
 	}
+	ret := startRetention(ctx, store, cfg.Storage.Retention, retentionInterval(cfg.Storage.Retention), log)
 	<-ctx.Done()
+	ret.stop()
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()

@@ -164,7 +164,7 @@ func batchSpans(n, perBatch int) []sdktrace.ReadOnlySpan {
 	var tid trace.TraceID
 	tid[0], tid[1], tid[14], tid[15] = 0x7e, 1, byte(n>>8), byte(n)
 	res := resource.NewSchemaless(attribute.String("service.name", "crash-test"))
-	base := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	base := time.Now().Add(-time.Hour).Truncate(time.Second) // recent: the default retention keeps it
 	stubs := make(tracetest.SpanStubs, perBatch)
 	for i := range stubs {
 		var sid trace.SpanID
