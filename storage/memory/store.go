@@ -95,10 +95,15 @@ func (t *trace) reindex() {
 	}
 }
 
+// orderEntry is a trace in Store.order; it is stale when the trace was
+// dropped (it has no spans) or moved to the back (its seq changed).
 type orderEntry struct {
 	id  storage.TraceID
+	t   *trace
 	seq uint64
 }
+
+func (e *orderEntry) live() bool { return len(e.t.spans) > 0 && e.t.seq == e.seq }
 
 // Stats describes a Store's contents and evictions.
 type Stats struct {
@@ -252,7 +257,7 @@ func (s *Store) write(spans []storage.Span) error {
 			if t == nil {
 				t = s.newTrace()
 				s.traces[sp.TraceID] = t
-				s.order = append(s.order, orderEntry{id: sp.TraceID, seq: t.seq})
+				s.order = append(s.order, orderEntry{id: sp.TraceID, t: t, seq: t.seq})
 			}
 			t.mark = s.gen
 		}
@@ -358,15 +363,16 @@ func (s *Store) evict() {
 	// First pass: spare the traces of the write, moving them to the back.
 	for pass := len(s.order) - s.head; s.spans > s.maxSpans && pass > 0; pass-- {
 		e := s.order[s.head]
+		s.order[s.head] = orderEntry{}
 		s.head++
-		t := s.traces[e.id]
-		if t == nil || t.seq != e.seq {
-			continue // purged or evicted already
+		if !e.live() {
+			continue // purged, evicted or moved already
 		}
+		t := e.t
 		if t.mark == s.gen {
 			s.seq++
 			t.seq = s.seq
-			s.order = append(s.order, orderEntry{id: e.id, seq: t.seq})
+			s.order = append(s.order, orderEntry{id: e.id, t: t, seq: t.seq})
 			continue
 		}
 		s.drop(e.id, t, true)
@@ -374,14 +380,16 @@ func (s *Store) evict() {
 	// Second pass: the write's own traces, when they alone are too many.
 	for s.spans > s.maxSpans && s.head < len(s.order) {
 		e := s.order[s.head]
+		s.order[s.head] = orderEntry{}
 		s.head++
-		if t := s.traces[e.id]; t != nil && t.seq == e.seq {
-			s.drop(e.id, t, true)
+		if e.live() {
+			s.drop(e.id, e.t, true)
 		}
 	}
 	if s.head > 1024 && s.head > len(s.order)/2 {
-		s.order = append(s.order[:0], s.order[s.head:]...)
-		s.head = 0
+		n := copy(s.order, s.order[s.head:])
+		clear(s.order[n:])
+		s.order, s.head = s.order[:n], 0
 	}
 }
 
@@ -594,7 +602,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time) error {
 	s.flushCounts()
 	live := s.order[:0]
 	for _, e := range s.order[s.head:] {
-		if t := s.traces[e.id]; t != nil && t.seq == e.seq {
+		if e.live() {
 			live = append(live, e)
 		}
 	}
