@@ -2,9 +2,7 @@ package clickhouse
 
 import (
 	"encoding/base64"
-	"math"
 	"strconv"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -177,9 +175,9 @@ func appendJSON(js []byte, v attribute.Value, depth int) []byte {
 	case attribute.INT64:
 		return strconv.AppendInt(js, v.AsInt64(), 10)
 	case attribute.FLOAT64:
-		return appendFloat(js, v.AsFloat64())
+		return storage.AppendJSONFloat(js, v.AsFloat64())
 	case attribute.STRING:
-		return appendJSONString(js, v.AsString())
+		return storage.AppendJSONString(js, v.AsString())
 	case attribute.BYTESLICE:
 		js = append(js, '"')
 		js = base64.StdEncoding.AppendEncode(js, v.AsByteSlice())
@@ -189,9 +187,9 @@ func appendJSON(js []byte, v attribute.Value, depth int) []byte {
 	case attribute.INT64SLICE:
 		return appendList(js, v.AsInt64Slice(), func(b []byte, n int64) []byte { return strconv.AppendInt(b, n, 10) })
 	case attribute.FLOAT64SLICE:
-		return appendList(js, v.AsFloat64Slice(), appendFloat)
+		return appendList(js, v.AsFloat64Slice(), storage.AppendJSONFloat)
 	case attribute.STRINGSLICE:
-		return appendList(js, v.AsStringSlice(), appendJSONString)
+		return appendList(js, v.AsStringSlice(), storage.AppendJSONString[string])
 	case attribute.SLICE:
 		return appendList(js, v.AsSlice(), func(b []byte, e attribute.Value) []byte { return appendJSON(b, e, depth+1) })
 	case attribute.MAP:
@@ -200,7 +198,7 @@ func appendJSON(js []byte, v attribute.Value, depth int) []byte {
 			if i > 0 {
 				js = append(js, ',')
 			}
-			js = appendJSONString(js, string(kv.Key))
+			js = storage.AppendJSONString(js, kv.Key)
 			js = append(js, ':')
 			js = appendJSON(js, kv.Value, depth+1)
 		}
@@ -218,51 +216,4 @@ func appendList[T any](js []byte, xs []T, f func([]byte, T) []byte) []byte {
 		js = f(js, x)
 	}
 	return append(js, ']')
-}
-
-func appendFloat(js []byte, f float64) []byte {
-	switch {
-	case math.IsNaN(f):
-		return append(js, `"NaN"`...)
-	case math.IsInf(f, 1):
-		return append(js, `"Infinity"`...)
-	case math.IsInf(f, -1):
-		return append(js, `"-Infinity"`...)
-	}
-	return strconv.AppendFloat(js, f, 'g', -1, 64)
-}
-
-const hexDigits = "0123456789abcdef"
-
-func appendJSONString(js []byte, s string) []byte {
-	js = append(js, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				js = append(js, '\\', c)
-			case c == '\n':
-				js = append(js, '\\', 'n')
-			case c == '\r':
-				js = append(js, '\\', 'r')
-			case c == '\t':
-				js = append(js, '\\', 't')
-			case c < 0x20:
-				js = append(js, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			default:
-				js = append(js, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			js = append(js, `\ufffd`...)
-		} else {
-			js = append(js, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(js, '"')
 }
