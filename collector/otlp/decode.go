@@ -761,7 +761,7 @@ func (d *decoder) appendKeyValue(js, b []byte, limit bool, depth int) ([]byte, e
 			}
 		}
 	}
-	js = appendJSONString(js, key)
+	js = storage.AppendJSONString(js, key)
 	js = append(js, ':')
 	return d.appendValue(js, val, limit, depth)
 }
@@ -778,7 +778,7 @@ func (d *decoder) appendValue(js, b []byte, limit bool, depth int) ([]byte, erro
 		if limit {
 			v = d.truncate(v)
 		}
-		return appendJSONString(js, v), nil
+		return storage.AppendJSONString(js, v), nil
 	case avBool:
 		if f.u64 != 0 {
 			return append(js, "true"...), nil
@@ -787,16 +787,7 @@ func (d *decoder) appendValue(js, b []byte, limit bool, depth int) ([]byte, erro
 	case avInt:
 		return strconv.AppendInt(js, int64(f.u64), 10), nil
 	case avDouble:
-		v := math.Float64frombits(f.u64)
-		switch {
-		case math.IsNaN(v):
-			return append(js, `"NaN"`...), nil
-		case math.IsInf(v, 1):
-			return append(js, `"Infinity"`...), nil
-		case math.IsInf(v, -1):
-			return append(js, `"-Infinity"`...), nil
-		}
-		return strconv.AppendFloat(js, v, 'g', -1, 64), nil
+		return storage.AppendJSONFloat(js, math.Float64frombits(f.u64)), nil
 	case avBytes:
 		js = append(js, '"')
 		js = base64.StdEncoding.AppendEncode(js, f.val)
@@ -805,41 +796,4 @@ func (d *decoder) appendValue(js, b []byte, limit bool, depth int) ([]byte, erro
 		return d.appendList(js, b[run:], which, limit, depth)
 	}
 	return append(js, "null"...), nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
-// as encoding/json does.
-func appendJSONString(js, s []byte) []byte {
-	js = append(js, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				js = append(js, '\\', c)
-			case c == '\n':
-				js = append(js, '\\', 'n')
-			case c == '\r':
-				js = append(js, '\\', 'r')
-			case c == '\t':
-				js = append(js, '\\', 't')
-			case c < 0x20:
-				js = append(js, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			default:
-				js = append(js, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			js = append(js, `\ufffd`...)
-		} else {
-			js = append(js, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(js, '"')
 }
