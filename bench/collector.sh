@@ -16,6 +16,13 @@
 # Output: spans/s, CPU-seconds per million spans and spans per CPU-second for
 # each run, then the ratio Tracer / OTel of spans per CPU-second (budget >= 2).
 #
+# STORAGE=clickhouse measures telemetrygen -> collector -> ClickHouse instead:
+# a clickhouse-server (Debian's, started by bench/clickhouse -serve on free
+# loopback ports) receives the spans; the OTel Collector is not run (its
+# ClickHouse exporter's schema needs a newer server than Debian's 18.16), and
+# the raw clickhouse-go insert rate of span-like rows into one plain table is
+# printed as the ceiling. Spans count as done when written to ClickHouse.
+#
 # Environment: DURATION (s, default 20), INSTANCES (telemetrygen processes,
 # default 4), WORKERS (per instance, default 4), BATCH (spans per export
 # request, telemetrygen --batch-size, default 512 like the OTel SDK's batch
@@ -36,6 +43,7 @@ WORKERS=${WORKERS:-4}
 BATCH=${BATCH:-512}
 MEMORY_MAX_SPANS=${MEMORY_MAX_SPANS:-100000}
 WAL_SYNC=${WAL_SYNC:-batch}
+STORAGE=${STORAGE:-memory}
 ROUNDS=${ROUNDS:-2}
 OTEL_VERSION=${OTEL_VERSION:-v0.161.0}
 TOOLS=${TOOLS:-$(go env GOPATH)/bin}
@@ -64,6 +72,9 @@ if [ ! -x "$OTELCOL" ]; then
 fi
 log "building tracer"
 go build -o "$WORK/tracer" ./cmd/tracer
+if [ "$STORAGE" = clickhouse ]; then
+  go build -o "$WORK/chbench" ./bench/clickhouse
+fi
 
 # --- helpers -------------------------------------------------------------
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
@@ -122,8 +133,12 @@ run_tracer() {
   local grpc tel pid
   grpc=127.0.0.1:$(free_port); tel=127.0.0.1:$(free_port)
   rm -rf "$WORK/wal"
+  local store=(--storage memory --memory-max-spans "$MEMORY_MAX_SPANS")
+  if [ "$STORAGE" = clickhouse ]; then
+    store=(--storage clickhouse --clickhouse-addr "$CH_ADDR" --clickhouse-database "bench_$RANDOM")
+  fi
   "$WORK/tracer" collector --grpc-endpoint "$grpc" --http-endpoint "" --telemetry-endpoint "$tel" \
-    --wal-dir "$WORK/wal" --wal-sync "$WAL_SYNC" --storage memory --memory-max-spans "$MEMORY_MAX_SPANS" \
+    --wal-dir "$WORK/wal" --wal-sync "$WAL_SYNC" "${store[@]}" \
     --log-level warn > "$WORK/tracer.log" 2>&1 &
   pid=$!
   wait_up "http://$tel/health"
@@ -145,6 +160,23 @@ run_otel() {
 # --- runs ----------------------------------------------------------------
 : > "$WORK/results.txt"
 log "load: $INSTANCES telemetrygen x $WORKERS workers, batches of $BATCH, rate 0, ${DURATION}s per run, $ROUNDS rounds; $(nproc) CPUs"
+if [ "$STORAGE" = clickhouse ]; then
+  "$WORK/chbench" -serve > "$WORK/chserver.out" 2> "$WORK/chserver.log" &
+  chpid=$!
+  trap 'kill -TERM $chpid 2>/dev/null; wait $chpid 2>/dev/null' EXIT
+  for _ in $(seq 1 600); do grep -q '^addr ' "$WORK/chserver.out" 2>/dev/null && break; sleep 0.1; done
+  read -r _ CH_ADDR _ CH_PID < "$WORK/chserver.out" || { cat "$WORK/chserver.log" >&2; exit 1; }
+  log "clickhouse-server at $CH_ADDR (pid $CH_PID)"
+  "$WORK/chbench" -addr "$CH_ADDR" -database bench_raw -spans 0 -queries 0 -raw-rows 1000000 | grep -i -E 'raw|rows/s' || true
+  for _ in $(seq 1 "$ROUNDS"); do
+    ch0=$(cpu_ticks "$CH_PID")
+    run_tracer
+    ch1=$(cpu_ticks "$CH_PID")
+    spans=$(tail -1 "$WORK/results.txt" | awk '{print $3}')
+    awk -v t=$((ch1 - ch0)) -v hz="$CLK_TCK" -v n="$spans" 'BEGIN {printf "        clickhouse-server cpu-s %6.2f  cpu-s/M spans %6.2f\n", t / hz, t / hz / n * 1e6}'
+  done
+  exit 0
+fi
 for _ in $(seq 1 "$ROUNDS"); do
   run_tracer
   run_otel

@@ -45,6 +45,7 @@ type options struct {
 	skipWrite bool
 	dataDir   string
 	only      string
+	serve     bool
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -60,6 +61,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.batch, "batch", 50_000, "spans per WriteSpans call and batch")
 	fs.BoolVar(&o.skipWrite, "skip-write", false, "reuse the data already in -database (with -data-dir or -addr)")
 	fs.StringVar(&o.only, "only", "", "run only the read queries whose name contains this")
+	fs.BoolVar(&o.serve, "serve", false, "only start a server, print \"addr ADDR pid PID\" and keep it until interrupted (for bench/collector.sh)")
 	fs.StringVar(&o.dataDir, "data-dir", "", "keep the started server's files here, to reuse them with -skip-write (default: a temp dir, removed)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -77,6 +79,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		defer srv.Stop()
 		addr = srv.Addr
+		if o.serve {
+			fmt.Fprintf(out, "addr %s pid %d\n", addr, srv.PID())
+			<-ctx.Done()
+			return nil
+		}
 	}
 	fmt.Fprintf(out, "# ClickHouse storage benchmark: %d spans (%d per trace) over %dh, server %s\n", o.spans, o.perTrace, o.hours, addr)
 	cfg := clickhouse.NewDefaultConfig()
@@ -104,6 +111,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if err := rawCeiling(ctx, conn, o.rawRows, out); err != nil {
 			return fmt.Errorf("raw ceiling: %w", err)
 		}
+	}
+	if o.spans == 0 && !o.skipWrite {
+		return nil // the raw ceiling alone (bench/collector.sh uses this)
 	}
 	var sample sampleSet
 	end := time.Now().Add(-time.Minute)

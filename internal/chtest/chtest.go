@@ -102,6 +102,14 @@ func start(dir string) *Server {
 // Err returns why the server is not available, or nil.
 func (s *Server) Err() error { return s.err }
 
+// PID returns the server process's id, or 0 when it is not running.
+func (s *Server) PID() int {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 func findBinary() (string, error) {
 	for _, name := range []string{"clickhouse-server", "clickhouse"} {
 		if p, err := exec.LookPath(name); err == nil {
