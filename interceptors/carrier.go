@@ -68,11 +68,22 @@ func (c *outgoing) Keys() []string {
 	return keys
 }
 
-// appendTo returns ctx with the collected pairs added to its outgoing
-// metadata.
+// appendTo returns ctx with the collected pairs in its outgoing metadata.
+// They are appended, which copies nothing, unless the metadata already has
+// one of the keys (a context passed on from another call, say): then the
+// values are replaced, so the server does not read a stale one.
 func (c *outgoing) appendTo(ctx context.Context) context.Context {
 	if len(c.kv) == 0 {
 		return ctx
+	}
+	for i := 0; i+1 < len(c.kv); i += 2 {
+		if metadata.ValueFromOutgoingContext(ctx, c.kv[i]) != nil {
+			md, _ := metadata.FromOutgoingContext(ctx) // a copy
+			for j := 0; j+1 < len(c.kv); j += 2 {
+				md.Set(c.kv[j], c.kv[j+1])
+			}
+			return metadata.NewOutgoingContext(ctx, md)
+		}
 	}
 	return metadata.AppendToOutgoingContext(ctx, c.kv...)
 }

@@ -17,9 +17,11 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/tracerdev/tracer/interceptors"
+	"github.com/tracerdev/tracer/propagation"
 	"github.com/tracerdev/tracer/vclock"
 )
 
@@ -422,5 +424,33 @@ func TestFilter(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A context that already carries trace headers in its outgoing metadata (one
+// passed on from another call) gets them replaced, not duplicated.
+func TestStaleOutgoingMetadataReplaced(t *testing.T) {
+	for _, m := range []mode{statsMode, interceptorMode} {
+		t.Run(string(m), func(t *testing.T) {
+			a, b := newService(t, "a", m), newService(t, "b", m)
+			b.serve(t, &testServer{})
+			client := a.dial(t, b)
+			ctx := metadata.AppendToOutgoingContext(context.Background(),
+				"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+				propagation.Header, "stale:9", "authorization", "kept")
+			ctx, root := a.tp.Tracer("a").Start(ctx, "root")
+			if _, err := client.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil {
+				t.Fatal(err)
+			}
+			root.End()
+			cs := find(t, a.waitSpans(t, 2), unary, trace.SpanKindClient)
+			ss := find(t, b.waitSpans(t, 2), unary, trace.SpanKindServer)
+			if ss.Parent().SpanID() != cs.SpanContext().SpanID() || ss.SpanContext().TraceID() != root.SpanContext().TraceID() {
+				t.Errorf("server span's parent %v, want our client span %v", ss.Parent(), cs.SpanContext())
+			}
+			if c := clockAt(t, ss, false); c.Get("stale") != 0 {
+				t.Errorf("server clock %v took the stale header", c)
+			}
+		})
 	}
 }
