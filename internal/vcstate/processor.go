@@ -104,9 +104,15 @@ func (p *Processor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
 	if p.reg.Load() == nil {
 		p.register(s.TracerProvider())
 	}
+	// A received clock comes with a remote (or no) parent; a child of a
+	// local span finds it merged already, and skips walking the context.
+	var in *Inbound
+	if pc := s.Parent(); !pc.IsValid() || pc.IsRemote() {
+		in = InboundFrom(parent)
+	}
 	sc := s.SpanContext()
 	sh, h := p.acquire(sc.TraceID())
-	if in := InboundFrom(parent); in != nil && in.merged.Load() != h.id {
+	if in != nil && in.merged.Load() != h.id {
 		h.mergeLocked(in.Text, p.node)
 		in.merged.Store(h.id)
 	}
