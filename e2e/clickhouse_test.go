@@ -4,12 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,105 +19,10 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/tracerdev/tracer/internal/proctest"
 	"github.com/tracerdev/tracer/storage"
 	"github.com/tracerdev/tracer/storage/clickhouse"
 )
-
-// moduleRoot is the repository root (this file's parent directory).
-func moduleRoot(t *testing.T) string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the source directory")
-	}
-	return filepath.Dir(filepath.Dir(file))
-}
-
-func buildTracer(t *testing.T) string {
-	t.Helper()
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the end-to-end test builds the binary and needs the go command: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "tracer")
-	cmd := exec.Command(gobin, "build", "-o", bin, "./cmd/tracer")
-	cmd.Dir = moduleRoot(t)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// collector is a running "tracer collector" child process.
-type collector struct {
-	cmd    *exec.Cmd
-	exited chan struct{}
-	err    error
-	log    string
-}
-
-func startCollector(t *testing.T, bin string, args []string, logPath string) *collector {
-	t.Helper()
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		t.Fatal(err)
-	}
-	c := &collector{cmd: cmd, exited: make(chan struct{}), log: logPath}
-	go func() {
-		c.err = cmd.Wait()
-		logf.Close()
-		close(c.exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-c.exited
-	})
-	return c
-}
-
-func (c *collector) logText() string {
-	b, _ := os.ReadFile(c.log)
-	if len(b) > 8000 {
-		b = b[len(b)-8000:]
-	}
-	return string(b)
-}
-
-func (c *collector) waitHealthy(t *testing.T, addr string) {
-	t.Helper()
-	client := &http.Client{Timeout: time.Second}
-	for i := 0; i < 600; i++ { // about a minute at most
-		select {
-		case <-c.exited:
-			t.Fatalf("collector exited early: %v\n%s", c.err, c.logText())
-		default:
-		}
-		if resp, err := client.Get("http://" + addr + "/health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("collector not healthy after a minute\n%s", c.logText())
-}
 
 // batchSpans is request n: one trace of perBatch spans.
 func batchSpans(n, perBatch int, start time.Time) []sdktrace.ReadOnlySpan {
@@ -165,9 +65,9 @@ func batchSpans(n, perBatch int, start time.Time) []sdktrace.ReadOnlySpan {
 // span is in ClickHouse exactly once as the reader sees it.
 func TestCollectorClickHouseCrashAndRestart(t *testing.T) {
 	db := server.NewDatabase(t)
-	bin := buildTracer(t)
+	bin := proctest.BuildTracer(t)
 	dir := t.TempDir()
-	grpcAddr, telAddr := freeAddr(t), freeAddr(t)
+	grpcAddr, telAddr := proctest.FreeAddr(t), proctest.FreeAddr(t)
 	args := []string{"collector",
 		"--grpc-endpoint", grpcAddr, "--http-endpoint", "", "--telemetry-endpoint", telAddr,
 		"--wal-dir", filepath.Join(dir, "wal"), "--storage", "clickhouse",
@@ -175,8 +75,8 @@ func TestCollectorClickHouseCrashAndRestart(t *testing.T) {
 		"--batch-size", "500", "--batch-timeout", "100ms", "--log-format", "json", "--shutdown-timeout", "60s",
 	}
 	logPath := filepath.Join(dir, "collector.log")
-	first := startCollector(t, bin, args, logPath)
-	first.waitHealthy(t, telAddr)
+	first := proctest.Start(t, bin, args, logPath)
+	first.WaitHealthy(t, telAddr)
 
 	ctx := context.Background()
 	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(grpcAddr), otlptracegrpc.WithInsecure(),
@@ -215,9 +115,9 @@ func TestCollectorClickHouseCrashAndRestart(t *testing.T) {
 		select {
 		case <-reached[n]:
 		case <-senderDone:
-			t.Fatalf("sender stopped before %d batches were acknowledged\n%s", n, first.logText())
+			t.Fatalf("sender stopped before %d batches were acknowledged\n%s", n, first.LogText())
 		case <-time.After(3 * time.Minute):
-			t.Fatalf("%d batches not acknowledged in 3 minutes\n%s", n, first.logText())
+			t.Fatalf("%d batches not acknowledged in 3 minutes\n%s", n, first.LogText())
 		}
 	}
 
@@ -227,20 +127,20 @@ func TestCollectorClickHouseCrashAndRestart(t *testing.T) {
 	}
 	t.Logf("ClickHouse restarted after %d batches", restartAt)
 	wait(killAt)
-	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := first.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	stopSending()
 	<-senderDone
-	<-first.exited
+	<-first.Exited()
 	mu.Lock()
 	nAcked := acked
 	mu.Unlock()
 	t.Logf("%d batches (%d spans) acknowledged before the collector's SIGKILL; the collector retried %d failed writes",
-		nAcked, nAcked*perBatch, strings.Count(first.logText(), "storage write failed"))
+		nAcked, nAcked*perBatch, strings.Count(first.LogText(), "storage write failed"))
 
-	second := startCollector(t, bin, args, logPath)
-	second.waitHealthy(t, telAddr)
+	second := proctest.Start(t, bin, args, logPath)
+	second.WaitHealthy(t, telAddr)
 
 	cfg := clickhouse.NewDefaultConfig()
 	cfg.Addr = []string{server.Addr}
@@ -266,17 +166,16 @@ func TestCollectorClickHouseCrashAndRestart(t *testing.T) {
 			}
 			select {
 			case <-qctx.Done():
-				t.Fatalf("batch %d (acknowledged) not stored within the deadline\n%s", n, second.logText())
+				t.Fatalf("batch %d (acknowledged) not stored within the deadline\n%s", n, second.LogText())
 			case <-time.After(100 * time.Millisecond):
 			}
 		}
 	}
-	if err := second.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := second.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	<-second.exited
-	if second.err != nil {
-		t.Fatalf("second collector: exit %v\n%s", second.err, second.logText())
+	if err := second.Wait(); err != nil {
+		t.Fatalf("second collector: exit %v\n%s", err, second.LogText())
 	}
 
 	for n := 0; n < nAcked; n++ {
@@ -324,7 +223,7 @@ func TestCollectorClickHouseCrashAndRestart(t *testing.T) {
 	if len(deps) != 1 || deps[0] != want {
 		t.Errorf("Dependencies = %+v, want [%+v]", deps, want)
 	}
-	if strings.Contains(second.logText(), "panic") {
-		t.Errorf("collector log mentions a panic:\n%s", second.logText())
+	if strings.Contains(second.LogText(), "panic") {
+		t.Errorf("collector log mentions a panic:\n%s", second.LogText())
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/tracerdev/tracer/internal/proctest"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -29,7 +30,7 @@ func TestCollectorClickHouse(t *testing.T) {
 	t.Cleanup(server.Stop) // registered first: runs after NewDatabase's clean-up
 	db := server.NewDatabase(t)
 
-	httpAddr, telAddr := freeAddr(t), freeAddr(t)
+	httpAddr, telAddr := proctest.FreeAddr(t), proctest.FreeAddr(t)
 	m, _, errOut := testMain(nil)
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()

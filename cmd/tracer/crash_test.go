@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -24,108 +21,15 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/tracerdev/tracer/internal/proctest"
 	"github.com/tracerdev/tracer/storage"
 	"github.com/tracerdev/tracer/storage/badger"
 	"github.com/tracerdev/tracer/vclock"
 )
 
-// buildTracer builds the binary into a temp dir.
-func buildTracer(t *testing.T) string {
-	t.Helper()
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the crash test builds the binary and needs the go command: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "tracer")
-	cmd := exec.Command(gobin, "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// freeAddr returns a loopback address that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// child is a running collector process.
-type child struct {
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when the process has exited
-	err    error         // Wait's result, set before exited is closed
-	log    string
-}
-
-// wait waits for the process to exit and returns Wait's result.
-func (c *child) wait() error {
-	<-c.exited
-	return c.err
-}
-
-func startChild(t *testing.T, bin string, args []string, logPath string) *child {
-	t.Helper()
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH")} // no TRACER_* from the environment
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		t.Fatal(err)
-	}
-	c := &child{cmd: cmd, exited: make(chan struct{}), log: logPath}
-	go func() {
-		c.err = cmd.Wait()
-		logf.Close()
-		close(c.exited)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-c.exited
-	})
-	return c
-}
-
-func (c *child) logText() string {
-	b, _ := os.ReadFile(c.log)
-	return string(b)
-}
-
-// waitHealthy polls /health until it answers 200, for at most a minute (the
-// child may be slow to start on a loaded machine).
-func (c *child) waitHealthy(t *testing.T, addr string) {
-	t.Helper()
-	client := &http.Client{Timeout: time.Second}
-	for i := 0; i < 600; i++ {
-		select {
-		case <-c.exited:
-			t.Fatalf("collector exited early: %v\n%s", c.err, c.logText())
-		default:
-		}
-		resp, err := client.Get("http://" + addr + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("collector not healthy after a minute\n%s", c.logText())
-}
-
 // waitReplayed polls the collector's metrics until it has written spans,
 // for at most a minute, and checks that it received none itself.
-func waitReplayed(t *testing.T, c *child, addr string) {
+func waitReplayed(t *testing.T, c *proctest.Process, addr string) {
 	t.Helper()
 	client := &http.Client{Timeout: time.Second}
 	for i := 0; i < 600; i++ {
@@ -156,7 +60,7 @@ func waitReplayed(t *testing.T, c *child, addr string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("the restarted collector wrote nothing from its WAL in a minute\n%s", c.logText())
+	t.Fatalf("the restarted collector wrote nothing from its WAL in a minute\n%s", c.LogText())
 }
 
 // batchSpans returns one request's spans: trace number n, perBatch spans.
@@ -193,9 +97,9 @@ func batchSpans(n, perBatch int) []sdktrace.ReadOnlySpan {
 // collector mid-stream, restarts it and stops it gracefully: every span that
 // was acknowledged is stored, none twice.
 func TestCrashRecovery(t *testing.T) {
-	bin := buildTracer(t)
+	bin := proctest.BuildTracer(t)
 	dir := t.TempDir()
-	grpcAddr, telAddr := freeAddr(t), freeAddr(t)
+	grpcAddr, telAddr := proctest.FreeAddr(t), proctest.FreeAddr(t)
 	args := func(batchTimeout string) []string {
 		return []string{"collector",
 			"--grpc-endpoint", grpcAddr, "--http-endpoint", "", "--telemetry-endpoint", telAddr,
@@ -208,8 +112,8 @@ func TestCrashRecovery(t *testing.T) {
 	// The first collector writes only full batches of 1000 spans (20
 	// requests) and is killed after 45 requests: at least 5 acknowledged
 	// requests are then in its WAL only.
-	first := startChild(t, bin, args("1h"), logPath)
-	first.waitHealthy(t, telAddr)
+	first := proctest.Start(t, bin, args("1h"), logPath)
+	first.WaitHealthy(t, telAddr)
 
 	ctx := context.Background()
 	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(grpcAddr), otlptracegrpc.WithInsecure(),
@@ -243,13 +147,13 @@ func TestCrashRecovery(t *testing.T) {
 	select {
 	case <-enough:
 	case <-senderDone:
-		t.Fatalf("sender stopped before %d batches were acknowledged\n%s", killAfter, first.logText())
+		t.Fatalf("sender stopped before %d batches were acknowledged\n%s", killAfter, first.LogText())
 	}
-	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := first.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	<-senderDone
-	if err := first.wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+	if err := first.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
 		t.Fatalf("first collector: got exit %v, want killed", err)
 	}
 	mu.Lock()
@@ -257,16 +161,16 @@ func TestCrashRecovery(t *testing.T) {
 	mu.Unlock()
 	t.Logf("%d batches (%d spans) acknowledged before SIGKILL", nAcked, nAcked*perBatch)
 
-	second := startChild(t, bin, args("50ms"), logPath)
-	second.waitHealthy(t, telAddr)
+	second := proctest.Start(t, bin, args("50ms"), logPath)
+	second.WaitHealthy(t, telAddr)
 	// The restarted collector replays what the first one acknowledged and
 	// had not written: it writes spans it did not receive.
 	waitReplayed(t, second, telAddr)
-	if err := second.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := second.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if err := second.wait(); err != nil {
-		t.Fatalf("second collector: exit %v\n%s", err, second.logText())
+	if err := second.Wait(); err != nil {
+		t.Fatalf("second collector: exit %v\n%s", err, second.LogText())
 	}
 
 	store, err := badger.Open(filepath.Join(dir, "badger"))
@@ -279,7 +183,7 @@ func TestCrashRecovery(t *testing.T) {
 		tid := storage.TraceID(want[0].SpanContext().TraceID())
 		tr, err := store.Trace(ctx, tid)
 		if err != nil {
-			t.Fatalf("batch %d (trace %s): %v\n%s", n, tid, err, second.logText())
+			t.Fatalf("batch %d (trace %s): %v\n%s", n, tid, err, second.LogText())
 		}
 		seen := map[storage.SpanID]int{}
 		for _, s := range tr.Spans {
