@@ -102,7 +102,8 @@ func WithSpanLimits(l sdktrace.SpanLimits) Option {
 
 // WithExporter sends spans to e, in batches (or synchronously with
 // WithSyncExport). It replaces the exporter chosen from the environment;
-// several WithExporter options send to each.
+// several WithExporter options, and WithOTLPGRPC, WithOTLPHTTP or
+// WithStdout next to them, send to each.
 func WithExporter(e sdktrace.SpanExporter) Option {
 	return optionFunc(func(c config) config {
 		if e != nil {

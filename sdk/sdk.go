@@ -42,7 +42,9 @@ func New(ctx context.Context, opts ...Option) (*sdktrace.TracerProvider, error) 
 	}
 
 	exporters := c.exporters
-	if len(exporters) == 0 {
+	// An exporter option (WithOTLPGRPC, ...) adds to WithExporter's; the
+	// environment's choice applies only when no option names one.
+	if c.exporterKind != "" || len(exporters) == 0 {
 		e, err := newExporter(ctx, c)
 		if err != nil {
 			return nil, err

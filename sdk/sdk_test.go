@@ -223,3 +223,18 @@ func TestSetTag(t *testing.T) {
 		t.Errorf("events = %v, want one exception event", got.Events)
 	}
 }
+
+func TestExporterOptionsCombine(t *testing.T) {
+	var buf bytes.Buffer
+	mem := tracetest.NewInMemoryExporter()
+	tp, err := sdk.New(context.Background(), sdk.WithExporter(mem), sdk.WithStdout(&buf), sdk.WithSyncExport())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tp.Shutdown(context.Background())
+	_, s := tp.Tracer("t").Start(context.Background(), "both")
+	s.End() // exported synchronously to both
+	if len(mem.GetSpans()) != 1 || !strings.Contains(buf.String(), `"both"`) {
+		t.Errorf("in-memory got %d spans, stdout %d bytes: want the span in both", len(mem.GetSpans()), buf.Len())
+	}
+}
