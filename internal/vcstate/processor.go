@@ -128,9 +128,10 @@ func (p *Processor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
 // holder after its last open span.
 func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 	sc := s.SpanContext()
-	sh := p.shard(sc.TraceID())
+	id := sc.TraceID()
+	sh := p.shard(id)
 	sh.mu.Lock()
-	h := sh.m[sc.TraceID()]
+	h := sh.m[id]
 	if h == nil {
 		sh.mu.Unlock()
 		if p.next != nil {
@@ -138,12 +139,13 @@ func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 		}
 		return
 	}
-	cs := &clockSpan{ReadOnlySpan: s, node: p.node}
+	var o openSpan
+	var endTick uint64
+	var endDeps string
 	if i := h.findLocked(sc.SpanID()); i >= 0 {
-		o := h.open[i]
-		cs.tick, cs.deps = o.tick, o.deps
+		o = h.open[i]
 		if h.local != o.tick || h.depsText != o.deps {
-			cs.endTick, cs.endDeps = h.local, h.depsText
+			endTick, endDeps = h.local, h.depsText
 		}
 		last := len(h.open) - 1
 		h.open[i] = h.open[last]
@@ -152,19 +154,20 @@ func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 	}
 	drop := len(h.open) == 0
 	if drop {
-		delete(sh.m, sc.TraceID())
+		delete(sh.m, id)
 	}
 	sh.mu.Unlock()
 	if drop {
 		p.pool.Put(h)
 	}
-	if p.next != nil {
-		if cs.tick == 0 {
-			p.next.OnEnd(s)
-		} else {
-			p.next.OnEnd(cs)
-		}
+	if p.next == nil {
+		return
 	}
+	if o.tick == 0 { // not started here (the processor came late)
+		p.next.OnEnd(s)
+		return
+	}
+	p.next.OnEnd(&clockSpan{ReadOnlySpan: s, node: p.node, tick: o.tick, deps: o.deps, endTick: endTick, endDeps: endDeps})
 }
 
 // clockSpan is an ended span with its clock attributes. They are appended
