@@ -18,6 +18,11 @@ const maxQuerySize = 64 << 20
 type Store struct {
 	cfg  Config
 	conn clickhouse.Conn
+	// spare holds the columns of finished batches, at most
+	// Config.MaxConcurrentBatches of them, so that writes reuse their
+	// buffers (sync.Pool would drop them at every other garbage
+	// collection, which a large batch triggers several times).
+	spare chan *columns
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -49,7 +54,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		conn.Close()
 		return nil, err
 	}
-	return &Store{cfg: cfg, conn: conn}, nil
+	return &Store{cfg: cfg, conn: conn, spare: make(chan *columns, cfg.MaxConcurrentBatches)}, nil
 }
 
 func open(cfg Config, database string) (clickhouse.Conn, error) {

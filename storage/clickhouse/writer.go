@@ -1,14 +1,20 @@
 package clickhouse
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/ClickHouse/ch-go/proto"
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/tracerdev/tracer/storage"
 )
@@ -109,31 +115,107 @@ func (s *Store) WriteSpans(ctx context.Context, spans []storage.Span) error {
 // writeBatch writes one batch to the three tables, spans first.
 func (s *Store) writeBatch(ctx context.Context, spans []storage.Span) error {
 	ctx = s.writeContext(ctx)
-	var c columns
+	c := s.getColumns()
+	defer s.putColumns(c)
 	c.fill(spans)
-	if err := s.send(ctx, tableSpans, spanInsertColumns, c.spanColumns()); err != nil {
+	if err := s.send(ctx, tableSpans, spanInsertColumns, c.spanColumns(), c); err != nil {
 		return err
 	}
-	if err := s.send(ctx, tableIndex, indexInsertColumns, c.indexColumns()); err != nil {
+	if err := s.send(ctx, tableIndex, indexInsertColumns, c.indexColumns(), c); err != nil {
 		return err
 	}
-	return s.send(ctx, tableOperations, operationInsertColumns, c.operationColumns())
+	return s.send(ctx, tableOperations, operationInsertColumns, c.operationColumns(), c)
 }
 
-// send inserts whole columns in one native batch.
-func (s *Store) send(ctx context.Context, table string, names []string, cols []any) error {
+// getColumns returns spare columns, or new ones when none is spare.
+func (s *Store) getColumns() *columns {
+	select {
+	case c := <-s.spare:
+		return c
+	default:
+		return new(columns)
+	}
+}
+
+// putColumns keeps c for a later batch if there is room, else drops it.
+func (s *Store) putColumns(c *columns) {
+	select {
+	case s.spare <- c:
+	default:
+	}
+}
+
+// send inserts whole columns in one native batch. Plain columns go through
+// clickhouse-go's Append, which takes a slice per column at once. Array
+// columns are built with ch-go's column types (offsets plus flat values),
+// encoded in the native format into c.wire and decoded into the batch's
+// columns: clickhouse-go's Array.Append walks its argument row by row with
+// reflection and boxes every element, several allocations per span, while
+// Decode fills the column from the flat encoding.
+func (s *Store) send(ctx context.Context, table string, names []string, cols []any, c *columns) error {
 	b, err := s.conn.PrepareBatch(ctx, insertSQL(table, names))
 	if err != nil {
 		return fmt.Errorf("prepare %s batch: %w", table, err)
 	}
-	for i, col := range cols {
-		if err := b.Column(i).Append(col); err != nil {
-			_ = b.Abort()
-			return storage.Permanent(fmt.Errorf("append %s.%s: %w", table, names[i], err))
-		}
+	if err := appendColumns(b, table, names, cols, c); err != nil {
+		_ = b.Abort()
+		return storage.Permanent(err)
 	}
 	if err := b.Send(); err != nil {
 		return fmt.Errorf("send %s batch: %w", table, err)
+	}
+	return nil
+}
+
+// appendColumns fills the batch b with cols (see send).
+func appendColumns(b driver.Batch, table string, names []string, cols []any, c *columns) error {
+	bcols := b.Columns()
+	if len(bcols) != len(cols) {
+		return fmt.Errorf("%s batch has %d columns, want %d", table, len(bcols), len(cols))
+	}
+	c.wire.Buf = c.wire.Buf[:0]
+	for i, col := range cols {
+		if e, ok := col.(nativeEncoder); ok {
+			e.EncodeColumn(&c.wire)
+			continue
+		}
+		if err := b.Column(i).Append(col); err != nil {
+			return fmt.Errorf("append %s.%s: %w", table, names[i], err)
+		}
+	}
+	// The reader (its 128 KiB buffer) is kept across batches; it is
+	// dropped when a decode fails or leaves bytes behind.
+	c.wireReader.Reset(c.wire.Buf)
+	if c.reader == nil {
+		c.reader = proto.NewReader(&c.wireReader)
+	}
+	if err := decodeArrays(c, bcols, table, names, cols); err != nil {
+		c.reader = nil
+		return err
+	}
+	return nil
+}
+
+// decodeArrays decodes c.wire into the batch columns of cols' Array
+// columns, in order, and checks that it used every byte.
+func decodeArrays(c *columns, bcols []column.Interface, table string, names []string, cols []any) error {
+	for i, col := range cols {
+		if _, ok := col.(nativeEncoder); !ok {
+			continue
+		}
+		if n := bcols[i].Rows(); n != 0 {
+			return fmt.Errorf("append %s.%s: column already holds %d rows", table, names[i], n)
+		}
+		if err := bcols[i].Decode(c.reader, c.rows); err != nil {
+			return fmt.Errorf("append %s.%s: %w", table, names[i], err)
+		}
+		if n := bcols[i].Rows(); n != c.rows {
+			return fmt.Errorf("append %s.%s: column holds %d rows, want %d", table, names[i], n, c.rows)
+		}
+	}
+	var rest [1]byte
+	if n, err := c.reader.Read(rest[:]); n != 0 || !errors.Is(err, io.EOF) {
+		return fmt.Errorf("append %s: native encoding of array columns not fully decoded", table)
 	}
 	return nil
 }
@@ -148,29 +230,131 @@ func (s *Store) writeContext(ctx context.Context) context.Context {
 	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_distributed_sync": 1}))
 }
 
-// columns holds one batch in columnar form.
+// nativeEncoder is a column that writes itself in ClickHouse's native
+// format (the Array columns below).
+type nativeEncoder interface {
+	EncodeColumn(b *proto.Buffer)
+}
+
+// array is an Array(T) column built value by value: add the values of a
+// row, then end the row. The native format is the rows' end offsets
+// followed by all values.
+type array[T any] struct {
+	offsets proto.ColUInt64
+	values  proto.ColumnOf[T]
+}
+
+func newArray[T any](values proto.ColumnOf[T]) *array[T] { return &array[T]{values: values} }
+
+func (a *array[T]) add(v T) { a.values.Append(v) }
+func (a *array[T]) end()    { a.offsets = append(a.offsets, uint64(a.values.Rows())) }
+func (a *array[T]) reset()  { a.offsets = a.offsets[:0]; a.values.Reset() }
+
+// EncodeColumn writes a in the native format.
+func (a *array[T]) EncodeColumn(b *proto.Buffer) {
+	a.offsets.EncodeColumn(b)
+	a.values.EncodeColumn(b)
+}
+
+// array2 is an Array(Array(T)) column: rows of inner arrays.
+type array2[T any] struct {
+	offsets proto.ColUInt64
+	inner   *array[T]
+}
+
+func newArray2[T any](values proto.ColumnOf[T]) *array2[T] {
+	return &array2[T]{inner: newArray(values)}
+}
+
+// end ends a row of inner arrays (each ended with inner.end).
+func (a *array2[T]) end()   { a.offsets = append(a.offsets, uint64(len(a.inner.offsets))) }
+func (a *array2[T]) reset() { a.offsets = a.offsets[:0]; a.inner.reset() }
+
+// EncodeColumn writes a in the native format.
+func (a *array2[T]) EncodeColumn(b *proto.Buffer) {
+	a.offsets.EncodeColumn(b)
+	a.inner.EncodeColumn(b)
+}
+
+// attrArrays are the parallel key, type and value arrays of an attribute
+// list.
+type attrArrays struct {
+	keys, values *array[string]
+	types        *array[uint8]
+}
+
+func newAttrArrays() attrArrays {
+	return attrArrays{
+		keys:   newArray[string](new(proto.ColStr)),
+		types:  newArray[uint8](new(proto.ColUInt8)),
+		values: newArray[string](new(proto.ColStr)),
+	}
+}
+
+func (a attrArrays) add(attrs []storage.Attribute) {
+	for i := range attrs {
+		at := &attrs[i]
+		a.keys.add(at.Key)
+		a.types.add(uint8(at.Type))
+		a.values.add(at.Value)
+	}
+	a.keys.end()
+	a.types.end()
+	a.values.end()
+}
+
+func (a attrArrays) reset() { a.keys.reset(); a.types.reset(); a.values.reset() }
+
+// attrArrays2 are attribute lists of events or links, one list per event
+// or link, one row of lists per span.
+type attrArrays2 struct {
+	keys, values *array2[string]
+	types        *array2[uint8]
+}
+
+func newAttrArrays2() attrArrays2 {
+	return attrArrays2{
+		keys:   newArray2[string](new(proto.ColStr)),
+		types:  newArray2[uint8](new(proto.ColUInt8)),
+		values: newArray2[string](new(proto.ColStr)),
+	}
+}
+
+// inner returns the attribute arrays of one event or link.
+func (a attrArrays2) inner() attrArrays {
+	return attrArrays{keys: a.keys.inner, types: a.types.inner, values: a.values.inner}
+}
+
+func (a attrArrays2) end()   { a.keys.end(); a.types.end(); a.values.end() }
+func (a attrArrays2) reset() { a.keys.reset(); a.types.reset(); a.values.reset() }
+
+// columns holds one batch in columnar form. A columns is reused across
+// batches (Store.spare): fill resets it.
 type columns struct {
-	day, dayOp                               []time.Time
-	traceID, spanID, parentID                []string
-	traceState, name, statusMsg, service     []string
-	flags                                    []uint32
-	kind, status                             []int8
-	start, end, duration                     []int64
-	resKeys, resValues, attrKeys, attrValues [][]string
-	resTypes, attrTypes                      [][]uint8
-	scopeName, scopeVersion                  []string
-	evTimes                                  [][]int64
-	evNames                                  [][]string
-	evKeys, evValues                         [][][]string
-	evTypes                                  [][][]uint8
-	lnTrace, lnSpan, lnState                 [][]string
-	lnKeys, lnValues                         [][][]string
-	lnTypes                                  [][][]uint8
-	dropA, dropE, dropL                      []uint32
-	vcNodes                                  [][]string
-	vcCounts                                 [][]uint64
-	opService, opName                        []string
-	opKind                                   []int8
+	rows                                 int
+	day, dayOp                           []time.Time
+	traceID, spanID, parentID            []string
+	traceState, name, statusMsg, service []string
+	flags                                []uint32
+	kind, status                         []int8
+	start, end, duration                 []int64
+	scopeName, scopeVersion              []string
+	dropA, dropE, dropL                  []uint32
+	opService, opName                    []string
+	opKind                               []int8
+	ids                                  []byte
+
+	made                      bool
+	res, attrs                attrArrays
+	evTimes                   *array[int64]
+	evNames, lnState, vcNodes *array[string]
+	evAttrs, lnAttrs          attrArrays2
+	lnTrace, lnSpan           *array[[]byte]
+	vcCounts                  *array[uint64]
+	seen                      map[opKey]struct{}
+	wire                      proto.Buffer
+	wireReader                bytes.Reader
+	reader                    *proto.Reader
 }
 
 type opKey struct {
@@ -179,62 +363,61 @@ type opKey struct {
 	kind          storage.SpanKind
 }
 
-// arena hands out the per-span attribute arrays of a batch as sub-slices
-// of a few large arrays, so that a batch costs a handful of allocations
-// instead of several per span.
-type arena struct {
-	keys, values []string
-	types        []uint8
-}
-
-func newArena(n int) *arena {
-	return &arena{keys: make([]string, 0, n), values: make([]string, 0, n), types: make([]uint8, 0, n)}
-}
-
-func (a *arena) split(attrs []storage.Attribute) (keys []string, types []uint8, values []string) {
-	start := len(a.keys)
-	for _, at := range attrs {
-		a.keys = append(a.keys, at.Key)
-		a.types = append(a.types, uint8(at.Type))
-		a.values = append(a.values, at.Value)
+// reset empties c, keeping its buffers, and makes its array columns the
+// first time.
+func (c *columns) reset() {
+	c.rows = 0
+	c.day, c.dayOp = c.day[:0], c.dayOp[:0]
+	c.traceID, c.spanID, c.parentID = c.traceID[:0], c.spanID[:0], c.parentID[:0]
+	c.traceState, c.name, c.statusMsg, c.service = c.traceState[:0], c.name[:0], c.statusMsg[:0], c.service[:0]
+	c.flags = c.flags[:0]
+	c.kind, c.status = c.kind[:0], c.status[:0]
+	c.start, c.end, c.duration = c.start[:0], c.end[:0], c.duration[:0]
+	c.scopeName, c.scopeVersion = c.scopeName[:0], c.scopeVersion[:0]
+	c.dropA, c.dropE, c.dropL = c.dropA[:0], c.dropE[:0], c.dropL[:0]
+	c.opService, c.opName, c.opKind = c.opService[:0], c.opName[:0], c.opKind[:0]
+	if !c.made {
+		c.made = true
+		c.res, c.attrs = newAttrArrays(), newAttrArrays()
+		c.evTimes = newArray[int64](new(proto.ColInt64))
+		c.evNames = newArray[string](new(proto.ColStr))
+		c.lnState = newArray[string](new(proto.ColStr))
+		c.vcNodes = newArray[string](new(proto.ColStr))
+		c.evAttrs, c.lnAttrs = newAttrArrays2(), newAttrArrays2()
+		c.lnTrace = newArray[[]byte](&proto.ColFixedStr{Size: len(storage.TraceID{})})
+		c.lnSpan = newArray[[]byte](&proto.ColFixedStr{Size: len(storage.SpanID{})})
+		c.vcCounts = newArray[uint64](new(proto.ColUInt64))
+		c.seen = make(map[opKey]struct{})
+		return
 	}
-	end := len(a.keys)
-	return a.keys[start:end:end], a.types[start:end:end], a.values[start:end:end]
-}
-
-// countAttrs returns how many attributes spans hold in all.
-func countAttrs(spans []storage.Span) int {
-	n := 0
-	for i := range spans {
-		sp := &spans[i]
-		n += len(sp.Resource) + len(sp.Attributes)
-		for _, e := range sp.Events {
-			n += len(e.Attributes)
-		}
-		for _, l := range sp.Links {
-			n += len(l.Attributes)
-		}
-	}
-	return n
+	c.res.reset()
+	c.attrs.reset()
+	c.evTimes.reset()
+	c.evNames.reset()
+	c.lnState.reset()
+	c.vcNodes.reset()
+	c.evAttrs.reset()
+	c.lnAttrs.reset()
+	c.lnTrace.reset()
+	c.lnSpan.reset()
+	c.vcCounts.reset()
+	clear(c.seen)
 }
 
 func (c *columns) fill(spans []storage.Span) {
+	c.reset()
 	n := len(spans)
-	c.alloc(n)
-	a := newArena(countAttrs(spans))
+	c.rows = n
 	// All ids of the batch in one string, handed out as substrings.
 	const idLen = 16 + 8 + 8
-	buf := make([]byte, 0, n*idLen)
+	buf := slices.Grow(c.ids[:0], n*idLen)
 	for i := range spans {
 		buf = append(buf, spans[i].TraceID[:]...)
 		buf = append(buf, spans[i].SpanID[:]...)
 		buf = append(buf, spans[i].ParentSpanID[:]...)
 	}
+	c.ids = buf
 	ids := string(buf)
-	// Clock entries of the batch, handed out as sub-slices; growing them
-	// leaves earlier sub-slices valid (they keep the old array).
-	vcNodes, vcCounts := make([]string, 0, n*2), make([]uint64, 0, n*2)
-	seen := make(map[opKey]struct{})
 	for i := range spans {
 		sp := &spans[i]
 		day := dayOf(sp.StartTime)
@@ -253,65 +436,51 @@ func (c *columns) fill(spans []storage.Span) {
 		c.status = append(c.status, int8(sp.StatusCode))
 		c.statusMsg = append(c.statusMsg, sp.StatusMessage)
 		c.service = append(c.service, sp.Service)
-		k, t, v := a.split(sp.Resource)
-		c.resKeys, c.resTypes, c.resValues = append(c.resKeys, k), append(c.resTypes, t), append(c.resValues, v)
+		c.res.add(sp.Resource)
 		c.scopeName = append(c.scopeName, sp.ScopeName)
 		c.scopeVersion = append(c.scopeVersion, sp.ScopeVersion)
-		k, t, v = a.split(sp.Attributes)
-		c.attrKeys, c.attrTypes, c.attrValues = append(c.attrKeys, k), append(c.attrTypes, t), append(c.attrValues, v)
+		c.attrs.add(sp.Attributes)
 
-		var (
-			et     []int64
-			en     []string
-			ek, ev [][]string
-			ety    [][]uint8
-		)
-		if ne := len(sp.Events); ne > 0 {
-			et, en = make([]int64, ne), make([]string, ne)
-			ek, ety, ev = make([][]string, ne), make([][]uint8, ne), make([][]string, ne)
+		evAttrs := c.evAttrs.inner()
+		for j := range sp.Events {
+			e := &sp.Events[j]
+			c.evTimes.add(e.Time)
+			c.evNames.add(e.Name)
+			evAttrs.add(e.Attributes)
 		}
-		for j, e := range sp.Events {
-			et[j], en[j] = e.Time, e.Name
-			ek[j], ety[j], ev[j] = a.split(e.Attributes)
-		}
-		c.evTimes, c.evNames = append(c.evTimes, et), append(c.evNames, en)
-		c.evKeys, c.evTypes, c.evValues = append(c.evKeys, ek), append(c.evTypes, ety), append(c.evValues, ev)
+		c.evTimes.end()
+		c.evNames.end()
+		c.evAttrs.end()
 
-		var (
-			lt, ls, lst []string
-			lk, lv      [][]string
-			lty         [][]uint8
-		)
-		if nl := len(sp.Links); nl > 0 {
-			lt, ls, lst = make([]string, nl), make([]string, nl), make([]string, nl)
-			lk, lty, lv = make([][]string, nl), make([][]uint8, nl), make([][]string, nl)
+		lnAttrs := c.lnAttrs.inner()
+		for j := range sp.Links {
+			l := &sp.Links[j]
+			c.lnTrace.add(l.TraceID[:])
+			c.lnSpan.add(l.SpanID[:])
+			c.lnState.add(l.TraceState)
+			lnAttrs.add(l.Attributes)
 		}
-		for j, l := range sp.Links {
-			lt[j], ls[j], lst[j] = string(l.TraceID[:]), string(l.SpanID[:]), l.TraceState
-			lk[j], lty[j], lv[j] = a.split(l.Attributes)
-		}
-		c.lnTrace, c.lnSpan, c.lnState = append(c.lnTrace, lt), append(c.lnSpan, ls), append(c.lnState, lst)
-		c.lnKeys, c.lnTypes, c.lnValues = append(c.lnKeys, lk), append(c.lnTypes, lty), append(c.lnValues, lv)
+		c.lnTrace.end()
+		c.lnSpan.end()
+		c.lnState.end()
+		c.lnAttrs.end()
 
 		c.dropA = append(c.dropA, sp.DroppedAttributes)
 		c.dropE = append(c.dropE, sp.DroppedEvents)
 		c.dropL = append(c.dropL, sp.DroppedLinks)
 
-		var nodes []string
-		var counts []uint64
 		if clock, ok := sp.Clock(); ok {
-			start := len(vcNodes)
 			for _, e := range clock.Entries() {
-				vcNodes, vcCounts = append(vcNodes, e.Node), append(vcCounts, e.Count)
+				c.vcNodes.add(e.Node)
+				c.vcCounts.add(e.Count)
 			}
-			end := len(vcNodes)
-			nodes, counts = vcNodes[start:end:end], vcCounts[start:end:end]
 		}
-		c.vcNodes, c.vcCounts = append(c.vcNodes, nodes), append(c.vcCounts, counts)
+		c.vcNodes.end()
+		c.vcCounts.end()
 
 		key := opKey{day: day.Unix(), service: sp.Service, name: sp.Name, kind: sp.Kind}
-		if _, ok := seen[key]; !ok {
-			seen[key] = struct{}{}
+		if _, ok := c.seen[key]; !ok {
+			c.seen[key] = struct{}{}
 			c.dayOp = append(c.dayOp, day)
 			c.opService = append(c.opService, sp.Service)
 			c.opName = append(c.opName, sp.Name)
@@ -320,33 +489,14 @@ func (c *columns) fill(spans []storage.Span) {
 	}
 }
 
-// alloc sizes the per-span columns for n spans.
-func (c *columns) alloc(n int) {
-	c.day = make([]time.Time, 0, n)
-	c.traceID, c.spanID, c.parentID = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
-	c.traceState, c.name, c.statusMsg, c.service = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
-	c.flags = make([]uint32, 0, n)
-	c.kind, c.status = make([]int8, 0, n), make([]int8, 0, n)
-	c.start, c.end, c.duration = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
-	c.resKeys, c.resValues, c.attrKeys, c.attrValues = make([][]string, 0, n), make([][]string, 0, n), make([][]string, 0, n), make([][]string, 0, n)
-	c.resTypes, c.attrTypes = make([][]uint8, 0, n), make([][]uint8, 0, n)
-	c.scopeName, c.scopeVersion = make([]string, 0, n), make([]string, 0, n)
-	c.evTimes, c.evNames = make([][]int64, 0, n), make([][]string, 0, n)
-	c.evKeys, c.evValues, c.evTypes = make([][][]string, 0, n), make([][][]string, 0, n), make([][][]uint8, 0, n)
-	c.lnTrace, c.lnSpan, c.lnState = make([][]string, 0, n), make([][]string, 0, n), make([][]string, 0, n)
-	c.lnKeys, c.lnValues, c.lnTypes = make([][][]string, 0, n), make([][][]string, 0, n), make([][][]uint8, 0, n)
-	c.dropA, c.dropE, c.dropL = make([]uint32, 0, n), make([]uint32, 0, n), make([]uint32, 0, n)
-	c.vcNodes, c.vcCounts = make([][]string, 0, n), make([][]uint64, 0, n)
-}
-
 func (c *columns) spanColumns() []any {
 	return []any{
 		c.day, c.traceID, c.spanID, c.parentID, c.traceState, c.flags, c.name, c.kind,
 		c.start, c.end, c.status, c.statusMsg, c.service,
-		c.resKeys, c.resTypes, c.resValues, c.scopeName, c.scopeVersion,
-		c.attrKeys, c.attrTypes, c.attrValues,
-		c.evTimes, c.evNames, c.evKeys, c.evTypes, c.evValues,
-		c.lnTrace, c.lnSpan, c.lnState, c.lnKeys, c.lnTypes, c.lnValues,
+		c.res.keys, c.res.types, c.res.values, c.scopeName, c.scopeVersion,
+		c.attrs.keys, c.attrs.types, c.attrs.values,
+		c.evTimes, c.evNames, c.evAttrs.keys, c.evAttrs.types, c.evAttrs.values,
+		c.lnTrace, c.lnSpan, c.lnState, c.lnAttrs.keys, c.lnAttrs.types, c.lnAttrs.values,
 		c.dropA, c.dropE, c.dropL, c.vcNodes, c.vcCounts,
 	}
 }
@@ -354,7 +504,7 @@ func (c *columns) spanColumns() []any {
 func (c *columns) indexColumns() []any {
 	return []any{
 		c.day, c.service, c.name, c.kind, c.start, c.duration, c.traceID, c.spanID, c.parentID,
-		c.status, c.attrKeys, c.attrValues, c.resKeys, c.resValues,
+		c.status, c.attrs.keys, c.attrs.values, c.res.keys, c.res.values,
 	}
 }
 
