@@ -1,0 +1,69 @@
+package clickhouse
+
+import (
+	"bytes"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/ch-go/proto"
+
+	"github.com/tracerdev/tracer/storage"
+	"github.com/tracerdev/tracer/storage/storagetest"
+)
+
+// encodeAll returns the native encoding of cols' Array columns and their
+// other columns, in order.
+func encodeAll(cols []any) ([]byte, []any) {
+	var b proto.Buffer
+	var plain []any
+	for _, col := range cols {
+		if e, ok := col.(nativeEncoder); ok {
+			e.EncodeColumn(&b)
+			continue
+		}
+		plain = append(plain, col)
+	}
+	return b.Buf, plain
+}
+
+// TestColumnsReuse checks that columns filled after a larger batch hold
+// exactly what fresh columns hold: fill must reset every column, including
+// the Array columns' offsets and values.
+func TestColumnsReuse(t *testing.T) {
+	g := storagetest.NewGenerator(7)
+	var big []storage.Span
+	for len(big) < 200 {
+		big = append(big, g.Trace(time.Now(), 5)...)
+	}
+	big = append(big, storagetest.FullSpan(g.TraceID(), g.SpanID(), g.SpanID(), time.Now()))
+	small := g.Trace(time.Now(), 3)
+	small = append(small, storagetest.FullSpan(g.TraceID(), g.SpanID(), g.SpanID(), time.Now()))
+
+	var reused columns
+	reused.fill(big)
+	reused.fill(small)
+	var fresh columns
+	fresh.fill(small)
+
+	for _, tc := range []struct {
+		name      string
+		got, want []any
+	}{
+		{"spans", reused.spanColumns(), fresh.spanColumns()},
+		{"index", reused.indexColumns(), fresh.indexColumns()},
+		{"operations", reused.operationColumns(), fresh.operationColumns()},
+	} {
+		gotWire, gotPlain := encodeAll(tc.got)
+		wantWire, wantPlain := encodeAll(tc.want)
+		if !bytes.Equal(gotWire, wantWire) {
+			t.Errorf("%s: Array columns of reused columns differ from fresh ones (%d vs %d bytes)", tc.name, len(gotWire), len(wantWire))
+		}
+		if !reflect.DeepEqual(gotPlain, wantPlain) {
+			t.Errorf("%s: plain columns of reused columns differ from fresh ones", tc.name)
+		}
+	}
+	if reused.rows != len(small) {
+		t.Errorf("rows = %d, want %d", reused.rows, len(small))
+	}
+}
