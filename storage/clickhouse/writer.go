@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -147,8 +148,9 @@ func (s *Store) putColumns(c *columns) {
 
 // send inserts whole columns in one native batch. Plain columns go through
 // clickhouse-go's Append, which takes a slice per column at once. Array
-// columns are built with ch-go's column types (offsets plus flat values),
-// encoded in the native format into c.wire and decoded into the batch's
+// columns are built as offsets plus flat values (ch-go's proto columns;
+// strings kept ready-encoded, strValues), encoded in the native format into
+// c.wire and decoded into the batch's
 // columns: clickhouse-go's Array.Append walks its argument row by row with
 // reflection and boxes every element, several allocations per span, while
 // Decode fills the column from the flat encoding.
@@ -241,10 +243,39 @@ type nativeEncoder interface {
 // followed by all values.
 type array[T any] struct {
 	offsets proto.ColUInt64
-	values  proto.ColumnOf[T]
+	values  arrayValues[T]
 }
 
-func newArray[T any](values proto.ColumnOf[T]) *array[T] { return &array[T]{values: values} }
+// arrayValues is the flat value column of an array: ch-go's proto
+// columns, or strValues.
+type arrayValues[T any] interface {
+	Append(v T)
+	Rows() int
+	Reset()
+	EncodeColumn(b *proto.Buffer)
+}
+
+// strValues is a String value column kept in the native encoding (each
+// value's length as a uvarint, then its bytes), so that encoding it is one
+// copy instead of a pass over every value as with proto.ColStr.
+type strValues struct {
+	wire []byte
+	rows int
+}
+
+func (v *strValues) Append(s string) {
+	v.wire = binary.AppendUvarint(v.wire, uint64(len(s)))
+	v.wire = append(v.wire, s...)
+	v.rows++
+}
+
+func (v *strValues) Rows() int { return v.rows }
+func (v *strValues) Reset()    { v.wire, v.rows = v.wire[:0], 0 }
+
+// EncodeColumn writes v in the native format.
+func (v *strValues) EncodeColumn(b *proto.Buffer) { b.Buf = append(b.Buf, v.wire...) }
+
+func newArray[T any](values arrayValues[T]) *array[T] { return &array[T]{values: values} }
 
 func (a *array[T]) add(v T) { a.values.Append(v) }
 func (a *array[T]) end()    { a.offsets = append(a.offsets, uint64(a.values.Rows())) }
@@ -262,7 +293,7 @@ type array2[T any] struct {
 	inner   *array[T]
 }
 
-func newArray2[T any](values proto.ColumnOf[T]) *array2[T] {
+func newArray2[T any](values arrayValues[T]) *array2[T] {
 	return &array2[T]{inner: newArray(values)}
 }
 
@@ -285,9 +316,9 @@ type attrArrays struct {
 
 func newAttrArrays() attrArrays {
 	return attrArrays{
-		keys:   newArray[string](new(proto.ColStr)),
+		keys:   newArray[string](new(strValues)),
 		types:  newArray[uint8](new(proto.ColUInt8)),
-		values: newArray[string](new(proto.ColStr)),
+		values: newArray[string](new(strValues)),
 	}
 }
 
@@ -314,9 +345,9 @@ type attrArrays2 struct {
 
 func newAttrArrays2() attrArrays2 {
 	return attrArrays2{
-		keys:   newArray2[string](new(proto.ColStr)),
+		keys:   newArray2[string](new(strValues)),
 		types:  newArray2[uint8](new(proto.ColUInt8)),
-		values: newArray2[string](new(proto.ColStr)),
+		values: newArray2[string](new(strValues)),
 	}
 }
 
@@ -380,9 +411,9 @@ func (c *columns) reset() {
 		c.made = true
 		c.res, c.attrs = newAttrArrays(), newAttrArrays()
 		c.evTimes = newArray[int64](new(proto.ColInt64))
-		c.evNames = newArray[string](new(proto.ColStr))
-		c.lnState = newArray[string](new(proto.ColStr))
-		c.vcNodes = newArray[string](new(proto.ColStr))
+		c.evNames = newArray[string](new(strValues))
+		c.lnState = newArray[string](new(strValues))
+		c.vcNodes = newArray[string](new(strValues))
 		c.evAttrs, c.lnAttrs = newAttrArrays2(), newAttrArrays2()
 		c.lnTrace = newArray[[]byte](&proto.ColFixedStr{Size: len(storage.TraceID{})})
 		c.lnSpan = newArray[[]byte](&proto.ColFixedStr{Size: len(storage.SpanID{})})
