@@ -30,7 +30,8 @@ type Config struct {
 	// WriteSpans call with more is split into batches of this size.
 	BatchSize int
 	// MaxConcurrentBatches caps how many batches one WriteSpans call sends
-	// at the same time.
+	// at the same time. A Store keeps the column buffers of up to this many
+	// finished batches for reuse (roughly the batch's encoded size each).
 	MaxConcurrentBatches int
 
 	// Cluster configures DDL and writes for a ClickHouse cluster; the zero
