@@ -34,7 +34,7 @@ func Compose(node string, tick uint64, deps string) (Clock, error) {
 	if !ValidNode(node) {
 		return Clock{}, fmt.Errorf("vclock: invalid node id %q", node)
 	}
-	c, err := ParseLimit(deps, DefaultLimit+1)
+	c, err := parse(deps, DefaultLimit+1, 1) // room for node's entry: one allocation
 	if err != nil {
 		return Clock{}, err
 	}

@@ -2,6 +2,7 @@ package vclock
 
 import (
 	"cmp"
+	"iter"
 	"slices"
 )
 
@@ -51,6 +52,17 @@ func (c Clock) Pruned() bool { return c.pruned }
 
 // Entries returns a copy of the entries, sorted by node.
 func (c Clock) Entries() []Entry { return slices.Clone(c.entries) }
+
+// All iterates over the entries in node order without copying them.
+func (c Clock) All() iter.Seq2[string, uint64] {
+	return func(yield func(string, uint64) bool) {
+		for _, e := range c.entries {
+			if !yield(e.Node, e.Count) {
+				return
+			}
+		}
+	}
+}
 
 // Get returns node's counter, 0 when absent.
 func (c Clock) Get(node string) uint64 {

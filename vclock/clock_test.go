@@ -326,3 +326,21 @@ func BenchmarkParseString16(b *testing.B) {
 		_ = p.String()
 	}
 }
+
+func TestAllAndComposeAllocs(t *testing.T) {
+	c := mustParse(t, "a:1,b:2,c:3")
+	var got []Entry
+	for n, v := range c.All() {
+		got = append(got, Entry{n, v})
+		if n == "b" {
+			break
+		}
+	}
+	if len(got) != 2 || got[0] != (Entry{"a", 1}) || got[1] != (Entry{"b", 2}) {
+		t.Errorf("All stopped at b gave %v", got)
+	}
+	// Composing a span's clock is one allocation: its entries.
+	if n := testing.AllocsPerRun(100, func() { _, _ = Compose("m", 9, "a:1,b:2,z:3") }); n != 1 {
+		t.Errorf("Compose allocated %v times, want 1", n)
+	}
+}

@@ -70,7 +70,10 @@ func Parse(s string) (Clock, error) { return ParseLimit(s, DefaultLimit) }
 // (DefaultLimit if limit < 1). Input longer than MaxTextLen, with more
 // entries than limit, or not exactly in the encoding's form is an error. The
 // node ids of the result share s's memory.
-func ParseLimit(s string, limit int) (Clock, error) {
+func ParseLimit(s string, limit int) (Clock, error) { return parse(s, limit, 0) }
+
+// parse is ParseLimit with room for spare more entries in the result.
+func parse(s string, limit, spare int) (Clock, error) {
 	if limit < 1 {
 		limit = DefaultLimit
 	}
@@ -83,18 +86,16 @@ func ParseLimit(s string, limit int) (Clock, error) {
 		s = s[1:]
 	}
 	if s == "" {
+		if spare > 0 {
+			c.entries = make([]Entry, 0, spare)
+		}
 		return c, nil
 	}
-	n := 1
-	for i := 0; i < len(s); i++ {
-		if s[i] == ',' {
-			n++
-		}
-	}
+	n := 1 + strings.Count(s, ",")
 	if n > limit {
 		return c, fmt.Errorf("vclock: %d entries exceed the limit of %d", n, limit)
 	}
-	c.entries = make([]Entry, 0, n)
+	c.entries = make([]Entry, 0, n+spare)
 	for len(s) > 0 {
 		var e Entry
 		var err error

@@ -501,9 +501,9 @@ func (c *columns) fill(spans []storage.Span) {
 		c.dropL = append(c.dropL, sp.DroppedLinks)
 
 		if clock, ok := sp.Clock(); ok {
-			for _, e := range clock.Entries() {
-				c.vcNodes.add(e.Node)
-				c.vcCounts.add(e.Count)
+			for node, count := range clock.All() {
+				c.vcNodes.add(node)
+				c.vcCounts.add(count)
 			}
 		}
 		c.vcNodes.end()
