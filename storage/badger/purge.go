@@ -82,14 +82,7 @@ func (s *Store) purgeSpans(ctx context.Context, cut int64) error {
 		if len(dels) == 0 {
 			return nil
 		}
-		wb := s.db.NewWriteBatch()
-		for _, k := range dels {
-			if err := wb.Delete(k); err != nil {
-				wb.Cancel()
-				return err
-			}
-		}
-		if err := wb.Flush(); err != nil {
+		if err := s.deleteKeys(dels); err != nil {
 			return err
 		}
 	}
@@ -129,14 +122,7 @@ func (s *Store) purgeLists(ctx context.Context) error {
 	if len(dels) == 0 {
 		return nil
 	}
-	wb := s.db.NewWriteBatch()
-	for _, k := range dels {
-		if err := wb.Delete(k); err != nil {
-			wb.Cancel()
-			return err
-		}
-	}
-	if err := wb.Flush(); err != nil {
+	if err := s.deleteKeys(dels); err != nil {
 		return err
 	}
 	s.listMu.Lock()
@@ -204,3 +190,15 @@ func (s *Store) gcValueLog(ctx context.Context) {
 }
 
 var _ storage.Purger = (*Store)(nil)
+
+// deleteKeys deletes keys in one write batch.
+func (s *Store) deleteKeys(keys [][]byte) error {
+	wb := s.db.NewWriteBatch()
+	for _, k := range keys {
+		if err := wb.Delete(k); err != nil {
+			wb.Cancel()
+			return err
+		}
+	}
+	return wb.Flush()
+}
