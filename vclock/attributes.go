@@ -43,47 +43,8 @@ func Compose(node string, tick uint64, deps string) (Clock, error) {
 	return c, nil
 }
 
-// AppendComposed appends the text encoding of Compose(node, tick, deps) to
-// b without building the clock; on malformed deps it returns b unchanged
-// and the error.
-func AppendComposed(b []byte, node string, tick uint64, deps string) ([]byte, error) {
-	if !ValidNode(node) {
-		return b, fmt.Errorf("vclock: invalid node id %q", node)
-	}
-	start := len(b)
-	s := deps
-	if len(s) > 0 && s[0] == '!' {
-		b = append(b, '!')
-		s = s[1:]
-	}
-	n := 0
-	done := tick == 0
-	for len(s) > 0 {
-		e, rest, err := parseEntry(s)
-		if err != nil {
-			return b[:start], err
-		}
-		s = rest
-		if !done && node <= e.Node {
-			done = true
-			if node == e.Node {
-				e.Count = max(e.Count, tick)
-			} else {
-				b = appendEntry(b, n, node, tick)
-				n++
-			}
-		}
-		b = appendEntry(b, n, e.Node, e.Count)
-		n++
-	}
-	if !done {
-		b = appendEntry(b, n, node, tick)
-	}
-	return b, nil
-}
-
 // Splice appends the text of deps with node's entry set to tick (the larger
-// of the two if deps has one), like AppendComposed, but without checking
+// of the two if deps has one), the text of Compose, but without checking
 // deps: it must be a valid encoding, such as String returns. It only looks
 // for the place of node's entry, which makes it several times faster than
 // parsing.

@@ -260,6 +260,3 @@ func Compare(a, b Clock) Order {
 		return Equal
 	}
 }
-
-// HappenedBefore reports whether a's event is known to precede b's.
-func HappenedBefore(a, b Clock) bool { return Compare(a, b) == Before }

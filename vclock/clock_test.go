@@ -219,9 +219,9 @@ func TestEncodeParseRoundTrip(t *testing.T) {
 		if got := string(c.AppendTextWith(nil, node, tick)); got != want.String() {
 			t.Fatalf("AppendTextWith(%v, %s, %d) = %q, want %q", c, node, tick, got, want.String())
 		}
-		comp, err := AppendComposed(nil, node, tick, s)
-		if err != nil || string(comp) != want.String() {
-			t.Fatalf("AppendComposed(%s, %d, %q) = %q, %v; want %q", node, tick, s, comp, err, want.String())
+		comp, err := Compose(node, tick, s)
+		if err != nil || comp.String() != want.String() {
+			t.Fatalf("Compose(%s, %d, %q) = %q, %v; want %q", node, tick, s, comp, err, want.String())
 		}
 		if got := string(Splice([]byte("x"), s, node, tick)); got != "x"+want.String() {
 			t.Fatalf("Splice(%q, %s, %d) = %q, want %q", s, node, tick, got, "x"+want.String())
