@@ -12,9 +12,7 @@ type Holder struct {
 	deps     vclock.Clock // other nodes' entries
 	depsText string       // cached encoding of deps
 	local    uint64       // this node's counter after its last event
-	full     string       // cached encoding of the whole clock at fullAt
-	fullAt   uint64
-	open     []openSpan // spans of this trace open in this process
+	open     []openSpan   // spans of this trace open in this process
 }
 
 // openSpan is the clock a span recorded at its start.
@@ -28,7 +26,7 @@ type openSpan struct {
 func (h *Holder) reset(id uint64, limit int) {
 	h.id = id
 	h.deps = vclock.New(limit)
-	h.depsText, h.full, h.fullAt, h.local = "", "", 0, 0
+	h.depsText, h.local = "", 0
 	clear(h.open)
 	h.open = h.open[:0]
 }
@@ -38,19 +36,13 @@ func (h *Holder) mergeLocked(text, node string) {
 	changed, err := h.deps.MergeText(text, node)
 	if err == nil && changed {
 		h.depsText = h.deps.String()
-		h.full = ""
 	}
 }
 
 // textLocked returns the whole clock's encoding.
 func (h *Holder) textLocked(node string) string {
-	if h.full != "" && h.fullAt == h.local {
-		return h.full
-	}
 	var buf [512]byte
-	h.full = string(h.deps.AppendTextWith(buf[:0], node, h.local))
-	h.fullAt = h.local
-	return h.full
+	return string(h.deps.AppendTextWith(buf[:0], node, h.local))
 }
 
 // findLocked returns the index of the open span id, or -1.
