@@ -109,7 +109,9 @@ func connFrom(ctx context.Context) []attribute.KeyValue {
 	return nil
 }
 
-func newCoreWith(c config) *core {
+// newCore builds the shared core from options.
+func newCore(opts []Option) *core {
+	c := newConfig(opts)
 	prop := c.prop
 	vc := propagation.NewVClock()
 	if !slices.Contains(prop.Fields(), propagation.Header) {

@@ -130,6 +130,3 @@ func newConfig(opts []Option) config {
 	}
 	return c
 }
-
-// newCore builds the shared core from options.
-func newCore(opts []Option) *core { return newCoreWith(newConfig(opts)) }
