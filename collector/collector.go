@@ -16,7 +16,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/tracerdev/tracer/collector/otlp"
-	"github.com/tracerdev/tracer/collector/wal"
+	"github.com/tracerdev/tracer/wal"
 	"github.com/tracerdev/tracer/storage"
 )
 

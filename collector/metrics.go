@@ -6,7 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/tracerdev/tracer/collector/wal"
+	"github.com/tracerdev/tracer/wal"
 )
 
 // Reasons a request or a span is rejected, the "reason" label.

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tracerdev/tracer/collector/otlp"
-	"github.com/tracerdev/tracer/collector/wal"
+	"github.com/tracerdev/tracer/wal"
 	"github.com/tracerdev/tracer/storage"
 )
 

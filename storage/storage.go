@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -123,12 +124,63 @@ type Store interface {
 	Close() error
 }
 
+// RejectedSpan is one span of a WriteSpans call that the backend refused.
+type RejectedSpan struct {
+	Index int   // into the spans passed to WriteSpans
+	Err   error // why; storing this span again will fail the same way
+}
+
+// RejectedError is the only permanent write error: it names the spans of a
+// WriteSpans call that the backend could not store, and why. Every span of
+// the call that it does not name is stored. Any other error from WriteSpans
+// is about the deployment (connection, server, schema, disk, deadline) and
+// the caller retries the whole call.
+type RejectedError struct {
+	Spans []RejectedSpan
+}
+
+func (e *RejectedError) Error() string {
+	switch len(e.Spans) {
+	case 0:
+		return "no span rejected"
+	case 1:
+		return fmt.Sprintf("span %d rejected: %v", e.Spans[0].Index, e.Spans[0].Err)
+	}
+	return fmt.Sprintf("%d spans rejected, first span %d: %v", len(e.Spans), e.Spans[0].Index, e.Spans[0].Err)
+}
+
+// Reject returns a *RejectedError naming spans, or nil when there are none.
+func Reject(spans ...RejectedSpan) error {
+	if len(spans) == 0 {
+		return nil
+	}
+	return &RejectedError{Spans: spans}
+}
+
+// Rejected returns the spans that err names as refused (err wraps a
+// *RejectedError), or nil.
+func Rejected(err error) []RejectedSpan {
+	var r *RejectedError
+	if errors.As(err, &r) {
+		return r.Spans
+	}
+	return nil
+}
+
+// ErrInvalidQuery is wrapped by reader errors about the caller's arguments
+// (a limit over the maximum, a negative lookback): asking again the same way
+// fails the same way.
+var ErrInvalidQuery = errors.New("invalid query")
+
 type permanentError struct{ err error }
 
 func (e permanentError) Error() string { return e.err.Error() }
 func (e permanentError) Unwrap() error { return e.err }
 
 // Permanent marks err as not worth retrying.
+//
+// Deprecated: being replaced by Reject (write errors, which must name spans)
+// and ErrInvalidQuery (reader errors); removed once nothing calls it.
 func Permanent(err error) error {
 	if err == nil {
 		return nil

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/tracerdev/tracer/collector/wal"
+	"github.com/tracerdev/tracer/wal"
 )
 
 func Example() {
