@@ -44,6 +44,47 @@ type OwnedWriter interface {
 type Trace struct {
 	ID    TraceID
 	Spans []Span
+	// Truncated says that more spans of the trace are stored than Spans
+	// holds: the reader returned ReaderLimits.MaxTraceSpans of them.
+	Truncated bool
+}
+
+// ReaderLimits caps what a Reader returns, so that no request can make a
+// reader take unbounded memory. Backends take them in their configuration;
+// a zero field means its default.
+type ReaderLimits struct {
+	// MaxTraceSpans is the most spans returned of one trace, by Trace and
+	// by FindTraces; a longer trace comes back with Truncated set.
+	MaxTraceSpans int
+	// MaxTraces is the largest Query.Limit accepted; a larger one is an
+	// error wrapping ErrInvalidQuery.
+	MaxTraces int
+	// MaxDependencySpans bounds the spans one Dependencies call reads; a
+	// window holding more is an error wrapping ErrInvalidQuery that says to
+	// ask for a shorter lookback (a backend that aggregates without holding
+	// spans may ignore it).
+	MaxDependencySpans int
+}
+
+// Default reader limits.
+const (
+	DefaultMaxTraceSpans      = 100_000
+	DefaultMaxTraces          = 1_500 // the Jaeger UI's largest search limit
+	DefaultMaxDependencySpans = 10_000_000
+)
+
+// WithDefaults returns l with its zero fields set to the defaults.
+func (l ReaderLimits) WithDefaults() ReaderLimits {
+	if l.MaxTraceSpans <= 0 {
+		l.MaxTraceSpans = DefaultMaxTraceSpans
+	}
+	if l.MaxTraces <= 0 {
+		l.MaxTraces = DefaultMaxTraces
+	}
+	if l.MaxDependencySpans <= 0 {
+		l.MaxDependencySpans = DefaultMaxDependencySpans
+	}
+	return l
 }
 
 // Query selects traces. A trace matches when one of its spans satisfies every
