@@ -27,15 +27,15 @@ func readCheckpoint(path string) (Offset, error) {
 	return Offset(binary.LittleEndian.Uint64(b)), nil
 }
 
-func writeCheckpoint(dir string, off Offset) error {
+func writeCheckpoint(fs fileSystem, dir string, off Offset) error {
 	b := binary.LittleEndian.AppendUint64(nil, uint64(off))
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 	tmp := filepath.Join(dir, checkpointName+".tmp")
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := fs.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(b); err != nil {
+	if _, err := f.WriteAt(b, 0); err != nil {
 		f.Close()
 		return err
 	}
@@ -49,11 +49,11 @@ func writeCheckpoint(dir string, off Offset) error {
 	if err := os.Rename(tmp, filepath.Join(dir, checkpointName)); err != nil {
 		return err
 	}
-	return syncDir(dir)
+	return syncDir(fs, dir)
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+func syncDir(fs fileSystem, dir string) error {
+	d, err := fs.OpenFile(dir, os.O_RDONLY, 0)
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,8 @@ type Options struct {
 	CacheBytes int64
 	// Logger receives recovery reports; default slog.Default().
 	Logger *slog.Logger
+
+	fs fileSystem // tests only; default osFS
 }
 
 const (
@@ -82,6 +84,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.fs == nil {
+		o.fs = osFS{}
 	}
 	return o, nil
 }
@@ -121,8 +126,8 @@ type Stats struct {
 type segment struct {
 	first Offset // from the file name: no record in it is below
 	path  string
-	size  int64    // bytes written
-	f     *os.File // open while it is active or waiting for its fsync
+	size  int64 // bytes written
+	f     file  // open while it is active or waiting for its fsync
 }
 
 // WAL is a segmented write-ahead log. Its methods are safe for concurrent
@@ -245,7 +250,7 @@ func (w *WAL) recover() error {
 // It returns the last record offset it holds (or s.first-1). The last
 // segment stays open.
 func (w *WAL) recoverSegment(s *segment, isLast bool) (Offset, error) {
-	f, err := os.OpenFile(s.path, os.O_RDWR, 0)
+	f, err := w.o.fs.OpenFile(s.path, os.O_RDWR, 0)
 	if err != nil {
 		return 0, err
 	}
@@ -321,7 +326,7 @@ func (w *WAL) deleteCommitted() {
 		}
 		// A rolled segment still waiting for its fsync is closed by the
 		// next sync; removing its name does not disturb that.
-		if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := w.o.fs.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			w.o.Logger.Warn("wal: cannot remove committed segment", "path", s.path, "error", err)
 		}
 	}
@@ -414,13 +419,13 @@ func (w *WAL) roll() error {
 		w.active = nil
 	}
 	s := &segment{first: w.next, path: filepath.Join(w.dir, segName(w.next))}
-	f, err := os.OpenFile(s.path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o644)
+	f, err := w.o.fs.OpenFile(s.path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o644)
 	if err != nil {
 		return fmt.Errorf("wal: new segment: %w", err)
 	}
-	if err := syncDir(w.dir); err != nil {
+	if err := syncDir(w.o.fs, w.dir); err != nil {
 		f.Close()
-		os.Remove(s.path)
+		w.o.fs.Remove(s.path)
 		return fmt.Errorf("wal: new segment: %w", err)
 	}
 	s.f = f
@@ -643,7 +648,7 @@ func (w *WAL) readDisk(plan []segRead, after, vis Offset, max int) ([]Record, er
 		if len(recs) >= max {
 			break
 		}
-		f, err := os.Open(sr.path)
+		f, err := w.o.fs.OpenFile(sr.path, os.O_RDONLY, 0)
 		if err != nil {
 			return recs, err
 		}
@@ -696,7 +701,7 @@ func (w *WAL) Commit(upTo Offset) error {
 	}
 	w.mu.Unlock()
 
-	if err := writeCheckpoint(w.dir, upTo); err != nil {
+	if err := writeCheckpoint(w.o.fs, w.dir, upTo); err != nil {
 		return fmt.Errorf("wal: commit: %w", err)
 	}
 
