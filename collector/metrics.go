@@ -105,12 +105,28 @@ func newMetrics(stats func() wal.Stats, committed func() wal.Offset) (*metrics, 
 		m.writeFailures, m.spansDropped,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: ns + "wal_bytes",
-			Help: "Bytes of WAL segment files on disk.",
+			Help: "Disk space of the WAL segment files, each counted whole (what wal.max_bytes caps).",
 		}, func() float64 { return float64(stats().Bytes) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: ns + "wal_segments",
 			Help: "WAL segment files on disk.",
 		}, func() float64 { return float64(stats().Segments) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: ns + "wal_corrupted_records_total",
+			Help: "Damaged WAL records skipped when the WAL was opened: acknowledged records lost.",
+		}, func() float64 { return float64(stats().Corrupted) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: ns + "wal_torn_tails_total",
+			Help: "Torn tails (incomplete records at a segment's end) cut when the WAL was opened.",
+		}, func() float64 { return float64(stats().TornTruncations) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: ns + "wal_lost_tails_total",
+			Help: "Of the torn tails, those of a segment that was not the last, which a crash cannot produce.",
+		}, func() float64 { return float64(stats().LostTails) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: ns + "wal_lost_records_total",
+			Help: "Acknowledged, uncommitted WAL records lost with those tails.",
+		}, func() float64 { return float64(stats().LostRecords) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: ns + "wal_committed_offset",
 			Help: "Offset of the last WAL record the sink has durably written.",

@@ -13,8 +13,9 @@ import (
 )
 
 const (
-	// readRecords is the most WAL records one Read returns.
-	readRecords = 64
+	// readBytes is the most record bytes one WAL Read returns (a larger
+	// record comes alone).
+	readBytes = 4 << 20
 	// drainPoll is how long a draining pipeline waits for another record
 	// before it concludes that it has caught up: intake has stopped, so no
 	// record can appear later.
@@ -55,7 +56,7 @@ func (c *Collector) runPipeline(ctx, readCtx context.Context, w *wal.WAL) {
 			}
 			rctx, cancel = context.WithDeadline(readCtx, deadline)
 		}
-		recs, err := w.Read(rctx, p.next, readRecords)
+		recs, err := w.Read(rctx, p.next, readBytes)
 		cancel()
 		if err != nil {
 			switch {

@@ -1,5 +1,7 @@
-// Package wal is the collector's segmented write-ahead log, which is also its
-// queue between the receivers and the sink.
+// Package wal is a segmented, checksummed write-ahead log that is also a
+// durable queue: the collector's buffer between its receivers and its sink,
+// the agent's buffer, and the disk spool of the library's exporter. It
+// imports only the standard library, so that the library side may use it.
 //
 // Append writes a record and returns once it is durable according to the
 // SyncPolicy; Read returns records after an offset, waiting for new ones;
@@ -11,7 +13,8 @@
 // # On disk
 //
 // The directory holds segment files named by the offset of their first
-// record (%020d.seg), a checkpoint file holding the committed offset, and a
+// record (%020d.seg), a checkpoint file holding the committed offset (two
+// slots, overwritten in place, so that a Commit needs no free space), and a
 // LOCK file that keeps a second process out. Each record is a 24-byte header
 // (magic, length, offset, CRC-32C of the payload, CRC-32C of the header)
 // and the payload, so that Open can cut a torn tail (an incomplete record at
@@ -19,6 +22,21 @@
 // while keeping the ones after it with their offsets: a damaged payload is
 // stepped over by its (checked) length, a damaged header by searching for
 // the next intact record.
+//
+// # Space
+//
+// Options.MaxBytes caps the disk space of the segments, counted a whole
+// segment at a time; past it, or when the disk is full, Append returns
+// ErrFull until Commit frees whole segments. Commit works on a full disk.
+// Read returns a byte budget of records at a time (a larger record alone).
+//
+// # Damage and failure
+//
+// Open reports what it found in Stats: a torn tail of the last segment is
+// what a crash during a write leaves; a torn tail of an earlier segment, or
+// a damaged record, is data lost after it was acknowledged, and logged as an
+// error. A failed fsync fails the log for good (Err, ErrFailed): only a
+// restart, which recovers from what the disk holds, makes it write again.
 //
 // # Memory
 //

@@ -23,8 +23,10 @@ func Example() {
 			fmt.Println(err)
 		}
 	}
-	// The sink reads from the last commit, stores, then commits.
-	recs, _ := w.Read(ctx, w.Committed(), 10)
+	// The sink reads from the last commit (at most 1 MiB of records at a
+	// time), stores, then commits.
+	const budget = 1 << 20
+	recs, _ := w.Read(ctx, w.Committed(), budget)
 	for _, r := range recs {
 		fmt.Println(r.Offset, string(r.Data))
 	}
@@ -35,7 +37,7 @@ func Example() {
 	w, _ = wal.Open(dir, wal.Options{})
 	defer w.Close()
 	_, _ = w.Append(ctx, []byte("third"))
-	recs, _ = w.Read(ctx, w.Committed(), 10)
+	recs, _ = w.Read(ctx, w.Committed(), budget)
 	fmt.Println(recs[0].Offset, string(recs[0].Data))
 	// Output:
 	// 1 first

@@ -76,16 +76,20 @@ type frameReader struct {
 	corrupted int64 // damaged records skipped
 	// tornAt is where an incomplete record at the end starts, or -1.
 	tornAt int64
+	// maxLen, unless negative, makes next stop (and set stopped) at a
+	// record whose payload is longer, before reading it.
+	maxLen  int64
+	stopped bool
 }
 
 func newFrameReader(r io.ReaderAt, size, pos int64) *frameReader {
-	return &frameReader{r: r, size: size, pos: pos, tornAt: -1}
+	return &frameReader{r: r, size: size, pos: pos, tornAt: -1, maxLen: -1}
 }
 
 // next returns the next intact record. keep says whether the payload is
 // returned in a fresh slice (else in a buffer reused by the next call). At
 // the end it returns ok false; fr.tornAt then says whether the segment ends
-// in an incomplete record.
+// in an incomplete record, fr.stopped whether fr.maxLen stopped it.
 func (fr *frameReader) next(keep bool) (off Offset, payload []byte, ok bool, err error) {
 	for {
 		if fr.pos >= fr.size {
@@ -113,6 +117,10 @@ func (fr *frameReader) next(keep bool) (off Offset, payload []byte, ok bool, err
 		end := fr.pos + headerSize + hd.length
 		if end > fr.size {
 			fr.tornAt = fr.pos
+			return 0, nil, false, nil
+		}
+		if fr.maxLen >= 0 && hd.length > fr.maxLen {
+			fr.stopped = true
 			return 0, nil, false, nil
 		}
 		var p []byte

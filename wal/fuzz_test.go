@@ -59,7 +59,7 @@ func FuzzRecover(f *testing.F) {
 		done, cancel := context.WithCancel(context.Background())
 		cancel() // Read returns what is there, and does not wait
 		for {
-			recs, err := w.Read(done, after, 64)
+			recs, err := w.Read(done, after, 4<<10)
 			if err != nil {
 				break
 			}

@@ -32,12 +32,18 @@ const (
 // Options configure a WAL. Zero fields take their defaults.
 type Options struct {
 	// SegmentSize is the size at which a segment file is closed and a new
-	// one started; default 64 MiB. It is lowered to MaxBytes/4 when larger,
-	// so that committing frees space well before the log is full.
+	// one started; default 64 MiB. Space is taken and freed a whole segment
+	// at a time, so it is best a multiple of the file system's block size.
 	SegmentSize int64
-	// MaxBytes caps the bytes of segment files on disk, which hold the
+	// MaxBytes caps the disk space of the segment files, which hold the
 	// records not yet committed, plus committed ones that share a segment
-	// with uncommitted ones. Append returns ErrFull past it. Default 1 GiB.
+	// with uncommitted ones. Each segment counts whole from its creation
+	// (SegmentSize, or whole multiples of it when one record is larger), so
+	// the files never take more than MaxBytes on a file system whose block
+	// size divides SegmentSize. Append
+	// returns ErrFull past it. Default 1 GiB; at least SegmentSize (Open
+	// refuses less). The checkpoint file (524 bytes) and the lock file come
+	// on top.
 	MaxBytes int64
 	// Sync is the fsync policy; default SyncBatch.
 	Sync SyncPolicy
@@ -73,8 +79,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxBytes == 0 {
 		o.MaxBytes = defaultMaxBytes
 	}
-	if o.SegmentSize > o.MaxBytes/4 {
-		o.SegmentSize = max(o.MaxBytes/4, 1)
+	if o.MaxBytes < o.SegmentSize {
+		return o, fmt.Errorf("MaxBytes %d is below one segment (SegmentSize %d): space is taken a whole segment at a time, so raise MaxBytes or lower SegmentSize", o.MaxBytes, o.SegmentSize)
 	}
 	if o.SyncInterval == 0 {
 		o.SyncInterval = defaultSyncInterval
@@ -92,9 +98,17 @@ func (o Options) withDefaults() (Options, error) {
 }
 
 var (
-	// ErrFull is returned by Append when the record would take the log past
-	// Options.MaxBytes; the caller should answer with a retryable error.
+	// ErrFull is wrapped by the error Append returns when the record would
+	// take the log past Options.MaxBytes, or the disk is full; the caller
+	// should answer with a retryable error. Commit frees the space.
 	ErrFull = errors.New("wal: full")
+	// ErrFailed is wrapped by the error of every Append after an fsync of
+	// the log failed (or a failed write could not be undone). The failure
+	// is for good: after a failed fsync the kernel may have dropped the
+	// written pages, so what the page cache shows can no longer be trusted
+	// to be on disk (PostgreSQL's "fsyncgate", 2018). Restart the process:
+	// Open recovers from what the disk holds. Err reports it.
+	ErrFailed = errors.New("wal: failed")
 	// ErrClosed is returned by every method after Close.
 	ErrClosed = errors.New("wal: closed")
 	// ErrTooLarge is returned by Append for a record that can never fit:
@@ -114,12 +128,21 @@ type Record struct {
 
 // Stats describe a WAL.
 type Stats struct {
-	Bytes           int64 // bytes of segment files on disk
-	Segments        int   // segment files on disk
-	Records         int64 // records appended since Open
-	Corrupted       int64 // damaged records skipped at Open
-	TornTruncations int64 // torn tails cut at Open
-	Syncs           int64 // fsyncs of segment files since Open
+	Bytes    int64 // disk space of the segments, each counted whole: what MaxBytes caps
+	Segments int   // segment files on disk
+	Records  int64 // records appended since Open
+	Syncs    int64 // fsyncs of segment files since Open
+
+	// What Open found damaged. Corrupted and LostRecords are records
+	// acknowledged by an Append and lost (unless already committed).
+	Corrupted       int64 // damaged records skipped (checksum mismatch) at Open
+	TornTruncations int64 // torn tails (incomplete records at a segment's end) cut at Open
+	TornBytes       int64 // bytes those cuts removed
+	// LostTails counts the torn tails of segments that were not the last:
+	// a process crash cannot produce them (disk damage or a power loss
+	// before an fsync can). They are in TornTruncations too.
+	LostTails   int64
+	LostRecords int64 // uncommitted records lost with LostTails, from the offsets missing before the next segment
 }
 
 // segment is one segment file.
@@ -128,6 +151,13 @@ type segment struct {
 	path  string
 	size  int64 // bytes written
 	f     file  // open while it is active or waiting for its fsync
+}
+
+// charge is the space a segment of size bytes counts for against MaxBytes:
+// a whole segment, or whole segments' worth when one record is larger.
+func (w *WAL) charge(size int64) int64 {
+	n := max((size+w.o.SegmentSize-1)/w.o.SegmentSize, 1)
+	return n * w.o.SegmentSize
 }
 
 // WAL is a segmented write-ahead log. Its methods are safe for concurrent
@@ -149,8 +179,10 @@ type WAL struct {
 	written   Offset     // last record written
 	synced    Offset     // last record fsynced
 	syncing   bool
-	err       error // sticky: after a failed fsync nothing is trusted
+	err       error // sticky, wraps ErrFailed: after a failed fsync nothing is trusted
+	full      bool  // Append is refusing records with ErrFull (logged once per episode)
 	committed Offset
+	cp        *checkpoint // written by Commit under commitMu
 	bytes     int64
 	closed    bool
 	notify    chan struct{} // closed when records become visible
@@ -160,7 +192,8 @@ type WAL struct {
 	cacheHead  int
 	cacheBytes int64
 
-	records, corrupted, torn, syncs int64
+	records, syncs                                     int64
+	corrupted, torn, tornBytes, lostTails, lostRecords int64
 
 	stop, done chan struct{} // the SyncInterval goroutine
 }
@@ -199,6 +232,9 @@ func Open(dir string, o Options) (*WAL, error) {
 	w.cond = sync.NewCond(&w.mu)
 	if err := w.recover(); err != nil {
 		w.closeFiles()
+		if w.cp != nil {
+			w.cp.close()
+		}
 		lock.Close()
 		return nil, fmt.Errorf("wal: open %s: %w", dir, err)
 	}
@@ -210,12 +246,15 @@ func Open(dir string, o Options) (*WAL, error) {
 }
 
 func (w *WAL) recover() error {
-	cp, err := readCheckpoint(filepath.Join(w.dir, checkpointName))
+	cp, off, damaged, err := openCheckpoint(w.o.fs, w.dir)
 	if err != nil {
-		w.o.Logger.Warn("wal: unreadable checkpoint, replaying every record", "dir", w.dir, "error", err)
-		cp = 0
+		return err
 	}
-	w.committed = cp
+	w.cp = cp
+	if damaged != nil {
+		w.o.Logger.Warn("wal: unreadable checkpoint, replaying every record", "dir", w.dir, "error", damaged)
+	}
+	w.committed = off
 	names, err := filepath.Glob(filepath.Join(w.dir, "*"+segExt))
 	if err != nil {
 		return err
@@ -229,9 +268,20 @@ func (w *WAL) recover() error {
 		w.segs = append(w.segs, &segment{first: Offset(n), path: p})
 	}
 	sort.Slice(w.segs, func(i, j int) bool { return w.segs[i].first < w.segs[j].first })
-	last := cp
+	if len(w.segs) > 0 && w.segs[0].first-1 > w.committed {
+		// A Commit deleted segments and could not persist its
+		// checkpoint (see Commit), or segments were removed by hand.
+		w.o.Logger.Warn("wal: checkpoint is older than the first segment; the records between are gone",
+			"checkpoint", w.committed, "first_segment", w.segs[0].first)
+		w.committed = w.segs[0].first - 1
+	}
+	last := w.committed
 	for i, s := range w.segs {
-		l, err := w.recoverSegment(s, i == len(w.segs)-1)
+		var nextFirst Offset // 0: s is the last segment
+		if i+1 < len(w.segs) {
+			nextFirst = w.segs[i+1].first
+		}
+		l, err := w.recoverSegment(s, nextFirst)
 		if err != nil {
 			return fmt.Errorf("%s: %w", filepath.Base(s.path), err)
 		}
@@ -242,14 +292,16 @@ func (w *WAL) recover() error {
 	if n := len(w.segs); n > 0 {
 		w.active = w.segs[n-1]
 	}
-	w.deleteCommitted()
+	w.deleteUpTo(w.committed)
 	return nil
 }
 
 // recoverSegment reads a segment through, cuts a torn tail and fsyncs it.
 // It returns the last record offset it holds (or s.first-1). The last
-// segment stays open.
-func (w *WAL) recoverSegment(s *segment, isLast bool) (Offset, error) {
+// segment (nextFirst 0) stays open. A segment wholly committed is not read:
+// recover deletes it.
+func (w *WAL) recoverSegment(s *segment, nextFirst Offset) (Offset, error) {
+	isLast := nextFirst == 0
 	f, err := w.o.fs.OpenFile(s.path, os.O_RDWR, 0)
 	if err != nil {
 		return 0, err
@@ -258,6 +310,11 @@ func (w *WAL) recoverSegment(s *segment, isLast bool) (Offset, error) {
 	if err != nil {
 		f.Close()
 		return 0, err
+	}
+	s.size = fi.Size()
+	if !isLast && nextFirst-1 <= w.committed {
+		w.bytes += w.charge(s.size)
+		return nextFirst - 1, f.Close()
 	}
 	fr := newFrameReader(f, fi.Size(), 0)
 	fr.last = s.first - 1
@@ -271,25 +328,42 @@ func (w *WAL) recoverSegment(s *segment, isLast bool) (Offset, error) {
 			break
 		}
 	}
-	s.size = fi.Size()
 	if fr.tornAt >= 0 {
 		if err := f.Truncate(fr.tornAt); err != nil {
 			f.Close()
 			return 0, err
 		}
+		cut := fi.Size() - fr.tornAt
 		w.torn++
+		w.tornBytes += cut
 		s.size = fr.tornAt
-		w.o.Logger.Warn("wal: cut torn tail", "segment", s.path, "at", fr.tornAt, "bytes", fi.Size()-fr.tornAt)
+		lost := int64(0)
+		if !isLast && nextFirst-1 > max(fr.last, w.committed) {
+			lost = int64(nextFirst - 1 - max(fr.last, w.committed))
+		}
+		switch {
+		case isLast:
+			w.o.Logger.Warn("wal: cut torn tail (a crash during a write)", "segment", s.path, "at", fr.tornAt, "bytes", cut)
+		case lost > 0:
+			w.lostTails++
+			w.lostRecords += lost
+			w.o.Logger.Error("wal: lost acknowledged records: a segment before the last ends in damage, which a process crash cannot cause (disk damage, or power lost before an fsync)",
+				"segment", s.path, "at", fr.tornAt, "bytes", cut, "records", lost, "offsets_from", max(fr.last, w.committed)+1, "offsets_to", nextFirst-1)
+		default:
+			w.lostTails++
+			w.o.Logger.Warn("wal: cut damaged bytes after the last record of a segment before the last", "segment", s.path, "at", fr.tornAt, "bytes", cut)
+		}
 	}
 	if fr.corrupted > 0 {
 		w.corrupted += fr.corrupted
-		w.o.Logger.Warn("wal: skipped damaged records", "segment", s.path, "records", fr.corrupted)
+		w.o.Logger.Error("wal: lost acknowledged records: skipped damaged records (disk damage, or power lost before an fsync)",
+			"segment", s.path, "records", fr.corrupted)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
 		return 0, err
 	}
-	w.bytes += s.size
+	w.bytes += w.charge(s.size)
 	if isLast {
 		s.f = f
 	} else if err := f.Close(); err != nil {
@@ -298,20 +372,20 @@ func (w *WAL) recoverSegment(s *segment, isLast bool) (Offset, error) {
 	return fr.last, nil
 }
 
-// deleteCommitted removes the segments whose records are all committed,
+// deleteUpTo removes the segments whose records are all at or below upTo,
 // the active one included (the next Append starts a new one). w.mu is held.
-func (w *WAL) deleteCommitted() {
+func (w *WAL) deleteUpTo(upTo Offset) {
 	keep := w.segs[:0]
 	for i, s := range w.segs {
 		lastOff := w.next - 1
 		if i+1 < len(w.segs) {
 			lastOff = w.segs[i+1].first - 1
 		}
-		if lastOff > w.committed {
+		if lastOff > upTo {
 			keep = append(keep, s)
 			continue
 		}
-		w.bytes -= s.size
+		w.bytes -= w.charge(s.size)
 		if s == w.active {
 			w.active = nil
 			if w.syncing {
@@ -338,7 +412,9 @@ func (w *WAL) deleteCommitted() {
 // durable per the SyncPolicy. The WAL keeps a copy; data is the caller's.
 //
 // ctx is checked before the record is written; once written, Append waits
-// for the fsync that covers it (at most about two fsyncs).
+// for the fsync that covers it (at most about two fsyncs). An error wraps
+// ErrFull when the cap or the disk is full (retry after a Commit), and
+// ErrFailed once the log has failed for good (see Err).
 func (w *WAL) Append(ctx context.Context, data []byte) (Offset, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -360,27 +436,46 @@ func (w *WAL) Append(ctx context.Context, data []byte) (Offset, error) {
 		return 0, w.err
 	case size > w.o.MaxBytes:
 		return 0, ErrTooLarge
-	case w.bytes+size > w.o.MaxBytes:
-		return 0, ErrFull
 	}
-	if w.active == nil || (w.active.size > 0 && w.active.size+size > w.o.SegmentSize) {
+	roll := w.active == nil || (w.active.size > 0 && w.active.size+size > w.o.SegmentSize)
+	var grow int64 // the space this record adds to w.bytes
+	if roll {
+		grow = w.charge(size)
+	} else {
+		grow = w.charge(w.active.size+size) - w.charge(w.active.size)
+	}
+	if w.bytes+grow > w.o.MaxBytes {
+		return 0, w.refuse(fmt.Errorf("%w: %d bytes of segments, max %d", ErrFull, w.bytes, w.o.MaxBytes))
+	}
+	if roll {
 		if err := w.roll(); err != nil {
+			if isNoSpace(err) {
+				return 0, w.refuse(fmt.Errorf("%w: disk: %w", ErrFull, err))
+			}
 			return 0, err
 		}
+		grow -= w.charge(0) // roll counted the new segment
 	}
 	off := w.next
 	putHeader(frame, off, len(data), crc)
 	s := w.active
 	if _, err := s.f.WriteAt(frame, s.size); err != nil {
 		if terr := s.f.Truncate(s.size); terr != nil {
-			w.err = fmt.Errorf("wal: write failed and cannot be undone: %w", errors.Join(err, terr))
+			w.fail(fmt.Errorf("%w: write failed and cannot be undone: %w", ErrFailed, errors.Join(err, terr)))
+		}
+		if isNoSpace(err) {
+			return 0, w.refuse(fmt.Errorf("%w: disk: %w", ErrFull, err))
 		}
 		return 0, fmt.Errorf("wal: write: %w", err)
+	}
+	if w.full {
+		w.full = false
+		w.o.Logger.Info("wal: accepting records again")
 	}
 	w.next++
 	w.written = off
 	s.size += size
-	w.bytes += size
+	w.bytes += grow
 	w.records++
 	w.cacheAdd(Record{Offset: off, Data: frame[headerSize:]})
 
@@ -412,6 +507,36 @@ func (w *WAL) Append(ctx context.Context, data []byte) (Offset, error) {
 	return off, nil
 }
 
+// refuse returns err (which wraps ErrFull), logging the first refusal of
+// an episode; the next record accepted ends it. w.mu is held.
+func (w *WAL) refuse(err error) error {
+	if !w.full {
+		w.full = true
+		w.o.Logger.Warn("wal: full, refusing records until the sink commits", "error", err)
+	}
+	return err
+}
+
+// fail makes err (which wraps ErrFailed) the log's sticky failure, and logs
+// it once. w.mu is held.
+func (w *WAL) fail(err error) {
+	if w.err != nil {
+		return
+	}
+	w.err = err
+	w.o.Logger.Error("wal: failed; every append is refused until the process restarts", "error", err)
+}
+
+// Err returns nil while the log is healthy, else its failure (which wraps
+// ErrFailed): an fsync of the log failed, and every Append is refused until
+// the process restarts. Records made durable before it can still be read
+// and committed.
+func (w *WAL) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
 // roll starts a new segment at w.next. w.mu is held.
 func (w *WAL) roll() error {
 	if w.active != nil {
@@ -431,6 +556,7 @@ func (w *WAL) roll() error {
 	s.f = f
 	w.segs = append(w.segs, s)
 	w.active = s
+	w.bytes += w.charge(0)
 	return nil
 }
 
@@ -471,7 +597,7 @@ func (w *WAL) syncLocked() {
 	w.syncs += n
 	w.syncing = false
 	if err != nil {
-		w.err = fmt.Errorf("wal: fsync: %w", err)
+		w.fail(fmt.Errorf("%w: fsync: %w", ErrFailed, err))
 	} else if target > w.synced {
 		w.synced = target
 		if w.o.Sync == SyncBatch {
@@ -540,17 +666,19 @@ func (w *WAL) cacheDropHead() {
 	}
 }
 
-// Read returns up to max records with Offset > after, in order, waiting
-// until at least one exists, ctx is done or the WAL is closed. Records are
+// Read returns records with Offset > after, in order, waiting until at
+// least one exists, ctx is done or the WAL is closed. Their Data add up to
+// at most maxBytes, except that the first record is returned whatever its
+// size, so that a record larger than the budget is read on its own. Records are
 // returned once they are durable per the SyncPolicy. Records already there
 // are returned even when ctx is done, so a done ctx polls without waiting.
 // The returned Data slices are shared with the WAL's cache and must not be
 // modified; the WAL never modifies them either, so they may be kept.
 //
 // Offsets may have gaps where Open skipped damaged records.
-func (w *WAL) Read(ctx context.Context, after Offset, max int) ([]Record, error) {
-	if max <= 0 {
-		return nil, errors.New("wal: read: max must be positive")
+func (w *WAL) Read(ctx context.Context, after Offset, maxBytes int64) ([]Record, error) {
+	if maxBytes <= 0 {
+		return nil, errors.New("wal: read: maxBytes must be positive")
 	}
 	floor := after // no record in (after, floor] exists
 	for missing := 0; ; {
@@ -561,13 +689,13 @@ func (w *WAL) Read(ctx context.Context, after Offset, max int) ([]Record, error)
 		}
 		vis := w.visible()
 		if vis > floor {
-			if recs := w.fromCache(after, vis, max); recs != nil {
+			if recs := w.fromCache(after, vis, maxBytes); recs != nil {
 				w.mu.Unlock()
 				return recs, nil
 			}
 			plan := w.diskPlan(after)
 			w.mu.Unlock()
-			recs, err := w.readDisk(plan, after, vis, max)
+			recs, err := w.readDisk(plan, after, vis, maxBytes)
 			if err != nil && !errors.Is(err, os.ErrNotExist) {
 				return nil, fmt.Errorf("wal: read: %w", err)
 			}
@@ -599,14 +727,17 @@ func (w *WAL) Read(ctx context.Context, after Offset, max int) ([]Record, error)
 
 // fromCache returns the records after `after` from the cache when the cache
 // holds the first of them, else nil. w.mu is held.
-func (w *WAL) fromCache(after, vis Offset, max int) []Record {
+func (w *WAL) fromCache(after, vis Offset, maxBytes int64) []Record {
 	c := w.cache[w.cacheHead:]
 	if len(c) == 0 || c[0].Offset > after+1 {
 		return nil
 	}
 	i := sort.Search(len(c), func(i int) bool { return c[i].Offset > after })
-	j := i
-	for j < len(c) && j-i < max && c[j].Offset <= vis {
+	j, n := i, int64(0)
+	for j < len(c) && c[j].Offset <= vis {
+		if n += int64(len(c[j].Data)); n > maxBytes && j > i {
+			break
+		}
 		j++
 	}
 	if j == i {
@@ -637,15 +768,16 @@ func (w *WAL) diskPlan(after Offset) []segRead {
 	return plan
 }
 
-// readDisk reads up to max records in (after, vis] from the planned
-// segments.
-func (w *WAL) readDisk(plan []segRead, after, vis Offset, max int) ([]Record, error) {
+// readDisk reads the records in (after, vis] from the planned segments,
+// up to maxBytes of them (at least one).
+func (w *WAL) readDisk(plan []segRead, after, vis Offset, maxBytes int64) ([]Record, error) {
 	var recs []Record
+	n := int64(0) // bytes in recs
 	w.mu.Lock()
 	hint := w.hint
 	w.mu.Unlock()
 	for _, sr := range plan {
-		if len(recs) >= max {
+		if n >= maxBytes {
 			break
 		}
 		f, err := w.o.fs.OpenFile(sr.path, os.O_RDONLY, 0)
@@ -657,7 +789,11 @@ func (w *WAL) readDisk(plan []segRead, after, vis Offset, max int) ([]Record, er
 			pos = hint.pos
 		}
 		fr := newFrameReader(f, sr.size, pos)
-		for len(recs) < max {
+		for {
+			fr.maxLen = -1
+			if len(recs) > 0 {
+				fr.maxLen = max(maxBytes-n, 0) // stop before a record that does not fit
+			}
 			off, p, ok, err := fr.next(true)
 			if err != nil {
 				f.Close()
@@ -668,10 +804,14 @@ func (w *WAL) readDisk(plan []segRead, after, vis Offset, max int) ([]Record, er
 			}
 			if off > after {
 				recs = append(recs, Record{Offset: off, Data: p})
+				n += int64(len(p))
 				hint = readHint{path: sr.path, pos: fr.pos, off: off}
 			}
 		}
 		f.Close()
+		if fr.stopped {
+			break
+		}
 	}
 	w.mu.Lock()
 	w.hint = hint
@@ -683,6 +823,13 @@ func (w *WAL) readDisk(plan []segRead, after, vis Offset, max int) ([]Record, er
 // the sink: it persists the checkpoint (with fsync) and deletes the segments
 // whose records are all <= upTo. Committing an offset at or below Committed
 // does nothing; committing past the last appended record is an error.
+//
+// Commit frees space on a full disk: the checkpoint is overwritten in place,
+// which takes no new disk block, and when even that fails (a copy-on-write
+// file system, say) the segments are deleted anyway, since the sink has the
+// records, and the checkpoint written again. If that fails too, Commit
+// returns the error and Committed stays; after a restart the log starts at
+// its first remaining segment.
 func (w *WAL) Commit(upTo Offset) error {
 	w.commitMu.Lock()
 	defer w.commitMu.Unlock()
@@ -701,17 +848,23 @@ func (w *WAL) Commit(upTo Offset) error {
 	}
 	w.mu.Unlock()
 
-	if err := writeCheckpoint(w.o.fs, w.dir, upTo); err != nil {
-		return fmt.Errorf("wal: commit: %w", err)
-	}
-
+	err := w.cp.write(upTo)
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if err != nil {
+		w.deleteUpTo(upTo)
+		w.mu.Unlock()
+		err = w.cp.write(upTo)
+		w.mu.Lock()
+		if err != nil {
+			return fmt.Errorf("wal: commit %d: checkpoint: %w", upTo, err)
+		}
+	}
 	w.committed = upTo
 	for len(w.cache)-w.cacheHead > 0 && w.cache[w.cacheHead].Offset <= upTo {
 		w.cacheDropHead()
 	}
-	w.deleteCommitted()
+	w.deleteUpTo(upTo)
 	return nil
 }
 
@@ -730,9 +883,12 @@ func (w *WAL) Stats() Stats {
 		Bytes:           w.bytes,
 		Segments:        len(w.segs),
 		Records:         w.records,
+		Syncs:           w.syncs,
 		Corrupted:       w.corrupted,
 		TornTruncations: w.torn,
-		Syncs:           w.syncs,
+		TornBytes:       w.tornBytes,
+		LostTails:       w.lostTails,
+		LostRecords:     w.lostRecords,
 	}
 }
 
@@ -765,6 +921,9 @@ func (w *WAL) Close() error {
 	w.cond.Broadcast()
 	if cerr := w.closeFiles(); err == nil {
 		err = cerr
+	}
+	if cerr := w.cp.close(); err == nil && cerr != nil {
+		err = fmt.Errorf("wal: %w", cerr)
 	}
 	w.mu.Unlock()
 	if lerr := w.lock.Close(); err == nil && lerr != nil {

@@ -47,23 +47,24 @@ func appendN(t testing.TB, w *WAL, from, n int) []Offset {
 	return offs
 }
 
-// readAll reads every record after `after` that is there now: Read with a
-// cancelled context returns what is there and does not wait.
-func readAll(t testing.TB, w *WAL, after Offset, max int) []Record {
+// readAll reads every record after `after` that is there now, maxBytes at
+// a time: Read with a cancelled context returns what is there and does not
+// wait.
+func readAll(t testing.TB, w *WAL, after Offset, maxBytes int64) []Record {
 	t.Helper()
 	var all []Record
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
 	for {
-		recs, err := w.Read(done, after, max)
+		recs, err := w.Read(done, after, maxBytes)
 		if errors.Is(err, context.Canceled) {
 			return all
 		}
 		if err != nil {
 			t.Fatalf("Read after %d: %v", after, err)
 		}
-		if len(recs) > max {
-			t.Fatalf("Read returned %d records, max %d", len(recs), max)
+		if n := dataBytes(recs); len(recs) > 1 && n > maxBytes {
+			t.Fatalf("Read returned %d records of %d bytes, max %d bytes", len(recs), n, maxBytes)
 		}
 		for _, r := range recs {
 			if r.Offset <= after {
@@ -73,6 +74,14 @@ func readAll(t testing.TB, w *WAL, after Offset, max int) []Record {
 		}
 		all = append(all, recs...)
 	}
+}
+
+func dataBytes(recs []Record) int64 {
+	n := int64(0)
+	for _, r := range recs {
+		n += int64(len(r.Data))
+	}
+	return n
 }
 
 func wantRecords(t *testing.T, got []Record, want map[Offset][]byte) {
@@ -493,6 +502,84 @@ func TestReadFromCache(t *testing.T) {
 				delete(want, offs[0]) // its CRC no longer matches
 			}
 			wantRecords(t, got, want)
+		})
+	}
+}
+
+// TestReadByteBudget: Read returns at most maxBytes of records, or one
+// record larger than that, from the cache and from disk alike.
+func TestReadByteBudget(t *testing.T) {
+	sizes := []int{100, 100, 100, 500, 100, 30, 30}
+	const budget = 250
+	want := [][]int{{100, 100}, {100}, {500}, {100, 30, 30}}
+	for _, tc := range []struct {
+		name  string
+		cache int64
+	}{
+		{"cache", 1 << 20},
+		{"disk", -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := open(t, t.TempDir(), Options{CacheBytes: tc.cache})
+			for _, n := range sizes {
+				if _, err := w.Append(context.Background(), make([]byte, n)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var after Offset
+			for i, wantSizes := range want {
+				recs, err := w.Read(context.Background(), after, budget)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []int
+				for _, r := range recs {
+					got = append(got, len(r.Data))
+					after = r.Offset
+				}
+				if fmt.Sprint(got) != fmt.Sprint(wantSizes) {
+					t.Fatalf("Read %d returned records of %v bytes, want %v", i, got, wantSizes)
+				}
+			}
+			if _, err := w.Read(context.Background(), 0, 0); err == nil {
+				t.Fatal("Read with a budget of 0: no error")
+			}
+		})
+	}
+}
+
+// TestReadLargeRecords: 64 large records are not read at once (the issue
+// saw 64 records of 8 MiB, 512 MiB, in one Read), but one at a time with a
+// budget below their size. 256 KiB records keep the test cheap; sizes do
+// not change the logic.
+func TestReadLargeRecords(t *testing.T) {
+	const n, size, budget = 64, 256 << 10, 128 << 10
+	for _, tc := range []struct {
+		name  string
+		cache int64
+	}{
+		{"cache", 1 << 30},
+		{"disk", -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := open(t, t.TempDir(), Options{CacheBytes: tc.cache, Sync: SyncInterval, SyncInterval: time.Hour})
+			data := make([]byte, size)
+			for i := 0; i < n; i++ {
+				if _, err := w.Append(context.Background(), data); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var after Offset
+			for reads := 1; after < n; reads++ {
+				recs, err := w.Read(context.Background(), after, budget)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(recs) != 1 {
+					t.Fatalf("Read %d returned %d records of 256 KiB with a budget of 128 KiB", reads, len(recs))
+				}
+				after = recs[0].Offset
+			}
 		})
 	}
 }
