@@ -40,10 +40,9 @@ type Options struct {
 	// with uncommitted ones. Each segment counts whole from its creation
 	// (SegmentSize, or whole multiples of it when one record is larger), so
 	// the files never take more than MaxBytes on a file system whose block
-	// size divides SegmentSize. Append
-	// returns ErrFull past it. Default 1 GiB; at least SegmentSize (Open
-	// refuses less). The checkpoint file (524 bytes) and the lock file come
-	// on top.
+	// size divides SegmentSize. Append returns ErrFull past it. Default
+	// 1 GiB; at least SegmentSize (Open refuses less). The checkpoint file
+	// (524 bytes) and the lock file come on top.
 	MaxBytes int64
 	// Sync is the fsync policy; default SyncBatch.
 	Sync SyncPolicy
