@@ -211,6 +211,9 @@ func TestCapBelowOneSegment(t *testing.T) {
 		{"defaults", Options{}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.o.Validate(); tc.ok != (err == nil) {
+				t.Fatalf("Validate(%+v) = %v, want ok %v", tc.o, err, tc.ok)
+			}
 			tc.o.Logger = quiet
 			w, err := Open(t.TempDir(), tc.o)
 			if err == nil {

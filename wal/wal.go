@@ -65,6 +65,15 @@ const (
 	defaultCacheBytes   = 32 << 20
 )
 
+// Validate reports what Open would refuse in o (zero fields taking their
+// defaults), so that a configuration can be checked before it is used.
+func (o Options) Validate() error {
+	if _, err := o.withDefaults(); err != nil {
+		return fmt.Errorf("wal: options: %w", err)
+	}
+	return nil
+}
+
 func (o Options) withDefaults() (Options, error) {
 	if o.SegmentSize < 0 || o.MaxBytes < 0 || o.SyncInterval < 0 {
 		return o, errors.New("negative SegmentSize, MaxBytes or SyncInterval")
