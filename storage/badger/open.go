@@ -12,25 +12,26 @@ import (
 
 // openDB opens Badger, recovering from the one state a crash leaves that
 // Badger cannot open by itself: an empty memtable file, created just before
-// the process died (dgraph-io/badger#2207; the fix proposed upstream,
-// dgraph-io/badger#2331, skips such files in memtable.go's openMemTables).
-// An empty .mem file holds no data, so removing it loses nothing; Open then
-// retries once.
+// the process died (dgraph-io/badger#2207: Badger's Open then fails with
+// "while opening memtables ... Create a new file", after growing the file,
+// so that a second Open works). The fix proposed upstream,
+// dgraph-io/badger#2331, skips such files when it opens memtables; an empty
+// .mem file holds no data, so openDB removes them first, and logs what it
+// removed. Should Open still fail on memtables, it retries once.
 func openDB(bo badgerdb.Options, log *slog.Logger) (*badgerdb.DB, error) {
-	db, err := badgerdb.Open(bo)
-	if err == nil {
-		return db, nil
-	}
-	removed, rerr := removeEmptyMemtables(bo.Dir)
-	if rerr != nil || len(removed) == 0 {
-		return nil, err
-	}
-	log.Warn("badger did not open: removed empty memtable files a crash left, retrying", "dir", bo.Dir, "removed", removed, "err", err)
-	db, err = badgerdb.Open(bo)
+	removed, err := removeEmptyMemtables(bo.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("after removing empty memtable files %v: %w", removed, err)
+		return nil, fmt.Errorf("remove empty memtable files: %w", err)
 	}
-	return db, nil
+	if len(removed) > 0 {
+		log.Warn("removed empty memtable files that a crash left", "dir", bo.Dir, "files", removed)
+	}
+	db, err := badgerdb.Open(bo)
+	if err != nil && strings.Contains(err.Error(), "while opening memtables") {
+		log.Warn("badger did not open its memtables, retrying once", "dir", bo.Dir, "err", err)
+		db, err = badgerdb.Open(bo)
+	}
+	return db, err
 }
 
 // removeEmptyMemtables removes the zero-length .mem files in dir and returns
