@@ -162,42 +162,30 @@ type plan struct {
 // store of maxBytes or with a zero id, which it leaves out of the entries.
 // The entries refer to the chunks.
 func copySpans(spans []storage.Span, maxBytes int64) ([]entry, []chunk, []storage.RejectedSpan) {
-	type resKey struct {
-		first *storage.Attribute
-		n     int
-	}
 	type resInfo struct {
 		need  need
 		chunk int // the plan that copies it; -1 until placed
-		key   resKey
 	}
 	var rejected []storage.RejectedSpan
 	accepted := make([]int, 0, len(spans))
 	resOf := make([]int, 0, len(spans)) // index into resources, per accepted span
-	var resources []resInfo
-	var byKey map[resKey]int
-	last := -1 // the resource of the span before: spans of one resource come together
+	resources := make([]resInfo, 0, len(spans)/4+1)
+	// The decoder gives the spans of one resource one slice, and they come
+	// together: a span shares the copy of its predecessor's resource when
+	// it holds the same slice (a resource seen again later is copied again).
+	var prev []storage.Attribute
 	findRes := func(r []storage.Attribute) int {
 		if len(r) == 0 {
 			return -1
 		}
-		k := resKey{&r[0], len(r)}
-		if last >= 0 && resources[last].key == k {
-			return last
-		}
-		if i, ok := byKey[k]; ok {
-			last = i
-			return i
-		}
-		if byKey == nil {
-			byKey = make(map[resKey]int)
+		if len(resources) > 0 && len(prev) == len(r) && &prev[0] == &r[0] {
+			return len(resources) - 1
 		}
 		var n need
 		n.attrList(r)
-		resources = append(resources, resInfo{need: n, chunk: -1, key: k})
-		last = len(resources) - 1
-		byKey[k] = last
-		return last
+		resources = append(resources, resInfo{need: n, chunk: -1})
+		prev = r
+		return len(resources) - 1
 	}
 	var plans []plan
 	cur := plan{}
