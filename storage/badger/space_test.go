@@ -228,3 +228,72 @@ func TestDependencyLimit(t *testing.T) {
 		t.Fatalf("Dependencies over an empty window: %v", err)
 	}
 }
+
+// TestPurgeResources: a resource goes with the last span that used it, and
+// one still used stays.
+func TestPurgeResources(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, t.TempDir())
+	g := storagetest.NewGenerator(18)
+	shared := []storage.Attribute{{Key: "service.name", Value: "both"}}
+	gone := []storage.Attribute{{Key: "service.name", Value: "old only"}}
+	old := g.Trace(time.Now().Add(-48*time.Hour), 3)
+	recent := g.Trace(time.Now().Add(-time.Minute), 2)
+	for i := range old {
+		old[i].Resource = gone
+	}
+	old[0].Resource = shared
+	for i := range recent {
+		recent[i].Resource = shared
+	}
+	if err := s.WriteSpans(ctx, append(old, recent...)); err != nil {
+		t.Fatal(err)
+	}
+	count := func() (res, uses int) {
+		t.Helper()
+		if err := s.db.View(func(txn *badgerTxn) error {
+			res = len(keysWithPrefix(txn, []byte{pResource}))
+			uses = len(keysWithPrefix(txn, []byte{pResUse}))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return res, uses
+	}
+	// A use is a resource and an hour of spans.
+	hours := func(spans []storage.Span) int {
+		seen := map[int64]bool{}
+		for _, sp := range spans {
+			seen[hourOf(sp.StartTime)] = true
+		}
+		return len(seen)
+	}
+	wantUses := hours(old[:1]) + hours(old[1:]) + hours(recent)
+	if res, uses := count(); res != 2 || uses != wantUses {
+		t.Fatalf("before Purge: %d resources, %d uses; want 2 and %d", res, uses, wantUses)
+	}
+	if err := s.Purge(ctx, time.Now().Add(-24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if res, uses := count(); res != 1 || uses != hours(recent) {
+		t.Fatalf("after Purge: %d resources, %d uses; want 1 and %d", res, uses, hours(recent))
+	}
+	tr, err := s.Trace(ctx, recent[0].TraceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := storagetest.DiffSpans(tr.Spans, recent); d != "" {
+		t.Fatalf("Trace after Purge:\n%s", d)
+	}
+	// Written again after its purge, a resource is stored again.
+	if err := s.WriteSpans(ctx, old[1:2]); err != nil {
+		t.Fatal(err)
+	}
+	tr, err = s.Trace(ctx, old[1].TraceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := storagetest.DiffSpans(tr.Spans, old[1:2]); d != "" {
+		t.Fatalf("Trace of a span written again after its resource was purged:\n%s", d)
+	}
+}
