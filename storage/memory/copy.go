@@ -161,7 +161,7 @@ type plan struct {
 // of spans) and the chunks, and rejects a span too large for a
 // store of maxBytes or with a zero id, which it leaves out of the entries.
 // The entries refer to the chunks.
-func copySpans(spans []storage.Span, maxBytes int64) ([]entry, []chunk, []storage.RejectedSpan) {
+func copySpans(spans []storage.Span, maxBytes int64) ([]*entry, []chunk, []storage.RejectedSpan) {
 	type resInfo struct {
 		need  need
 		chunk int // the plan that copies it; -1 until placed
@@ -222,7 +222,7 @@ func copySpans(spans []storage.Span, maxBytes int64) ([]entry, []chunk, []storag
 	if cur.to > cur.from {
 		plans = append(plans, cur)
 	}
-	out := make([]entry, len(accepted))
+	out := make([]*entry, len(accepted))
 	chunks := make([]chunk, len(plans))
 	resCopy := make([][]storage.Attribute, len(resources))
 	var c copier
@@ -230,9 +230,12 @@ func copySpans(spans []storage.Span, maxBytes int64) ([]entry, []chunk, []storag
 		ch := &chunks[pi]
 		ch.bytes = p.need.size() + int64(p.to-p.from)*spanSize
 		c.reset(p.need)
+		// The entries too are the chunk's: they go with it.
+		entries := make([]entry, p.to-p.from)
 		for k := p.from; k < p.to; k++ {
 			sp := &spans[accepted[k]]
-			e := &out[k]
+			e := &entries[k-p.from]
+			out[k] = e
 			c.span(e, sp)
 			e.own = ch
 			ch.refs++

@@ -18,10 +18,11 @@ var errClosed = errors.New("memory: store closed")
 
 // Store is a bounded in-memory storage.Store. It is safe for concurrent use.
 //
-// Spans are kept in arrays of one write each (a write costs a few
-// allocations, not a few per span) and indexed by trace: the memory of a
-// write is released once all of its spans are evicted or purged. Eviction
-// goes by trace, oldest write first, so that is soon in practice.
+// A write's spans are copied into chunks of a few arrays each (a write costs
+// a few allocations, not a few per span) and indexed by trace: a chunk's
+// memory is released, and leaves the byte count, once all of the spans that
+// refer to it are evicted, purged or written again. Eviction goes by trace,
+// oldest write first, so that is soon in practice.
 type Store struct {
 	maxSpans int
 	maxBytes int64
@@ -160,7 +161,7 @@ func (s *Store) WriteSpans(ctx context.Context, spans []storage.Span) error {
 }
 
 // write indexes spans, which the store owns, and evicts.
-func (s *Store) write(spans []entry, chunks []chunk) error {
+func (s *Store) write(spans []*entry, chunks []chunk) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -172,7 +173,7 @@ func (s *Store) write(spans []entry, chunks []chunk) error {
 	}
 	var t *trace
 	for i := range spans {
-		sp := &spans[i]
+		sp := spans[i]
 		if t == nil || sp.TraceID != spans[i-1].TraceID {
 			t = s.traces[sp.TraceID]
 			if t == nil {
