@@ -74,6 +74,12 @@
 // matches only what Trace returns; Services and Operations list only names
 // that some index entry still holds.
 //
+// Two caveats: a span rewritten with only another kind leaves its old
+// (name, kind) in Operations until Purge finds no span of that name; and two
+// calls that write different versions of one span at the same time may
+// leave the index entries of one behind (a retried batch carries the same
+// content and is exact).
+//
 // # Retention
 //
 // The store runs no goroutine of its own. Purge, which its owner calls
