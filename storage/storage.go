@@ -16,9 +16,17 @@ var ErrNotFound = errors.New("trace not found")
 //
 // WriteSpans is synchronous and idempotent: when it returns nil the spans are
 // stored and visible to readers, and writing a span again (same trace id and
-// span id) never makes it show twice. A returned error wrapped with
-// Permanent means retrying the same spans will not help; any other error may
-// be retried by the caller. The writer does not keep spans after it returns.
+// span id) never makes it show twice; the last version written is the one
+// readers see and searches match. The only permanent error is a
+// *RejectedError (see Reject): it names the spans the backend refused, and
+// every other span of the call is stored. Any other error means nothing is
+// known to be stored and the caller retries the whole call. The writer does
+// not keep the spans slice, nor anything the spans refer to, after it
+// returns.
+//
+// The spans are read-only to the writer, and their slices may be shared:
+// a decoder gives all the spans of one resource the same Resource slice (same
+// backing array), and a backend may use that to store the resource once.
 type Writer interface {
 	WriteSpans(ctx context.Context, spans []Span) error
 }
@@ -102,7 +110,9 @@ type Query struct {
 	// StartMin and StartMax bound the span's start time, inclusive.
 	StartMin time.Time
 	StartMax time.Time
-	// Limit caps the number of traces; 0 means DefaultLimit.
+	// Limit caps the number of traces; 0 means DefaultLimit. A negative
+	// limit, or one above the reader's ReaderLimits.MaxTraces, is an error
+	// wrapping ErrInvalidQuery.
 	Limit int
 }
 
@@ -115,7 +125,16 @@ type Operation struct {
 	Kind SpanKind
 }
 
-// Reader finds stored spans. Results are copies the caller owns.
+// Reader finds stored spans. Results are copies the caller owns, never
+// shared with the store or with another result; within one result the spans
+// of one resource may share one Resource slice, so a caller that modifies a
+// span's Resource copies it first.
+//
+// Readers honour their ReaderLimits: Trace and FindTraces return at most
+// MaxTraceSpans spans of a trace (with Trace.Truncated set when more are
+// stored), a Query.Limit above MaxTraces or below zero is an error wrapping
+// ErrInvalidQuery, and Dependencies bounds its working set by
+// MaxDependencySpans.
 type Reader interface {
 	// Trace returns every stored span of the trace, or ErrNotFound.
 	Trace(ctx context.Context, id TraceID) (Trace, error)
@@ -144,7 +163,9 @@ type DependencyReader interface {
 	// that started in [end-lookback, end], sorted by Parent then Child.
 	// Each such child span whose parent span is stored counts once; the
 	// parent may have started before the window (a backend may bound how
-	// long before, by no less than a day) but not after end.
+	// long before, by no less than a day) but not after end. A negative
+	// lookback is an error wrapping ErrInvalidQuery. DependencyCounter
+	// owns the counting.
 	Dependencies(ctx context.Context, end time.Time, lookback time.Duration) ([]Dependency, error)
 }
 

@@ -29,6 +29,8 @@
 //	0x06 start trace span                        -> parent, status, service
 //	0x07 term(service)                           -> service (services list)
 //	0x08 term(service) term(name) kind           -> name (operations list)
+//	0x09 resource id                             -> resource attributes
+//	0x0a resource id hour                        (spans of that hour use it)
 //
 // The attribute index holds, for each span, its own attributes and the
 // resource attributes whose key the span does not have: exactly what a
@@ -53,19 +55,51 @@
 // length-prefixed strings; see appendSpan): compact and decoded with one
 // allocation for all of a span's strings. Its first byte is a version.
 //
+// A resource is stored once, under the hash of its encoding (0x09), and
+// spans refer to it by that id: the spans of one WriteSpans call that share
+// a Resource slice (as the decoder gives them) have it hashed once, and a
+// resource already known stored is not written again. A read decodes each
+// resource once and the spans of that resource in the result share it.
+// 0x0a records the hours whose spans use a resource, so that Purge deletes a
+// resource with the last hour of spans that used it.
+//
+// # Writes
+//
+// A span with a zero trace or span id, or whose encoding exceeds the value
+// size Badger takes (just under the value log file size), is rejected with a
+// storage.RejectedError naming it; the rest of its call is stored. Any other
+// error is Badger's and the caller retries the call. A span written again
+// with other content (a new name, start time, attributes) has the index
+// entries of its stored version deleted in the same batch, so a search
+// matches only what Trace returns; Services and Operations list only names
+// that some index entry still holds.
+//
+// Two caveats: a span rewritten with only another kind leaves its old
+// (name, kind) in Operations until Purge finds no span of that name; and two
+// calls that write different versions of one span at the same time may
+// leave the index entries of one behind (a retried batch carries the same
+// content and is exact).
+//
 // # Retention
 //
-// Purge deletes spans that started before a time with all their index
-// entries (it reads each old span to find them), then the list entries no
-// span uses any more. WithRetention runs Purge periodically in a goroutine
-// that Close stops, followed by value log garbage collection. Badger's TTL is
-// not used: it would expire spans without their index entries.
+// The store runs no goroutine of its own. Purge, which its owner calls
+// (the binary's retention loop), deletes spans that started before a time
+// with all their index entries (it reads each old span to find them), then
+// the list entries and resources no span uses any more, and then runs value
+// log garbage collection, which frees the disk of large spans once Badger's
+// compactions have counted them as deleted. Badger's TTL is not used: it
+// would expire spans without their index entries.
 //
-// # Caveat
+// # Crashes
 //
-// A span written again with different content (another start time, name or
-// attributes) leaves the index entries of its first version behind. Readers
-// confirm hits against the stored span, so searches stay correct;
-// Dependencies read the index alone and may count the stale version.
-// Retried batches carry the same content and are exact.
+// A crash can leave an empty memtable file that Badger refuses to open
+// (dgraph-io/badger#2207); Open removes such files, which hold no data, and
+// logs them.
+//
+// # Limits
+//
+// Readers apply storage.ReaderLimits (WithReaderLimits): at most
+// MaxTraceSpans spans of a trace, in span id order; Query.Limit up to
+// MaxTraces; Dependencies holds at most MaxDependencySpans spans of the
+// window.
 package badger

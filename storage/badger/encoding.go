@@ -9,19 +9,26 @@ import (
 	"github.com/tracerdev/tracer/storage"
 )
 
-// spanVersion is the first byte of every encoded span.
-const spanVersion = 1
+// spanVersion is the first byte of every encoded span. Version 1 held the
+// resource attributes inline; version 2 refers to a resource stored once.
+const spanVersion = 2
 
-// appendSpan appends the binary encoding of s to b.
+// resID is a resource's key: the first 16 bytes of the SHA-256 of its
+// encoding.
+type resID [16]byte
+
+// appendSpan appends the binary encoding of s to b, its resource given as
+// res (nil: none).
 //
-// Layout (version 1): version byte, trace id (16), span id (8), parent id
+// Layout (version 2): version byte, trace id (16), span id (8), parent id
 // (8), then in order: trace state, flags, name, kind, start time, duration,
-// status code, status message, service, resource attributes, scope name,
-// scope version, attributes, events, links, and the three dropped counts.
-// Strings are a uvarint length and the bytes; integers are (zigzag) varints;
-// lists are a uvarint count and the items; an attribute is key, type byte,
-// value.
-func appendSpan(b []byte, s *storage.Span) []byte {
+// status code, status message, service, the resource (a 0 byte for none, or
+// a 1 byte and its resID), scope name, scope version, attributes, events,
+// links, and the three dropped counts. Strings are a uvarint length and the
+// bytes; integers are (zigzag) varints; lists are a uvarint count and the
+// items; an attribute is key, type byte, value. Version 1 had the resource
+// attributes as a list in place of the resource reference.
+func appendSpan(b []byte, s *storage.Span, res *resID) []byte {
 	b = append(b, spanVersion)
 	b = append(b, s.TraceID[:]...)
 	b = append(b, s.SpanID[:]...)
@@ -35,7 +42,12 @@ func appendSpan(b []byte, s *storage.Span) []byte {
 	b = append(b, byte(s.StatusCode))
 	b = appendString(b, s.StatusMessage)
 	b = appendString(b, s.Service)
-	b = appendAttrs(b, s.Resource)
+	if res == nil {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+		b = append(b, res[:]...)
+	}
 	b = appendString(b, s.ScopeName)
 	b = appendString(b, s.ScopeVersion)
 	b = appendAttrs(b, s.Attributes)
@@ -195,11 +207,19 @@ func (d *decoder) attrs() []storage.Attribute {
 	return out
 }
 
-// decodeSpan decodes a span written by appendSpan. Bad input is an error.
-func decodeSpan(b []byte) (storage.Span, error) {
+// resolver returns the stored resource with an id.
+type resolver interface {
+	resource(id resID) ([]storage.Attribute, error)
+}
+
+// decodeSpan decodes a span written by appendSpan, reading its resource from
+// res; with a nil res the span's Resource is left nil. Bad input is an
+// error.
+func decodeSpan(b []byte, res resolver) (storage.Span, error) {
 	var s storage.Span
 	d := decoder{s: string(b)}
-	if v := d.byte(); d.err == nil && v != spanVersion {
+	v := d.byte()
+	if d.err == nil && v != 1 && v != spanVersion {
 		return s, fmt.Errorf("decode span: unknown version %d", v)
 	}
 	copy(s.TraceID[:], d.take(16))
@@ -214,7 +234,20 @@ func decodeSpan(b []byte) (storage.Span, error) {
 	s.StatusCode = storage.StatusCode(d.byte())
 	s.StatusMessage = d.string()
 	s.Service = d.string()
-	s.Resource = d.attrs()
+	var rid resID
+	var hasRes bool
+	if v == 1 {
+		s.Resource = d.attrs()
+	} else {
+		switch d.byte() {
+		case 0:
+		case 1:
+			copy(rid[:], d.take(16))
+			hasRes = true
+		default:
+			d.fail(errors.New("bad resource reference"))
+		}
+	}
 	s.ScopeName = d.string()
 	s.ScopeVersion = d.string()
 	s.Attributes = d.attrs()
@@ -246,5 +279,25 @@ func decodeSpan(b []byte) (storage.Span, error) {
 	if len(d.s) != 0 {
 		return storage.Span{}, fmt.Errorf("decode span: %d trailing bytes", len(d.s))
 	}
+	if hasRes && res != nil {
+		r, err := res.resource(rid)
+		if err != nil {
+			return storage.Span{}, fmt.Errorf("decode span: %w", err)
+		}
+		s.Resource = r
+	}
 	return s, nil
+}
+
+// decodeAttrs decodes a stored resource, written by appendAttrs.
+func decodeAttrs(b []byte) ([]storage.Attribute, error) {
+	d := decoder{s: string(b)}
+	a := d.attrs()
+	if d.err == nil && len(d.s) != 0 {
+		d.fail(fmt.Errorf("%d trailing bytes", len(d.s)))
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("decode resource: %w", d.err)
+	}
+	return a, nil
 }

@@ -1,12 +1,37 @@
 package badger
 
 import (
+	"crypto/sha256"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/tracerdev/tracer/storage"
 	"github.com/tracerdev/tracer/storage/storagetest"
 )
+
+// mapResources is a resolver over resources kept in a map.
+type mapResources map[resID][]storage.Attribute
+
+func (m mapResources) resource(id resID) ([]storage.Attribute, error) {
+	a, ok := m[id]
+	if !ok {
+		return nil, errors.New("no such resource")
+	}
+	return a, nil
+}
+
+// encode encodes sp, its resource into m.
+func (m mapResources) encode(sp *storage.Span) []byte {
+	if len(sp.Resource) == 0 {
+		return appendSpan(nil, sp, nil)
+	}
+	h := sha256.Sum256(appendAttrs(nil, sp.Resource))
+	var id resID
+	copy(id[:], h[:])
+	m[id] = sp.Resource
+	return appendSpan(nil, sp, &id)
+}
 
 func TestEncodingRoundTrip(t *testing.T) {
 	base := time.Now()
@@ -30,8 +55,9 @@ func TestEncodingRoundTrip(t *testing.T) {
 	}{"generated", storagetest.NewGenerator(1).Trace(base, 1)[0]})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := appendSpan(nil, &tt.span)
-			got, err := decodeSpan(b)
+			res := mapResources{}
+			b := res.encode(&tt.span)
+			got, err := decodeSpan(b, res)
 			if err != nil {
 				t.Fatalf("decodeSpan: %v", err)
 			}
@@ -40,11 +66,11 @@ func TestEncodingRoundTrip(t *testing.T) {
 			}
 			// Every strict prefix is an error, never a panic.
 			for i := range len(b) {
-				if _, err := decodeSpan(b[:i]); err == nil {
+				if _, err := decodeSpan(b[:i], res); err == nil {
 					t.Fatalf("decodeSpan(first %d of %d bytes): no error", i, len(b))
 				}
 			}
-			if _, err := decodeSpan(append(b, 0)); err == nil {
+			if _, err := decodeSpan(append(b, 0), res); err == nil {
 				t.Fatal("decodeSpan with a trailing byte: no error")
 			}
 		})
@@ -57,13 +83,19 @@ func TestDecodeBad(t *testing.T) {
 		b    []byte
 	}{
 		{"empty", nil},
-		{"version", []byte{2}},
+		{"version", []byte{3}},
+		{"missing resource", appendSpan(nil, &storage.Span{}, &resID{1})},
+		{"bad resource reference", func() []byte {
+			b := appendSpan(nil, &storage.Span{}, &resID{1})
+			b[len(b)-len(resID{})-1-8] = 2 // the reference's flag byte
+			return b
+		}()},
 		{"varint overflow", append(append([]byte{spanVersion}, make([]byte, 32)...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01)},
 		{"huge string", append(append([]byte{spanVersion}, make([]byte, 32)...), 0xff, 0xff, 0xff, 0xff, 0x0f)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := decodeSpan(tt.b); err == nil {
+			if _, err := decodeSpan(tt.b, mapResources{}); err == nil {
 				t.Fatal("no error")
 			}
 		})
@@ -73,19 +105,20 @@ func TestDecodeBad(t *testing.T) {
 func FuzzDecodeSpan(f *testing.F) {
 	g := storagetest.NewGenerator(3)
 	for _, sp := range g.Trace(time.Now(), 3) {
-		f.Add(appendSpan(nil, &sp))
+		f.Add(appendSpan(nil, &sp, nil))
 	}
 	full := storagetest.FullSpan(storage.TraceID{1}, storage.SpanID{2}, storage.SpanID{}, time.Now())
-	f.Add(appendSpan(nil, &full))
+	f.Add(appendSpan(nil, &full, &resID{7}))
 	f.Add([]byte{})
 	f.Add([]byte{spanVersion, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		sp, err := decodeSpan(b)
+		sp, err := decodeSpan(b, nil)
 		if err != nil {
 			return
 		}
 		// What decodes re-encodes to a span that decodes the same.
-		again, err := decodeSpan(appendSpan(nil, &sp))
+		res := mapResources{}
+		again, err := decodeSpan(res.encode(&sp), res)
 		if err != nil {
 			t.Fatalf("re-decode: %v", err)
 		}

@@ -18,8 +18,8 @@ func Example() {
 	}
 	defer os.RemoveAll(dir)
 
-	// Keep a week of spans; retention runs in the background until Close.
-	s, err := badger.Open(dir, badger.WithRetention(7*24*time.Hour))
+	// Traces come back with at most 10,000 spans each.
+	s, err := badger.Open(dir, badger.WithReaderLimits(storage.ReaderLimits{MaxTraceSpans: 10_000}))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -48,6 +48,11 @@ func Example() {
 	fmt.Println(len(tr.Spans), tr.Spans[0].Name)
 	ops, _ := s.Operations(ctx, "frontend", storage.KindServer)
 	fmt.Println(ops)
+	// Retention is the caller's: Purge deletes what started before a time
+	// and frees the disk it took.
+	if err := s.Purge(ctx, time.Now().Add(-7*24*time.Hour)); err != nil {
+		fmt.Println(err)
+	}
 	// Output:
 	// 1 GET /
 	// [{GET / server}]

@@ -67,7 +67,10 @@ func (s *Store) FindTraces(ctx context.Context, q storage.Query) ([]storage.Trac
 	}
 	defer s.mu.RUnlock()
 	limit := q.Limit
-	if limit <= 0 {
+	switch {
+	case limit < 0 || limit > s.limits.MaxTraces:
+		return nil, fmt.Errorf("badger: find traces: limit %d: want 0 to %d: %w", limit, s.limits.MaxTraces, storage.ErrInvalidQuery)
+	case limit == 0:
 		limit = storage.DefaultLimit
 	}
 	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
@@ -85,17 +88,18 @@ func (s *Store) FindTraces(ctx context.Context, q storage.Query) ([]storage.Trac
 	err := s.db.View(func(txn *badgerdb.Txn) error {
 		var ids []storage.TraceID
 		var err error
+		res := newResources(txn)
 		if p.byDuration {
-			ids, err = findByDuration(ctx, txn, &q, p, lo, hi, limit)
+			ids, err = findByDuration(ctx, txn, &q, p, lo, hi, limit, res)
 		} else {
-			ids, err = findByTime(ctx, txn, &q, p, lo, hi, limit)
+			ids, err = findByTime(ctx, txn, &q, p, lo, hi, limit, res)
 		}
 		if err != nil {
 			return err
 		}
 		out = make([]storage.Trace, 0, len(ids))
 		for _, id := range ids {
-			tr, err := loadTrace(ctx, txn, id)
+			tr, err := loadTrace(ctx, txn, id, s.limits.MaxTraceSpans, res)
 			if err != nil {
 				return err
 			}
@@ -112,9 +116,9 @@ func (s *Store) FindTraces(ctx context.Context, q storage.Query) ([]storage.Trac
 }
 
 // matches reads the span a hit points at and tests it against q.
-func matches(txn *badgerdb.Txn, q *storage.Query, sfx suffix, key []byte) (bool, []byte, error) {
+func matches(txn *badgerdb.Txn, q *storage.Query, sfx suffix, key []byte, res *resources) (bool, []byte, error) {
 	key = spanKey(key[:0], sfx.trace, sfx.span)
-	sp, ok, err := getSpan(txn, key)
+	sp, ok, err := getSpan(txn, key, res)
 	if err != nil || !ok {
 		return false, key, err
 	}
@@ -122,7 +126,7 @@ func matches(txn *badgerdb.Txn, q *storage.Query, sfx suffix, key []byte) (bool,
 }
 
 // findByTime walks a time-ordered index backwards from hi to lo.
-func findByTime(ctx context.Context, txn *badgerdb.Txn, q *storage.Query, p plan, lo, hi int64, limit int) ([]storage.TraceID, error) {
+func findByTime(ctx context.Context, txn *badgerdb.Txn, q *storage.Query, p plan, lo, hi int64, limit int, res *resources) ([]storage.TraceID, error) {
 	it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: p.prefix, Reverse: true})
 	defer it.Close()
 	seek := appendTime(slices.Clip(p.prefix), hi)
@@ -151,7 +155,7 @@ func findByTime(ctx context.Context, txn *badgerdb.Txn, q *storage.Query, p plan
 		if p.verify {
 			var ok bool
 			var err error
-			ok, buf, err = matches(txn, q, sfx, buf)
+			ok, buf, err = matches(txn, q, sfx, buf, res)
 			if err != nil {
 				return nil, err
 			}
@@ -167,7 +171,7 @@ func findByTime(ctx context.Context, txn *badgerdb.Txn, q *storage.Query, p plan
 
 // findByDuration walks a service's duration index over the duration range,
 // keeping the limit traces with the latest matching spans.
-func findByDuration(ctx context.Context, txn *badgerdb.Txn, q *storage.Query, p plan, lo, hi int64, limit int) ([]storage.TraceID, error) {
+func findByDuration(ctx context.Context, txn *badgerdb.Txn, q *storage.Query, p plan, lo, hi int64, limit int, res *resources) ([]storage.TraceID, error) {
 	it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: p.prefix})
 	defer it.Close()
 	dmax := uint64(math.MaxInt64)
@@ -195,7 +199,7 @@ func findByDuration(ctx context.Context, txn *badgerdb.Txn, q *storage.Query, p 
 			continue
 		}
 		if p.verify {
-			ok, b, err := matches(txn, q, sfx, buf)
+			ok, b, err := matches(txn, q, sfx, buf, res)
 			buf = b
 			if err != nil {
 				return nil, err

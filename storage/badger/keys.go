@@ -18,7 +18,31 @@ const (
 	pTime     byte = 0x06 // start | trace | span -> parent | status | service
 	pServices byte = 0x07 // term(service) -> service
 	pOps      byte = 0x08 // term(service) | term(name) | kind -> name
+	pResource byte = 0x09 // resID -> resource attributes
+	pResUse   byte = 0x0a // resID | hour -> nothing: spans of that hour use it
 )
+
+// resKey is the key of a stored resource.
+func resKey(b []byte, id resID) []byte {
+	return append(append(b, pResource), id[:]...)
+}
+
+// resUseKey says that spans that started in the hour of start refer to
+// resource id: Purge deletes a resource once no hour is left.
+func resUseKey(b []byte, id resID, start int64) []byte {
+	b = append(append(b, pResUse), id[:]...)
+	return appendTime(b, hourOf(start))
+}
+
+// hourOf is the start of the hour of t (unix nanoseconds).
+func hourOf(t int64) int64 {
+	const hour = int64(3600e9)
+	h := t / hour * hour
+	if h > t {
+		h -= hour
+	}
+	return h
+}
 
 // idLen is the trace id and span id that end every index key.
 const idLen = 16 + 8

@@ -2,17 +2,17 @@ package badger
 
 import (
 	"log/slog"
-	"time"
 
 	badgerdb "github.com/dgraph-io/badger/v4"
+
+	"github.com/tracerdev/tracer/storage"
 )
 
 type config struct {
-	syncWrites    bool
-	retention     time.Duration
-	purgeInterval time.Duration
-	logger        *slog.Logger
-	tune          func(badgerdb.Options) badgerdb.Options
+	syncWrites bool
+	limits     storage.ReaderLimits
+	logger     *slog.Logger
+	tune       func(badgerdb.Options) badgerdb.Options
 }
 
 func defaultConfig() config {
@@ -38,23 +38,11 @@ func WithSyncWrites(sync bool) Option {
 	})
 }
 
-// WithRetention keeps spans for period: a goroutine owned by the Store purges
-// older spans every purge interval (see WithPurgeInterval) until Close.
-// period <= 0 keeps spans forever (the default).
-func WithRetention(period time.Duration) Option {
+// WithReaderLimits sets the caps of the store's readers; zero fields keep
+// their defaults.
+func WithReaderLimits(l storage.ReaderLimits) Option {
 	return optionFunc(func(c config) config {
-		c.retention = max(period, 0)
-		return c
-	})
-}
-
-// WithPurgeInterval sets how often retention runs; the default is a 24th of
-// the retention period, between one minute and one hour. d <= 0 is ignored.
-func WithPurgeInterval(d time.Duration) Option {
-	return optionFunc(func(c config) config {
-		if d > 0 {
-			c.purgeInterval = d
-		}
+		c.limits = l
 		return c
 	})
 }

@@ -15,21 +15,32 @@ import (
 // purgeChunk is how many spans Purge deletes per write batch.
 const purgeChunk = 1000
 
+// maxGCRounds bounds the value log files one Purge rewrites.
+const maxGCRounds = 64
+
 // Purge deletes the spans that started before t with all their index
 // entries, then the service and operation list entries that no span uses any
-// more. Badger reclaims the disk space in later compactions and value log
-// garbage collection (which retention runs).
+// more and the resources that no span of a later hour refers to, and then
+// runs Badger's value log garbage collection until it finds no file worth
+// rewriting (at most maxGCRounds files): that is what frees the disk that
+// large spans took. Badger learns what a value log file holds of deleted
+// data from its compactions, so space that a Purge cannot reclaim yet is
+// reclaimed by a later one.
 func (s *Store) Purge(ctx context.Context, before time.Time) error {
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
-	err := s.purgeSpans(ctx, before.UnixNano())
+	cut := before.UnixNano()
+	err := s.purgeSpans(ctx, cut)
 	s.mu.RUnlock()
 	if err != nil {
 		return fmt.Errorf("badger: purge: %w", err)
 	}
-	if err := s.purgeLists(ctx); err != nil {
+	if err := s.purgeLists(ctx, cut); err != nil {
 		return fmt.Errorf("badger: purge lists: %w", err)
+	}
+	if err := s.gcValueLog(ctx); err != nil {
+		return fmt.Errorf("badger: purge: value log gc: %w", err)
 	}
 	return nil
 }
@@ -53,6 +64,7 @@ func (s *Store) purgeSpans(ctx context.Context, cut int64) error {
 				keys = append(keys, it.Item().KeyCopy(nil))
 			}
 			var buf []byte
+			res := newResources(txn)
 			for _, k := range keys {
 				dels = append(dels, k)
 				sfx, ok := parseSuffix(k)
@@ -60,7 +72,7 @@ func (s *Store) purgeSpans(ctx context.Context, cut int64) error {
 					continue
 				}
 				sk := spanKey(nil, sfx.trace, sfx.span)
-				sp, ok, err := getSpan(txn, sk)
+				sp, ok, err := getSpan(txn, sk, res)
 				if err != nil {
 					return err
 				}
@@ -89,9 +101,10 @@ func (s *Store) purgeSpans(ctx context.Context, cut int64) error {
 }
 
 // purgeLists deletes the service and operation list entries with no span
-// left in their index. It holds the store's lock exclusively so that no
-// write relies on an entry it deletes.
-func (s *Store) purgeLists(ctx context.Context) error {
+// left in their index, and the resources with no use at or after the hour
+// of cut. It holds the store's lock exclusively so that no write relies on
+// an entry it deletes.
+func (s *Store) purgeLists(ctx context.Context, cut int64) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -114,6 +127,7 @@ func (s *Store) purgeLists(ctx context.Context) error {
 				dels = append(dels, k)
 			}
 		}
+		dels = append(dels, unusedResources(txn, hourOf(cut))...)
 		return nil
 	})
 	if err != nil {
@@ -150,43 +164,56 @@ func keysWithPrefix(txn *badgerdb.Txn, prefix []byte) [][]byte {
 	return keys
 }
 
-// retain purges spans older than period every interval until ctx ends.
-func (s *Store) retain(ctx context.Context, period, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if err := s.Purge(ctx, time.Now().Add(-period)); err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			s.logger.Warn("retention purge failed", "err", err)
-		} else {
-			s.gcValueLog(ctx)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+// unusedResources returns the keys of the resource uses of hours before
+// hour, and of the resources left with no use.
+func unusedResources(txn *badgerdb.Txn, hour int64) [][]byte {
+	it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: []byte{pResUse}})
+	defer it.Close()
+	var dels [][]byte
+	var id resID
+	have, used := false, false
+	done := func() {
+		if have && !used {
+			dels = append(dels, resKey(nil, id))
 		}
 	}
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		if len(k) != 1+len(id)+8 {
+			continue
+		}
+		if !have || !bytes.Equal(k[1:1+len(id)], id[:]) {
+			done()
+			copy(id[:], k[1:])
+			have, used = true, false
+		}
+		if readTime(k[1+len(id):]) < hour {
+			dels = append(dels, it.Item().KeyCopy(nil))
+		} else {
+			used = true
+		}
+	}
+	done()
+	return dels
 }
 
-// gcValueLog rewrites value log files that are mostly garbage, a few at a
-// time.
-func (s *Store) gcValueLog(ctx context.Context) {
-	for range 8 {
+// gcValueLog rewrites value log files that are mostly garbage, until Badger
+// finds none or maxGCRounds files were rewritten.
+func (s *Store) gcValueLog(ctx context.Context) error {
+	for range maxGCRounds {
 		if err := s.begin(ctx); err != nil {
-			return
+			return err
 		}
 		err := s.db.RunValueLogGC(0.5)
 		s.mu.RUnlock()
-		if err != nil {
-			if !errors.Is(err, badgerdb.ErrNoRewrite) && !errors.Is(err, badgerdb.ErrRejected) {
-				s.logger.Warn("value log gc failed", "err", err)
-			}
-			return
+		switch {
+		case errors.Is(err, badgerdb.ErrNoRewrite), errors.Is(err, badgerdb.ErrRejected):
+			return nil // nothing worth rewriting; or a GC already runs
+		case err != nil:
+			return err
 		}
 	}
+	return nil
 }
 
 var _ storage.Purger = (*Store)(nil)

@@ -17,9 +17,9 @@ import (
 // errClosed is returned by every method of a closed Store.
 var errClosed = errors.New("badger: store closed")
 
-// maxListCache bounds the set of service and operation list keys a Store
-// remembers having written; past it the set is cleared (and the keys are
-// written again, harmlessly).
+// maxListCache bounds the set of service, operation and resource keys a
+// Store remembers having written; past it the set is cleared (and the keys
+// are written again, harmlessly).
 const maxListCache = 100_000
 
 // Store is a storage.Store on an embedded Badger database. It is safe for
@@ -27,25 +27,24 @@ const maxListCache = 100_000
 type Store struct {
 	db       *badgerdb.DB
 	logger   *slog.Logger
-	maxValue int // the largest encoded span Badger takes
+	limits   storage.ReaderLimits
+	maxValue int // the largest value Badger takes
 
-	// mu guards closed and orders writes against the list clean-up of
-	// Purge: readers and writers hold it shared, Close and the list
+	// mu guards closed and orders writes against the clean-up of lists and
+	// resources in Purge: readers and writers hold it shared, Close and the
 	// clean-up exclusively.
 	mu     sync.RWMutex
 	closed bool
 
 	listMu    sync.Mutex
-	listCache map[string]struct{} // list keys known to be stored
-
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
-	closeMu sync.Mutex
+	listCache map[string]struct{} // list and resource keys known to be stored
 }
 
 var _ storage.Store = (*Store)(nil)
 
-// Open opens (creating if needed) the store in directory dir.
+// Open opens (creating if needed) the store in directory dir. It runs no
+// goroutine of its own: retention and value log garbage collection run in
+// Purge, which the caller owns.
 func Open(dir string, opts ...Option) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("badger: empty directory")
@@ -67,30 +66,21 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		bo = c.tune(bo)
 	}
 	bo = bo.WithDir(dir).WithValueDir(dir).WithSyncWrites(c.syncWrites).WithLogger(badgerLogger{c.logger})
-	db, err := badgerdb.Open(bo)
+	db, err := openDB(bo, c.logger)
 	if err != nil {
 		return nil, fmt.Errorf("badger: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, logger: c.logger, listCache: make(map[string]struct{}), maxValue: int(bo.ValueLogFileSize) - 1<<10}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.stop = cancel
-	if c.retention > 0 {
-		interval := c.purgeInterval
-		if interval == 0 {
-			interval = min(max(c.retention/24, time.Minute), time.Hour)
-		}
-		s.wg.Go(func() { s.retain(ctx, c.retention, interval) })
-	}
-	return s, nil
+	return &Store{
+		db:        db,
+		logger:    c.logger,
+		limits:    c.limits.WithDefaults(),
+		listCache: make(map[string]struct{}),
+		maxValue:  int(bo.ValueLogFileSize) - 1<<10,
+	}, nil
 }
 
-// Close stops retention and closes the database. It is safe to call more
-// than once.
+// Close closes the database. It is safe to call more than once.
 func (s *Store) Close() error {
-	s.closeMu.Lock()
-	defer s.closeMu.Unlock()
-	s.stop()
-	s.wg.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -118,7 +108,10 @@ func (s *Store) begin(ctx context.Context) error {
 }
 
 // WriteSpans stores spans and their index entries. With sync writes (the
-// default) they are on disk when it returns nil.
+// default) they are on disk when it returns nil. A span with a zero id, or
+// one that encodes over the largest value Badger takes, is rejected
+// (storage.RejectedError) and the others are stored. Each distinct resource
+// is stored once and the spans refer to it.
 func (s *Store) WriteSpans(ctx context.Context, spans []storage.Span) error {
 	if err := s.begin(ctx); err != nil {
 		return err
@@ -127,80 +120,43 @@ func (s *Store) WriteSpans(ctx context.Context, spans []storage.Span) error {
 	if len(spans) == 0 {
 		return nil
 	}
-	wb := s.db.NewWriteBatch()
-	defer wb.Cancel()
-	// Keys and values live in arena until Flush; a slice taken from it is
-	// never written again, even when arena grows.
-	arena := make([]byte, 0, 1024*len(spans))
-	var setErr error
-	set := func(k, v []byte) {
-		if setErr != nil {
-			return
-		}
-		n := len(arena)
-		arena = append(arena, k...)
-		arena = append(arena, v...)
-		key := arena[n : n+len(k) : n+len(k)]
-		val := arena[n+len(k) : len(arena) : len(arena)]
-		setErr = wb.Set(key, val)
+	w := s.newWrite(spans)
+	defer w.wb.Cancel()
+	w.plan()
+	if len(w.rejected) == len(spans) {
+		return storage.Reject(w.rejected...)
 	}
-	var lists map[string]string // list key -> value, not yet known stored
-	s.listMu.Lock()
-	var tmp []byte
-	for i := range spans {
-		sp := &spans[i]
-		tmp = serviceListKey(tmp[:0], sp.Service)
-		if _, ok := s.listCache[string(tmp)]; !ok {
-			if lists == nil {
-				lists = make(map[string]string)
-			}
-			lists[string(tmp)] = sp.Service
-		}
-		tmp = opListKey(tmp[:0], sp.Service, sp.Name, sp.Kind)
-		if _, ok := s.listCache[string(tmp)]; !ok {
-			if lists == nil {
-				lists = make(map[string]string)
-			}
-			lists[string(tmp)] = sp.Name
-		}
+	if err := s.db.View(w.unindexStale); err != nil {
+		return fmt.Errorf("badger: write spans: read stored versions: %w", err)
 	}
-	s.listMu.Unlock()
-
-	for i := range spans {
-		sp := &spans[i]
-		n := len(arena)
-		arena = spanKey(arena, sp.TraceID, sp.SpanID)
-		k := arena[n:len(arena):len(arena)]
-		n = len(arena)
-		arena = appendSpan(arena, sp)
-		if size := len(arena) - n; size > s.maxValue {
-			return storage.Permanent(fmt.Errorf("badger: write spans: span %s/%s encodes to %d bytes, over the limit of %d", sp.TraceID, sp.SpanID, size, s.maxValue))
-		}
-		if setErr == nil {
-			setErr = wb.Set(k, arena[n:len(arena):len(arena)])
-		}
-		tmp = indexKeys(tmp, sp, set)
-	}
-	for k, v := range lists {
-		set([]byte(k), []byte(v))
-	}
-	if setErr != nil {
-		return fmt.Errorf("badger: write spans: %w", setErr)
-	}
-	if err := wb.Flush(); err != nil {
+	if err := w.flush(); err != nil {
 		return fmt.Errorf("badger: write spans: %w", err)
 	}
-	if len(lists) > 0 {
-		s.listMu.Lock()
-		if len(s.listCache)+len(lists) > maxListCache {
-			clear(s.listCache)
-		}
-		for k := range lists {
-			s.listCache[k] = struct{}{}
-		}
-		s.listMu.Unlock()
+	s.remember(w.lists)
+	return storage.Reject(w.rejected...)
+}
+
+// remember adds keys to the cache of list and resource keys known stored.
+func (s *Store) remember(keys map[string][]byte) {
+	if len(keys) == 0 {
+		return
 	}
-	return nil
+	s.listMu.Lock()
+	defer s.listMu.Unlock()
+	if len(s.listCache)+len(keys) > maxListCache {
+		clear(s.listCache)
+	}
+	for k := range keys {
+		s.listCache[k] = struct{}{}
+	}
+}
+
+// known reports whether key is in the cache of keys known stored.
+func (s *Store) known(key []byte) bool {
+	s.listMu.Lock()
+	defer s.listMu.Unlock()
+	_, ok := s.listCache[string(key)]
+	return ok
 }
 
 // Trace returns every stored span of the trace: one prefix scan.
@@ -212,7 +168,7 @@ func (s *Store) Trace(ctx context.Context, id storage.TraceID) (storage.Trace, e
 	var tr storage.Trace
 	err := s.db.View(func(txn *badgerdb.Txn) error {
 		var err error
-		tr, err = loadTrace(ctx, txn, id)
+		tr, err = loadTrace(ctx, txn, id, s.limits.MaxTraceSpans, newResources(txn))
 		return err
 	})
 	if err != nil {
@@ -224,18 +180,24 @@ func (s *Store) Trace(ctx context.Context, id storage.TraceID) (storage.Trace, e
 	return tr, nil
 }
 
-func loadTrace(ctx context.Context, txn *badgerdb.Txn, id storage.TraceID) (storage.Trace, error) {
+// loadTrace reads the spans of trace id, at most max of them, resolving
+// resources through res.
+func loadTrace(ctx context.Context, txn *badgerdb.Txn, id storage.TraceID, max int, res *resources) (storage.Trace, error) {
 	tr := storage.Trace{ID: id}
 	prefix := append([]byte{pSpan}, id[:]...)
 	it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
+		if len(tr.Spans) == max {
+			tr.Truncated = true
+			break
+		}
 		if len(tr.Spans)%256 == 255 {
 			if err := ctx.Err(); err != nil {
 				return tr, err
 			}
 		}
-		sp, err := spanValue(it.Item())
+		sp, err := spanValue(it.Item(), res)
 		if err != nil {
 			return tr, fmt.Errorf("trace %s: %w", id, err)
 		}
@@ -244,18 +206,19 @@ func loadTrace(ctx context.Context, txn *badgerdb.Txn, id storage.TraceID) (stor
 	return tr, nil
 }
 
-func spanValue(item *badgerdb.Item) (storage.Span, error) {
+func spanValue(item *badgerdb.Item, res resolver) (storage.Span, error) {
 	var sp storage.Span
 	err := item.Value(func(v []byte) error {
 		var err error
-		sp, err = decodeSpan(v)
+		sp, err = decodeSpan(v, res)
 		return err
 	})
 	return sp, err
 }
 
-// getSpan reads one span; ok is false when it is not stored.
-func getSpan(txn *badgerdb.Txn, key []byte) (storage.Span, bool, error) {
+// getSpan reads one span; ok is false when it is not stored. A nil res
+// leaves the span's Resource out.
+func getSpan(txn *badgerdb.Txn, key []byte, res resolver) (storage.Span, bool, error) {
 	item, err := txn.Get(key)
 	if errors.Is(err, badgerdb.ErrKeyNotFound) {
 		return storage.Span{}, false, nil
@@ -263,11 +226,43 @@ func getSpan(txn *badgerdb.Txn, key []byte) (storage.Span, bool, error) {
 	if err != nil {
 		return storage.Span{}, false, err
 	}
-	sp, err := spanValue(item)
+	sp, err := spanValue(item, res)
 	if err != nil {
 		return storage.Span{}, false, err
 	}
 	return sp, true, nil
+}
+
+// resources reads stored resources in one transaction, each once: the
+// spans of one resource in one result share its slice.
+type resources struct {
+	txn  *badgerdb.Txn
+	byID map[resID][]storage.Attribute
+}
+
+func newResources(txn *badgerdb.Txn) *resources {
+	return &resources{txn: txn, byID: make(map[resID][]storage.Attribute)}
+}
+
+func (r *resources) resource(id resID) ([]storage.Attribute, error) {
+	if a, ok := r.byID[id]; ok {
+		return a, nil
+	}
+	item, err := r.txn.Get(resKey(nil, id))
+	if err != nil {
+		return nil, fmt.Errorf("resource %x: %w", id, err)
+	}
+	var a []storage.Attribute
+	err = item.Value(func(v []byte) error {
+		var err error
+		a, err = decodeAttrs(v)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resource %x: %w", id, err)
+	}
+	r.byID[id] = a
+	return a, nil
 }
 
 // Services returns the services seen, sorted.
@@ -278,8 +273,12 @@ func (s *Store) Services(ctx context.Context) ([]string, error) {
 	defer s.mu.RUnlock()
 	out := []string{}
 	err := s.db.View(func(txn *badgerdb.Txn) error {
-		return scanValues(txn, []byte{pServices}, func(_, v []byte) {
-			out = append(out, string(v))
+		return scanValues(txn, []byte{pServices}, func(k, v []byte) {
+			// A service whose spans were all written again under another
+			// service has no index entry left.
+			if hasPrefix(txn, append([]byte{pService}, k[1:]...)) {
+				out = append(out, string(v))
+			}
 		})
 	})
 	if err != nil {
@@ -300,7 +299,12 @@ func (s *Store) Operations(ctx context.Context, service string, kind storage.Spa
 	err := s.db.View(func(txn *badgerdb.Txn) error {
 		return scanValues(txn, prefix, func(k, v []byte) {
 			op := storage.Operation{Name: string(v), Kind: storage.SpanKind(k[len(k)-1])}
-			if kind == storage.KindUnspecified || op.Kind == kind {
+			if kind != storage.KindUnspecified && op.Kind != kind {
+				return
+			}
+			// An operation whose spans were all written again under another
+			// name has no index entry left.
+			if hasPrefix(txn, append([]byte{pOp}, k[1:len(k)-1]...)) {
 				out = append(out, op)
 			}
 		})
@@ -328,8 +332,14 @@ func scanValues(txn *badgerdb.Txn, prefix []byte, fn func(k, v []byte)) error {
 }
 
 // Dependencies scans the start-time index over the window, then reads the
-// spans of parents that started before it.
+// spans of parents that started before it, and counts with a
+// storage.DependencyCounter. A window of more than
+// ReaderLimits.MaxDependencySpans spans is refused.
 func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.Duration) ([]storage.Dependency, error) {
+	c, err := storage.NewDependencyCounter(end, lookback)
+	if err != nil {
+		return nil, fmt.Errorf("badger: %w", err)
+	}
 	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
@@ -337,7 +347,8 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 	type node struct {
 		service  string
 		parent   storage.SpanID
-		isErr    bool
+		start    int64
+		status   storage.StatusCode
 		inWindow bool // a child to count; false for parents read from before
 	}
 	type ids struct {
@@ -346,8 +357,8 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 	}
 	nodes := make(map[ids]node)
 	intern := make(map[string]string)
-	lo, hi := end.Add(-lookback).UnixNano(), end.UnixNano()
-	err := s.db.View(func(txn *badgerdb.Txn) error {
+	lo, hi := c.Window()
+	err = s.db.View(func(txn *badgerdb.Txn) error {
 		it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: []byte{pTime}})
 		defer func() {
 			if it != nil {
@@ -369,11 +380,14 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 			if sfx.start > hi {
 				break
 			}
+			if len(nodes) >= s.limits.MaxDependencySpans {
+				return fmt.Errorf("more than %d spans in the window, ask for a shorter lookback: %w", s.limits.MaxDependencySpans, storage.ErrInvalidQuery)
+			}
 			err := item.Value(func(v []byte) error {
 				if len(v) < 9 {
 					return fmt.Errorf("time index value of %d bytes", len(v))
 				}
-				nd := node{isErr: storage.StatusCode(v[8]) == storage.StatusError, inWindow: true}
+				nd := node{status: storage.StatusCode(v[8]), start: sfx.start, inWindow: true}
 				copy(nd.parent[:], v[:8])
 				svc, ok := intern[string(v[9:])]
 				if !ok {
@@ -392,23 +406,30 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 		it = nil
 		// Parents that started before the window: read their spans.
 		var key []byte
+		var before []ids
 		for id, nd := range nodes {
+			pid := ids{id.t, nd.parent}
+			if _, ok := nodes[pid]; ok || nd.parent.IsZero() || !nd.inWindow {
+				continue
+			}
+			before = append(before, pid)
+		}
+		for _, pid := range before {
 			if n++; n%4096 == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
-			pid := ids{id.t, nd.parent}
-			if _, ok := nodes[pid]; ok || nd.parent.IsZero() || !nd.inWindow {
+			if _, ok := nodes[pid]; ok {
 				continue
 			}
 			key = spanKey(key[:0], pid.t, pid.s)
-			sp, ok, err := getSpan(txn, key)
+			sp, ok, err := getSpan(txn, key, nil)
 			if err != nil {
 				return err
 			}
-			if ok && sp.StartTime <= hi {
-				nodes[pid] = node{service: sp.Service, parent: sp.ParentSpanID}
+			if ok {
+				nodes[pid] = node{service: sp.Service, parent: sp.ParentSpanID, start: sp.StartTime}
 			}
 		}
 		return nil
@@ -416,31 +437,13 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 	if err != nil {
 		return nil, fmt.Errorf("badger: dependencies: %w", err)
 	}
-	type edge struct{ parent, child string }
-	counts := make(map[edge]*storage.Dependency)
 	for id, nd := range nodes {
 		if nd.parent.IsZero() || !nd.inWindow {
 			continue
 		}
-		p, ok := nodes[ids{id.t, nd.parent}]
-		if !ok || p.service == nd.service {
-			continue
-		}
-		e := edge{p.service, nd.service}
-		d := counts[e]
-		if d == nil {
-			d = &storage.Dependency{Parent: e.parent, Child: e.child}
-			counts[e] = d
-		}
-		d.CallCount++
-		if nd.isErr {
-			d.ErrorCount++
+		if p, ok := nodes[ids{id.t, nd.parent}]; ok {
+			c.Count(p.service, p.start, nd.service, nd.status)
 		}
 	}
-	out := make([]storage.Dependency, 0, len(counts))
-	for _, d := range counts {
-		out = append(out, *d)
-	}
-	storage.SortDependencies(out)
-	return out, nil
+	return c.Dependencies(), nil
 }

@@ -28,8 +28,8 @@ func open(t testing.TB, dir string, opts ...Option) *Store {
 }
 
 func TestConformance(t *testing.T) {
-	storagetest.Run(t, func(t *testing.T) storage.Store {
-		return open(t, t.TempDir())
+	storagetest.Run(t, func(t *testing.T, limits storage.ReaderLimits) storage.Store {
+		return open(t, t.TempDir(), WithReaderLimits(limits))
 	})
 }
 
@@ -127,35 +127,6 @@ func TestPurgeForgetsServices(t *testing.T) {
 	}
 }
 
-func TestRetention(t *testing.T) {
-	ctx := t.Context()
-	s := open(t, t.TempDir(), WithRetention(time.Hour), WithPurgeInterval(10*time.Millisecond))
-	g := storagetest.NewGenerator(9)
-	old := g.Trace(time.Now().Add(-2*time.Hour), 3)
-	recent := g.Trace(time.Now().Add(-time.Minute), 3)
-	if err := s.WriteSpans(ctx, append(old, recent...)); err != nil {
-		t.Fatal(err)
-	}
-	// The retention goroutine purges the old trace; wait for it, bounded.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		_, err := s.Trace(ctx, old[0].TraceID)
-		if errors.Is(err, storage.ErrNotFound) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("retention did not purge a trace older than the retention period within 20s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if _, err := s.Trace(ctx, recent[0].TraceID); err != nil {
-		t.Fatalf("Trace(recent) after retention: %v", err)
-	}
-}
-
 func TestCorruptValue(t *testing.T) {
 	ctx := t.Context()
 	s := open(t, t.TempDir())
@@ -176,19 +147,37 @@ func TestOpenEmptyDir(t *testing.T) {
 	}
 }
 
+// TestSpanTooBig: a span over Badger's value limit is rejected by name, and
+// its batch-mates are stored.
 func TestSpanTooBig(t *testing.T) {
+	ctx := t.Context()
 	s := open(t, t.TempDir(), WithBadgerOptions(func(o badgerdb.Options) badgerdb.Options {
 		return o.WithValueLogFileSize(1 << 20) // Badger's minimum
 	}))
-	sp := storagetest.FullSpan(storage.TraceID{1}, storage.SpanID{1}, storage.SpanID{}, time.Now())
-	sp.Attributes = append(sp.Attributes, storage.Attribute{Key: "big", Value: strings.Repeat("x", 2<<20)})
-	err := s.WriteSpans(t.Context(), []storage.Span{sp})
-	if err == nil || !storage.IsPermanent(err) {
-		t.Fatalf("WriteSpans(span over the value limit): err = %v, want a permanent error", err)
+	spans := storagetest.NewGenerator(13).Trace(time.Now().Add(-time.Minute), 3)
+	spans[1].Attributes = append(spans[1].Attributes, storage.Attribute{Key: "big", Value: strings.Repeat("x", 2<<20)})
+	err := s.WriteSpans(ctx, spans)
+	var rej *storage.RejectedError
+	if !errors.As(err, &rej) || len(rej.Spans) != 1 || rej.Spans[0].Index != 1 {
+		t.Fatalf("WriteSpans(span 1 over the value limit): err = %v, want span 1 rejected", err)
 	}
-	// The store still works.
-	sp.Attributes = sp.Attributes[:len(sp.Attributes)-1]
-	if err := s.WriteSpans(t.Context(), []storage.Span{sp}); err != nil {
+	got, err := s.Trace(ctx, spans[0].TraceID)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if d := storagetest.DiffSpans(got.Spans, []storage.Span{spans[0], spans[2]}); d != "" {
+		t.Fatalf("batch-mates of the rejected span:\n%s", d)
+	}
+	// A search finds nothing of the rejected span.
+	found, err := s.FindTraces(ctx, storage.Query{Service: spans[1].Service, Operation: spans[1].Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range found {
+		for _, sp := range tr.Spans {
+			if sp.SpanID == spans[1].SpanID {
+				t.Fatal("the rejected span is stored")
+			}
+		}
 	}
 }

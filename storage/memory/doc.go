@@ -1,12 +1,18 @@
 // Package memory is a bounded in-memory storage.Store, for tests and quick
 // runs.
 //
-// The store holds at most a configured number of spans (WithMaxSpans). When a
-// write would exceed it, the traces written longest ago are evicted whole
-// until the new spans fit, and the evictions are counted (see Stats). A single
-// batch larger than the whole store is rejected with a permanent error.
+// The store holds at most a configured number of spans (WithMaxSpans) and of
+// bytes (WithMaxBytes). When a write would exceed either, the traces written
+// longest ago are evicted whole until the new spans fit, the traces of the
+// write itself last, and the evictions are counted (see Stats). A span that
+// alone is larger than the store, or has a zero trace or span id, is rejected
+// (storage.RejectedError); the rest of its write is stored.
 //
-// Spans are copied on the way in and on the way out, so the store and its
-// callers never share memory. Searches scan every stored trace; the store is
-// meant for up to about a million spans.
+// Spans are copied on the way in, strings included, a write's spans in a few
+// arrays: the store never keeps the caller's memory alive (decoded strings
+// may point into a whole WAL record). Spans that share a Resource slice
+// share its one copy, and a read returns one copy of each resource. Reads
+// return copies, at most ReaderLimits.MaxTraceSpans spans per trace
+// (WithReaderLimits). Searches scan every stored trace; the store is meant
+// for up to about a million spans.
 package memory

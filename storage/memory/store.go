@@ -18,12 +18,15 @@ var errClosed = errors.New("memory: store closed")
 
 // Store is a bounded in-memory storage.Store. It is safe for concurrent use.
 //
-// Spans are kept in arrays of one write each (a write costs a few
-// allocations, not a few per span) and indexed by trace: the memory of a
-// write is released once all of its spans are evicted or purged. Eviction
-// goes by trace, oldest write first, so that is soon in practice.
+// A write's spans are copied into chunks of a few arrays each (a write costs
+// a few allocations, not a few per span) and indexed by trace: a chunk's
+// memory is released, and leaves the byte count, once all of the spans that
+// refer to it are evicted, purged or written again. Eviction goes by trace,
+// oldest write first, so that is soon in practice.
 type Store struct {
 	maxSpans int
+	maxBytes int64
+	limits   storage.ReaderLimits
 
 	mu       sync.RWMutex
 	closed   bool
@@ -33,6 +36,7 @@ type Store struct {
 	seq      uint64
 	gen      uint64 // WriteSpans calls so far: trace.mark
 	spans    int
+	bytes    int64                                // held by the chunks stored spans refer to
 	services map[string]int                       // span count per service
 	ops      map[string]map[storage.Operation]int // span count per operation
 	evTraces uint64
@@ -41,14 +45,14 @@ type Store struct {
 	// Slabs that new traces and their first span pointers are cut from,
 	// and the scratch of the index counts of one write; all under mu.
 	traceSlab []trace
-	ptrSlab   []*storage.Span
+	ptrSlab   []*entry
 	counts    counts
 }
 
 type trace struct {
 	seq   uint64
 	mark  uint64 // the Store.gen of the last write to the trace
-	spans []*storage.Span
+	spans []*entry
 	byID  map[storage.SpanID]int // index in spans, once there are many
 }
 
@@ -73,7 +77,7 @@ func (t *trace) find(id storage.SpanID) int {
 }
 
 // add appends sp, which t does not hold yet.
-func (t *trace) add(sp *storage.Span) {
+func (t *trace) add(sp *entry) {
 	t.spans = append(t.spans, sp)
 	switch {
 	case t.byID != nil:
@@ -109,18 +113,16 @@ func (e *orderEntry) live() bool { return len(e.t.spans) > 0 && e.t.seq == e.seq
 type Stats struct {
 	Traces        int
 	Spans         int
+	Bytes         int64 // memory held for the spans, as the byte cap counts it
 	EvictedTraces uint64
 	EvictedSpans  uint64
 }
 
-var (
-	_ storage.Store       = (*Store)(nil)
-	_ storage.OwnedWriter = (*Store)(nil)
-)
+var _ storage.Store = (*Store)(nil)
 
 // New returns an empty store.
 func New(opts ...Option) *Store {
-	c := config{maxSpans: DefaultMaxSpans}
+	c := config{maxSpans: DefaultMaxSpans, maxBytes: DefaultMaxBytes}
 	for _, o := range opts {
 		if o != nil {
 			c = o.apply(c)
@@ -128,6 +130,8 @@ func New(opts ...Option) *Store {
 	}
 	return &Store{
 		maxSpans: c.maxSpans,
+		maxBytes: c.maxBytes,
+		limits:   c.limits.WithDefaults(),
 		traces:   make(map[storage.TraceID]*trace),
 		services: make(map[string]int),
 		ops:      make(map[string]map[storage.Operation]int),
@@ -138,120 +142,38 @@ func New(opts ...Option) *Store {
 func (s *Store) Stats() Stats {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return Stats{Traces: len(s.traces), Spans: s.spans, EvictedTraces: s.evTraces, EvictedSpans: s.evSpans}
+	return Stats{Traces: len(s.traces), Spans: s.spans, Bytes: s.bytes, EvictedTraces: s.evTraces, EvictedSpans: s.evSpans}
 }
 
 // WriteSpans stores copies of spans, evicting the traces written longest ago
-// when the store is full. A batch larger than the store's capacity is
-// rejected with a permanent error.
+// when the store is full (the traces of this write last, when it alone is
+// more than the store holds). It rejects (storage.RejectedError) a span with
+// a zero trace or span id, and one larger than the whole store.
 func (s *Store) WriteSpans(ctx context.Context, spans []storage.Span) error {
-	if err := s.check(ctx, spans); err != nil {
-		return err
-	}
-	return s.write(deepCopy(spans))
-}
-
-// WriteOwnedSpans is WriteSpans for spans whose slices and strings the
-// caller hands over (see storage.OwnedWriter): the store copies the Span
-// values only.
-func (s *Store) WriteOwnedSpans(ctx context.Context, spans []storage.Span) error {
-	if err := s.check(ctx, spans); err != nil {
-		return err
-	}
-	return s.write(slices.Clone(spans))
-}
-
-func (s *Store) check(ctx context.Context, spans []storage.Span) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if len(spans) > s.maxSpans {
-		return storage.Permanent(fmt.Errorf("memory: batch of %d spans exceeds the store's capacity of %d", len(spans), s.maxSpans))
+	entries, chunks, rejected := copySpans(spans, s.maxBytes)
+	if err := s.write(entries, chunks); err != nil {
+		return err
 	}
-	return nil
-}
-
-// deepCopy copies spans and the slices they refer to into a few arrays.
-// Consecutive spans that share a Resource slice share its copy.
-func deepCopy(spans []storage.Span) []storage.Span {
-	out := slices.Clone(spans)
-	var nattrs, nevents, nlinks int
-	for i := range spans {
-		sp := &spans[i]
-		if i == 0 || !sameAttrs(sp.Resource, spans[i-1].Resource) {
-			nattrs += len(sp.Resource)
-		}
-		nattrs += len(sp.Attributes)
-		nevents += len(sp.Events)
-		nlinks += len(sp.Links)
-		for _, e := range sp.Events {
-			nattrs += len(e.Attributes)
-		}
-		for _, l := range sp.Links {
-			nattrs += len(l.Attributes)
-		}
-	}
-	attrs := make([]storage.Attribute, 0, nattrs)
-	take := func(a []storage.Attribute) []storage.Attribute {
-		if a == nil {
-			return nil
-		}
-		n := len(attrs)
-		attrs = append(attrs, a...)
-		return attrs[n:len(attrs):len(attrs)]
-	}
-	var events []storage.Event
-	if nevents > 0 {
-		events = make([]storage.Event, 0, nevents)
-	}
-	var links []storage.Link
-	if nlinks > 0 {
-		links = make([]storage.Link, 0, nlinks)
-	}
-	for i := range out {
-		sp := &out[i]
-		if i > 0 && sameAttrs(spans[i].Resource, spans[i-1].Resource) {
-			sp.Resource = out[i-1].Resource
-		} else {
-			sp.Resource = take(sp.Resource)
-		}
-		sp.Attributes = take(sp.Attributes)
-		if sp.Events != nil {
-			n := len(events)
-			for _, e := range sp.Events {
-				e.Attributes = take(e.Attributes)
-				events = append(events, e)
-			}
-			sp.Events = events[n:len(events):len(events)]
-		}
-		if sp.Links != nil {
-			n := len(links)
-			for _, l := range sp.Links {
-				l.Attributes = take(l.Attributes)
-				links = append(links, l)
-			}
-			sp.Links = links[n:len(links):len(links)]
-		}
-	}
-	return out
-}
-
-// sameAttrs reports whether a and b are the same slice (not merely equal).
-func sameAttrs(a, b []storage.Attribute) bool {
-	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+	return storage.Reject(rejected...)
 }
 
 // write indexes spans, which the store owns, and evicts.
-func (s *Store) write(spans []storage.Span) error {
+func (s *Store) write(spans []*entry, chunks []chunk) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return errClosed
 	}
 	s.gen++
+	for i := range chunks {
+		s.bytes += chunks[i].bytes
+	}
 	var t *trace
 	for i := range spans {
-		sp := &spans[i]
+		sp := spans[i]
 		if t == nil || sp.TraceID != spans[i-1].TraceID {
 			t = s.traces[sp.TraceID]
 			if t == nil {
@@ -262,17 +184,33 @@ func (s *Store) write(spans []storage.Span) error {
 			t.mark = s.gen
 		}
 		if j := t.find(sp.SpanID); j >= 0 {
-			s.countSpan(t.spans[j], -1)
+			s.countSpan(&t.spans[j].Span, -1)
+			s.release(t.spans[j])
 			t.spans[j] = sp
 		} else {
 			s.spans++
 			t.add(sp)
 		}
-		s.countSpan(sp, 1)
+		s.countSpan(&sp.Span, 1)
 	}
 	s.evict()
 	s.flushCounts()
 	return nil
+}
+
+// full reports whether the store holds more than its caps.
+func (s *Store) full() bool { return s.spans > s.maxSpans || s.bytes > s.maxBytes }
+
+// release lets go of e's share of its chunks.
+func (s *Store) release(e *entry) {
+	for _, c := range [2]*chunk{e.own, e.res} {
+		if c == nil {
+			continue
+		}
+		if c.refs--; c.refs == 0 {
+			s.bytes -= c.bytes
+		}
+	}
 }
 
 // newTrace returns a new trace cut from the slabs, with room for two spans.
@@ -282,7 +220,7 @@ func (s *Store) newTrace() *trace {
 		s.traceSlab = make([]trace, 0, traceSlab)
 	}
 	if cap(s.ptrSlab)-len(s.ptrSlab) < 2 {
-		s.ptrSlab = make([]*storage.Span, 0, ptrSlab)
+		s.ptrSlab = make([]*entry, 0, ptrSlab)
 	}
 	s.seq++
 	n := len(s.ptrSlab)
@@ -358,10 +296,10 @@ func (s *Store) count(service string, op storage.Operation, n int) {
 }
 
 // evict removes whole traces, written longest ago first, until the store
-// holds at most maxSpans. Traces of the current write go last.
+// holds at most maxSpans and maxBytes. Traces of the current write go last.
 func (s *Store) evict() {
 	// First pass: spare the traces of the write, moving them to the back.
-	for pass := len(s.order) - s.head; s.spans > s.maxSpans && pass > 0; pass-- {
+	for pass := len(s.order) - s.head; s.full() && pass > 0; pass-- {
 		e := s.order[s.head]
 		s.order[s.head] = orderEntry{}
 		s.head++
@@ -378,7 +316,7 @@ func (s *Store) evict() {
 		s.drop(e.id, t, true)
 	}
 	// Second pass: the write's own traces, when they alone are too many.
-	for s.spans > s.maxSpans && s.head < len(s.order) {
+	for s.full() && s.head < len(s.order) {
 		e := s.order[s.head]
 		s.order[s.head] = orderEntry{}
 		s.head++
@@ -397,7 +335,8 @@ func (s *Store) evict() {
 // write (its counts are flushed by the write).
 func (s *Store) drop(id storage.TraceID, t *trace, evicted bool) {
 	for _, sp := range t.spans {
-		s.countSpan(sp, -1)
+		s.countSpan(&sp.Span, -1)
+		s.release(sp)
 	}
 	s.spans -= len(t.spans)
 	if evicted {
@@ -410,7 +349,8 @@ func (s *Store) drop(id storage.TraceID, t *trace, evicted bool) {
 	t.spans, t.byID = nil, nil
 }
 
-// Trace returns a copy of every stored span of the trace.
+// Trace returns a copy of the stored spans of the trace, at most
+// ReaderLimits.MaxTraceSpans of them.
 func (s *Store) Trace(ctx context.Context, id storage.TraceID) (storage.Trace, error) {
 	if err := ctx.Err(); err != nil {
 		return storage.Trace{}, err
@@ -424,15 +364,50 @@ func (s *Store) Trace(ctx context.Context, id storage.TraceID) (storage.Trace, e
 	if t == nil {
 		return storage.Trace{}, storage.ErrNotFound
 	}
-	return copyTrace(id, t), nil
+	var r reader
+	return r.trace(id, t, s.limits.MaxTraceSpans), nil
 }
 
-func copyTrace(id storage.TraceID, t *trace) storage.Trace {
-	out := storage.Trace{ID: id, Spans: make([]storage.Span, 0, len(t.spans))}
-	for _, sp := range t.spans {
-		out.Spans = append(out.Spans, sp.Copy())
+// reader copies stored spans into one result, with one copy of each
+// resource.
+type reader struct {
+	res map[*storage.Attribute][]storage.Attribute
+}
+
+func (r *reader) trace(id storage.TraceID, t *trace, max int) storage.Trace {
+	n := min(len(t.spans), max)
+	out := storage.Trace{ID: id, Spans: make([]storage.Span, n), Truncated: n < len(t.spans)}
+	for i, e := range t.spans[:n] {
+		sp := &out.Spans[i]
+		*sp = e.Span
+		sp.Resource = nil
+		sp.Attributes = slices.Clone(e.Attributes)
+		sp.Events = slices.Clone(e.Events)
+		for j := range sp.Events {
+			sp.Events[j].Attributes = slices.Clone(sp.Events[j].Attributes)
+		}
+		sp.Links = slices.Clone(e.Links)
+		for j := range sp.Links {
+			sp.Links[j].Attributes = slices.Clone(sp.Links[j].Attributes)
+		}
+		sp.Resource = r.resource(e.Resource)
 	}
 	return out
+}
+
+func (r *reader) resource(a []storage.Attribute) []storage.Attribute {
+	if len(a) == 0 {
+		return slices.Clone(a)
+	}
+	if c, ok := r.res[&a[0]]; ok {
+		return c
+	}
+	if r.res == nil {
+		r.res = make(map[*storage.Attribute][]storage.Attribute)
+	}
+	c := slices.Clone(a)
+	r.res[&a[0]] = c
+	return c
 }
 
 // FindTraces scans every stored trace for spans matching q.
@@ -440,9 +415,9 @@ func (s *Store) FindTraces(ctx context.Context, q storage.Query) ([]storage.Trac
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = storage.DefaultLimit
+	limit, err := s.limit(q.Limit)
+	if err != nil {
+		return nil, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -458,7 +433,7 @@ func (s *Store) FindTraces(ctx context.Context, q storage.Query) ([]storage.Trac
 	for id, t := range s.traces {
 		found, best := false, int64(0)
 		for _, sp := range t.spans {
-			if (!found || sp.StartTime > best) && q.Matches(sp) {
+			if (!found || sp.StartTime > best) && q.Matches(&sp.Span) {
 				found, best = true, sp.StartTime
 			}
 		}
@@ -474,10 +449,22 @@ func (s *Store) FindTraces(ctx context.Context, q storage.Query) ([]storage.Trac
 	})
 	hits = hits[:min(len(hits), limit)]
 	out := make([]storage.Trace, len(hits))
+	var r reader
 	for i, h := range hits {
-		out[i] = copyTrace(h.id, h.t)
+		out[i] = r.trace(h.id, h.t, s.limits.MaxTraceSpans)
 	}
 	return out, nil
+}
+
+// limit returns the number of traces a search with Query.Limit n returns.
+func (s *Store) limit(n int) (int, error) {
+	switch {
+	case n < 0 || n > s.limits.MaxTraces:
+		return 0, fmt.Errorf("memory: limit %d: want 0 to %d: %w", n, s.limits.MaxTraces, storage.ErrInvalidQuery)
+	case n == 0:
+		return storage.DefaultLimit, nil
+	}
+	return n, nil
 }
 
 // Services returns the services of the stored spans, sorted.
@@ -520,53 +507,40 @@ func (s *Store) Operations(ctx context.Context, service string, kind storage.Spa
 }
 
 // Dependencies counts the edges between spans that started in the window and
-// their parent spans of other services that started before the window's
-// end.
+// their parent spans (storage.DependencyCounter). A window holding more than
+// ReaderLimits.MaxDependencySpans spans is refused.
 func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.Duration) ([]storage.Dependency, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	hi := end.UnixNano()
-	lo := end.Add(-lookback).UnixNano()
-	in := func(sp *storage.Span) bool { return sp.StartTime >= lo && sp.StartTime <= hi }
-	type edge struct{ parent, child string }
-	counts := make(map[edge]*storage.Dependency)
+	c, err := storage.NewDependencyCounter(end, lookback)
+	if err != nil {
+		return nil, fmt.Errorf("memory: %w", err)
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return nil, errClosed
 	}
+	n := 0
 	for _, t := range s.traces {
 		for _, sp := range t.spans {
-			if sp.ParentSpanID.IsZero() || !in(sp) {
+			if !c.InWindow(sp.StartTime) {
 				continue
 			}
-			j := t.find(sp.ParentSpanID)
-			if j < 0 {
+			if n++; n > s.limits.MaxDependencySpans {
+				return nil, fmt.Errorf("memory: dependencies: more than %d spans in the window, ask for a shorter lookback: %w", s.limits.MaxDependencySpans, storage.ErrInvalidQuery)
+			}
+			if sp.ParentSpanID.IsZero() {
 				continue
 			}
-			p := t.spans[j]
-			if p.StartTime > hi || p.Service == sp.Service {
-				continue
-			}
-			e := edge{p.Service, sp.Service}
-			d := counts[e]
-			if d == nil {
-				d = &storage.Dependency{Parent: e.parent, Child: e.child}
-				counts[e] = d
-			}
-			d.CallCount++
-			if sp.StatusCode == storage.StatusError {
-				d.ErrorCount++
+			if j := t.find(sp.ParentSpanID); j >= 0 {
+				p := t.spans[j]
+				c.Count(p.Service, p.StartTime, sp.Service, sp.StatusCode)
 			}
 		}
 	}
-	out := make([]storage.Dependency, 0, len(counts))
-	for _, d := range counts {
-		out = append(out, *d)
-	}
-	storage.SortDependencies(out)
-	return out, nil
+	return c.Dependencies(), nil
 }
 
 // Purge deletes the spans that started before t, and traces left empty.
@@ -584,7 +558,8 @@ func (s *Store) Purge(ctx context.Context, before time.Time) error {
 		kept := t.spans[:0]
 		for _, sp := range t.spans {
 			if sp.StartTime < cut {
-				s.countSpan(sp, -1)
+				s.countSpan(&sp.Span, -1)
+				s.release(sp)
 				s.spans--
 			} else {
 				kept = append(kept, sp)

@@ -14,31 +14,41 @@ import (
 	"github.com/tracerdev/tracer/vclock"
 )
 
-// Run runs the conformance suite. newStore must return a fresh, empty store
-// for each subtest and arrange for it to be closed (t.Cleanup).
-func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
+// NewStore returns a fresh, empty store for one subtest, whose readers apply
+// limits (zero fields mean the defaults, see storage.ReaderLimits), and
+// arranges for it to be closed (t.Cleanup).
+type NewStore func(t *testing.T, limits storage.ReaderLimits) storage.Store
+
+// Run runs the conformance suite, with a fresh store from newStore for each
+// subtest.
+func Run(t *testing.T, newStore NewStore) {
 	t.Helper()
 	tests := []struct {
-		name string
-		fn   func(*testing.T, storage.Store)
+		name   string
+		fn     func(*testing.T, storage.Store)
+		limits storage.ReaderLimits
 	}{
-		{"RoundTrip", testRoundTrip},
-		{"NotFound", testNotFound},
-		{"Idempotent", testIdempotent},
-		{"FindTraces", testFindTraces},
-		{"DefaultLimit", testDefaultLimit},
-		{"Services", testServices},
-		{"Operations", testOperations},
-		{"Dependencies", testDependencies},
-		{"Purge", testPurge},
-		{"Copies", testCopies},
-		{"Hostile", testHostile},
-		{"Concurrent", testConcurrent},
-		{"Canceled", testCanceled},
+		{name: "RoundTrip", fn: testRoundTrip},
+		{name: "NotFound", fn: testNotFound},
+		{name: "Idempotent", fn: testIdempotent},
+		{name: "Rewritten", fn: testRewritten},
+		{name: "Rejected", fn: testRejected},
+		{name: "SharedResource", fn: testSharedResource},
+		{name: "FindTraces", fn: testFindTraces},
+		{name: "DefaultLimit", fn: testDefaultLimit},
+		{name: "Limits", fn: testLimits, limits: suiteLimits},
+		{name: "Services", fn: testServices},
+		{name: "Operations", fn: testOperations},
+		{name: "Dependencies", fn: testDependencies},
+		{name: "Purge", fn: testPurge},
+		{name: "Copies", fn: testCopies},
+		{name: "Hostile", fn: testHostile},
+		{name: "Concurrent", fn: testConcurrent},
+		{name: "Canceled", fn: testCanceled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.fn(t, newStore(t))
+			tt.fn(t, newStore(t, tt.limits))
 		})
 	}
 }
