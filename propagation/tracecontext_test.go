@@ -223,3 +223,23 @@ func TestDefaultUsesLevel2(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkTraceContextExtract compares extraction with OpenTelemetry Go's
+// TraceContext on the common case: one traceparent and one valid tracestate
+// in an HTTP header carrier.
+func BenchmarkTraceContextExtract(b *testing.B) {
+	carrier := headers([]string{tp1}, []string{"rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"})
+	for _, bc := range []struct {
+		name string
+		prop otelprop.TextMapPropagator
+	}{{"otel", otelprop.TraceContext{}}, {"tracer", propagation.TraceContext{}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if !trace.SpanContextFromContext(bc.prop.Extract(context.Background(), carrier)).IsValid() {
+					b.Fatal("nothing extracted")
+				}
+			}
+		})
+	}
+}
