@@ -121,7 +121,7 @@ type call struct {
 	sent, recv atomic.Int64
 	in         incoming
 	out        outgoing
-	attrs      [12]attribute.KeyValue // scratch for end
+	attrs      [9]attribute.KeyValue // scratch for end: 4 method, 4 address, 1 status attributes at most
 }
 
 // connAttrs are the address attributes of a connection, computed once per
