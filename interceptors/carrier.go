@@ -7,10 +7,20 @@ import (
 	"google.golang.org/grpc/metadata"
 )
 
-// incoming reads a server call's request metadata without copying all of it.
+// incoming reads a server call's request metadata without copying all of
+// it. It gives every value of a key (ValuesGetter), so that the W3C
+// propagator sees repeated traceparent and split tracestate values.
 type incoming struct{ ctx context.Context }
 
-var _ otelprop.TextMapCarrier = (*incoming)(nil)
+var (
+	_ otelprop.TextMapCarrier = (*incoming)(nil)
+	_ otelprop.ValuesGetter   = (*incoming)(nil)
+)
+
+// Values returns every value of key, in the order they came.
+func (c *incoming) Values(key string) []string {
+	return metadata.ValueFromIncomingContext(c.ctx, key)
+}
 
 func (c *incoming) Get(key string) string {
 	if v := metadata.ValueFromIncomingContext(c.ctx, key); len(v) > 0 {

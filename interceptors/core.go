@@ -3,6 +3,7 @@ package interceptors
 import (
 	"context"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,17 +16,21 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	grpccodes "google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	"github.com/tracerdev/tracer/propagation"
 )
 
-// Attribute keys, from the OpenTelemetry RPC and network conventions.
+// Attribute keys. The RPC ones follow what otelgrpc v0.72.0 emits
+// (otelgrpc/internal/parse.go, stats_handler.go, interceptor.go): semantic
+// conventions v1.43 by default, v1.37's names with
+// OTEL_SEMCONV_STABILITY_OPT_IN=rpc/old, both with rpc/dup.
 const (
-	keyRPCSystem       = attribute.Key("rpc.system")
-	keyRPCService      = attribute.Key("rpc.service")
-	keyRPCMethod       = attribute.Key("rpc.method")
-	keyGRPCStatusCode  = attribute.Key("rpc.grpc.status_code")
+	keyRPCSystemName   = attribute.Key("rpc.system.name") // v1.43
+	keyRPCSystem       = attribute.Key("rpc.system")      // v1.37
+	keyRPCService      = attribute.Key("rpc.service")     // v1.37
+	keyRPCMethod       = attribute.Key("rpc.method")      // v1.43: "pkg.Service/Method"; v1.37: "Method"
 	keyRespStatusCode  = attribute.Key("rpc.response.status_code")
 	keyServerAddress   = attribute.Key("server.address")
 	keyServerPort      = attribute.Key("server.port")
@@ -36,6 +41,30 @@ const (
 	keyMessageSize     = attribute.Key("rpc.message.uncompressed_size")
 	keyMessageWireSize = attribute.Key("rpc.message.compressed_size")
 )
+
+// semconvMode says which names the RPC attributes use.
+type semconvMode int
+
+const (
+	semconvNew semconvMode = iota // v1.43, the default
+	semconvOld                    // v1.37
+	semconvDup                    // both
+)
+
+// semconvFromEnv reads OTEL_SEMCONV_STABILITY_OPT_IN as otelgrpc v0.72.0
+// does (config.go, parseSemconvMode): "rpc/dup" wins over "rpc/old".
+func semconvFromEnv() semconvMode {
+	m := semconvNew
+	for p := range strings.SplitSeq(os.Getenv("OTEL_SEMCONV_STABILITY_OPT_IN"), ",") {
+		switch strings.TrimSpace(p) {
+		case "rpc/dup":
+			return semconvDup
+		case "rpc/old":
+			m = semconvOld
+		}
+	}
+	return m
+}
 
 // maxMethods bounds the cache of parsed method names: on a server they come
 // from the wire.
@@ -49,25 +78,23 @@ type core struct {
 	filter        Filter
 	spanName      func(string) string
 	messageEvents bool
+	semconv       semconvMode
 
 	mu      sync.RWMutex
 	methods map[string]*method
-	addrs   map[net.Addr][]attribute.KeyValue // a client's server addresses
+	addrs   map[net.Addr][]attribute.KeyValue // a client's peer addresses
 }
 
-// serverAddr returns the server.* and network.peer.* attributes of a
-// client's connection, from a bounded cache keyed by the connection's
-// address value.
-func (c *core) serverAddr(addr net.Addr) []attribute.KeyValue {
+// peerAddr returns the network.peer.* attributes of a client's connection,
+// from a bounded cache keyed by the connection's address value.
+func (c *core) peerAddr(addr net.Addr) []attribute.KeyValue {
 	c.mu.RLock()
 	attrs, ok := c.addrs[addr]
 	c.mu.RUnlock()
 	if ok {
 		return attrs
 	}
-	s := addr.String()
-	attrs = addrAttrs(nil, s, keyServerAddress, keyServerPort)
-	attrs = addrAttrs(attrs, s, keyPeerAddress, keyPeerPort)
+	attrs = addrAttrs(nil, addr.String(), keyPeerAddress, keyPeerPort)
 	c.mu.Lock()
 	if len(c.addrs) >= maxMethods {
 		clear(c.addrs)
@@ -80,7 +107,7 @@ func (c *core) serverAddr(addr net.Addr) []attribute.KeyValue {
 // method is what a full method name parses to.
 type method struct {
 	name  string
-	attrs []attribute.KeyValue // rpc.system, rpc.service, rpc.method
+	attrs []attribute.KeyValue // rpc.method, rpc.system.name (and the v1.37 names)
 }
 
 // call is one traced RPC.
@@ -90,10 +117,11 @@ type call struct {
 	conn       []attribute.KeyValue // per-connection attributes, shared, read-only
 	peer       [4]attribute.KeyValue
 	npeer      int
+	remote     peer.Peer // filled by grpc.Peer in interceptor mode
 	sent, recv atomic.Int64
 	in         incoming
 	out        outgoing
-	attrs      [12]attribute.KeyValue // scratch for end
+	attrs      [9]attribute.KeyValue // scratch for end: 4 method, 4 address, 1 status attributes at most
 }
 
 // connAttrs are the address attributes of a connection, computed once per
@@ -125,6 +153,7 @@ func newCore(opts []Option) *core {
 		filter:        c.filter,
 		spanName:      c.spanName,
 		messageEvents: c.messageEvents,
+		semconv:       semconvFromEnv(),
 		methods:       make(map[string]*method),
 		addrs:         make(map[net.Addr][]attribute.KeyValue),
 	}
@@ -140,7 +169,7 @@ func (c *core) method(full string) *method {
 	if m != nil {
 		return m
 	}
-	m = parseMethod(full)
+	m = parseMethod(full, c.semconv)
 	if c.spanName != nil {
 		m.name = c.spanName(full)
 	}
@@ -152,13 +181,33 @@ func (c *core) method(full string) *method {
 	return m
 }
 
-func parseMethod(full string) *method {
-	name := strings.TrimPrefix(full, "/")
-	attrs := []attribute.KeyValue{keyRPCSystem.String("grpc")}
-	if svc, meth, ok := strings.Cut(name, "/"); ok {
-		attrs = append(attrs, keyRPCService.String(svc), keyRPCMethod.String(meth))
+// parseMethod returns the span name and RPC attributes of a full method
+// name, as otelgrpc's ParseFullMethod and ParseFullMethodOld do
+// (otelgrpc/internal/parse.go); in dup mode the v1.43 rpc.method (the full
+// name) replaces v1.37's, as it does there when the SDK drops the repeated key.
+func parseMethod(full string, mode semconvMode) *method {
+	name, ok := strings.CutPrefix(full, "/")
+	if !ok {
+		// Not "/pkg.Service/Method": named as it is, with no method attributes.
+		name = full
 	}
-	return &method{name: name, attrs: attrs}
+	m := &method{name: name}
+	if mode != semconvNew && ok {
+		m.attrs = append(m.attrs, keyRPCSystem.String("grpc"))
+		if svc, meth, found := strings.Cut(name, "/"); found {
+			m.attrs = append(m.attrs, keyRPCService.String(svc))
+			if mode == semconvOld {
+				m.attrs = append(m.attrs, keyRPCMethod.String(meth))
+			}
+		}
+	}
+	if mode != semconvOld {
+		if ok {
+			m.attrs = append(m.attrs, keyRPCMethod.String(name))
+		}
+		m.attrs = append(m.attrs, keyRPCSystemName.String("grpc"))
+	}
+	return m
 }
 
 // startServer continues the caller's trace from the request metadata in
@@ -222,12 +271,17 @@ func (c *core) mergeResponse(ctx context.Context, md metadata.MD) {
 // end ends the span with the call's status. All attributes are set here,
 // in one call: one growth of the span's attribute slice instead of several.
 func (cl *call) end(err error, client bool) {
-	s, _ := status.FromError(err)
+	s, ok := status.FromError(err)
+	if !ok {
+		// A context error from our side (a stream the caller gave up on) is
+		// Canceled or DeadlineExceeded, not Unknown.
+		s = status.FromContextError(err)
+	}
 	code := s.Code()
 	attrs := append(cl.attrs[:0], cl.method.attrs...)
 	attrs = append(attrs, cl.conn...)
 	attrs = append(attrs, cl.peer[:cl.npeer]...)
-	attrs = append(attrs, keyGRPCStatusCode.Int64(int64(code)), keyRespStatusCode.String(codeName(code)))
+	attrs = append(attrs, keyRespStatusCode.String(codeName(code)))
 	cl.span.SetAttributes(attrs...)
 	if isError(code, client) {
 		cl.span.SetStatus(otelcodes.Error, s.Message())
@@ -256,12 +310,14 @@ var codeNames = [...]string{
 	"UNAUTHENTICATED",
 }
 
-// codeName is the status code's name as gRPC's specification writes it.
+// codeName is the status code's name as gRPC's specification writes it,
+// and "CODE(n)" for others, as otelgrpc's canonicalString does
+// (otelgrpc/stats_handler.go).
 func codeName(c grpccodes.Code) string {
 	if int(c) < len(codeNames) {
 		return codeNames[c]
 	}
-	return strconv.Itoa(int(c))
+	return "CODE(" + strconv.FormatUint(uint64(c), 10) + ")"
 }
 
 // messageEvent records a sent or received message, if enabled.
@@ -296,16 +352,34 @@ func addrAttrs(attrs []attribute.KeyValue, addr string, hostKey, portKey attribu
 	return attrs
 }
 
-// targetAddr strips a gRPC target's scheme ("dns:///host:port").
-func targetAddr(target string) string {
-	if i := strings.Index(target, ":///"); i >= 0 {
-		return target[i+4:]
-	}
-	if i := strings.Index(target, "://"); i >= 0 {
-		if rest := target[i+3:]; strings.Contains(rest, "/") {
-			return rest[strings.LastIndex(rest, "/")+1:]
+// targetAddrAttrs appends the server.address and server.port of a
+// canonical gRPC dial target ("dns:///host:port", "passthrough:///host:port",
+// "unix:///path", "host:port"), as otelgrpc's
+// serverAddrAttrsFromCanonicalTarget does (otelgrpc/interceptor.go), without
+// url.Parse's allocations.
+func targetAddrAttrs(attrs []attribute.KeyValue, target string) []attribute.KeyValue {
+	if _, port, err := net.SplitHostPort(target); err == nil {
+		if _, err := strconv.Atoi(port); err == nil {
+			return addrAttrs(attrs, target, keyServerAddress, keyServerPort)
 		}
-		return target[i+3:]
 	}
-	return target
+	scheme, rest, ok := strings.Cut(target, ":")
+	if !ok || scheme == "" || strings.ContainsAny(scheme, "/?#") {
+		return append(attrs, keyServerAddress.String(target))
+	}
+	ep := rest // scheme:endpoint
+	if after, found := strings.CutPrefix(rest, "//"); found {
+		// scheme://authority/endpoint: the endpoint is the path.
+		ep = ""
+		if i := strings.IndexByte(after, '/'); i >= 0 {
+			ep = after[i:]
+			if scheme != "unix" && scheme != "unix-abstract" {
+				ep = ep[1:]
+			}
+		}
+	}
+	if ep == "" {
+		return append(attrs, keyServerAddress.String(target))
+	}
+	return addrAttrs(attrs, ep, keyServerAddress, keyServerPort)
 }

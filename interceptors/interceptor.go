@@ -106,7 +106,7 @@ func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
 		}
 		c.clientTarget(cc, cl)
 		var header, trailer metadata.MD
-		callOpts = append(callOpts, grpc.Header(&header), grpc.Trailer(&trailer))
+		callOpts = append(callOpts, grpc.Header(&header), grpc.Trailer(&trailer), grpc.Peer(&cl.remote))
 		c.protoEvent(cl, true, req)
 		err := invoker(ctx, method, req, reply, cc, callOpts...)
 		if err == nil {
@@ -114,6 +114,7 @@ func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
 		}
 		c.mergeResponse(ctx, header)
 		c.mergeResponse(ctx, trailer)
+		c.clientPeer(cl)
 		cl.end(err, true)
 		return err
 	}
@@ -131,6 +132,7 @@ func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
 			return streamer(ctx, desc, cc, method, callOpts...)
 		}
 		c.clientTarget(cc, cl)
+		callOpts = append(callOpts, grpc.Peer(&cl.remote))
 		s, err := streamer(ctx, desc, cc, method, callOpts...)
 		if err != nil {
 			cl.end(err, true)
@@ -144,10 +146,19 @@ func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
 	}
 }
 
+// clientTarget sets server.* from the connection's dial target.
 func (c *core) clientTarget(cc *grpc.ClientConn, cl *call) {
 	if cc != nil {
 		var buf [2]attribute.KeyValue
-		cl.setPeer(addrAttrs(buf[:0], targetAddr(cc.Target()), keyServerAddress, keyServerPort)...)
+		cl.setPeer(targetAddrAttrs(buf[:0], cc.CanonicalTarget())...)
+	}
+}
+
+// clientPeer sets network.peer.* from the address grpc.Peer filled in when
+// the call finished (none if it never reached a server).
+func (c *core) clientPeer(cl *call) {
+	if cl.remote.Addr != nil {
+		cl.conn = c.peerAddr(cl.remote.Addr)
 	}
 }
 
@@ -203,7 +214,9 @@ func (s *clientStream) finish(err error, trailer bool) {
 			s.stop()
 		}
 		if trailer {
+			// The stream is over: gRPC has filled the trailer and the peer.
 			s.core.mergeResponse(s.ctx, s.ClientStream.Trailer())
+			s.core.clientPeer(s.call)
 		}
 		s.call.end(err, true)
 	})

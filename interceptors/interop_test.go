@@ -3,6 +3,7 @@ package interceptors_test
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -93,4 +94,68 @@ func TestInteropWithOtelgrpc(t *testing.T) {
 			t.Errorf("root vs client span = %v, want before", got)
 		}
 	})
+}
+
+// TestInteropAttributes makes mixed calls in both directions (our client
+// and otelgrpc's server, otelgrpc's client and our server) under each
+// OTEL_SEMCONV_STABILITY_OPT_IN choice, and compares the two sides' span
+// attributes key by key: the same keys, the same values. Ours may add only
+// network.peer.* and the clock's attributes.
+func TestInteropAttributes(t *testing.T) {
+	for _, semconv := range []string{"", "rpc/old", "rpc/dup", "http, rpc/old"} {
+		for _, dir := range []string{"our client, otelgrpc server", "otelgrpc client, our server"} {
+			for _, body := range []string{"ok", "not-found"} {
+				t.Run(semconv+"/"+dir+"/"+body, func(t *testing.T) {
+					t.Setenv("OTEL_SEMCONV_STABILITY_OPT_IN", semconv)
+					a, b := newService(t, "a", statsMode), newService(t, "b", statsMode)
+					var client testpb.TestServiceClient
+					if dir == "our client, otelgrpc server" {
+						otelgrpcServe(t, b)
+						client = a.dial(t, b)
+					} else {
+						b.serve(t, &testServer{})
+						conn, err := grpc.NewClient("passthrough:///"+b.addr,
+							grpc.WithTransportCredentials(insecure.NewCredentials()),
+							grpc.WithStatsHandler(otelgrpc.NewClientHandler(
+								otelgrpc.WithTracerProvider(a.tp), otelgrpc.WithPropagators(otelprop.TraceContext{}))))
+						if err != nil {
+							t.Fatal(err)
+						}
+						t.Cleanup(func() { _ = conn.Close() })
+						client = testpb.NewTestServiceClient(conn)
+					}
+					_, _ = client.UnaryCall(context.Background(), &testpb.SimpleRequest{Payload: payload(body)})
+					cs := find(t, a.waitSpans(t, 1), unary, trace.SpanKindClient)
+					ss := find(t, b.waitSpans(t, 2), unary, trace.SpanKindServer)
+					ours, theirs := attrs(cs), attrs(ss)
+					if dir != "our client, otelgrpc server" {
+						ours, theirs = theirs, ours
+					}
+					for k := range ours {
+						if strings.HasPrefix(string(k), "tracer.vc.") || strings.HasPrefix(string(k), "network.peer.") {
+							delete(ours, k)
+						}
+					}
+					for k := range theirs {
+						if strings.HasPrefix(string(k), "tracer.vc.") {
+							delete(theirs, k)
+						}
+					}
+					for k, v := range theirs {
+						if got, ok := ours[k]; !ok || got != v {
+							t.Errorf("%s: ours %v, otelgrpc's %v", k, got.String(), v.String())
+						}
+					}
+					for k, v := range ours {
+						if _, ok := theirs[k]; !ok {
+							t.Errorf("%s: ours %v, otelgrpc sets none", k, v.String())
+						}
+					}
+					if len(theirs) < 4 {
+						t.Errorf("otelgrpc's span has only %v", theirs)
+					}
+				})
+			}
+		}
+	}
 }

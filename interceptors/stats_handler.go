@@ -122,10 +122,16 @@ func (h *clientHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	}
 	switch rs := rs.(type) {
 	case *stats.OutHeader:
-		// A client call's context does not come from its connection's, so the
-		// connection's addresses come with each call (cached per address).
+		// server.* comes from the dial target, which a stats handler sees as
+		// the :authority it sends (the target's endpoint unless
+		// grpc.WithAuthority overrides it), not from the resolved address;
+		// network.peer.* is the connection's remote address (cached per
+		// address: a client call's context does not come from its
+		// connection's).
+		var buf [2]attribute.KeyValue
+		cl.setPeer(addrAttrs(buf[:0], rs.Authority, keyServerAddress, keyServerPort)...)
 		if rs.RemoteAddr != nil {
-			cl.conn = h.core.serverAddr(rs.RemoteAddr)
+			cl.conn = h.core.peerAddr(rs.RemoteAddr)
 		}
 	case *stats.InHeader:
 		h.core.mergeResponse(ctx, rs.Header)

@@ -11,16 +11,17 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 )
 
-// Default returns W3C trace context, W3C baggage and the vector clock, in
-// that order.
+// Default returns W3C trace context (Level 2, see TraceContext), W3C
+// baggage and the vector clock, in that order.
 func Default() propagation.TextMapPropagator {
 	return propagation.NewCompositeTextMapPropagator(
-		propagation.TraceContext{}, propagation.Baggage{}, NewVClock())
+		TraceContext{}, propagation.Baggage{}, NewVClock())
 }
 
 // ByName returns the composite of the named propagators, in order. Names
 // follow OTEL_PROPAGATORS: "tracecontext", "baggage", "b3" (single header),
-// "b3multi", "jaeger", plus "vclock" for Tracer's clock; "none" alone
+// "b3multi", "jaeger", plus "vclock" for Tracer's clock; "tracecontext" is
+// this package's TraceContext (W3C Trace Context Level 2); "none" alone
 // returns a propagator that does nothing.
 func ByName(names ...string) (propagation.TextMapPropagator, error) {
 	var ps []propagation.TextMapPropagator
@@ -34,7 +35,7 @@ func ByName(names ...string) (propagation.TextMapPropagator, error) {
 		seen[n] = true
 		switch n {
 		case "tracecontext":
-			ps = append(ps, propagation.TraceContext{})
+			ps = append(ps, TraceContext{})
 		case "baggage":
 			ps = append(ps, propagation.Baggage{})
 		case "vclock":

@@ -2,7 +2,10 @@
 // context and baggage, across process boundaries.
 //
 // VClock is an OpenTelemetry TextMapPropagator for the clock header
-// (Header). Default composes it with W3C trace context and baggage; ByName
+// (Header). TraceContext propagates W3C Trace Context as Level 2 says where
+// OpenTelemetry Go's propagator falls short (repeated traceparent values,
+// tracestate split over several fields, one bad or duplicated tracestate
+// member). Default composes the two with W3C baggage; ByName
 // and FromEnv build a composite from names such as "tracecontext",
 // "baggage", "vclock", "b3", "b3multi" and "jaeger" (the B3 and Jaeger
 // formats come from the OpenTelemetry contrib propagators).
