@@ -156,7 +156,7 @@ func TestBackpressure(t *testing.T) {
 	if got, limit := dirSize(t, cfg.WAL.Dir), cfg.WAL.MaxBytes+cfg.WAL.SegmentSize; got > limit {
 		t.Errorf("WAL dir holds %d bytes, cap %d (+ one segment)", got, cfg.WAL.MaxBytes)
 	}
-	m := scrape(t, c.TelemetryAddr())
+	m := metricsOf(t, c)
 	if got := m["tracer_collector_inflight_bytes"]; got > float64(cfg.Limits.MaxInflightBytes) {
 		t.Errorf("in-flight bytes %v over the cap %d", got, cfg.Limits.MaxInflightBytes)
 	}
