@@ -108,8 +108,8 @@ type StorageConfig struct {
 	// WriteTimeout bounds one storage write attempt; past it the write's
 	// context is cancelled and the write is retried.
 	WriteTimeout time.Duration       `yaml:"write_timeout"`
-	Memory    MemoryStorageConfig `yaml:"memory"`
-	Badger    BadgerStorageConfig `yaml:"badger"`
+	Memory       MemoryStorageConfig `yaml:"memory"`
+	Badger       BadgerStorageConfig `yaml:"badger"`
 	// ClickHouse holds the main options of storage/clickhouse; the binary
 	// starts from that package's defaults for the others.
 	ClickHouse ClickHouseStorageConfig `yaml:"clickhouse"`
@@ -220,10 +220,10 @@ func NewDefaultConfig() Config {
 		Batch: BatchConfig{Size: 8192, MaxBytes: 16 << 20, Timeout: 200 * time.Millisecond},
 		Retry: RetryConfig{InitialInterval: 100 * time.Millisecond, MaxInterval: 10 * time.Second, Multiplier: 2},
 		Storage: StorageConfig{
-			Type:       StorageBadger,
+			Type:         StorageBadger,
 			Retention:    72 * time.Hour, // Jaeger's default for its embedded store
 			WriteTimeout: 30 * time.Second,
-			ClickHouse: ClickHouseStorageConfig{Addr: []string{"127.0.0.1:9000"}, Database: "tracer", Username: "default"},
+			ClickHouse:   ClickHouseStorageConfig{Addr: []string{"127.0.0.1:9000"}, Database: "tracer", Username: "default"},
 		},
 		Limits: LimitsConfig{
 			MaxRequestBytes:      8 << 20,

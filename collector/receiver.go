@@ -288,4 +288,3 @@ func (o *OTLPReceiver) scan(req []byte) (res otlp.ScanResult, panicked bool, err
 	res, err = o.scanFn(req, o.scanLim)
 	return res, false, err
 }
-
