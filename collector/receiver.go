@@ -44,7 +44,8 @@ type OTLPReceiver struct {
 	started bool
 	grpcSrv *grpc.Server
 	httpSrv *http.Server
-	addrs   [2]string // grpc, http
+	addrs   [2]string       // grpc, http
+	lns     [2]net.Listener // grpc, http
 
 	serveWG  sync.WaitGroup
 	shutOnce sync.Once
@@ -101,12 +102,12 @@ func (o *OTLPReceiver) Start(ctx context.Context) (err error) {
 	o.started = true
 	if grpcLn != nil {
 		o.grpcSrv = o.newGRPCServer()
-		o.addrs[0] = grpcLn.Addr().String()
+		o.addrs[0], o.lns[0] = grpcLn.Addr().String(), grpcLn
 		o.serve("receiver/grpc", grpcLn, o.grpcSrv.Serve)
 	}
 	if httpLn != nil {
 		o.httpSrv = o.newHTTPServer()
-		o.addrs[1] = httpLn.Addr().String()
+		o.addrs[1], o.lns[1] = httpLn.Addr().String(), httpLn
 		o.serve("receiver/http", httpLn, o.httpSrv.Serve)
 	}
 	return nil
