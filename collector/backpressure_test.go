@@ -87,7 +87,7 @@ func TestBackpressure(t *testing.T) {
 	defer store.Close()
 	sink := newStallingWriter(store)
 	defer sink.release()
-	c := startCollector(t, cfg, sink)
+	c, logs := startLogged(t, cfg, sink)
 
 	conn, err := grpc.NewClient(c.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -171,6 +171,11 @@ func TestBackpressure(t *testing.T) {
 	sink.mu.Unlock()
 	if seen > cfg.Batch.Size+perRequest {
 		t.Errorf("the pipeline held a batch of %d spans, want at most %d", seen, cfg.Batch.Size+perRequest)
+	}
+
+	// The full WAL is logged once for the episode, not per request.
+	if got := logs.lines("wal is full"); len(got) != 1 {
+		t.Errorf("%d log lines say the wal is full, want 1: %q", len(got), got)
 	}
 
 	// The sink recovers: everything acknowledged is written.
