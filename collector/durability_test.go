@@ -152,6 +152,9 @@ func TestSchemaErrorIsRetried(t *testing.T) {
 		t.Errorf("after recovery: storage_retrying = %v, want 0", got)
 	}
 	shutdown(t, c)
+	if got := metricsOf(t, c)["tracer_collector_wal_committed_offset"]; got != 2 {
+		t.Errorf("after the drain: wal_committed_offset = %v, want 2 (both requests)", got)
+	}
 	assertStored(t, storedSpans(t, store, traces...), spans)
 	if got := len(logs.lines("storage recovered")); got != 1 {
 		t.Errorf("%d log lines say storage recovered, want 1:\n%s", got, logs)

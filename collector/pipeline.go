@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/bits"
 	"math/rand/v2"
 	"sync"
@@ -49,15 +50,39 @@ type Sink interface {
 	Flush(ctx context.Context) error
 }
 
-// PipelineConfig configures a Pipeline.
+// PipelineConfig configures a Pipeline. Zero fields take defaults: Name
+// "storage", no span or byte bound on a batch, Batch.Timeout 200ms, the
+// retry intervals of NewDefaultConfig, no deadline per Flush attempt but
+// Shutdown's.
 type PipelineConfig struct {
-	// Name is the component the pipeline reports to Health ("storage" for
-	// the collector's).
+	// Name is the component the pipeline reports to Health.
 	Name  string
 	Batch BatchConfig
 	Retry RetryConfig
 	// WriteTimeout bounds one Flush attempt.
 	WriteTimeout time.Duration
+}
+
+func (c PipelineConfig) withDefaults() PipelineConfig {
+	d := NewDefaultConfig()
+	if c.Name == "" {
+		c.Name = "storage"
+	}
+	if c.Batch.Size <= 0 {
+		c.Batch.Size = math.MaxInt
+	}
+	if c.Batch.MaxBytes <= 0 {
+		c.Batch.MaxBytes = math.MaxInt64
+	}
+	if c.Batch.Timeout <= 0 {
+		c.Batch.Timeout = d.Batch.Timeout
+	}
+	if c.Retry.InitialInterval <= 0 {
+		c.Retry.InitialInterval = d.Retry.InitialInterval
+	}
+	c.Retry.MaxInterval = max(c.Retry.MaxInterval, c.Retry.InitialInterval)
+	c.Retry.Multiplier = max(c.Retry.Multiplier, 1)
+	return c
 }
 
 const (
@@ -115,18 +140,15 @@ type Pipeline struct {
 	oldest      time.Time  // when the batch's first record was added
 	lastCommit  time.Time
 	failingFrom time.Time // first failure of the flush being retried
+	avgRecord   float64   // moving average of record sizes, for readMax
 }
 
 var _ Component = (*Pipeline)(nil)
 
-// NewPipeline returns a pipeline from src to sink. cfg must be valid (as
-// Config.Validate checks).
+// NewPipeline returns a pipeline from src to sink.
 func NewPipeline(cfg PipelineConfig, src Source, sink Sink, set Settings) *Pipeline {
 	set = set.withDefaults()
-	if cfg.Name == "" {
-		cfg.Name = "storage"
-	}
-	return &Pipeline{cfg: cfg, src: src, sink: sink, log: set.Logger, m: set.Metrics, health: set.Health}
+	return &Pipeline{cfg: cfg.withDefaults(), src: src, sink: sink, log: set.Logger, m: set.Metrics, health: set.Health}
 }
 
 // Start starts the pipeline's goroutine, which first replays what the
@@ -242,7 +264,7 @@ func (p *Pipeline) run(ctx, readCtx context.Context) {
 			}
 			rctx, cancel = context.WithDeadline(readCtx, deadline)
 		}
-		recs, err := p.src.Read(rctx, p.next, readRecords)
+		recs, err := p.src.Read(rctx, p.next, p.readMax())
 		cancel()
 		if err != nil {
 			switch {
@@ -280,11 +302,26 @@ func (p *Pipeline) run(ctx, readCtx context.Context) {
 				replayRecs++
 				replayBytes += int64(len(r.Data))
 			}
+			if p.avgRecord == 0 {
+				p.avgRecord = float64(len(r.Data))
+			} else {
+				p.avgRecord += (float64(len(r.Data)) - p.avgRecord) / 8
+			}
 			if !p.add(ctx, r) {
 				return
 			}
 		}
 	}
+}
+
+// readMax is how many records to read at once: about Batch.MaxBytes of
+// them by the recent average size, between 1 and readRecords, so that a run
+// of large records does not put readRecords of them in memory at once.
+func (p *Pipeline) readMax() int {
+	if p.avgRecord <= 0 {
+		return 1
+	}
+	return int(min(max(float64(p.cfg.Batch.MaxBytes)/p.avgRecord, 1), readRecords))
 }
 
 // add hands r to the sink, flushing first when r would take the batch past
@@ -316,6 +353,7 @@ func (p *Pipeline) add(ctx context.Context, r wal.Record) bool {
 // when ctx is done.
 func (p *Pipeline) flush(ctx context.Context) bool {
 	if p.upTo <= p.written {
+		p.commit(p.draining.Load()) // a commit may be due for what was written
 		return true
 	}
 	if p.records > 0 {
@@ -353,7 +391,10 @@ func (p *Pipeline) write(ctx context.Context) bool {
 	r := p.cfg.Retry
 	delay := r.InitialInterval
 	for attempt := 1; ; attempt++ {
-		wctx, cancel := context.WithTimeout(ctx, p.cfg.WriteTimeout)
+		wctx, cancel := context.WithCancel(ctx)
+		if p.cfg.WriteTimeout > 0 {
+			wctx, cancel = context.WithTimeout(ctx, p.cfg.WriteTimeout)
+		}
 		start := time.Now()
 		err := p.sink.Flush(wctx)
 		cancel()
