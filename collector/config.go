@@ -332,6 +332,11 @@ func (cfg *Config) Validate() error {
 		if cfg.Storage.Memory.MaxSpans < 0 {
 			bad("storage.memory.max_spans must not be negative, got %d", cfg.Storage.Memory.MaxSpans)
 		}
+		if m := cfg.Storage.Memory.MaxSpans; m > 0 && m < cfg.Batch.Size {
+			// The memory store refuses a write larger than its capacity,
+			// and a refusal that names no span is retried for ever.
+			bad("storage.memory.max_spans (%d) must be at least batch.size (%d)", m, cfg.Batch.Size)
+		}
 	case StorageBadger:
 		if cfg.Storage.Badger.Dir == "" {
 			bad("storage.badger.dir is required with storage.type: badger")
