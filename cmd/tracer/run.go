@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/tracerdev/tracer/collector"
 )
 
 // Main is the tracer program with its environment, so that tests run it in
@@ -20,7 +22,8 @@ type Main struct {
 	// SIGTERM (the first cancels Run's context). Nil: never.
 	Abort <-chan struct{}
 
-	openStore storeOpener // openStore when nil; tests give a fake
+	openStore storeOpener                // openStore when nil; tests give a fake
+	started   func(*collector.Collector) // tests: called once the collector runs
 }
 
 // NewMain returns a Main on the process's stdio and environment.

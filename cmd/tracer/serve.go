@@ -57,6 +57,9 @@ func (m *Main) serveCollector(ctx context.Context, cfg collector.Config) error {
 		return errors.Join(err, tel.stop(), store.Close())
 	}
 	ret := startRetention(ctx, store, cfg.Storage.Retention, retentionInterval(cfg.Storage.Retention), log)
+	if m.started != nil {
+		m.started(c)
+	}
 
 	var failed error
 	select {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -61,17 +62,26 @@ func (h *hungStore) WriteSpans(ctx context.Context, _ []storage.Span) error {
 // and telemetry addresses, the logs, and Run's result channel.
 func runInProcess(t *testing.T, ctx context.Context, abort <-chan struct{}, store storage.Store, walDir string, extra ...string) (grpcAddr, telAddr string, logs *syncBuffer, done <-chan error) {
 	t.Helper()
+	grpcAddr, telAddr, logs, done, _ = runWithHook(t, ctx, abort, store, walDir, extra...)
+	return grpcAddr, telAddr, logs, done
+}
+
+// runWithHook is runInProcess that also returns the running collector.
+func runWithHook(t *testing.T, ctx context.Context, abort <-chan struct{}, store storage.Store, walDir string, extra ...string) (grpcAddr, telAddr string, logs *syncBuffer, done <-chan error, started <-chan *collector.Collector) {
+	t.Helper()
+	startedCh := make(chan *collector.Collector, 1)
 	grpcAddr, telAddr = proctest.FreeAddr(t), proctest.FreeAddr(t)
 	logs = &syncBuffer{}
 	m := &Main{
 		Stdout: io.Discard, Stderr: logs, Getenv: func(string) string { return "" }, Abort: abort,
 		openStore: func(context.Context, collector.StorageConfig, *slog.Logger) (storage.Store, error) { return store, nil },
+		started:   func(c *collector.Collector) { startedCh <- c },
 	}
 	args := append([]string{"collector", "--grpc-endpoint", grpcAddr, "--http-endpoint", proctest.FreeAddr(t),
 		"--telemetry-endpoint", telAddr, "--wal-dir", walDir, "--storage", "memory"}, extra...)
 	ch := make(chan error, 1)
 	go func() { ch <- m.Run(ctx, args) }()
-	return grpcAddr, telAddr, logs, ch
+	return grpcAddr, telAddr, logs, ch, startedCh
 }
 
 // status GETs a telemetry route and returns its status code, 0 when the
@@ -173,4 +183,24 @@ func (c *countingStore) WriteSpans(ctx context.Context, spans []storage.Span) er
 	}
 	c.n.Add(int64(len(spans)))
 	return nil
+}
+
+// TestFailedComponentStopsTheBinary: when a component fails for good (a
+// receiver whose server stopped), the binary shuts down by itself and Run
+// returns an error naming it, so the process exits non-zero.
+func TestFailedComponentStopsTheBinary(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, telAddr, logs, done, started := runWithHook(t, ctx, nil, memory.New(), t.TempDir())
+	c := <-started
+	await(t, "the telemetry server", func() bool { return status(telAddr, "/health") == http.StatusOK })
+	c.Health().Fail("receiver/grpc", errors.New("accept tcp: use of closed network connection"))
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "accept tcp") {
+			t.Errorf("Run: %v, want the component's error", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("Run did not return a minute after a component failed\n%s", logs)
+	}
 }
