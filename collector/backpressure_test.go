@@ -87,7 +87,7 @@ func TestBackpressure(t *testing.T) {
 	defer store.Close()
 	sink := newStallingWriter(store)
 	defer sink.release()
-	c := startCollector(t, cfg, sink)
+	c, logs := startLogged(t, cfg, sink)
 
 	conn, err := grpc.NewClient(c.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -156,7 +156,7 @@ func TestBackpressure(t *testing.T) {
 	if got, limit := dirSize(t, cfg.WAL.Dir), cfg.WAL.MaxBytes+cfg.WAL.SegmentSize; got > limit {
 		t.Errorf("WAL dir holds %d bytes, cap %d (+ one segment)", got, cfg.WAL.MaxBytes)
 	}
-	m := scrape(t, c.TelemetryAddr())
+	m := metricsOf(t, c)
 	if got := m["tracer_collector_inflight_bytes"]; got > float64(cfg.Limits.MaxInflightBytes) {
 		t.Errorf("in-flight bytes %v over the cap %d", got, cfg.Limits.MaxInflightBytes)
 	}
@@ -171,6 +171,11 @@ func TestBackpressure(t *testing.T) {
 	sink.mu.Unlock()
 	if seen > cfg.Batch.Size+perRequest {
 		t.Errorf("the pipeline held a batch of %d spans, want at most %d", seen, cfg.Batch.Size+perRequest)
+	}
+
+	// The full WAL is logged once for the episode, not per request.
+	if got := logs.lines("wal: full"); len(got) != 1 {
+		t.Errorf("%d log lines say the wal is full, want 1: %q", len(got), got)
 	}
 
 	// The sink recovers: everything acknowledged is written.

@@ -119,7 +119,7 @@ func TestHTTPBadInput(t *testing.T) {
 		{name: "json wrong types", contentType: "application/json", body: []byte(`{"resourceSpans":"nope"}`), wantCode: 400},
 		{name: "json bad hex id", contentType: "application/json", body: []byte(strings.Replace(jsonRequest(v(8)), hex.EncodeToString(v(8).traceID), "zz"+hex.EncodeToString(v(8).traceID)[2:], 1)), wantCode: 400},
 		{name: "too large", contentType: "application/x-protobuf", body: big, wantCode: 413},
-		{name: "too many spans", contentType: "application/x-protobuf", body: request(t, "svc", tooMany...), wantCode: 400},
+		{name: "too many spans", contentType: "application/x-protobuf", body: request(t, "svc", tooMany...), wantCode: 413},
 		{name: "gzip bomb", contentType: "application/x-protobuf", encoding: "gzip", body: gzipped(t, big), wantCode: 413},
 		{name: "bad gzip", contentType: "application/x-protobuf", encoding: "gzip", body: []byte("not gzip at all"), wantCode: 400},
 		{name: "unknown encoding", contentType: "application/x-protobuf", encoding: "br", body: request(t, "svc", v(9)), wantCode: 415},
@@ -275,7 +275,7 @@ func TestGRPCBadInput(t *testing.T) {
 		{"malformed", []byte{0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2}, codes.InvalidArgument, 0, nil},
 		{"truncated", request(t, "svc", v(3))[:20], codes.InvalidArgument, 0, nil},
 		{"too large", bytes.Repeat([]byte{0}, maxReq+1), codes.ResourceExhausted, 0, nil},
-		{"too many spans", request(t, "svc", tooMany...), codes.InvalidArgument, 0, nil},
+		{"too many spans", request(t, "svc", tooMany...), codes.ResourceExhausted, 0, nil},
 		{"empty", nil, codes.OK, 0, nil},
 	}
 	var wantStored []spanSpec

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tracerdev/tracer/collector/otlp"
 )
 
 // Config is the collector's whole configuration. NewDefaultConfig returns
@@ -66,17 +68,22 @@ type WALConfig struct {
 	SegmentSize int64 `yaml:"segment_size"`
 }
 
-// BatchConfig says when the pipeline writes: when Size spans are pending or
-// the oldest pending span has waited Timeout.
+// BatchConfig says when the pipeline writes: when Size spans or MaxBytes
+// bytes of WAL records are pending, or the oldest pending record has waited
+// Timeout. A record that would take the batch past MaxBytes is written in the
+// next batch (a record larger than MaxBytes alone forms a batch); no storage
+// write carries more than Size spans (a larger batch is split).
 type BatchConfig struct {
-	Size    int           `yaml:"size"`
-	Timeout time.Duration `yaml:"timeout"`
+	Size     int           `yaml:"size"`
+	MaxBytes int64         `yaml:"max_bytes"`
+	Timeout  time.Duration `yaml:"timeout"`
 }
 
-// RetryConfig is the exponential backoff for retryable write errors. The
-// pipeline retries until the write succeeds, the error is permanent
-// (storage.IsPermanent) or the collector shuts down; acknowledged spans are
-// never dropped for a retryable error.
+// RetryConfig is the exponential backoff for failed storage writes. The
+// pipeline retries every error but a storage.RejectedError until the write
+// succeeds or the collector shuts down, without committing the WAL past the
+// batch: acknowledged spans are never dropped for an error about the
+// deployment. Only the spans a storage.RejectedError names are dropped.
 type RetryConfig struct {
 	InitialInterval time.Duration `yaml:"initial_interval"`
 	MaxInterval     time.Duration `yaml:"max_interval"`
@@ -97,9 +104,12 @@ type StorageConfig struct {
 	Type string `yaml:"type"`
 	// Retention is how long spans are kept (0: for ever). The binary
 	// purges older ones periodically, at the backend's granularity.
-	Retention time.Duration       `yaml:"retention"`
-	Memory    MemoryStorageConfig `yaml:"memory"`
-	Badger    BadgerStorageConfig `yaml:"badger"`
+	Retention time.Duration `yaml:"retention"`
+	// WriteTimeout bounds one storage write attempt; past it the write's
+	// context is cancelled and the write is retried.
+	WriteTimeout time.Duration       `yaml:"write_timeout"`
+	Memory       MemoryStorageConfig `yaml:"memory"`
+	Badger       BadgerStorageConfig `yaml:"badger"`
 	// ClickHouse holds the main options of storage/clickhouse; the binary
 	// starts from that package's defaults for the others.
 	ClickHouse ClickHouseStorageConfig `yaml:"clickhouse"`
@@ -157,7 +167,9 @@ type BadgerStorageConfig struct {
 }
 
 // LimitsConfig bounds what a request may carry and how much memory intake
-// may hold.
+// may hold. The defaults of the span limits are otlp.DefaultLimits (their one
+// owner); a limit of otlp.Limits that LimitsConfig does not name keeps its
+// default.
 type LimitsConfig struct {
 	// MaxRequestBytes caps one request (after gzip decompression over HTTP).
 	MaxRequestBytes int `yaml:"max_request_bytes"`
@@ -178,8 +190,12 @@ type LimitsConfig struct {
 
 // TelemetryConfig configures the collector's own health, metrics and logs.
 type TelemetryConfig struct {
-	// Endpoint serves /health and /metrics (Prometheus); default
-	// "127.0.0.1:8888" like the OpenTelemetry Collector; empty disables.
+	// Endpoint is where the binary (cmd/tracer, which owns that server)
+	// serves /health (liveness), /ready (readiness) and /metrics
+	// (Prometheus); default "127.0.0.1:8888" like the OpenTelemetry
+	// Collector; empty disables. The collector itself serves nothing here:
+	// it registers its metrics on the registerer it is given and exposes
+	// its Health.
 	Endpoint string `yaml:"endpoint"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
@@ -189,6 +205,7 @@ type TelemetryConfig struct {
 
 // NewDefaultConfig returns the defaults. WAL.Dir has none and must be set.
 func NewDefaultConfig() Config {
+	lim := otlp.DefaultLimits()
 	return Config{
 		Receivers: ReceiversConfig{
 			GRPC: GRPCConfig{Endpoint: "localhost:4317", MaxConcurrentStreams: 64},
@@ -200,19 +217,20 @@ func NewDefaultConfig() Config {
 			MaxBytes:     1 << 30,
 			SegmentSize:  64 << 20,
 		},
-		Batch: BatchConfig{Size: 8192, Timeout: 200 * time.Millisecond},
+		Batch: BatchConfig{Size: 8192, MaxBytes: 16 << 20, Timeout: 200 * time.Millisecond},
 		Retry: RetryConfig{InitialInterval: 100 * time.Millisecond, MaxInterval: 10 * time.Second, Multiplier: 2},
 		Storage: StorageConfig{
-			Type:       StorageBadger,
-			Retention:  72 * time.Hour, // Jaeger's default for its embedded store
-			ClickHouse: ClickHouseStorageConfig{Addr: []string{"127.0.0.1:9000"}, Database: "tracer", Username: "default"},
+			Type:         StorageBadger,
+			Retention:    72 * time.Hour, // Jaeger's default for its embedded store
+			WriteTimeout: 30 * time.Second,
+			ClickHouse:   ClickHouseStorageConfig{Addr: []string{"127.0.0.1:9000"}, Database: "tracer", Username: "default"},
 		},
 		Limits: LimitsConfig{
 			MaxRequestBytes:      8 << 20,
-			MaxSpansPerRequest:   65536,
-			MaxAttributes:        128,
-			MaxAttributeValueLen: 4096,
-			MaxNameLen:           1024,
+			MaxSpansPerRequest:   lim.MaxSpans,
+			MaxAttributes:        lim.MaxAttributes,
+			MaxAttributeValueLen: lim.MaxAttributeValueLen,
+			MaxNameLen:           lim.MaxNameLen,
 			MaxInflightBytes:     64 << 20,
 			RetryAfter:           time.Second,
 		},
@@ -292,6 +310,9 @@ func (cfg *Config) Validate() error {
 	if cfg.Batch.Size <= 0 {
 		bad("batch.size must be positive, got %d", cfg.Batch.Size)
 	}
+	if cfg.Batch.MaxBytes <= 0 {
+		bad("batch.max_bytes must be positive, got %d", cfg.Batch.MaxBytes)
+	}
 	if cfg.Batch.Timeout <= 0 {
 		bad("batch.timeout must be positive, got %v", cfg.Batch.Timeout)
 	}
@@ -310,6 +331,11 @@ func (cfg *Config) Validate() error {
 	case StorageMemory:
 		if cfg.Storage.Memory.MaxSpans < 0 {
 			bad("storage.memory.max_spans must not be negative, got %d", cfg.Storage.Memory.MaxSpans)
+		}
+		if m := cfg.Storage.Memory.MaxSpans; m > 0 && m < cfg.Batch.Size {
+			// The memory store refuses a write larger than its capacity,
+			// and a refusal that names no span is retried for ever.
+			bad("storage.memory.max_spans (%d) must be at least batch.size (%d)", m, cfg.Batch.Size)
 		}
 	case StorageBadger:
 		if cfg.Storage.Badger.Dir == "" {
@@ -344,6 +370,9 @@ func (cfg *Config) Validate() error {
 		}
 	default:
 		bad("storage.type must be one of memory, badger, clickhouse; got %q", cfg.Storage.Type)
+	}
+	if cfg.Storage.WriteTimeout <= 0 {
+		bad("storage.write_timeout must be positive, got %v", cfg.Storage.WriteTimeout)
 	}
 	if cfg.Storage.Retention < 0 {
 		bad("storage.retention must not be negative (0 keeps everything)")
@@ -386,4 +415,15 @@ func (cfg *Config) Validate() error {
 		bad("shutdown_timeout must be positive, got %v", cfg.ShutdownTimeout)
 	}
 	return errors.Join(errs...)
+}
+
+// otlp returns the limits that Scan and Decode apply: otlp.DefaultLimits
+// with the ones l configures.
+func (l LimitsConfig) otlp() otlp.Limits {
+	lim := otlp.DefaultLimits()
+	lim.MaxSpans = l.MaxSpansPerRequest
+	lim.MaxAttributes = l.MaxAttributes
+	lim.MaxAttributeValueLen = l.MaxAttributeValueLen
+	lim.MaxNameLen = l.MaxNameLen
+	return lim
 }

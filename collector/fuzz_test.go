@@ -71,7 +71,7 @@ func post(t *testing.T, c *Collector, contentType string, body []byte) {
 	req := httptest.NewRequest(http.MethodPost, "/v1/traces", bytes.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
 	rec := httptest.NewRecorder()
-	c.handleTraces(rec, req)
+	c.recv().handleTraces(rec, req)
 	switch rec.Code {
 	case http.StatusOK:
 		if contentType == ctProtobuf {

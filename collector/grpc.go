@@ -45,7 +45,7 @@ type rawExporter interface {
 	export(ctx context.Context, req []byte) (rawMessage, error)
 }
 
-var _ rawExporter = (*Collector)(nil)
+var _ rawExporter = (*OTLPReceiver)(nil)
 
 // rawRequest receives the request bytes from rawCodec; free returns the
 // buffer to gRPC's pool.
@@ -140,23 +140,23 @@ func (p *dirtyPool) Put(b *[]byte) {
 	}
 }
 
-func (c *Collector) newGRPCServer() *grpc.Server {
+func (o *OTLPReceiver) newGRPCServer() *grpc.Server {
 	s := grpc.NewServer(
 		grpc.ForceServerCodecV2(rawCodec{proto: encoding.GetCodecV2("proto")}),
-		grpc.MaxRecvMsgSize(c.cfg.Limits.MaxRequestBytes),
-		grpc.MaxConcurrentStreams(c.cfg.Receivers.GRPC.MaxConcurrentStreams),
-		grpc.InTapHandle(c.tap),
+		grpc.MaxRecvMsgSize(o.lim.MaxRequestBytes),
+		grpc.MaxConcurrentStreams(o.cfg.GRPC.MaxConcurrentStreams),
+		grpc.InTapHandle(o.tap),
 	)
-	s.RegisterService(&traceServiceDesc, c)
+	s.RegisterService(&traceServiceDesc, o)
 	return s
 }
 
 // tap refuses a request before gRPC reads its message when the in-flight
 // budget is already spent, so that an overloaded collector does not buffer
 // more request bodies.
-func (c *Collector) tap(ctx context.Context, _ *tap.Info) (context.Context, error) {
-	if c.inflight.Load() >= c.cfg.Limits.MaxInflightBytes {
-		return ctx, grpcError(c.reject(transportGRPC, kindRetryable, reasonBackpressure, "collector is at its in-flight memory cap, retry later"), c.cfg.Limits.RetryAfter)
+func (o *OTLPReceiver) tap(ctx context.Context, _ *tap.Info) (context.Context, error) {
+	if o.inflight.Load() >= o.lim.MaxInflightBytes {
+		return ctx, grpcError(o.reject(transportGRPC, kindRetryable, reasonBackpressure, "collector is at its in-flight memory cap, retry later"), o.lim.RetryAfter)
 	}
 	return ctx, nil
 }
@@ -165,15 +165,15 @@ func (c *Collector) tap(ctx context.Context, _ *tap.Info) (context.Context, erro
 // were all accepted.
 var emptyResponse = rawMessage{}
 
-func (c *Collector) export(ctx context.Context, req []byte) (rawMessage, error) {
+func (o *OTLPReceiver) export(ctx context.Context, req []byte) (rawMessage, error) {
 	n := int64(len(req))
-	if !c.acquire(n) {
-		return nil, grpcError(c.reject(transportGRPC, kindRetryable, reasonBackpressure, "collector is at its in-flight memory cap, retry later"), c.cfg.Limits.RetryAfter)
+	if !o.acquire(n) {
+		return nil, grpcError(o.reject(transportGRPC, kindRetryable, reasonBackpressure, "collector is at its in-flight memory cap, retry later"), o.lim.RetryAfter)
 	}
-	res, err := c.ingest(ctx, transportGRPC, req)
-	c.release(n)
+	res, err := o.ingest(ctx, transportGRPC, req)
+	o.release(n)
 	if err != nil {
-		return nil, grpcError(err, c.cfg.Limits.RetryAfter)
+		return nil, grpcError(err, o.lim.RetryAfter)
 	}
 	if res.Rejected == 0 {
 		return emptyResponse, nil

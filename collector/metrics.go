@@ -2,6 +2,7 @@ package collector
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -18,11 +19,13 @@ const (
 	reasonBackpressure  = "backpressure"   // in-flight or WAL cap reached
 	reasonShuttingDown  = "shutting_down"  // intake stopped
 	reasonInternalError = "internal_error" // the WAL failed
+	reasonScannerPanic  = "scanner_panic"  // a scanner bug hit by the request
 )
 
-// metrics are the collector's self-metrics, on a registry of its own.
-type metrics struct {
-	reg *prometheus.Registry
+// Metrics are the collector's self-metrics, shared by its components and
+// registered once on the prometheus.Registerer given to NewMetrics.
+type Metrics struct {
+	wal atomic.Pointer[wal.WAL] // the WAL the gauges read, once open
 
 	spansReceived    *prometheus.CounterVec // transport
 	spansRejected    *prometheus.CounterVec // transport, reason
@@ -36,14 +39,17 @@ type metrics struct {
 	spansWritten   prometheus.Counter
 	writeLatency   prometheus.Histogram
 	writeRetries   prometheus.Counter
-	writeFailures  prometheus.Counter // permanent errors
+	writeFailures  prometheus.Counter // writes that failed, retried
+	storageRetry   prometheus.Gauge   // 1 while writes are being retried
 	spansDropped   *prometheus.CounterVec
+	scannerPanics  prometheus.Counter
 }
 
-func newMetrics(stats func() wal.Stats, committed func() wal.Offset) (*metrics, error) {
+// NewMetrics creates the collector's metrics and registers them on reg
+// (the process's one registry, say). Build one per registry.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	const ns = "tracer_collector_"
-	m := &metrics{
-		reg: prometheus.NewRegistry(),
+	m := &Metrics{
 		spansReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: ns + "spans_received_total",
 			Help: "Spans accepted by a receiver and acknowledged (in the WAL).",
@@ -90,19 +96,39 @@ func newMetrics(stats func() wal.Stats, committed func() wal.Offset) (*metrics, 
 			Help: "Storage writes retried after a retryable error.",
 		}),
 		writeFailures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: ns + "write_permanent_errors_total",
-			Help: "Storage writes that failed with a permanent error.",
+			Name: ns + "write_failures_total",
+			Help: "Storage write attempts that failed with an error other than storage.RejectedError (they are retried; the WAL is not committed past them).",
+		}),
+		storageRetry: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: ns + "storage_retrying",
+			Help: "1 while storage writes are failing and being retried, else 0.",
 		}),
 		spansDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: ns + "spans_dropped_total",
-			Help: "Acknowledged spans that could not be stored, by reason (permanent_error: spans storage refused; decode_error: WAL records that failed to decode, counted once each).",
+			Help: "Acknowledged spans that could not be stored, by reason (rejected: spans a storage.RejectedError named; decode_error: WAL records that failed to decode, counted once each).",
 		}, []string{"reason"}),
+		scannerPanics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: ns + "scanner_panics_total",
+			Help: "Requests on which the OTLP scanner panicked (a bug; the request is refused, see requests_rejected_total{reason=\"scanner_panic\"}).",
+		}),
+	}
+	stats := func() wal.Stats {
+		if w := m.wal.Load(); w != nil {
+			return w.Stats()
+		}
+		return wal.Stats{}
+	}
+	committed := func() wal.Offset {
+		if w := m.wal.Load(); w != nil {
+			return w.Committed()
+		}
+		return 0
 	}
 	for _, c := range []prometheus.Collector{
 		m.spansReceived, m.spansRejected, m.requestsRejected, m.backpressure,
 		m.attrsDropped, m.valuesTruncated, m.inflightBytes,
 		m.batchesWritten, m.spansWritten, m.writeLatency, m.writeRetries,
-		m.writeFailures, m.spansDropped,
+		m.writeFailures, m.storageRetry, m.spansDropped, m.scannerPanics,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: ns + "wal_bytes",
 			Help: "Disk space of the WAL segment files, each counted whole (what wal.max_bytes caps).",
@@ -131,12 +157,20 @@ func newMetrics(stats func() wal.Stats, committed func() wal.Offset) (*metrics, 
 			Name: ns + "wal_committed_offset",
 			Help: "Offset of the last WAL record the sink has durably written.",
 		}, func() float64 { return float64(committed()) }),
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {
-		if err := m.reg.Register(c); err != nil {
+		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
 	}
 	return m, nil
+}
+
+// newRegistry returns a registry with the Go runtime and process
+// collectors, for a collector that was given no registerer.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	// A fresh registry cannot refuse these two: the errors are nil.
+	_ = reg.Register(collectors.NewGoCollector())
+	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
 }

@@ -4,68 +4,277 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math"
+	"math/bits"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/tracerdev/tracer/collector/otlp"
 	"github.com/tracerdev/tracer/wal"
-	"github.com/tracerdev/tracer/storage"
 )
 
+// Source is what a Pipeline reads: *wal.WAL is one; a Kafka consumer will
+// be another.
+type Source interface {
+	// Read returns records after the offset after, in order, whose data
+	// add up to at most maxBytes (the first record always comes, alone when
+	// it is larger), waiting until there is one or ctx is done; records already
+	// there are returned even when ctx is done (a done ctx polls). After
+	// the source is closed it returns wal.ErrClosed.
+	Read(ctx context.Context, after wal.Offset, maxBytes int64) ([]wal.Record, error)
+	// Commit records that every record up to upTo is durably written by
+	// the sink; the source may then free them.
+	Commit(upTo wal.Offset) error
+	// Committed is the last committed offset, where reading resumes.
+	Committed() wal.Offset
+}
+
+var _ Source = (*wal.WAL)(nil)
+
+// Sink is where a Pipeline writes, one record at a time into a pending
+// batch that Flush writes: StorageSink decodes records into spans for a
+// storage.Writer; a Kafka sink will forward the records' bytes as they
+// came.
+type Sink interface {
+	// Add appends r to the pending batch and returns the items (spans,
+	// say) the batch holds. The sink may keep r.Data until Flush succeeds;
+	// the pipeline never modifies it. A record the sink cannot use is
+	// dropped and counted by the sink, never an error.
+	Add(r wal.Record) int
+	// Flush writes the pending batch, honouring ctx. nil means it is
+	// durably written and the batch is empty; an error means it must be
+	// retried: the pipeline calls Flush again, with the same batch, until
+	// it succeeds (the sink drops only what it knows can never be written,
+	// such as the spans of a storage.RejectedError).
+	Flush(ctx context.Context) error
+}
+
+// PipelineConfig configures a Pipeline. Zero fields take defaults: Name
+// "storage", no span or byte bound on a batch, Batch.Timeout 200ms, the
+// retry intervals of NewDefaultConfig, no deadline per Flush attempt but
+// Shutdown's.
+type PipelineConfig struct {
+	// Name is the component the pipeline reports to Health.
+	Name  string
+	Batch BatchConfig
+	Retry RetryConfig
+	// WriteTimeout bounds one Flush attempt.
+	WriteTimeout time.Duration
+}
+
+func (c PipelineConfig) withDefaults() PipelineConfig {
+	d := NewDefaultConfig()
+	if c.Name == "" {
+		c.Name = "storage"
+	}
+	if c.Batch.Size <= 0 {
+		c.Batch.Size = math.MaxInt
+	}
+	if c.Batch.MaxBytes <= 0 {
+		c.Batch.MaxBytes = math.MaxInt64
+	}
+	if c.Batch.Timeout <= 0 {
+		c.Batch.Timeout = d.Batch.Timeout
+	}
+	if c.Retry.InitialInterval <= 0 {
+		c.Retry.InitialInterval = d.Retry.InitialInterval
+	}
+	c.Retry.MaxInterval = max(c.Retry.MaxInterval, c.Retry.InitialInterval)
+	c.Retry.Multiplier = max(c.Retry.Multiplier, 1)
+	return c
+}
+
 const (
-	// readBytes is the most record bytes one WAL Read returns (a larger
-	// record comes alone).
-	readBytes = 4 << 20
 	// drainPoll is how long a draining pipeline waits for another record
 	// before it concludes that it has caught up: intake has stopped, so no
 	// record can appear later.
 	drainPoll = 50 * time.Millisecond
-	// commitEvery spaces WAL commits (a checkpoint file written and
-	// fsynced, its directory fsynced): a commit after every batch cost ~5%
-	// of the collector's CPU. Committing later only means that a restart
-	// writes those spans again, which the storage contract makes harmless.
+	// commitEvery spaces commits (for the WAL, a checkpoint file written
+	// and fsynced, its directory fsynced): a commit after every batch cost
+	// ~5% of the collector's CPU. Committing later only means that a
+	// restart writes those spans again, which the storage contract makes
+	// harmless.
 	commitEvery = time.Second
+	// abandonAfter is how long Shutdown waits, once its deadline has passed
+	// and the write's context is cancelled, for a sink that ignores the
+	// cancellation. Past it Shutdown returns and leaves the write running:
+	// the deadline holds.
+	abandonAfter = time.Second
 )
 
-// runPipeline reads the WAL from its last commit, decodes records into
-// spans, and writes them in batches by size and age, committing the WAL
-// after each write. readCtx is cancelled when Shutdown starts draining:
-// from then on the pipeline writes what is left and returns once it has
-// caught up. ctx is cancelled when the drain deadline passes: the pipeline
-// returns at once, what it has not committed stays in the WAL.
-func (c *Collector) runPipeline(ctx, readCtx context.Context, w *wal.WAL) {
-	p := &pipeline{c: c, w: w, next: w.Committed()}
-	c.log.Info("pipeline started: replaying the wal past its last commit", "committed", p.next)
+// Pipeline moves records from a Source to a Sink in batches (by items,
+// bytes and age), retrying failed flushes with exponential backoff for ever
+// and committing the source only past what the sink has written. It reports
+// StatusRetrying to Health while flushes fail, and logs when they recover.
+type Pipeline struct {
+	cfg    PipelineConfig
+	src    Source
+	sink   Sink
+	log    *slog.Logger
+	m      *Metrics
+	health *Health
+
+	mu       sync.Mutex
+	started  bool
+	stopRead context.CancelFunc
+	stopPipe context.CancelFunc
+	done     chan struct{}
+	draining atomic.Bool
+	closing  atomic.Bool
+	shutOnce sync.Once
+	shutErr  error
+
+	flushedRecords, flushedItems atomic.Int64
+
+	// Owned by the run goroutine.
+	next, upTo  wal.Offset // last record read; last record in the batch
+	written     wal.Offset // last record the sink has written
+	records     int        // in the batch
+	items       int        // in the batch, per the sink
+	bytes       int64      // of the batch's records
+	oldest      time.Time  // when the batch's first record was added
+	lastCommit  time.Time
+	failingFrom time.Time // first failure of the flush being retried
+}
+
+var _ Component = (*Pipeline)(nil)
+
+// NewPipeline returns a pipeline from src to sink.
+func NewPipeline(cfg PipelineConfig, src Source, sink Sink, set Settings) *Pipeline {
+	set = set.withDefaults()
+	return &Pipeline{cfg: cfg.withDefaults(), src: src, sink: sink, log: set.Logger, m: set.Metrics, health: set.Health}
+}
+
+// Start starts the pipeline's goroutine, which first replays what the
+// source holds past its last commit.
+func (p *Pipeline) Start(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.started {
+		return errors.New("pipeline already started")
+	}
+	if p.closing.Load() {
+		return errors.New("pipeline shut down")
+	}
+	p.started = true
+	p.health.Set(p.cfg.Name, StatusOK, nil)
+	pipeCtx, stopPipe := context.WithCancel(context.WithoutCancel(ctx))
+	readCtx, stopRead := context.WithCancel(pipeCtx)
+	p.stopPipe, p.stopRead = stopPipe, stopRead
+	p.done = make(chan struct{})
+	go func() {
+		defer close(p.done)
+		p.run(pipeCtx, readCtx)
+	}()
+	return nil
+}
+
+// Shutdown drains: the pipeline writes what the source holds (intake must
+// have stopped) until ctx is done. At ctx's deadline the write in progress
+// has its context cancelled and what is not committed stays in the source.
+// It is idempotent and safe without Start.
+func (p *Pipeline) Shutdown(ctx context.Context) error {
+	p.shutOnce.Do(func() { p.shutErr = p.shutdown(ctx) })
+	return p.shutErr
+}
+
+func (p *Pipeline) shutdown(ctx context.Context) error {
+	p.closing.Store(true)
+	p.mu.Lock()
+	started := p.started
+	p.mu.Unlock()
+	if !started {
+		return nil
+	}
+	recs0, items0 := p.flushedRecords.Load(), p.flushedItems.Load()
+	start := time.Now()
+	p.draining.Store(true)
+	p.stopRead()
+	var err error
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		p.stopPipe()
+		t := time.NewTimer(abandonAfter)
+		select {
+		case <-p.done:
+			err = fmt.Errorf("drain: %w (the rest stays in the source)", ctx.Err())
+		case <-t.C:
+			err = fmt.Errorf("drain: %w, and the sink ignored the cancellation of its write for %v: left it running (the rest stays in the source)", ctx.Err(), abandonAfter)
+		}
+		t.Stop()
+	}
+	p.stopPipe()
+	p.health.Set(p.cfg.Name, StatusStopping, nil)
+	p.log.Info("pipeline drained",
+		"records_written", p.flushedRecords.Load()-recs0, "spans_written", p.flushedItems.Load()-items0,
+		"took", time.Since(start).Round(time.Millisecond), "committed", p.src.Committed(), "complete", err == nil)
+	return err
+}
+
+// polled is an already cancelled context: a Read with it returns what is
+// there without waiting.
+var polled = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// run reads the source from its last commit and feeds the sink. readCtx is
+// cancelled when Shutdown starts draining: from then on the pipeline
+// writes what is left and returns once it has caught up. ctx is cancelled
+// when the drain deadline passes: the pipeline returns at once, what it has
+// not committed stays in the source.
+func (p *Pipeline) run(ctx, readCtx context.Context) {
+	p.next = p.src.Committed()
+	p.written = p.next
+	replaying, replayStart := true, time.Now()
+	var replayRecs, replayBytes int64
+	attrs := []any{"committed", p.next}
+	if w, ok := p.src.(*wal.WAL); ok {
+		st := w.Stats()
+		attrs = append(attrs, "wal_bytes", st.Bytes, "wal_segments", st.Segments, "corrupted_records_skipped", st.Corrupted, "torn_tails_cut", st.TornTruncations)
+	}
+	p.log.Info("pipeline started: replaying what the wal holds past its last commit", attrs...)
 	for {
 		rctx, cancel := readCtx, context.CancelFunc(func() {})
-		drainRead := c.draining.Load()
+		drainRead := p.draining.Load()
 		switch {
 		case drainRead:
 			rctx, cancel = context.WithTimeout(ctx, drainPoll)
-		case len(p.batch) > 0 || p.written > w.Committed():
+		case replaying:
+			rctx = polled
+		case p.records > 0 || p.written > p.src.Committed():
 			// Wake up when the batch is due, or the commit of what was
 			// written, whichever comes first.
 			var deadline time.Time
-			if len(p.batch) > 0 {
-				deadline = p.started.Add(c.cfg.Batch.Timeout)
+			if p.records > 0 {
+				deadline = p.oldest.Add(p.cfg.Batch.Timeout)
 			}
-			if p.written > w.Committed() {
+			if p.written > p.src.Committed() {
 				if due := p.lastCommit.Add(commitEvery); deadline.IsZero() || due.Before(deadline) {
 					deadline = due
 				}
 			}
 			rctx, cancel = context.WithDeadline(readCtx, deadline)
 		}
-		recs, err := w.Read(rctx, p.next, readBytes)
+		recs, err := p.src.Read(rctx, p.next, p.cfg.Batch.MaxBytes)
 		cancel()
 		if err != nil {
 			switch {
 			case ctx.Err() != nil, errors.Is(err, wal.ErrClosed):
 				return
+			case replaying && !drainRead && rctx.Err() != nil:
+				replaying = false
+				p.log.Info("wal replayed: records written before this start are in the pipeline",
+					"records", replayRecs, "bytes", replayBytes, "took", time.Since(replayStart).Round(time.Millisecond))
+				continue
 			case rctx.Err() != nil:
 				// Batch age reached, commit due, drain started, or
 				// caught up while draining.
-				if drainRead || len(p.batch) == 0 || !time.Now().Before(p.started.Add(c.cfg.Batch.Timeout)) {
+				if drainRead || p.records == 0 || !time.Now().Before(p.oldest.Add(p.cfg.Batch.Timeout)) {
 					if !p.flush(ctx) {
 						return
 					}
@@ -77,14 +286,18 @@ func (c *Collector) runPipeline(ctx, readCtx context.Context, w *wal.WAL) {
 				}
 				continue
 			default:
-				c.log.Error("wal read failed", "err", err)
-				if !sleep(ctx, c.cfg.Retry.InitialInterval) {
+				p.log.Error("source read failed", "err", err)
+				if !sleep(ctx, p.cfg.Retry.InitialInterval) {
 					return
 				}
 				continue
 			}
 		}
 		for _, r := range recs {
+			if replaying {
+				replayRecs++
+				replayBytes += int64(len(r.Data))
+			}
 			if !p.add(ctx, r) {
 				return
 			}
@@ -92,133 +305,107 @@ func (c *Collector) runPipeline(ctx, readCtx context.Context, w *wal.WAL) {
 	}
 }
 
-// pipeline is runPipeline's state, owned by its goroutine.
-type pipeline struct {
-	c       *Collector
-	w       *wal.WAL
-	next    wal.Offset // last record read
-	upTo    wal.Offset // last record whose spans are all in batch
-	batch   []storage.Span
-	started time.Time // when the oldest pending record was read
-
-	written    wal.Offset // last record whose spans are all stored
-	lastCommit time.Time  // of the WAL, see commitEvery
-
-	dropped int   // spans of the batch being flushed that storage refused
-	dropErr error // the last permanent error
-}
-
-// add decodes r into the batch and flushes when it is full. It returns false
-// when ctx is done.
-func (p *pipeline) add(ctx context.Context, r wal.Record) bool {
-	c := p.c
-	if len(p.batch) == 0 {
-		p.started = time.Now()
+// add hands r to the sink, flushing first when r would take the batch past
+// Batch.MaxBytes, and after when the batch is full. It returns false when
+// ctx is done.
+func (p *Pipeline) add(ctx context.Context, r wal.Record) bool {
+	n := int64(len(r.Data))
+	if p.records > 0 && p.bytes+n > p.cfg.Batch.MaxBytes {
+		if !p.flush(ctx) {
+			return false
+		}
 	}
-	n := len(p.batch)
-	batch, st, err := safeDecode(p.batch, r.Data, c.lim)
-	if err != nil {
-		// Scan accepted this record, so this is a bug or a corrupted
-		// record that passed the CRC: drop it, count it, say so.
-		c.log.Error("decode wal record, dropping it", "offset", r.Offset, "err", err)
-		c.m.spansDropped.WithLabelValues("decode_error").Inc()
-		batch = batch[:n]
+	if p.records == 0 {
+		p.oldest = time.Now()
 	}
-	p.batch = batch
-	c.m.attrsDropped.Add(float64(st.DroppedAttributes))
-	c.m.valuesTruncated.Add(float64(st.TruncatedValues))
+	p.items = p.sink.Add(r)
+	p.records++
+	p.bytes += n
 	p.next, p.upTo = r.Offset, r.Offset
-	if len(p.batch) >= c.cfg.Batch.Size {
+	if p.items >= p.cfg.Batch.Size || p.bytes >= p.cfg.Batch.MaxBytes {
 		return p.flush(ctx)
 	}
 	return true
 }
 
-// safeDecode is otlp.Decode that turns a panic (a decoder bug hit by some
-// record) into an error: the record is then dropped instead of crashing the
-// collector on every start while it replays the same record.
-func safeDecode(dst []storage.Span, body []byte, lim otlp.Limits) (out []storage.Span, st otlp.DecodeStats, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			out, st, err = dst, otlp.DecodeStats{}, fmt.Errorf("decoder panic: %v", r)
-		}
-	}()
-	// WAL records are never modified (wal.Read): the spans may refer to
-	// the record's bytes instead of a copy.
-	return otlp.DecodeImmutable(dst, body, lim)
-}
-
-// flush writes the batch, retrying retryable errors with exponential
-// backoff, and commits the WAL up to the batch's last record when the last
-// commit is commitEvery old or the collector is draining. It returns false,
-// without committing, when ctx is done.
-func (p *pipeline) flush(ctx context.Context) bool {
-	c := p.c
-	if p.upTo <= p.w.Committed() {
+// flush writes the batch, retrying until it succeeds, and commits the
+// source up to the batch's last record when the last commit is commitEvery
+// old or the pipeline is draining. It returns false, without committing,
+// when ctx is done.
+func (p *Pipeline) flush(ctx context.Context) bool {
+	if p.upTo <= p.written {
+		p.commit(p.draining.Load()) // a commit may be due for what was written
 		return true
 	}
-	if len(p.batch) > 0 {
-		p.dropped, p.dropErr = 0, nil
-		if !p.write(ctx, p.batch) {
+	if p.records > 0 {
+		if !p.write(ctx) {
 			return false
 		}
-		if p.dropped > 0 {
-			c.log.Error("storage rejected spans permanently, dropped them",
-				"dropped", p.dropped, "batch", len(p.batch), "err", p.dropErr)
-		}
+		p.flushedRecords.Add(int64(p.records))
+		p.flushedItems.Add(int64(p.items))
 	}
 	p.written = p.upTo
-	clear(p.batch) // let the strings go
-	p.batch = p.batch[:0]
-	p.commit(c.draining.Load())
+	p.records, p.items, p.bytes = 0, 0, 0
+	p.commit(p.draining.Load())
 	return true
 }
 
-// commit commits the WAL up to the last record written to storage, when
-// the last commit is commitEvery old or force is set.
-func (p *pipeline) commit(force bool) {
-	if p.written <= p.w.Committed() || (!force && time.Since(p.lastCommit) < commitEvery) {
+// commit commits the source up to the last record the sink has written,
+// when the last commit is commitEvery old or force is set.
+func (p *Pipeline) commit(force bool) {
+	if p.written <= p.src.Committed() || (!force && time.Since(p.lastCommit) < commitEvery) {
 		return
 	}
-	if err := p.w.Commit(p.written); err != nil {
+	if err := p.src.Commit(p.written); err != nil {
 		// The spans are stored; if the checkpoint is lost they are written
 		// again after a restart, which the storage contract makes harmless.
-		p.c.log.Error("wal commit failed", "offset", p.written, "err", err)
+		p.log.Error("commit failed", "offset", p.written, "err", err)
 	}
 	p.lastCommit = time.Now()
 }
 
-// write stores spans, retrying retryable errors until ctx is done. On a
-// permanent error it splits the batch in halves to keep the spans that can
-// be stored, and drops (and counts, in p.dropped) the ones that cannot.
-func (p *pipeline) write(ctx context.Context, spans []storage.Span) bool {
-	c := p.c
-	r := c.cfg.Retry
+// write flushes the sink, each attempt with a deadline of WriteTimeout,
+// retrying every error with exponential backoff until it succeeds or ctx
+// is done (then it returns false). While it retries, Health shows the
+// pipeline as retrying and the storage_retrying gauge is 1.
+func (p *Pipeline) write(ctx context.Context) bool {
+	r := p.cfg.Retry
 	delay := r.InitialInterval
-	for {
+	for attempt := 1; ; attempt++ {
+		wctx, cancel := context.WithCancel(ctx)
+		if p.cfg.WriteTimeout > 0 {
+			wctx, cancel = context.WithTimeout(ctx, p.cfg.WriteTimeout)
+		}
 		start := time.Now()
-		err := p.writeSpans(ctx, spans)
-		c.m.writeLatency.Observe(time.Since(start).Seconds())
-		switch {
-		case err == nil:
-			c.m.batchesWritten.Inc()
-			c.m.spansWritten.Add(float64(len(spans)))
-			return true
-		case ctx.Err() != nil:
-			return false
-		case storage.IsPermanent(err):
-			c.m.writeFailures.Inc()
-			if len(spans) > 1 {
-				half := len(spans) / 2
-				return p.write(ctx, spans[:half]) && p.write(ctx, spans[half:])
+		err := p.sink.Flush(wctx)
+		cancel()
+		p.m.writeLatency.Observe(time.Since(start).Seconds())
+		if err == nil {
+			p.m.batchesWritten.Inc()
+			if attempt > 1 {
+				p.log.Info("storage recovered: the batch being retried is written",
+					"attempts", attempt, "failing_for", time.Since(p.failingFrom).Round(time.Millisecond))
+				p.m.storageRetry.Set(0)
+				p.health.Set(p.cfg.Name, StatusOK, nil)
 			}
-			p.dropped++
-			p.dropErr = err
-			c.m.spansDropped.WithLabelValues("permanent_error").Inc()
 			return true
 		}
-		c.m.writeRetries.Inc()
-		c.log.Warn("storage write failed, retrying", "spans", len(spans), "retry_in", delay, "err", err)
+		if ctx.Err() != nil {
+			return false
+		}
+		p.m.writeFailures.Inc()
+		p.m.writeRetries.Inc()
+		if attempt == 1 {
+			p.failingFrom = time.Now()
+			p.m.storageRetry.Set(1)
+		}
+		p.health.Set(p.cfg.Name, StatusRetrying, err)
+		// Logged on attempts 1, 2, 4, 8...: an outage of hours does not
+		// flood the log.
+		if bits.OnesCount(uint(attempt)) == 1 {
+			p.log.Warn("storage write failed; retrying until it succeeds (the wal keeps the spans)",
+				"attempt", attempt, "records", p.records, "spans", p.items, "retry_in", delay, "err", err)
+		}
 		// Full jitter on the upper half keeps retries of many collectors apart.
 		wait := delay/2 + rand.N(delay/2+1)
 		if !sleep(ctx, wait) {
@@ -226,17 +413,6 @@ func (p *pipeline) write(ctx context.Context, spans []storage.Span) bool {
 		}
 		delay = min(time.Duration(float64(delay)*r.Multiplier), r.MaxInterval)
 	}
-}
-
-// writeSpans hands spans over to a writer that can take them
-// (storage.OwnedWriter): the decoded strings and slices belong to the batch
-// alone and nothing modifies them after decoding; flush clears only the Span
-// values. Other writers copy what they keep.
-func (p *pipeline) writeSpans(ctx context.Context, spans []storage.Span) error {
-	if ow, ok := p.c.writer.(storage.OwnedWriter); ok {
-		return ow.WriteOwnedSpans(ctx, spans)
-	}
-	return p.c.writer.WriteSpans(ctx, spans)
 }
 
 // sleep waits d or until ctx is done; it reports whether d elapsed.

@@ -38,15 +38,11 @@ func metricsOf(t testing.TB, c *collector.Collector) map[string]float64 {
 	return parseMetrics(t, rec.Body)
 }
 
-// scrape reads the collector's /metrics endpoint.
-func scrape(t testing.TB, addr string) map[string]float64 {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	return parseMetrics(t, resp.Body)
+// serve calls h with a GET and returns the status code and body.
+func serve(h http.Handler) (int, string) {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	return rec.Code, rec.Body.String()
 }
 
 func parseMetrics(t testing.TB, r io.Reader) map[string]float64 {
@@ -84,10 +80,10 @@ func exportGRPC(t testing.TB, addr string, spans ...spanSpec) {
 	}
 }
 
-// TestRetriesAndPermanentErrors: retryable write errors are retried until
-// the write succeeds; a span the storage rejects permanently is dropped and
-// counted, its batch-mates are stored.
-func TestRetriesAndPermanentErrors(t *testing.T) {
+// TestRetriesAndRejectedSpans: errors are retried until the write
+// succeeds; the spans a storage.RejectedError names are dropped and counted,
+// their batch-mates are stored (and not written twice).
+func TestRetriesAndRejectedSpans(t *testing.T) {
 	store := memory.New()
 	defer store.Close()
 	var mu sync.Mutex
@@ -99,12 +95,19 @@ func TestRetriesAndPermanentErrors(t *testing.T) {
 			failures--
 			return errors.New("storage is down")
 		}
-		for _, s := range spans {
+		var keep []storage.Span
+		var rej []storage.RejectedSpan
+		for i, s := range spans {
 			if s.Name == "poison" {
-				return storage.Permanent(errors.New("cannot store poison"))
+				rej = append(rej, storage.RejectedSpan{Index: i, Err: errors.New("cannot store poison")})
+				continue
 			}
+			keep = append(keep, s)
 		}
-		return store.WriteSpans(ctx, spans)
+		if err := store.WriteSpans(ctx, keep); err != nil {
+			return err
+		}
+		return storage.Reject(rej...)
 	})
 	cfg := testConfig(t)
 	cfg.Batch.Size = 1000
@@ -114,7 +117,7 @@ func TestRetriesAndPermanentErrors(t *testing.T) {
 	var traces [][]byte
 	for i := range 9 {
 		s := validSpan(i)
-		if i == 4 {
+		if i == 4 || i == 7 {
 			s.name = "poison"
 		}
 		spans = append(spans, s)
@@ -123,16 +126,17 @@ func TestRetriesAndPermanentErrors(t *testing.T) {
 	exportGRPC(t, c.GRPCAddr(), spans...)
 	shutdown(t, c)
 
-	assertStored(t, storedSpans(t, store, traces...), append(spans[:4:4], spans[5:]...))
+	want := append(append(spans[:4:4], spans[5:7]...), spans[8])
+	assertStored(t, storedSpans(t, store, traces...), want)
 	m := metricsOf(t, c)
 	if got := m["tracer_collector_write_retries_total"]; got < 3 {
 		t.Errorf("write_retries_total = %v, want >= 3", got)
 	}
-	if got := m[`tracer_collector_spans_dropped_total{reason="permanent_error"}`]; got != 1 {
-		t.Errorf("spans_dropped_total{permanent_error} = %v, want 1", got)
+	if got := m[`tracer_collector_spans_dropped_total{reason="rejected"}`]; got != 2 {
+		t.Errorf("spans_dropped_total{rejected} = %v, want 2", got)
 	}
-	if got := m["tracer_collector_spans_written_total"]; got != 8 {
-		t.Errorf("spans_written_total = %v, want 8", got)
+	if got := m["tracer_collector_spans_written_total"]; got != 7 {
+		t.Errorf("spans_written_total = %v, want 7", got)
 	}
 	if got := m[`tracer_collector_spans_received_total{transport="grpc"}`]; got != 9 {
 		t.Errorf("spans_received_total{grpc} = %v, want 9", got)
@@ -190,16 +194,13 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 
 	c := startCollector(t, testConfig(t), store)
-	resp, err := http.Get("http://" + c.TelemetryAddr() + "/health")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("/health: got %d", resp.StatusCode)
+	for name, h := range map[string]http.Handler{"live": c.Health().LiveHandler(), "ready": c.Health().ReadyHandler()} {
+		if code, body := serve(h); code != http.StatusOK {
+			t.Errorf("%s: got %d %s, want 200", name, code, body)
+		}
 	}
 	exportGRPC(t, c.GRPCAddr(), validSpan(1), validSpan(2))
-	m := scrape(t, c.TelemetryAddr())
+	m := metricsOf(t, c)
 	for _, name := range []string{
 		`tracer_collector_spans_received_total{transport="grpc"}`,
 		"tracer_collector_wal_bytes",
@@ -281,33 +282,10 @@ func TestAttributeLimits(t *testing.T) {
 	}
 }
 
-// ownedStore is a memory store that records which write method the
-// pipeline calls.
-type ownedStore struct {
-	*memory.Store
-	mu           sync.Mutex
-	owned, plain int
-}
-
-func (s *ownedStore) WriteSpans(ctx context.Context, spans []storage.Span) error {
-	s.mu.Lock()
-	s.plain++
-	s.mu.Unlock()
-	return s.Store.WriteSpans(ctx, spans)
-}
-
-func (s *ownedStore) WriteOwnedSpans(ctx context.Context, spans []storage.Span) error {
-	s.mu.Lock()
-	s.owned++
-	s.mu.Unlock()
-	return s.Store.WriteOwnedSpans(ctx, spans)
-}
-
-// TestOwnedWriter: the pipeline hands decoded spans over to a writer that
-// can take them, and what it handed over stays intact while the pipeline
-// goes on decoding into its reused batch.
-func TestOwnedWriter(t *testing.T) {
-	store := &ownedStore{Store: memory.New()}
+// TestBatchReuse: what a store kept of a batch stays intact while the
+// pipeline goes on decoding into its reused batch.
+func TestBatchReuse(t *testing.T) {
+	store := memory.New()
 	defer store.Close()
 	c := startCollector(t, testConfig(t), store)
 	var first, second []spanSpec
@@ -365,10 +343,5 @@ func TestOwnedWriter(t *testing.T) {
 	// commit.
 	if got := metricsOf(t, c)["tracer_collector_wal_committed_offset"]; got != 2 {
 		t.Errorf("wal_committed_offset after Shutdown = %v, want 2 (both requests)", got)
-	}
-	store.mu.Lock()
-	defer store.mu.Unlock()
-	if store.owned == 0 || store.plain != 0 {
-		t.Errorf("writes: %d owned, %d plain; want owned only", store.owned, store.plain)
 	}
 }

@@ -31,23 +31,6 @@ type Writer interface {
 	WriteSpans(ctx context.Context, spans []Span) error
 }
 
-// OwnedWriter is a Writer that can also take ownership of what spans refer
-// to, to store them without copying. A caller that holds a Writer may check
-// for it; a backend need not implement it.
-//
-// WriteOwnedSpans is WriteSpans, except that the writer may keep the
-// strings and slices the spans refer to (Resource, Attributes, Events,
-// Links and their attributes) after it returns: the caller hands them over
-// and must not modify them afterwards, whatever the call returns. It may
-// pass the same spans again (to retry). The spans slice itself stays the
-// caller's, as with WriteSpans. Slices may be shared between spans (one
-// Resource for the spans of a resource, say): the writer treats them as
-// read-only.
-type OwnedWriter interface {
-	Writer
-	WriteOwnedSpans(ctx context.Context, spans []Span) error
-}
-
 // Trace is the spans of one trace, in no particular order.
 type Trace struct {
 	ID    TraceID

@@ -260,27 +260,5 @@ func (m *Main) runCollector(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(m.Stderr, cfg.Telemetry)
-	store, err := openStore(ctx, cfg.Storage, log)
-	if err != nil {
-		return err
-	}
-	c, err := collector.New(cfg, store, log)
-	if err != nil {
-		return errors.Join(err, store.Close())
-	}
-	if err := c.Start(ctx); err != nil {
-		return errors.Join(err, store.Close())
-	}
-	ret := startRetention(ctx, store, cfg.Storage.Retention, retentionInterval(cfg.Storage.Retention), log)
-	<-ctx.Done()
-	ret.stop()
-	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-	defer cancel()
-	err = c.Shutdown(sctx)
-	if cerr := store.Close(); cerr != nil {
-		err = errors.Join(err, fmt.Errorf("close storage: %w", cerr))
-	}
-	return err
+	return m.serveCollector(ctx, cfg)
 }

@@ -12,9 +12,24 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := NewMain().Run(ctx, os.Args[1:])
-	stop()
+	// The first SIGINT or SIGTERM cancels ctx (graceful shutdown), the
+	// second closes abort (stop at once, the rest stays in the WAL), a
+	// third gets Go's default behaviour.
+	ctx, cancel := context.WithCancel(context.Background())
+	abort := make(chan struct{})
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		cancel()
+		<-sigs
+		close(abort)
+		signal.Stop(sigs)
+	}()
+	m := NewMain()
+	m.Abort = abort
+	err := m.Run(ctx, os.Args[1:])
+	cancel()
 	switch {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/tracerdev/tracer/collector"
 )
 
 // Main is the tracer program with its environment, so that tests run it in
@@ -15,6 +17,13 @@ type Main struct {
 	Stderr io.Writer
 	// Getenv reads the environment; os.Getenv by default.
 	Getenv func(string) string
+	// Abort, when closed, cuts a server's graceful shutdown short: what is
+	// not written stays in the WAL. main closes it on a second SIGINT or
+	// SIGTERM (the first cancels Run's context). Nil: never.
+	Abort <-chan struct{}
+
+	openStore storeOpener                // openStore when nil; tests give a fake
+	started   func(*collector.Collector) // tests: called once the collector runs
 }
 
 // NewMain returns a Main on the process's stdio and environment.
