@@ -447,21 +447,6 @@ func checkSpan(b []byte, maxName int) (RejectReason, error) {
 	return sf.reason(maxName), nil
 }
 
-// checkFields checks a message whose known fields are all scalars.
-func checkFields(b []byte, t wireTypes) error {
-	for len(b) > 0 {
-		f, rest, err := next(b)
-		if err != nil {
-			return err
-		}
-		b = rest
-		if err := t.check(&f); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // checkStatus checks a Status and notes its code in sf (the last one wins,
 // as in protobuf).
 func checkStatus(b []byte, sf *spanFacts) error {
