@@ -896,4 +896,3 @@ func (c *jconv) skipKey() error {
 	}
 	return c.expect(':')
 }
-
