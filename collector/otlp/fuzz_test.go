@@ -221,4 +221,3 @@ func FuzzFromJSON(f *testing.F) {
 		}
 	})
 }
-
