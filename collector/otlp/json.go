@@ -582,6 +582,9 @@ func (c *jconv) integer(bits int, signed bool) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if v, ok := plainUint(s, bits, signed); ok {
+		return v, nil
+	}
 	digits, ok := wholeDigits(s)
 	if !ok {
 		return 0, c.fail("%s is not an integer", s)
@@ -598,6 +601,25 @@ func (c *jconv) integer(bits int, signed bool) (uint64, error) {
 		return 0, c.fail("%s out of range", s)
 	}
 	return v, nil
+}
+
+// plainUint parses s when it is plain digits (the common case) of a value
+// that fits bits bits, signed or not, without allocating.
+func plainUint(s []byte, bits int, signed bool) (uint64, bool) {
+	if len(s) == 0 || len(s) > 19 { // 19 digits always fit in 63 bits
+		return 0, false
+	}
+	var v uint64
+	for _, d := range s {
+		if d < '0' || d > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(d-'0')
+	}
+	if signed {
+		bits--
+	}
+	return v, bits == 64 || v < 1<<bits
 }
 
 // wholeDigits rewrites the JSON number s as an optional '-' and decimal
