@@ -438,11 +438,19 @@ func (c *jconv) one(f *jfield, depth int) error {
 			if err != nil {
 				return err
 			}
-			v, ok := f.enum[string(s)]
-			if !ok {
+			if v, ok := f.enum[string(s)]; ok {
+				c.varint(f, uint64(int64(v)))
+				return nil
+			}
+			// protojson also takes the number in a string.
+			if n := numberLen(s); n == 0 || n != len(s) {
 				return c.fail("unknown enum value %q", s)
 			}
-			c.varint(f, uint64(int64(v)))
+			v, err := c.integerOf(s, 32, true)
+			if err != nil {
+				return err
+			}
+			c.varint(f, v)
 			return nil
 		}
 		fallthrough
@@ -582,6 +590,11 @@ func (c *jconv) integer(bits int, signed bool) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return c.integerOf(s, bits, signed)
+}
+
+// integerOf is integer for the number literal s.
+func (c *jconv) integerOf(s []byte, bits int, signed bool) (uint64, error) {
 	if v, ok := plainUint(s, bits, signed); ok {
 		return v, nil
 	}
