@@ -34,7 +34,10 @@ type DecodeStats struct {
 	DroppedEvents, DroppedLinks int
 }
 
-const unknownService = "unknown_service"
+const (
+	serviceName    = "service.name"
+	unknownService = "unknown_service"
+)
 
 // Decode turns a request body (as returned by Scan) into storage.Span values
 // appended to dst.
@@ -204,7 +207,7 @@ func (d *decoder) resourceSpans(dst []storage.Span, b []byte) ([]storage.Span, e
 	res := d.takeAttrs()
 	service := ""
 	for _, a := range res {
-		if a.Key == "service.name" {
+		if a.Key == serviceName {
 			service = a.Value
 			break
 		}
@@ -227,8 +230,10 @@ func (d *decoder) resourceSpans(dst []storage.Span, b []byte) ([]storage.Span, e
 	return dst, nil
 }
 
+// resource decodes a Resource's attributes. Past MaxResourceAttributes
+// they are dropped, but for service.name: the span's Service comes from it.
 func (d *decoder) resource(b []byte) error {
-	n := 0
+	n, service := 0, false
 	for len(b) > 0 {
 		f, rest, err := next(b)
 		if err != nil {
@@ -239,11 +244,14 @@ func (d *decoder) resource(b []byte) error {
 			return err
 		}
 		if f.num == resAttributes {
-			if over(n, d.lim.MaxResourceAttributes) {
+			if over(n, d.lim.MaxResourceAttributes) && (service || string(kvKeyOf(f.val)) != serviceName) {
 				d.stats.DroppedAttributes++
 				continue
 			}
 			n++
+			if !service && string(kvKeyOf(f.val)) == serviceName {
+				service = true
+			}
 			a, err := d.keyValue(f.val)
 			if err != nil {
 				return err

@@ -36,6 +36,13 @@ func TestDecodeStringLimits(t *testing.T) {
 				t.Fatalf("resource %v, stats %+v", s.Resource, st)
 			}
 		}},
+		{"resource attribute count keeps service.name", Limits{MaxResourceAttributes: 2}, func(r *coltracepb.ExportTraceServiceRequest) {
+			r.ResourceSpans[0].Resource.Attributes = []*commonpb.KeyValue{str("a", "1"), str("b", "2"), str("c", "3"), str("service.name", "s"), str("service.name", "t")}
+		}, func(t *testing.T, s storage.Span, st DecodeStats) {
+			if len(s.Resource) != 3 || s.Service != "s" || st.DroppedAttributes != 2 {
+				t.Fatalf("resource %v, service %q, stats %+v", s.Resource, s.Service, st)
+			}
+		}},
 		{"resource attribute value", Limits{MaxAttributeValueLen: 4}, func(r *coltracepb.ExportTraceServiceRequest) {
 			r.ResourceSpans[0].Resource.Attributes = []*commonpb.KeyValue{str("service.name", long)}
 		}, func(t *testing.T, s storage.Span, st DecodeStats) {
