@@ -3,6 +3,7 @@ package otlp
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -32,6 +33,10 @@ type DecodeStats struct {
 	// DroppedEvents and DroppedLinks count what MaxEvents and MaxLinks
 	// dropped.
 	DroppedEvents, DroppedLinks int
+	// Skipped counts spans left out because Scan would reject them for
+	// time_out_of_range, invalid_kind or invalid_status: checks that older
+	// collectors did not make, so that their WAL records still decode.
+	Skipped int
 }
 
 const (
@@ -58,10 +63,12 @@ const (
 // Span.DroppedEvents and Span.DroppedLinks. Clock attributes are kept whole
 // and beyond the count (see Limits).
 //
-// A malformed body, or one that holds a span Scan would reject (for any
-// RejectReason but name_too_long), is an error; dst is then returned at its
-// original length. (Name length is left to Scan, so that records scanned
-// under other limits still decode.)
+// A malformed body, or one that holds a span Scan would reject, is an
+// error; dst is then returned at its original length. Two exceptions, so
+// that records scanned by other versions or under other limits still
+// decode: the name length is left to Scan, and a span invalid for its times,
+// kind or status (which older collectors accepted) is left out and counted
+// in DecodeStats.Skipped, the rest of the body decoded.
 //
 // Ownership: the strings of the decoded spans share one copy of body, made
 // by Decode (so the caller may reuse body), and spans of the same
@@ -309,7 +316,11 @@ func (d *decoder) scopeSpans(dst []storage.Span, b []byte, res []storage.Attribu
 		dst = append(dst, storage.Span{
 			Service: service, Resource: res, ScopeName: name, ScopeVersion: version,
 		})
-		if err := d.span(&dst[len(dst)-1], f.val); err != nil {
+		if err := d.span(&dst[len(dst)-1], f.val); err == errSkip {
+			dst = dst[:len(dst)-1]
+			d.stats.Skipped++
+			continue
+		} else if err != nil {
 			return dst, fmt.Errorf("span %d: %w", d.stats.Spans, err)
 		}
 		d.stats.Spans++
@@ -409,6 +420,10 @@ func (d *decoder) span(sp *storage.Span, b []byte) error {
 	// MaxNameLen is Scan's to apply: a body scanned under other limits (a
 	// replay after a configuration change) still decodes.
 	if r := sf.reason(0); r != valid {
+		if skipped(r) {
+			d.attrs = d.attrs[:d.attrStart] // the span's attributes, not the next one's
+			return errSkip
+		}
 		return fmt.Errorf("invalid: %s (run Scan first)", reasonText[r][1])
 	}
 	sp.Kind = storage.SpanKind(sf.kind)
@@ -435,6 +450,10 @@ func (d *decoder) span(sp *storage.Span, b []byte) error {
 				continue
 			}
 			e, err := d.event(f.val)
+			if err == errSkip {
+				d.events, d.links = d.events[:d.evStart], d.links[:d.lkStart]
+				return errSkip
+			}
 			if err != nil {
 				return err
 			}
@@ -495,6 +514,17 @@ func (d *decoder) spanAttr(sp *storage.Span, b []byte) error {
 	}
 	d.addAttr(a)
 	return nil
+}
+
+// errSkip is what span returns for a span to leave out and count in
+// DecodeStats.Skipped.
+var errSkip = errors.New("skip span")
+
+// skipped reports whether Decode skips a span invalid for reason r instead
+// of failing: the reasons Scan did not check before, so that a WAL written
+// by an older collector still decodes (its other spans are not lost).
+func skipped(r RejectReason) bool {
+	return r == RejectTimeOutOfRange || r == RejectInvalidKind || r == RejectInvalidStatus
 }
 
 // over reports whether n items already kept reach the limit max (0:
@@ -570,7 +600,7 @@ func (d *decoder) event(b []byte) (storage.Event, error) {
 		switch f.num {
 		case evTime:
 			if f.u64 >= maxTime {
-				return e, fmt.Errorf("invalid: %s (run Scan first)", reasonText[RejectTimeOutOfRange][1])
+				return e, errSkip
 			}
 			e.Time = int64(f.u64)
 		case evName:
