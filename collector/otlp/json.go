@@ -16,7 +16,8 @@ import (
 // span ids (of spans and links) are hex strings, not base64; enums may be
 // ints or names; 64-bit ints may be strings or numbers; keys may be
 // lowerCamelCase or the proto field names; unknown fields are ignored, and
-// so is null for any field. Data after the request object is malformed.
+// so is null for any field. Data after the request object, and string
+// values that are not UTF-8, are malformed (as protojson has them).
 //
 // It is a single pass over body that writes the wire form as it reads (no
 // object graph, no generic map): it allocates JSONCost(len(body)) bytes at
@@ -777,10 +778,15 @@ func (c *jconv) unescape(dst []byte) ([]byte, error) {
 		case b < 0x20:
 			return dst, c.fail("control character in string")
 		case b != '\\':
-			// A run of plain bytes.
-			i := c.pos
+			// A run of plain bytes. It holds whole UTF-8 sequences (it ends
+			// at ASCII), so it is checked alone, as protojson checks.
+			i, hi := c.pos, byte(0)
 			for i < len(c.in) && c.in[i] != '"' && c.in[i] != '\\' && c.in[i] >= 0x20 {
+				hi |= c.in[i]
 				i++
+			}
+			if hi >= utf8.RuneSelf && !utf8.Valid(c.in[c.pos:i]) {
+				return dst, c.fail("invalid UTF-8 in string")
 			}
 			dst = append(dst, c.in[c.pos:i]...)
 			c.pos = i
