@@ -15,9 +15,9 @@ import (
 // form, following the OTLP/JSON mapping of the OTLP specification: trace and
 // span ids (of spans and links) are hex strings, not base64; enums may be
 // ints or names; 64-bit ints may be strings or numbers; keys may be
-// lowerCamelCase or the proto field names; unknown fields are ignored, and
-// so is null for any field. Data after the request object, and string
-// values that are not UTF-8, are malformed (as protojson has them).
+// lowerCamelCase or the proto field names; unknown fields and enum names are
+// ignored, and so is null for any field. Data after the request object, and
+// string values that are not UTF-8, are malformed (as protojson has them).
 //
 // It is a single pass over body that writes the wire form as it reads (no
 // object graph, no generic map): it allocates JSONCost(len(body)) bytes at
@@ -443,9 +443,11 @@ func (c *jconv) one(f *jfield, depth int) error {
 				c.varint(f, uint64(int64(v)))
 				return nil
 			}
-			// protojson also takes the number in a string.
+			// protojson also takes the number in a string, and ignores
+			// names it does not know (with DiscardUnknown, which the
+			// conversion before this one used): the field stays unset.
 			if n := numberLen(s); n == 0 || n != len(s) {
-				return c.fail("unknown enum value %q", s)
+				return nil
 			}
 			v, err := c.integerOf(s, 32, true)
 			if err != nil {
