@@ -11,6 +11,14 @@ import (
 // storage (the collector's OTLP decoder, the direct exporter) writes the same
 // text for the same value.
 
+// MaxValueDepth is how deeply array and map values may nest, counted in
+// values: a scalar is one level, an array of scalars two, and so on. It is
+// the one limit for every path into storage: a value nested deeper is not
+// stored (the collector's OTLP scanner rejects the span that carries it,
+// with the reason nesting_too_deep). OTLP senders never come close; the
+// bound keeps the recursion that writes the JSON form shallow.
+const MaxValueDepth = 64
+
 // AppendJSONString appends s as a JSON string. Invalid UTF-8 becomes
 // U+FFFD, as encoding/json does.
 func AppendJSONString[S ~string | ~[]byte](js []byte, s S) []byte {

@@ -117,3 +117,32 @@ func BenchmarkProtoUnmarshal(b *testing.B) {
 	}
 	reportPerSpan(b, body, cpu0)
 }
+
+// BenchmarkFromJSON converts the benchmark request in OTLP/JSON; the
+// reference is the generic-map-and-protojson conversion it replaced.
+func BenchmarkFromJSON(b *testing.B) {
+	var req coltracepb.ExportTraceServiceRequest
+	if err := proto.Unmarshal(benchRequest(b), &req); err != nil {
+		b.Fatal(err)
+	}
+	body := otlpJSON(b, &req)
+	for _, bc := range []struct {
+		name string
+		conv func([]byte) error
+	}{
+		{"stream", func(body []byte) error { _, err := FromJSON(body); return err }},
+		{"reference", func(body []byte) error { _, err := refFromJSON(body); return err }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				if err := bc.conv(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportPerSpan(b, body, cpu0)
+		})
+	}
+}

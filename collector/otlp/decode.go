@@ -3,6 +3,7 @@ package otlp
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -13,12 +14,35 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/tracerdev/tracer/storage"
+	"github.com/tracerdev/tracer/vclock"
 )
 
-// DecodeStats counts what Decode did.
-type DecodeStats struct{ Spans, DroppedAttributes, TruncatedValues int }
+// DecodeStats counts what Decode did, and what the limits cut.
+type DecodeStats struct {
+	Spans int
+	// DroppedAttributes counts the attributes of spans, resources, events
+	// and links dropped by the count limits.
+	DroppedAttributes int
+	// TruncatedValues counts the attribute string values cut to
+	// MaxAttributeValueLen.
+	TruncatedValues int
+	// TruncatedStrings counts the other strings cut to their limits (keys,
+	// status messages, event names, scope names and versions) and the trace
+	// states dropped for their length.
+	TruncatedStrings int
+	// DroppedEvents and DroppedLinks count what MaxEvents and MaxLinks
+	// dropped.
+	DroppedEvents, DroppedLinks int
+	// Skipped counts spans left out because Scan would reject them for
+	// time_out_of_range, invalid_kind or invalid_status: checks that older
+	// collectors did not make, so that their WAL records still decode.
+	Skipped int
+}
 
-const unknownService = "unknown_service"
+const (
+	serviceName    = "service.name"
+	unknownService = "unknown_service"
+)
 
 // Decode turns a request body (as returned by Scan) into storage.Span values
 // appended to dst.
@@ -32,20 +56,26 @@ const unknownService = "unknown_service"
 // wire order; bytes as base64 strings; NaN and infinities as the strings
 // "NaN", "Infinity", "-Infinity"; a value with nothing set as null).
 //
-// Limits: at most lim.MaxAttributes span attributes are kept, the rest are
-// dropped, counted in DecodeStats and added to Span.DroppedAttributes. String
-// values of span, event and link attributes (nested ones included) longer
-// than lim.MaxAttributeValueLen are cut at a UTF-8 boundary and counted.
-// Resource attributes are kept whole.
+// Limits: every count and length of lim except MaxSpans and MaxNameLen is
+// applied here, as its doc in Limits says (cut or dropped, and counted in
+// DecodeStats); span attributes past the count also add to
+// Span.DroppedAttributes, and events and links past theirs to
+// Span.DroppedEvents and Span.DroppedLinks. Clock attributes are kept whole
+// and beyond the count (see Limits).
 //
-// A malformed body, or one that holds a span Scan would reject for its ids,
-// times or empty name, is an error; dst is then returned at its original
-// length. (Name length is left to Scan, so that records scanned under other
-// limits still decode.)
+// A malformed body, or one that holds a span Scan would reject, is an
+// error; dst is then returned at its original length. Two exceptions, so
+// that records scanned by other versions or under other limits still
+// decode: the name length is left to Scan, and a span invalid for its times,
+// kind or status (which older collectors accepted) is left out and counted
+// in DecodeStats.Skipped, the rest of the body decoded.
 //
 // Ownership: the strings of the decoded spans share one copy of body, made
 // by Decode (so the caller may reuse body), and spans of the same
-// ResourceSpans share their Resource slice: treat it as read-only.
+// ResourceSpans share their Resource slice, the same backing array for all of
+// them (a store may detect that by identity and keep the resource once):
+// treat it as read-only. Decoding costs no memory per span for the resource,
+// however large it is.
 // Attribute, event and link slices have their capacity cut to their length,
 // so appending to them never overwrites another span's.
 func Decode(dst []storage.Span, body []byte, lim Limits) ([]storage.Span, DecodeStats, error) {
@@ -86,6 +116,8 @@ type decoder struct {
 	evStart   int
 	links     []storage.Link
 	lkStart   int
+
+	clockExtra int // clock attributes the current span keeps past MaxAttributes
 
 	arena strings.Builder // formatted numbers and JSON values
 	json  []byte          // scratch for JSON values
@@ -182,7 +214,7 @@ func (d *decoder) resourceSpans(dst []storage.Span, b []byte) ([]storage.Span, e
 	res := d.takeAttrs()
 	service := ""
 	for _, a := range res {
-		if a.Key == "service.name" {
+		if a.Key == serviceName {
 			service = a.Value
 			break
 		}
@@ -205,7 +237,10 @@ func (d *decoder) resourceSpans(dst []storage.Span, b []byte) ([]storage.Span, e
 	return dst, nil
 }
 
+// resource decodes a Resource's attributes. Past MaxResourceAttributes
+// they are dropped, but for service.name: the span's Service comes from it.
 func (d *decoder) resource(b []byte) error {
+	n, service := 0, false
 	for len(b) > 0 {
 		f, rest, err := next(b)
 		if err != nil {
@@ -216,7 +251,15 @@ func (d *decoder) resource(b []byte) error {
 			return err
 		}
 		if f.num == resAttributes {
-			a, err := d.keyValue(f.val, false)
+			if over(n, d.lim.MaxResourceAttributes) && (service || string(kvKeyOf(f.val)) != serviceName) {
+				d.stats.DroppedAttributes++
+				continue
+			}
+			n++
+			if !service && string(kvKeyOf(f.val)) == serviceName {
+				service = true
+			}
+			a, err := d.keyValue(f.val)
 			if err != nil {
 				return err
 			}
@@ -251,12 +294,12 @@ func (d *decoder) scopeSpans(dst []storage.Span, b []byte, res []storage.Attribu
 			}
 			switch g.num {
 			case scopeName:
-				name = d.str(g.val)
+				name = d.str(d.cut(g.val, d.lim.MaxScopeLen))
 			case scopeVersion:
-				version = d.str(g.val)
+				version = d.str(d.cut(g.val, d.lim.MaxScopeLen))
 			case scopeAttributes:
 				if err := checkKeyValue(g.val, 0); err != nil {
-					return dst, err
+					return dst, fmt.Errorf("scope attribute: %w", err)
 				}
 			}
 		}
@@ -273,7 +316,11 @@ func (d *decoder) scopeSpans(dst []storage.Span, b []byte, res []storage.Attribu
 		dst = append(dst, storage.Span{
 			Service: service, Resource: res, ScopeName: name, ScopeVersion: version,
 		})
-		if err := d.span(&dst[len(dst)-1], f.val); err != nil {
+		if err := d.span(&dst[len(dst)-1], f.val); err == errSkip {
+			dst = dst[:len(dst)-1]
+			d.stats.Skipped++
+			continue
+		} else if err != nil {
 			return dst, fmt.Errorf("span %d: %w", d.stats.Spans, err)
 		}
 		d.stats.Spans++
@@ -286,6 +333,7 @@ func (d *decoder) scopeSpans(dst []storage.Span, b []byte, res []storage.Attribu
 func (d *decoder) span(sp *storage.Span, b []byte) error {
 	var sf spanFacts
 	var nested bool
+	d.clockExtra = 0
 	for rb := b; len(rb) > 0; {
 		// Fast paths for the times and for short ids, names and
 		// attributes: one-byte tags and lengths.
@@ -339,12 +387,12 @@ func (d *decoder) span(sp *storage.Span, b []byte) error {
 		case spParentSpanID:
 			sf.parentSpanID = f.val
 		case spTraceState:
-			sp.TraceState = d.str(f.val)
+			sp.TraceState = d.str(d.traceState(f.val))
 		case spName:
 			sf.nameLen = len(f.val)
 			sp.Name = d.str(f.val)
 		case spKind:
-			sp.Kind = storage.SpanKind(enum(f.u64, int64(storage.KindConsumer)))
+			sf.kind = f.u64
 		case spStart:
 			sf.start = f.u64
 		case spEnd:
@@ -362,7 +410,7 @@ func (d *decoder) span(sp *storage.Span, b []byte) error {
 		case spEvents, spLinks:
 			nested = true
 		case spStatus:
-			if err := d.status(sp, f.val); err != nil {
+			if err := d.status(sp, &sf, f.val); err != nil {
 				return err
 			}
 		case spFlags:
@@ -372,8 +420,13 @@ func (d *decoder) span(sp *storage.Span, b []byte) error {
 	// MaxNameLen is Scan's to apply: a body scanned under other limits (a
 	// replay after a configuration change) still decodes.
 	if r := sf.reason(0); r != valid {
-		return fmt.Errorf("invalid: %s (run Scan first)", reasonText[r][0])
+		if skipped(r) {
+			d.attrs = d.attrs[:d.attrStart] // the span's attributes, not the next one's
+			return errSkip
+		}
+		return fmt.Errorf("invalid: %s (run Scan first)", reasonText[r][1])
 	}
+	sp.Kind = storage.SpanKind(sf.kind)
 	copy(sp.TraceID[:], sf.traceID)
 	copy(sp.SpanID[:], sf.spanID)
 	copy(sp.ParentSpanID[:], sf.parentSpanID)
@@ -391,7 +444,16 @@ func (d *decoder) span(sp *storage.Span, b []byte) error {
 		b = rest
 		switch f.num {
 		case spEvents:
+			if over(len(d.events)-d.evStart, d.lim.MaxEvents) {
+				sp.DroppedEvents++
+				d.stats.DroppedEvents++
+				continue
+			}
 			e, err := d.event(f.val)
+			if err == errSkip {
+				d.events, d.links = d.events[:d.evStart], d.links[:d.lkStart]
+				return errSkip
+			}
 			if err != nil {
 				return err
 			}
@@ -403,6 +465,11 @@ func (d *decoder) span(sp *storage.Span, b []byte) error {
 			}
 			d.events = append(d.events, e)
 		case spLinks:
+			if over(len(d.links)-d.lkStart, d.lim.MaxLinks) {
+				sp.DroppedLinks++
+				d.stats.DroppedLinks++
+				continue
+			}
 			l, err := d.link(f.val)
 			if err != nil {
 				return err
@@ -430,15 +497,18 @@ func (d *decoder) span(sp *storage.Span, b []byte) error {
 // spanAttr decodes a span attribute, or drops and counts it past
 // MaxAttributes.
 func (d *decoder) spanAttr(sp *storage.Span, b []byte) error {
-	if d.lim.MaxAttributes > 0 && len(d.attrs)-d.attrStart >= d.lim.MaxAttributes {
+	if over(len(d.attrs)-d.attrStart-d.clockExtra, d.lim.MaxAttributes) {
 		if err := checkKeyValue(b, 0); err != nil {
 			return err
 		}
-		sp.DroppedAttributes++
-		d.stats.DroppedAttributes++
-		return nil
+		if !clockKey(kvKeyOf(b)) || d.clockExtra >= len(clockKeys) {
+			sp.DroppedAttributes++
+			d.stats.DroppedAttributes++
+			return nil
+		}
+		d.clockExtra++
 	}
-	a, err := d.keyValue(b, true)
+	a, err := d.keyValue(b)
 	if err != nil {
 		return err
 	}
@@ -446,16 +516,55 @@ func (d *decoder) spanAttr(sp *storage.Span, b []byte) error {
 	return nil
 }
 
-// enum returns v as an int32 enum value when it is in [0, hi], else 0.
-func enum(v uint64, hi int64) int64 {
-	e := int64(int32(v))
-	if e < 0 || e > hi {
-		return 0
-	}
-	return e
+// errSkip is what span returns for a span to leave out and count in
+// DecodeStats.Skipped.
+var errSkip = errors.New("skip span")
+
+// skipped reports whether Decode skips a span invalid for reason r instead
+// of failing: the reasons Scan did not check before, so that a WAL written
+// by an older collector still decodes (its other spans are not lost).
+func skipped(r RejectReason) bool {
+	return r == RejectTimeOutOfRange || r == RejectInvalidKind || r == RejectInvalidStatus
 }
 
-func (d *decoder) status(sp *storage.Span, b []byte) error {
+// over reports whether n items already kept reach the limit max (0:
+// unlimited).
+func over(n, max int) bool { return max > 0 && n >= max }
+
+// clockKeys are the attributes that carry a span's vector clock.
+var clockKeys = [...]string{vclock.AttrNode, vclock.AttrTick, vclock.AttrDeps, vclock.AttrEndTick, vclock.AttrEndDeps}
+
+// clockKey reports whether k is one of clockKeys.
+func clockKey(k []byte) bool {
+	if len(k) < len("tracer.vc.") || string(k[:len("tracer.vc.")]) != "tracer.vc." {
+		return false
+	}
+	for _, c := range clockKeys {
+		if string(k) == c {
+			return true
+		}
+	}
+	return false
+}
+
+// kvKeyOf returns the key of the KeyValue b (already checked): the last
+// key field, as protobuf merges.
+func kvKeyOf(b []byte) []byte {
+	var k []byte
+	for len(b) > 0 {
+		f, rest, err := next(b)
+		if err != nil {
+			return k
+		}
+		b = rest
+		if f.num == kvKey {
+			k = f.val
+		}
+	}
+	return k
+}
+
+func (d *decoder) status(sp *storage.Span, sf *spanFacts, b []byte) error {
 	for len(b) > 0 {
 		f, rest, err := next(b)
 		if err != nil {
@@ -467,9 +576,10 @@ func (d *decoder) status(sp *storage.Span, b []byte) error {
 		}
 		switch f.num {
 		case stMessage:
-			sp.StatusMessage = d.str(f.val)
+			sp.StatusMessage = d.str(d.cut(f.val, d.lim.MaxStatusMessageLen))
 		case stCode:
-			sp.StatusCode = storage.StatusCode(enum(f.u64, int64(storage.StatusError)))
+			sf.status = f.u64
+			sp.StatusCode = storage.StatusCode(f.u64) // checked by span
 		}
 	}
 	return nil
@@ -477,6 +587,7 @@ func (d *decoder) status(sp *storage.Span, b []byte) error {
 
 func (d *decoder) event(b []byte) (storage.Event, error) {
 	var e storage.Event
+	n := 0
 	for len(b) > 0 {
 		f, rest, err := next(b)
 		if err != nil {
@@ -488,11 +599,19 @@ func (d *decoder) event(b []byte) (storage.Event, error) {
 		}
 		switch f.num {
 		case evTime:
+			if f.u64 >= maxTime {
+				return e, errSkip
+			}
 			e.Time = int64(f.u64)
 		case evName:
-			e.Name = d.str(f.val)
+			e.Name = d.str(d.cut(f.val, d.lim.MaxEventNameLen))
 		case evAttributes:
-			a, err := d.keyValue(f.val, true)
+			if over(n, d.lim.MaxEventAttributes) {
+				d.stats.DroppedAttributes++
+				continue
+			}
+			n++
+			a, err := d.keyValue(f.val)
 			if err != nil {
 				return e, err
 			}
@@ -507,6 +626,7 @@ func (d *decoder) event(b []byte) (storage.Event, error) {
 func (d *decoder) link(b []byte) (storage.Link, error) {
 	var l storage.Link
 	var tid, sid []byte
+	n := 0
 	for len(b) > 0 {
 		f, rest, err := next(b)
 		if err != nil {
@@ -522,9 +642,14 @@ func (d *decoder) link(b []byte) (storage.Link, error) {
 		case lkSpanID:
 			sid = f.val
 		case lkTraceState:
-			l.TraceState = d.str(f.val)
+			l.TraceState = d.str(d.traceState(f.val))
 		case lkAttributes:
-			a, err := d.keyValue(f.val, true)
+			if over(n, d.lim.MaxLinkAttributes) {
+				d.stats.DroppedAttributes++
+				continue
+			}
+			n++
+			a, err := d.keyValue(f.val)
 			if err != nil {
 				return l, err
 			}
@@ -541,10 +666,10 @@ func (d *decoder) link(b []byte) (storage.Link, error) {
 	return l, nil
 }
 
-// keyValue decodes a KeyValue; limit says whether MaxAttributeValueLen
-// applies. A value field that appears more than once is merged, as protobuf
-// does.
-func (d *decoder) keyValue(b []byte, limit bool) (storage.Attribute, error) {
+// keyValue decodes a KeyValue, cutting its key and string values to their
+// limits unless it is a clock attribute. A value field that appears more
+// than once is merged, as protobuf does.
+func (d *decoder) keyValue(b []byte) (storage.Attribute, error) {
 	var a storage.Attribute
 	// Fast path for the common shape: a key with a one-byte length, then a
 	// value with a one-byte length holding a single short string or an int.
@@ -552,22 +677,27 @@ func (d *decoder) keyValue(b []byte, limit bool) (storage.Attribute, error) {
 		k := 2 + int(b[1])
 		if k+2 <= len(b) && b[k] == 0x12 && b[k+1] < 0x80 && k+2+int(b[k+1]) == len(b) {
 			v := b[k+2:]
+			key := b[2:k]
 			switch {
 			case len(v) >= 2 && v[0] == 0x0a && v[1] < 0x80 && 2+int(v[1]) == len(v):
 				s := v[2:]
-				if limit {
+				if !clockKey(key) {
 					s = d.truncate(s)
+					key = d.cut(key, d.lim.MaxKeyLen)
 				}
-				return storage.Attribute{Key: d.str(b[2:k]), Type: storage.TypeString, Value: d.str(s)}, nil
+				return storage.Attribute{Key: d.str(key), Type: storage.TypeString, Value: d.str(s)}, nil
 			case len(v) >= 2 && v[0] == 0x18:
 				if n, m := protowire.ConsumeVarint(v[1:]); m > 0 && 1+m == len(v) {
-					return storage.Attribute{Key: d.str(b[2:k]), Type: storage.TypeInt,
+					if !clockKey(key) {
+						key = d.cut(key, d.lim.MaxKeyLen)
+					}
+					return storage.Attribute{Key: d.str(key), Type: storage.TypeInt,
 						Value: d.keep(strconv.AppendInt(d.num[:0], int64(n), 10))}, nil
 				}
 			}
 		}
 	}
-	var val []byte
+	var key, val []byte
 	var merged []byte // only when the value field repeats
 	n := 0
 	for len(b) > 0 {
@@ -581,7 +711,7 @@ func (d *decoder) keyValue(b []byte, limit bool) (storage.Attribute, error) {
 		}
 		switch f.num {
 		case kvKey:
-			a.Key = d.str(f.val)
+			key = f.val
 		case kvValue:
 			n++
 			switch n {
@@ -596,6 +726,11 @@ func (d *decoder) keyValue(b []byte, limit bool) (storage.Attribute, error) {
 			}
 		}
 	}
+	limit := !clockKey(key)
+	if limit {
+		key = d.cut(key, d.lim.MaxKeyLen)
+	}
+	a.Key = d.str(key)
 	t, v, err := d.anyValue(val, limit)
 	a.Type, a.Value = t, v
 	return a, err
@@ -668,6 +803,21 @@ func (d *decoder) truncate(v []byte) []byte {
 		return v
 	}
 	d.stats.TruncatedValues++
+	return cutUTF8(v, max)
+}
+
+// cut cuts v to max bytes (0: unlimited) at a UTF-8 boundary, counting it
+// in TruncatedStrings.
+func (d *decoder) cut(v []byte, max int) []byte {
+	if max <= 0 || len(v) <= max {
+		return v
+	}
+	d.stats.TruncatedStrings++
+	return cutUTF8(v, max)
+}
+
+// cutUTF8 returns v cut to at most max < len(v) bytes, at a rune start.
+func cutUTF8(v []byte, max int) []byte {
 	n := max
 	for n > 0 && !utf8.RuneStart(v[n]) {
 		n--
@@ -675,11 +825,21 @@ func (d *decoder) truncate(v []byte) []byte {
 	return v[:n]
 }
 
+// traceState returns v, or nil (counted) when it is longer than
+// MaxTraceStateLen.
+func (d *decoder) traceState(v []byte) []byte {
+	if max := d.lim.MaxTraceStateLen; max > 0 && len(v) > max {
+		d.stats.TruncatedStrings++
+		return nil
+	}
+	return v
+}
+
 // appendList appends the JSON of the merged run of field which (avArray or
 // avKVList) found in the AnyValue fields b.
 func (d *decoder) appendList(js, b []byte, which protowire.Number, limit bool, depth int) ([]byte, error) {
 	if depth >= maxDepth {
-		return js, fmt.Errorf("%w: attribute values nested deeper than %d", errMalformed, maxDepth)
+		return js, fmt.Errorf("invalid: %s (run Scan first)", reasonText[RejectNestingTooDeep][1])
 	}
 	kv := which == avKVList
 	if kv {
@@ -761,6 +921,9 @@ func (d *decoder) appendKeyValue(js, b []byte, limit bool, depth int) ([]byte, e
 			}
 		}
 	}
+	if limit {
+		key = d.cut(key, d.lim.MaxKeyLen)
+	}
 	js = storage.AppendJSONString(js, key)
 	js = append(js, ':')
 	return d.appendValue(js, val, limit, depth)
@@ -768,6 +931,9 @@ func (d *decoder) appendKeyValue(js, b []byte, limit bool, depth int) ([]byte, e
 
 // appendValue appends the JSON of an AnyValue.
 func (d *decoder) appendValue(js, b []byte, limit bool, depth int) ([]byte, error) {
+	if depth >= maxDepth {
+		return js, fmt.Errorf("invalid: %s (run Scan first)", reasonText[RejectNestingTooDeep][1])
+	}
 	which, f, run, err := oneof(b)
 	if err != nil {
 		return js, err

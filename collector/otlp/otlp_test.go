@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -111,21 +112,37 @@ func TestDecodeFieldOrder(t *testing.T) {
 }
 
 func TestScanRejectsInvalidSpans(t *testing.T) {
+	deep := sv("bottom")
+	for i := 1; i < storage.MaxValueDepth+1; i++ { // one level too many
+		deep = &commonpb.AnyValue{Value: &commonpb.AnyValue_ArrayValue{ArrayValue: &commonpb.ArrayValue{Values: []*commonpb.AnyValue{deep}}}}
+	}
 	tests := []struct {
 		name   string
 		mutate func(*tracepb.Span)
 		reason string
+		label  string
 	}{
-		{"short trace id", func(s *tracepb.Span) { s.TraceId = s.TraceId[:15] }, "invalid trace id"},
-		{"zero trace id", func(s *tracepb.Span) { s.TraceId = make([]byte, 16) }, "invalid trace id"},
-		{"no trace id", func(s *tracepb.Span) { s.TraceId = nil }, "invalid trace id"},
-		{"long span id", func(s *tracepb.Span) { s.SpanId = make([]byte, 9) }, "invalid span id"},
-		{"zero span id", func(s *tracepb.Span) { s.SpanId = make([]byte, 8) }, "invalid span id"},
-		{"bad parent", func(s *tracepb.Span) { s.ParentSpanId = []byte{1, 2, 3} }, "invalid parent span id"},
-		{"no start", func(s *tracepb.Span) { s.StartTimeUnixNano, s.EndTimeUnixNano = 0, 5 }, "without start time"},
-		{"ends before start", func(s *tracepb.Span) { s.EndTimeUnixNano = s.StartTimeUnixNano - 1 }, "ends before it starts"},
-		{"no name", func(s *tracepb.Span) { s.Name = "" }, "without name"},
-		{"long name", func(s *tracepb.Span) { s.Name = strings.Repeat("n", 1025) }, "name too long"},
+		{"short trace id", func(s *tracepb.Span) { s.TraceId = s.TraceId[:15] }, "invalid trace id", "invalid_trace_id"},
+		{"zero trace id", func(s *tracepb.Span) { s.TraceId = make([]byte, 16) }, "invalid trace id", "invalid_trace_id"},
+		{"no trace id", func(s *tracepb.Span) { s.TraceId = nil }, "invalid trace id", "invalid_trace_id"},
+		{"long span id", func(s *tracepb.Span) { s.SpanId = make([]byte, 9) }, "invalid span id", "invalid_span_id"},
+		{"zero span id", func(s *tracepb.Span) { s.SpanId = make([]byte, 8) }, "invalid span id", "invalid_span_id"},
+		{"bad parent", func(s *tracepb.Span) { s.ParentSpanId = []byte{1, 2, 3} }, "invalid parent span id", "invalid_parent_span_id"},
+		{"no start", func(s *tracepb.Span) { s.StartTimeUnixNano, s.EndTimeUnixNano = 0, 5 }, "without start time", "no_start_time"},
+		{"start at 2^63", func(s *tracepb.Span) { s.StartTimeUnixNano, s.EndTimeUnixNano = 1<<63, 1<<63+5 }, "2^63", "time_out_of_range"},
+		{"end at 2^63", func(s *tracepb.Span) { s.EndTimeUnixNano = 1 << 63 }, "2^63", "time_out_of_range"},
+		{"end at 2^64-1", func(s *tracepb.Span) { s.EndTimeUnixNano = math.MaxUint64 }, "2^63", "time_out_of_range"},
+		{"event at 2^63", func(s *tracepb.Span) { s.Events[1].TimeUnixNano = 1 << 63 }, "2^63", "time_out_of_range"},
+		{"ends before start", func(s *tracepb.Span) { s.EndTimeUnixNano = s.StartTimeUnixNano - 1 }, "ends before it starts", "end_before_start"},
+		{"no name", func(s *tracepb.Span) { s.Name = "" }, "without name", "empty_name"},
+		{"long name", func(s *tracepb.Span) { s.Name = strings.Repeat("n", 1025) }, "name too long", "name_too_long"},
+		{"kind 6", func(s *tracepb.Span) { s.Kind = 6 }, "unknown span kind", "invalid_kind"},
+		{"kind -1", func(s *tracepb.Span) { s.Kind = -1 }, "unknown span kind", "invalid_kind"},
+		{"status 3", func(s *tracepb.Span) { s.Status.Code = 3 }, "unknown status code", "invalid_status"},
+		{"status -2", func(s *tracepb.Span) { s.Status.Code = -2 }, "unknown status code", "invalid_status"},
+		{"deep attribute", func(s *tracepb.Span) { s.Attributes = append(s.Attributes, kv("deep", deep)) }, "nested too deeply", "nesting_too_deep"},
+		{"deep event attribute", func(s *tracepb.Span) { s.Events[0].Attributes = append(s.Events[0].Attributes, kv("deep", deep)) }, "nested too deeply", "nesting_too_deep"},
+		{"deep link attribute", func(s *tracepb.Span) { s.Links[0].Attributes = append(s.Links[0].Attributes, kv("deep", deep)) }, "nested too deeply", "nesting_too_deep"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -139,6 +156,11 @@ func TestScanRejectsInvalidSpans(t *testing.T) {
 			}
 			if res.Accepted != 11 || res.Rejected != 1 || !strings.HasPrefix(res.Reason, "1 span") || !strings.Contains(res.Reason, tc.reason) {
 				t.Fatalf("got %+v, want reason %q", res, tc.reason)
+			}
+			for r, n := range res.Rejections {
+				if want := b2i(RejectReason(r).String() == tc.label); n != want {
+					t.Fatalf("Rejections[%v] = %d, want %d (%+v)", RejectReason(r), n, want, res.Rejections)
+				}
 			}
 			var got coltracepb.ExportTraceServiceRequest
 			if err := proto.Unmarshal(res.Body, &got); err != nil {
@@ -158,19 +180,35 @@ func TestScanRejectsInvalidSpans(t *testing.T) {
 			if err != nil || len(spans) != 11 {
 				t.Fatalf("Decode: %d spans, %v", len(spans), err)
 			}
-			// Decoding the unscanned body is an error, not a panic; only the
+			// Decoding the unscanned body is an error, not a panic; the
 			// name length is Scan's alone (so that a replay under new limits
-			// decodes).
-			all, _, err := Decode(nil, body, DefaultLimits())
-			if tc.reason == "name too long" {
+			// decodes); and the span alone is skipped for the checks that
+			// older collectors did not make (so that their WAL decodes).
+			all, st, err := Decode(nil, body, DefaultLimits())
+			switch tc.label {
+			case "name_too_long":
 				if err != nil || len(all) != 12 {
 					t.Fatalf("Decode with a long name: %d spans, %v", len(all), err)
 				}
-			} else if err == nil {
-				t.Fatal("Decode accepted an invalid span")
+			case "time_out_of_range", "invalid_kind", "invalid_status":
+				if err != nil || st.Skipped != 1 || st.Spans != 11 {
+					t.Fatalf("Decode: %d spans, %+v, %v; want the invalid one skipped", len(all), st, err)
+				}
+				compareSpans(t, all, spans)
+			default:
+				if err == nil {
+					t.Fatal("Decode accepted an invalid span")
+				}
 			}
 		})
 	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func TestScanMixedReasons(t *testing.T) {
@@ -211,10 +249,6 @@ func TestScanMalformed(t *testing.T) {
 	span := func(fields []byte) []byte {
 		return nest(reqResourceSpans, nest(rsScopeSpans, nest(ssSpans, fields)))
 	}
-	deep := protowire.AppendVarint(tag(avInt, protowire.VarintType), 1)
-	for i := 0; i < 70; i++ {
-		deep = nest(avArray, nest(listValues, deep))
-	}
 	tests := []struct {
 		name string
 		req  []byte
@@ -228,8 +262,6 @@ func TestScanMalformed(t *testing.T) {
 		{"garbage attribute", span(nest(spAttributes, nest(kvValue, []byte{0xff}))), DefaultLimits()},
 		{"garbage event", span(nest(spEvents, []byte{0x0a, 0x05, 0x01})), DefaultLimits()},
 		{"stray end group", []byte{0x0c}, DefaultLimits()},
-		{"too deep", span(nest(spAttributes, nest(kvValue, deep))), DefaultLimits()},
-		{"too many spans", good, Limits{MaxSpans: 3}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -237,16 +269,29 @@ func TestScanMalformed(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Scan accepted: %+v", res)
 			}
-			if !errors.Is(err, errMalformed) {
-				t.Fatalf("error %v does not wrap errMalformed", err)
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error %v does not wrap ErrMalformed", err)
 			}
-			if _, _, err := Decode(nil, tc.req, tc.lim); err == nil && tc.name != "too many spans" {
+			if _, _, err := Decode(nil, tc.req, tc.lim); err == nil {
 				t.Fatal("Decode accepted it")
 			}
 		})
 	}
+}
+
+// TestScanTooManySpans: more spans than MaxSpans is "too large", told apart
+// from malformed input, so that receivers answer 413 / ResourceExhausted.
+func TestScanTooManySpans(t *testing.T) {
+	good := marshal(t, testRequest(4))
+	res, err := Scan(good, Limits{MaxSpans: 3})
+	if !errors.Is(err, ErrTooManySpans) || errors.Is(err, ErrMalformed) {
+		t.Fatalf("Scan with MaxSpans 3 of 4 = %+v, %v; want ErrTooManySpans only", res, err)
+	}
 	if res, err := Scan(good, Limits{MaxSpans: 4}); err != nil || res.Accepted != 4 {
 		t.Fatalf("MaxSpans 4 with 4 spans: %+v, %v", res, err)
+	}
+	if _, _, err := Decode(nil, good, Limits{MaxSpans: 3}); err != nil {
+		t.Fatalf("Decode applies MaxSpans: %v", err)
 	}
 }
 
@@ -281,11 +326,11 @@ func TestDecodeLimits(t *testing.T) {
 	if v := s.Events[0].Attributes[0].Value; v != "ééé" {
 		t.Fatalf("event value %q", v)
 	}
-	if s.Service != long {
-		t.Fatalf("resource value truncated: %q", s.Service)
+	if s.Service != "ééé" {
+		t.Fatalf("resource value not truncated: %q", s.Service)
 	}
-	if st.TruncatedValues != 3 {
-		t.Fatalf("TruncatedValues = %d, want 3", st.TruncatedValues)
+	if st.TruncatedValues != 4 {
+		t.Fatalf("TruncatedValues = %d, want 4", st.TruncatedValues)
 	}
 }
 
@@ -395,5 +440,124 @@ func TestDecodeMergesRepeatedFields(t *testing.T) {
 	}
 	if got[0].StatusMessage != "second status merges" || got[0].StatusCode != storage.StatusUnset {
 		t.Fatalf("status %d %q", got[0].StatusCode, got[0].StatusMessage)
+	}
+}
+
+// nested returns a value of levels levels: arrays around one string.
+func nested(levels int) *commonpb.AnyValue {
+	v := sv("bottom")
+	for i := 1; i < levels; i++ {
+		v = &commonpb.AnyValue{Value: &commonpb.AnyValue_ArrayValue{ArrayValue: &commonpb.ArrayValue{Values: []*commonpb.AnyValue{v}}}}
+	}
+	return v
+}
+
+// TestScanDepth: storage.MaxValueDepth levels are stored; one more rejects
+// only the span (or the resource or scope with its spans), never the
+// request.
+func TestScanDepth(t *testing.T) {
+	t.Run("at the limit", func(t *testing.T) {
+		req := testRequest(4)
+		req.ResourceSpans[0].ScopeSpans[0].Spans[0].Attributes = []*commonpb.KeyValue{kv("deep", nested(storage.MaxValueDepth))}
+		res, err := Scan(marshal(t, req), DefaultLimits())
+		if err != nil || res.Rejected != 0 {
+			t.Fatalf("Scan = %+v, %v", res, err)
+		}
+		spans, _, err := Decode(nil, res.Body, DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.Repeat("[", storage.MaxValueDepth-1) + `"bottom"` + strings.Repeat("]", storage.MaxValueDepth-1)
+		if got := spans[0].Attributes[0].Value; got != want {
+			t.Fatalf("value %s", got)
+		}
+	})
+	tests := []struct {
+		name     string
+		mutate   func(*coltracepb.ExportTraceServiceRequest)
+		rejected int
+		// the request without the rejected spans (and their resource or
+		// scope)
+		want func(*coltracepb.ExportTraceServiceRequest)
+	}{
+		{"resource", func(r *coltracepb.ExportTraceServiceRequest) {
+			r.ResourceSpans[0].Resource.Attributes = append(r.ResourceSpans[0].Resource.Attributes, kv("deep", nested(storage.MaxValueDepth+1)))
+		}, 4, func(r *coltracepb.ExportTraceServiceRequest) { r.ResourceSpans = r.ResourceSpans[1:] }},
+		{"scope", func(r *coltracepb.ExportTraceServiceRequest) {
+			sc := r.ResourceSpans[1].ScopeSpans[1].Scope
+			sc.Attributes = append(sc.Attributes, kv("deep", nested(storage.MaxValueDepth+1)))
+		}, 2, func(r *coltracepb.ExportTraceServiceRequest) {
+			r.ResourceSpans[1].ScopeSpans = r.ResourceSpans[1].ScopeSpans[:1]
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := testRequest(8)
+			req.ResourceSpans[0].ScopeSpans[0].Spans[0].TraceId = nil // another reason in the same resource
+			tc.mutate(req)
+			res, err := Scan(marshal(t, req), DefaultLimits())
+			if err != nil {
+				t.Fatal(err)
+			}
+			deepWant := tc.rejected
+			if tc.name == "resource" {
+				deepWant-- // the span with no trace id keeps its own reason
+			}
+			if res.Rejections[RejectNestingTooDeep] != deepWant || res.Rejected != tc.rejected+b2i(tc.name != "resource") {
+				t.Fatalf("got %+v", res)
+			}
+			var got coltracepb.ExportTraceServiceRequest
+			if err := proto.Unmarshal(res.Body, &got); err != nil {
+				t.Fatal(err)
+			}
+			want := proto.Clone(req).(*coltracepb.ExportTraceServiceRequest)
+			ss := want.ResourceSpans[0].ScopeSpans[0]
+			ss.Spans = ss.Spans[1:]
+			tc.want(want)
+			if !proto.Equal(&got, want) {
+				t.Fatalf("body\n%v\nwant\n%v", &got, want)
+			}
+			if _, _, err := Decode(nil, res.Body, DefaultLimits()); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestScanDeepResourceLast: a resource that comes after its spans on the
+// wire still rejects them.
+func TestScanDeepResourceLast(t *testing.T) {
+	req := testRequest(4)
+	req.ResourceSpans[0].Resource.Attributes = []*commonpb.KeyValue{kv("deep", nested(storage.MaxValueDepth+1))}
+	rs := req.ResourceSpans[0]
+	res := marshal(t, rs.Resource)
+	rs.Resource = nil
+	body := marshal(t, rs)
+	body = protowire.AppendBytes(protowire.AppendTag(body, rsResource, protowire.BytesType), res)
+	wire := protowire.AppendBytes(protowire.AppendTag(nil, reqResourceSpans, protowire.BytesType), body)
+	wire = append(wire, marshal(t, &coltracepb.ExportTraceServiceRequest{ResourceSpans: req.ResourceSpans[1:]})...)
+	got, err := Scan(wire, DefaultLimits())
+	if err != nil || got.Rejected != 2 || got.Rejections[RejectNestingTooDeep] != 2 {
+		t.Fatalf("Scan = %+v, %v", got, err)
+	}
+	spans, _, err := Decode(nil, got.Body, DefaultLimits())
+	if err != nil || len(spans) != 2 {
+		t.Fatalf("Decode = %d spans, %v", len(spans), err)
+	}
+}
+
+func TestRejectReasonString(t *testing.T) {
+	want := []string{"invalid_trace_id", "invalid_span_id", "invalid_parent_span_id", "no_start_time", "time_out_of_range",
+		"end_before_start", "empty_name", "name_too_long", "invalid_kind", "invalid_status", "nesting_too_deep"}
+	if len(want) != int(NumRejectReasons) {
+		t.Fatalf("%d reasons, want %d", NumRejectReasons, len(want))
+	}
+	for i, w := range want {
+		if got := RejectReason(i).String(); got != w {
+			t.Errorf("RejectReason(%d) = %q, want %q", i, got, w)
+		}
+	}
+	if got := NumRejectReasons.String(); got != "RejectReason(11)" {
+		t.Errorf("out of range: %q", got)
 	}
 }

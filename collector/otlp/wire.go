@@ -6,15 +6,29 @@ import (
 	"fmt"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/tracerdev/tracer/storage"
 )
 
-// maxDepth bounds the nesting of AnyValue arrays and key-value lists. Deeper
-// values make the request malformed (protobuf-go allows 10000; OTLP senders
-// never come close, and the bound keeps the stack small).
-const maxDepth = 64
+// maxDepth bounds the nesting of AnyValue arrays and key-value lists: the
+// storage package owns the limit (protobuf-go allows 10000). A span whose
+// values nest deeper is rejected, not the request.
+const maxDepth = storage.MaxValueDepth
 
-// errMalformed is wrapped by every error about bad wire format.
-var errMalformed = errors.New("malformed otlp request")
+var (
+	// ErrMalformed is wrapped by every error about a request that is not a
+	// valid ExportTraceServiceRequest (bad wire format, bad OTLP/JSON):
+	// receivers answer 400 / InvalidArgument.
+	ErrMalformed = errors.New("malformed otlp request")
+	// ErrTooManySpans is wrapped by the error Scan returns for a request
+	// that holds more than Limits.MaxSpans spans: the request is too
+	// large, not malformed (receivers answer 413 / ResourceExhausted).
+	ErrTooManySpans = errors.New("too many spans in otlp request")
+
+	// errTooDeep is returned by the structure checks for an AnyValue nested
+	// deeper than maxDepth; Scan turns it into a rejected span.
+	errTooDeep = errors.New("attribute values nested too deeply")
+)
 
 // field is one decoded protobuf field. For BytesType and StartGroupType, val
 // holds the contents; for numeric types, num holds the value.
@@ -43,7 +57,7 @@ func nextSlow(b []byte) (field, []byte, error) {
 	if len(b) > 0 && b[0] < 0x80 {
 		f.num, f.typ, n = protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
 		if f.num == 0 {
-			return field{}, nil, fmt.Errorf("%w: field number 0", errMalformed)
+			return field{}, nil, fmt.Errorf("%w: field number 0", ErrMalformed)
 		}
 	} else {
 		f.num, f.typ, n = protowire.ConsumeTag(b)
@@ -62,7 +76,7 @@ func nextSlow(b []byte) (field, []byte, error) {
 			return field{}, nil, wireErr(protowire.ParseError(m))
 		}
 		if l > uint64(len(rest)-m) {
-			return field{}, nil, fmt.Errorf("%w: field %d: length %d past the end", errMalformed, f.num, l)
+			return field{}, nil, fmt.Errorf("%w: field %d: length %d past the end", ErrMalformed, f.num, l)
 		}
 		f.val = rest[m : m+int(l)]
 		m += int(l)
@@ -74,18 +88,18 @@ func nextSlow(b []byte) (field, []byte, error) {
 		}
 	case protowire.Fixed64Type:
 		if len(rest) < 8 {
-			return field{}, nil, fmt.Errorf("%w: field %d: truncated fixed64", errMalformed, f.num)
+			return field{}, nil, fmt.Errorf("%w: field %d: truncated fixed64", ErrMalformed, f.num)
 		}
 		f.u64, m = binary.LittleEndian.Uint64(rest), 8
 	case protowire.Fixed32Type:
 		if len(rest) < 4 {
-			return field{}, nil, fmt.Errorf("%w: field %d: truncated fixed32", errMalformed, f.num)
+			return field{}, nil, fmt.Errorf("%w: field %d: truncated fixed32", ErrMalformed, f.num)
 		}
 		f.u64, m = uint64(binary.LittleEndian.Uint32(rest)), 4
 	case protowire.StartGroupType:
 		f.val, m = protowire.ConsumeGroup(f.num, rest)
 	default:
-		return field{}, nil, fmt.Errorf("%w: field %d: unexpected wire type %d", errMalformed, f.num, f.typ)
+		return field{}, nil, fmt.Errorf("%w: field %d: unexpected wire type %d", ErrMalformed, f.num, f.typ)
 	}
 	if m < 0 {
 		return field{}, nil, wireErr(protowire.ParseError(m))
@@ -94,14 +108,14 @@ func nextSlow(b []byte) (field, []byte, error) {
 	return f, rest[m:], nil
 }
 
-func wireErr(err error) error { return fmt.Errorf("%w: %v", errMalformed, err) }
+func wireErr(err error) error { return fmt.Errorf("%w: %v", ErrMalformed, err) }
 
 // want checks that a known field has the wire type its schema gives it. A
 // known field with another wire type makes the request malformed (protobuf-go
 // would keep it as an unknown field; OTLP senders never produce one).
 func (f *field) want(t protowire.Type) error {
 	if f.typ != t {
-		return fmt.Errorf("%w: field %d: wire type %d, want %d", errMalformed, f.num, f.typ, t)
+		return fmt.Errorf("%w: field %d: wire type %d, want %d", ErrMalformed, f.num, f.typ, t)
 	}
 	return nil
 }
