@@ -38,17 +38,6 @@ func (o *OTLPReceiver) newHTTPServer() *http.Server {
 	}
 }
 
-// jsonCostFactor is the memory an OTLP/JSON request is counted for against
-// limits.max_inflight_bytes while it is decoded, in multiples of its
-// (uncompressed) body, on top of the body itself. otlp.FromJSON builds a
-// generic JSON tree (a map per object, an interface value per field),
-// re-encodes it, decodes it into the generated OTLP types and encodes
-// protobuf: it allocates about 23 times the body (measured with
-// runtime.MemStats.TotalAlloc on requests of 100 and 512 spans shaped like
-// the OTel SDK's, ~480 bytes of JSON per span). When otlp decodes JSON
-// without the generic tree, or offers a cost function, use that instead.
-const jsonCostFactor = 24
-
 // bufPool holds request body buffers; buffers that grew past maxPooled are
 // left to the garbage collector so the pool stays small.
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -117,10 +106,10 @@ func (o *OTLPReceiver) handleTraces(w http.ResponseWriter, r *http.Request) {
 	}
 	body := buf.Bytes()
 	if isJSON {
-		// Decoding OTLP/JSON costs memory many times the body's size (see
-		// jsonCostFactor): reserve it before decoding, capped so that one
-		// request alone is still admitted.
-		extra := min(int64(len(body))*jsonCostFactor, o.lim.MaxInflightBytes-reserve)
+		// Decoding OTLP/JSON allocates up to otlp.JSONCost of the body:
+		// reserve it before decoding, capped so that one request alone is
+		// still admitted.
+		extra := min(otlp.JSONCost(len(body)), o.lim.MaxInflightBytes-reserve)
 		if !o.acquire(extra) {
 			o.httpError(w, true, o.reject(transportHTTP, kindRetryable, reasonBackpressure,
 				"collector is at its in-flight memory cap, retry later"))

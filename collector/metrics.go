@@ -12,7 +12,6 @@ import (
 
 // Reasons a request or a span is rejected, the "reason" label.
 const (
-	reasonInvalidSpan   = "invalid_span"   // a span failed validation
 	reasonMalformed     = "malformed"      // the request could not be parsed
 	reasonTooLarge      = "too_large"      // request bigger than the limit
 	reasonMediaType     = "media_type"     // unsupported content type or encoding
@@ -33,6 +32,9 @@ type Metrics struct {
 	backpressure     *prometheus.CounterVec // transport
 	attrsDropped     prometheus.Counter
 	valuesTruncated  prometheus.Counter
+	stringsTruncated prometheus.Counter // other strings cut, trace states dropped
+	eventsDropped    prometheus.Counter
+	linksDropped     prometheus.Counter
 	inflightBytes    prometheus.Gauge
 
 	batchesWritten prometheus.Counter
@@ -68,11 +70,23 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"transport"}),
 		attrsDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: ns + "attributes_dropped_total",
-			Help: "Span attributes dropped past limits.max_attributes.",
+			Help: "Attributes of spans, resources, events and links dropped past their count limits.",
 		}),
 		valuesTruncated: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: ns + "attribute_values_truncated_total",
 			Help: "Attribute values truncated to limits.max_attribute_value_len.",
+		}),
+		stringsTruncated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: ns + "strings_truncated_total",
+			Help: "Keys, status messages, event names and scope names cut to their limits, and trace states dropped past theirs (see otlp.Limits).",
+		}),
+		eventsDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: ns + "events_dropped_total",
+			Help: "Span events dropped past the events-per-span limit.",
+		}),
+		linksDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: ns + "links_dropped_total",
+			Help: "Span links dropped past the links-per-span limit.",
 		}),
 		inflightBytes: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: ns + "inflight_bytes",
@@ -126,7 +140,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	for _, c := range []prometheus.Collector{
 		m.spansReceived, m.spansRejected, m.requestsRejected, m.backpressure,
-		m.attrsDropped, m.valuesTruncated, m.inflightBytes,
+		m.attrsDropped, m.valuesTruncated, m.stringsTruncated, m.eventsDropped, m.linksDropped, m.inflightBytes,
 		m.batchesWritten, m.spansWritten, m.writeLatency, m.writeRetries,
 		m.writeFailures, m.storageRetry, m.spansDropped, m.scannerPanics,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -235,13 +234,17 @@ func (o *OTLPReceiver) ingest(ctx context.Context, transport string, req []byte)
 	switch {
 	case panicked:
 		return res, o.reject(transport, kindMalformed, reasonScannerPanic, "request could not be validated: "+err.Error())
-	case err != nil && isTooManySpans(err):
+	case errors.Is(err, otlp.ErrTooManySpans):
 		return res, o.reject(transport, kindTooLarge, reasonTooLarge, "request too large: "+err.Error())
 	case err != nil:
 		return res, o.reject(transport, kindMalformed, reasonMalformed, "malformed request: "+err.Error())
 	}
 	if res.Rejected > 0 {
-		o.m.spansRejected.WithLabelValues(transport, reasonInvalidSpan).Add(float64(res.Rejected))
+		for r, n := range res.Rejections {
+			if n > 0 {
+				o.m.spansRejected.WithLabelValues(transport, otlp.RejectReason(r).String()).Add(float64(n))
+			}
+		}
 	}
 	if res.Accepted == 0 {
 		return res, nil
@@ -261,15 +264,6 @@ func (o *OTLPReceiver) ingest(ctx context.Context, transport string, req []byte)
 	}
 	o.m.spansReceived.WithLabelValues(transport).Add(float64(res.Accepted))
 	return res, nil
-}
-
-// isTooManySpans reports whether a Scan error is about the span count
-// (limits.max_spans_per_request), which is "too large", not malformed.
-// Stopgap until otlp exports its sentinel (otlp.ErrTooManySpans, on
-// another branch): then this is errors.Is(err, otlp.ErrTooManySpans).
-func isTooManySpans(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "more than ") && strings.HasSuffix(msg, " spans")
 }
 
 // scan is otlp.Scan that turns a panic (a scanner bug hit by some input)

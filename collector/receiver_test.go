@@ -172,8 +172,9 @@ func TestJSONInflightCost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Leave free a little more than the JSON body and less than its cost.
-	free := int64(len(jsonBody)) * 3
+	// Leave free more than the JSON body and less than the body plus its
+	// decoding cost.
+	free := int64(len(jsonBody)) * 2
 	held := int64(limit) - free
 	if !c.recv().acquire(held) {
 		t.Fatal("could not hold the budget")
@@ -183,7 +184,7 @@ func TestJSONInflightCost(t *testing.T) {
 		t.Errorf("protobuf of %d bytes with %d free: status %d, want 200", len(pb), free, got)
 	}
 	if got := postTo(c, ctJSON, jsonBody); got != http.StatusServiceUnavailable {
-		t.Errorf("JSON of %d bytes with %d free: status %d, want 503 (it costs %d×)", len(jsonBody), free, got, jsonCostFactor)
+		t.Errorf("JSON of %d bytes with %d free: status %d, want 503 (it costs %d more)", len(jsonBody), free, got, otlp.JSONCost(len(jsonBody)))
 	}
 	c.recv().release(held)
 	defer c.recv().acquire(held) // balance the deferred release

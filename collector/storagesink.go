@@ -54,6 +54,12 @@ func (s *StorageSink) Add(r wal.Record) int {
 	s.batch = batch
 	s.m.attrsDropped.Add(float64(st.DroppedAttributes))
 	s.m.valuesTruncated.Add(float64(st.TruncatedValues))
+	s.m.stringsTruncated.Add(float64(st.TruncatedStrings))
+	s.m.eventsDropped.Add(float64(st.DroppedEvents))
+	s.m.linksDropped.Add(float64(st.DroppedLinks))
+	if st.Skipped > 0 {
+		s.m.spansDropped.WithLabelValues("invalid").Add(float64(st.Skipped))
+	}
 	return len(s.batch)
 }
 
