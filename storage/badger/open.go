@@ -1,7 +1,9 @@
 package badger
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -38,6 +40,9 @@ func openDB(bo badgerdb.Options, log *slog.Logger) (*badgerdb.DB, error) {
 // their names.
 func removeEmptyMemtables(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // a new store: badger creates the directory
+	}
 	if err != nil {
 		return nil, err
 	}

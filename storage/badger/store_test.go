@@ -3,6 +3,7 @@ package badger
 import (
 	"errors"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -144,6 +145,17 @@ func TestCorruptValue(t *testing.T) {
 func TestOpenEmptyDir(t *testing.T) {
 	if _, err := Open(""); err == nil {
 		t.Fatal("Open(\"\"): no error")
+	}
+}
+
+// TestOpenNewDir: a directory that does not exist yet is created, as on a
+// first start (the crash recovery's look for empty memtables must not
+// refuse it).
+func TestOpenNewDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "badger")
+	s := open(t, dir)
+	if err := s.WriteSpans(t.Context(), storagetest.NewGenerator(1).Trace(time.Now(), 2)); err != nil {
+		t.Fatal(err)
 	}
 }
 
