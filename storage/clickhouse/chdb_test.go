@@ -234,4 +234,3 @@ func TestCHDBSchemaAndQueries(t *testing.T) {
 		t.Fatal("sample trace id mismatch")
 	}
 }
-

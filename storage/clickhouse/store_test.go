@@ -21,9 +21,7 @@ func newStore(t *testing.T, edit ...func(*clickhouse.Config)) *clickhouse.Store 
 // newStoreConfig is newStore that also returns the Store's configuration.
 func newStoreConfig(t *testing.T, edit ...func(*clickhouse.Config)) (*clickhouse.Store, clickhouse.Config) {
 	t.Helper()
-	cfg := clickhouse.NewDefaultConfig()
-	cfg.Addr = []string{server.Addr}
-	cfg.Database = server.NewDatabase(t)
+	cfg := server.Config(t)
 	for _, e := range edit {
 		e(&cfg)
 	}
