@@ -106,7 +106,8 @@ func TestSchemaStatementsOptions(t *testing.T) {
 		{"on cluster only", clickhouse.ClusterConfig{Name: "c1"},
 			[]string{"ON CLUSTER c1", "ENGINE = ReplacingMergeTree()"}, []string{"Replicated", "Distributed", "_local"}},
 		{"replicated", clickhouse.ClusterConfig{Name: "c1", Replicated: true, ReplicationPath: clickhouse.DefaultReplicationPath},
-			[]string{"ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_spans', '{replica}')"}, []string{"Distributed"}},
+			[]string{"ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_spans', '{replica}', written)",
+				"ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_resources', '{replica}')"}, []string{"Distributed"}},
 		{"distributed, local DDL", clickhouse.ClusterConfig{Name: "c1", Distributed: true, LocalDDL: true},
 			[]string{"tracer_spans_local", "Distributed(c1, tracer, tracer_spans_local"}, []string{"ON CLUSTER", "Replicated"}},
 	} {
@@ -156,7 +157,7 @@ func TestConfigValidate(t *testing.T) {
 		{"bad cluster name", func(c *clickhouse.Config) { c.Cluster.Name = "a'b" }, "cluster"},
 		{"quote in replication path", func(c *clickhouse.Config) {
 			c.Cluster = clickhouse.ClusterConfig{Name: "c", Replicated: true, ReplicationPath: "/x'"}
-		}, "replication path"},
+		}, "replication_path"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := cfgWith(tt.edit).Validate()

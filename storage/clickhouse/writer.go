@@ -152,12 +152,28 @@ func (s *Store) write(ctx context.Context, spans []storage.Span) error {
 // so that a stored span's resource is always there.
 func (s *Store) writeBatch(ctx context.Context, spans []storage.Span, hashes []resourceHash) error {
 	err := s.sendBatch(ctx, spans, hashes)
-	if err != nil && ctx.Err() != nil {
+	if err == nil {
+		return nil
+	}
+	if cerr := contextError(ctx); cerr != nil {
 		// Cancelled or past its deadline: say so, whatever clickhouse-go
-		// saw of it (it closes the connection of a batch in flight).
-		return fmt.Errorf("%w: %w", ctx.Err(), err)
+		// saw of it (it closes the connection of a batch in flight, or the
+		// connection's deadline, set from ctx's, fired first).
+		return fmt.Errorf("%w: %w", cerr, err)
 	}
 	return err
+}
+
+// contextError returns ctx.Err(), or context.DeadlineExceeded once ctx's
+// deadline has passed even if its timer has not fired yet.
+func contextError(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 func (s *Store) sendBatch(ctx context.Context, spans []storage.Span, hashes []resourceHash) error {
