@@ -2,6 +2,7 @@ package clickhouse_test
 
 import (
 	"context"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -263,4 +264,69 @@ func TestConformanceDistributed(t *testing.T) {
 			c.Cluster = clickhouse.ClusterConfig{Name: chtest.ClusterName, Distributed: true, LocalDDL: true}
 		})
 	})
+}
+
+// A database at schema version 1 (testdata/schema_v1.sql, the schema as
+// released) is migrated by New: the new columns are added, the new table
+// created, and the store then writes and reads spans with their
+// resources.
+func TestMigrateFromVersion1(t *testing.T) {
+	v1, err := os.ReadFile("testdata/schema_v1.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := server.Config(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := server.Open(cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, stmt := range strings.Split(stripComments(string(v1)), ";\n") {
+		if stmt = strings.TrimSpace(stmt); stmt != "" {
+			if err := conn.Exec(ctx, stmt); err != nil {
+				t.Fatalf("v1 schema: %v", err)
+			}
+		}
+	}
+	b, err := conn.PrepareBatch(ctx, "INSERT INTO tracer_schema_version (version, applied_at)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Append(uint32(1), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Send(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second New finds the database migrated
+		s, err := clickhouse.New(ctx, cfg)
+		if err != nil {
+			t.Fatalf("New on a version 1 database: %v", err)
+		}
+		sp := storagetest.FullSpan(storage.TraceID{0x61}, storage.SpanID{1}, storage.SpanID{}, time.Now().Add(-time.Minute))
+		if err := s.WriteSpans(ctx, []storage.Span{sp}); err != nil {
+			t.Fatalf("WriteSpans after migrating: %v", err)
+		}
+		got, err := s.Trace(ctx, sp.TraceID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := storagetest.DiffSpans(got.Spans, []storage.Span{sp}); d != "" {
+			t.Errorf("span read after migrating differs:\n%s", d)
+		}
+		found, err := s.FindTraces(ctx, storage.Query{Attributes: map[string]string{"service.version": "1.2.3"}})
+		if err != nil || len(found) != 1 {
+			t.Errorf("search on a resource attribute after migrating: %d traces, %v", len(found), err)
+		}
+		s.Close()
+	}
+	var v uint32
+	if err := conn.QueryRow(ctx, "SELECT max(version) FROM tracer_schema_version").Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	if v != clickhouse.SchemaVersion {
+		t.Errorf("schema version after migrating = %d, want %d", v, clickhouse.SchemaVersion)
+	}
 }
