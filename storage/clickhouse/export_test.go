@@ -87,9 +87,3 @@ func InsertStatements() map[string]string {
 func DropPartitionQuery(database, table string, cluster ClusterConfig, id string) (string, error) {
 	return dropPartitionQuery(database, table, cluster, id)
 }
-
-// ResourceHash returns the hex hash a resource is stored under.
-func ResourceHash(res []storage.Attribute) string {
-	h := hashResources([]storage.Span{{Resource: res}})[0]
-	return hex.EncodeToString(h[:])
-}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"hash"
+	"slices"
 	"unsafe"
 
 	"github.com/tracerdev/tracer/storage"
@@ -24,36 +25,41 @@ type sliceKey struct {
 	n     int
 }
 
-// hashResources returns the hash of each span's resource, hashing each
-// distinct slice once.
+// recentResources is how many distinct Resource slices hashResources
+// remembers: the decoder yields the spans of one resource one after the
+// other, so a few cover interleaved batches without a map's allocations.
+const recentResources = 8
+
+// hashResources returns the hash of each span's resource, hashing a slice
+// that consecutive (or recent) spans share once.
 func hashResources(spans []storage.Span) []resourceHash {
 	out := make([]resourceHash, len(spans))
 	var (
-		memo    map[sliceKey]resourceHash
-		last    sliceKey
-		lastSum resourceHash
+		keys    [recentResources]sliceKey
+		sums    [recentResources]resourceHash
+		next    int
 		h       hash.Hash
-		scratch []byte
+		scratch []byte // reused by hashAttributes
 	)
+spans:
 	for i := range spans {
 		res := spans[i].Resource
 		if len(res) == 0 {
 			continue
 		}
 		k := sliceKey{&res[0], len(res)}
-		if k == last {
-			out[i] = lastSum
-			continue
-		}
-		sum, ok := memo[k]
-		if !ok {
-			if h == nil {
-				h, memo = sha256.New(), make(map[sliceKey]resourceHash)
+		for j := range keys {
+			if keys[j] == k {
+				out[i] = sums[j]
+				continue spans
 			}
-			sum, scratch = hashAttributes(h, res, scratch)
-			memo[k] = sum
 		}
-		out[i], last, lastSum = sum, k, sum
+		if h == nil {
+			h = sha256.New()
+		}
+		out[i], scratch = hashAttributes(h, res, scratch)
+		keys[next], sums[next] = k, out[i]
+		next = (next + 1) % recentResources
 	}
 	return out
 }
@@ -62,6 +68,7 @@ func hashResources(spans []storage.Span) []resourceHash {
 // (returned for reuse).
 func hashAttributes(h hash.Hash, attrs []storage.Attribute, scratch []byte) (resourceHash, []byte) {
 	h.Reset()
+	scratch = slices.Grow(scratch[:0], sha256.Size)
 	for i := range attrs {
 		a := &attrs[i]
 		scratch = binary.AppendUvarint(scratch[:0], uint64(len(a.Key)))
@@ -73,8 +80,10 @@ func hashAttributes(h hash.Hash, attrs []storage.Attribute, scratch []byte) (res
 		// only reads them).
 		_, _ = h.Write(unsafe.Slice(unsafe.StringData(a.Value), len(a.Value)))
 	}
-	var sum [sha256.Size]byte
+	// The sum goes into scratch: a local array would escape through the
+	// interface call, one allocation per resource.
+	scratch = h.Sum(scratch[:0])
 	var out resourceHash
-	copy(out[:], h.Sum(sum[:0]))
+	copy(out[:], scratch)
 	return out, scratch
 }
