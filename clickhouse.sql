@@ -1,4 +1,4 @@
--- Tracer's ClickHouse schema, schema_version: 1
+-- Tracer's ClickHouse schema, schema_version: 2
 --
 -- This file is the single source of truth. The binary embeds it (package
 -- tracer, ClickHouseSchema) and storage/clickhouse applies it at start. Every
@@ -45,6 +45,18 @@
 --   parents in tracer_span_index over the requested window: a parent and
 --   its child arrive from different processes in different batches, so the
 --   writer cannot resolve the edge.
+-- * tracer_resources holds each distinct resource (its attributes) once
+--   per day, keyed by a hash of its content; spans and index rows carry only
+--   resource_hash (zero for an empty resource). The spans of one resource
+--   share it, so a large resource attribute is stored once, not once per
+--   span; reads join it back by hash, and searches on resource attributes
+--   select the matching hashes from this small table.
+-- * A span written again with the same ids replaces the older version:
+--   tracer_spans is ReplacingMergeTree(written), written being the
+--   writer's clock, and reads keep the row with the largest written (ORDER
+--   BY written DESC LIMIT 1 BY), merged or not. tracer_span_index is keyed
+--   by what search filters on, so an older version's row stays there:
+--   searches re-check the spans they found against the current versions.
 -- * Idempotency: the span tables are ReplacingMergeTree keyed by their ORDER
 --   BY, and every reader query de-duplicates on read (LIMIT 1 BY trace_id,
 --   span_id, or DISTINCT / GROUP BY), so a re-sent batch never shows twice,
@@ -79,9 +91,7 @@ CREATE TABLE IF NOT EXISTS tracer_spans
     status_code Int8,
     status_message String,
     service String,
-    resource_keys Array(String),
-    resource_types Array(UInt8),
-    resource_values Array(String),
+    resource_hash FixedString(16),
     scope_name String,
     scope_version String,
     attr_keys Array(String),
@@ -102,9 +112,10 @@ CREATE TABLE IF NOT EXISTS tracer_spans
     dropped_events UInt32,
     dropped_links UInt32,
     vc_nodes Array(String),
-    vc_counts Array(UInt64)
+    vc_counts Array(UInt64),
+    written UInt64
 )
-ENGINE = ReplacingMergeTree()
+ENGINE = ReplacingMergeTree(written)
 PARTITION BY day
 ORDER BY (trace_id, span_id)
 SETTINGS index_granularity = 1024;
@@ -124,8 +135,7 @@ CREATE TABLE IF NOT EXISTS tracer_span_index
     status_code Int8,
     attr_keys Array(String),
     attr_values Array(String),
-    resource_keys Array(String),
-    resource_values Array(String)
+    resource_hash FixedString(16)
 )
 ENGINE = ReplacingMergeTree()
 PARTITION BY day
@@ -143,4 +153,18 @@ CREATE TABLE IF NOT EXISTS tracer_operations
 ENGINE = ReplacingMergeTree()
 PARTITION BY day
 ORDER BY (service, name, kind)
+SETTINGS index_granularity = 256;
+
+-- tracer:shard cityHash64(hash)
+CREATE TABLE IF NOT EXISTS tracer_resources
+(
+    day Date,
+    hash FixedString(16),
+    attr_keys Array(String),
+    attr_types Array(UInt8),
+    attr_values Array(String)
+)
+ENGINE = ReplacingMergeTree()
+PARTITION BY day
+ORDER BY hash
 SETTINGS index_granularity = 256;

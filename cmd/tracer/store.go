@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/tracerdev/tracer/collector"
 	"github.com/tracerdev/tracer/storage"
@@ -62,23 +59,11 @@ func clickhouseConfig(in collector.ClickHouseStorageConfig) (clickhouse.Config, 
 	c.Cluster.Name = in.Cluster
 	c.Cluster.Replicated = in.Replicated
 	c.Cluster.Distributed = in.Distributed
-	if in.TLS.Enabled {
-		t := &tls.Config{
-			MinVersion:         tls.VersionTLS12,
-			ServerName:         in.TLS.ServerName,
-			InsecureSkipVerify: in.TLS.InsecureSkipVerify, //nolint:gosec // the operator asked for it
-		}
-		if in.TLS.CAFile != "" {
-			pem, err := os.ReadFile(in.TLS.CAFile)
-			if err != nil {
-				return c, fmt.Errorf("tls ca file: %w", err)
-			}
-			t.RootCAs = x509.NewCertPool()
-			if !t.RootCAs.AppendCertsFromPEM(pem) {
-				return c, fmt.Errorf("tls ca file %s: no PEM certificate in it", in.TLS.CAFile)
-			}
-		}
-		c.TLS = t
+	c.TLS = clickhouse.TLSConfig{
+		Enabled:            in.TLS.Enabled,
+		CAFile:             in.TLS.CAFile,
+		ServerName:         in.TLS.ServerName,
+		InsecureSkipVerify: in.TLS.InsecureSkipVerify,
 	}
 	if err := c.Validate(); err != nil {
 		return c, err

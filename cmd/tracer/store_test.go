@@ -51,7 +51,7 @@ func TestClickHouseConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.TLS == nil || c.TLS.ServerName != "ch.internal" || c.TLS.RootCAs == nil || c.TLS.InsecureSkipVerify {
+	if !c.TLS.Enabled || c.TLS.ServerName != "ch.internal" || c.TLS.CAFile != ca || c.TLS.InsecureSkipVerify {
 		t.Errorf("TLS config = %+v", c.TLS)
 	}
 	if c.BatchSize != 50000 || c.MaxConcurrentBatches != 3 {
@@ -69,7 +69,7 @@ func TestClickHouseConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if plain.TLS != nil || plain.BatchSize <= 0 || plain.MaxConcurrentBatches <= 0 {
+	if plain.TLS.Enabled || plain.BatchSize <= 0 || plain.MaxConcurrentBatches <= 0 {
 		t.Errorf("defaults lost: TLS %v, batch %d, concurrency %d", plain.TLS, plain.BatchSize, plain.MaxConcurrentBatches)
 	}
 

@@ -18,6 +18,8 @@ import (
 const UnknownService = "unknown_service"
 
 // Convert appends the storage form of spans to dst and returns it.
+// Consecutive spans of one resource share one Resource slice (the writer
+// then stores it once): treat it as read-only.
 func Convert(dst []storage.Span, spans []sdktrace.ReadOnlySpan) []storage.Span {
 	// Spans of one batch usually share a resource: convert it once.
 	var (
@@ -44,7 +46,7 @@ func Convert(dst []storage.Span, spans []sdktrace.ReadOnlySpan) []storage.Span {
 			StatusCode:        convertStatus(s.Status().Code),
 			StatusMessage:     s.Status().Description,
 			Service:           service,
-			Resource:          append([]storage.Attribute(nil), resAttrs...),
+			Resource:          resAttrs,
 			ScopeName:         s.InstrumentationScope().Name,
 			ScopeVersion:      s.InstrumentationScope().Version,
 			Attributes:        convertAttrs(s.Attributes()),

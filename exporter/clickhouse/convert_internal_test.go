@@ -6,6 +6,10 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracerdev/tracer/storage"
 )
@@ -52,5 +56,29 @@ func TestAppendJSONDepthIsBounded(t *testing.T) {
 	got := string(appendJSON(nil, v, 0))
 	if want := strings.Repeat("[", maxDepth+1) + "null" + strings.Repeat("]", maxDepth+1); got != want {
 		t.Errorf("100-deep value = %q, want %q (cut at depth %d)", got, want, maxDepth)
+	}
+}
+
+// Spans of one resource share its converted attributes: the writer stores
+// a shared slice once instead of once per span.
+func TestConvertSharesResource(t *testing.T) {
+	res := resource.NewSchemaless(attribute.String("service.name", "a"), attribute.String("big", strings.Repeat("x", 1000)))
+	other := resource.NewSchemaless(attribute.String("service.name", "b"))
+	var in []sdktrace.ReadOnlySpan
+	for i, r := range []*resource.Resource{res, res, res, other} {
+		in = append(in, tracetest.SpanStub{
+			Name:        "s",
+			SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{byte(i + 1)}}),
+			Resource:    r,
+		}.Snapshot())
+	}
+	out := Convert(nil, in)
+	for i := 1; i < 3; i++ {
+		if &out[i].Resource[0] != &out[0].Resource[0] {
+			t.Errorf("span %d: resource copied, want the slice of span 0", i)
+		}
+	}
+	if out[3].Service != "b" || &out[3].Resource[0] == &out[0].Resource[0] {
+		t.Errorf("span of another resource: service %q, shares span 0's resource", out[3].Service)
 	}
 }

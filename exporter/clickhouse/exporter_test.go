@@ -21,12 +21,7 @@ import (
 	"github.com/tracerdev/tracer/storage/storagetest"
 )
 
-func config(t *testing.T) chstore.Config {
-	cfg := chstore.NewDefaultConfig()
-	cfg.Addr = []string{server.Addr}
-	cfg.Database = server.NewDatabase(t)
-	return cfg
-}
+func config(t *testing.T) chstore.Config { return server.Config(t) }
 
 func ctxFor(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

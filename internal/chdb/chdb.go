@@ -111,7 +111,8 @@ func tail(s string) string {
 }
 
 // Bind replaces each ? placeholder in query, in order, with args as SQL
-// literals: strings quoted and escaped, integers in decimal. It is for
+// literals: strings quoted and escaped, integers in decimal, string slices
+// as arrays. It is for
 // test query texts, whose ? never appear inside quotes.
 func Bind(query string, args ...any) (string, error) {
 	var b strings.Builder
@@ -153,6 +154,12 @@ func literal(v any) (string, error) {
 		return strconv.FormatUint(uint64(v), 10), nil
 	case uint64:
 		return strconv.FormatUint(v, 10), nil
+	case []string:
+		parts := make([]string, len(v))
+		for i, s := range v {
+			parts[i] = "'" + quoter.Replace(s) + "'"
+		}
+		return "[" + strings.Join(parts, ", ") + "]", nil
 	}
 	return "", fmt.Errorf("unsupported type %T", v)
 }

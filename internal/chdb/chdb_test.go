@@ -2,19 +2,12 @@ package chdb_test
 
 import (
 	"context"
-	"encoding/hex"
-	"encoding/json"
-	"fmt"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/tracerdev/tracer"
 	"github.com/tracerdev/tracer/internal/chdb"
 	"github.com/tracerdev/tracer/internal/chtest"
-	"github.com/tracerdev/tracer/storage"
-	"github.com/tracerdev/tracer/storage/clickhouse"
 )
 
 func requireCHDB(t *testing.T) {
@@ -29,185 +22,6 @@ func requireCHDB(t *testing.T) {
 	t.Skipf("%v (set %s=1 to make this a failure)", err, chtest.RequireEnv)
 }
 
-// schemaStatements splits clickhouse.sql as it is, unchanged.
-func schemaStatements(t *testing.T) []chdb.Statement {
-	var out []chdb.Statement
-	for i, s := range strings.Split(tracer.ClickHouseSchema, ";\n") {
-		var lines []string
-		for _, l := range strings.Split(s, "\n") {
-			if !strings.HasPrefix(strings.TrimSpace(l), "--") {
-				lines = append(lines, l)
-			}
-		}
-		if sql := strings.TrimSpace(strings.Join(lines, "\n")); sql != "" {
-			out = append(out, chdb.Statement{Name: fmt.Sprintf("schema %d", i), SQL: sql})
-		}
-	}
-	if len(out) < 4 {
-		t.Fatalf("clickhouse.sql split into %d statements, want at least 4", len(out))
-	}
-	return out
-}
-
-func jsonRow(t *testing.T, v map[string]any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-// TestCHDBSchemaAndQueries applies clickhouse.sql unchanged (twice: it is
-// idempotent) on current ClickHouse, inserts a parent and a child span
-// through the writer's own INSERT column lists, and runs every reader query
-// text of storage/clickhouse, checking their results.
-func TestCHDBSchemaAndQueries(t *testing.T) {
-	requireCHDB(t)
-	const (
-		rawTrace = "0123456789abcdef" // 16 bytes, printable so JSON carries it
-		parentID = "parent01"
-		childID  = "child001"
-	)
-	var tid storage.TraceID
-	copy(tid[:], rawTrace)
-	start := time.Now().Add(-30 * time.Minute).UTC()
-	ns := start.UnixNano()
-	day := start.Format(time.DateOnly)
-	sample := clickhouse.Sample{
-		Database: "default", TraceID: tid, Service: "backend", Operation: "GET /x",
-		AttrKey: "user.id", AttrValue: "7", Start: start,
-	}
-
-	var stmts []chdb.Statement
-	stmts = append(stmts, schemaStatements(t)...)
-	stmts = append(stmts, schemaStatements(t)...)
-	ins := clickhouse.InsertStatements()
-	spanRows := []map[string]any{
-		{"day": day, "trace_id": rawTrace, "span_id": parentID, "name": "GET /", "kind": 2, "service": "frontend",
-			"start_time": ns, "end_time": ns + 5e6, "resource_keys": []string{"service.name"}, "resource_types": []int{0},
-			"resource_values": []string{"frontend"}},
-		{"day": day, "trace_id": rawTrace, "span_id": childID, "parent_span_id": parentID, "name": "GET /x", "kind": 2,
-			"service": "backend", "start_time": ns + 1e6, "end_time": ns + 3e6, "status_code": 2,
-			"attr_keys": []string{"user.id"}, "attr_types": []int{2}, "attr_values": []string{"7"},
-			"resource_keys": []string{"service.name"}, "resource_types": []int{0}, "resource_values": []string{"backend"},
-			"vc_nodes": []string{"b-1"}, "vc_counts": []int{3}},
-	}
-	for i, table := range []string{"tracer_spans", "tracer_span_index", "tracer_operations"} {
-		var rows []string
-		for _, r := range spanRows {
-			row := map[string]any{}
-			for k, v := range r {
-				if strings.Contains(ins[table], k) {
-					row[k] = v
-				}
-			}
-			if table == "tracer_span_index" {
-				row["duration"] = r["end_time"].(int64) - r["start_time"].(int64)
-			}
-			rows = append(rows, jsonRow(t, row))
-		}
-		// Each insert twice: reads must de-duplicate.
-		for range 2 {
-			stmts = append(stmts, chdb.Statement{Name: fmt.Sprintf("insert %d %s", i, table),
-				SQL: ins[table] + " FORMAT JSONEachRow\n" + strings.Join(rows, "\n")})
-		}
-	}
-	queries := clickhouse.Queries(sample)
-	firstQuery := len(stmts)
-	for _, q := range queries {
-		sql, err := chdb.Bind(q.SQL, q.Args...)
-		if err != nil {
-			t.Fatalf("%s: %v", q.Name, err)
-		}
-		stmts = append(stmts, chdb.Statement{Name: q.Name, SQL: sql})
-	}
-	drop, err := clickhouse.DropPartitionQuery("default", "tracer_spans", "", start.Format("20060102"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stmts = append(stmts,
-		chdb.Statement{Name: "drop partition", SQL: drop},
-		chdb.Statement{Name: "count after drop", SQL: "SELECT count() AS n FROM tracer_spans"})
-
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	version, results, err := chdb.Run(ctx, stmts)
-	if err != nil {
-		t.Fatalf("chdb: %v", err)
-	}
-	t.Logf("ClickHouse %s (chdb)", version)
-	if !strings.HasPrefix(version, "2") {
-		t.Errorf("chdb version %q: want a current (2x.y) release", version)
-	}
-	byName := map[string]chdb.Result{}
-	for _, r := range results {
-		if r.Error != "" {
-			t.Errorf("%s: %s", r.Name, r.Error)
-		}
-		byName[r.Name] = r
-	}
-	if t.Failed() {
-		return
-	}
-	if got := len(results) - firstQuery - 2; got != len(queries) {
-		t.Fatalf("ran %d queries, want %d", got, len(queries))
-	}
-	wantRows := map[string]int{
-		"schema version":             1,
-		"trace":                      2,
-		"traces by id (1)":           2,
-		"traces by id (3)":           2,
-		"services":                   2,
-		"operations":                 1,
-		"operations of a kind":       1,
-		"dependencies":               1,
-		"find traces (no filter)":    1,
-		"find traces (service)":      1,
-		"find traces (attribute)":    1,
-		"find traces (every filter)": 1,
-	}
-	for _, q := range queries {
-		want, ok := wantRows[q.Name]
-		if !ok {
-			if q.Name != "partitions" {
-				t.Errorf("query %q has no expected row count in this test", q.Name)
-			}
-			continue
-		}
-		if got := len(byName[q.Name].Rows()); got != want {
-			t.Errorf("%s: %d rows, want %d:\n%s", q.Name, got, want, byName[q.Name].Output)
-		}
-	}
-	if got := byName["services"].Output; got != "{\"service\":\"backend\"}\n{\"service\":\"frontend\"}\n" {
-		t.Errorf("services = %q", got)
-	}
-	var dep struct {
-		Parent, Child string
-		Calls, Errors json.Number
-	}
-	if err := json.Unmarshal([]byte(byName["dependencies"].Output), &dep); err != nil {
-		t.Fatalf("dependencies: %v", err)
-	}
-	if dep.Parent != "frontend" || dep.Child != "backend" || dep.Calls != "1" || dep.Errors != "1" {
-		t.Errorf("dependencies = %+v, want frontend -> backend, 1 call, 1 error", dep)
-	}
-	var found struct {
-		TraceID string `json:"trace_id"`
-	}
-	if err := json.Unmarshal([]byte(byName["find traces (every filter)"].Output), &found); err != nil {
-		t.Fatalf("find traces: %v", err)
-	}
-	if found.TraceID != rawTrace {
-		t.Errorf("find traces (every filter) = %q, want %q", found.TraceID, rawTrace)
-	}
-	if got := byName["count after drop"].Output; !strings.Contains(got, `"n":"0"`) && !strings.Contains(got, `"n":0`) {
-		t.Errorf("count after dropping the partition = %s, want 0", got)
-	}
-	if hex.EncodeToString(tid[:]) != hex.EncodeToString([]byte(rawTrace)) {
-		t.Fatal("sample trace id mismatch")
-	}
-}
-
 func TestBind(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
@@ -220,6 +34,7 @@ func TestBind(t *testing.T) {
 		{"ints", "? ? ? ?", []any{1, int8(-2), int64(3), uint64(4)}, "1 -2 3 4", false},
 		{"too few args", "? ?", []any{1}, "", true},
 		{"too many args", "?", []any{1, 2}, "", true},
+		{"string array", "has(?, x)", []any{[]string{"a", "b'"}}, `has(['a', 'b\''], x)`, false},
 		{"unsupported", "?", []any{1.5}, "", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+
+	chstore "github.com/tracerdev/tracer/storage/clickhouse"
 )
 
 // RequireEnv is the environment variable that turns a missing server from a
@@ -208,6 +210,40 @@ func (s *Server) ping(ctx context.Context) error {
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	return conn.Ping(pctx)
+}
+
+// Config returns the storage/clickhouse configuration of a Store on a
+// fresh database for t (see NewDatabase): the backend's defaults, this
+// server's address.
+func (s *Server) Config(t testing.TB) chstore.Config {
+	t.Helper()
+	cfg := chstore.NewDefaultConfig()
+	cfg.Addr = []string{s.Addr}
+	cfg.Database = s.NewDatabase(t)
+	return cfg
+}
+
+// Pause stops the server process (SIGSTOP) until Resume, as a hung server
+// would: connections stay open and nothing answers. t's cleanup resumes
+// it in any case.
+func (s *Server) Pause(t testing.TB) {
+	t.Helper()
+	s.Available(t)
+	if s.cmd == nil || s.cmd.Process == nil {
+		t.Fatal("chtest: server not running")
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatalf("chtest: pause: %v", err)
+	}
+	t.Cleanup(s.Resume)
+}
+
+// Resume continues a paused server (SIGCONT); it does nothing to a running
+// one.
+func (s *Server) Resume() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Signal(syscall.SIGCONT)
+	}
 }
 
 // Open opens a native-protocol connection to database db.

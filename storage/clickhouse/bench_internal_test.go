@@ -21,7 +21,7 @@ func BenchmarkColumnsFill(b *testing.B) {
 	var c columns
 	b.ResetTimer()
 	for b.Loop() {
-		c.fill(spans)
+		c.fill(spans, hashResources(spans), 1)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(spans)), "ns/span")
 }

@@ -41,10 +41,10 @@ func TestColumnsReuse(t *testing.T) {
 	small = append(small, storagetest.FullSpan(g.TraceID(), g.SpanID(), g.SpanID(), time.Now()))
 
 	var reused columns
-	reused.fill(big)
-	reused.fill(small)
+	reused.fill(big, hashResources(big), 1)
+	reused.fill(small, hashResources(small), 2)
 	var fresh columns
-	fresh.fill(small)
+	fresh.fill(small, hashResources(small), 2)
 
 	for _, tc := range []struct {
 		name      string
@@ -53,6 +53,7 @@ func TestColumnsReuse(t *testing.T) {
 		{"spans", reused.spanColumns(), fresh.spanColumns()},
 		{"index", reused.indexColumns(), fresh.indexColumns()},
 		{"operations", reused.operationColumns(), fresh.operationColumns()},
+		{"resources", reused.resourceColumns(), fresh.resourceColumns()},
 	} {
 		gotWire, gotPlain := encodeAll(tc.got)
 		wantWire, wantPlain := encodeAll(tc.want)

@@ -12,7 +12,31 @@
 //
 // Writes are idempotent: the span tables are ReplacingMergeTree keyed by
 // trace and span id, and every read de-duplicates, so a re-sent batch never
-// shows a span twice, before or after ClickHouse merges parts.
+// shows a span twice, before or after ClickHouse merges parts. A span
+// written again with other contents replaces the older version (the reader
+// keeps the newest, as a merge does), and searches re-check what the index
+// finds against those versions, so a search matches only what Trace
+// returns. Operations still lists an operation name that only an older
+// version had.
+//
+// Each distinct resource is stored once per day in tracer_resources, keyed
+// by a hash of its content; spans carry the hash. The writer hashes a
+// Resource slice that spans share once per call, and the reader gives the
+// spans of one resource one shared Resource slice.
+//
+// Write errors: a span with a zero trace or span id is refused with a
+// storage.RejectedError naming it, and the other spans are stored. Every
+// other error (connection, server, schema, a deadline) is retryable: the
+// caller writes the whole call again. A write is bounded by
+// Config.WriteTimeout and by its context; cancelling it closes the
+// connection of a batch in flight (clickhouse-go's batch Send watches the
+// context), and Config.ReadTimeout bounds every wait for the server.
+//
+// Reads are capped by Config.Limits (storage.ReaderLimits): a trace comes
+// back with at most MaxTraceSpans spans and Truncated set, a search limit
+// over MaxTraces and a dependency window whose join would hold more than
+// MaxDependencySpans spans (the server's max_rows_in_join) are errors
+// wrapping storage.ErrInvalidQuery.
 //
 // Searches go back in time windows (the last hour, the last day, the rest)
 // and stop once they have enough traces, so typical searches read recent

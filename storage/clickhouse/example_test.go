@@ -36,7 +36,7 @@ func ExampleSchemaStatements() {
 	// CREATE TABLE IF NOT EXISTS tracer.tracer_schema_version ON CLUSTER traces
 	//   ENGINE = ReplacingMergeTree()
 	// CREATE TABLE IF NOT EXISTS tracer.tracer_spans_local ON CLUSTER traces
-	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_spans_local', '{replica}')
+	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_spans_local', '{replica}', written)
 	// CREATE TABLE IF NOT EXISTS tracer.tracer_spans ON CLUSTER traces AS tracer.tracer_spans_local
 	//   ENGINE = Distributed(traces, tracer, tracer_spans_local, cityHash64(trace_id))
 	// CREATE TABLE IF NOT EXISTS tracer.tracer_span_index_local ON CLUSTER traces
@@ -47,4 +47,8 @@ func ExampleSchemaStatements() {
 	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_operations_local', '{replica}')
 	// CREATE TABLE IF NOT EXISTS tracer.tracer_operations ON CLUSTER traces AS tracer.tracer_operations_local
 	//   ENGINE = Distributed(traces, tracer, tracer_operations_local, cityHash64(service, name))
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_resources_local ON CLUSTER traces
+	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_resources_local', '{replica}')
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_resources ON CLUSTER traces AS tracer.tracer_resources_local
+	//   ENGINE = Distributed(traces, tracer, tracer_resources_local, cityHash64(hash))
 }

@@ -1,6 +1,8 @@
 package clickhouse
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -9,13 +11,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/tracerdev/tracer/storage"
 )
 
-// spanSelectColumns is what the reader selects to rebuild a storage.Span.
+// spanSelectColumns is what the reader selects to rebuild a storage.Span
+// (its resource comes from tracer_resources, by resource_hash).
 const spanSelectColumns = "trace_id, span_id, parent_span_id, trace_state, flags, name, kind, " +
 	"start_time, end_time, status_code, status_message, service, " +
-	"resource_keys, resource_types, resource_values, scope_name, scope_version, " +
+	"resource_hash, scope_name, scope_version, " +
 	"attr_keys, attr_types, attr_values, " +
 	"event_times, event_names, event_attr_keys, event_attr_types, event_attr_values, " +
 	"link_trace_ids, link_span_ids, link_trace_states, link_attr_keys, link_attr_types, link_attr_values, " +
@@ -24,28 +29,27 @@ const spanSelectColumns = "trace_id, span_id, parent_span_id, trace_state, flags
 // The reader's fixed query texts. Every user-supplied value is a bound
 // parameter (?); identifiers never come from users. LIMIT 1 BY trace_id,
 // span_id (or DISTINCT) removes the copies a retried batch leaves until
-// ClickHouse merges them away. Reads by trace id use PREWHERE: the
+// ClickHouse merges them away; where a span may have been written again
+// with other contents, ORDER BY written DESC first keeps its newest
+// version, the one a merge keeps. Reads by trace id use PREWHERE: the
 // primary key picks one granule in every part, and PREWHERE reads the other
 // columns only of the granules that hold the trace.
 const (
-	// QueryTrace selects every span of one trace; the argument is the hex id.
-	QueryTrace = "SELECT " + spanSelectColumns + " FROM " + tableSpans +
-		" PREWHERE trace_id = toFixedString(unhex(?), 16) LIMIT 1 BY trace_id, span_id"
-	// QueryServices lists services.
-	QueryServices = "SELECT DISTINCT service FROM " + tableOperations + " ORDER BY service"
-	// QueryOperations lists a service's operations of every kind.
-	QueryOperations = "SELECT DISTINCT name, kind FROM " + tableOperations +
+	// queryServices lists services.
+	queryServices = "SELECT DISTINCT service FROM " + tableOperations + " ORDER BY service"
+	// queryOperations lists a service's operations of every kind.
+	queryOperations = "SELECT DISTINCT name, kind FROM " + tableOperations +
 		" WHERE service = ? ORDER BY name, kind"
-	// QueryOperationsKind lists a service's operations of one kind.
-	QueryOperationsKind = "SELECT DISTINCT name, kind FROM " + tableOperations +
+	// queryOperationsKind lists a service's operations of one kind.
+	queryOperationsKind = "SELECT DISTINCT name, kind FROM " + tableOperations +
 		" WHERE service = ? AND kind = ? ORDER BY name, kind"
-	// QueryDependencies joins child spans that started in a window to their
+	// queryDependencies joins child spans that started in a window to their
 	// parents and counts edges between distinct services. Parents may have
 	// started up to a day before the window, and only parents in traces
 	// that have a child in the window are loaded into the join (GLOBAL IN
 	// also works across a Distributed table's shards). Arguments: see
-	// DependenciesArgs.
-	QueryDependencies = "SELECT parent, child, count() AS calls, sum(is_error) AS errors FROM (" +
+	// dependenciesArgs.
+	queryDependencies = "SELECT parent, child, count() AS calls, sum(is_error) AS errors FROM (" +
 		"SELECT trace_id, span_id, parent_span_id AS pid, service AS child, status_code = 2 AS is_error FROM " + tableIndex +
 		" WHERE " + childWindow + " AND parent_span_id != toFixedString(unhex('0000000000000000'), 8)" +
 		" LIMIT 1 BY trace_id, span_id" +
@@ -56,30 +60,35 @@ const (
 		") AS p USING (trace_id, pid) WHERE parent != child GROUP BY parent, child ORDER BY parent, child"
 
 	childWindow = "day >= toDate(?) AND day <= toDate(?) AND start_time >= ? AND start_time <= ?"
+
+	// resourceMatch selects the resources holding an attribute; arguments:
+	// key, value.
+	resourceMatch = "SELECT hash FROM " + tableResources +
+		" WHERE arrayExists((k, v) -> k = ? AND v = ?, attr_keys, attr_values)"
+	// resourceHasValue selects the resources holding a value (a cheap
+	// necessary condition of resourceMatch); argument: value.
+	resourceHasValue = "SELECT hash FROM " + tableResources + " WHERE has(attr_values, ?)"
 )
 
-// Trace returns every stored span of the trace, or storage.ErrNotFound.
+// Trace returns every stored span of the trace, or storage.ErrNotFound:
+// at most ReaderLimits.MaxTraceSpans of them, with Truncated set when the
+// trace has more.
 func (s *Store) Trace(ctx context.Context, id storage.TraceID) (storage.Trace, error) {
-	spans, err := s.querySpans(ctx, QueryTrace, hex.EncodeToString(id[:]))
+	traces, err := s.tracesByID(ctx, []storage.TraceID{id})
 	if err != nil {
 		return storage.Trace{}, fmt.Errorf("trace %s: %w", id, err)
 	}
-	if len(spans) == 0 {
+	if len(traces) == 0 {
 		return storage.Trace{}, storage.ErrNotFound
 	}
-	return storage.Trace{ID: id, Spans: spans}, nil
+	return traces[0], nil
 }
 
-// FindTracesQuery returns the query that finds the ids of the traces
-// matching q (most recent matching span first) and its arguments.
-func FindTracesQuery(q storage.Query) (string, []any, error) {
-	limit := q.Limit
-	if limit < 0 {
-		return "", nil, storage.Permanent(fmt.Errorf("limit %d: must not be negative", limit))
-	}
-	if limit == 0 {
-		limit = storage.DefaultLimit
-	}
+// findTracesQuery returns the query that finds the ids of up to limit
+// traces with an index row matching q (most recent matching row first),
+// and its arguments. The rows of a span's older versions match too:
+// FindTraces checks what it finds against the spans themselves.
+func findTracesQuery(q storage.Query, limit int) (string, []any) {
 	var (
 		conds []string
 		args  []any
@@ -125,14 +134,15 @@ func FindTracesQuery(q storage.Query) (string, []any, error) {
 		// The span's attribute, or the resource's when the span has no
 		// such key.
 		add("(arrayExists((k, v) -> k = ? AND v = ?, attr_keys, attr_values)"+
-			" OR (NOT has(attr_keys, ?) AND arrayExists((k, v) -> k = ? AND v = ?, resource_keys, resource_values)))",
+			" OR (NOT has(attr_keys, ?) AND resource_hash GLOBAL IN ("+resourceMatch+")))",
 			k, v, k, k, v)
 		// With a service, the primary key bounds the rows read: check a
 		// cheap necessary condition first (PREWHERE reads only the value
-		// arrays, and has() needs no lambda). Without one, ClickHouse's own
-		// PREWHERE on the time bounds is the better filter.
+		// array and the resource hash, and has() needs no lambda). Without
+		// one, ClickHouse's own PREWHERE on the time bounds is the better
+		// filter.
 		if q.Service != "" {
-			pre = append(pre, "(has(attr_values, ?) OR has(resource_values, ?))")
+			pre = append(pre, "(has(attr_values, ?) OR resource_hash GLOBAL IN ("+resourceHasValue+"))")
 			preArgs = append(preArgs, v, v)
 		}
 	}
@@ -149,15 +159,24 @@ func FindTracesQuery(q storage.Query) (string, []any, error) {
 	}
 	b.WriteString(" GROUP BY trace_id ORDER BY t DESC, trace_id LIMIT ?")
 	args = append(args, limit)
-	return b.String(), args, nil
+	return b.String(), args
 }
 
-// TracesByIDQuery returns the query that reads the spans of n traces; its
-// arguments are the n hex trace ids.
-func TracesByIDQuery(n int) string {
+// tracesByIDQuery returns the query that reads the spans of n traces, the
+// newest version of each span, at most perTrace spans of a trace; its
+// arguments are the n hex trace ids, then perTrace.
+func tracesByIDQuery(n int) string {
 	ph := strings.TrimSuffix(strings.Repeat("toFixedString(unhex(?), 16), ", n), ", ")
-	return "SELECT " + spanSelectColumns + " FROM " + tableSpans +
-		" PREWHERE trace_id IN (" + ph + ") LIMIT 1 BY trace_id, span_id"
+	return "SELECT " + spanSelectColumns + " FROM (SELECT " + spanSelectColumns + " FROM " + tableSpans +
+		" PREWHERE trace_id IN (" + ph + ") ORDER BY written DESC LIMIT 1 BY trace_id, span_id) LIMIT ? BY trace_id"
+}
+
+// resourcesQuery returns the query that reads n resources; its arguments
+// are the n hex hashes.
+func resourcesQuery(n int) string {
+	ph := strings.TrimSuffix(strings.Repeat("toFixedString(unhex(?), 16), ", n), ", ")
+	return "SELECT hash, attr_keys, attr_types, attr_values FROM " + tableResources +
+		" WHERE hash IN (" + ph + ") LIMIT 1 BY hash"
 }
 
 // searchWindows are the widths of the time windows FindTraces searches,
@@ -167,31 +186,119 @@ func TracesByIDQuery(n int) string {
 // Few windows: a search that matches little pays one query per window.
 var searchWindows = []time.Duration{time.Hour, 24 * time.Hour}
 
+// maxSearchRounds bounds how often FindTraces searches again for more
+// candidates when some it found matched only older versions of spans.
+const maxSearchRounds = 4
+
+// candidate is a trace the index found, with its most recent matching
+// start time.
+type candidate struct {
+	id    storage.TraceID
+	start int64
+}
+
 // FindTraces returns the whole traces that match q, most recently started
 // matching span first. It searches time windows going back from q.StartMax
 // (or now), 1 hour, then 1 day, then the rest, until it has q.Limit traces;
 // a trace's most recent matching span lies in the first window it is found
 // in, so the order is the same as one search over the whole range.
+//
+// The index also holds the rows of older versions of spans written again
+// with the same ids, so each trace found is checked against its spans
+// (storage.Query.Matches) and kept only when one of them matches; when that
+// leaves fewer than q.Limit, it searches again for more. A trace longer
+// than ReaderLimits.MaxTraceSpans comes back truncated and is kept
+// unchecked.
 func (s *Store) FindTraces(ctx context.Context, q storage.Query) ([]storage.Trace, error) {
-	if q.Limit < 0 {
-		return nil, storage.Permanent(fmt.Errorf("limit %d: must not be negative", q.Limit))
+	switch {
+	case q.Limit < 0:
+		return nil, fmt.Errorf("find traces: limit %d: %w: must not be negative", q.Limit, storage.ErrInvalidQuery)
+	case q.Limit > s.limits.MaxTraces:
+		return nil, fmt.Errorf("find traces: limit %d: %w: at most %d traces", q.Limit, storage.ErrInvalidQuery, s.limits.MaxTraces)
 	}
 	limit := q.Limit
 	if limit == 0 {
 		limit = storage.DefaultLimit
 	}
+	type found struct {
+		tr    storage.Trace
+		start int64
+	}
+	var (
+		out     []found
+		checked = make(map[storage.TraceID]bool)
+		want    = limit
+	)
+	for round := 0; ; round++ {
+		cands, err := s.candidates(ctx, q, want)
+		if err != nil {
+			return nil, err
+		}
+		var ids []storage.TraceID
+		starts := make(map[storage.TraceID]int64)
+		for _, c := range cands {
+			if !checked[c.id] {
+				checked[c.id] = true
+				ids = append(ids, c.id)
+				starts[c.id] = c.start
+			}
+		}
+		traces, err := s.tracesByID(ctx, ids)
+		if err != nil {
+			return nil, fmt.Errorf("find traces: %w", err)
+		}
+		for _, tr := range traces {
+			if tr.Truncated {
+				out = append(out, found{tr, starts[tr.ID]})
+				continue
+			}
+			if start, ok := latestMatch(&q, tr.Spans); ok {
+				out = append(out, found{tr, start})
+			}
+		}
+		if len(out) >= limit || len(cands) < want || round+1 == maxSearchRounds {
+			break
+		}
+		want = len(cands) + limit - len(out)
+	}
+	slices.SortFunc(out, func(a, b found) int {
+		if c := cmp.Compare(b.start, a.start); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.tr.ID[:], b.tr.ID[:])
+	})
+	res := make([]storage.Trace, 0, min(len(out), limit))
+	for i := range out[:min(len(out), limit)] {
+		res = append(res, out[i].tr)
+	}
+	return res, nil
+}
+
+// latestMatch returns the latest start time of the spans that match q.
+func latestMatch(q *storage.Query, spans []storage.Span) (int64, bool) {
+	var (
+		latest int64
+		ok     bool
+	)
+	for i := range spans {
+		if q.Matches(&spans[i]) && (!ok || spans[i].StartTime > latest) {
+			latest, ok = spans[i].StartTime, true
+		}
+	}
+	return latest, ok
+}
+
+// candidates searches the index, window by window, for up to want traces.
+func (s *Store) candidates(ctx context.Context, q storage.Query, want int) ([]candidate, error) {
 	hi := q.StartMax
 	openEnd := hi.IsZero() // no upper bound: spans from clocks ahead of ours count too
 	if openEnd {
 		hi = time.Now()
 	}
-	var ids []storage.TraceID
+	var out []candidate
 	seen := make(map[storage.TraceID]bool)
-	for i := 0; i <= len(searchWindows) && len(ids) < limit; i++ {
+	for i := 0; i <= len(searchWindows) && len(out) < want; i++ {
 		w := q
-		// limit, not what is missing: traces found in newer windows may
-		// show up again and take places.
-		w.Limit = limit
 		if i > 0 || !openEnd {
 			w.StartMax = hi
 		}
@@ -204,14 +311,16 @@ func (s *Store) FindTraces(ctx context.Context, q storage.Query) ([]storage.Trac
 				w.StartMin = lo
 			}
 		}
-		found, err := s.findIDs(ctx, w)
+		// want, not what is missing: traces found in newer windows may
+		// show up again and take places.
+		found, err := s.findIDs(ctx, w, want)
 		if err != nil {
 			return nil, err
 		}
-		for _, id := range found {
-			if !seen[id] && len(ids) < limit {
-				seen[id] = true
-				ids = append(ids, id)
+		for _, c := range found {
+			if !seen[c.id] && len(out) < want {
+				seen[c.id] = true
+				out = append(out, c)
 			}
 		}
 		if last {
@@ -219,49 +328,48 @@ func (s *Store) FindTraces(ctx context.Context, q storage.Query) ([]storage.Trac
 		}
 		hi = w.StartMin.Add(-time.Nanosecond)
 	}
-	return s.tracesByID(ctx, ids)
+	return out, nil
 }
 
 // findIDs runs one search and returns the trace ids, newest first.
-func (s *Store) findIDs(ctx context.Context, q storage.Query) ([]storage.TraceID, error) {
-	query, args, err := FindTracesQuery(q)
-	if err != nil {
-		return nil, err
-	}
+func (s *Store) findIDs(ctx context.Context, q storage.Query, limit int) ([]candidate, error) {
+	query, args := findTracesQuery(q, limit)
 	rows, err := s.conn.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find traces: %w", err)
 	}
 	defer rows.Close()
-	var ids []storage.TraceID
+	var out []candidate
 	for rows.Next() {
 		var raw string
-		var t int64
-		if err := rows.Scan(&raw, &t); err != nil {
+		var c candidate
+		if err := rows.Scan(&raw, &c.start); err != nil {
 			return nil, fmt.Errorf("find traces: %w", err)
 		}
-		var id storage.TraceID
-		copy(id[:], raw)
-		ids = append(ids, id)
+		copy(c.id[:], raw)
+		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("find traces: %w", err)
 	}
-	return ids, nil
+	return out, nil
 }
 
-// tracesByID reads whole traces, in the order of ids.
+// tracesByID reads whole traces, in the order of ids, each truncated to
+// ReaderLimits.MaxTraceSpans spans; a trace with no span is left out.
 func (s *Store) tracesByID(ctx context.Context, ids []storage.TraceID) ([]storage.Trace, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	hexIDs := make([]any, len(ids))
+	args := make([]any, len(ids), len(ids)+1)
 	for i, id := range ids {
-		hexIDs[i] = hex.EncodeToString(id[:])
+		args[i] = hex.EncodeToString(id[:])
 	}
-	spans, err := s.querySpans(ctx, TracesByIDQuery(len(ids)), hexIDs...)
+	max := s.limits.MaxTraceSpans
+	args = append(args, max+1)
+	spans, err := s.querySpans(ctx, tracesByIDQuery(len(ids)), args...)
 	if err != nil {
-		return nil, fmt.Errorf("find traces: %w", err)
+		return nil, err
 	}
 	byID := make(map[storage.TraceID][]storage.Span, len(ids))
 	for _, sp := range spans {
@@ -269,17 +377,22 @@ func (s *Store) tracesByID(ctx context.Context, ids []storage.TraceID) ([]storag
 	}
 	out := make([]storage.Trace, 0, len(ids))
 	for _, id := range ids {
-		// A trace purged between the two queries is left out.
-		if sp := byID[id]; len(sp) > 0 {
-			out = append(out, storage.Trace{ID: id, Spans: sp})
+		sp := byID[id]
+		if len(sp) == 0 {
+			continue // a trace purged between the two queries
 		}
+		tr := storage.Trace{ID: id, Spans: sp}
+		if len(sp) > max {
+			tr.Spans, tr.Truncated = sp[:max:max], true
+		}
+		out = append(out, tr)
 	}
 	return out, nil
 }
 
 // Services returns the service names seen, sorted.
 func (s *Store) Services(ctx context.Context) ([]string, error) {
-	rows, err := s.conn.Query(ctx, QueryServices)
+	rows, err := s.conn.Query(ctx, queryServices)
 	if err != nil {
 		return nil, fmt.Errorf("services: %w", err)
 	}
@@ -304,9 +417,9 @@ func (s *Store) Services(ctx context.Context) ([]string, error) {
 // Operations returns the operations seen for service, sorted by name then
 // kind; kind storage.KindUnspecified means every kind.
 func (s *Store) Operations(ctx context.Context, service string, kind storage.SpanKind) ([]storage.Operation, error) {
-	query, args := QueryOperations, []any{service}
+	query, args := queryOperations, []any{service}
 	if kind != storage.KindUnspecified {
-		query, args = QueryOperationsKind, []any{service, int8(kind)}
+		query, args = queryOperationsKind, []any{service, int8(kind)}
 	}
 	rows, err := s.conn.Query(ctx, query, args...)
 	if err != nil {
@@ -325,24 +438,34 @@ func (s *Store) Operations(ctx context.Context, service string, kind storage.Spa
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("operations: %w", err)
 	}
-	slices.SortFunc(out, func(a, b storage.Operation) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
-			return c
-		}
-		return int(a.Kind) - int(b.Kind)
-	})
+	storage.SortOperations(out)
 	return out, nil
 }
+
+// dependenciesError wraps an error of the dependencies query; a join over
+// its limit is the caller's to fix (a shorter lookback).
+func (s *Store) dependenciesError(err error) error {
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) && ex.Code == codeSetSizeLimitExceeded {
+		return fmt.Errorf("dependencies: more than %d spans in the window, ask for a shorter lookback: %w: %w",
+			s.limits.MaxDependencySpans, storage.ErrInvalidQuery, err)
+	}
+	return fmt.Errorf("dependencies: %w", err)
+}
+
+// codeSetSizeLimitExceeded is ClickHouse's SET_SIZE_LIMIT_EXCEEDED, what a
+// join over max_rows_in_join throws.
+const codeSetSizeLimitExceeded = 191
 
 // parentLead is how long before the window a parent span may have started
 // and still count (the contract asks for at least a day).
 const parentLead = 24 * time.Hour
 
-// DependenciesArgs returns QueryDependencies' arguments for a window:
+// dependenciesArgs returns queryDependencies' arguments for a window:
 // the child window (first day, last day, start ns, end ns), the parents'
 // range (the same, from parentLead before the window), the child window
 // again.
-func DependenciesArgs(end time.Time, lookback time.Duration) []any {
+func dependenciesArgs(end time.Time, lookback time.Duration) []any {
 	begin := end.Add(-lookback)
 	window := func(from time.Time) []any {
 		return []any{dayOf(from.UnixNano()).Format(time.DateOnly), dayOf(end.UnixNano()).Format(time.DateOnly),
@@ -354,14 +477,22 @@ func DependenciesArgs(end time.Time, lookback time.Duration) []any {
 }
 
 // Dependencies returns the edges between distinct services over spans that
-// started in [end-lookback, end], sorted by parent then child.
+// started in [end-lookback, end], sorted by parent then child. The server
+// holds the parent spans of the window in a join: more than
+// ReaderLimits.MaxDependencySpans of them is an error wrapping
+// storage.ErrInvalidQuery.
 func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.Duration) ([]storage.Dependency, error) {
 	if lookback < 0 {
-		return nil, storage.Permanent(fmt.Errorf("lookback %s: must not be negative", lookback))
+		return nil, fmt.Errorf("dependencies: lookback %s: %w: must not be negative", lookback, storage.ErrInvalidQuery)
 	}
-	rows, err := s.conn.Query(ctx, QueryDependencies, DependenciesArgs(end, lookback)...)
+	// join_overflow_mode's default, throw, makes a larger join an error
+	// (a string setting cannot be sent to 18.16 by clickhouse-go).
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
+		"max_rows_in_join": s.limits.MaxDependencySpans,
+	}))
+	rows, err := s.conn.Query(ctx, queryDependencies, dependenciesArgs(end, lookback)...)
 	if err != nil {
-		return nil, fmt.Errorf("dependencies: %w", err)
+		return nil, s.dependenciesError(err)
 	}
 	defer rows.Close()
 	var out []storage.Dependency
@@ -373,25 +504,24 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("dependencies: %w", err)
+		return nil, s.dependenciesError(err)
 	}
-	slices.SortFunc(out, func(a, b storage.Dependency) int {
-		if c := strings.Compare(a.Parent, b.Parent); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Child, b.Child)
-	})
+	storage.SortDependencies(out)
 	return out, nil
 }
 
-// querySpans runs a query selecting spanSelectColumns.
+// querySpans runs a query selecting spanSelectColumns and joins the
+// spans' resources: the spans of one resource share one Resource slice.
 func (s *Store) querySpans(ctx context.Context, query string, args ...any) ([]storage.Span, error) {
 	rows, err := s.conn.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []storage.Span
+	var (
+		out    []storage.Span
+		hashes []string // of out's spans
+	)
 	for rows.Next() {
 		var r spanRow
 		if err := rows.Scan(r.dest()...); err != nil {
@@ -402,8 +532,71 @@ func (s *Store) querySpans(ctx context.Context, query string, args ...any) ([]st
 			return nil, err
 		}
 		out = append(out, sp)
+		hashes = append(hashes, r.resHash)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	res, err := s.resources(ctx, hashes)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Resource = res[hashes[i]]
+	}
+	return out, nil
+}
+
+// maxResourcesPerQuery bounds the hashes one resources query binds.
+const maxResourcesPerQuery = 1000
+
+// resources reads the distinct resources of hashes (raw 16-byte strings;
+// the zero hash is the empty resource). A hash without a row (a resource
+// partition dropped before its spans') maps to no attributes.
+func (s *Store) resources(ctx context.Context, hashes []string) (map[string][]storage.Attribute, error) {
+	zero := string(make([]byte, len(resourceHash{})))
+	want := make(map[string]bool)
+	var list []any
+	for _, h := range hashes {
+		if h != zero && !want[h] {
+			want[h] = true
+			list = append(list, hex.EncodeToString([]byte(h)))
+		}
+	}
+	out := make(map[string][]storage.Attribute, len(list))
+	for len(list) > 0 {
+		chunk := list[:min(len(list), maxResourcesPerQuery)]
+		list = list[len(chunk):]
+		if err := s.readResources(ctx, chunk, out); err != nil {
+			return nil, fmt.Errorf("resources: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) readResources(ctx context.Context, hexHashes []any, into map[string][]storage.Attribute) error {
+	rows, err := s.conn.Query(ctx, resourcesQuery(len(hexHashes)), hexHashes...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			h      string
+			keys   []string
+			types  []uint8
+			values []string
+		)
+		if err := rows.Scan(&h, &keys, &types, &values); err != nil {
+			return err
+		}
+		attrs, err := joinAttrs(keys, types, values)
+		if err != nil {
+			return err
+		}
+		into[h] = attrs
+	}
+	return rows.Err()
 }
 
 // spanRow is one row of spanSelectColumns.
@@ -415,9 +608,7 @@ type spanRow struct {
 	start, end                            int64
 	status                                int8
 	statusMsg, service                    string
-	resKeys                               []string
-	resTypes                              []uint8
-	resValues                             []string
+	resHash                               string
 	scopeName, scopeVersion               string
 	attrKeys                              []string
 	attrTypes                             []uint8
@@ -438,7 +629,7 @@ func (r *spanRow) dest() []any {
 	return []any{
 		&r.traceID, &r.spanID, &r.parentID, &r.traceState, &r.flags, &r.name, &r.kind,
 		&r.start, &r.end, &r.status, &r.statusMsg, &r.service,
-		&r.resKeys, &r.resTypes, &r.resValues, &r.scopeName, &r.scopeVersion,
+		&r.resHash, &r.scopeName, &r.scopeVersion,
 		&r.attrKeys, &r.attrTypes, &r.attrValues,
 		&r.evTimes, &r.evNames, &r.evKeys, &r.evTypes, &r.evValues,
 		&r.lnTrace, &r.lnSpan, &r.lnState, &r.lnKeys, &r.lnTypes, &r.lnValues,
@@ -483,9 +674,6 @@ func (r *spanRow) span() (storage.Span, error) {
 	copy(sp.SpanID[:], r.spanID)
 	copy(sp.ParentSpanID[:], r.parentID)
 	var err error
-	if sp.Resource, err = joinAttrs(r.resKeys, r.resTypes, r.resValues); err != nil {
-		return sp, err
-	}
 	if sp.Attributes, err = joinAttrs(r.attrKeys, r.attrTypes, r.attrValues); err != nil {
 		return sp, err
 	}

@@ -16,13 +16,30 @@ import (
 
 // SchemaVersion is the version of clickhouse.sql this package applies; New
 // records it in tracer_schema_version.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
-// migrations holds, for each schema version after the first, the statements
-// that bring a database at the previous version up to it (ALTER TABLE ...
-// ADD COLUMN IF NOT EXISTS and the like). New applies the missing ones in
-// order. Version 1 is the initial schema and needs none.
-var migrations = map[int][]string{}
+// addedColumn is a column a schema version added to a table that an older
+// version created.
+type addedColumn struct {
+	table, name, typ string
+}
+
+// migrations holds, for each schema version after the first, the columns
+// that bring a database at the previous version up to it (new tables come
+// from clickhouse.sql's CREATE TABLE IF NOT EXISTS). New adds the missing
+// ones in order.
+//
+// Version 2 stores each resource once (tracer_resources, resource_hash) and
+// keeps the newest version of a rewritten span (written). Spans written at
+// version 1 keep their resource in the old resource_* columns, which
+// version 2 no longer reads: they come back without resource attributes.
+var migrations = map[int][]addedColumn{
+	2: {
+		{tableSpans, "resource_hash", "FixedString(16)"},
+		{tableSpans, "written", "UInt64"},
+		{tableIndex, "resource_hash", "FixedString(16)"},
+	},
+}
 
 // Table names, as in clickhouse.sql.
 const (
@@ -30,10 +47,11 @@ const (
 	tableSpans      = "tracer_spans"
 	tableIndex      = "tracer_span_index"
 	tableOperations = "tracer_operations"
+	tableResources  = "tracer_resources"
 )
 
 // dataTables are the tables retention drops partitions from.
-var dataTables = []string{tableSpans, tableIndex, tableOperations}
+var dataTables = []string{tableSpans, tableIndex, tableOperations, tableResources}
 
 type schemaStatement struct {
 	table string // the table a CREATE TABLE statement creates
@@ -183,8 +201,8 @@ func applySchema(ctx context.Context, conn clickhouse.Conn, c Config) error {
 		return nil
 	}
 	for v := current + 1; v <= SchemaVersion; v++ {
-		for _, s := range migrations[v] {
-			if err := conn.Exec(ctx, s); err != nil {
+		for _, col := range migrations[v] {
+			if err := addColumn(ctx, conn, c, col); err != nil {
 				return fmt.Errorf("migrate to version %d: %w", v, err)
 			}
 		}
@@ -192,12 +210,40 @@ func applySchema(ctx context.Context, conn clickhouse.Conn, c Config) error {
 	return recordVersion(ctx, conn, SchemaVersion)
 }
 
-// QuerySchemaVersion reads the recorded schema version (0 when none).
-const QuerySchemaVersion = "SELECT max(version) FROM " + tableVersion
+// querySchemaVersion reads the recorded schema version (0 when none).
+const querySchemaVersion = "SELECT max(version) FROM " + tableVersion
+
+// queryHasColumn counts a column of a table (0 or 1). Arguments: database,
+// table, column.
+const queryHasColumn = "SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?"
+
+// addColumn adds col to its table (the local and the Distributed one on a
+// cluster) unless the table has it already: a migration that stopped half
+// way is finished by the next start.
+func addColumn(ctx context.Context, conn clickhouse.Conn, c Config, col addedColumn) error {
+	tables := []string{col.table}
+	if c.Cluster.Distributed {
+		tables = []string{localName(col.table), col.table}
+	}
+	for _, t := range tables {
+		var n uint64
+		if err := conn.QueryRow(ctx, queryHasColumn, c.Database, t, col.name).Scan(&n); err != nil {
+			return fmt.Errorf("look up column %s.%s: %w", t, col.name, err)
+		}
+		if n > 0 {
+			continue
+		}
+		q := "ALTER TABLE " + c.Database + "." + t + c.Cluster.onCluster() + " ADD COLUMN " + col.name + " " + col.typ
+		if err := conn.Exec(ctx, q); err != nil {
+			return fmt.Errorf("add column %s.%s: %w", t, col.name, err)
+		}
+	}
+	return nil
+}
 
 func schemaVersion(ctx context.Context, conn clickhouse.Conn) (int, error) {
 	var v uint32
-	if err := conn.QueryRow(ctx, QuerySchemaVersion).Scan(&v); err != nil {
+	if err := conn.QueryRow(ctx, querySchemaVersion).Scan(&v); err != nil {
 		return 0, fmt.Errorf("read schema version: %w", err)
 	}
 	return int(v), nil

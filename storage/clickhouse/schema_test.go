@@ -2,6 +2,7 @@ package clickhouse_test
 
 import (
 	"context"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -29,8 +30,8 @@ func TestSchemaStatementsSingleServer(t *testing.T) {
 	if got, want := stmts[0], "CREATE DATABASE IF NOT EXISTS tracer"; got != want {
 		t.Errorf("first statement = %q, want %q", got, want)
 	}
-	if len(stmts) != 5 {
-		t.Fatalf("got %d statements, want 5 (database + 4 tables)", len(stmts))
+	if len(stmts) != 6 {
+		t.Fatalf("got %d statements, want 6 (database + 5 tables)", len(stmts))
 	}
 	for _, s := range stmts {
 		for _, bad := range []string{"ON CLUSTER", "Replicated", "Distributed", "_local"} {
@@ -39,7 +40,7 @@ func TestSchemaStatementsSingleServer(t *testing.T) {
 			}
 		}
 	}
-	for _, table := range []string{"tracer_schema_version", "tracer_spans", "tracer_span_index", "tracer_operations"} {
+	for _, table := range []string{"tracer_schema_version", "tracer_spans", "tracer_span_index", "tracer_operations", "tracer_resources"} {
 		if !containsLine(stmts, "CREATE TABLE IF NOT EXISTS tracer."+table) {
 			t.Errorf("no CREATE TABLE for tracer.%s", table)
 		}
@@ -68,13 +69,15 @@ func TestSchemaStatementsCluster(t *testing.T) {
 	want := map[string]*regexp.Regexp{
 		"database": regexp.MustCompile(`^CREATE DATABASE IF NOT EXISTS traces ON CLUSTER prod$`),
 		"spans local": regexp.MustCompile(`(?s)^CREATE TABLE IF NOT EXISTS traces\.tracer_spans_local ON CLUSTER prod\n.*` +
-			`ENGINE = ReplicatedReplacingMergeTree\('/ch/\{shard\}/traces/tracer_spans_local', '\{replica\}'\)\nPARTITION BY day\n`),
+			`ENGINE = ReplicatedReplacingMergeTree\('/ch/\{shard\}/traces/tracer_spans_local', '\{replica\}', written\)\nPARTITION BY day\n`),
 		"spans distributed": regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS traces\.tracer_spans ON CLUSTER prod AS traces\.tracer_spans_local\n` +
 			`ENGINE = Distributed\(prod, traces, tracer_spans_local, cityHash64\(trace_id\)\)$`),
 		"index distributed": regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS traces\.tracer_span_index ON CLUSTER prod AS traces\.tracer_span_index_local\n` +
 			`ENGINE = Distributed\(prod, traces, tracer_span_index_local, cityHash64\(trace_id\)\)$`),
 		"operations distributed": regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS traces\.tracer_operations ON CLUSTER prod AS traces\.tracer_operations_local\n` +
 			`ENGINE = Distributed\(prod, traces, tracer_operations_local, cityHash64\(service, name\)\)$`),
+		"resources distributed": regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS traces\.tracer_resources ON CLUSTER prod AS traces\.tracer_resources_local\n` +
+			`ENGINE = Distributed\(prod, traces, tracer_resources_local, cityHash64\(hash\)\)$`),
 		// Per-node bookkeeping stays local and unreplicated.
 		"version": regexp.MustCompile(`(?s)^CREATE TABLE IF NOT EXISTS traces\.tracer_schema_version ON CLUSTER prod\n.*ENGINE = ReplacingMergeTree\(\)\nORDER BY version$`),
 	}
@@ -89,8 +92,8 @@ func TestSchemaStatementsCluster(t *testing.T) {
 			t.Errorf("%s: %d statements match %s, want 1; statements:\n%s", name, n, re, strings.Join(stmts, ";\n\n"))
 		}
 	}
-	if len(stmts) != 8 {
-		t.Errorf("got %d statements, want 8 (database, version, 3 local + 3 distributed)", len(stmts))
+	if len(stmts) != 10 {
+		t.Errorf("got %d statements, want 10 (database, version, 4 local + 4 distributed)", len(stmts))
 	}
 }
 
@@ -104,7 +107,8 @@ func TestSchemaStatementsOptions(t *testing.T) {
 		{"on cluster only", clickhouse.ClusterConfig{Name: "c1"},
 			[]string{"ON CLUSTER c1", "ENGINE = ReplacingMergeTree()"}, []string{"Replicated", "Distributed", "_local"}},
 		{"replicated", clickhouse.ClusterConfig{Name: "c1", Replicated: true, ReplicationPath: clickhouse.DefaultReplicationPath},
-			[]string{"ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_spans', '{replica}')"}, []string{"Distributed"}},
+			[]string{"ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_spans', '{replica}', written)",
+				"ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_resources', '{replica}')"}, []string{"Distributed"}},
 		{"distributed, local DDL", clickhouse.ClusterConfig{Name: "c1", Distributed: true, LocalDDL: true},
 			[]string{"tracer_spans_local", "Distributed(c1, tracer, tracer_spans_local"}, []string{"ON CLUSTER", "Replicated"}},
 	} {
@@ -138,13 +142,23 @@ func TestConfigValidate(t *testing.T) {
 		{"no addr", func(c *clickhouse.Config) { c.Addr = nil }, "addr"},
 		{"addr without port", func(c *clickhouse.Config) { c.Addr = []string{"localhost"} }, "host:port"},
 		{"database injection", func(c *clickhouse.Config) { c.Database = "x; DROP TABLE y" }, "database"},
-		{"zero batch", func(c *clickhouse.Config) { c.BatchSize = 0 }, "batch size"},
+		{"addr without host", func(c *clickhouse.Config) { c.Addr = []string{":9000"} }, "host:port"},
+		{"addr without port", func(c *clickhouse.Config) { c.Addr = []string{"localhost:"} }, "host:port"},
+		{"ipv6 addr", func(c *clickhouse.Config) { c.Addr = []string{"[::1]:9000"} }, ""},
+		{"zero batch", func(c *clickhouse.Config) { c.BatchSize = 0 }, "batch_size"},
+		{"zero read timeout", func(c *clickhouse.Config) { c.ReadTimeout = 0 }, "read_timeout"},
+		{"zero write timeout", func(c *clickhouse.Config) { c.WriteTimeout = 0 }, "write_timeout"},
+		{"negative limits", func(c *clickhouse.Config) { c.Limits.MaxTraces = -1 }, "limits"},
+		{"tls options without tls", func(c *clickhouse.Config) { c.TLS.ServerName = "ch" }, "tls.enabled"},
+		{"missing ca file", func(c *clickhouse.Config) {
+			c.TLS = clickhouse.TLSConfig{Enabled: true, CAFile: "/nonexistent/ca.pem"}
+		}, "ca_file"},
 		{"zero concurrency", func(c *clickhouse.Config) { c.MaxConcurrentBatches = 0 }, "concurrent"},
 		{"distributed without cluster", func(c *clickhouse.Config) { c.Cluster.Distributed = true }, "cluster name"},
-		{"bad cluster name", func(c *clickhouse.Config) { c.Cluster.Name = "a'b" }, "cluster name"},
+		{"bad cluster name", func(c *clickhouse.Config) { c.Cluster.Name = "a'b" }, "cluster"},
 		{"quote in replication path", func(c *clickhouse.Config) {
 			c.Cluster = clickhouse.ClusterConfig{Name: "c", Replicated: true, ReplicationPath: "/x'"}
-		}, "replication path"},
+		}, "replication_path"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := cfgWith(tt.edit).Validate()
@@ -158,7 +172,7 @@ func TestConfigValidate(t *testing.T) {
 	}
 	// Every problem is reported at once.
 	err := cfgWith(func(c *clickhouse.Config) { c.Addr = nil; c.BatchSize = 0 }).Validate()
-	if err == nil || !strings.Contains(err.Error(), "addr") || !strings.Contains(err.Error(), "batch size") {
+	if err == nil || !strings.Contains(err.Error(), "addr") || !strings.Contains(err.Error(), "batch_size") {
 		t.Errorf("Validate with two problems = %v, want both", err)
 	}
 }
@@ -250,4 +264,69 @@ func TestConformanceDistributed(t *testing.T) {
 			c.Cluster = clickhouse.ClusterConfig{Name: chtest.ClusterName, Distributed: true, LocalDDL: true}
 		})
 	})
+}
+
+// A database at schema version 1 (testdata/schema_v1.sql, the schema as
+// released) is migrated by New: the new columns are added, the new table
+// created, and the store then writes and reads spans with their
+// resources.
+func TestMigrateFromVersion1(t *testing.T) {
+	v1, err := os.ReadFile("testdata/schema_v1.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := server.Config(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := server.Open(cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, stmt := range strings.Split(stripComments(string(v1)), ";\n") {
+		if stmt = strings.TrimSpace(stmt); stmt != "" {
+			if err := conn.Exec(ctx, stmt); err != nil {
+				t.Fatalf("v1 schema: %v", err)
+			}
+		}
+	}
+	b, err := conn.PrepareBatch(ctx, "INSERT INTO tracer_schema_version (version, applied_at)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Append(uint32(1), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Send(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second New finds the database migrated
+		s, err := clickhouse.New(ctx, cfg)
+		if err != nil {
+			t.Fatalf("New on a version 1 database: %v", err)
+		}
+		sp := storagetest.FullSpan(storage.TraceID{0x61}, storage.SpanID{1}, storage.SpanID{}, time.Now().Add(-time.Minute))
+		if err := s.WriteSpans(ctx, []storage.Span{sp}); err != nil {
+			t.Fatalf("WriteSpans after migrating: %v", err)
+		}
+		got, err := s.Trace(ctx, sp.TraceID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := storagetest.DiffSpans(got.Spans, []storage.Span{sp}); d != "" {
+			t.Errorf("span read after migrating differs:\n%s", d)
+		}
+		found, err := s.FindTraces(ctx, storage.Query{Attributes: map[string]string{"service.version": "1.2.3"}})
+		if err != nil || len(found) != 1 {
+			t.Errorf("search on a resource attribute after migrating: %d traces, %v", len(found), err)
+		}
+		s.Close()
+	}
+	var v uint32
+	if err := conn.QueryRow(ctx, "SELECT max(version) FROM tracer_schema_version").Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	if v != clickhouse.SchemaVersion {
+		t.Errorf("schema version after migrating = %d, want %d", v, clickhouse.SchemaVersion)
+	}
 }

@@ -16,8 +16,9 @@ const maxQuerySize = 64 << 20
 
 // Store is the ClickHouse storage.Store. It is safe for concurrent use.
 type Store struct {
-	cfg  Config
-	conn clickhouse.Conn
+	cfg    Config
+	limits storage.ReaderLimits // cfg.Limits with defaults
+	conn   clickhouse.Conn
 	// spare holds the columns of finished batches, at most
 	// Config.MaxConcurrentBatches of them, so that writes reuse their
 	// buffers (sync.Pool would drop them at every other garbage
@@ -54,10 +55,19 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		conn.Close()
 		return nil, err
 	}
-	return &Store{cfg: cfg, conn: conn, spare: make(chan *columns, cfg.MaxConcurrentBatches)}, nil
+	return &Store{
+		cfg:    cfg,
+		limits: cfg.Limits.WithDefaults(),
+		conn:   conn,
+		spare:  make(chan *columns, cfg.MaxConcurrentBatches),
+	}, nil
 }
 
 func open(cfg Config, database string) (clickhouse.Conn, error) {
+	tlsConfig, err := cfg.TLS.config()
+	if err != nil {
+		return nil, err
+	}
 	conn, err := clickhouse.Open(&clickhouse.Options{
 		Addr: cfg.Addr,
 		Auth: clickhouse.Auth{
@@ -65,8 +75,9 @@ func open(cfg Config, database string) (clickhouse.Conn, error) {
 			Username: cfg.Username,
 			Password: cfg.Password,
 		},
-		TLS:          cfg.TLS,
+		TLS:          tlsConfig,
 		DialTimeout:  cfg.DialTimeout,
+		ReadTimeout:  cfg.ReadTimeout,
 		MaxOpenConns: cfg.MaxOpenConns,
 		MaxIdleConns: cfg.MaxOpenConns,
 		Compression:  &clickhouse.Compression{Method: clickhouse.CompressionLZ4},

@@ -14,9 +14,14 @@ import (
 // newStore returns a Store on a fresh database of the shared server.
 func newStore(t *testing.T, edit ...func(*clickhouse.Config)) *clickhouse.Store {
 	t.Helper()
-	cfg := clickhouse.NewDefaultConfig()
-	cfg.Addr = []string{server.Addr}
-	cfg.Database = server.NewDatabase(t)
+	s, _ := newStoreConfig(t, edit...)
+	return s
+}
+
+// newStoreConfig is newStore that also returns the Store's configuration.
+func newStoreConfig(t *testing.T, edit ...func(*clickhouse.Config)) (*clickhouse.Store, clickhouse.Config) {
+	t.Helper()
+	cfg := server.Config(t)
 	for _, e := range edit {
 		e(&cfg)
 	}
@@ -31,7 +36,7 @@ func newStore(t *testing.T, edit ...func(*clickhouse.Config)) *clickhouse.Store 
 			t.Errorf("Close: %v", err)
 		}
 	})
-	return s
+	return s, cfg
 }
 
 func TestConformance(t *testing.T) {
@@ -77,12 +82,13 @@ func TestWriteSplitsBatches(t *testing.T) {
 	}
 }
 
+// A span with a zero id is refused, named in a storage.RejectedError;
+// the other spans of the call are stored.
 func TestWriteRejectsZeroIDs(t *testing.T) {
 	s := newStore(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	good := storagetest.FullSpan(storage.TraceID{1}, storage.SpanID{1}, storage.SpanID{}, time.Now())
-	for _, tt := range []struct {
+	for i, tt := range []struct {
 		name string
 		edit func(*storage.Span)
 	}{
@@ -90,15 +96,21 @@ func TestWriteRejectsZeroIDs(t *testing.T) {
 		{"zero span id", func(s *storage.Span) { s.SpanID = storage.SpanID{} }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			good := storagetest.FullSpan(storage.TraceID{1, byte(i)}, storage.SpanID{1}, storage.SpanID{}, time.Now())
+			after := storagetest.FullSpan(storage.TraceID{1, byte(i)}, storage.SpanID{2}, storage.SpanID{1}, time.Now())
 			bad := good.Copy()
 			tt.edit(&bad)
-			err := s.WriteSpans(ctx, []storage.Span{good, bad})
-			if err == nil || !storage.IsPermanent(err) {
-				t.Fatalf("WriteSpans = %v, want a permanent error", err)
+			err := s.WriteSpans(ctx, []storage.Span{good, bad, after})
+			rejected := storage.Rejected(err)
+			if len(rejected) != 1 || rejected[0].Index != 1 {
+				t.Fatalf("WriteSpans = %v, want a RejectedError naming span 1", err)
 			}
-			// Nothing of the rejected batch was written.
-			if _, err := s.Trace(ctx, good.TraceID); err != storage.ErrNotFound {
-				t.Errorf("Trace after a rejected batch: err = %v, want ErrNotFound", err)
+			got, err := s.Trace(ctx, good.TraceID)
+			if err != nil {
+				t.Fatalf("Trace of the valid spans: %v", err)
+			}
+			if d := storagetest.DiffSpans(got.Spans, []storage.Span{good, after}); d != "" {
+				t.Errorf("valid spans of a call with a rejected one:\n%s", d)
 			}
 		})
 	}

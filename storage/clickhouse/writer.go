@@ -26,17 +26,18 @@ var (
 	spanInsertColumns = []string{
 		"day", "trace_id", "span_id", "parent_span_id", "trace_state", "flags", "name", "kind",
 		"start_time", "end_time", "status_code", "status_message", "service",
-		"resource_keys", "resource_types", "resource_values", "scope_name", "scope_version",
+		"resource_hash", "scope_name", "scope_version",
 		"attr_keys", "attr_types", "attr_values",
 		"event_times", "event_names", "event_attr_keys", "event_attr_types", "event_attr_values",
 		"link_trace_ids", "link_span_ids", "link_trace_states", "link_attr_keys", "link_attr_types", "link_attr_values",
-		"dropped_attributes", "dropped_events", "dropped_links", "vc_nodes", "vc_counts",
+		"dropped_attributes", "dropped_events", "dropped_links", "vc_nodes", "vc_counts", "written",
 	}
 	indexInsertColumns = []string{
 		"day", "service", "name", "kind", "start_time", "duration", "trace_id", "span_id", "parent_span_id",
-		"status_code", "attr_keys", "attr_values", "resource_keys", "resource_values",
+		"status_code", "attr_keys", "attr_values", "resource_hash",
 	}
 	operationInsertColumns = []string{"day", "service", "name", "kind"}
+	resourceInsertColumns  = []string{"day", "hash", "attr_keys", "attr_types", "attr_values"}
 )
 
 func insertSQL(table string, cols []string) string {
@@ -65,26 +66,60 @@ func dayOf(ns int64) time.Time {
 // WriteSpans stores spans: synchronously (every table is written when it
 // returns nil) and idempotently (see the package doc). It splits spans into
 // batches of Config.BatchSize and sends up to Config.MaxConcurrentBatches
-// of them at once. A span with a zero trace or span id is rejected with a
-// permanent error and nothing is written.
+// of them at once, within Config.WriteTimeout and ctx.
+//
+// A span with a zero trace or span id is refused: the others are written
+// and the error is a storage.RejectedError naming the refused ones. Every
+// other error (connection, server, schema, deadline) is about the
+// deployment: nothing is known about what was stored and the caller retries
+// the whole call, which writing idempotently allows.
 func (s *Store) WriteSpans(ctx context.Context, spans []storage.Span) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	var rejected []storage.RejectedSpan
 	for i := range spans {
-		if spans[i].TraceID.IsZero() {
-			return storage.Permanent(fmt.Errorf("span %d: zero trace id", i))
-		}
-		if spans[i].SpanID.IsZero() {
-			return storage.Permanent(fmt.Errorf("span %d (trace %s): zero span id", i, spans[i].TraceID))
+		switch {
+		case spans[i].TraceID.IsZero():
+			rejected = append(rejected, storage.RejectedSpan{Index: i, Err: errZeroTraceID})
+		case spans[i].SpanID.IsZero():
+			rejected = append(rejected, storage.RejectedSpan{Index: i, Err: errZeroSpanID})
 		}
 	}
+	if len(rejected) > 0 {
+		valid := make([]storage.Span, 0, len(spans)-len(rejected))
+		next := 0
+		for i := range spans {
+			if next < len(rejected) && rejected[next].Index == i {
+				next++
+				continue
+			}
+			valid = append(valid, spans[i])
+		}
+		spans = valid
+	}
+	if err := s.write(ctx, spans); err != nil {
+		return err
+	}
+	return storage.Reject(rejected...)
+}
+
+var (
+	errZeroTraceID = errors.New("zero trace id")
+	errZeroSpanID  = errors.New("zero span id")
+)
+
+// write stores valid spans, in batches.
+func (s *Store) write(ctx context.Context, spans []storage.Span) error {
 	if len(spans) == 0 {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
+	defer cancel()
+	hashes := hashResources(spans)
 	size := s.cfg.BatchSize
 	if len(spans) <= size {
-		return s.writeBatch(ctx, spans)
+		return s.writeBatch(ctx, spans, hashes)
 	}
 	sem := make(chan struct{}, s.cfg.MaxConcurrentBatches)
 	var (
@@ -93,7 +128,7 @@ func (s *Store) WriteSpans(ctx context.Context, spans []storage.Span) error {
 		errs []error
 	)
 	for start := 0; start < len(spans); start += size {
-		chunk := spans[start:min(start+size, len(spans))]
+		end := min(start+size, len(spans))
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -102,7 +137,7 @@ func (s *Store) WriteSpans(ctx context.Context, spans []storage.Span) error {
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if err := s.writeBatch(ctx, chunk); err != nil {
+			if err := s.writeBatch(ctx, spans[start:end], hashes[start:end]); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -113,19 +148,51 @@ func (s *Store) WriteSpans(ctx context.Context, spans []storage.Span) error {
 	return errors.Join(errs...)
 }
 
-// writeBatch writes one batch to the three tables, spans first.
-func (s *Store) writeBatch(ctx context.Context, spans []storage.Span) error {
+// writeBatch writes one batch to the tables: resources first, then spans,
+// so that a stored span's resource is always there.
+func (s *Store) writeBatch(ctx context.Context, spans []storage.Span, hashes []resourceHash) error {
+	err := s.sendBatch(ctx, spans, hashes)
+	if err == nil {
+		return nil
+	}
+	if cerr := contextError(ctx); cerr != nil {
+		// Cancelled or past its deadline: say so, whatever clickhouse-go
+		// saw of it (it closes the connection of a batch in flight, or the
+		// connection's deadline, set from ctx's, fired first).
+		return fmt.Errorf("%w: %w", cerr, err)
+	}
+	return err
+}
+
+// contextError returns ctx.Err(), or context.DeadlineExceeded once ctx's
+// deadline has passed even if its timer has not fired yet.
+func contextError(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+func (s *Store) sendBatch(ctx context.Context, spans []storage.Span, hashes []resourceHash) error {
 	ctx = s.writeContext(ctx)
 	c := s.getColumns()
 	defer s.putColumns(c)
-	c.fill(spans)
-	if err := s.send(ctx, tableSpans, spanInsertColumns, c.spanColumns(), c); err != nil {
+	c.fill(spans, hashes, uint64(time.Now().UnixNano()))
+	if len(c.resHash) > 0 {
+		if err := s.send(ctx, tableResources, resourceInsertColumns, c.resourceColumns(), len(c.resHash), c); err != nil {
+			return err
+		}
+	}
+	if err := s.send(ctx, tableSpans, spanInsertColumns, c.spanColumns(), c.rows, c); err != nil {
 		return err
 	}
-	if err := s.send(ctx, tableIndex, indexInsertColumns, c.indexColumns(), c); err != nil {
+	if err := s.send(ctx, tableIndex, indexInsertColumns, c.indexColumns(), c.rows, c); err != nil {
 		return err
 	}
-	return s.send(ctx, tableOperations, operationInsertColumns, c.operationColumns(), c)
+	return s.send(ctx, tableOperations, operationInsertColumns, c.operationColumns(), len(c.opName), c)
 }
 
 // getColumns returns spare columns, or new ones when none is spare.
@@ -154,14 +221,16 @@ func (s *Store) putColumns(c *columns) {
 // columns: clickhouse-go's Array.Append walks its argument row by row with
 // reflection and boxes every element, several allocations per span, while
 // Decode fills the column from the flat encoding.
-func (s *Store) send(ctx context.Context, table string, names []string, cols []any, c *columns) error {
+func (s *Store) send(ctx context.Context, table string, names []string, cols []any, rows int, c *columns) error {
 	b, err := s.conn.PrepareBatch(ctx, insertSQL(table, names))
 	if err != nil {
 		return fmt.Errorf("prepare %s batch: %w", table, err)
 	}
-	if err := appendColumns(b, table, names, cols, c); err != nil {
+	if err := appendColumns(b, table, names, cols, rows, c); err != nil {
+		// The table does not have the columns this writer sends (a schema
+		// changed under it, say): a deployment problem, retried.
 		_ = b.Abort()
-		return storage.Permanent(err)
+		return err
 	}
 	if err := b.Send(); err != nil {
 		return fmt.Errorf("send %s batch: %w", table, err)
@@ -170,7 +239,7 @@ func (s *Store) send(ctx context.Context, table string, names []string, cols []a
 }
 
 // appendColumns fills the batch b with cols (see send).
-func appendColumns(b driver.Batch, table string, names []string, cols []any, c *columns) error {
+func appendColumns(b driver.Batch, table string, names []string, cols []any, rows int, c *columns) error {
 	bcols := b.Columns()
 	if len(bcols) != len(cols) {
 		return fmt.Errorf("%s batch has %d columns, want %d", table, len(bcols), len(cols))
@@ -191,7 +260,7 @@ func appendColumns(b driver.Batch, table string, names []string, cols []any, c *
 	if c.reader == nil {
 		c.reader = proto.NewReader(&c.wireReader)
 	}
-	if err := decodeArrays(c, bcols, table, names, cols); err != nil {
+	if err := decodeArrays(c, bcols, table, names, cols, rows); err != nil {
 		c.reader = nil
 		return err
 	}
@@ -199,8 +268,9 @@ func appendColumns(b driver.Batch, table string, names []string, cols []any, c *
 }
 
 // decodeArrays decodes c.wire into the batch columns of cols' Array
-// columns, in order, and checks that it used every byte.
-func decodeArrays(c *columns, bcols []column.Interface, table string, names []string, cols []any) error {
+// columns, in order, and checks that it used every byte and that each
+// column holds rows rows.
+func decodeArrays(c *columns, bcols []column.Interface, table string, names []string, cols []any, rows int) error {
 	for i, col := range cols {
 		if _, ok := col.(nativeEncoder); !ok {
 			continue
@@ -208,11 +278,11 @@ func decodeArrays(c *columns, bcols []column.Interface, table string, names []st
 		if n := bcols[i].Rows(); n != 0 {
 			return fmt.Errorf("append %s.%s: column already holds %d rows", table, names[i], n)
 		}
-		if err := bcols[i].Decode(c.reader, c.rows); err != nil {
+		if err := bcols[i].Decode(c.reader, rows); err != nil {
 			return fmt.Errorf("append %s.%s: %w", table, names[i], err)
 		}
-		if n := bcols[i].Rows(); n != c.rows {
-			return fmt.Errorf("append %s.%s: column holds %d rows, want %d", table, names[i], n, c.rows)
+		if n := bcols[i].Rows(); n != rows {
+			return fmt.Errorf("append %s.%s: column holds %d rows, want %d", table, names[i], n, rows)
 		}
 	}
 	var rest [1]byte
@@ -374,18 +444,28 @@ type columns struct {
 	opService, opName                    []string
 	opKind                               []int8
 	ids                                  []byte
+	spanRes                              []string // resource hash per span
+	written                              []uint64
+	resDay                               []time.Time
+	resHash                              []string
 
 	made                      bool
-	res, attrs                attrArrays
+	res, attrs                attrArrays // res: tracer_resources rows
 	evTimes                   *array[int64]
 	evNames, lnState, vcNodes *array[string]
 	evAttrs, lnAttrs          attrArrays2
 	lnTrace, lnSpan           *array[[]byte]
 	vcCounts                  *array[uint64]
 	seen                      map[opKey]struct{}
+	seenRes                   map[resKey]struct{}
 	wire                      proto.Buffer
 	wireReader                bytes.Reader
 	reader                    *proto.Reader
+}
+
+type resKey struct {
+	day  int64
+	hash resourceHash
 }
 
 type opKey struct {
@@ -407,6 +487,7 @@ func (c *columns) reset() {
 	c.scopeName, c.scopeVersion = c.scopeName[:0], c.scopeVersion[:0]
 	c.dropA, c.dropE, c.dropL = c.dropA[:0], c.dropE[:0], c.dropL[:0]
 	c.opService, c.opName, c.opKind = c.opService[:0], c.opName[:0], c.opKind[:0]
+	c.spanRes, c.written, c.resDay, c.resHash = c.spanRes[:0], c.written[:0], c.resDay[:0], c.resHash[:0]
 	if !c.made {
 		c.made = true
 		c.res, c.attrs = newAttrArrays(), newAttrArrays()
@@ -419,6 +500,7 @@ func (c *columns) reset() {
 		c.lnSpan = newArray[[]byte](&proto.ColFixedStr{Size: len(storage.SpanID{})})
 		c.vcCounts = newArray[uint64](new(proto.ColUInt64))
 		c.seen = make(map[opKey]struct{})
+		c.seenRes = make(map[resKey]struct{})
 		return
 	}
 	c.res.reset()
@@ -433,19 +515,23 @@ func (c *columns) reset() {
 	c.lnSpan.reset()
 	c.vcCounts.reset()
 	clear(c.seen)
+	clear(c.seenRes)
 }
 
-func (c *columns) fill(spans []storage.Span) {
+// fill makes c the columns of spans, whose resources hash to hashes (one
+// per span), written at written (the writer's clock, in nanoseconds).
+func (c *columns) fill(spans []storage.Span, hashes []resourceHash, written uint64) {
 	c.reset()
 	n := len(spans)
 	c.rows = n
 	// All ids of the batch in one string, handed out as substrings.
-	const idLen = 16 + 8 + 8
+	const idLen = 16 + 8 + 8 + len(resourceHash{})
 	buf := slices.Grow(c.ids[:0], n*idLen)
 	for i := range spans {
 		buf = append(buf, spans[i].TraceID[:]...)
 		buf = append(buf, spans[i].SpanID[:]...)
 		buf = append(buf, spans[i].ParentSpanID[:]...)
+		buf = append(buf, hashes[i][:]...)
 	}
 	c.ids = buf
 	ids := string(buf)
@@ -456,7 +542,17 @@ func (c *columns) fill(spans []storage.Span) {
 		id := ids[i*idLen : (i+1)*idLen]
 		c.traceID = append(c.traceID, id[:16])
 		c.spanID = append(c.spanID, id[16:24])
-		c.parentID = append(c.parentID, id[24:])
+		c.parentID = append(c.parentID, id[24:32])
+		c.spanRes = append(c.spanRes, id[32:])
+		c.written = append(c.written, written)
+		if h := hashes[i]; !h.isZero() {
+			if k := (resKey{day.Unix(), h}); !has(c.seenRes, k) {
+				c.seenRes[k] = struct{}{}
+				c.resDay = append(c.resDay, day)
+				c.resHash = append(c.resHash, id[32:])
+				c.res.add(sp.Resource)
+			}
+		}
 		c.traceState = append(c.traceState, sp.TraceState)
 		c.flags = append(c.flags, sp.Flags)
 		c.name = append(c.name, sp.Name)
@@ -467,7 +563,6 @@ func (c *columns) fill(spans []storage.Span) {
 		c.status = append(c.status, int8(sp.StatusCode))
 		c.statusMsg = append(c.statusMsg, sp.StatusMessage)
 		c.service = append(c.service, sp.Service)
-		c.res.add(sp.Resource)
 		c.scopeName = append(c.scopeName, sp.ScopeName)
 		c.scopeVersion = append(c.scopeVersion, sp.ScopeVersion)
 		c.attrs.add(sp.Attributes)
@@ -524,19 +619,28 @@ func (c *columns) spanColumns() []any {
 	return []any{
 		c.day, c.traceID, c.spanID, c.parentID, c.traceState, c.flags, c.name, c.kind,
 		c.start, c.end, c.status, c.statusMsg, c.service,
-		c.res.keys, c.res.types, c.res.values, c.scopeName, c.scopeVersion,
+		c.spanRes, c.scopeName, c.scopeVersion,
 		c.attrs.keys, c.attrs.types, c.attrs.values,
 		c.evTimes, c.evNames, c.evAttrs.keys, c.evAttrs.types, c.evAttrs.values,
 		c.lnTrace, c.lnSpan, c.lnState, c.lnAttrs.keys, c.lnAttrs.types, c.lnAttrs.values,
-		c.dropA, c.dropE, c.dropL, c.vcNodes, c.vcCounts,
+		c.dropA, c.dropE, c.dropL, c.vcNodes, c.vcCounts, c.written,
 	}
 }
 
 func (c *columns) indexColumns() []any {
 	return []any{
 		c.day, c.service, c.name, c.kind, c.start, c.duration, c.traceID, c.spanID, c.parentID,
-		c.status, c.attrs.keys, c.attrs.values, c.res.keys, c.res.values,
+		c.status, c.attrs.keys, c.attrs.values, c.spanRes,
 	}
+}
+
+func (c *columns) resourceColumns() []any {
+	return []any{c.resDay, c.resHash, c.res.keys, c.res.types, c.res.values}
+}
+
+func has[K comparable, V any](m map[K]V, k K) bool {
+	_, ok := m[k]
+	return ok
 }
 
 func (c *columns) operationColumns() []any {

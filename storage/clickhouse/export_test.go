@@ -7,9 +7,10 @@ import (
 	"github.com/tracerdev/tracer/storage"
 )
 
-// NamedQuery is one query text the Store runs, with sample arguments, so
-// that tests can run every text on other ClickHouse versions (see
-// internal/chdb).
+// Test-only exports: the query texts, for the tests that run them on other
+// ClickHouse versions (chdb_test.go).
+
+// NamedQuery is one query text the Store runs, with sample arguments.
 type NamedQuery struct {
 	Name string
 	SQL  string
@@ -25,6 +26,10 @@ type Sample struct {
 	AttrKey   string
 	AttrValue string
 	Start     time.Time // a time inside the sample data's range
+	// MaxTraceSpans is the per-trace span limit bound in trace reads.
+	MaxTraceSpans int
+	// Resource is the hex hash of a resource of the sample data.
+	Resource string
 }
 
 // Queries returns every query text the Store's reads, schema check and
@@ -34,16 +39,17 @@ type Sample struct {
 func Queries(s Sample) []NamedQuery {
 	id := hex.EncodeToString(s.TraceID[:])
 	out := []NamedQuery{
-		{Name: "schema version", SQL: QuerySchemaVersion},
-		{Name: "trace", SQL: QueryTrace, Args: []any{id}},
-		{Name: "traces by id (1)", SQL: TracesByIDQuery(1), Args: []any{id}},
-		{Name: "traces by id (3)", SQL: TracesByIDQuery(3), Args: []any{id, id, id}},
-		{Name: "services", SQL: QueryServices},
-		{Name: "operations", SQL: QueryOperations, Args: []any{s.Service}},
-		{Name: "operations of a kind", SQL: QueryOperationsKind, Args: []any{s.Service, int8(storage.KindServer)}},
-		{Name: "dependencies", SQL: QueryDependencies, Args: DependenciesArgs(s.Start.Add(time.Hour), 2*time.Hour)},
-		{Name: "partitions", SQL: QueryPartitions, Args: PartitionsArgs(s.Database,
-			[3]string{tableSpans, tableIndex, tableOperations}, s.Start.Add(48*time.Hour))},
+		{Name: "schema version", SQL: querySchemaVersion},
+		{Name: "has column", SQL: queryHasColumn, Args: []any{s.Database, tableSpans, "written"}},
+		{Name: "traces by id (1)", SQL: tracesByIDQuery(1), Args: []any{id, s.MaxTraceSpans + 1}},
+		{Name: "traces by id (3)", SQL: tracesByIDQuery(3), Args: []any{id, id, id, s.MaxTraceSpans + 1}},
+		{Name: "resources (1)", SQL: resourcesQuery(1), Args: []any{s.Resource}},
+		{Name: "resources (2)", SQL: resourcesQuery(2), Args: []any{s.Resource, s.Resource}},
+		{Name: "services", SQL: queryServices},
+		{Name: "operations", SQL: queryOperations, Args: []any{s.Service}},
+		{Name: "operations of a kind", SQL: queryOperationsKind, Args: []any{s.Service, int8(storage.KindServer)}},
+		{Name: "dependencies", SQL: queryDependencies, Args: dependenciesArgs(s.Start.Add(time.Hour), 2*time.Hour)},
+		{Name: "partitions", SQL: queryPartitions, Args: partitionsArgs(s.Database, dataTables, s.Start.Add(48*time.Hour))},
 	}
 	finds := []struct {
 		name string
@@ -60,12 +66,7 @@ func Queries(s Sample) []NamedQuery {
 		}},
 	}
 	for _, f := range finds {
-		sql, args, err := FindTracesQuery(f.q)
-		if err != nil {
-			// The sample queries are valid; an error here is a bug the
-			// caller's check of the query text will show.
-			sql = "-- " + err.Error()
-		}
+		sql, args := findTracesQuery(f.q, max(f.q.Limit, storage.DefaultLimit))
 		out = append(out, NamedQuery{Name: f.name, SQL: sql, Args: args})
 	}
 	return out
@@ -78,5 +79,11 @@ func InsertStatements() map[string]string {
 		tableSpans:      insertSQL(tableSpans, spanInsertColumns),
 		tableIndex:      insertSQL(tableIndex, indexInsertColumns),
 		tableOperations: insertSQL(tableOperations, operationInsertColumns),
+		tableResources:  insertSQL(tableResources, resourceInsertColumns),
 	}
+}
+
+// DropPartitionQuery is dropPartitionQuery.
+func DropPartitionQuery(database, table string, cluster ClusterConfig, id string) (string, error) {
+	return dropPartitionQuery(database, table, cluster, id)
 }
