@@ -259,9 +259,10 @@ func TestNewIsIdempotentAndChecksVersion(t *testing.T) {
 // cluster (tables created locally, as without ZooKeeper): the whole
 // conformance suite passes through the Distributed tables.
 func TestConformanceDistributed(t *testing.T) {
-	storagetest.Run(t, func(t *testing.T) storage.Store {
+	storagetest.Run(t, func(t *testing.T, lim storage.ReaderLimits) storage.Store {
 		return newStore(t, func(c *clickhouse.Config) {
 			c.Cluster = clickhouse.ClusterConfig{Name: chtest.ClusterName, Distributed: true, LocalDDL: true}
+			c.Limits = lim
 		})
 	})
 }
