@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tracerdev/tracer/internal/proctest"
 )
 
 // testMain returns a Main over env (a variable in it is set, even when
@@ -134,6 +138,22 @@ func TestHelpAndCommands(t *testing.T) {
 	}
 }
 
+// safeCollectorArgs starts a "tracer collector" command line that, should
+// the flags after it be valid, runs a collector that touches only t's
+// temporary directory and a loopback port, so that a test of a bad command
+// line fails instead of serving (with doneContext, it stops at once).
+func safeCollectorArgs(t *testing.T) []string {
+	return []string{"collector", "--storage", "memory", "--wal-dir", t.TempDir(),
+		"--grpc-endpoint", "127.0.0.1:0", "--http-endpoint", "", "--telemetry-endpoint", ""}
+}
+
+// doneContext is a context that is already done.
+func doneContext() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}
+
 // TestTypedFlags: sizes and durations take units, booleans stand alone,
 // and --flag=false turns a boolean off.
 func TestTypedFlags(t *testing.T) {
@@ -214,7 +234,11 @@ func TestHelp(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			m, out, errOut := testMain(nil)
-			if err := m.Run(context.Background(), tt.args); err != nil {
+			args := tt.args
+			if args[0] == "collector" {
+				args = append(safeCollectorArgs(t), args[1:]...)
+			}
+			if err := m.Run(doneContext(), args); err != nil {
 				t.Fatalf("got %v, want success", err)
 			}
 			if !strings.Contains(out.String(), tt.want) {
@@ -292,7 +316,7 @@ func TestCommandLineErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m, out, _ := testMain(nil)
-			err := m.Run(context.Background(), append([]string{"collector"}, tt.args...))
+			err := m.Run(doneContext(), append(safeCollectorArgs(t), tt.args...))
 			if err == nil {
 				t.Fatal("want an error")
 			}
@@ -449,5 +473,50 @@ func TestConfigFileKeepsGoing(t *testing.T) {
 	}
 	if err := cfg.LoadFile(empty); err != nil {
 		t.Errorf("empty file: %v", err)
+	}
+}
+
+// TestBinaryStreamsAndStatus runs the built binary: help goes to stdout
+// with status 0; a bad command line goes to stderr, with the hint, and a
+// non-zero status.
+func TestBinaryStreamsAndStatus(t *testing.T) {
+	bin := proctest.BuildTracer(t)
+	tests := []struct {
+		args       []string
+		wantStatus int
+		wantOut    string // in stdout
+		wantErr    string // in stderr
+	}{
+		{[]string{"--help"}, 0, "Commands:", ""},
+		{[]string{"help"}, 0, "Commands:", ""},
+		{[]string{"collector", "--help"}, 0, "Usage: tracer collector", ""},
+		{[]string{"collector", "-h"}, 0, "Usage: tracer collector", ""},
+		{[]string{"collector", "--nope"}, 1, "", "unknown flag --nope\nrun \"tracer collector --help\""},
+		{[]string{"collector", "--wal-max-bytes", "lots"}, 1, "", `--wal-max-bytes: not a size: "lots"`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			cmd := exec.Command(bin, tt.args...)
+			cmd.Stdout, cmd.Stderr = &out, &errOut
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+			err := cmd.Run()
+			status := 0
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				status = exit.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if status != tt.wantStatus {
+				t.Errorf("status %d, want %d\nstderr: %s", status, tt.wantStatus, errOut.String())
+			}
+			if tt.wantOut == "" && out.Len() != 0 || !strings.Contains(out.String(), tt.wantOut) {
+				t.Errorf("stdout %q, want it to hold %q", out.String(), tt.wantOut)
+			}
+			if tt.wantErr == "" && errOut.Len() != 0 || !strings.Contains(errOut.String(), tt.wantErr) {
+				t.Errorf("stderr %q, want it to hold %q", errOut.String(), tt.wantErr)
+			}
+		})
 	}
 }
