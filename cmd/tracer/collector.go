@@ -27,10 +27,9 @@ Health: GET /health and Prometheus metrics: GET /metrics on
 
 Configuration, later sources win:
   1. defaults (below)
-  2. a YAML file: --config or $TRACER_CONFIG (keys as in collector.Config:
-     receivers.grpc.endpoint, wal.dir, storage.type, limits.max_request_bytes…;
-     sizes there are numbers of bytes, durations as below; unknown keys are
-     errors)
+  2. a YAML file: --config or $TRACER_CONFIG (keys as in collector.Config,
+     named below, and a few more; sizes there are numbers of bytes, durations
+     as below; an unknown key is an error)
   3. environment variables (named below)
   4. flags
 Every problem in the result is reported at once, each with its source.
@@ -58,104 +57,104 @@ type config = collector.Config
 // in the order of its usage text.
 var collectorSettings = []section{
 	{"Receivers (the OTLP ports: gRPC 4317, HTTP 4318)", []setting{
-		{flag: "grpc-endpoint", env: "TRACER_GRPC_ENDPOINT", arg: "host:port",
+		{flag: "grpc-endpoint", env: "TRACER_GRPC_ENDPOINT", key: "receivers.grpc.endpoint", arg: "host:port",
 			help:  "OTLP/gRPC listen address; empty disables the gRPC receiver; 0.0.0.0:4317 accepts remote clients. At least one receiver must be enabled.",
 			field: strField(func(c *config) *string { return &c.Receivers.GRPC.Endpoint })},
-		{flag: "http-endpoint", env: "TRACER_HTTP_ENDPOINT", arg: "host:port",
+		{flag: "http-endpoint", env: "TRACER_HTTP_ENDPOINT", key: "receivers.http.endpoint", arg: "host:port",
 			help:  "OTLP/HTTP listen address (POST /v1/traces); empty disables the HTTP receiver; 0.0.0.0:4318 accepts remote clients",
 			field: strField(func(c *config) *string { return &c.Receivers.HTTP.Endpoint })},
 	}},
 	{"Limits", []setting{
-		{flag: "max-request-bytes", env: "TRACER_MAX_REQUEST_BYTES",
+		{flag: "max-request-bytes", env: "TRACER_MAX_REQUEST_BYTES", key: "limits.max_request_bytes",
 			help:  "largest request accepted (after gzip decompression)",
 			field: bytesField(func(c *config) *int { return &c.Limits.MaxRequestBytes })},
-		{flag: "max-inflight-bytes", env: "TRACER_MAX_INFLIGHT_BYTES",
+		{flag: "max-inflight-bytes", env: "TRACER_MAX_INFLIGHT_BYTES", key: "limits.max_inflight_bytes",
 			help:  "bytes of requests held in memory at once; past it receivers push back with a retryable error",
 			field: bytesField(func(c *config) *int64 { return &c.Limits.MaxInflightBytes })},
-		{flag: "max-spans-per-request", env: "TRACER_MAX_SPANS_PER_REQUEST",
+		{flag: "max-spans-per-request", env: "TRACER_MAX_SPANS_PER_REQUEST", key: "limits.max_spans_per_request",
 			help:  "a request with more spans is refused whole",
 			field: intField(func(c *config) *int { return &c.Limits.MaxSpansPerRequest })},
-		{flag: "max-attributes", env: "TRACER_MAX_ATTRIBUTES",
+		{flag: "max-attributes", env: "TRACER_MAX_ATTRIBUTES", key: "limits.max_attributes",
 			help:  "attributes kept per span; the others are dropped and counted",
 			field: intField(func(c *config) *int { return &c.Limits.MaxAttributes })},
-		{flag: "max-attribute-value-len", env: "TRACER_MAX_ATTRIBUTE_VALUE_LEN",
+		{flag: "max-attribute-value-len", env: "TRACER_MAX_ATTRIBUTE_VALUE_LEN", key: "limits.max_attribute_value_len",
 			help:  "longer string attribute values are truncated to this many bytes (counted)",
 			field: intField(func(c *config) *int { return &c.Limits.MaxAttributeValueLen })},
-		{flag: "max-name-len", env: "TRACER_MAX_NAME_LEN",
+		{flag: "max-name-len", env: "TRACER_MAX_NAME_LEN", key: "limits.max_name_len",
 			help:  "spans with a longer name (in bytes) are rejected",
 			field: intField(func(c *config) *int { return &c.Limits.MaxNameLen })},
 	}},
 	{"Write-ahead log", []setting{
-		{flag: "wal-dir", env: "TRACER_WAL_DIR", arg: "path",
+		{flag: "wal-dir", env: "TRACER_WAL_DIR", key: "wal.dir", arg: "path",
 			help:  "write-ahead log directory (required)",
 			field: strField(func(c *config) *string { return &c.WAL.Dir })},
-		{flag: "wal-sync", env: "TRACER_WAL_SYNC", arg: "batch|interval",
+		{flag: "wal-sync", env: "TRACER_WAL_SYNC", key: "wal.sync", arg: "batch|interval",
 			help:  "batch: fsync before acknowledging (one fsync for the requests that arrived meanwhile); interval: fsync every --wal-sync-interval (a power loss may lose acknowledged spans)",
 			field: strField(func(c *config) *string { return &c.WAL.Sync })},
-		{flag: "wal-sync-interval", env: "TRACER_WAL_SYNC_INTERVAL",
+		{flag: "wal-sync-interval", env: "TRACER_WAL_SYNC_INTERVAL", key: "wal.sync_interval",
 			help:  "how often --wal-sync=interval fsyncs",
 			field: durField(func(c *config) *time.Duration { return &c.WAL.SyncInterval })},
-		{flag: "wal-max-bytes", env: "TRACER_WAL_MAX_BYTES",
+		{flag: "wal-max-bytes", env: "TRACER_WAL_MAX_BYTES", key: "wal.max_bytes",
 			help:  "WAL size cap on disk; past it receivers answer with a retryable error",
 			field: bytesField(func(c *config) *int64 { return &c.WAL.MaxBytes })},
 	}},
 	{"Batching", []setting{
-		{flag: "batch-size", env: "TRACER_BATCH_SIZE",
+		{flag: "batch-size", env: "TRACER_BATCH_SIZE", key: "batch.size",
 			help:  "spans per storage write",
 			field: intField(func(c *config) *int { return &c.Batch.Size })},
-		{flag: "batch-timeout", env: "TRACER_BATCH_TIMEOUT",
+		{flag: "batch-timeout", env: "TRACER_BATCH_TIMEOUT", key: "batch.timeout",
 			help:  "longest a span waits for its batch to fill",
 			field: durField(func(c *config) *time.Duration { return &c.Batch.Timeout })},
 	}},
 	{"Storage", []setting{
-		{flag: "storage", env: "TRACER_STORAGE", arg: "memory|badger|clickhouse",
+		{flag: "storage", env: "TRACER_STORAGE", key: "storage.type", arg: "memory|badger|clickhouse",
 			help:  "storage backend: memory, badger (embedded, on disk) or clickhouse",
 			field: strField(func(c *config) *string { return &c.Storage.Type })},
-		{flag: "retention", env: "TRACER_RETENTION",
+		{flag: "retention", env: "TRACER_RETENTION", key: "storage.retention",
 			help:  "delete spans older than this; 0 keeps everything (ClickHouse drops whole days)",
 			field: durField(func(c *config) *time.Duration { return &c.Storage.Retention })},
-		{flag: "memory-max-spans", env: "TRACER_MEMORY_MAX_SPANS",
+		{flag: "memory-max-spans", env: "TRACER_MEMORY_MAX_SPANS", key: "storage.memory.max_spans",
 			help:  "spans the memory store keeps (0: its default)",
 			field: intField(func(c *config) *int { return &c.Storage.Memory.MaxSpans })},
-		{flag: "badger-dir", env: "TRACER_BADGER_DIR", arg: "path",
+		{flag: "badger-dir", env: "TRACER_BADGER_DIR", key: "storage.badger.dir", arg: "path",
 			help:  "directory of the badger store",
 			field: strField(func(c *config) *string { return &c.Storage.Badger.Dir })},
-		{flag: "clickhouse-addr", env: "TRACER_CLICKHOUSE_ADDR", arg: "host:port,...",
+		{flag: "clickhouse-addr", env: "TRACER_CLICKHOUSE_ADDR", key: "storage.clickhouse.addr", arg: "host:port,...",
 			help:  "ClickHouse native-protocol addresses (port 9000; 9440 with TLS), tried in order",
 			field: listField(func(c *config) *[]string { return &c.Storage.ClickHouse.Addr })},
-		{flag: "clickhouse-database", env: "TRACER_CLICKHOUSE_DATABASE",
+		{flag: "clickhouse-database", env: "TRACER_CLICKHOUSE_DATABASE", key: "storage.clickhouse.database",
 			help:  "ClickHouse database (created if missing)",
 			field: strField(func(c *config) *string { return &c.Storage.ClickHouse.Database })},
-		{flag: "clickhouse-username", env: "TRACER_CLICKHOUSE_USERNAME",
+		{flag: "clickhouse-username", env: "TRACER_CLICKHOUSE_USERNAME", key: "storage.clickhouse.username",
 			help:  "ClickHouse user",
 			field: strField(func(c *config) *string { return &c.Storage.ClickHouse.Username })},
-		{env: "TRACER_CLICKHOUSE_PASSWORD",
-			help:  "ClickHouse password; no flag, so that it stays out of the process list (or storage.clickhouse.password in the YAML file); empty: none",
+		{env: "TRACER_CLICKHOUSE_PASSWORD", key: "storage.clickhouse.password",
+			help:  "ClickHouse password; no flag, so that it stays out of the process list (or the YAML file); empty: none",
 			field: strField(func(c *config) *string { return &c.Storage.ClickHouse.Password })},
-		{flag: "clickhouse-tls", env: "TRACER_CLICKHOUSE_TLS",
+		{flag: "clickhouse-tls", env: "TRACER_CLICKHOUSE_TLS", key: "storage.clickhouse.tls.enabled",
 			help:  "use TLS to ClickHouse (its secure native port is 9440)",
 			field: boolField(func(c *config) *bool { return &c.Storage.ClickHouse.TLS.Enabled })},
-		{flag: "clickhouse-tls-ca-file", env: "TRACER_CLICKHOUSE_TLS_CA_FILE", arg: "path",
+		{flag: "clickhouse-tls-ca-file", env: "TRACER_CLICKHOUSE_TLS_CA_FILE", key: "storage.clickhouse.tls.ca_file", arg: "path",
 			help:  "PEM file of the CAs to trust for ClickHouse's certificate; empty: the system's",
 			field: strField(func(c *config) *string { return &c.Storage.ClickHouse.TLS.CAFile })},
-		{flag: "clickhouse-batch-size", env: "TRACER_CLICKHOUSE_BATCH_SIZE",
+		{flag: "clickhouse-batch-size", env: "TRACER_CLICKHOUSE_BATCH_SIZE", key: "storage.clickhouse.batch_size",
 			help:  "most spans per ClickHouse INSERT (0: the backend's default; flushes follow --batch-timeout)",
 			field: intField(func(c *config) *int { return &c.Storage.ClickHouse.BatchSize })},
-		{flag: "clickhouse-cluster", env: "TRACER_CLICKHOUSE_CLUSTER",
+		{flag: "clickhouse-cluster", env: "TRACER_CLICKHOUSE_CLUSTER", key: "storage.clickhouse.cluster",
 			help:  "ClickHouse cluster for ON CLUSTER DDL; empty: one server (replicated and distributed tables in the YAML file)",
 			field: strField(func(c *config) *string { return &c.Storage.ClickHouse.Cluster })},
 	}},
 	{"Telemetry", []setting{
-		{flag: "telemetry-endpoint", env: "TRACER_TELEMETRY_ENDPOINT", arg: "host:port",
+		{flag: "telemetry-endpoint", env: "TRACER_TELEMETRY_ENDPOINT", key: "telemetry.endpoint", arg: "host:port",
 			help:  "address of GET /health and GET /metrics (8888, as the OpenTelemetry Collector's); empty disables both",
 			field: strField(func(c *config) *string { return &c.Telemetry.Endpoint })},
-		{flag: "log-level", env: "TRACER_LOG_LEVEL", arg: "debug|info|warn|error",
+		{flag: "log-level", env: "TRACER_LOG_LEVEL", key: "telemetry.log_level", arg: "debug|info|warn|error",
 			help:  "least severe log records written (to stderr)",
 			field: strField(func(c *config) *string { return &c.Telemetry.LogLevel })},
-		{flag: "log-format", env: "TRACER_LOG_FORMAT", arg: "text|json",
+		{flag: "log-format", env: "TRACER_LOG_FORMAT", key: "telemetry.log_format", arg: "text|json",
 			help:  "log record format",
 			field: strField(func(c *config) *string { return &c.Telemetry.LogFormat })},
-		{flag: "shutdown-timeout", env: "TRACER_SHUTDOWN_TIMEOUT",
+		{flag: "shutdown-timeout", env: "TRACER_SHUTDOWN_TIMEOUT", key: "shutdown_timeout",
 			help:  "how long shutdown may write before it leaves the rest in the WAL",
 			field: durField(func(c *config) *time.Duration { return &c.ShutdownTimeout })},
 	}},
@@ -223,10 +222,11 @@ func (m *Main) loadCollectorConfig(args []string) (collector.Config, error) {
 			errs = append(errs, err)
 		}
 	}
-	errs = append(errs, applyEnv(&cfg, collectorSettings, m.lookupEnv)...)
-	errs = append(errs, applyFlags(&cfg, flags)...)
+	from := map[string]string{}
+	errs = append(errs, applyEnv(&cfg, collectorSettings, m.lookupEnv, from)...)
+	errs = append(errs, applyFlags(&cfg, flags, from)...)
 	if err := cfg.Validate(); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, withSources(err, from)...)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return cfg, fmt.Errorf("invalid configuration:\n%w\n%s", err, collectorHelpHint)

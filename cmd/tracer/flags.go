@@ -194,6 +194,9 @@ func listField(p func(*config) *[]string) binder {
 type setting struct {
 	flag string
 	env  string
+	// key is the setting's dotted key in the YAML file (and in Validate's
+	// messages).
+	key string
 	// arg names what the setting takes in the usage text when the value's
 	// type says too little ("host:port", "batch|interval").
 	arg   string
@@ -272,7 +275,9 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // applyEnv sets cfg from the settings' environment variables. A variable
 // that is set counts even when empty: it means what the flag with the same
 // value means.
-func applyEnv(cfg *config, sections []section, lookup func(string) (string, bool)) []error {
+// The YAML key of each setting applied is recorded in from, with its
+// source.
+func applyEnv(cfg *config, sections []section, lookup func(string) (string, bool), from map[string]string) []error {
 	var errs []error
 	for _, sec := range sections {
 		for _, s := range sec.settings {
@@ -282,6 +287,8 @@ func applyEnv(cfg *config, sections []section, lookup func(string) (string, bool
 			if v, ok := lookup(s.env); ok {
 				if err := s.field(cfg).Set(v); err != nil {
 					errs = append(errs, fmt.Errorf("$%s: %w", s.env, err))
+				} else if s.key != "" {
+					from[s.key] = "$" + s.env
 				}
 			}
 		}
@@ -289,15 +296,44 @@ func applyEnv(cfg *config, sections []section, lookup func(string) (string, bool
 	return errs
 }
 
-// applyFlags sets cfg from the flags parsed, in command-line order.
-func applyFlags(cfg *config, seen []occurrence) []error {
+// applyFlags sets cfg from the flags parsed, in command-line order, and
+// records their sources in from as applyEnv does.
+func applyFlags(cfg *config, seen []occurrence, from map[string]string) []error {
 	var errs []error
 	for _, o := range seen {
 		if err := o.s.field(cfg).Set(o.val); err != nil {
 			errs = append(errs, fmt.Errorf("--%s: %w", o.s.flag, err))
+		} else if o.s.key != "" {
+			from[o.s.key] = "--" + o.s.flag
 		}
 	}
 	return errs
+}
+
+// withSources adds to each of Validate's problems that starts with a
+// setting's YAML key the flag or variable that set it, if one did (the
+// others come from the file or the defaults).
+func withSources(err error, from map[string]string) []error {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = e
+		msg, best := e.Error(), ""
+		for key := range from {
+			if len(key) > len(best) && strings.HasPrefix(msg, key) && (len(msg) == len(key) || strings.ContainsRune(" :", rune(msg[len(key)]))) {
+				best = key
+			}
+		}
+		if best != "" {
+			out[i] = fmt.Errorf("%w (set by %s)", e, from[best])
+		}
+	}
+	return out
 }
 
 // printSettings writes the settings of sections with their flags,
@@ -326,8 +362,12 @@ func printSettings(w io.Writer, sections []section, def *config) {
 			case stringValue, listValue:
 				dflt = strconv.Quote(dflt)
 			}
+			help := s.help
+			if s.key != "" {
+				help += " [YAML " + s.key + "]"
+			}
 			fmt.Fprintf(w, "  %s (default %s)\n", strings.Join(names, ", "), dflt)
-			for _, line := range wrap(s.help, 72) {
+			for _, line := range wrap(help, 72) {
 				fmt.Fprintf(w, "        %s\n", line)
 			}
 		}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -218,5 +220,75 @@ func TestValues(t *testing.T) {
 				t.Errorf("after Set(%q): String() = %q, want %q", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestSettingKeys: each setting's YAML key, as the usage text and Validate's
+// messages name it, is the key of the same field in the file.
+func TestSettingKeys(t *testing.T) {
+	for _, sec := range collectorSettings {
+		for _, s := range sec.settings {
+			t.Run(s.key, func(t *testing.T) {
+				if s.key == "" {
+					t.Fatalf("%s has no YAML key", s.env)
+				}
+				var scratch config
+				var text, want string
+				switch s.field(&scratch).(type) {
+				case stringValue:
+					text, want = `"127.0.0.1:1"`, "127.0.0.1:1"
+				case listValue:
+					text, want = `["127.0.0.1:1"]`, "127.0.0.1:1"
+				case boolValue:
+					text, want = "true", "true"
+				case durationValue:
+					text, want = "7s", "7s"
+				case bytesValue[int], bytesValue[int64]:
+					text, want = "4096", "4KiB"
+				default:
+					text, want = "3", "3"
+				}
+				var doc strings.Builder
+				parts := strings.Split(s.key, ".")
+				for i, p := range parts {
+					doc.WriteString(strings.Repeat("  ", i) + p + ":")
+					if i < len(parts)-1 {
+						doc.WriteString("\n")
+					}
+				}
+				doc.WriteString(" " + text + "\n")
+				path := filepath.Join(t.TempDir(), "c.yaml")
+				if err := os.WriteFile(path, []byte(doc.String()), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				var cfg config
+				if err := cfg.LoadFile(path); err != nil {
+					t.Fatalf("%s: %v", s.key, err)
+				}
+				if got := s.field(&cfg).String(); got != want {
+					t.Errorf("after %q in the file, --%s is %q, want %q", doc.String(), s.flag, got, want)
+				}
+			})
+		}
+	}
+}
+
+// TestValidateSources: a problem Validate finds names the flag or variable
+// that set the value.
+func TestValidateSources(t *testing.T) {
+	m, _, _ := testMain(map[string]string{"TRACER_WAL_MAX_BYTES": "1MiB", "TRACER_LOG_LEVEL": "loud", "TRACER_BATCH_SIZE": "5"})
+	_, err := m.loadCollectorConfig([]string{"--batch-size", "0", "--storage", "clickhouse", "--clickhouse-addr", "nocolon"})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, want := range []string{
+		"wal.max_bytes (1048576) must be at least wal.segment_size (67108864) (set by $TRACER_WAL_MAX_BYTES)",
+		"batch.size must be positive, got 0 (set by --batch-size)",
+		`storage.clickhouse.addr: "nocolon" is not host:port: address nocolon: missing port in address (set by --clickhouse-addr)`,
+		`telemetry.log_level must be debug, info, warn or error; got "loud" (set by $TRACER_LOG_LEVEL)`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
 	}
 }
