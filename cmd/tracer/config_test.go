@@ -400,6 +400,12 @@ func TestFlagOverridesEmptyEnvironment(t *testing.T) {
 	if cfg.Telemetry.Endpoint != "127.0.0.1:9999" || cfg.Receivers.GRPC.Endpoint != "" {
 		t.Errorf("telemetry %q, grpc %q", cfg.Telemetry.Endpoint, cfg.Receivers.GRPC.Endpoint)
 	}
+
+	// --config= reads no file, whatever $TRACER_CONFIG says.
+	m, _, _ = testMain(map[string]string{"TRACER_CONFIG": filepath.Join(t.TempDir(), "missing.yaml")})
+	if _, err := m.loadCollectorConfig([]string{"--config="}); err != nil {
+		t.Errorf("--config= over $TRACER_CONFIG: %v", err)
+	}
 }
 
 // TestConfigFileProblemsJoined: the YAML file's problems (each with its
