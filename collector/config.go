@@ -1,10 +1,14 @@
 package collector
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -244,19 +248,94 @@ func NewDefaultConfig() Config {
 }
 
 // LoadFile reads a YAML file over cfg: keys present in the file replace
-// cfg's values, others keep them. Unknown keys are an error.
+// cfg's values, others keep them. Every problem is reported, joined, each
+// as "file:line: key: problem" (the line and key where yaml.v3 gives
+// them): syntax errors, unknown keys and values of the wrong type. A value
+// of the wrong type leaves cfg's value; the other keys are still read. An
+// empty file changes nothing; a second YAML document is an error.
 func (cfg *Config) LoadFile(path string) error {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("read config: %w", err)
 	}
-	defer f.Close()
-	dec := yaml.NewDecoder(f)
+	// The node tree gives the key of each line; decoding it again with
+	// KnownFields (which Node.Decode lacks) reports unknown keys.
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return yamlErrors(path, nil, err)
+	}
+	keys := map[int]string{}
+	yamlKeys(&doc, "", keys)
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil {
-		return fmt.Errorf("parse config %s: %w", path, err)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return yamlErrors(path, keys, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s:%d: a second YAML document: the file must hold one", path, extra.Line)
 	}
 	return nil
+}
+
+// yamlLine splits yaml.v3's "line N: problem" (with or without its "yaml: "
+// prefix).
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// yamlUnknown is yaml.v3's unknown-key message, which names a Go type.
+var yamlUnknown = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
+
+// yamlErrors turns a yaml.v3 error into one error per problem, each
+// prefixed with path:line and, from keys, the dotted key of that line.
+func yamlErrors(path string, keys map[int]string, err error) error {
+	msgs := []string{err.Error()}
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	}
+	errs := make([]error, 0, len(msgs))
+	for _, msg := range msgs {
+		where, key := path, ""
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			where += ":" + m[1]
+			msg = m[2]
+			if n, err := strconv.Atoi(m[1]); err == nil && keys[n] != "" {
+				key = keys[n]
+				where += ": " + key
+			}
+		}
+		if m := yamlUnknown.FindStringSubmatch(msg); m != nil {
+			msg = "unknown key"
+			if key == "" {
+				msg += " " + strconv.Quote(m[1])
+			}
+		}
+		errs = append(errs, fmt.Errorf("%s: %s", where, strings.TrimPrefix(msg, "yaml: ")))
+	}
+	return errors.Join(errs...)
+}
+
+// yamlKeys records the dotted key path of every mapping key under n by
+// its line (the first key of a line wins).
+func yamlKeys(n *yaml.Node, prefix string, keys map[int]string) {
+	switch n.Kind {
+	case yaml.DocumentNode, yaml.SequenceNode:
+		for _, c := range n.Content {
+			yamlKeys(c, prefix, keys)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			p := k.Value
+			if prefix != "" {
+				p = prefix + "." + k.Value
+			}
+			if _, ok := keys[k.Line]; !ok {
+				keys[k.Line] = p
+			}
+			yamlKeys(n.Content[i+1], p, keys)
+		}
+	}
 }
 
 // Validate reports every problem of cfg at once, joined.

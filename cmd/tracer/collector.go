@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
@@ -28,144 +27,149 @@ Health: GET /health and Prometheus metrics: GET /metrics on
 
 Configuration, later sources win:
   1. defaults (below)
-  2. a YAML file: --config or $TRACER_CONFIG (keys as in collector.Config:
-     receivers.grpc.endpoint, wal.dir, storage.type, limits.max_request_bytes…)
+  2. a YAML file: --config or $TRACER_CONFIG (keys as in collector.Config,
+     named below, and a few more; sizes there are numbers of bytes, durations
+     as below; an unknown key is an error)
   3. environment variables (named below)
   4. flags
-Every problem in the result is reported at once.
+Every problem in the result is reported at once, each with its source.
 
-Flags (environment variable in brackets):
+An environment variable that is set counts even when it is empty: it means
+what the flag with the same value means. TRACER_TELEMETRY_ENDPOINT= disables
+the telemetry endpoint as --telemetry-endpoint= does; TRACER_BATCH_SIZE= is an
+error, as --batch-size= is. Unset a variable to keep the default.
+
+Values:
+  bool      --flag alone is true; --flag=false (with the =) turns it off;
+            true, false, 1, 0 in the environment
+  int       a decimal integer
+  size      bytes, as a plain integer or with a unit, upper or lower case:
+            KiB MiB GiB TiB (powers of 1024; Ki Mi Gi Ti too) or
+            kB MB GB TB (powers of 1000): 1048576, 64MiB, 512KB, 1.5GiB
+  duration  a number with a unit: ns, us, ms, s, m, h (300ms, 30s, 1h30m, 72h)
+  list      comma-separated
+Flags take one or two dashes: -wal-dir x, --wal-dir=x.
 `
-
-// setting binds one configuration field to a flag and an environment
-// variable.
-type setting struct {
-	name string // flag name
-	env  string
-	help string
-	get  func(*collector.Config) string
-	set  func(*collector.Config, string) error
-}
-
-type cfgPtr[T any] func(*config) *T
-
-func strSetting(name, env, help string, p cfgPtr[string]) setting {
-	return setting{name: name, env: env, help: help,
-		get: func(c *collector.Config) string { return *p(c) },
-		set: func(c *collector.Config, v string) error { *p(c) = v; return nil },
-	}
-}
-
-func intSetting[T int | int64](name, env, help string, p cfgPtr[T]) setting {
-	return setting{name: name, env: env, help: help,
-		get: func(c *collector.Config) string { return strconv.FormatInt(int64(*p(c)), 10) },
-		set: func(c *collector.Config, v string) error {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return fmt.Errorf("not an integer: %q", v)
-			}
-			*p(c) = T(n)
-			return nil
-		},
-	}
-}
-
-func boolSetting(name, env, help string, p cfgPtr[bool]) setting {
-	return setting{name: name, env: env, help: help,
-		get: func(c *collector.Config) string { return strconv.FormatBool(*p(c)) },
-		set: func(c *collector.Config, v string) error {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return fmt.Errorf("not true or false: %q", v)
-			}
-			*p(c) = b
-			return nil
-		},
-	}
-}
-
-func durSetting(name, env, help string, p cfgPtr[time.Duration]) setting {
-	return setting{name: name, env: env, help: help,
-		get: func(c *collector.Config) string { return p(c).String() },
-		set: func(c *collector.Config, v string) error {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				return fmt.Errorf("not a duration: %q", v)
-			}
-			*p(c) = d
-			return nil
-		},
-	}
-}
-
-func listSetting(name, env, help string, p cfgPtr[[]string]) setting {
-	return setting{name: name, env: env, help: help,
-		get: func(c *collector.Config) string { return strings.Join(*p(c), ",") },
-		set: func(c *collector.Config, v string) error {
-			var out []string
-			for _, s := range strings.Split(v, ",") {
-				if s = strings.TrimSpace(s); s != "" {
-					out = append(out, s)
-				}
-			}
-			*p(c) = out
-			return nil
-		},
-	}
-}
 
 type config = collector.Config
 
-var collectorSettings = []setting{
-	strSetting("grpc-endpoint", "TRACER_GRPC_ENDPOINT", "OTLP/gRPC listen address (empty disables; 0.0.0.0:4317 for remote clients)",
-		func(c *config) *string { return &c.Receivers.GRPC.Endpoint }),
-	strSetting("http-endpoint", "TRACER_HTTP_ENDPOINT", "OTLP/HTTP listen address (empty disables; 0.0.0.0:4318 for remote clients)",
-		func(c *config) *string { return &c.Receivers.HTTP.Endpoint }),
-	strSetting("telemetry-endpoint", "TRACER_TELEMETRY_ENDPOINT", "address of /health and /metrics (empty disables)",
-		func(c *config) *string { return &c.Telemetry.Endpoint }),
-	strSetting("wal-dir", "TRACER_WAL_DIR", "write-ahead log directory",
-		func(c *config) *string { return &c.WAL.Dir }),
-	strSetting("wal-sync", "TRACER_WAL_SYNC", "fsync policy: batch (fsync before acknowledging) or interval",
-		func(c *config) *string { return &c.WAL.Sync }),
-	intSetting("wal-max-bytes", "TRACER_WAL_MAX_BYTES", "WAL size cap; past it receivers answer with a retryable error",
-		func(c *config) *int64 { return &c.WAL.MaxBytes }),
-	intSetting("batch-size", "TRACER_BATCH_SIZE", "spans per storage write",
-		func(c *config) *int { return &c.Batch.Size }),
-	durSetting("batch-timeout", "TRACER_BATCH_TIMEOUT", "longest a span waits for its batch to fill",
-		func(c *config) *time.Duration { return &c.Batch.Timeout }),
-	strSetting("storage", "TRACER_STORAGE", "storage backend: memory, badger (embedded, on disk) or clickhouse",
-		func(c *config) *string { return &c.Storage.Type }),
-	strSetting("badger-dir", "TRACER_BADGER_DIR", "directory of the badger store",
-		func(c *config) *string { return &c.Storage.Badger.Dir }),
-	listSetting("clickhouse-addr", "TRACER_CLICKHOUSE_ADDR", "ClickHouse native addresses, comma-separated",
-		func(c *config) *[]string { return &c.Storage.ClickHouse.Addr }),
-	strSetting("clickhouse-database", "TRACER_CLICKHOUSE_DATABASE", "ClickHouse database (created if missing)",
-		func(c *config) *string { return &c.Storage.ClickHouse.Database }),
-	strSetting("clickhouse-username", "TRACER_CLICKHOUSE_USERNAME", "ClickHouse user (the password: $TRACER_CLICKHOUSE_PASSWORD or the YAML file)",
-		func(c *config) *string { return &c.Storage.ClickHouse.Username }),
-	boolSetting("clickhouse-tls", "TRACER_CLICKHOUSE_TLS", "use TLS to ClickHouse (its secure port is 9440)",
-		func(c *config) *bool { return &c.Storage.ClickHouse.TLS.Enabled }),
-	strSetting("clickhouse-tls-ca-file", "TRACER_CLICKHOUSE_TLS_CA_FILE", "PEM file of the CAs to trust for ClickHouse's certificate",
-		func(c *config) *string { return &c.Storage.ClickHouse.TLS.CAFile }),
-	intSetting("clickhouse-batch-size", "TRACER_CLICKHOUSE_BATCH_SIZE", "most spans per ClickHouse INSERT (0: the backend's default; flushes follow --batch-timeout)",
-		func(c *config) *int { return &c.Storage.ClickHouse.BatchSize }),
-	strSetting("clickhouse-cluster", "TRACER_CLICKHOUSE_CLUSTER", "ClickHouse cluster for ON CLUSTER DDL (empty: one server; replicated and distributed tables in the YAML file)",
-		func(c *config) *string { return &c.Storage.ClickHouse.Cluster }),
-	durSetting("retention", "TRACER_RETENTION", "delete spans older than this (0 keeps everything; ClickHouse drops whole days)",
-		func(c *config) *time.Duration { return &c.Storage.Retention }),
-	intSetting("memory-max-spans", "TRACER_MEMORY_MAX_SPANS", "spans the memory store keeps (0: its default)",
-		func(c *config) *int { return &c.Storage.Memory.MaxSpans }),
-	intSetting("max-request-bytes", "TRACER_MAX_REQUEST_BYTES", "largest request accepted (after gzip decompression)",
-		func(c *config) *int { return &c.Limits.MaxRequestBytes }),
-	intSetting("max-inflight-bytes", "TRACER_MAX_INFLIGHT_BYTES", "bytes of requests held in memory at once; past it receivers push back",
-		func(c *config) *int64 { return &c.Limits.MaxInflightBytes }),
-	strSetting("log-level", "TRACER_LOG_LEVEL", "debug, info, warn or error",
-		func(c *config) *string { return &c.Telemetry.LogLevel }),
-	strSetting("log-format", "TRACER_LOG_FORMAT", "text or json",
-		func(c *config) *string { return &c.Telemetry.LogFormat }),
-	durSetting("shutdown-timeout", "TRACER_SHUTDOWN_TIMEOUT", "how long shutdown may write before it leaves the rest in the WAL",
-		func(c *config) *time.Duration { return &c.ShutdownTimeout }),
+// collectorSettings are the collector's flags and environment variables,
+// in the order of its usage text.
+var collectorSettings = []section{
+	{"Receivers (the OTLP ports: gRPC 4317, HTTP 4318)", []setting{
+		{flag: "grpc-endpoint", env: "TRACER_GRPC_ENDPOINT", key: "receivers.grpc.endpoint", arg: "host:port",
+			help:  "OTLP/gRPC listen address; empty disables the gRPC receiver; 0.0.0.0:4317 accepts remote clients. At least one receiver must be enabled.",
+			field: strField(func(c *config) *string { return &c.Receivers.GRPC.Endpoint })},
+		{flag: "http-endpoint", env: "TRACER_HTTP_ENDPOINT", key: "receivers.http.endpoint", arg: "host:port",
+			help:  "OTLP/HTTP listen address (POST /v1/traces); empty disables the HTTP receiver; 0.0.0.0:4318 accepts remote clients",
+			field: strField(func(c *config) *string { return &c.Receivers.HTTP.Endpoint })},
+	}},
+	{"Limits", []setting{
+		{flag: "max-request-bytes", env: "TRACER_MAX_REQUEST_BYTES", key: "limits.max_request_bytes",
+			help:  "largest request accepted (after gzip decompression)",
+			field: bytesField(func(c *config) *int { return &c.Limits.MaxRequestBytes })},
+		{flag: "max-inflight-bytes", env: "TRACER_MAX_INFLIGHT_BYTES", key: "limits.max_inflight_bytes",
+			help:  "bytes of requests held in memory at once; past it receivers push back with a retryable error",
+			field: bytesField(func(c *config) *int64 { return &c.Limits.MaxInflightBytes })},
+		{flag: "max-spans-per-request", env: "TRACER_MAX_SPANS_PER_REQUEST", key: "limits.max_spans_per_request",
+			help:  "a request with more spans is refused whole",
+			field: intField(func(c *config) *int { return &c.Limits.MaxSpansPerRequest })},
+		{flag: "max-attributes", env: "TRACER_MAX_ATTRIBUTES", key: "limits.max_attributes",
+			help:  "attributes kept per span; the others are dropped and counted",
+			field: intField(func(c *config) *int { return &c.Limits.MaxAttributes })},
+		{flag: "max-attribute-value-len", env: "TRACER_MAX_ATTRIBUTE_VALUE_LEN", key: "limits.max_attribute_value_len",
+			help:  "longer string attribute values are truncated to this many bytes (counted)",
+			field: intField(func(c *config) *int { return &c.Limits.MaxAttributeValueLen })},
+		{flag: "max-name-len", env: "TRACER_MAX_NAME_LEN", key: "limits.max_name_len",
+			help:  "spans with a longer name (in bytes) are rejected",
+			field: intField(func(c *config) *int { return &c.Limits.MaxNameLen })},
+	}},
+	{"Write-ahead log", []setting{
+		{flag: "wal-dir", env: "TRACER_WAL_DIR", key: "wal.dir", arg: "path",
+			help:  "write-ahead log directory (required)",
+			field: strField(func(c *config) *string { return &c.WAL.Dir })},
+		{flag: "wal-sync", env: "TRACER_WAL_SYNC", key: "wal.sync", arg: "batch|interval",
+			help:  "batch: fsync before acknowledging (one fsync for the requests that arrived meanwhile); interval: fsync every --wal-sync-interval (a power loss may lose acknowledged spans)",
+			field: strField(func(c *config) *string { return &c.WAL.Sync })},
+		{flag: "wal-sync-interval", env: "TRACER_WAL_SYNC_INTERVAL", key: "wal.sync_interval",
+			help:  "how often --wal-sync=interval fsyncs",
+			field: durField(func(c *config) *time.Duration { return &c.WAL.SyncInterval })},
+		{flag: "wal-max-bytes", env: "TRACER_WAL_MAX_BYTES", key: "wal.max_bytes",
+			help:  "WAL size cap on disk; past it receivers answer with a retryable error",
+			field: bytesField(func(c *config) *int64 { return &c.WAL.MaxBytes })},
+	}},
+	{"Batching", []setting{
+		{flag: "batch-size", env: "TRACER_BATCH_SIZE", key: "batch.size",
+			help:  "spans per storage write",
+			field: intField(func(c *config) *int { return &c.Batch.Size })},
+		{flag: "batch-timeout", env: "TRACER_BATCH_TIMEOUT", key: "batch.timeout",
+			help:  "longest a span waits for its batch to fill",
+			field: durField(func(c *config) *time.Duration { return &c.Batch.Timeout })},
+	}},
+	{"Storage", []setting{
+		{flag: "storage", env: "TRACER_STORAGE", key: "storage.type", arg: "memory|badger|clickhouse",
+			help:  "storage backend: memory, badger (embedded, on disk) or clickhouse",
+			field: strField(func(c *config) *string { return &c.Storage.Type })},
+		{flag: "retention", env: "TRACER_RETENTION", key: "storage.retention",
+			help:  "delete spans older than this; 0 keeps everything (ClickHouse drops whole days)",
+			field: durField(func(c *config) *time.Duration { return &c.Storage.Retention })},
+		{flag: "memory-max-spans", env: "TRACER_MEMORY_MAX_SPANS", key: "storage.memory.max_spans",
+			help:  "spans the memory store keeps (0: its default)",
+			field: intField(func(c *config) *int { return &c.Storage.Memory.MaxSpans })},
+		{flag: "badger-dir", env: "TRACER_BADGER_DIR", key: "storage.badger.dir", arg: "path",
+			help:  "directory of the badger store",
+			field: strField(func(c *config) *string { return &c.Storage.Badger.Dir })},
+		{flag: "clickhouse-addr", env: "TRACER_CLICKHOUSE_ADDR", key: "storage.clickhouse.addr", arg: "host:port,...",
+			help:  "ClickHouse native-protocol addresses (port 9000; 9440 with TLS), tried in order",
+			field: listField(func(c *config) *[]string { return &c.Storage.ClickHouse.Addr })},
+		{flag: "clickhouse-database", env: "TRACER_CLICKHOUSE_DATABASE", key: "storage.clickhouse.database",
+			help:  "ClickHouse database (created if missing)",
+			field: strField(func(c *config) *string { return &c.Storage.ClickHouse.Database })},
+		{flag: "clickhouse-username", env: "TRACER_CLICKHOUSE_USERNAME", key: "storage.clickhouse.username",
+			help:  "ClickHouse user",
+			field: strField(func(c *config) *string { return &c.Storage.ClickHouse.Username })},
+		{env: "TRACER_CLICKHOUSE_PASSWORD", key: "storage.clickhouse.password",
+			help:  "ClickHouse password; no flag, so that it stays out of the process list (or the YAML file); empty: none",
+			field: strField(func(c *config) *string { return &c.Storage.ClickHouse.Password })},
+		{flag: "clickhouse-tls", env: "TRACER_CLICKHOUSE_TLS", key: "storage.clickhouse.tls.enabled",
+			help:  "use TLS to ClickHouse (its secure native port is 9440)",
+			field: boolField(func(c *config) *bool { return &c.Storage.ClickHouse.TLS.Enabled })},
+		{flag: "clickhouse-tls-ca-file", env: "TRACER_CLICKHOUSE_TLS_CA_FILE", key: "storage.clickhouse.tls.ca_file", arg: "path",
+			help:  "PEM file of the CAs to trust for ClickHouse's certificate; empty: the system's",
+			field: strField(func(c *config) *string { return &c.Storage.ClickHouse.TLS.CAFile })},
+		{flag: "clickhouse-batch-size", env: "TRACER_CLICKHOUSE_BATCH_SIZE", key: "storage.clickhouse.batch_size",
+			help:  "most spans per ClickHouse INSERT (0: the backend's default; flushes follow --batch-timeout)",
+			field: intField(func(c *config) *int { return &c.Storage.ClickHouse.BatchSize })},
+		{flag: "clickhouse-cluster", env: "TRACER_CLICKHOUSE_CLUSTER", key: "storage.clickhouse.cluster",
+			help:  "ClickHouse cluster for ON CLUSTER DDL; empty: one server (replicated and distributed tables in the YAML file)",
+			field: strField(func(c *config) *string { return &c.Storage.ClickHouse.Cluster })},
+	}},
+	{"Telemetry", []setting{
+		{flag: "telemetry-endpoint", env: "TRACER_TELEMETRY_ENDPOINT", key: "telemetry.endpoint", arg: "host:port",
+			help:  "address of GET /health and GET /metrics (8888, as the OpenTelemetry Collector's); empty disables both",
+			field: strField(func(c *config) *string { return &c.Telemetry.Endpoint })},
+		{flag: "log-level", env: "TRACER_LOG_LEVEL", key: "telemetry.log_level", arg: "debug|info|warn|error",
+			help:  "least severe log records written (to stderr)",
+			field: strField(func(c *config) *string { return &c.Telemetry.LogLevel })},
+		{flag: "log-format", env: "TRACER_LOG_FORMAT", key: "telemetry.log_format", arg: "text|json",
+			help:  "log record format",
+			field: strField(func(c *config) *string { return &c.Telemetry.LogFormat })},
+		{flag: "shutdown-timeout", env: "TRACER_SHUTDOWN_TIMEOUT", key: "shutdown_timeout",
+			help:  "how long shutdown may write before it leaves the rest in the WAL",
+			field: durField(func(c *config) *time.Duration { return &c.ShutdownTimeout })},
+	}},
 }
+
+// configSetting is --config: read before the others, since the file comes
+// before them.
+var configSetting = section{"Configuration file", []setting{
+	{flag: "config", env: "TRACER_CONFIG", arg: "path",
+		help:  "YAML file applied over the defaults; empty: none",
+		field: func(*config) value { return stringValue{new(string)} }},
+}}
+
+// collectorHelpHint ends every configuration error.
+const collectorHelpHint = `run "tracer collector --help" for the flags, their environment variables and defaults`
 
 // defaultCollectorConfig is collector.NewDefaultConfig with the binary's
 // data directories.
@@ -176,65 +180,66 @@ func defaultCollectorConfig() collector.Config {
 	return cfg
 }
 
+// printCollectorUsage writes the help of "tracer collector".
+func printCollectorUsage(w io.Writer) {
+	def := defaultCollectorConfig()
+	fmt.Fprint(w, collectorUsage)
+	printSettings(w, append([]section{configSetting}, collectorSettings...), &def)
+}
+
 // loadCollectorConfig builds the configuration from defaults, the YAML
 // file, the environment and flags, and validates it, reporting every
-// problem at once.
+// problem at once, each with its source. For -h or --help it prints the
+// usage to Stdout and returns flag.ErrHelp.
 func (m *Main) loadCollectorConfig(args []string) (collector.Config, error) {
 	cfg := defaultCollectorConfig()
-	fs := flag.NewFlagSet("tracer collector", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	configPath := fs.String("config", "", "YAML configuration file [TRACER_CONFIG]")
-	vals := make(map[string]*string, len(collectorSettings))
-	for _, s := range collectorSettings {
-		vals[s.name] = fs.String(s.name, s.get(&cfg), s.help+" ["+s.env+"]")
-	}
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), collectorUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return cfg, err
+	var seen []occurrence
+	fs := newFlagSet("tracer collector", append([]section{configSetting}, collectorSettings...), &seen)
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printCollectorUsage(m.Stdout)
+			return cfg, err
+		}
+		return cfg, fmt.Errorf("%w\n%s", err, collectorHelpHint)
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+		return cfg, fmt.Errorf("unexpected arguments: %s (a boolean flag takes its value after =: --clickhouse-tls=false)\n%s",
+			strings.Join(fs.Args(), " "), collectorHelpHint)
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	var errs []error
-	path := *configPath
-	if !set["config"] {
-		path = m.Getenv("TRACER_CONFIG")
+	path, _ := m.lookupEnv("TRACER_CONFIG")
+	var flags []occurrence
+	for _, o := range seen {
+		if o.s.flag == "config" {
+			path = o.val
+		} else {
+			flags = append(flags, o)
+		}
 	}
 	if path != "" {
 		if err := cfg.LoadFile(path); err != nil {
-			return cfg, err
+			errs = append(errs, err)
 		}
 	}
-	if v := m.Getenv("TRACER_CLICKHOUSE_PASSWORD"); v != "" {
-		cfg.Storage.ClickHouse.Password = v
-	}
-	for _, s := range collectorSettings {
-		if v := m.Getenv(s.env); v != "" {
-			if err := s.set(&cfg, v); err != nil {
-				errs = append(errs, fmt.Errorf("$%s: %w", s.env, err))
-			}
-		}
-	}
-	for _, s := range collectorSettings {
-		if set[s.name] {
-			if err := s.set(&cfg, *vals[s.name]); err != nil {
-				errs = append(errs, fmt.Errorf("--%s: %w", s.name, err))
-			}
-		}
-	}
+	from := map[string]string{}
+	errs = append(errs, applyEnv(&cfg, collectorSettings, m.lookupEnv, from)...)
+	errs = append(errs, applyFlags(&cfg, flags, from)...)
 	if err := cfg.Validate(); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, withSources(err, from)...)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return cfg, fmt.Errorf("invalid configuration:\n%w", err)
+		return cfg, fmt.Errorf("invalid configuration:\n%w\n%s", err, collectorHelpHint)
 	}
 	return cfg, nil
+}
+
+// lookupEnv is m.LookupEnv, or no environment without one.
+func (m *Main) lookupEnv(key string) (string, bool) {
+	if m.LookupEnv == nil {
+		return "", false
+	}
+	return m.LookupEnv(key)
 }
 
 // retentionInterval is how often retention runs: a twelfth of the age,
@@ -257,6 +262,9 @@ func newLogger(w io.Writer, cfg collector.TelemetryConfig) *slog.Logger {
 
 func (m *Main) runCollector(ctx context.Context, args []string) error {
 	cfg, err := m.loadCollectorConfig(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // the usage is printed: asking for it is no failure
+	}
 	if err != nil {
 		return err
 	}

@@ -3,8 +3,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -30,11 +28,7 @@ func main() {
 	m.Abort = abort
 	err := m.Run(ctx, os.Args[1:])
 	cancel()
-	switch {
-	case err == nil:
-	case errors.Is(err, flag.ErrHelp):
-		os.Exit(2)
-	default:
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "tracer:", err)
 		os.Exit(1)
 	}

@@ -15,8 +15,9 @@ import (
 type Main struct {
 	Stdout io.Writer
 	Stderr io.Writer
-	// Getenv reads the environment; os.Getenv by default.
-	Getenv func(string) string
+	// LookupEnv reads the environment, telling an empty variable from an
+	// unset one; os.LookupEnv by default.
+	LookupEnv func(string) (string, bool)
 	// Abort, when closed, cuts a server's graceful shutdown short: what is
 	// not written stays in the WAL. main closes it on a second SIGINT or
 	// SIGTERM (the first cancels Run's context). Nil: never.
@@ -28,7 +29,7 @@ type Main struct {
 
 // NewMain returns a Main on the process's stdio and environment.
 func NewMain() *Main {
-	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, LookupEnv: os.LookupEnv}
 }
 
 const usage = `tracer: an OpenTelemetry-compatible distributed tracing system.

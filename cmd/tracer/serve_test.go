@@ -73,7 +73,7 @@ func runWithHook(t *testing.T, ctx context.Context, abort <-chan struct{}, store
 	grpcAddr, telAddr = proctest.FreeAddr(t), proctest.FreeAddr(t)
 	logs = &syncBuffer{}
 	m := &Main{
-		Stdout: io.Discard, Stderr: logs, Getenv: func(string) string { return "" }, Abort: abort,
+		Stdout: io.Discard, Stderr: logs, LookupEnv: func(string) (string, bool) { return "", false }, Abort: abort,
 		openStore: func(context.Context, collector.StorageConfig, *slog.Logger) (storage.Store, error) { return store, nil },
 		started:   func(c *collector.Collector) { startedCh <- c },
 	}
