@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tracerdev/tracer/collector/otlp"
+	"github.com/tracerdev/tracer/storage/backend"
 )
 
 // Config is the collector's whole configuration. NewDefaultConfig returns
@@ -94,80 +95,15 @@ type RetryConfig struct {
 	Multiplier      float64       `yaml:"multiplier"`
 }
 
-// Storage types.
-const (
-	StorageMemory     = "memory"
-	StorageBadger     = "badger"
-	StorageClickHouse = "clickhouse"
-)
-
-// StorageConfig says which backend the binary writes to. The collector
-// itself takes a storage.Writer; cmd/tracer opens the backend.
+// StorageConfig says which backend the binary writes to (storage/backend
+// owns its settings, under the same YAML keys) and how long one write may
+// take. The collector itself takes a storage.Writer; cmd/tracer opens the
+// backend.
 type StorageConfig struct {
-	// Type is "memory", "badger" or "clickhouse".
-	Type string `yaml:"type"`
-	// Retention is how long spans are kept (0: for ever). The binary
-	// purges older ones periodically, at the backend's granularity.
-	Retention time.Duration `yaml:"retention"`
+	backend.Config `yaml:",inline"`
 	// WriteTimeout bounds one storage write attempt; past it the write's
 	// context is cancelled and the write is retried.
-	WriteTimeout time.Duration       `yaml:"write_timeout"`
-	Memory       MemoryStorageConfig `yaml:"memory"`
-	Badger       BadgerStorageConfig `yaml:"badger"`
-	// ClickHouse holds the main options of storage/clickhouse; the binary
-	// starts from that package's defaults for the others.
-	ClickHouse ClickHouseStorageConfig `yaml:"clickhouse"`
-}
-
-// ClickHouseStorageConfig configures the ClickHouse backend.
-type ClickHouseStorageConfig struct {
-	// Addr lists native-protocol addresses (host:port), tried in order.
-	Addr     []string `yaml:"addr"`
-	Database string   `yaml:"database"`
-	Username string   `yaml:"username"`
-	// Password is best set in the YAML file or $TRACER_CLICKHOUSE_PASSWORD,
-	// not on the command line.
-	Password string `yaml:"password"`
-	// TLS encrypts the connection (the server's secure native port, 9440
-	// by default).
-	TLS ClickHouseTLSConfig `yaml:"tls"`
-	// BatchSize is the most spans one INSERT carries (0: the backend's
-	// default); a larger collector batch is split. How often the collector
-	// flushes is batch.timeout.
-	BatchSize int `yaml:"batch_size"`
-	// MaxConcurrentBatches caps the INSERTs of one write in flight at once
-	// (0: the backend's default).
-	MaxConcurrentBatches int `yaml:"max_concurrent_batches"`
-	// Cluster is the ClickHouse cluster name for ON CLUSTER DDL and
-	// Distributed tables; empty for a single server.
-	Cluster string `yaml:"cluster"`
-	// Replicated uses Replicated* engines (needs ClickHouse Keeper or
-	// ZooKeeper and the {shard} and {replica} macros).
-	Replicated bool `yaml:"replicated"`
-	// Distributed creates local tables plus Distributed tables over Cluster,
-	// sharded by trace id.
-	Distributed bool `yaml:"distributed"`
-}
-
-// ClickHouseTLSConfig configures TLS to ClickHouse.
-type ClickHouseTLSConfig struct {
-	Enabled bool `yaml:"enabled"`
-	// CAFile is a PEM file of the CAs to trust instead of the system's.
-	CAFile string `yaml:"ca_file"`
-	// ServerName overrides the name checked in the server's certificate.
-	ServerName         string `yaml:"server_name"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
-}
-
-// MemoryStorageConfig configures the in-memory backend.
-type MemoryStorageConfig struct {
-	// MaxSpans caps the spans kept; 0 means the backend's default.
-	MaxSpans int `yaml:"max_spans"`
-}
-
-// BadgerStorageConfig configures the embedded on-disk backend.
-type BadgerStorageConfig struct {
-	Dir string `yaml:"dir"`
+	WriteTimeout time.Duration `yaml:"write_timeout"`
 }
 
 // LimitsConfig bounds what a request may carry and how much memory intake
@@ -224,10 +160,8 @@ func NewDefaultConfig() Config {
 		Batch: BatchConfig{Size: 8192, MaxBytes: 16 << 20, Timeout: 200 * time.Millisecond},
 		Retry: RetryConfig{InitialInterval: 100 * time.Millisecond, MaxInterval: 10 * time.Second, Multiplier: 2},
 		Storage: StorageConfig{
-			Type:         StorageBadger,
-			Retention:    72 * time.Hour, // Jaeger's default for its embedded store
+			Config:       backend.NewDefaultConfig(),
 			WriteTimeout: 30 * time.Second,
-			ClickHouse:   ClickHouseStorageConfig{Addr: []string{"127.0.0.1:9000"}, Database: "tracer", Username: "default"},
 		},
 		Limits: LimitsConfig{
 			MaxRequestBytes:      8 << 20,
@@ -406,55 +340,17 @@ func (cfg *Config) Validate() error {
 		bad("retry.multiplier must be at least 1, got %v", cfg.Retry.Multiplier)
 	}
 
-	switch cfg.Storage.Type {
-	case StorageMemory:
-		if cfg.Storage.Memory.MaxSpans < 0 {
-			bad("storage.memory.max_spans must not be negative, got %d", cfg.Storage.Memory.MaxSpans)
+	if err := cfg.Storage.Config.Validate(); err != nil {
+		errs := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = j.Unwrap()
 		}
-		if m := cfg.Storage.Memory.MaxSpans; m > 0 && m < cfg.Batch.Size {
-			// The memory store refuses a write larger than its capacity,
-			// and a refusal that names no span is retried for ever.
-			bad("storage.memory.max_spans (%d) must be at least batch.size (%d)", m, cfg.Batch.Size)
+		for _, e := range errs {
+			bad("storage.%v", e)
 		}
-	case StorageBadger:
-		if cfg.Storage.Badger.Dir == "" {
-			bad("storage.badger.dir is required with storage.type: badger")
-		}
-	case StorageClickHouse:
-		if len(cfg.Storage.ClickHouse.Addr) == 0 {
-			bad("storage.clickhouse.addr needs at least one host:port with storage.type: clickhouse")
-		}
-		for _, a := range cfg.Storage.ClickHouse.Addr {
-			if _, _, err := net.SplitHostPort(a); err != nil {
-				bad("storage.clickhouse.addr: %q is not host:port: %v", a, err)
-			}
-		}
-		ch := cfg.Storage.ClickHouse
-		if ch.Database == "" {
-			bad("storage.clickhouse.database is required with storage.type: clickhouse")
-		}
-		if ch.BatchSize < 0 || ch.MaxConcurrentBatches < 0 {
-			bad("storage.clickhouse.batch_size and max_concurrent_batches must not be negative")
-		}
-		if (ch.Replicated || ch.Distributed) && ch.Cluster == "" {
-			bad("storage.clickhouse.replicated and distributed need storage.clickhouse.cluster")
-		}
-		if (ch.TLS.CAFile != "" || ch.TLS.ServerName != "" || ch.TLS.InsecureSkipVerify) && !ch.TLS.Enabled {
-			bad("storage.clickhouse.tls options are set but tls.enabled is false")
-		}
-		if ch.TLS.CAFile != "" {
-			if _, err := os.Stat(ch.TLS.CAFile); err != nil {
-				bad("storage.clickhouse.tls.ca_file: %v", err)
-			}
-		}
-	default:
-		bad("storage.type must be one of memory, badger, clickhouse; got %q", cfg.Storage.Type)
 	}
 	if cfg.Storage.WriteTimeout <= 0 {
 		bad("storage.write_timeout must be positive, got %v", cfg.Storage.WriteTimeout)
-	}
-	if cfg.Storage.Retention < 0 {
-		bad("storage.retention must not be negative (0 keeps everything)")
 	}
 
 	l := cfg.Limits

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracerdev/tracer/storage/backend"
+
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -29,7 +31,7 @@ func fuzzCollector(f *testing.F) *Collector {
 	cfg.WAL.Dir = f.TempDir()
 	cfg.WAL.SegmentSize = 1 << 20
 	cfg.WAL.MaxBytes = 64 << 20
-	cfg.Storage.Type = StorageMemory
+	cfg.Storage.Type = backend.TypeMemory
 	cfg.Limits.MaxRequestBytes = 1 << 20
 	cfg.Batch.Timeout = 10 * time.Millisecond
 	store := memory.New()

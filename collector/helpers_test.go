@@ -15,6 +15,7 @@ import (
 
 	"github.com/tracerdev/tracer/collector"
 	"github.com/tracerdev/tracer/storage"
+	"github.com/tracerdev/tracer/storage/backend"
 )
 
 // testConfig is a collector config on loopback ports chosen by the kernel,
@@ -28,7 +29,7 @@ func testConfig(t testing.TB) collector.Config {
 	cfg.WAL.Dir = t.TempDir()
 	cfg.WAL.SegmentSize = 1 << 20
 	cfg.WAL.MaxBytes = 64 << 20
-	cfg.Storage.Type = collector.StorageMemory
+	cfg.Storage.Type = backend.TypeMemory
 	cfg.Batch.Timeout = 20 * time.Millisecond
 	cfg.Retry.InitialInterval = 5 * time.Millisecond
 	cfg.Retry.MaxInterval = 50 * time.Millisecond

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracerdev/tracer/storage/backend"
+
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
@@ -64,7 +66,7 @@ func internalCollector(t *testing.T, edit func(*Config)) (*Collector, *lockedBuf
 	cfg.WAL.Dir = t.TempDir()
 	cfg.WAL.SegmentSize = 1 << 20
 	cfg.WAL.MaxBytes = 64 << 20
-	cfg.Storage.Type = StorageMemory
+	cfg.Storage.Type = backend.TypeMemory
 	cfg.Batch.Timeout = 10 * time.Millisecond
 	if edit != nil {
 		edit(&cfg)
@@ -250,7 +252,7 @@ func TestSharedRegisterer(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	cfg := NewDefaultConfig()
 	cfg.WAL.Dir = t.TempDir()
-	cfg.Storage.Type = StorageMemory
+	cfg.Storage.Type = backend.TypeMemory
 	store := memory.New()
 	defer store.Close()
 	c, err := New(cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)), WithRegisterer(reg))

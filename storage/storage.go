@@ -46,15 +46,15 @@ type Trace struct {
 type ReaderLimits struct {
 	// MaxTraceSpans is the most spans returned of one trace, by Trace and
 	// by FindTraces; a longer trace comes back with Truncated set.
-	MaxTraceSpans int
+	MaxTraceSpans int `yaml:"max_trace_spans"`
 	// MaxTraces is the largest Query.Limit accepted; a larger one is an
 	// error wrapping ErrInvalidQuery.
-	MaxTraces int
+	MaxTraces int `yaml:"max_traces"`
 	// MaxDependencySpans bounds the spans one Dependencies call reads; a
 	// window holding more is an error wrapping ErrInvalidQuery that says to
 	// ask for a shorter lookback (a backend that aggregates without holding
 	// spans may ignore it).
-	MaxDependencySpans int
+	MaxDependencySpans int `yaml:"max_dependency_spans"`
 }
 
 // Default reader limits.

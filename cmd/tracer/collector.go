@@ -142,7 +142,7 @@ var collectorSettings = []section{
 			field: intField(func(c *config) *int { return &c.Storage.ClickHouse.BatchSize })},
 		{flag: "clickhouse-cluster", env: "TRACER_CLICKHOUSE_CLUSTER", key: "storage.clickhouse.cluster",
 			help:  "ClickHouse cluster for ON CLUSTER DDL; empty: one server (replicated and distributed tables in the YAML file)",
-			field: strField(func(c *config) *string { return &c.Storage.ClickHouse.Cluster })},
+			field: strField(func(c *config) *string { return &c.Storage.ClickHouse.Cluster.Name })},
 	}},
 	{"Telemetry", []setting{
 		{flag: "telemetry-endpoint", env: "TRACER_TELEMETRY_ENDPOINT", key: "telemetry.endpoint", arg: "host:port",

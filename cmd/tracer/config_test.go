@@ -356,11 +356,11 @@ func TestEmptyEnvironment(t *testing.T) {
 		{"http receiver disabled", map[string]string{"TRACER_HTTP_ENDPOINT": ""},
 			func(c *config) bool { return c.Receivers.HTTP.Endpoint == "" }, ""},
 		{"cluster from the file cleared", map[string]string{"TRACER_CONFIG": path, "TRACER_CLICKHOUSE_CLUSTER": ""},
-			func(c *config) bool { return c.Storage.ClickHouse.Cluster == "" }, ""},
+			func(c *config) bool { return c.Storage.ClickHouse.Cluster.Name == "" }, ""},
 		{"file applies when the variable is unset", map[string]string{"TRACER_CONFIG": path},
-			func(c *config) bool { return c.Storage.ClickHouse.Cluster == "from-yaml" }, ""},
+			func(c *config) bool { return c.Storage.ClickHouse.Cluster.Name == "from-yaml" }, ""},
 		{"no file", map[string]string{"TRACER_CONFIG": ""},
-			func(c *config) bool { return c.Storage.ClickHouse.Cluster == "" }, ""},
+			func(c *config) bool { return c.Storage.ClickHouse.Cluster.Name == "" }, ""},
 		{"unset keeps the defaults", map[string]string{},
 			func(c *config) bool {
 				return c.Telemetry.Endpoint == "127.0.0.1:8888" && c.Receivers.GRPC.Endpoint == "localhost:4317"

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tracerdev/tracer/collector"
 	"github.com/tracerdev/tracer/storage"
+	"github.com/tracerdev/tracer/storage/backend"
 )
 
 // serveCollector runs the collector assembled from its parts until ctx is
@@ -96,14 +97,14 @@ type storeOpener func(ctx context.Context, cfg collector.StorageConfig, log *slo
 // storageLocation says where a backend keeps spans, for the start-up log.
 func storageLocation(cfg collector.StorageConfig) string {
 	switch cfg.Type {
-	case collector.StorageMemory:
+	case backend.TypeMemory:
 		if cfg.Memory.MaxSpans > 0 {
 			return "in memory, at most " + strconv.Itoa(cfg.Memory.MaxSpans) + " spans"
 		}
 		return "in memory (the backend's default cap)"
-	case collector.StorageBadger:
+	case backend.TypeBadger:
 		return cfg.Badger.Dir
-	case collector.StorageClickHouse:
+	case backend.TypeClickHouse:
 		return strings.Join(cfg.ClickHouse.Addr, ",") + " database " + cfg.ClickHouse.Database
 	}
 	return ""

@@ -42,6 +42,9 @@ type Config struct {
 type MemoryConfig struct {
 	// MaxSpans caps the spans kept; 0 means the backend's default.
 	MaxSpans int `yaml:"max_spans"`
+	// MaxBytes caps the bytes of the spans kept (their strings and
+	// slices); 0 means the backend's default, memory.DefaultMaxBytes.
+	MaxBytes int64 `yaml:"max_bytes"`
 }
 
 // BadgerConfig configures the embedded on-disk backend.
@@ -73,6 +76,9 @@ func (c Config) Validate() error {
 	case TypeMemory:
 		if c.Memory.MaxSpans < 0 {
 			bad("memory.max_spans must not be negative, got %d", c.Memory.MaxSpans)
+		}
+		if c.Memory.MaxBytes < 0 {
+			bad("memory.max_bytes must not be negative, got %d", c.Memory.MaxBytes)
 		}
 	case TypeBadger:
 		if strings.TrimSpace(c.Badger.Dir) == "" {
@@ -118,13 +124,17 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (storage.Store, err
 	}
 	switch cfg.Type {
 	case TypeMemory:
-		var opts []memory.Option
+		opts := []memory.Option{memory.WithReaderLimits(cfg.Limits)}
 		if cfg.Memory.MaxSpans > 0 {
 			opts = append(opts, memory.WithMaxSpans(cfg.Memory.MaxSpans))
 		}
+		if cfg.Memory.MaxBytes > 0 {
+			opts = append(opts, memory.WithMaxBytes(cfg.Memory.MaxBytes))
+		}
 		return memory.New(opts...), nil
 	case TypeBadger:
-		s, err := badger.Open(cfg.Badger.Dir, badger.WithLogger(log.With("component", "badger")))
+		s, err := badger.Open(cfg.Badger.Dir, badger.WithLogger(log.With("component", "badger")),
+			badger.WithReaderLimits(cfg.Limits))
 		if err != nil {
 			return nil, fmt.Errorf("open badger store in %s: %w", cfg.Badger.Dir, err)
 		}
