@@ -10,13 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracerdev/tracer/storage/backend"
-
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tracerdev/tracer/storage/backend"
 	"github.com/tracerdev/tracer/storage/memory"
 )
 

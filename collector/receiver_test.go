@@ -13,12 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracerdev/tracer/storage/backend"
-
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/tracerdev/tracer/collector/otlp"
+	"github.com/tracerdev/tracer/storage/backend"
 	"github.com/tracerdev/tracer/storage/memory"
 )
 

@@ -127,7 +127,10 @@ type Reader interface {
 	// Services returns the service names seen, sorted.
 	Services(ctx context.Context) ([]string, error)
 	// Operations returns the operations seen for service, sorted by name
-	// then kind; kind KindUnspecified means every kind.
+	// then kind; kind KindUnspecified means every kind. A span written
+	// again under a new name may leave its old name listed (it was seen;
+	// ClickHouse keeps it, the embedded stores drop it), but searches
+	// match only the stored version.
 	Operations(ctx context.Context, service string, kind SpanKind) ([]Operation, error)
 }
 

@@ -13,8 +13,9 @@ import (
 // suiteLimits are the reader limits of the Limits case.
 var suiteLimits = storage.ReaderLimits{MaxTraceSpans: 5, MaxTraces: 30}
 
-// testRewritten writes a span again with the same ids and new content: reads,
-// searches and lists see only the new version.
+// testRewritten writes a span again with the same ids and new content: reads
+// and searches see only the new version; Operations lists the new name (and
+// may still list the old one, which was seen: see storage.Reader).
 func testRewritten(t *testing.T, s storage.Store) {
 	b := base()
 	id := tid(0x31)
@@ -60,8 +61,10 @@ func testRewritten(t *testing.T, s storage.Store) {
 	if err != nil {
 		t.Fatalf("Operations: %v", err)
 	}
-	if wantOps := []storage.Operation{op("new-name", storage.KindServer)}; !slices.Equal(ops, wantOps) {
-		t.Errorf("Operations(back) = %+v, want %+v", ops, wantOps)
+	newOnly := []storage.Operation{op("new-name", storage.KindServer)}
+	both := []storage.Operation{op("new-name", storage.KindServer), op("old-name", storage.KindServer)}
+	if !slices.Equal(ops, newOnly) && !slices.Equal(ops, both) {
+		t.Errorf("Operations(back) = %+v, want %+v (or with the old name too)", ops, newOnly)
 	}
 }
 
