@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"io"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
@@ -24,6 +25,8 @@ type config struct {
 	processors   []sdktrace.SpanProcessor
 	syncExport   bool
 	clockLimit   int
+	stateSpans   int
+	stateIdle    time.Duration
 	global       bool
 	providerOpts []sdktrace.TracerProviderOption
 }
@@ -169,12 +172,32 @@ func WithSyncExport() Option {
 }
 
 // WithClockLimit bounds the number of entries of the vector clock (default
-// vclock.DefaultLimit). Past it the smallest entries are dropped and the
-// clock is marked pruned.
+// vclock.DefaultLimit; at most vclock.MaxLimit, the ceiling every reader of
+// a clock accepts, and larger n is lowered to it). Past it the smallest
+// entries are dropped and the clock is marked pruned.
 func WithClockLimit(n int) Option {
 	return optionFunc(func(c config) config {
 		if n > 1 {
 			c.clockLimit = n
+		}
+		return c
+	})
+}
+
+// WithClockState bounds the per-trace clock state the provider keeps for
+// open spans: at most maxSpans open spans (default 65536, about 160 bytes
+// each), and a trace's state is dropped when no span of it started for
+// maxIdle (default 30 minutes). A span whose state was dropped ends without
+// clock attributes; such spans are counted by the metric
+// tracer.sdk.clock.evicted_spans of the global MeterProvider. Zero or
+// negative values keep the defaults.
+func WithClockState(maxSpans int, maxIdle time.Duration) Option {
+	return optionFunc(func(c config) config {
+		if maxSpans > 0 {
+			c.stateSpans = maxSpans
+		}
+		if maxIdle > 0 {
+			c.stateIdle = maxIdle
 		}
 		return c
 	})

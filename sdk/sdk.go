@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel"
@@ -72,7 +73,8 @@ func New(ctx context.Context, opts ...Option) (*sdktrace.TracerProvider, error) 
 
 	popts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(res),
-		sdktrace.WithSpanProcessor(NewProcessor(node, next, WithProcessorClockLimit(c.clockLimit))),
+		sdktrace.WithSpanProcessor(NewProcessor(node, next, WithProcessorClockLimit(c.clockLimit),
+			WithProcessorClockState(c.stateSpans, c.stateIdle))),
 	}
 	if c.sampler != nil {
 		popts = append(popts, sdktrace.WithSampler(c.sampler))
@@ -119,6 +121,20 @@ func newResource(ctx context.Context, c config) (*resource.Resource, string, err
 		return nil, "", fmt.Errorf("sdk: resource: %w", err)
 	}
 	return res, instanceID, nil
+}
+
+// SpanClock rebuilds the clocks a span recorded from its attributes (those
+// of an sdktrace.ReadOnlySpan or a tracetest.SpanStub) with
+// vclock.FromAttributes; vclock.ErrNoClock when it has none.
+func SpanClock(attrs []attribute.KeyValue) (vclock.SpanClock, error) {
+	return vclock.FromAttributes(func(key string) (string, bool) {
+		for _, a := range attrs {
+			if string(a.Key) == key {
+				return a.Value.String(), true
+			}
+		}
+		return "", false
+	})
 }
 
 // NodeID derives a clock node id from a service.instance.id: the id itself
@@ -196,7 +212,9 @@ type ProcessorOption interface {
 }
 
 type processorConfig struct {
-	limit int
+	limit    int
+	maxSpans int
+	maxIdle  time.Duration
 }
 
 type processorOptionFunc func(processorConfig) processorConfig
@@ -204,11 +222,25 @@ type processorOptionFunc func(processorConfig) processorConfig
 func (f processorOptionFunc) applyProcessor(c processorConfig) processorConfig { return f(c) }
 
 // WithProcessorClockLimit bounds the clock's entries (default
-// vclock.DefaultLimit).
+// vclock.DefaultLimit, at most vclock.MaxLimit; see WithClockLimit).
 func WithProcessorClockLimit(n int) ProcessorOption {
 	return processorOptionFunc(func(c processorConfig) processorConfig {
 		if n > 1 {
 			c.limit = n
+		}
+		return c
+	})
+}
+
+// WithProcessorClockState bounds the clock state the processor keeps (see
+// WithClockState).
+func WithProcessorClockState(maxSpans int, maxIdle time.Duration) ProcessorOption {
+	return processorOptionFunc(func(c processorConfig) processorConfig {
+		if maxSpans > 0 {
+			c.maxSpans = maxSpans
+		}
+		if maxIdle > 0 {
+			c.maxIdle = maxIdle
 		}
 		return c
 	})
@@ -228,7 +260,7 @@ func NewProcessor(node string, next sdktrace.SpanProcessor, opts ...ProcessorOpt
 	if !vclock.ValidNode(node) {
 		node = NodeID(node)
 	}
-	return vcstate.NewProcessor(node, c.limit, next)
+	return vcstate.NewProcessor(vcstate.Config{Node: node, Limit: c.limit, MaxSpans: c.maxSpans, MaxIdle: c.maxIdle}, next)
 }
 
 // fanout passes every call to each processor in order.

@@ -62,7 +62,7 @@ type SpanClock struct {
 // FromAttributes rebuilds the clocks a span recorded from its attributes
 // (AttrNode, AttrTick, AttrDeps, AttrEndTick, AttrEndDeps). attr returns an
 // attribute's value in its canonical text form, an int as its decimal (as
-// OpenTelemetry's attribute.Value.Emit and a stored span's attribute give
+// OpenTelemetry's attribute.Value.String and a stored span's attribute give
 // it), and whether the span has it. Without AttrNode the error is
 // ErrNoClock; malformed clock attributes are another error.
 //
