@@ -371,10 +371,13 @@ type clockSpan struct {
 	endDeps string
 }
 
+// Attributes returns the clock attributes, then the span's own. The clock
+// comes first and is not counted against the span's attribute limit (the
+// SDK applied it to the span's own attributes already), so that a receiver
+// that keeps only the first N attributes of a span keeps the clock.
 func (s *clockSpan) Attributes() []attribute.KeyValue {
 	orig := s.ReadOnlySpan.Attributes()
-	out := make([]attribute.KeyValue, len(orig), len(orig)+5)
-	copy(out, orig)
+	out := make([]attribute.KeyValue, 0, len(orig)+5)
 	out = append(out,
 		attribute.String(vclock.AttrNode, s.node),
 		attribute.Int64(vclock.AttrTick, int64(s.tick)))
@@ -387,7 +390,7 @@ func (s *clockSpan) Attributes() []attribute.KeyValue {
 			out = append(out, attribute.String(vclock.AttrEndDeps, s.endDeps))
 		}
 	}
-	return out
+	return append(out, orig...)
 }
 
 // Shutdown shuts the next processor down and forgets the provider.
