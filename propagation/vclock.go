@@ -34,8 +34,9 @@ type vclockOptionFunc func(*VClock)
 
 func (f vclockOptionFunc) apply(v *VClock) { f(v) }
 
-// WithMaxEntries sets the largest clock accepted from a carrier (default
-// vclock.DefaultLimit); larger ones are dropped as oversized.
+// WithMaxEntries lowers the largest clock accepted from a carrier (default
+// and ceiling vclock.MaxLimit, the most any process may send); larger ones
+// are dropped as oversized.
 func WithMaxEntries(n int) VClockOption {
 	return vclockOptionFunc(func(v *VClock) {
 		if n > 0 {
@@ -46,7 +47,7 @@ func WithMaxEntries(n int) VClockOption {
 
 // NewVClock returns a clock propagator.
 func NewVClock(opts ...VClockOption) *VClock {
-	v := &VClock{limit: vclock.DefaultLimit}
+	v := &VClock{limit: vclock.MaxLimit}
 	for _, o := range opts {
 		o.apply(v)
 	}

@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"io"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
@@ -17,13 +18,16 @@ type config struct {
 	sampler      sdktrace.Sampler
 	limits       *sdktrace.SpanLimits
 	exporters    []sdktrace.SpanExporter
-	exporterKind string // "", "otlp-grpc", "otlp-http", "stdout", "none"
+	kinds        []string // exporters named by options, in order: "otlp-grpc", "otlp-http", "stdout"
+	noEnv        bool     // WithoutExporter: OTEL_TRACES_EXPORTER is not consulted
 	grpcOpts     []otlptracegrpc.Option
 	httpOpts     []otlptracehttp.Option
 	stdout       io.Writer
 	processors   []sdktrace.SpanProcessor
 	syncExport   bool
 	clockLimit   int
+	stateSpans   int
+	stateIdle    time.Duration
 	global       bool
 	providerOpts []sdktrace.TracerProviderOption
 }
@@ -92,7 +96,10 @@ func WithSampler(s sdktrace.Sampler) Option {
 }
 
 // WithSpanLimits sets span limits (default: OTEL_SPAN_*_LIMIT, else the
-// OpenTelemetry defaults).
+// OpenTelemetry defaults). As with sdktrace.WithSpanLimits, a field that is
+// zero or negative gets the OpenTelemetry default; for zero or unlimited
+// limits pass sdktrace.WithRawSpanLimits through WithProviderOptions. The
+// clock attributes do not count against AttributeCountLimit.
 func WithSpanLimits(l sdktrace.SpanLimits) Option {
 	return optionFunc(func(c config) config {
 		c.limits = &l
@@ -101,7 +108,7 @@ func WithSpanLimits(l sdktrace.SpanLimits) Option {
 }
 
 // WithExporter sends spans to e, in batches (or synchronously with
-// WithSyncExport). It replaces the exporter chosen from the environment;
+// WithSyncExport). It replaces the exporters chosen from the environment;
 // several WithExporter options, and WithOTLPGRPC, WithOTLPHTTP or
 // WithStdout next to them, send to each.
 func WithExporter(e sdktrace.SpanExporter) Option {
@@ -114,36 +121,50 @@ func WithExporter(e sdktrace.SpanExporter) Option {
 }
 
 // WithOTLPGRPC exports with OTLP over gRPC (default endpoint
-// localhost:4317, or OTEL_EXPORTER_OTLP_ENDPOINT and friends).
+// localhost:4317, or OTEL_EXPORTER_OTLP_ENDPOINT and friends), besides the
+// other exporters named by options. Given twice, the later options win.
 func WithOTLPGRPC(opts ...otlptracegrpc.Option) Option {
 	return optionFunc(func(c config) config {
-		c.exporterKind, c.grpcOpts = "otlp-grpc", opts
+		c.kinds, c.grpcOpts = addKind(c.kinds, "otlp-grpc"), opts
 		return c
 	})
 }
 
 // WithOTLPHTTP exports with OTLP over HTTP/protobuf (default endpoint
-// localhost:4318, or OTEL_EXPORTER_OTLP_ENDPOINT and friends).
+// localhost:4318, or OTEL_EXPORTER_OTLP_ENDPOINT and friends), besides the
+// other exporters named by options. Given twice, the later options win.
 func WithOTLPHTTP(opts ...otlptracehttp.Option) Option {
 	return optionFunc(func(c config) config {
-		c.exporterKind, c.httpOpts = "otlp-http", opts
+		c.kinds, c.httpOpts = addKind(c.kinds, "otlp-http"), opts
 		return c
 	})
 }
 
-// WithStdout writes spans as indented JSON to w, for development.
+// WithStdout writes spans as indented JSON to w (os.Stdout if nil), for
+// development, besides the other exporters named by options.
 func WithStdout(w io.Writer) Option {
 	return optionFunc(func(c config) config {
-		c.exporterKind, c.stdout = "stdout", w
+		c.kinds, c.stdout = addKind(c.kinds, "stdout"), w
 		return c
 	})
 }
 
-// WithoutExporter makes New set up no exporter, whatever the environment
-// says; spans reach only the processors given with WithSpanProcessor.
+func addKind(kinds []string, k string) []string {
+	for _, have := range kinds {
+		if have == k {
+			return kinds
+		}
+	}
+	return append(kinds[:len(kinds):len(kinds)], k)
+}
+
+// WithoutExporter makes New set up none of the exporters that the
+// environment or the options before it (WithOTLPGRPC, WithOTLPHTTP,
+// WithStdout) name; exporters given with WithExporter and processors given
+// with WithSpanProcessor still get spans.
 func WithoutExporter() Option {
 	return optionFunc(func(c config) config {
-		c.exporterKind = "none"
+		c.kinds, c.noEnv = nil, true
 		return c
 	})
 }
@@ -169,8 +190,9 @@ func WithSyncExport() Option {
 }
 
 // WithClockLimit bounds the number of entries of the vector clock (default
-// vclock.DefaultLimit). Past it the smallest entries are dropped and the
-// clock is marked pruned.
+// vclock.DefaultLimit; at most vclock.MaxLimit, the ceiling every reader of
+// a clock accepts, and larger n is lowered to it). Past it the smallest
+// entries are dropped and the clock is marked pruned.
 func WithClockLimit(n int) Option {
 	return optionFunc(func(c config) config {
 		if n > 1 {
@@ -180,9 +202,29 @@ func WithClockLimit(n int) Option {
 	})
 }
 
+// WithClockState bounds the per-trace clock state the provider keeps for
+// open spans: at most maxSpans open spans (default 65536, about 160 bytes
+// each), and a trace's state is dropped when no span of it started for
+// maxIdle (default 30 minutes). A span whose state was dropped ends without
+// clock attributes; such spans are counted by the metric
+// tracer.sdk.clock.evicted_spans of the global MeterProvider. Zero or
+// negative values keep the defaults.
+func WithClockState(maxSpans int, maxIdle time.Duration) Option {
+	return optionFunc(func(c config) config {
+		if maxSpans > 0 {
+			c.stateSpans = maxSpans
+		}
+		if maxIdle > 0 {
+			c.stateIdle = maxIdle
+		}
+		return c
+	})
+}
+
 // WithGlobal makes New install the provider as the global tracer provider
-// and propagation.Default (trace context, baggage, clock) as the global
-// propagator.
+// and, as the global propagator, those named by OTEL_PROPAGATORS with the
+// clock added (see propagation.FromEnv), else propagation.Default (trace
+// context, baggage, clock).
 func WithGlobal() Option {
 	return optionFunc(func(c config) config {
 		c.global = true

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel"
@@ -14,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	otelprop "go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -41,17 +43,31 @@ func New(ctx context.Context, opts ...Option) (*sdktrace.TracerProvider, error) 
 		return nil, fmt.Errorf("sdk: node id %q: want 1 to %d characters from [A-Za-z0-9._-]", node, vclock.MaxNodeLen)
 	}
 
-	exporters := c.exporters
-	// An exporter option (WithOTLPGRPC, ...) adds to WithExporter's; the
+	var prop otelprop.TextMapPropagator
+	if c.global {
+		if prop, err = propagation.FromEnv(); err != nil {
+			return nil, fmt.Errorf("sdk: %w", err)
+		}
+	}
+
+	// Exporter options (WithOTLPGRPC, ...) add to WithExporter's; the
 	// environment's choice applies only when no option names one.
-	if c.exporterKind != "" || len(exporters) == 0 {
-		e, err := newExporter(ctx, c)
-		if err != nil {
+	kinds := c.kinds
+	if len(kinds) == 0 && len(c.exporters) == 0 && !c.noEnv {
+		if kinds, err = envExporters(); err != nil {
 			return nil, err
 		}
-		if e != nil {
-			exporters = append(exporters, e)
+	}
+	exporters := c.exporters
+	for _, k := range kinds {
+		e, err := newExporter(ctx, c, k)
+		if err != nil {
+			for _, made := range exporters[len(c.exporters):] {
+				_ = made.Shutdown(ctx)
+			}
+			return nil, err
 		}
+		exporters = append(exporters[:len(exporters):len(exporters)], e)
 	}
 	downstream := append([]sdktrace.SpanProcessor(nil), c.processors...)
 	for _, e := range exporters {
@@ -72,19 +88,25 @@ func New(ctx context.Context, opts ...Option) (*sdktrace.TracerProvider, error) 
 
 	popts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(res),
-		sdktrace.WithSpanProcessor(NewProcessor(node, next, WithProcessorClockLimit(c.clockLimit))),
+		sdktrace.WithSpanProcessor(NewProcessor(node, next, WithProcessorClockLimit(c.clockLimit),
+			WithProcessorClockState(c.stateSpans, c.stateIdle))),
 	}
 	if c.sampler != nil {
 		popts = append(popts, sdktrace.WithSampler(c.sampler))
 	}
 	if c.limits != nil {
-		popts = append(popts, sdktrace.WithRawSpanLimits(*c.limits))
+		// Its deprecation is upstream's preference for WithRawSpanLimits;
+		// our option of the same name keeps its meaning (defaults for unset
+		// fields, sdk/trace/provider.go), and this call keeps those defaults
+		// upstream's.
+		//lint:ignore SA1019 see above
+		popts = append(popts, sdktrace.WithSpanLimits(*c.limits))
 	}
 	popts = append(popts, c.providerOpts...)
 	tp := sdktrace.NewTracerProvider(popts...)
 	if c.global {
 		otel.SetTracerProvider(tp)
-		otel.SetTextMapPropagator(propagation.Default())
+		otel.SetTextMapPropagator(prop)
 	}
 	return tp, nil
 }
@@ -121,6 +143,20 @@ func newResource(ctx context.Context, c config) (*resource.Resource, string, err
 	return res, instanceID, nil
 }
 
+// SpanClock rebuilds the clocks a span recorded from its attributes (those
+// of an sdktrace.ReadOnlySpan or a tracetest.SpanStub) with
+// vclock.FromAttributes; vclock.ErrNoClock when it has none.
+func SpanClock(attrs []attribute.KeyValue) (vclock.SpanClock, error) {
+	return vclock.FromAttributes(func(key string) (string, bool) {
+		for _, a := range attrs {
+			if string(a.Key) == key {
+				return a.Value.String(), true
+			}
+		}
+		return "", false
+	})
+}
+
 // NodeID derives a clock node id from a service.instance.id: the id itself
 // when it is a valid node id of at most 24 characters, else a 16-digit hex
 // FNV-1a hash of it.
@@ -133,35 +169,58 @@ func NodeID(instanceID string) string {
 	return fmt.Sprintf("%016x", h.Sum64())
 }
 
-// newExporter picks the exporter from the options, else from
-// OTEL_TRACES_EXPORTER ("otlp", "console", "none") and
-// OTEL_EXPORTER_OTLP_TRACES_PROTOCOL / OTEL_EXPORTER_OTLP_PROTOCOL ("grpc",
-// "http/protobuf"; the specification's default is http/protobuf).
-func newExporter(ctx context.Context, c config) (sdktrace.SpanExporter, error) {
-	kind := c.exporterKind
-	if kind == "" {
-		switch v := strings.ToLower(strings.TrimSpace(os.Getenv("OTEL_TRACES_EXPORTER"))); v {
-		case "", "otlp":
+// envExporters returns the exporters that OTEL_TRACES_EXPORTER names: a
+// comma-separated list of "otlp" (the default), "console" and "none" (alone:
+// no exporter), as the OpenTelemetry specification's exporter selection
+// says; "otlp" takes its protocol from OTEL_EXPORTER_OTLP_TRACES_PROTOCOL
+// or OTEL_EXPORTER_OTLP_PROTOCOL ("grpc", "http/protobuf"; the
+// specification's default is http/protobuf). Values follow
+// go.opentelemetry.io/contrib/exporters/autoexport (spans.go), which takes
+// one name only.
+func envExporters() ([]string, error) {
+	v := os.Getenv("OTEL_TRACES_EXPORTER")
+	if strings.Trim(v, " ,") == "" {
+		v = "otlp"
+	}
+	var kinds []string
+	var errs []error
+	none := false
+	for _, name := range strings.Split(v, ",") {
+		switch name = strings.ToLower(strings.TrimSpace(name)); name {
+		case "":
+		case "otlp":
 			proto := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
 			if proto == "" {
 				proto = os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
 			}
 			switch proto {
 			case "", "http/protobuf":
-				kind = "otlp-http"
+				kinds = addKind(kinds, "otlp-http")
 			case "grpc":
-				kind = "otlp-grpc"
+				kinds = addKind(kinds, "otlp-grpc")
 			default:
-				return nil, fmt.Errorf("sdk: OTEL_EXPORTER_OTLP_PROTOCOL=%q: want grpc or http/protobuf", proto)
+				errs = append(errs, fmt.Errorf("sdk: OTEL_EXPORTER_OTLP_PROTOCOL=%q: want grpc or http/protobuf", proto))
 			}
 		case "console":
-			kind = "stdout"
+			kinds = addKind(kinds, "stdout")
 		case "none":
-			kind = "none"
+			none = true
 		default:
-			return nil, fmt.Errorf("sdk: OTEL_TRACES_EXPORTER=%q: want otlp, console or none", v)
+			errs = append(errs, fmt.Errorf("sdk: OTEL_TRACES_EXPORTER=%q: unknown exporter %q, want otlp, console or none", v, name))
 		}
 	}
+	if none && (len(kinds) > 0 || len(errs) > 0) {
+		errs = append(errs, fmt.Errorf("sdk: OTEL_TRACES_EXPORTER=%q: none cannot be combined with other exporters", v))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return kinds, nil
+}
+
+// newExporter makes the exporter of kind ("otlp-grpc", "otlp-http",
+// "stdout") with the options' settings.
+func newExporter(ctx context.Context, c config, kind string) (sdktrace.SpanExporter, error) {
 	switch kind {
 	case "otlp-grpc":
 		e, err := otlptracegrpc.New(ctx, c.grpcOpts...)
@@ -175,7 +234,7 @@ func newExporter(ctx context.Context, c config) (sdktrace.SpanExporter, error) {
 			return nil, fmt.Errorf("sdk: otlp http exporter: %w", err)
 		}
 		return e, nil
-	case "stdout":
+	default:
 		sopts := []stdouttrace.Option{stdouttrace.WithPrettyPrint()}
 		if c.stdout != nil {
 			sopts = append(sopts, stdouttrace.WithWriter(c.stdout))
@@ -185,8 +244,6 @@ func newExporter(ctx context.Context, c config) (sdktrace.SpanExporter, error) {
 			return nil, fmt.Errorf("sdk: stdout exporter: %w", err)
 		}
 		return e, nil
-	default:
-		return nil, nil
 	}
 }
 
@@ -196,7 +253,9 @@ type ProcessorOption interface {
 }
 
 type processorConfig struct {
-	limit int
+	limit    int
+	maxSpans int
+	maxIdle  time.Duration
 }
 
 type processorOptionFunc func(processorConfig) processorConfig
@@ -204,11 +263,25 @@ type processorOptionFunc func(processorConfig) processorConfig
 func (f processorOptionFunc) applyProcessor(c processorConfig) processorConfig { return f(c) }
 
 // WithProcessorClockLimit bounds the clock's entries (default
-// vclock.DefaultLimit).
+// vclock.DefaultLimit, at most vclock.MaxLimit; see WithClockLimit).
 func WithProcessorClockLimit(n int) ProcessorOption {
 	return processorOptionFunc(func(c processorConfig) processorConfig {
 		if n > 1 {
 			c.limit = n
+		}
+		return c
+	})
+}
+
+// WithProcessorClockState bounds the clock state the processor keeps (see
+// WithClockState).
+func WithProcessorClockState(maxSpans int, maxIdle time.Duration) ProcessorOption {
+	return processorOptionFunc(func(c processorConfig) processorConfig {
+		if maxSpans > 0 {
+			c.maxSpans = maxSpans
+		}
+		if maxIdle > 0 {
+			c.maxIdle = maxIdle
 		}
 		return c
 	})
@@ -228,7 +301,7 @@ func NewProcessor(node string, next sdktrace.SpanProcessor, opts ...ProcessorOpt
 	if !vclock.ValidNode(node) {
 		node = NodeID(node)
 	}
-	return vcstate.NewProcessor(node, c.limit, next)
+	return vcstate.NewProcessor(vcstate.Config{Node: node, Limit: c.limit, MaxSpans: c.maxSpans, MaxIdle: c.maxIdle}, next)
 }
 
 // fanout passes every call to each processor in order.

@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"fmt"
+	"reflect"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -35,8 +36,13 @@ func SpanFromContext(ctx context.Context) *Span {
 // SetTag sets an attribute from any Go value: booleans, integers, floats,
 // strings and their slices keep their type; an error is recorded as an
 // exception event; anything else is formatted with fmt. As in OpenTracing,
-// the tag "error" set to true marks the span as failed.
+// the tag "error" set to true marks the span as failed. A nil pointer in an
+// interface (a typed nil) is a nil value, and a String or Error method that
+// panics gives fmt's note of the panic: SetTag never panics.
 func (s *Span) SetTag(key string, value any) *Span {
+	if isNil(value) {
+		value = nil
+	}
 	if key == "error" {
 		switch v := value.(type) {
 		case bool:
@@ -45,18 +51,37 @@ func (s *Span) SetTag(key string, value any) *Span {
 			}
 			return s
 		case error:
-			s.RecordError(v)
-			s.SetStatus(codes.Error, v.Error())
+			msg := s.recordError(v)
+			s.SetStatus(codes.Error, msg)
 			return s
 		}
 	}
 	if err, ok := value.(error); ok {
-		s.RecordError(err)
-		s.SetAttributes(attribute.String(key, err.Error()))
+		s.SetAttributes(attribute.String(key, s.recordError(err)))
 		return s
 	}
 	s.SetAttributes(Attribute(key, value))
 	return s
+}
+
+// recordError records err as an exception event and returns its message;
+// an Error method that panics costs the event, not the caller.
+func (s *Span) recordError(err error) string {
+	msg := fmt.Sprint(err) // fmt recovers a panicking Error method
+	func() {
+		defer func() { _ = recover() }()
+		s.RecordError(err)
+	}()
+	return msg
+}
+
+// isNil reports whether v is nil or a nil pointer.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // Finish ends the span.
@@ -107,7 +132,7 @@ func Attribute(key string, value any) attribute.KeyValue {
 	case []float64:
 		return attribute.Float64Slice(key, v)
 	case fmt.Stringer:
-		return attribute.Stringer(key, v)
+		return attribute.String(key, fmt.Sprint(v)) // fmt recovers a panicking String method
 	default:
 		return attribute.String(key, fmt.Sprint(v))
 	}

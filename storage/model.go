@@ -199,49 +199,26 @@ func (s *Span) ResourceAttribute(key string) (Attribute, bool) {
 }
 
 // Clock returns the vector clock the span recorded at its start (see
-// vclock.FromAttributes), and whether it carries one.
+// SpanClock), and whether it carries a well-formed one.
 func (s *Span) Clock() (vclock.Clock, bool) {
-	return s.clock(vclock.AttrNode, vclock.AttrTick, vclock.AttrDeps)
+	c, err := s.SpanClock()
+	return c.Start, err == nil
 }
 
 // EndClock returns the vector clock at the span's end: the start clock
 // updated with what the span recorded at its end, if anything changed.
 func (s *Span) EndClock() (vclock.Clock, bool) {
-	c, ok := s.Clock()
-	if !ok {
-		return c, false
-	}
-	if e, ok := s.clock(vclock.AttrNode, vclock.AttrEndTick, vclock.AttrEndDeps); ok {
-		return e, true
-	}
-	return c, true
+	c, err := s.SpanClock()
+	return c.End, err == nil
 }
 
-func (s *Span) clock(nodeKey, tickKey, depsKey string) (vclock.Clock, bool) {
-	var node, tick, deps string
-	var haveTick bool
-	for _, a := range s.Attributes {
-		switch a.Key {
-		case nodeKey:
-			node = a.Value
-		case tickKey:
-			tick, haveTick = a.Value, true
-		case depsKey:
-			deps = a.Value
-		}
-	}
-	if node == "" || !haveTick {
-		return vclock.Clock{}, false
-	}
-	n, err := strconv.ParseUint(tick, 10, 64)
-	if err != nil {
-		return vclock.Clock{}, false
-	}
-	c, err := vclock.Compose(node, n, deps)
-	if err != nil {
-		return vclock.Clock{}, false
-	}
-	return c, true
+// SpanClock rebuilds the span's clocks from its attributes with
+// vclock.FromAttributes: vclock.ErrNoClock when it has none.
+func (s *Span) SpanClock() (vclock.SpanClock, error) {
+	return vclock.FromAttributes(func(key string) (string, bool) {
+		a, ok := s.Attribute(key)
+		return a.Value, ok
+	})
 }
 
 // Copy returns a deep copy of s.

@@ -9,6 +9,14 @@ import (
 // DefaultLimit is the number of entries a clock keeps unless told otherwise.
 const DefaultLimit = 32
 
+// MaxLimit is the hard ceiling on a clock's entries, and the one size limit
+// of Tracer: a clock may be configured to hold up to MaxLimit entries (New
+// and every option that sets a limit clamp to it), and everything that
+// decodes a clock (Parse, Validate, Compose, FromAttributes, the
+// propagators, storage) accepts any clock up to it, whatever limit the
+// process that sent it was configured with.
+const MaxLimit = 128
+
 // MaxNodeLen is the longest node id allowed.
 const MaxNodeLen = 64
 
@@ -27,13 +35,21 @@ type Clock struct {
 	limit   int // 0 means DefaultLimit
 }
 
-// New returns an empty clock holding at most limit entries (DefaultLimit if
-// limit < 1).
+// New returns an empty clock holding at most limit entries: DefaultLimit if
+// limit < 1, MaxLimit if limit is larger.
 func New(limit int) Clock {
-	if limit < 1 {
-		limit = DefaultLimit
+	return Clock{limit: clampLimit(limit, DefaultLimit)}
+}
+
+// clampLimit bounds limit to [1, MaxLimit], with def for limit < 1.
+func clampLimit(limit, def int) int {
+	switch {
+	case limit < 1:
+		return def
+	case limit > MaxLimit:
+		return MaxLimit
 	}
-	return Clock{limit: limit}
+	return limit
 }
 
 // Limit returns the maximum number of entries.
@@ -47,8 +63,16 @@ func (c Clock) Limit() int {
 // Len returns the number of entries.
 func (c Clock) Len() int { return len(c.entries) }
 
-// Pruned reports whether entries were dropped to respect the limit.
+// Pruned reports whether the clock may lack entries or hold counters lower
+// than the truth: entries were dropped to respect the limit, or the clock
+// was started (MarkPruned) where the causal past did not come with it, such
+// as behind a hop that does not carry the clock. Compare treats what a pruned
+// clock lacks as unknown.
 func (c Clock) Pruned() bool { return c.pruned }
+
+// MarkPruned marks the clock as possibly incomplete (see Pruned). The mark
+// stays through Merge and travels in the text encoding.
+func (c *Clock) MarkPruned() { c.pruned = true }
 
 // Entries returns a copy of the entries, sorted by node.
 func (c Clock) Entries() []Entry { return slices.Clone(c.entries) }

@@ -6,8 +6,17 @@
 // smallest entries and is marked pruned; comparisons that a pruned clock can
 // no longer decide return Unknown rather than claim an order.
 //
-// The package has no dependencies. Clock is a value that one goroutine owns;
-// Shared is the mutex-guarded clock that the goroutines of one request share.
+// The package has no dependencies. A Clock is a value that one goroutine
+// owns.
+//
+// # Size
+//
+// MaxLimit is the one ceiling on a clock's size. A process may keep clocks
+// of up to MaxLimit entries (DefaultLimit unless configured, see
+// sdk.WithClockLimit), and everything that reads a clock (Parse, Validate,
+// Compose, FromAttributes, the propagators, storage) accepts up to MaxLimit
+// entries, so a clock one process may send is never refused by another.
+// MaxTextLen bounds its text accordingly.
 //
 // # Text encoding
 //
@@ -19,9 +28,35 @@
 //
 // # Span attributes
 //
-// Tracer's SDK records a span's clock in three attributes (see AttrNode,
+// Tracer's SDK records a span's clock in a few attributes (see AttrNode,
 // AttrTick and AttrDeps) instead of one encoded clock per span, so that the
 // text of the clock is encoded only when it changes: the process's node id,
 // its counter at the span's start, and the entries of the other processes
-// that the span causally follows. Compose rebuilds the whole clock from them.
+// that the span causally follows. FromAttributes rebuilds a span's clocks
+// (at its start and end) from them, for OpenTelemetry spans and stored spans
+// alike; Compose rebuilds one clock from a (node, tick, deps) triple.
+//
+// # What the clock can tell, and what it cannot
+//
+// A clock orders only what it saw. An order it reports (Before, After) is
+// always true: counters grow only along causal paths. Concurrent, though,
+// claims that no causal path joins two events, and a clock can only vouch
+// for that when every path between them carried the clock.
+//
+// A hop that does not carry it, such as a service instrumented with plain
+// OpenTelemetry (otelgrpc, say) between two Tracer services, breaks that:
+// in A -> B -> C with a plain B, C receives B's trace context but not A's
+// clock, so C's clock alone would look concurrent with A's, though A's call
+// happened before C's work. Tracer's SDK therefore marks a clock pruned
+// where its causal past did not come with it: when a span starts with a
+// remote parent and no clock, and when a span starts under a local parent
+// whose clock state is gone (ended or evicted). The mark travels onwards
+// with the clock, so C's spans and everything C calls compare Unknown, not
+// Concurrent, with what lies beyond the hop, while the orders the clock did
+// see are still reported (C's spans among themselves with CompareStarts).
+// The trace's structure (parent before child, a synchronous call's end
+// before its caller's end) decides the rest; analysis joins the two.
+//
+// A clock also says nothing about goroutines within one process: all of a
+// process's events of a trace are ordered by its one counter.
 package vclock

@@ -8,9 +8,10 @@ import (
 	"strings"
 )
 
-// MaxTextLen is the longest text Parse accepts: DefaultLimit entries of the
-// longest node id and count, with room to spare.
-const MaxTextLen = 4096
+// MaxTextLen is the longest text encoding of a clock: the pruned mark and
+// MaxLimit entries of the longest node id and count, comma separated.
+// Longer text is refused unread.
+const MaxTextLen = 1 + MaxLimit*(MaxNodeLen+len(":18446744073709551615")+1) - 1
 
 // String returns the text encoding (see the package doc).
 func (c Clock) String() string { return string(c.AppendText(make([]byte, 0, c.TextLen()))) }
@@ -63,20 +64,19 @@ func uintLen(n uint64) int {
 	return l
 }
 
-// Parse decodes the text encoding with the default limit.
-func Parse(s string) (Clock, error) { return ParseLimit(s, DefaultLimit) }
+// Parse decodes the text encoding of any clock a process may send: up to
+// MaxLimit entries. The result's limit is MaxLimit.
+func Parse(s string) (Clock, error) { return ParseLimit(s, MaxLimit) }
 
 // ParseLimit decodes the text encoding of a clock of at most limit entries
-// (DefaultLimit if limit < 1). Input longer than MaxTextLen, with more
-// entries than limit, or not exactly in the encoding's form is an error. The
-// node ids of the result share s's memory.
+// (MaxLimit if limit < 1 or larger); the result has that limit. Input longer
+// than MaxTextLen, with more entries than limit, or not exactly in the
+// encoding's form is an error. The node ids of the result share s's memory.
 func ParseLimit(s string, limit int) (Clock, error) { return parse(s, limit, 0) }
 
 // parse is ParseLimit with room for spare more entries in the result.
 func parse(s string, limit, spare int) (Clock, error) {
-	if limit < 1 {
-		limit = DefaultLimit
-	}
+	limit = clampLimit(limit, MaxLimit)
 	c := Clock{limit: limit}
 	if len(s) > MaxTextLen {
 		return c, fmt.Errorf("vclock: text of %d bytes exceeds %d", len(s), MaxTextLen)
@@ -182,11 +182,10 @@ func ValidNode(id string) bool {
 }
 
 // Validate checks that s is a well-formed clock of at most limit entries
-// (DefaultLimit if limit < 1), as Parse would, without allocating.
+// (MaxLimit if limit < 1 or larger), as ParseLimit would, without
+// allocating.
 func Validate(s string, limit int) error {
-	if limit < 1 {
-		limit = DefaultLimit
-	}
+	limit = clampLimit(limit, MaxLimit)
 	if len(s) > MaxTextLen {
 		return fmt.Errorf("vclock: text of %d bytes exceeds %d", len(s), MaxTextLen)
 	}
@@ -217,7 +216,7 @@ func Validate(s string, limit int) error {
 // allocates only when s names nodes c does not have. On error c is
 // unchanged.
 func (c *Clock) MergeText(s, except string) (bool, error) {
-	if err := Validate(s, MaxTextLen); err != nil {
+	if err := Validate(s, MaxLimit); err != nil {
 		return false, err
 	}
 	changed := false

@@ -43,3 +43,24 @@ func ExampleParse() {
 	// 12 2
 	// vclock: node "api" out of order or repeated
 }
+
+func ExampleFromAttributes() {
+	// A stored or exported span's attributes, as text.
+	attrs := map[string]string{
+		vclock.AttrNode:    "api-1",
+		vclock.AttrTick:    "4",
+		vclock.AttrDeps:    "db-7:12",
+		vclock.AttrEndTick: "6", // no end_deps: the other entries did not change
+	}
+	sc, err := vclock.FromAttributes(func(key string) (string, bool) {
+		v, ok := attrs[key]
+		return v, ok
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(sc.Start, "->", sc.End, vclock.Compare(sc.Start, sc.End))
+	// Output:
+	// api-1:4,db-7:12 -> api-1:6,db-7:12 before
+}

@@ -6,13 +6,22 @@ import (
 	"github.com/tracerdev/tracer/vclock"
 )
 
+// scanMax is the most open spans a holder finds by scanning; past it, it
+// keeps an index, so that no span start or end costs a scan of its trace.
+const scanMax = 8
+
 // Holder is one trace's clock in one process. Its shard's mutex guards it.
 type Holder struct {
-	id       uint64       // incarnation, unique per processor
-	deps     vclock.Clock // other nodes' entries
-	depsText string       // cached encoding of deps
-	local    uint64       // this node's counter after its last event
-	open     []openSpan   // spans of this trace open in this process
+	id       uint64 // incarnation, unique per processor
+	trace    trace.TraceID
+	deps     vclock.Clock           // other nodes' entries
+	depsText string                 // cached encoding of deps
+	local    uint64                 // this node's counter after its last event
+	open     []openSpan             // spans of this trace open in this process
+	index    map[trace.SpanID]int32 // position in open, once open outgrew scanMax
+
+	touched    int64   // the processor's time at the last span start
+	prev, next *Holder // the shard's holders, least recently started first
 }
 
 // openSpan is the clock a span recorded at its start.
@@ -23,12 +32,14 @@ type openSpan struct {
 }
 
 // reset readies a pooled holder for a new trace.
-func (h *Holder) reset(id uint64, limit int) {
-	h.id = id
+func (h *Holder) reset(id uint64, tid trace.TraceID, limit int) {
+	h.id, h.trace = id, tid
 	h.deps = vclock.New(limit)
 	h.depsText, h.local = "", 0
 	clear(h.open)
 	h.open = h.open[:0]
+	h.index = nil
+	h.prev, h.next = nil, nil
 }
 
 // mergeLocked merges text (validated) into deps, except the node's own entry.
@@ -39,18 +50,60 @@ func (h *Holder) mergeLocked(text, node string) {
 	}
 }
 
+// pruneLocked marks the clock as lacking part of its causal past.
+func (h *Holder) pruneLocked() {
+	if !h.deps.Pruned() {
+		h.deps.MarkPruned()
+		h.depsText = h.deps.String()
+	}
+}
+
 // textLocked returns the whole clock's encoding.
 func (h *Holder) textLocked(node string) string {
 	var buf [512]byte
 	return string(h.deps.AppendTextWith(buf[:0], node, h.local))
 }
 
+// addLocked records an open span.
+func (h *Holder) addLocked(o openSpan) {
+	h.open = append(h.open, o)
+	switch n := len(h.open); {
+	case h.index != nil:
+		h.index[o.id] = int32(n - 1)
+	case n > scanMax:
+		h.index = make(map[trace.SpanID]int32, 2*n)
+		for i, s := range h.open {
+			h.index[s.id] = int32(i)
+		}
+	}
+}
+
 // findLocked returns the index of the open span id, or -1.
 func (h *Holder) findLocked(id trace.SpanID) int {
+	if h.index != nil {
+		if i, ok := h.index[id]; ok {
+			return int(i)
+		}
+		return -1
+	}
 	for i := len(h.open) - 1; i >= 0; i-- { // the newest is the likeliest
 		if h.open[i].id == id {
 			return i
 		}
 	}
 	return -1
+}
+
+// removeLocked forgets the open span at index i.
+func (h *Holder) removeLocked(i int) {
+	last := len(h.open) - 1
+	if h.index != nil {
+		delete(h.index, h.open[i].id)
+		if i != last {
+			h.index[h.open[last].id] = int32(i)
+		}
+	}
+	h.open[i] = h.open[last]
+	h.open[last] = openSpan{}
+	h.open = h.open[:last]
 }

@@ -4,8 +4,12 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
@@ -13,6 +17,39 @@ import (
 )
 
 const shardCount = 16
+
+// Defaults of Config.
+const (
+	// DefaultMaxSpans is the most open spans whose clock a processor keeps:
+	// about 160 bytes each, so some 10 MiB at most.
+	DefaultMaxSpans = 65536
+	// DefaultMaxIdle is how long a trace's clock is kept after the last span
+	// of it started in this process.
+	DefaultMaxIdle = 30 * time.Minute
+)
+
+// Config configures a Processor.
+type Config struct {
+	// Node is the process's node id, which must be valid.
+	Node string
+	// Limit bounds the clock's entries: vclock.DefaultLimit if < 2, at most
+	// vclock.MaxLimit.
+	Limit int
+	// MaxSpans bounds the open spans whose clock is kept, all traces
+	// together (DefaultMaxSpans if < 1). The state is kept in 16 shards by
+	// trace id, each holding MaxSpans/16 (at least 1), so one trace keeps at
+	// most that many. A span start past its shard's share drops the state
+	// of the shard's least recently started trace (or, if that is its own
+	// trace alone, of its oldest other open span).
+	MaxSpans int
+	// MaxIdle drops the clock state of a trace after no span of it started
+	// for this long (DefaultMaxIdle if <= 0). It is checked as spans start,
+	// against a time read every 64 span starts, so that no span start pays
+	// for reading the clock.
+	MaxIdle time.Duration
+	// Meter provides the eviction counter (otel.GetMeterProvider() if nil).
+	Meter metric.MeterProvider
+}
 
 // Processor records the clock of every span and keeps the holders.
 //
@@ -22,35 +59,87 @@ const shardCount = 16
 // wrapped with its clock attributes. So the clock attributes are seen by the
 // processors after this one and by exporters, not by span.Attributes() while
 // the span is open.
+//
+// The state is bounded (Config.MaxSpans, Config.MaxIdle): a span whose
+// state was evicted ends without clock attributes, and is counted in the
+// metric EvictedMetric and by Evicted. A span that starts under a local
+// parent whose state is gone gets a clock marked pruned (vclock.Pruned), so
+// it never claims to be concurrent with what it may follow.
 type Processor struct {
-	node    string
-	limit   int
-	next    sdktrace.SpanProcessor
-	counter atomic.Uint64 // this node's event counter, shared by all traces
-	ids     atomic.Uint64 // holder incarnations
-	shards  [shardCount]shard
-	reg     atomic.Pointer[trace.TracerProvider]
-	pool    sync.Pool
+	node     string
+	limit    int
+	maxSpans int   // per shard
+	maxIdle  int64 // nanoseconds
+	next     sdktrace.SpanProcessor
+	counter  atomic.Uint64 // this node's event counter, shared by all traces
+	ids      atomic.Uint64 // holder incarnations
+	epoch    time.Time
+	coarse   atomic.Int64 // nanoseconds since epoch, read every refresh+1 events
+	refresh  uint64       // a mask of the counter
+	clock    func() int64 // nanoseconds since epoch
+	shards   [shardCount]shard
+	reg      atomic.Pointer[trace.TracerProvider]
+	pool     sync.Pool
+
+	evictedAge, evictedCount atomic.Uint64
+	evictions                metric.Int64Counter
+	byAge, byCount           metric.AddOption
 }
 
 type shard struct {
-	mu sync.Mutex
-	m  map[trace.TraceID]*Holder
+	mu             sync.Mutex
+	m              map[trace.TraceID]*Holder
+	oldest, newest *Holder // by last span start
+	spans          int     // open spans recorded
 }
 
-// NewProcessor returns a processor for node, passing spans on to next
-// (which may be nil). limit bounds the clock's entries.
+// EvictedMetric is the name of the counter of spans whose clock state was
+// dropped to respect the bounds, with attribute "reason" = "age" or "count".
+const EvictedMetric = "tracer.sdk.clock.evicted_spans"
+
+// NewProcessor returns a processor passing spans on to next (which may be
+// nil).
 //
-// A trace's holder lives while the trace has open spans in this process.
-// When the last one ends it is dropped: a later request of the same trace
-// brings the caller's clock, which holds what this process sent back, and
-// the node's counter keeps growing across holders, so no two events of the
-// node share a count.
-func NewProcessor(node string, limit int, next sdktrace.SpanProcessor) *Processor {
+// A trace's holder lives while the trace has open spans in this process,
+// within the bounds of c. When the last one ends it is dropped: a later
+// request of the same trace brings the caller's clock, which holds what this
+// process sent back, and the node's counter keeps growing across holders,
+// so no two events of the node share a count.
+func NewProcessor(c Config, next sdktrace.SpanProcessor) *Processor {
+	limit := c.Limit
 	if limit < 2 {
 		limit = vclock.DefaultLimit
 	}
-	p := &Processor{node: node, limit: limit, next: next}
+	p := &Processor{
+		node:    c.Node,
+		limit:   vclock.New(limit).Limit(), // vclock owns the ceiling
+		maxIdle: int64(c.MaxIdle),
+		next:    next,
+		epoch:   time.Now(),
+		refresh: 63,
+	}
+	p.clock = func() int64 { return int64(time.Since(p.epoch)) }
+	maxSpans := c.MaxSpans
+	if maxSpans < 1 {
+		maxSpans = DefaultMaxSpans
+	}
+	p.maxSpans = max(1, maxSpans/shardCount)
+	if p.maxIdle <= 0 {
+		p.maxIdle = int64(DefaultMaxIdle)
+	}
+	mp := c.Meter
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	var err error
+	p.evictions, err = mp.Meter(scope).Int64Counter(EvictedMetric, metric.WithUnit("{span}"),
+		metric.WithDescription("Open spans whose vector-clock state was dropped to bound memory; they end without clock attributes."))
+	if err != nil {
+		otel.Handle(err)
+		p.evictions = noop.Int64Counter{}
+	}
+	p.byAge = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "age")))
+	p.byCount = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "count")))
 	for i := range p.shards {
 		p.shards[i].m = make(map[trace.TraceID]*Holder)
 	}
@@ -58,24 +147,97 @@ func NewProcessor(node string, limit int, next sdktrace.SpanProcessor) *Processo
 	return p
 }
 
+// scope names the instrumentation scope of the processor's metrics.
+const scope = "github.com/tracerdev/tracer/sdk"
+
 // Node returns the processor's node id.
 func (p *Processor) Node() string { return p.node }
 
+// Evicted returns how many open spans lost their clock state to the age
+// bound and to the count bound.
+func (p *Processor) Evicted() (age, count uint64) {
+	return p.evictedAge.Load(), p.evictedCount.Load()
+}
+
 func (p *Processor) shard(id trace.TraceID) *shard { return &p.shards[id[15]%shardCount] }
 
-// acquire returns the trace's holder, creating it if needed, with its
-// shard locked: the shard's mutex guards its holders, so a span start or end
-// takes one lock.
-func (p *Processor) acquire(id trace.TraceID) (*shard, *Holder) {
+// acquire returns the trace's holder, creating it if needed, as the most
+// recently started of its shard, with the shard locked: the shard's mutex
+// guards its holders, so a span start or end takes one lock.
+func (p *Processor) acquire(id trace.TraceID, now int64) (*shard, *Holder, bool) {
 	s := p.shard(id)
 	s.mu.Lock()
 	h := s.m[id]
-	if h == nil {
+	created := h == nil
+	if created {
 		h = p.pool.Get().(*Holder)
-		h.reset(p.ids.Add(1), p.limit-1)
+		h.reset(p.ids.Add(1), id, p.limit-1)
 		s.m[id] = h
+	} else if h != s.newest {
+		s.unlink(h)
 	}
-	return s, h
+	if h != s.newest {
+		s.push(h)
+	}
+	h.touched = now
+	return s, h, created
+}
+
+// push makes h the newest holder of s.
+func (s *shard) push(h *Holder) {
+	h.prev, h.next = s.newest, nil
+	if s.newest != nil {
+		s.newest.next = h
+	} else {
+		s.oldest = h
+	}
+	s.newest = h
+}
+
+// unlink takes h out of s's list.
+func (s *shard) unlink(h *Holder) {
+	if h.prev != nil {
+		h.prev.next = h.next
+	} else {
+		s.oldest = h.next
+	}
+	if h.next != nil {
+		h.next.prev = h.prev
+	} else {
+		s.newest = h.prev
+	}
+	h.prev, h.next = nil, nil
+}
+
+// dropLocked forgets h and returns how many open spans it held.
+func (p *Processor) dropLocked(s *shard, h *Holder) int {
+	delete(s.m, h.trace)
+	s.unlink(h)
+	n := len(h.open)
+	s.spans -= n
+	p.pool.Put(h)
+	return n
+}
+
+// evictLocked enforces the bounds in s after a span of keep started at now.
+// It returns the open spans evicted for age and for count.
+func (p *Processor) evictLocked(s *shard, keep *Holder, now int64) (age, count int) {
+	for h := s.oldest; h != keep && now-h.touched > p.maxIdle; h = s.oldest {
+		age += p.dropLocked(s, h)
+	}
+	for s.spans > p.maxSpans {
+		if h := s.oldest; h != keep {
+			count += p.dropLocked(s, h)
+			continue
+		}
+		if len(keep.open) < 2 { // nothing here but the new span
+			break
+		}
+		keep.removeLocked(0)
+		s.spans--
+		count++
+	}
+	return age, count
 }
 
 // lookup returns the trace's holder, or nil; when it is not nil the shard
@@ -107,20 +269,53 @@ func (p *Processor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
 	// A received clock comes with a remote (or no) parent; a child of a
 	// local span finds it merged already, and skips walking the context.
 	var in *Inbound
-	if pc := s.Parent(); !pc.IsValid() || pc.IsRemote() {
+	pc := s.Parent()
+	remote := pc.IsValid() && pc.IsRemote()
+	if !pc.IsValid() || remote {
 		in = InboundFrom(parent)
 	}
 	sc := s.SpanContext()
-	sh, h := p.acquire(sc.TraceID())
-	if in != nil && in.merged.Load() != h.id {
-		h.mergeLocked(in.Text, p.node)
-		in.merged.Store(h.id)
+	now := p.coarse.Load()
+	sh, h, created := p.acquire(sc.TraceID(), now)
+	switch {
+	case in != nil:
+		if in.merged.Load() != h.id {
+			h.mergeLocked(in.Text, p.node)
+			in.merged.Store(h.id)
+		}
+	case remote:
+		// The parent is in another process that sent no clock: what led to
+		// it is not in this clock.
+		h.pruneLocked()
+	case created && pc.IsValid():
+		// A local parent whose clock state is gone (it ended, or it was
+		// evicted): the clock lacks the parent's past.
+		h.pruneLocked()
 	}
 	h.local = p.counter.Add(1)
-	h.open = append(h.open, openSpan{id: sc.SpanID(), tick: h.local, deps: h.depsText})
+	h.addLocked(openSpan{id: sc.SpanID(), tick: h.local, deps: h.depsText})
+	sh.spans++
+	age, count := p.evictLocked(sh, h, now)
+	if h.local&p.refresh == 0 {
+		p.coarse.Store(p.clock())
+	}
 	sh.mu.Unlock()
+	if age+count > 0 {
+		p.countEvicted(parent, age, count)
+	}
 	if p.next != nil {
 		p.next.OnStart(parent, s)
+	}
+}
+
+func (p *Processor) countEvicted(ctx context.Context, age, count int) {
+	if age > 0 {
+		p.evictedAge.Add(uint64(age))
+		p.evictions.Add(ctx, int64(age), p.byAge)
+	}
+	if count > 0 {
+		p.evictedCount.Add(uint64(count))
+		p.evictions.Add(ctx, int64(count), p.byCount)
 	}
 }
 
@@ -147,23 +342,17 @@ func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 		if h.local != o.tick || h.depsText != o.deps {
 			endTick, endDeps = h.local, h.depsText
 		}
-		last := len(h.open) - 1
-		h.open[i] = h.open[last]
-		h.open[last] = openSpan{}
-		h.open = h.open[:last]
+		h.removeLocked(i)
+		sh.spans--
 	}
-	drop := len(h.open) == 0
-	if drop {
-		delete(sh.m, id)
+	if len(h.open) == 0 {
+		p.dropLocked(sh, h)
 	}
 	sh.mu.Unlock()
-	if drop {
-		p.pool.Put(h)
-	}
 	if p.next == nil {
 		return
 	}
-	if o.tick == 0 { // not started here (the processor came late)
+	if o.tick == 0 { // not started here (the processor came late), or evicted
 		p.next.OnEnd(s)
 		return
 	}
@@ -182,10 +371,13 @@ type clockSpan struct {
 	endDeps string
 }
 
+// Attributes returns the clock attributes, then the span's own. The clock
+// comes first and is not counted against the span's attribute limit (the
+// SDK applied it to the span's own attributes already), so that a receiver
+// that keeps only the first N attributes of a span keeps the clock.
 func (s *clockSpan) Attributes() []attribute.KeyValue {
 	orig := s.ReadOnlySpan.Attributes()
-	out := make([]attribute.KeyValue, len(orig), len(orig)+5)
-	copy(out, orig)
+	out := make([]attribute.KeyValue, 0, len(orig)+5)
 	out = append(out,
 		attribute.String(vclock.AttrNode, s.node),
 		attribute.Int64(vclock.AttrTick, int64(s.tick)))
@@ -198,7 +390,7 @@ func (s *clockSpan) Attributes() []attribute.KeyValue {
 			out = append(out, attribute.String(vclock.AttrEndDeps, s.endDeps))
 		}
 	}
-	return out
+	return append(out, orig...)
 }
 
 // Shutdown shuts the next processor down and forgets the provider.

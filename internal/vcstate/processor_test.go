@@ -26,7 +26,7 @@ func holders(p *Processor) int {
 // process must not keep one per trace it ever saw.
 func TestHoldersDroppedWithTheirLastSpan(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
-	p := NewProcessor("n", 0, sdktrace.NewSimpleSpanProcessor(exp))
+	p := NewProcessor(Config{Node: "n"}, sdktrace.NewSimpleSpanProcessor(exp))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
 	defer tp.Shutdown(context.Background())
 	tr := tp.Tracer("t")
@@ -71,7 +71,7 @@ func TestHoldersDroppedWithTheirLastSpan(t *testing.T) {
 // A received clock is merged once per holder: a pooled holder reused for
 // another trace merges it again rather than trusting a stale mark.
 func TestInboundMergedPerHolder(t *testing.T) {
-	p := NewProcessor("n", 0, nil)
+	p := NewProcessor(Config{Node: "n"}, nil)
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
 	defer tp.Shutdown(context.Background())
 	tr := tp.Tracer("t")
