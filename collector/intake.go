@@ -67,7 +67,10 @@ func (in *WALIntake) Consume(ctx context.Context, body []byte, _ int) error {
 		// The WAL logs the start and the end of a full episode.
 		return ErrFull
 	case errors.Is(err, wal.ErrFailed):
-		// The WAL logged its sticky failure once; health reports it.
+		// The WAL logged its sticky failure once. Only a restart mends it
+		// (see wal.ErrFailed): fail the component, which stops the binary
+		// so that a supervisor restarts it; the request is retryable.
+		in.health.Fail("wal", err)
 		return fmt.Errorf("wal append: %w", err)
 	case errors.Is(err, wal.ErrTooLarge):
 		return ErrTooLarge
