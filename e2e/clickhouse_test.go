@@ -145,6 +145,7 @@ func TestCollectorClickHouseCrashAndRestart(t *testing.T) {
 	cfg := clickhouse.NewDefaultConfig()
 	cfg.Addr = []string{server.Addr}
 	cfg.Database = db
+	cfg.Limits.MaxTraces = maxBatches // the search below asks for every batch
 	qctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	store, err := clickhouse.New(qctx, cfg)

@@ -284,7 +284,7 @@ func TestValidateSources(t *testing.T) {
 	for _, want := range []string{
 		"wal.max_bytes (1048576) must be at least wal.segment_size (67108864) (set by $TRACER_WAL_MAX_BYTES)",
 		"batch.size must be positive, got 0 (set by --batch-size)",
-		`storage.clickhouse.addr: "nocolon" is not host:port: address nocolon: missing port in address (set by --clickhouse-addr)`,
+		`storage.clickhouse.addr "nocolon": want host:port: address nocolon: missing port in address (set by --clickhouse-addr)`,
 		`telemetry.log_level must be debug, info, warn or error; got "loud" (set by $TRACER_LOG_LEVEL)`,
 	} {
 		if !strings.Contains(err.Error(), want) {
