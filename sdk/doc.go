@@ -5,8 +5,8 @@
 // New builds the provider from functional options and the standard OTEL_*
 // environment variables (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES,
 // OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG, OTEL_SPAN_*_LIMIT,
-// OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_* ...); options win over the
-// environment. The clock comes from a span processor (NewProcessor) that New
+// OTEL_TRACES_EXPORTER (a comma-separated list), OTEL_EXPORTER_OTLP_*,
+// OTEL_PROPAGATORS with WithGlobal ...); options win over the environment. The clock comes from a span processor (NewProcessor) that New
 // puts in front of the exporting processors, so every span of the provider
 // gets a clock, including spans made by libraries instrumented with the plain
 // OpenTelemetry API.
@@ -19,7 +19,17 @@
 // described in package vclock (vclock.AttrNode, vclock.AttrTick,
 // vclock.AttrDeps, and at its end vclock.AttrEndTick and vclock.AttrEndDeps
 // when the clock moved while it was open). Package propagation carries the
-// clock between processes.
+// clock between processes. SpanClock (or vclock.FromAttributes) rebuilds a
+// span's clocks from its attributes.
+//
+// The clock is bounded in entries (WithClockLimit, at most
+// vclock.MaxLimit), and the per-trace clock state kept for open spans is
+// bounded in count and age (WithClockState); evictions are counted by the
+// metric tracer.sdk.clock.evicted_spans. Where a span's causal past did not
+// come with its clock (a remote parent that sent none, such as a service
+// with plain OpenTelemetry instrumentation, or a local parent whose clock
+// state is gone), its clock is marked pruned, so that comparisons across
+// that gap say Unknown rather than Concurrent.
 //
 // A process's events of one trace are totally ordered by its counter: the
 // clock tells apart what happened in different processes, not in different

@@ -203,12 +203,13 @@ func WithClockLimit(n int) Option {
 }
 
 // WithClockState bounds the per-trace clock state the provider keeps for
-// open spans: at most maxSpans open spans (default 65536, about 160 bytes
+// open spans: at most maxSpans open spans (default 32768, about 230 bytes
 // each), and a trace's state is dropped when no span of it started for
 // maxIdle (default 30 minutes). A span whose state was dropped ends without
 // clock attributes; such spans are counted by the metric
-// tracer.sdk.clock.evicted_spans of the global MeterProvider. Zero or
-// negative values keep the defaults.
+// tracer.sdk.clock.evicted_spans of the global MeterProvider. The state is
+// kept in 16 shards by trace id, so one trace keeps at most maxSpans/16 open
+// spans' clocks. Zero or negative values keep the defaults.
 func WithClockState(maxSpans int, maxIdle time.Duration) Option {
 	return optionFunc(func(c config) config {
 		if maxSpans > 0 {

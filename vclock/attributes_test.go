@@ -42,9 +42,10 @@ func TestOneSizeLimit(t *testing.T) {
 			_, perr := Parse(text)
 			verr := Validate(text, 0)
 			_, cerr := Compose("zz", 1, text)
-			var m Clock
+			var m, u Clock
 			_, merr := m.MergeText(text, "")
-			for name, err := range map[string]error{"Parse": perr, "Validate": verr, "Compose": cerr, "MergeText": merr} {
+			uerr := u.UnmarshalText([]byte(text))
+			for name, err := range map[string]error{"Parse": perr, "Validate": verr, "Compose": cerr, "MergeText": merr, "UnmarshalText": uerr} {
 				if (err == nil) != tt.ok {
 					t.Errorf("%s of %d entries: err = %v, want ok = %v", name, tt.n, err, tt.ok)
 				}

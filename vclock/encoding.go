@@ -45,9 +45,11 @@ func (c Clock) AppendText(b []byte) []byte {
 // MarshalText implements encoding.TextMarshaler.
 func (c Clock) MarshalText() ([]byte, error) { return c.AppendText(nil), nil }
 
-// UnmarshalText implements encoding.TextUnmarshaler with Parse's rules.
+// UnmarshalText implements encoding.TextUnmarshaler with ParseLimit's
+// rules: up to the limit c was made with (New), else up to MaxLimit, as
+// Parse.
 func (c *Clock) UnmarshalText(b []byte) error {
-	p, err := ParseLimit(string(b), c.Limit())
+	p, err := ParseLimit(string(b), c.limit)
 	if err != nil {
 		return err
 	}

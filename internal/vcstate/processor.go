@@ -21,8 +21,9 @@ const shardCount = 16
 // Defaults of Config.
 const (
 	// DefaultMaxSpans is the most open spans whose clock a processor keeps:
-	// about 160 bytes each, so some 10 MiB at most.
-	DefaultMaxSpans = 65536
+	// about 230 bytes each (measured with one trace per span), so some
+	// 7 MiB at most.
+	DefaultMaxSpans = 32768
 	// DefaultMaxIdle is how long a trace's clock is kept after the last span
 	// of it started in this process.
 	DefaultMaxIdle = 30 * time.Minute
