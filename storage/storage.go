@@ -220,28 +220,6 @@ func Rejected(err error) []RejectedSpan {
 // fails the same way.
 var ErrInvalidQuery = errors.New("invalid query")
 
-type permanentError struct{ err error }
-
-func (e permanentError) Error() string { return e.err.Error() }
-func (e permanentError) Unwrap() error { return e.err }
-
-// Permanent marks err as not worth retrying.
-//
-// Deprecated: being replaced by Reject (write errors, which must name spans)
-// and ErrInvalidQuery (reader errors); removed once nothing calls it.
-func Permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return permanentError{err}
-}
-
-// IsPermanent reports whether err was marked with Permanent.
-func IsPermanent(err error) bool {
-	var p permanentError
-	return errors.As(err, &p)
-}
-
 // SortDependencies sorts deps by Parent then Child, the order
 // DependencyReader.Dependencies returns.
 func SortDependencies(deps []Dependency) {

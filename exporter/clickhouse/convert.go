@@ -90,7 +90,10 @@ func convertResource(r *sdkresource.Resource) ([]storage.Attribute, string) {
 	kvs := r.Attributes()
 	out := make([]storage.Attribute, 0, len(kvs))
 	for _, kv := range kvs {
-		a := convertKV(kv)
+		a, ok := convertKV(kv)
+		if !ok {
+			continue
+		}
 		if a.Key == "service.name" && a.Type == storage.TypeString && a.Value != "" {
 			service = a.Value
 		}
@@ -129,15 +132,19 @@ func convertAttrs(kvs []attribute.KeyValue) []storage.Attribute {
 	if len(kvs) == 0 {
 		return nil
 	}
-	out := make([]storage.Attribute, len(kvs))
-	for i, kv := range kvs {
-		out[i] = convertKV(kv)
+	out := make([]storage.Attribute, 0, len(kvs))
+	for _, kv := range kvs {
+		if a, ok := convertKV(kv); ok {
+			out = append(out, a)
+		}
 	}
 	return out
 }
 
-// convertKV returns the canonical form of one attribute.
-func convertKV(kv attribute.KeyValue) storage.Attribute {
+// convertKV returns the canonical form of one attribute, or false for a
+// value nested deeper than storage.MaxValueDepth, which is not stored (the
+// collector rejects such a span; here the attribute alone is left out).
+func convertKV(kv attribute.KeyValue) (storage.Attribute, bool) {
 	a := storage.Attribute{Key: string(kv.Key)}
 	v := kv.Value
 	switch v.Type() {
@@ -151,49 +158,64 @@ func convertKV(kv attribute.KeyValue) storage.Attribute {
 		a.Type, a.Value = storage.TypeString, v.AsString()
 	case attribute.BYTESLICE:
 		a.Type, a.Value = storage.TypeBytes, string(v.AsByteSlice())
-	case attribute.MAP:
-		a.Type, a.Value = storage.TypeMap, string(appendJSON(nil, v, 0))
-	case attribute.BOOLSLICE, attribute.INT64SLICE, attribute.FLOAT64SLICE, attribute.STRINGSLICE, attribute.SLICE:
-		a.Type, a.Value = storage.TypeArray, string(appendJSON(nil, v, 0))
+	case attribute.MAP, attribute.BOOLSLICE, attribute.INT64SLICE, attribute.FLOAT64SLICE, attribute.STRINGSLICE, attribute.SLICE:
+		a.Type = storage.TypeArray
+		if v.Type() == attribute.MAP {
+			a.Type = storage.TypeMap
+		}
+		js, ok := appendJSON(nil, v, 0)
+		if !ok {
+			return a, false
+		}
+		a.Value = string(js)
 	default: // EMPTY
 		a.Type = storage.TypeString
 	}
-	return a
+	return a, true
 }
-
-// maxDepth bounds the nesting of slice and map values converted to JSON.
-const maxDepth = 32
 
 // appendJSON appends v as JSON, with the conventions of the collector's
 // OTLP decoder: bytes as base64 strings, non-finite doubles as "NaN",
-// "Infinity" and "-Infinity", invalid UTF-8 as U+FFFD.
-func appendJSON(js []byte, v attribute.Value, depth int) []byte {
-	if depth > maxDepth {
-		return append(js, "null"...)
+// "Infinity" and "-Infinity", invalid UTF-8 as U+FFFD. It returns false
+// when v nests deeper than storage.MaxValueDepth levels (depth counts the
+// levels above v).
+func appendJSON(js []byte, v attribute.Value, depth int) ([]byte, bool) {
+	if depth >= storage.MaxValueDepth {
+		return js, false
 	}
 	switch v.Type() {
 	case attribute.BOOL:
-		return strconv.AppendBool(js, v.AsBool())
+		return strconv.AppendBool(js, v.AsBool()), true
 	case attribute.INT64:
-		return strconv.AppendInt(js, v.AsInt64(), 10)
+		return strconv.AppendInt(js, v.AsInt64(), 10), true
 	case attribute.FLOAT64:
-		return storage.AppendJSONFloat(js, v.AsFloat64())
+		return storage.AppendJSONFloat(js, v.AsFloat64()), true
 	case attribute.STRING:
-		return storage.AppendJSONString(js, v.AsString())
+		return storage.AppendJSONString(js, v.AsString()), true
 	case attribute.BYTESLICE:
 		js = append(js, '"')
 		js = base64.StdEncoding.AppendEncode(js, v.AsByteSlice())
-		return append(js, '"')
+		return append(js, '"'), true
 	case attribute.BOOLSLICE:
-		return appendList(js, v.AsBoolSlice(), strconv.AppendBool)
+		return appendList(js, v.AsBoolSlice(), strconv.AppendBool), depth+1 < storage.MaxValueDepth
 	case attribute.INT64SLICE:
-		return appendList(js, v.AsInt64Slice(), func(b []byte, n int64) []byte { return strconv.AppendInt(b, n, 10) })
+		return appendList(js, v.AsInt64Slice(), func(b []byte, n int64) []byte { return strconv.AppendInt(b, n, 10) }), depth+1 < storage.MaxValueDepth
 	case attribute.FLOAT64SLICE:
-		return appendList(js, v.AsFloat64Slice(), storage.AppendJSONFloat)
+		return appendList(js, v.AsFloat64Slice(), storage.AppendJSONFloat), depth+1 < storage.MaxValueDepth
 	case attribute.STRINGSLICE:
-		return appendList(js, v.AsStringSlice(), storage.AppendJSONString[string])
+		return appendList(js, v.AsStringSlice(), storage.AppendJSONString[string]), depth+1 < storage.MaxValueDepth
 	case attribute.SLICE:
-		return appendList(js, v.AsSlice(), func(b []byte, e attribute.Value) []byte { return appendJSON(b, e, depth+1) })
+		js = append(js, '[')
+		for i, e := range v.AsSlice() {
+			if i > 0 {
+				js = append(js, ',')
+			}
+			var ok bool
+			if js, ok = appendJSON(js, e, depth+1); !ok {
+				return js, false
+			}
+		}
+		return append(js, ']'), true
 	case attribute.MAP:
 		js = append(js, '{')
 		for i, kv := range v.AsMap() {
@@ -202,11 +224,14 @@ func appendJSON(js []byte, v attribute.Value, depth int) []byte {
 			}
 			js = storage.AppendJSONString(js, kv.Key)
 			js = append(js, ':')
-			js = appendJSON(js, kv.Value, depth+1)
+			var ok bool
+			if js, ok = appendJSON(js, kv.Value, depth+1); !ok {
+				return js, false
+			}
 		}
-		return append(js, '}')
+		return append(js, '}'), true
 	}
-	return append(js, "null"...)
+	return append(js, "null"...), true
 }
 
 func appendList[T any](js []byte, xs []T, f func([]byte, T) []byte) []byte {

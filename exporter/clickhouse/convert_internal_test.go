@@ -41,21 +41,39 @@ func TestConvertKV(t *testing.T) {
 			storage.Attribute{Key: "k", Type: storage.TypeMap, Value: `{"inner":{"b":false},"n":2,"s":"v"}`}}, // attribute.Map sorts keys
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := convertKV(tt.kv); got != tt.want {
-				t.Errorf("convertKV = %+q, want %+q", got, tt.want)
+			if got, ok := convertKV(tt.kv); !ok || got != tt.want {
+				t.Errorf("convertKV = %+q, %v; want %+q", got, ok, tt.want)
 			}
 		})
 	}
 }
 
-func TestAppendJSONDepthIsBounded(t *testing.T) {
-	v := attribute.StringValue("leaf")
-	for range 100 {
-		v = attribute.SliceValue(v)
+// TestValueDepth: the exporter stores values nested up to
+// storage.MaxValueDepth levels, the collector's limit, and leaves out the
+// attribute of a deeper one (before, it cut at 32 levels and wrote null).
+func TestValueDepth(t *testing.T) {
+	nest := func(levels int) attribute.Value { // a scalar is one level
+		v := attribute.StringValue("leaf")
+		for range levels - 1 {
+			v = attribute.SliceValue(v)
+		}
+		return v
 	}
-	got := string(appendJSON(nil, v, 0))
-	if want := strings.Repeat("[", maxDepth+1) + "null" + strings.Repeat("]", maxDepth+1); got != want {
-		t.Errorf("100-deep value = %q, want %q (cut at depth %d)", got, want, maxDepth)
+	deepest := attribute.KeyValue{Key: "k", Value: nest(storage.MaxValueDepth)}
+	a, ok := convertKV(deepest)
+	if want := strings.Repeat("[", storage.MaxValueDepth-1) + `"leaf"` + strings.Repeat("]", storage.MaxValueDepth-1); !ok || a.Value != want {
+		t.Errorf("%d levels: %q, %v; want %q", storage.MaxValueDepth, a.Value, ok, want)
+	}
+	if a, ok := convertKV(attribute.KeyValue{Key: "k", Value: nest(storage.MaxValueDepth + 1)}); ok {
+		t.Errorf("%d levels: stored as %q, want left out", storage.MaxValueDepth+1, a.Value)
+	}
+	ints := attribute.KeyValue{Key: "k", Value: attribute.SliceValue(nest(storage.MaxValueDepth - 2))}
+	if _, ok := convertKV(ints); !ok {
+		t.Errorf("%d levels: left out, want stored", storage.MaxValueDepth)
+	}
+	got := convertAttrs([]attribute.KeyValue{attribute.String("a", "1"), {Key: "deep", Value: nest(100)}, attribute.String("b", "2")})
+	if len(got) != 2 || got[0].Key != "a" || got[1].Key != "b" {
+		t.Errorf("convertAttrs with a 100-level value = %+v, want a and b only", got)
 	}
 }
 
