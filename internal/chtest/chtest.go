@@ -232,7 +232,7 @@ func (s *Server) Pause(t testing.TB) {
 	if s.cmd == nil || s.cmd.Process == nil {
 		t.Fatal("chtest: server not running")
 	}
-	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	if err := stop(s.cmd.Process); err != nil {
 		t.Fatalf("chtest: pause: %v", err)
 	}
 	t.Cleanup(s.Resume)
@@ -242,7 +242,7 @@ func (s *Server) Pause(t testing.TB) {
 // one.
 func (s *Server) Resume() {
 	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Signal(syscall.SIGCONT)
+		_ = cont(s.cmd.Process)
 	}
 }
 
@@ -269,8 +269,7 @@ func (s *Server) spawn() error {
 	}
 	defer out.Close()
 	cmd.Stdout, cmd.Stderr = out, out
-	// Die with the test binary even if it is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", s.bin, err)
 	}
