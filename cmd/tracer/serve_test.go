@@ -58,11 +58,21 @@ func (h *hungStore) WriteSpans(ctx context.Context, _ []storage.Span) error {
 }
 
 // runInProcess runs "tracer collector" in process with store and the flags
-// that give it fresh loopback ports and the WAL dir; it returns the gRPC
-// and telemetry addresses, the logs, and Run's result channel.
+// that give it fresh loopback ports and the WAL dir, and waits until the
+// collector has started; it returns the gRPC and telemetry addresses, the
+// logs, and Run's result channel.
 func runInProcess(t *testing.T, ctx context.Context, abort <-chan struct{}, store storage.Store, walDir string, extra ...string) (grpcAddr, telAddr string, logs *syncBuffer, done <-chan error) {
 	t.Helper()
-	grpcAddr, telAddr, logs, done, _ = runWithHook(t, ctx, abort, store, walDir, extra...)
+	grpcAddr, telAddr, logs, done, started := runWithHook(t, ctx, abort, store, walDir, extra...)
+	// The telemetry server may answer before the receivers listen: wait
+	// for the collector itself.
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("tracer collector returned before it started: %v\n%s", err, logs.String())
+	case <-time.After(time.Minute):
+		t.Fatal("tracer collector did not start within a minute")
+	}
 	return grpcAddr, telAddr, logs, done
 }
 
