@@ -9,9 +9,11 @@
 //     interceptors (gRPC instrumentation) and exporter/clickhouse (an
 //     exporter straight to ClickHouse);
 //   - the collector and what it is built on: collector (receivers and
-//     pipeline), wal (the write-ahead log), storage (the storage contract,
-//     its memory, Badger and ClickHouse backends and their conformance
-//     suite);
+//     pipeline, collector/otlp the OTLP wire format and span limits), wal
+//     (the write-ahead log, which imports nothing but the standard library
+//     so that the library side may use it), storage (the storage contract,
+//     its memory, Badger and ClickHouse backends, their conformance suite,
+//     and storage/backend, the factory that opens one from one Config);
 //   - one binary, cmd/tracer, and end-to-end tests in e2e.
 //
 // See README.md for how to use each part.
