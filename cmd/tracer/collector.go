@@ -22,8 +22,8 @@ JSON, gzip or not), keeps each acknowledged request in a write-ahead log
 it stops intake, writes what it can within --shutdown-timeout and leaves the
 rest in the WAL for the next start.
 
-Health: GET /health and Prometheus metrics: GET /metrics on
---telemetry-endpoint.
+Liveness GET /health, readiness GET /ready (also 503 while storage writes
+are retried) and Prometheus metrics GET /metrics on --telemetry-endpoint.
 
 Configuration, later sources win:
   1. defaults (below)
@@ -78,7 +78,7 @@ var collectorSettings = []section{
 			help:  "attributes kept per span; the others are dropped and counted",
 			field: intField(func(c *config) *int { return &c.Limits.MaxAttributes })},
 		{flag: "max-attribute-value-len", env: "TRACER_MAX_ATTRIBUTE_VALUE_LEN", key: "limits.max_attribute_value_len",
-			help:  "longer string attribute values are truncated to this many bytes (counted)",
+			help:  "longer string attribute values (of spans, resources, events and links) are truncated to this many bytes (counted); the clock's are kept whole",
 			field: intField(func(c *config) *int { return &c.Limits.MaxAttributeValueLen })},
 		{flag: "max-name-len", env: "TRACER_MAX_NAME_LEN", key: "limits.max_name_len",
 			help:  "spans with a longer name (in bytes) are rejected",
