@@ -193,3 +193,9 @@ func TestSpanTooBig(t *testing.T) {
 		}
 	}
 }
+
+// TestRenamedOperation: Badger drops a renamed span's old name from
+// Operations (the contract allows keeping it; Badger promises more).
+func TestRenamedOperation(t *testing.T) {
+	storagetest.RenamedOperation(t, open(t, t.TempDir()))
+}

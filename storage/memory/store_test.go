@@ -352,3 +352,11 @@ func BenchmarkWriteSmallTraces(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batches[0])), "ns/span")
 }
+
+// TestRenamedOperation: the memory store drops a renamed span's old name
+// from Operations (the contract allows keeping it; this store promises more).
+func TestRenamedOperation(t *testing.T) {
+	s := memory.New()
+	defer s.Close()
+	storagetest.RenamedOperation(t, s)
+}

@@ -68,6 +68,25 @@ func testRewritten(t *testing.T, s storage.Store) {
 	}
 }
 
+// RenamedOperation checks what backends that keep no name without a span
+// promise beyond the contract (the embedded stores: memory and Badger): a
+// span written again under a new name leaves only the new name in
+// Operations. It writes into s; give it a new store.
+func RenamedOperation(t *testing.T, s storage.Store) {
+	t.Helper()
+	b := base()
+	id := tid(0x32)
+	write(t, s, []storage.Span{mk(id, sid(1), storage.SpanID{}, "back", "old-name", storage.KindServer, b, time.Millisecond)})
+	write(t, s, []storage.Span{mk(id, sid(1), storage.SpanID{}, "back", "new-name", storage.KindServer, b, time.Millisecond)})
+	ops, err := s.Operations(ctxFor(t), "back", storage.KindUnspecified)
+	if err != nil {
+		t.Fatalf("Operations: %v", err)
+	}
+	if want := []storage.Operation{op("new-name", storage.KindServer)}; !slices.Equal(ops, want) {
+		t.Errorf("Operations(back) after a rename = %+v, want %+v", ops, want)
+	}
+}
+
 // testRejected writes a batch holding spans no backend may store (a zero
 // trace id, a zero span id): the error names exactly them, and their
 // batch-mates are stored.
