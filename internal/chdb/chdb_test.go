@@ -2,25 +2,11 @@ package chdb_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/tracerdev/tracer/internal/chdb"
-	"github.com/tracerdev/tracer/internal/chtest"
 )
-
-func requireCHDB(t *testing.T) {
-	t.Helper()
-	err := chdb.Available()
-	if err == nil {
-		return
-	}
-	if os.Getenv(chtest.RequireEnv) == "1" {
-		t.Fatalf("chdb required (%s=1): %v", chtest.RequireEnv, err)
-	}
-	t.Skipf("%v (set %s=1 to make this a failure)", err, chtest.RequireEnv)
-}
 
 func TestBind(t *testing.T) {
 	for _, tt := range []struct {
@@ -50,7 +36,7 @@ func TestBind(t *testing.T) {
 }
 
 func TestRunReportsFailures(t *testing.T) {
-	requireCHDB(t)
+	chdb.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_, res, err := chdb.Run(ctx, []chdb.Statement{{Name: "bad", SQL: "SELEC 1"}, {Name: "good", SQL: "SELECT 1 AS x"}})

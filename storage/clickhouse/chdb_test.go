@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/tracerdev/tracer"
 	"github.com/tracerdev/tracer/internal/chdb"
-	"github.com/tracerdev/tracer/internal/chtest"
 	"github.com/tracerdev/tracer/storage"
 	"github.com/tracerdev/tracer/storage/clickhouse"
 )
@@ -21,18 +19,6 @@ import (
 // The schema and every query text on current ClickHouse (chdb, see
 // internal/chdb): old-only syntax cannot slip in (the other tests run them
 // on 18.16).
-
-func requireCHDB(t *testing.T) {
-	t.Helper()
-	err := chdb.Available()
-	if err == nil {
-		return
-	}
-	if os.Getenv(chtest.RequireEnv) == "1" {
-		t.Fatalf("chdb required (%s=1): %v", chtest.RequireEnv, err)
-	}
-	t.Skipf("%v (set %s=1 to make this a failure)", err, chtest.RequireEnv)
-}
 
 // insertColumns returns the column list of an INSERT statement.
 func insertColumns(insert string) []string {
@@ -76,7 +62,7 @@ func jsonRow(t *testing.T, v map[string]any) string {
 // through the writer's own INSERT column lists, and runs every reader query
 // text of storage/clickhouse, checking their results.
 func TestCHDBSchemaAndQueries(t *testing.T) {
-	requireCHDB(t)
+	chdb.Require(t)
 	const (
 		rawTrace = "0123456789abcdef" // 16 bytes, printable so JSON carries it
 		parentID = "parent01"
