@@ -36,7 +36,7 @@ func (m *Main) serveCollector(ctx context.Context, cfg collector.Config) error {
 		return err
 	}
 	log.Info("storage opened", "type", cfg.Storage.Type, "location", storageLocation(cfg.Storage),
-		"retention", retentionText(cfg.Storage.Retention), "write_timeout", cfg.Storage.WriteTimeout)
+		"retention", retentionText(cfg.Storage.Retention), "write_timeout", cfg.Storage.WriteTimeout.String())
 
 	// One registry for the process: the collector's metrics and, as the
 	// all-in-one grows, the query side's.
