@@ -174,7 +174,7 @@ func TestBackpressure(t *testing.T) {
 	}
 
 	// The full WAL is logged once for the episode, not per request.
-	if got := logs.lines("wal: full"); len(got) != 1 {
+	if got := logs.Lines("wal: full"); len(got) != 1 {
 		t.Errorf("%d log lines say the wal is full, want 1: %q", len(got), got)
 	}
 

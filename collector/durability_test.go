@@ -1,7 +1,6 @@
 package collector_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -13,59 +12,17 @@ import (
 
 	"github.com/tracerdev/tracer/collector"
 	"github.com/tracerdev/tracer/collector/otlp"
+	"github.com/tracerdev/tracer/internal/proctest"
 	"github.com/tracerdev/tracer/storage"
 	"github.com/tracerdev/tracer/storage/memory"
 )
 
-// logBuffer is a concurrency-safe log sink for tests that read the logs.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// lines returns the log lines that contain s.
-func (b *logBuffer) lines(s string) []string {
-	var out []string
-	for _, l := range strings.Split(b.String(), "\n") {
-		if strings.Contains(l, s) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-func (b *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(b, nil)) }
-
 // startLogged is startCollector with a logger writing to the returned
 // buffer.
-func startLogged(t testing.TB, cfg collector.Config, w storage.Writer) (*collector.Collector, *logBuffer) {
+func startLogged(t testing.TB, cfg collector.Config, w storage.Writer) (*collector.Collector, *proctest.Buffer) {
 	t.Helper()
-	logs := &logBuffer{}
-	c, err := collector.New(cfg, w, logs.logger())
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	if err := c.Start(context.Background()); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c.Shutdown(ctx)
-	})
-	return c, logs
+	logs := &proctest.Buffer{}
+	return startWith(t, cfg, w, slog.New(slog.NewTextHandler(logs, nil))), logs
 }
 
 // waitFor polls cond every 5ms until it holds, failing the test after a
@@ -160,7 +117,7 @@ func TestSchemaErrorIsRetried(t *testing.T) {
 		t.Errorf("after the drain: wal_committed_offset = %v, want 2 (both requests)", got)
 	}
 	assertStored(t, storedSpans(t, store, traces...), spans)
-	if got := len(logs.lines("storage recovered")); got != 1 {
+	if got := len(logs.Lines("storage recovered")); got != 1 {
 		t.Errorf("%d log lines say storage recovered, want 1:\n%s", got, logs)
 	}
 }
@@ -330,12 +287,12 @@ func TestReplayAndDrainLogs(t *testing.T) {
 	store := memory.New()
 	defer store.Close()
 	c2, logs := startLogged(t, cfg, store)
-	waitFor(t, "the replay", func() bool { return len(logs.lines("wal replayed")) > 0 })
+	waitFor(t, "the replay", func() bool { return len(logs.Lines("wal replayed")) > 0 })
 	shutdown(t, c2)
-	if l := logs.lines("wal replayed"); len(l) != 1 || !strings.Contains(l[0], "records=2") {
+	if l := logs.Lines("wal replayed"); len(l) != 1 || !strings.Contains(l[0], "records=2") {
 		t.Errorf("replay log: %q, want one line with records=2", l)
 	}
-	if l := logs.lines("pipeline drained"); len(l) != 1 || !strings.Contains(l[0], "complete=true") {
+	if l := logs.Lines("pipeline drained"); len(l) != 1 || !strings.Contains(l[0], "complete=true") {
 		t.Errorf("drain log: %q, want one complete drain", l)
 	}
 }

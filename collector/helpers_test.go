@@ -42,7 +42,13 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 // test (a no-op when the test already did).
 func startCollector(t testing.TB, cfg collector.Config, w storage.Writer) *collector.Collector {
 	t.Helper()
-	c, err := collector.New(cfg, w, quietLogger())
+	return startWith(t, cfg, w, quietLogger())
+}
+
+// startWith is startCollector with logger.
+func startWith(t testing.TB, cfg collector.Config, w storage.Writer, logger *slog.Logger) *collector.Collector {
+	t.Helper()
+	c, err := collector.New(cfg, w, logger)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

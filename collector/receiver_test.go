@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,27 +16,10 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/tracerdev/tracer/collector/otlp"
+	"github.com/tracerdev/tracer/internal/proctest"
 	"github.com/tracerdev/tracer/storage/backend"
 	"github.com/tracerdev/tracer/storage/memory"
 )
-
-// lockedBuffer is a log sink safe for concurrent writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // counterValue reads a counter or gauge.
 func counterValue(t *testing.T, c prometheus.Collector) float64 {
@@ -56,7 +38,7 @@ func counterValue(t *testing.T, c prometheus.Collector) float64 {
 
 // internalCollector starts a collector on loopback ports with a memory
 // store, logging to the returned buffer.
-func internalCollector(t *testing.T, edit func(*Config)) (*Collector, *lockedBuffer) {
+func internalCollector(t *testing.T, edit func(*Config)) (*Collector, *proctest.Buffer) {
 	t.Helper()
 	cfg := NewDefaultConfig()
 	cfg.Receivers.GRPC.Endpoint = "127.0.0.1:0"
@@ -71,7 +53,7 @@ func internalCollector(t *testing.T, edit func(*Config)) (*Collector, *lockedBuf
 		edit(&cfg)
 	}
 	store := memory.New()
-	logs := &lockedBuffer{}
+	logs := &proctest.Buffer{}
 	c, err := New(cfg, store, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,24 +20,6 @@ import (
 	"github.com/tracerdev/tracer/storage"
 	"github.com/tracerdev/tracer/storage/memory"
 )
-
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // hungStore is a memory store whose writes hang until their context ends,
 // as a ClickHouse server that accepts connections and never answers.
@@ -61,7 +41,7 @@ func (h *hungStore) WriteSpans(ctx context.Context, _ []storage.Span) error {
 // that give it fresh loopback ports and the WAL dir, and waits until the
 // collector has started; it returns the gRPC and telemetry addresses, the
 // logs, and Run's result channel.
-func runInProcess(t *testing.T, ctx context.Context, abort <-chan struct{}, store storage.Store, walDir string, extra ...string) (grpcAddr, telAddr string, logs *syncBuffer, done <-chan error) {
+func runInProcess(t *testing.T, ctx context.Context, abort <-chan struct{}, store storage.Store, walDir string, extra ...string) (grpcAddr, telAddr string, logs *proctest.Buffer, done <-chan error) {
 	t.Helper()
 	grpcAddr, telAddr, logs, done, started := runWithHook(t, ctx, abort, store, walDir, extra...)
 	// The telemetry server may answer before the receivers listen: wait
@@ -77,11 +57,11 @@ func runInProcess(t *testing.T, ctx context.Context, abort <-chan struct{}, stor
 }
 
 // runWithHook is runInProcess that also returns the running collector.
-func runWithHook(t *testing.T, ctx context.Context, abort <-chan struct{}, store storage.Store, walDir string, extra ...string) (grpcAddr, telAddr string, logs *syncBuffer, done <-chan error, started <-chan *collector.Collector) {
+func runWithHook(t *testing.T, ctx context.Context, abort <-chan struct{}, store storage.Store, walDir string, extra ...string) (grpcAddr, telAddr string, logs *proctest.Buffer, done <-chan error, started <-chan *collector.Collector) {
 	t.Helper()
 	startedCh := make(chan *collector.Collector, 1)
 	grpcAddr, telAddr = proctest.FreeAddr(t), proctest.FreeAddr(t)
-	logs = &syncBuffer{}
+	logs = &proctest.Buffer{}
 	m := &Main{
 		Stdout: io.Discard, Stderr: logs, LookupEnv: func(string) (string, bool) { return "", false }, Abort: abort,
 		openStore: func(context.Context, collector.StorageConfig, *slog.Logger) (storage.Store, error) { return store, nil },

@@ -1,7 +1,8 @@
 // Package proctest runs the tracer binary as a child process for tests that
 // need a real process (crash and restart tests): it builds the binary,
 // starts it with its output in a log file, waits for its health endpoint,
-// and kills it when the test ends.
+// and kills it when the test ends. Buffer is a log sink for tests that run
+// the collector in process and read its logs.
 package proctest
 
 import (
