@@ -55,6 +55,12 @@ type ReaderLimits struct {
 	// ask for a shorter lookback (a backend that aggregates without holding
 	// spans may ignore it).
 	MaxDependencySpans int `yaml:"max_dependency_spans"`
+	// MaxREDPoints is the most points (over all series) one RED call
+	// returns; a query that would return more is an error wrapping
+	// ErrInvalidQuery that says to ask for a longer step or a shorter range.
+	MaxREDPoints int `yaml:"max_red_points"`
+	// MaxAttributeValues is the largest AttributeQuery.Limit accepted.
+	MaxAttributeValues int `yaml:"max_attribute_values"`
 }
 
 // Default reader limits.
@@ -62,6 +68,8 @@ const (
 	DefaultMaxTraceSpans      = 100_000
 	DefaultMaxTraces          = 1_500 // the Jaeger UI's largest search limit
 	DefaultMaxDependencySpans = 10_000_000
+	DefaultMaxREDPoints       = 100_000
+	DefaultMaxAttributeValues = 1_000
 )
 
 // WithDefaults returns l with its zero fields set to the defaults.
@@ -75,6 +83,12 @@ func (l ReaderLimits) WithDefaults() ReaderLimits {
 	if l.MaxDependencySpans <= 0 {
 		l.MaxDependencySpans = DefaultMaxDependencySpans
 	}
+	if l.MaxREDPoints <= 0 {
+		l.MaxREDPoints = DefaultMaxREDPoints
+	}
+	if l.MaxAttributeValues <= 0 {
+		l.MaxAttributeValues = DefaultMaxAttributeValues
+	}
 	return l
 }
 
@@ -87,7 +101,12 @@ type Query struct {
 	// Attributes must all match on the span: each key's value equals the
 	// span attribute's or, when the span has no such key, the resource
 	// attribute's (in canonical string form, see Attribute).
-	Attributes  map[string]string
+	Attributes map[string]string
+	// ResourceAttributes must all match the span's resource attributes
+	// (only those).
+	ResourceAttributes map[string]string
+	// Status, when set, must match the span's status code.
+	Status      StatusFilter
 	DurationMin time.Duration
 	DurationMax time.Duration
 	// StartMin and StartMax bound the span's start time, inclusive.
@@ -166,8 +185,7 @@ type Purger interface {
 // Store is a whole backend.
 type Store interface {
 	Writer
-	Reader
-	DependencyReader
+	ReadStore
 	Purger
 	Close() error
 }
@@ -250,6 +268,7 @@ func (q *Query) Matches(s *Span) bool {
 	case q.Service != "" && s.Service != q.Service,
 		q.Operation != "" && s.Name != q.Operation,
 		q.Kind != KindUnspecified && s.Kind != q.Kind,
+		!q.Status.Matches(s.StatusCode),
 		q.DurationMin > 0 && s.Duration() < q.DurationMin,
 		q.DurationMax > 0 && s.Duration() > q.DurationMax,
 		!q.StartMin.IsZero() && s.StartTime < q.StartMin.UnixNano(),
@@ -262,6 +281,11 @@ func (q *Query) Matches(s *Span) bool {
 			a, ok = s.ResourceAttribute(k)
 		}
 		if !ok || a.Value != v {
+			return false
+		}
+	}
+	for k, v := range q.ResourceAttributes {
+		if a, ok := s.ResourceAttribute(k); !ok || a.Value != v {
 			return false
 		}
 	}
