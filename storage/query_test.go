@@ -9,7 +9,9 @@ import (
 
 func TestQueryMatches(t *testing.T) {
 	start := time.Unix(1_700_000_000, 0)
-	str := func(k, v string) storage.Attribute { return storage.Attribute{Key: k, Type: storage.TypeString, Value: v} }
+	str := func(k, v string) storage.Attribute {
+		return storage.Attribute{Key: k, Type: storage.TypeString, Value: v}
+	}
 	sp := storage.Span{
 		Service: "api", Name: "GET /", Kind: storage.KindServer, StatusCode: storage.StatusError,
 		StartTime: start.UnixNano(), EndTime: start.Add(50 * time.Millisecond).UnixNano(),
