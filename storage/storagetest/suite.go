@@ -670,6 +670,33 @@ func testPurge(t *testing.T, s storage.Store) {
 	if len(deps) != 0 {
 		t.Errorf("Dependencies after Purge = %+v, want none", deps)
 	}
+	// The other readers forget the purged spans too.
+	for _, q := range []storage.Query{{Service: "svc"}, {}} {
+		checkSearch(t, s, q, []storage.TraceID{tid(3), tid(2)}, slices.Concat(old, edge, recent), nil)
+	}
+	if _, err := s.StreamTrace(ctxFor(t), tid(1), func([]storage.Span) error { return nil }); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("StreamTrace(purged): err = %v, want ErrNotFound", err)
+	}
+	oldStart := time.Unix(0, old[0].StartTime)
+	series, err := s.RED(ctxFor(t), storage.REDQuery{Start: oldStart.Add(-time.Hour), End: oldStart.Add(time.Hour), Step: time.Minute})
+	if err != nil {
+		t.Fatalf("RED: %v", err)
+	}
+	if len(series) != 0 {
+		t.Errorf("RED over the purged spans' window = %+v, want none", series)
+	}
+	for _, q := range []storage.AttributeQuery{
+		{Start: oldStart.Add(-time.Hour), End: oldStart.Add(time.Hour)},
+		{Start: oldStart.Add(-time.Hour), End: oldStart.Add(time.Hour), Resource: true},
+	} {
+		keys, err := s.AttributeKeys(ctxFor(t), q)
+		if err != nil {
+			t.Fatalf("AttributeKeys: %v", err)
+		}
+		if len(keys) != 0 {
+			t.Errorf("AttributeKeys(%+v) over the purged spans' window = %q, want none", q, keys)
+		}
+	}
 	// Purging again is harmless; the store still takes writes.
 	if err := s.Purge(ctxFor(t), cut); err != nil {
 		t.Fatalf("second Purge: %v", err)
