@@ -910,7 +910,7 @@ func testConcurrent(t *testing.T, s storage.Store) {
 				default:
 				}
 				var err error
-				switch (i + r) % 4 {
+				switch (i + r) % 8 {
 				case 0:
 					_, err = s.FindTraces(ctx, storage.Query{Limit: 5})
 				case 1:
@@ -922,6 +922,18 @@ func testConcurrent(t *testing.T, s storage.Store) {
 					}
 				case 3:
 					_, err = s.Dependencies(ctx, time.Now(), time.Hour)
+				case 4:
+					_, err = s.FindTraceSummaries(ctx, storage.Query{Limit: 5})
+				case 5:
+					_, err = s.StreamTrace(ctx, shared[0].TraceID, func([]storage.Span) error { return nil })
+					if errors.Is(err, storage.ErrNotFound) {
+						err = nil
+					}
+				case 6:
+					now := time.Now()
+					_, err = s.RED(ctx, storage.REDQuery{Start: now.Add(-time.Hour), End: now, Step: time.Minute})
+				case 7:
+					_, err = s.AttributeKeys(ctx, storage.AttributeQuery{})
 				}
 				if err != nil {
 					errs <- fmt.Errorf("reader %d: %w", r, err)
