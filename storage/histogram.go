@@ -32,8 +32,9 @@ func LatencyBucket(d time.Duration) int {
 
 // LatencyBucketBounds returns the durations bucket i counts: [lo, hi), and
 // for the last bucket (NumLatencyBuckets-1), whose hi is math.MaxInt64,
-// [lo, hi] inclusive.
+// [lo, hi] inclusive. An index out of range is clamped into it.
 func LatencyBucketBounds(i int) (lo, hi time.Duration) {
+	i = min(max(i, 0), NumLatencyBuckets-1)
 	if i < 8 {
 		return time.Duration(i), time.Duration(i + 1)
 	}

@@ -46,6 +46,13 @@ func TestLatencyBucketBounds(t *testing.T) {
 	if got := storage.LatencyBucket(math.MaxInt64); got != lastBucket {
 		t.Fatalf("LatencyBucket(MaxInt64) = %d, want the last bucket %d", got, lastBucket)
 	}
+	// Indexes out of range are clamped, as AddBucket clamps them.
+	for _, tt := range []struct{ i, want int }{{-1, 0}, {-1000, 0}, {storage.NumLatencyBuckets, lastBucket}, {1 << 40, lastBucket}} {
+		lo, hi := storage.LatencyBucketBounds(tt.i)
+		if wlo, whi := storage.LatencyBucketBounds(tt.want); lo != wlo || hi != whi {
+			t.Errorf("LatencyBucketBounds(%d) = [%d, %d), want bucket %d's [%d, %d)", tt.i, lo, hi, tt.want, wlo, whi)
+		}
+	}
 }
 
 func TestLatencyBucket(t *testing.T) {
