@@ -1,7 +1,6 @@
 package badger
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -728,6 +727,3 @@ func (s *Store) rememberAttrs(p attrPending) {
 		s.valCount[k] = n
 	}
 }
-
-// hasKeyPrefix reports whether k starts with prefix.
-func hasKeyPrefix(k, prefix []byte) bool { return bytes.HasPrefix(k, prefix) }
