@@ -151,7 +151,10 @@ func (s *Store) attrQuery(q *storage.AttributeQuery) (limit int, lo, hi int64, e
 	case limit < 0 || limit > s.limits.MaxAttributeValues:
 		return 0, 0, 0, fmt.Errorf("limit %d: want 0 to %d: %w", limit, s.limits.MaxAttributeValues, storage.ErrInvalidQuery)
 	case limit == 0:
-		limit = storage.DefaultAttributeLimit
+		limit = min(storage.DefaultAttributeLimit, s.limits.MaxAttributeValues)
+	}
+	if !q.Start.IsZero() && !q.End.IsZero() && q.End.Before(q.Start) {
+		return 0, 0, 0, fmt.Errorf("end %s before start %s: %w", q.End.Format(time.RFC3339Nano), q.Start.Format(time.RFC3339Nano), storage.ErrInvalidQuery)
 	}
 	hi = math.MaxInt64
 	end := time.Now()

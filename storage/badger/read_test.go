@@ -106,7 +106,9 @@ func fill(t *testing.T, s *Store, m *model, r *rand.Rand, spans []storage.Span) 
 	for _, sp := range m.spans {
 		all = append(all, sp)
 	}
-	slices.SortFunc(all, func(a, b storage.Span) int { return cmp.Compare(string(a.SpanID[:])+string(a.TraceID[:]), string(b.SpanID[:])+string(b.TraceID[:])) })
+	slices.SortFunc(all, func(a, b storage.Span) int {
+		return cmp.Compare(string(a.SpanID[:])+string(a.TraceID[:]), string(b.SpanID[:])+string(b.TraceID[:]))
+	})
 	var rewrites []storage.Span
 	for range len(all) / 5 {
 		sp := all[r.IntN(len(all))]
