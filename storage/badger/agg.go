@@ -49,6 +49,8 @@ type chunk struct {
 	edges  map[string]*edgeDelta
 	skew   map[string][]byte // nil: delete
 	aggs   []kv              // aggregate values to write (nil: delete)
+	redBuf redValue
+	kbuf   []byte
 	attrs  attrPending
 
 	arena []byte
@@ -84,7 +86,7 @@ func newChunk(w *write, txn *badgerdb.Txn, part []keptSpan) *chunk {
 		red:    make(map[string]*redDelta),
 		edges:  make(map[string]*edgeDelta),
 		skew:   make(map[string][]byte),
-		arena:  make([]byte, 0, 256*len(part)),
+		arena:  make([]byte, 0, 1024*len(part)),
 	}
 }
 
@@ -387,8 +389,9 @@ func (c *chunk) addEdge(id [idLen]byte, e edgeRef, sign int64) {
 		return
 	}
 	for _, l := range levels {
-		k := appendTime([]byte{pEdge, l.level}, floorTo(e.start, l.width))
+		k := appendTime(append(c.kbuf[:0], pEdge, l.level), floorTo(e.start, l.width))
 		k = appendTerm(appendTerm(k, e.parent), e.child)
+		c.kbuf = k
 		d := c.edges[string(k)]
 		if d == nil {
 			d = &edgeDelta{parent: e.parent, child: e.child}
@@ -422,14 +425,14 @@ func (c *chunk) addRED(n *node, sign int64) {
 	bucket := storage.LatencyBucket(time.Duration(n.end - n.start))
 	for _, l := range levels {
 		for _, g := range [...]byte{groupService, groupOp} {
-			k := string(redKey(nil, l.level, g, floorTo(n.start, l.width), n.service, n.name, n.kind))
-			d := c.red[k]
+			c.kbuf = redKey(c.kbuf[:0], l.level, g, floorTo(n.start, l.width), n.service, n.name, n.kind)
+			d := c.red[string(c.kbuf)]
 			if d == nil {
 				d = &redDelta{service: n.service, hist: make(map[int]int64, 1)}
 				if g == groupOp {
 					d.op = n.name
 				}
-				c.red[k] = d
+				c.red[string(c.kbuf)] = d
 			}
 			d.hist[bucket] += sign
 			if n.status == storage.StatusError {
@@ -450,8 +453,10 @@ func (c *chunk) readAggregates() error {
 		if zero {
 			continue
 		}
-		var cur redValue
-		if err := c.value([]byte(k), func(v []byte) error { return cur.decode(v) }); err != nil {
+		cur := &c.redBuf
+		cur.hist = cur.hist[:0]
+		cur.errors = 0
+		if err := c.aggValue(k, cur.decode); err != nil {
 			return fmt.Errorf("red aggregate: %w", err)
 		}
 		cur.service, cur.op = d.service, d.op
@@ -473,7 +478,7 @@ func (c *chunk) readAggregates() error {
 			continue
 		}
 		var cur edgeValue
-		if err := c.value([]byte(k), func(v []byte) error { return cur.decode(v) }); err != nil {
+		if err := c.aggValue(k, cur.decode); err != nil {
 			return fmt.Errorf("edge aggregate: %w", err)
 		}
 		cur.parent, cur.child = d.parent, d.child
@@ -486,6 +491,34 @@ func (c *chunk) readAggregates() error {
 		c.aggs = append(c.aggs, kv{[]byte(k), v})
 	}
 	return nil
+}
+
+// maxAggCache bounds the aggregate values a Store keeps in memory; past it
+// the cache is cleared.
+const maxAggCache = 50_000
+
+// aggValue calls fn with the current value of aggregate k, if any, from
+// the store's cache of aggregate values (which s.wmu guards, like every
+// write) or the transaction.
+func (c *chunk) aggValue(k string, fn func(v []byte) error) error {
+	if v, ok := c.w.s.aggCache[k]; ok {
+		if v == nil {
+			return nil
+		}
+		return fn(v)
+	}
+	return c.value([]byte(k), fn)
+}
+
+// cacheAggregates remembers the aggregate values of a committed chunk. The
+// caller holds s.wmu.
+func (s *Store) cacheAggregates(aggs []kv) {
+	if len(s.aggCache)+len(aggs) > maxAggCache {
+		clear(s.aggCache)
+	}
+	for _, a := range aggs {
+		s.aggCache[string(a.k)] = a.v
+	}
 }
 
 // value calls fn with the stored value of k, if any.
@@ -541,6 +574,9 @@ func (r *redValue) decode(v []byte) error {
 	r.service, r.op = d.string(), d.string()
 	r.errors = d.uvarint()
 	n := d.count(2)
+	if cap(r.hist) < storage.NumLatencyBuckets {
+		r.hist = make(storage.Histogram, 0, storage.NumLatencyBuckets)
+	}
 	r.hist = r.hist[:0]
 	at := 0
 	for range n {
@@ -637,20 +673,23 @@ func (c *chunk) listAttrs() error {
 				if p.has(s, vb) {
 					continue
 				}
-				prefix := string(vb[:n])
-				count, ok := p.counts[prefix]
+				pk := vb[:n]
+				count, ok := p.counts[string(pk)]
 				if !ok {
-					if count, ok = s.valCount[prefix]; !ok {
+					if count, ok = s.valCount[string(pk)]; !ok {
 						var err error
-						if count, err = c.countPrefix(vb[:n], s.limits.MaxAttributeValues); err != nil {
+						if count, err = c.countPrefix(pk, s.limits.MaxAttributeValues); err != nil {
 							return err
 						}
 					}
 				}
 				if count >= s.limits.MaxAttributeValues {
-					p.count(prefix, count)
+					if _, ok := p.counts[string(pk)]; !ok {
+						p.count(string(pk), count)
+					}
 					continue
 				}
+				prefix := string(pk)
 				stored := false
 				if err := c.value(vb, func([]byte) error { stored = true; return nil }); err != nil {
 					return err

@@ -130,6 +130,9 @@ func (s *Store) purgeAggregates(ctx context.Context, cut int64) error {
 	clear(s.attrCache)
 	clear(s.valCount)
 	s.listMu.Unlock()
+	s.wmu.Lock()
+	clear(s.aggCache)
+	s.wmu.Unlock()
 	return nil
 }
 
@@ -155,6 +158,9 @@ func (s *Store) deleteRange(ctx context.Context, prefix, stop []byte) error {
 		})
 		if err == nil && len(keys) > 0 {
 			err = s.deleteKeys(keys)
+			for _, k := range keys {
+				delete(s.aggCache, string(k))
+			}
 		}
 		s.wmu.Unlock()
 		if err != nil || len(keys) < 10*purgeChunk {

@@ -43,7 +43,8 @@ type Store struct {
 	// wmu orders writes: a write reads the stored state (old versions of
 	// its spans, parents, children, aggregate values) and writes what
 	// changes, which must not interleave with another write or a Purge.
-	wmu sync.Mutex
+	wmu      sync.Mutex
+	aggCache map[string][]byte // aggregate values (nil: none stored); wmu guards it
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -87,6 +88,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		listCache: make(map[string]struct{}),
 		attrCache: make(map[string]struct{}),
 		valCount:  make(map[string]int),
+		aggCache:  make(map[string][]byte),
 		maxValue:  int(bo.ValueLogFileSize) - 1<<10,
 	}, nil
 }

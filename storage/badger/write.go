@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	badgerdb "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/skl"
 
 	"github.com/tracerdev/tracer/storage"
 )
@@ -144,25 +145,21 @@ func ids(sp *storage.Span) [idLen]byte {
 	return k
 }
 
-// firstChunk is how many spans one transaction starts with; a chunk too big
-// for a Badger transaction is halved.
-const firstChunk = 512
-
 // store writes the kept spans in chunks, each in one transaction with its
 // index entries and the aggregates it changes, so that the aggregates
 // always describe exactly the spans stored, a crash included. The caller
 // holds s.wmu.
 func (w *write) store(ctx context.Context) error {
-	size := firstChunk
 	lists := true
+	shrink := 1 // a chunk Badger still found too big is divided
 	for done := 0; done < len(w.kept); {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		n := min(size, len(w.kept)-done)
+		n := max(w.chunkLen(done)/shrink, 1)
 		err := w.commit(w.kept[done:done+n], lists)
 		if errors.Is(err, badgerdb.ErrTxnTooBig) && n > 1 {
-			size = n / 2
+			shrink *= 2
 			continue
 		}
 		if err != nil {
@@ -175,6 +172,33 @@ func (w *write) store(ctx context.Context) error {
 		done += n
 	}
 	return nil
+}
+
+// chunkLen returns how many kept spans from start go in one transaction:
+// as many as fit in three quarters of Badger's transaction limits (15% of the memory
+// table in bytes, that over skl.MaxNodeSize in entries), by an estimate of
+// the entries each span writes (the span, five indexes, the child index,
+// one per attribute, and a share of the aggregates and listings) and of
+// their size as Badger counts it (key, inline value, 12 bytes).
+func (w *write) chunkLen(start int) int {
+	o := w.s.db.Opts()
+	maxSize := 15 * o.MemTableSize / 100 * 3 / 4
+	maxCount := maxSize / int64(skl.MaxNodeSize)
+	var size, count int64
+	for i, k := range w.kept[start:] {
+		sp := &w.spans[k.i]
+		n := int64(8 + len(sp.Attributes) + len(sp.Resource))
+		v := int64(len(k.val))
+		if v >= o.ValueThreshold {
+			v = 16
+		}
+		size += v + int64(len(k.key)) + n*(60+int64(len(sp.Service)))
+		count += n
+		if i > 0 && (size > maxSize || count > maxCount) {
+			return i
+		}
+	}
+	return len(w.kept) - start
 }
 
 // commit stores part in one transaction, and the lists and resources of the
@@ -201,6 +225,7 @@ func (w *write) commit(part []keptSpan, lists bool) error {
 	if err := txn.Commit(); err != nil {
 		return err
 	}
+	w.s.cacheAggregates(c.aggs)
 	w.s.rememberAttrs(c.attrs)
 	return nil
 }
