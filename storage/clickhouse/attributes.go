@@ -74,7 +74,10 @@ func (s *Store) listAttributes(ctx context.Context, what string, q storage.Attri
 	case limit > s.limits.MaxAttributeValues:
 		return nil, fmt.Errorf("%s: limit %d: %w: at most %d", what, limit, storage.ErrInvalidQuery, s.limits.MaxAttributeValues)
 	case limit == 0:
-		limit = storage.DefaultAttributeLimit
+		limit = min(storage.DefaultAttributeLimit, s.limits.MaxAttributeValues)
+	}
+	if !q.Start.IsZero() && !q.End.IsZero() && q.End.Before(q.Start) {
+		return nil, fmt.Errorf("%s: end %s before start %s: %w", what, q.End.Format(time.RFC3339Nano), q.Start.Format(time.RFC3339Nano), storage.ErrInvalidQuery)
 	}
 	query, args := attributeListQuery(q, values, limit)
 	rows, err := s.conn.Query(ctx, query, args...)

@@ -40,10 +40,12 @@ func redQuery(q storage.REDQuery, limit int) (string, []any) {
 	if q.GroupByOperation {
 		op = "name"
 	}
-	query := "SELECT service, " + op + " AS op, intDiv(minute, ?) * ? AS t, sum(calls), sum(errors)," +
+	// The step's start: minute rounded down to a multiple of step (%
+	// takes the dividend's sign).
+	query := "SELECT service, " + op + " AS op, minute - (minute % ? + ?) % ? AS t, sum(calls), sum(errors)," +
 		" sumMap(latencyMap.bucket, latencyMap.count) AS h, h.1, h.2 FROM " + tableRED +
 		" WHERE " + c.sql() + " GROUP BY service, op, t ORDER BY service, op, t LIMIT ?"
-	args := append([]any{step, step}, c.args...)
+	args := append([]any{step, step, step}, c.args...)
 	return query, append(args, limit)
 }
 

@@ -63,7 +63,7 @@ func (s *Store) StreamTrace(ctx context.Context, id storage.TraceID, fn func([]s
 			batch[i].Resource = cache[hashes[i]]
 		}
 		if err := fn(batch); err != nil {
-			return err
+			return fmt.Errorf("stream trace %s: %w", id, err)
 		}
 		batch = make([]storage.Span, 0, storage.MaxStreamBatch)
 		hashes = hashes[:0]
