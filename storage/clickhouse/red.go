@@ -42,9 +42,10 @@ func redQuery(q storage.REDQuery, limit int) (string, []any) {
 	}
 	// The step's start: minute rounded down to a multiple of step (%
 	// takes the dividend's sign).
-	query := "SELECT service, " + op + " AS op, minute - (minute % ? + ?) % ? AS t, sum(calls), sum(errors)," +
-		" sumMap(latencyMap.bucket, latencyMap.count) AS h, h.1, h.2 FROM " + tableRED +
-		" WHERE " + c.sql() + " GROUP BY service, op, t ORDER BY service, op, t LIMIT ?"
+	query := "SELECT service, op, t, calls, errors, h.1, h.2 FROM (" +
+		"SELECT service, " + op + " AS op, minute - (minute % ? + ?) % ? AS t, sum(calls) AS calls, sum(errors) AS errors," +
+		" sumMap(latencyMap.bucket, latencyMap.count) AS h FROM " + tableRED +
+		" WHERE " + c.sql() + " GROUP BY service, op, t) ORDER BY service, op, t LIMIT ?"
 	args := append([]any{step, step, step}, c.args...)
 	return query, append(args, limit)
 }
