@@ -1,9 +1,12 @@
 package clickhouse
 
 import (
+	"context"
 	"encoding/hex"
 	"math"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/tracerdev/tracer/storage"
 )
@@ -173,4 +176,15 @@ func LatencyBucketOf(d time.Duration) uint16 { return uint16(storage.LatencyBuck
 // DropPartitionQuery is dropPartitionQuery.
 func DropPartitionQuery(database, table string, cluster ClusterConfig, id string) (string, error) {
 	return dropPartitionQuery(database, table, cluster, id)
+}
+
+// QueryRow runs a query on s's connection (tests look at the tables).
+func QueryRow(s *Store, ctx context.Context, query string, args ...any) driver.Row {
+	return s.conn.QueryRow(ctx, query, args...)
+}
+
+// FreshMinutes returns the minutes of [first, last] (unix seconds) that
+// Dependencies reads precomputed.
+func FreshMinutes(s *Store, ctx context.Context, first, last int64) ([]int64, error) {
+	return s.freshMinutes(ctx, first, last)
 }

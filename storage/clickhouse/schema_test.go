@@ -265,7 +265,7 @@ func TestConformanceDistributed(t *testing.T) {
 			c.Cluster = clickhouse.ClusterConfig{Name: chtest.ClusterName, Distributed: true, LocalDDL: true}
 			c.Limits = lim
 		})
-	})
+	}, storagetest.REDCountsEachWrite())
 }
 
 // A database at schema version 1 (testdata/schema_v1.sql, the schema as
