@@ -16,7 +16,7 @@ import (
 
 // SchemaVersion is the version of clickhouse.sql this package applies; New
 // records it in tracer_schema_version.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // addedColumn is a column a schema version added to a table that an older
 // version created.
@@ -39,6 +39,10 @@ var migrations = map[int][]addedColumn{
 		{tableSpans, "written", "UInt64"},
 		{tableIndex, "resource_hash", "FixedString(16)"},
 	},
+	// Version 3 only adds tables (attributes, attribute values, RED,
+	// dependency edges); see clickhouse.sql for what they cover of data
+	// written before the upgrade.
+	3: nil,
 }
 
 // Table names, as in clickhouse.sql.
@@ -48,10 +52,17 @@ const (
 	tableIndex      = "tracer_span_index"
 	tableOperations = "tracer_operations"
 	tableResources  = "tracer_resources"
+	tableAttrs      = "tracer_attributes"
+	tableAttrValues = "tracer_attribute_values"
+	tableRED        = "tracer_red"
+	tableEdgeWrites = "tracer_edge_writes"
+	tableEdges      = "tracer_edges"
+	tableEdgeMins   = "tracer_edge_minutes"
 )
 
 // dataTables are the tables retention drops partitions from.
-var dataTables = []string{tableSpans, tableIndex, tableOperations, tableResources}
+var dataTables = []string{tableSpans, tableIndex, tableOperations, tableResources,
+	tableAttrs, tableAttrValues, tableRED, tableEdgeWrites, tableEdges, tableEdgeMins}
 
 type schemaStatement struct {
 	table string // the table a CREATE TABLE statement creates

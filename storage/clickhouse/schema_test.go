@@ -30,8 +30,8 @@ func TestSchemaStatementsSingleServer(t *testing.T) {
 	if got, want := stmts[0], "CREATE DATABASE IF NOT EXISTS tracer"; got != want {
 		t.Errorf("first statement = %q, want %q", got, want)
 	}
-	if len(stmts) != 6 {
-		t.Fatalf("got %d statements, want 6 (database + 5 tables)", len(stmts))
+	if len(stmts) != 12 {
+		t.Fatalf("got %d statements, want 12 (database + 11 tables)", len(stmts))
 	}
 	for _, s := range stmts {
 		for _, bad := range []string{"ON CLUSTER", "Replicated", "Distributed", "_local"} {
@@ -40,7 +40,8 @@ func TestSchemaStatementsSingleServer(t *testing.T) {
 			}
 		}
 	}
-	for _, table := range []string{"tracer_schema_version", "tracer_spans", "tracer_span_index", "tracer_operations", "tracer_resources"} {
+	for _, table := range []string{"tracer_schema_version", "tracer_spans", "tracer_span_index", "tracer_operations", "tracer_resources",
+		"tracer_attributes", "tracer_attribute_values", "tracer_red", "tracer_edge_writes", "tracer_edges", "tracer_edge_minutes"} {
 		if !containsLine(stmts, "CREATE TABLE IF NOT EXISTS tracer."+table) {
 			t.Errorf("no CREATE TABLE for tracer.%s", table)
 		}
@@ -92,8 +93,8 @@ func TestSchemaStatementsCluster(t *testing.T) {
 			t.Errorf("%s: %d statements match %s, want 1; statements:\n%s", name, n, re, strings.Join(stmts, ";\n\n"))
 		}
 	}
-	if len(stmts) != 10 {
-		t.Errorf("got %d statements, want 10 (database, version, 4 local + 4 distributed)", len(stmts))
+	if len(stmts) != 22 {
+		t.Errorf("got %d statements, want 22 (database, version, 10 local + 10 distributed)", len(stmts))
 	}
 }
 
@@ -264,7 +265,7 @@ func TestConformanceDistributed(t *testing.T) {
 			c.Cluster = clickhouse.ClusterConfig{Name: chtest.ClusterName, Distributed: true, LocalDDL: true}
 			c.Limits = lim
 		})
-	})
+	}, storagetest.REDCountsEachWrite())
 }
 
 // A database at schema version 1 (testdata/schema_v1.sql, the schema as

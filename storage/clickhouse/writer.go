@@ -38,6 +38,12 @@ var (
 	}
 	operationInsertColumns = []string{"day", "service", "name", "kind"}
 	resourceInsertColumns  = []string{"day", "hash", "attr_keys", "attr_types", "attr_values"}
+	attrInsertColumns      = []string{"day", "key", "value_hash", "start_time", "trace_id", "span_id"}
+	attrValueInsertColumns = []string{"day", "hour", "resource", "service", "key", "value"}
+	redInsertColumns       = []string{"day", "minute", "service", "name", "kind", "calls", "errors",
+		"latencyMap.bucket", "latencyMap.count"}
+	// tracer_edge_writes.at is the server's clock (DEFAULT now()).
+	edgeWriteInsertColumns = []string{"day", "minute"}
 )
 
 func insertSQL(table string, cols []string) string {
@@ -192,7 +198,25 @@ func (s *Store) sendBatch(ctx context.Context, spans []storage.Span, hashes []re
 	if err := s.send(ctx, tableIndex, indexInsertColumns, c.indexColumns(), c.rows, c); err != nil {
 		return err
 	}
-	return s.send(ctx, tableOperations, operationInsertColumns, c.operationColumns(), len(c.opName), c)
+	if err := s.send(ctx, tableOperations, operationInsertColumns, c.operationColumns(), len(c.opName), c); err != nil {
+		return err
+	}
+	if len(c.atKey) > 0 {
+		if err := s.send(ctx, tableAttrs, attrInsertColumns, c.attrColumns(), len(c.atKey), c); err != nil {
+			return err
+		}
+	}
+	if len(c.avKey) > 0 {
+		if err := s.send(ctx, tableAttrValues, attrValueInsertColumns, c.attrValueColumns(), len(c.avKey), c); err != nil {
+			return err
+		}
+	}
+	if err := s.send(ctx, tableRED, redInsertColumns, c.redColumns(), len(c.redMinute), c); err != nil {
+		return err
+	}
+	// Last: a minute marked here has every span of the batch visible
+	// (see clickhouse.sql on dependencies).
+	return s.send(ctx, tableEdgeWrites, edgeWriteInsertColumns, c.edgeWriteColumns(), len(c.ewMinute), c)
 }
 
 // getColumns returns spare columns, or new ones when none is spare.
@@ -449,6 +473,33 @@ type columns struct {
 	resDay                               []time.Time
 	resHash                              []string
 
+	// tracer_attributes
+	atDay           []time.Time
+	atKey           []string
+	atHash          []uint64
+	atStart         []int64
+	atTrace, atSpan []string
+	// tracer_attribute_values
+	avDay             []time.Time
+	avHour            []int64
+	avRes             []uint8
+	avSvc, avKey, avV []string
+	seenAV            map[avKey]struct{}
+	seenResHour       map[resHourKey]struct{}
+	// tracer_red
+	red                 map[redKey]*redAgg
+	redDay              []time.Time
+	redMinute           []int64
+	redSvc, redName     []string
+	redKind             []int8
+	redCalls, redErrors []uint64
+	redBuckets          *array[uint16]
+	redCounts           *array[uint64]
+	// tracer_edge_writes
+	seenMinutes map[int64]struct{}
+	ewDay       []time.Time
+	ewMinute    []int64
+
 	made                      bool
 	res, attrs                attrArrays // res: tracer_resources rows
 	evTimes                   *array[int64]
@@ -466,6 +517,29 @@ type columns struct {
 type resKey struct {
 	day  int64
 	hash resourceHash
+}
+
+type avKey struct {
+	hour                int64
+	resource            bool
+	service, key, value string
+}
+
+type resHourKey struct {
+	hour    int64
+	service string
+	hash    resourceHash
+}
+
+type redKey struct {
+	minute        int64
+	service, name string
+	kind          storage.SpanKind
+}
+
+type redAgg struct {
+	calls, errors uint64
+	latency       storage.Histogram
 }
 
 type opKey struct {
@@ -488,6 +562,11 @@ func (c *columns) reset() {
 	c.dropA, c.dropE, c.dropL = c.dropA[:0], c.dropE[:0], c.dropL[:0]
 	c.opService, c.opName, c.opKind = c.opService[:0], c.opName[:0], c.opKind[:0]
 	c.spanRes, c.written, c.resDay, c.resHash = c.spanRes[:0], c.written[:0], c.resDay[:0], c.resHash[:0]
+	c.atDay, c.atKey, c.atHash, c.atStart, c.atTrace, c.atSpan = c.atDay[:0], c.atKey[:0], c.atHash[:0], c.atStart[:0], c.atTrace[:0], c.atSpan[:0]
+	c.avDay, c.avHour, c.avRes, c.avSvc, c.avKey, c.avV = c.avDay[:0], c.avHour[:0], c.avRes[:0], c.avSvc[:0], c.avKey[:0], c.avV[:0]
+	c.redDay, c.redMinute, c.redSvc, c.redName, c.redKind = c.redDay[:0], c.redMinute[:0], c.redSvc[:0], c.redName[:0], c.redKind[:0]
+	c.redCalls, c.redErrors = c.redCalls[:0], c.redErrors[:0]
+	c.ewDay, c.ewMinute = c.ewDay[:0], c.ewMinute[:0]
 	if !c.made {
 		c.made = true
 		c.res, c.attrs = newAttrArrays(), newAttrArrays()
@@ -501,8 +580,20 @@ func (c *columns) reset() {
 		c.vcCounts = newArray[uint64](new(proto.ColUInt64))
 		c.seen = make(map[opKey]struct{})
 		c.seenRes = make(map[resKey]struct{})
+		c.seenAV = make(map[avKey]struct{})
+		c.seenResHour = make(map[resHourKey]struct{})
+		c.red = make(map[redKey]*redAgg)
+		c.redBuckets = newArray[uint16](new(proto.ColUInt16))
+		c.redCounts = newArray[uint64](new(proto.ColUInt64))
+		c.seenMinutes = make(map[int64]struct{})
 		return
 	}
+	c.redBuckets.reset()
+	c.redCounts.reset()
+	clear(c.seenAV)
+	clear(c.seenResHour)
+	clear(c.red)
+	clear(c.seenMinutes)
 	c.res.reset()
 	c.attrs.reset()
 	c.evTimes.reset()
@@ -612,7 +703,126 @@ func (c *columns) fill(spans []storage.Span, hashes []resourceHash, written uint
 			c.opName = append(c.opName, sp.Name)
 			c.opKind = append(c.opKind, int8(sp.Kind))
 		}
+		c.addSearchRows(sp, day, id[:16], id[16:24], hashes[i])
 	}
+	c.finishAggregates()
+}
+
+// maxListedValue is the longest attribute value tracer_attribute_values
+// lists.
+const maxListedValue = 256
+
+// maxParentMinutes bounds the minutes a span marks in tracer_edge_writes:
+// the children of a span start within it, and a parent that started more
+// than a day before its child is beyond what Dependencies promises.
+const maxParentMinutes = 24 * 60
+
+// addSearchRows adds span sp's rows of tracer_attributes,
+// tracer_attribute_values, tracer_red and tracer_edge_writes. traceID and
+// spanID are sp's ids as substrings of c.ids.
+func (c *columns) addSearchRows(sp *storage.Span, day time.Time, traceID, spanID string, res resourceHash) {
+	hour := floorDiv(sp.StartTime, int64(time.Hour)) * 3600
+	for j := range sp.Attributes {
+		a := &sp.Attributes[j]
+		c.atDay = append(c.atDay, day)
+		c.atKey = append(c.atKey, a.Key)
+		c.atHash = append(c.atHash, valueHash(a.Value))
+		c.atStart = append(c.atStart, sp.StartTime)
+		c.atTrace = append(c.atTrace, traceID)
+		c.atSpan = append(c.atSpan, spanID)
+		c.addListed(day, hour, false, sp.Service, a.Key, a.Value)
+	}
+	if len(sp.Resource) > 0 {
+		if k := (resHourKey{hour, sp.Service, res}); !has(c.seenResHour, k) {
+			c.seenResHour[k] = struct{}{}
+			for j := range sp.Resource {
+				c.addListed(day, hour, true, sp.Service, sp.Resource[j].Key, sp.Resource[j].Value)
+			}
+		}
+	}
+	minute := floorDiv(sp.StartTime, int64(time.Minute))
+	rk := redKey{minute: minute * 60, service: sp.Service, name: sp.Name, kind: sp.Kind}
+	agg := c.red[rk]
+	if agg == nil {
+		agg = new(redAgg)
+		c.red[rk] = agg
+	}
+	agg.calls++
+	if sp.StatusCode == storage.StatusError {
+		agg.errors++
+	}
+	agg.latency.Add(time.Duration(sp.EndTime - sp.StartTime))
+	last := floorDiv(sp.EndTime, int64(time.Minute))
+	last = min(max(last, minute), minute+maxParentMinutes)
+	for m := minute; m <= last; m++ {
+		if !has(c.seenMinutes, m) {
+			c.seenMinutes[m] = struct{}{}
+			c.ewDay = append(c.ewDay, dayOf(m*int64(time.Minute)))
+			c.ewMinute = append(c.ewMinute, m*60)
+		}
+	}
+}
+
+func (c *columns) addListed(day time.Time, hour int64, resource bool, service, key, value string) {
+	if len(value) > maxListedValue {
+		return
+	}
+	k := avKey{hour, resource, service, key, value}
+	if has(c.seenAV, k) {
+		return
+	}
+	c.seenAV[k] = struct{}{}
+	var r uint8
+	if resource {
+		r = 1
+	}
+	c.avDay = append(c.avDay, day)
+	c.avHour = append(c.avHour, hour)
+	c.avRes = append(c.avRes, r)
+	c.avSvc = append(c.avSvc, service)
+	c.avKey = append(c.avKey, key)
+	c.avV = append(c.avV, value)
+}
+
+// finishAggregates turns the RED aggregates of the batch into columns.
+func (c *columns) finishAggregates() {
+	for k, agg := range c.red {
+		c.redDay = append(c.redDay, dayOf(k.minute*int64(time.Second)))
+		c.redMinute = append(c.redMinute, k.minute)
+		c.redSvc = append(c.redSvc, k.service)
+		c.redName = append(c.redName, k.name)
+		c.redKind = append(c.redKind, int8(k.kind))
+		c.redCalls = append(c.redCalls, agg.calls)
+		c.redErrors = append(c.redErrors, agg.errors)
+		for b, n := range agg.latency {
+			if n > 0 {
+				c.redBuckets.add(uint16(b))
+				c.redCounts.add(n)
+			}
+		}
+		c.redBuckets.end()
+		c.redCounts.end()
+	}
+}
+
+// floorDiv is a / b rounded towards minus infinity (b > 0).
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+// valueHash is the FNV-1a hash of an attribute value, tracer_attributes'
+// value_hash.
+func valueHash(v string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(v); i++ {
+		h ^= uint64(v[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 func (c *columns) spanColumns() []any {
@@ -645,4 +855,20 @@ func has[K comparable, V any](m map[K]V, k K) bool {
 
 func (c *columns) operationColumns() []any {
 	return []any{c.dayOp, c.opService, c.opName, c.opKind}
+}
+
+func (c *columns) attrColumns() []any {
+	return []any{c.atDay, c.atKey, c.atHash, c.atStart, c.atTrace, c.atSpan}
+}
+
+func (c *columns) attrValueColumns() []any {
+	return []any{c.avDay, c.avHour, c.avRes, c.avSvc, c.avKey, c.avV}
+}
+
+func (c *columns) redColumns() []any {
+	return []any{c.redDay, c.redMinute, c.redSvc, c.redName, c.redKind, c.redCalls, c.redErrors, c.redBuckets, c.redCounts}
+}
+
+func (c *columns) edgeWriteColumns() []any {
+	return []any{c.ewDay, c.ewMinute}
 }
