@@ -34,9 +34,14 @@ func badParam(name, value, want string) error {
 func (a *API) classify(r *http.Request, err error) (int, string) {
 	var pe *ParamError
 	var re *routeError
+	var me *methodError
 	switch {
+	case errors.Is(err, errPanic): // logged by the middleware
+		return http.StatusInternalServerError, fmt.Sprintf("internal error: see the server log for request id %s", requestID(r))
 	case errors.As(err, &re):
 		return http.StatusNotFound, re.Error()
+	case errors.As(err, &me):
+		return http.StatusMethodNotAllowed, me.Error()
 	case errors.As(err, &pe):
 		return http.StatusBadRequest, pe.Error()
 	case errors.Is(err, storage.ErrInvalidQuery):
