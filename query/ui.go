@@ -57,4 +57,6 @@ func (e *routeError) Error() string { return "no API route " + e.path }
 // serve.
 type methodError struct{ method, path string }
 
-func (e *methodError) Error() string { return "method " + e.method + " not allowed on " + e.path + ": use GET" }
+func (e *methodError) Error() string {
+	return "method " + e.method + " not allowed on " + e.path + ": use GET"
+}
