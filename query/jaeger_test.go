@@ -276,7 +276,9 @@ func TestJaegerModelProcesses(t *testing.T) {
 		s.Service = a.Value
 		return s
 	}
-	host := func(h string) storage.Attribute { return storage.Attribute{Key: "host.name", Type: storage.TypeString, Value: h} }
+	host := func(h string) storage.Attribute {
+		return storage.Attribute{Key: "host.name", Type: storage.TypeString, Value: h}
+	}
 	// Equal content in distinct slices is one process; another host is
 	// another process; attribute order does not matter (they are sorted).
 	e := newV1Env(t, DefaultConfig(), []storage.Span{
