@@ -31,6 +31,9 @@ type Config struct {
 	// MaxTraceIDs is the most trace ids one request may name (the
 	// repeated traceID parameter of /api/traces).
 	MaxTraceIDs int `yaml:"max_trace_ids"`
+	// MaxRequestBytes bounds a request body (the OTLP/JSON that POST
+	// /api/transform converts).
+	MaxRequestBytes int64 `yaml:"max_request_bytes"`
 }
 
 // CORSConfig configures cross-origin resource sharing.
@@ -44,14 +47,16 @@ type CORSConfig struct {
 
 // Defaults.
 const (
-	DefaultMaxLookback    = 31 * 24 * time.Hour
-	DefaultRequestTimeout = 30 * time.Second
-	DefaultMaxTraceIDs    = 100
+	DefaultMaxLookback     = 31 * 24 * time.Hour
+	DefaultRequestTimeout  = 30 * time.Second
+	DefaultMaxTraceIDs     = 100
+	DefaultMaxRequestBytes = 32 << 20
 )
 
 // DefaultConfig returns the default configuration.
 func DefaultConfig() Config {
-	return Config{MaxLookback: DefaultMaxLookback, RequestTimeout: DefaultRequestTimeout, MaxTraceIDs: DefaultMaxTraceIDs}
+	return Config{MaxLookback: DefaultMaxLookback, RequestTimeout: DefaultRequestTimeout,
+		MaxTraceIDs: DefaultMaxTraceIDs, MaxRequestBytes: DefaultMaxRequestBytes}
 }
 
 // Validate checks c.
@@ -65,6 +70,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BasePath != "" && (c.BasePath[0] != '/' || c.BasePath[len(c.BasePath)-1] == '/') {
 		errs = append(errs, fmt.Errorf("base_path %q: must start with / and not end with one", c.BasePath))
+	}
+	if c.MaxRequestBytes < 0 {
+		errs = append(errs, fmt.Errorf("max_request_bytes %d: must not be negative (0 means %d)", c.MaxRequestBytes, DefaultMaxRequestBytes))
 	}
 	if c.MaxTraceIDs < 0 {
 		errs = append(errs, fmt.Errorf("max_trace_ids %d: must not be negative (0 means %d)", c.MaxTraceIDs, DefaultMaxTraceIDs))
@@ -124,6 +132,9 @@ func New(store storage.ReadStore, cfg Config, log *slog.Logger, opts ...Option) 
 	}
 	if a.cfg.MaxTraceIDs == 0 {
 		a.cfg.MaxTraceIDs = DefaultMaxTraceIDs
+	}
+	if a.cfg.MaxRequestBytes == 0 {
+		a.cfg.MaxRequestBytes = DefaultMaxRequestBytes
 	}
 	m, err := newAPIMetrics(a.reg)
 	if err != nil {

@@ -217,7 +217,7 @@ func (a *API) cors(w http.ResponseWriter, r *http.Request) bool {
 	}
 	h.Set("Access-Control-Expose-Headers", RequestIDHeader)
 	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-		h.Set("Access-Control-Allow-Methods", "GET, OPTIONS")
+		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 		if len(a.cfg.CORS.AllowedHeaders) > 0 {
 			h.Set("Access-Control-Allow-Headers", strings.Join(a.cfg.CORS.AllowedHeaders, ", "))
 		}

@@ -192,7 +192,7 @@ func TestCORS(t *testing.T) {
 			}
 			if tt.preflight {
 				for k, want := range map[string]string{
-					"Access-Control-Allow-Methods": "GET, OPTIONS",
+					"Access-Control-Allow-Methods": "GET, POST, OPTIONS",
 					"Access-Control-Allow-Headers": "Authorization, X-Scope-OrgID",
 					"Access-Control-Max-Age":       "600",
 				} {

@@ -35,14 +35,26 @@ func (a *API) registerUI(mux *http.ServeMux) {
 			ui.ServeHTTP(w, r)
 			return
 		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			get := r.Clone(r.Context())
-			get.Method = http.MethodGet
-			if _, pattern := mux.Handler(get); pattern != "" && pattern != "/" {
-				w.Header().Set("Allow", "GET, HEAD")
-				a.writeError(w, r, &methodError{method: r.Method, path: r.URL.Path})
-				return
+		// A path served for other methods is a 405 that says which.
+		var allowed []string
+		for _, m := range []string{http.MethodGet, http.MethodPost} {
+			if m == r.Method || m == http.MethodGet && r.Method == http.MethodHead {
+				continue
 			}
+			c := r.Clone(r.Context())
+			c.Method = m
+			if _, pattern := mux.Handler(c); pattern != "" && pattern != "/" {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) > 0 {
+			allow := strings.Join(allowed, ", ")
+			if allowed[0] == http.MethodGet {
+				allow = strings.Replace(allow, "GET", "GET, HEAD", 1)
+			}
+			w.Header().Set("Allow", allow)
+			a.writeError(w, r, &methodError{method: r.Method, path: r.URL.Path, allowed: strings.Join(allowed, " or ")})
+			return
 		}
 		a.writeError(w, r, &routeError{path: r.URL.Path})
 	})
@@ -55,8 +67,8 @@ func (e *routeError) Error() string { return "no API route " + e.path }
 
 // methodError is a request for an /api/ route with a method it does not
 // serve.
-type methodError struct{ method, path string }
+type methodError struct{ method, path, allowed string }
 
 func (e *methodError) Error() string {
-	return "method " + e.method + " not allowed on " + e.path + ": use GET"
+	return "method " + e.method + " not allowed on " + e.path + ": use " + e.allowed
 }

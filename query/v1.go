@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
+	"github.com/tracerdev/tracer/collector/otlp"
 	"github.com/tracerdev/tracer/storage"
 )
 
@@ -21,7 +24,8 @@ import (
 // microseconds), /api/traces/{id} (start and end, in milliseconds: they are
 // only hints here) and /api/dependencies (endTs, lookback in
 // milliseconds); the Jaeger UI (jaeger-ui packages/jaeger-ui/src/api/jaeger.ts)
-// calls the same and /api/operations?service=&spanKind=server.
+// calls the same, /api/operations?service=&spanKind=server and POST
+// /api/transform (an uploaded OTLP/JSON file).
 func (a *API) registerV1(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/services", a.v1Services)
 	mux.HandleFunc("GET /api/services/{service}/operations", a.v1ServiceOperations)
@@ -29,6 +33,7 @@ func (a *API) registerV1(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/traces", a.v1Search)
 	mux.HandleFunc("GET /api/traces/{traceID}", a.v1Trace)
 	mux.HandleFunc("GET /api/dependencies", a.v1Dependencies)
+	mux.HandleFunc("POST /api/transform", a.v1Transform)
 }
 
 // v1Operation is Jaeger's uimodel.Operation.
@@ -205,6 +210,82 @@ func (a *API) v1TracesByID(w http.ResponseWriter, r *http.Request, ids []storage
 			out.buf = append(out.buf, `"}`...)
 		}
 		out.buf = append(out.buf, ']')
+	}
+	out.buf = append(out.buf, "}\n"...)
+	_ = out.flush()
+}
+
+// v1Transform answers POST /api/transform: the OTLP/JSON request in the
+// body, converted to Jaeger's model (the Jaeger UI's upload of an OTLP
+// file). As Jaeger's (otlp_translator.go), it groups the spans by trace in
+// the order they come and applies no adjuster. The body is validated as
+// the collector validates it: spans it would reject are left out and
+// counted in errors.
+func (a *API) v1Transform(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxRequestBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			a.writeV1Error(w, r, &bodyError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes (the server's max_request_bytes)", a.cfg.MaxRequestBytes)})
+			return
+		}
+		a.writeV1Error(w, r, fmt.Errorf("read body: %w", err))
+		return
+	}
+	lim := otlp.DefaultLimits()
+	pb, err := otlp.FromJSON(body)
+	var scan otlp.ScanResult
+	if err == nil {
+		scan, err = otlp.Scan(pb, lim)
+	}
+	var spans []storage.Span
+	if err == nil {
+		spans, _, err = otlp.Decode(nil, scan.Body, lim)
+	}
+	if err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, otlp.ErrTooManySpans) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), otlp.ErrMalformed.Error()+": "), "otlp/json: ")
+		a.writeV1Error(w, r, &bodyError{status, "request body is not an OTLP/JSON trace request: " + msg})
+		return
+	}
+	// The traces in order of first appearance, their spans in body order.
+	index := make(map[storage.TraceID]int)
+	var traces [][]int
+	for i := range spans {
+		j, ok := index[spans[i].TraceID]
+		if !ok {
+			j = len(traces)
+			index[spans[i].TraceID] = j
+			traces = append(traces, nil)
+		}
+		traces[j] = append(traces[j], i)
+	}
+	out := &v1Writer{w: w}
+	out.buf = append(out.buf, `{"data":[`...)
+	var jt jaegerTrace
+	for i, tr := range traces {
+		if i > 0 {
+			out.buf = append(out.buf, ',')
+		}
+		out.buf = jt.begin(out.buf, spans[tr[0]].TraceID, true)
+		for _, k := range tr {
+			out.buf = jt.span(out.buf, &spans[k], "")
+		}
+		out.buf = jt.end(out.buf)
+		if err := out.maybeFlush(); err != nil {
+			return
+		}
+	}
+	out.buf = append(out.buf, `],"total":0,"limit":0,"offset":0,"errors":`...)
+	if scan.Rejected > 0 {
+		out.buf = append(out.buf, `[{"code":400,"msg":`...)
+		out.buf = storage.AppendJSONString(out.buf, strconv.Itoa(scan.Rejected)+" spans left out: "+scan.Reason)
+		out.buf = append(out.buf, `}]`...)
+	} else {
+		out.buf = append(out.buf, "null"...)
 	}
 	out.buf = append(out.buf, "}\n"...)
 	_ = out.flush()

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -371,6 +372,91 @@ func TestV1UnknownRoutes(t *testing.T) {
 	t.Run("HEAD is served", func(t *testing.T) {
 		if ans := e.do(http.MethodHead, "/api/services", nil); ans.status != http.StatusOK {
 			t.Errorf("HEAD: %d", ans.status)
+		}
+	})
+}
+
+// v1OTLPFixture is Jaeger's cmd/jaeger/internal/extension/jaegerquery/internal/fixture/otlp2jaeger-in.json
+// (one span, twice).
+const v1OTLPFixture = `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"telemetrygen"}}]},
+ "scopeSpans":[{"scope":{"name":"telemetrygen"},"spans":[
+  {"traceId":"83a9efd15c1c98a977e0711cc93ee28b","spanId":"e127af99e3b3e074","parentSpanId":"909541b92cf05311","name":"okey-dokey-0","kind":2,
+   "startTimeUnixNano":"1706678909209712000","endTimeUnixNano":"1706678909209835000",
+   "attributes":[{"key":"net.peer.ip","value":{"stringValue":"1.2.3.4"}},{"key":"peer.service","value":{"stringValue":"telemetrygen-client"}}],"status":{}},
+  {"traceId":"83a9efd15c1c98a977e0711cc93ee28b","spanId":"e127af99e3b3e074","parentSpanId":"909541b92cf05311","name":"okey-dokey-0","kind":2,
+   "startTimeUnixNano":"1706678909209712000","endTimeUnixNano":"1706678909209835000",
+   "attributes":[{"key":"net.peer.ip","value":{"stringValue":"1.2.3.4"}},{"key":"peer.service","value":{"stringValue":"telemetrygen-client"}}],"status":{}}
+ ]}],"schemaUrl":"https://opentelemetry.io/schemas/1.4.0"}]}`
+
+// v1OTLPFixtureSpan is the span of Jaeger's otlp2jaeger-out.json.
+const v1OTLPFixtureSpan = `{"traceID":"83a9efd15c1c98a977e0711cc93ee28b","spanID":"e127af99e3b3e074","operationName":"okey-dokey-0",
+ "references":[{"refType":"CHILD_OF","traceID":"83a9efd15c1c98a977e0711cc93ee28b","spanID":"909541b92cf05311"}],
+ "startTime":1706678909209712,"duration":123,
+ "tags":[{"key":"otel.scope.name","type":"string","value":"telemetrygen"},{"key":"net.peer.ip","type":"string","value":"1.2.3.4"},
+  {"key":"peer.service","type":"string","value":"telemetrygen-client"},{"key":"span.kind","type":"string","value":"server"}],
+ "logs":[],"processID":"p1","warnings":null}`
+
+func TestV1Transform(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxRequestBytes = 4096
+	e := newV1Env(t, cfg, nil)
+	post := func(body string) v1Answer {
+		t.Helper()
+		resp, err := e.srv.Client().Post(e.srv.URL+"/api/transform", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return v1Answer{status: resp.StatusCode, header: resp.Header, body: b, json: v1Decode(t, b)}
+	}
+	t.Run("Jaeger's fixture gives Jaeger's answer", func(t *testing.T) {
+		ans := post(v1OTLPFixture)
+		v1ExpectJSON(t, ans.json, `{"data":[{"traceID":"83a9efd15c1c98a977e0711cc93ee28b","spans":[`+v1OTLPFixtureSpan+`,`+v1OTLPFixtureSpan+`],
+			"processes":{"p1":{"serviceName":"telemetrygen","tags":[]}},"warnings":null}],"total":0,"limit":0,"offset":0,"errors":null}`)
+	})
+	t.Run("traces in order of first appearance", func(t *testing.T) {
+		body := `{"resourceSpans":[{"resource":{},"scopeSpans":[{"spans":[
+			{"traceId":"0000000000000000000000000000000b","spanId":"0000000000000001","name":"x","startTimeUnixNano":"1","endTimeUnixNano":"2"},
+			{"traceId":"0000000000000000000000000000000a","spanId":"0000000000000002","name":"y","startTimeUnixNano":"1","endTimeUnixNano":"2"},
+			{"traceId":"0000000000000000000000000000000b","spanId":"0000000000000003","name":"z","startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]}`
+		ans := post(body)
+		if got := v1TraceIDs(t, ans); !slices.Equal(got, []string{"000000000000000b", "000000000000000a"}) {
+			t.Errorf("traces %v", got)
+		}
+	})
+	t.Run("spans the collector rejects are left out and counted", func(t *testing.T) {
+		body := `{"resourceSpans":[{"scopeSpans":[{"spans":[
+			{"traceId":"0000000000000000000000000000000b","spanId":"0000000000000000","name":"x","startTimeUnixNano":"1","endTimeUnixNano":"2"},
+			{"traceId":"0000000000000000000000000000000b","spanId":"0000000000000003","name":"z","startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]}`
+		ans := post(body)
+		env := v1Envelope(t, ans)
+		if n := len(env["data"].([]any)[0].(map[string]any)["spans"].([]any)); n != 1 {
+			t.Errorf("%d spans, want 1", n)
+		}
+		errs := env["errors"].([]any)
+		if len(errs) != 1 || !strings.Contains(errs[0].(map[string]any)["msg"].(string), "1 spans left out") {
+			t.Errorf("errors %v", errs)
+		}
+	})
+	bad := []struct {
+		name, body string
+		status     int
+		want       string
+	}{
+		{"not JSON", `{"resourceSpans":[`, http.StatusBadRequest, "not an OTLP/JSON trace request"},
+		{"too large", `{"resourceSpans":[` + strings.Repeat(" ", 5000) + `]}`, http.StatusRequestEntityTooLarge, "max_request_bytes"},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			v1CheckError(t, post(tt.body), tt.status, tt.want)
+		})
+	}
+	t.Run("GET: 405 naming POST", func(t *testing.T) {
+		ans := e.get("/api/transform")
+		v1CheckError(t, ans, http.StatusMethodNotAllowed, "use POST")
+		if got := ans.header.Get("Allow"); got != "POST" {
+			t.Errorf("Allow %q", got)
 		}
 	})
 }
