@@ -310,3 +310,16 @@ func TestJaegerModelProcesses(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkJaegerSpan measures writing one span in Jaeger's model: the
+// API's own cost per span on top of the store's.
+func BenchmarkJaegerSpan(b *testing.B) {
+	s := storagetest.FullSpan(storage.TraceID{1, 15: 1}, storage.SpanID{2, 7: 1}, storage.SpanID{3, 7: 1}, v1Now)
+	var jt jaegerTrace
+	buf := jt.begin(nil, s.TraceID, false)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = jt.span(buf[:0], &s, "")
+	}
+	b.SetBytes(int64(len(buf)))
+}

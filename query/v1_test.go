@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tracerdev/tracer/storage"
+	"github.com/tracerdev/tracer/storage/memory"
 )
 
 // The expectations of these tests come from Jaeger v2.20's handlers
@@ -458,5 +459,36 @@ func TestV1Transform(t *testing.T) {
 		if got := ans.header.Get("Allow"); got != "POST" {
 			t.Errorf("Allow %q", got)
 		}
+	})
+}
+
+func TestV1TruncatedTrace(t *testing.T) {
+	// The store returns 2 of trace A's 3 spans: Jaeger's warning goes on
+	// the first span written (internal/jptrace/aggregator.go).
+	e := newV1Env(t, DefaultConfig(), v1Fixture(), memory.WithReaderLimits(storage.ReaderLimits{MaxTraceSpans: 2}))
+	const want = "trace has more than 2 spans, showing first 2 spans only"
+	check := func(t *testing.T, tr map[string]any) {
+		t.Helper()
+		spans := tr["spans"].([]any)
+		if len(spans) != 2 {
+			t.Fatalf("%d spans, want 2", len(spans))
+		}
+		var warned []any
+		for _, s := range spans {
+			if w := s.(map[string]any)["warnings"]; w != nil {
+				warned = append(warned, w)
+			}
+		}
+		if len(warned) != 1 {
+			t.Fatalf("warnings %v, want them on one span", warned)
+		}
+		v1ExpectJSON(t, warned[0], `["`+want+`"]`)
+	}
+	t.Run("by id", func(t *testing.T) {
+		check(t, v1TraceJSON(t, e, v1TraceA, ""))
+	})
+	t.Run("search", func(t *testing.T) {
+		ans := e.get("/api/traces?service=backend")
+		check(t, v1Envelope(t, ans)["data"].([]any)[0].(map[string]any))
 	})
 }
