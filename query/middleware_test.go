@@ -37,7 +37,7 @@ func mwServices(context.Context) ([]string, error) { return []string{"a"}, nil }
 
 var mwHexID = regexp.MustCompile(`^[0-9a-f]{16}$`)
 
-func TestRequestID(t *testing.T) {
+func TestAPIRequestID(t *testing.T) {
 	e := newMWEnv(t, DefaultConfig(), mwServices)
 	tests := []struct {
 		name, path, sent string
@@ -66,16 +66,16 @@ func TestRequestID(t *testing.T) {
 			}
 			// The log line of the request names it.
 			lines := e.logs.Lines(`"request_id":"` + id + `"`)
-			if len(lines) != 1 || !strings.Contains(lines[0], `"msg":"query request"`) || !strings.Contains(lines[0], `"status":`+itoa(ans.status)) {
+			if len(lines) != 1 || !strings.Contains(lines[0], `"msg":"query request"`) || !strings.Contains(lines[0], `"status":`+mwItoa(ans.status)) {
 				t.Errorf("log lines for %s: %q", id, lines)
 			}
 		})
 	}
 }
 
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+func mwItoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
-func TestErrorsHideInternals(t *testing.T) {
+func TestAPIErrorsHideInternals(t *testing.T) {
 	t.Run("store error: 500 naming only the request id; the log has it all", func(t *testing.T) {
 		e := newMWEnv(t, DefaultConfig(), func(context.Context) ([]string, error) {
 			return nil, errors.New("dial tcp 10.0.0.7:9000: password=hunter2 rejected")
@@ -119,7 +119,7 @@ func TestErrorsHideInternals(t *testing.T) {
 	})
 }
 
-func TestErrorShapes(t *testing.T) {
+func TestAPIErrorShapes(t *testing.T) {
 	e := newMWEnv(t, DefaultConfig(), mwServices)
 	tests := []struct {
 		name, path, want string
@@ -139,7 +139,7 @@ func TestErrorShapes(t *testing.T) {
 	}
 }
 
-func TestCORS(t *testing.T) {
+func TestAPICORS(t *testing.T) {
 	origins := func(o ...string) Config {
 		cfg := DefaultConfig()
 		cfg.CORS.AllowedOrigins = o
@@ -205,7 +205,7 @@ func TestCORS(t *testing.T) {
 	}
 }
 
-func TestBasePath(t *testing.T) {
+func TestAPIBasePath(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.BasePath = "/tracer"
 	reg := prometheus.NewRegistry()
@@ -267,7 +267,7 @@ func mwLabel(m *dto.Metric, name string) string {
 	return ""
 }
 
-func TestMetrics(t *testing.T) {
+func TestAPIMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	e := newMWEnv(t, DefaultConfig(), mwServices, WithRegisterer(reg))
 	for _, p := range []string{"/api/services", "/api/services", "/api/traces?limit=x", "/api/traces/zz", "/api/nope", "/"} {
@@ -304,7 +304,7 @@ func TestMetrics(t *testing.T) {
 	})
 }
 
-func TestConfigValidate(t *testing.T) {
+func TestAPIConfigValidate(t *testing.T) {
 	tests := []struct {
 		name string
 		edit func(c *Config)
@@ -344,7 +344,7 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-func TestUI(t *testing.T) {
+func TestAPIUI(t *testing.T) {
 	t.Run("placeholder", func(t *testing.T) {
 		e := newMWEnv(t, DefaultConfig(), mwServices)
 		for _, p := range []string{"/", "/search", "/trace/abc"} {
@@ -380,7 +380,7 @@ func TestUI(t *testing.T) {
 
 // TestWriteErrorNoRoute checks writeError's choice of shape without a
 // server (the recorder sees exactly what a client would).
-func TestWriteErrorNoRoute(t *testing.T) {
+func TestAPIWriteErrorNoRoute(t *testing.T) {
 	a, err := New(nil, DefaultConfig(), nil)
 	if err != nil {
 		t.Fatal(err)
