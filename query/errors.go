@@ -23,6 +23,15 @@ func (e *ParamError) Error() string {
 	return fmt.Sprintf("parameter %s=%q: want %s", e.Name, e.Value, e.Want)
 }
 
+// bodyError is a request body that cannot be read: its message is shown
+// with its status.
+type bodyError struct {
+	status int
+	msg    string
+}
+
+func (e *bodyError) Error() string { return e.msg }
+
 // badParam returns a *ParamError.
 func badParam(name, value, want string) error {
 	return &ParamError{Name: name, Value: value, Want: want}
@@ -34,9 +43,17 @@ func badParam(name, value, want string) error {
 func (a *API) classify(r *http.Request, err error) (int, string) {
 	var pe *ParamError
 	var re *routeError
+	var me *methodError
+	var be *bodyError
 	switch {
+	case errors.As(err, &be):
+		return be.status, be.msg
+	case errors.Is(err, errPanic): // logged by the middleware
+		return http.StatusInternalServerError, fmt.Sprintf("internal error: see the server log for request id %s", requestID(r))
 	case errors.As(err, &re):
 		return http.StatusNotFound, re.Error()
+	case errors.As(err, &me):
+		return http.StatusMethodNotAllowed, me.Error()
 	case errors.As(err, &pe):
 		return http.StatusBadRequest, pe.Error()
 	case errors.Is(err, storage.ErrInvalidQuery):
