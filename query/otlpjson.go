@@ -424,9 +424,13 @@ func appendJSONAnyValue(js, v []byte) ([]byte, []byte) {
 				js = append(js, ',')
 			}
 			end := stringEnd(v)
-			js = append(js, `{"key":`...)
-			js = append(js, v[:end]...) // a JSON string, copied as it is
-			js = append(js, `,"value":`...)
+			js = append(js, '{')
+			if end > 2 { // pdata leaves an empty key out
+				js = append(js, `"key":`...)
+				js = append(js, v[:end]...) // a JSON string, copied as it is
+				js = append(js, ',')
+			}
+			js = append(js, `"value":`...)
 			v = skipSpace(v[end:])
 			js, v = appendJSONAnyValue(js, v[1:]) // after ':'
 			js = append(js, '}')
