@@ -453,7 +453,9 @@ func TestV3TraceSummaries(t *testing.T) {
 func TestV3Trace(t *testing.T) {
 	srv := newV3Server(t, newStore(t, v3Spans()), DefaultConfig())
 	id := testTraceID(1)
-	b64 := func(enc interface{ EncodeToString([]byte) string }) string { return url.PathEscape(enc.EncodeToString(id[:])) }
+	b64 := func(enc interface{ EncodeToString([]byte) string }) string {
+		return url.PathEscape(enc.EncodeToString(id[:]))
+	}
 	short := storage.TraceID{15: 0x2a}
 	shortStore := newV3Server(t, newStore(t, []storage.Span{{TraceID: short, SpanID: testSpanID(1), Name: "x", StartTime: ns(t0), EndTime: ns(t0), Service: "s"}}), DefaultConfig())
 	tests := []struct {
