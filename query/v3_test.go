@@ -457,7 +457,13 @@ func TestV3Trace(t *testing.T) {
 		return url.PathEscape(enc.EncodeToString(id[:]))
 	}
 	short := storage.TraceID{15: 0x2a}
-	shortStore := newV3Server(t, newStore(t, []storage.Span{{TraceID: short, SpanID: testSpanID(1), Name: "x", StartTime: ns(t0), EndTime: ns(t0), Service: "s"}}), DefaultConfig())
+	slashID := storage.TraceID{7: 0xff, 8: 0xff, 9: 0xff, 10: 0xff, 11: 0xff, 12: 0xff, 13: 0xff, 14: 0xff, 15: 0xff}
+	plusID := storage.TraceID{0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10}
+	var others []storage.Span
+	for _, tid := range []storage.TraceID{short, slashID, plusID} {
+		others = append(others, storage.Span{TraceID: tid, SpanID: testSpanID(1), Name: "x", StartTime: ns(t0), EndTime: ns(t0), Service: "s"})
+	}
+	shortStore := newV3Server(t, newStore(t, others), DefaultConfig())
 	tests := []struct {
 		name string
 		srv  *httptest.Server
@@ -470,6 +476,9 @@ func TestV3Trace(t *testing.T) {
 		{"base64", srv, "/api/v3/traces/" + b64(base64Std), tids(1)},
 		{"base64 url-safe unpadded", srv, "/api/v3/traces/" + b64(base64RawURL), tids(1)},
 		{"short hex", shortStore, "/api/v3/traces/2a", []string{short.String()}},
+		// base64 with "/" and "+", percent-encoded in the path.
+		{"base64 with slash", shortStore, "/api/v3/traces/AAAAAAAAAP%2F%2F%2F%2F%2F%2F%2F%2F%2F%2F%2Fw==", []string{slashID.String()}},
+		{"base64 with plus", shortStore, "/api/v3/traces/EjRWeJq83vD%2B3LqYdlQyEA==", []string{plusID.String()}},
 		// TestHTTPGatewayGetTrace: the hints in both spellings.
 		{"startTime and endTime", srv, "/api/v3/traces/" + id.String() + "?startTime=2000-01-02T12:30:08.999999998Z&endTime=2000-04-05T21:55:16.999999992%2B08:00", tids(1)},
 		{"start_time and end_time", srv, "/api/v3/traces/" + id.String() + "?start_time=2000-01-02T12:30:08Z&end_time=2030-01-01T00:00:00Z", tids(1)},
