@@ -606,3 +606,19 @@ func TestOTLPJSONShape(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkOTLPJSONBatch writes one StreamTrace batch of typical spans.
+func BenchmarkOTLPJSONBatch(b *testing.B) {
+	spans := make([]storage.Span, storage.MaxStreamBatch)
+	for i := range spans {
+		spans[i] = genSpan(i)
+	}
+	var o otlpWriter
+	var js []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		js = o.appendResourceSpans(js[:0], spans)
+	}
+	b.SetBytes(int64(len(js)))
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(spans)), "ns/span")
+}
