@@ -170,8 +170,8 @@ func (a *API) v3Trace(w http.ResponseWriter, r *http.Request) {
 // v3CutShort logs a trace answer that failed after its status was sent: the
 // client gets JSON that ends early, which no JSON reader accepts.
 func (a *API) v3CutShort(r *http.Request, err error) {
-	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		return // the client went away
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		return // the client went away: the write failed or the store saw it
 	}
 	a.log.Warn("v3 trace answer cut short", "request_id", requestID(r), "path", r.URL.Path, "err", err)
 }
