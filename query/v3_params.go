@@ -49,9 +49,15 @@ func (p v3Param) get(q url.Values) (value, name string) {
 	return q.Get(p.alias), p.alias
 }
 
-// parseV3Time parses an RFC 3339 time, fractional seconds allowed.
+// parseV3Time parses an RFC 3339 time, fractional seconds allowed. A space
+// where the zone offset's "+" belongs is read as "+": Grafana's Jaeger data
+// source (pkg/tsdb/jaeger/grpc_client.go) appends the times to the query
+// unescaped, and a query string's "+" decodes to a space.
 func parseV3Time(name, v string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil && strings.Count(v, " ") == 1 {
+		t, err = time.Parse(time.RFC3339Nano, strings.Replace(v, " ", "+", 1))
+	}
 	if err != nil {
 		return time.Time{}, badParam(name, v, "an RFC 3339 time such as 2006-01-02T15:04:05.999Z")
 	}

@@ -279,6 +279,7 @@ func TestV3FindTraces(t *testing.T) {
 		{"duration_min and duration_max", searchQuery("query.duration_min", "40ms", "query.duration_max", "0.1s", "query.startTimeMin", tMin, "query.startTimeMax", tMax), tids(1)},
 		{"durationMax", searchQuery("query.durationMax", "10ms", "query.startTimeMin", tMin, "query.startTimeMax", tMax), tids(2)},
 		{"time window cuts", searchQuery("query.startTimeMin", t0.Add(30*time.Second).Format(time.RFC3339), "query.startTimeMax", t0.Add(90*time.Second).Format(time.RFC3339)), tids(2)},
+		{"time with unescaped offset, as Grafana sends", "query.start_time_min=" + t0.Add(30*time.Second).In(time.FixedZone("", 3600)).Format(time.RFC3339Nano) + "&query.start_time_max=" + tMax, tids(2, 3)},
 		{"time with offset", searchQuery("query.startTimeMin", t0.Add(30*time.Second).In(time.FixedZone("", 8*3600)).Format(time.RFC3339Nano), "query.startTimeMax", tMax), tids(2, 3)},
 		{"attribute", searchQuery("query.attributes", `{"http.method":"POST"}`, "query.startTimeMin", tMin, "query.startTimeMax", tMax), tids(1, 2)},
 		{"attribute int as number", searchQuery("query.attributes", `{"http.status_code":500}`, "query.startTimeMin", tMin, "query.startTimeMax", tMax), tids(1)},
@@ -482,6 +483,8 @@ func TestV3Trace(t *testing.T) {
 		// TestHTTPGatewayGetTrace: the hints in both spellings.
 		{"startTime and endTime", srv, "/api/v3/traces/" + id.String() + "?startTime=2000-01-02T12:30:08.999999998Z&endTime=2000-04-05T21:55:16.999999992%2B08:00", tids(1)},
 		{"start_time and end_time", srv, "/api/v3/traces/" + id.String() + "?start_time=2000-01-02T12:30:08Z&end_time=2030-01-01T00:00:00Z", tids(1)},
+		// Grafana's data source appends the times unescaped: "+" arrives as " ".
+		{"unescaped offset, as Grafana sends", srv, "/api/v3/traces/" + id.String() + "?start_time=2026-03-01T13:00:00+01:00&end_time=2026-03-01T14:00:00.5+01:00", tids(1)},
 		{"rawTraces", srv, "/api/v3/traces/" + id.String() + "?rawTraces=true", tids(1)},
 		{"raw_traces", srv, "/api/v3/traces/" + id.String() + "?raw_traces=0", tids(1)},
 	}
