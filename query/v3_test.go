@@ -565,3 +565,18 @@ func TestParseV3TraceID(t *testing.T) {
 		})
 	}
 }
+
+// TestV3BasePath: the v3 routes answer under Config.BasePath, as Jaeger's
+// gateway does under query.base-path (http_gateway.go addRoute).
+func TestV3BasePath(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.BasePath = "/jaeger"
+	srv := newV3Server(t, newStore(t, v3Spans()), cfg)
+	if a := get(t, srv, "/jaeger/api/v3/services"); a.status != http.StatusOK || !strings.Contains(string(a.body), `"frontend"`) {
+		t.Errorf("%d %s", a.status, a.body)
+	}
+	ids, _ := foundTraces(t, get(t, srv, "/jaeger/api/v3/traces/"+testTraceID(2).String()))
+	if !slices.Equal(ids, tids(2)) {
+		t.Errorf("traces %v", ids)
+	}
+}
