@@ -44,6 +44,6 @@ func (s interimStore) StreamTrace(ctx context.Context, id storage.TraceID, fn fu
 	return t.Truncated, nil
 }
 
-func newStore(t *testing.T, spans []storage.Span, opts ...memory.Option) storage.ReadStore {
+func newStore(t testing.TB, spans []storage.Span, opts ...memory.Option) storage.ReadStore {
 	return interimStore{newMemory(t, spans, opts...)}
 }

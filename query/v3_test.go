@@ -76,7 +76,7 @@ func newV3Server(t *testing.T, store storage.ReadStore, cfg Config) *httptest.Se
 	return srv
 }
 
-func newMemory(t *testing.T, spans []storage.Span, opts ...memory.Option) *memory.Store {
+func newMemory(t testing.TB, spans []storage.Span, opts ...memory.Option) *memory.Store {
 	t.Helper()
 	m := memory.New(opts...)
 	if len(spans) > 0 {
