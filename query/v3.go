@@ -19,8 +19,9 @@ import (
 // or by search (both are 404 in Jaeger's v3 API).
 const v3NotFound = "No traces found"
 
-// v3TruncatedTrailer is the HTTP trailer set to "true" when a trace has more
-// spans stored than the reader returns (storage.ReaderLimits.MaxTraceSpans).
+// v3TruncatedTrailer is the HTTP trailer set to "true" when a trace of the
+// answer has more spans stored than the reader returns
+// (storage.ReaderLimits.MaxTraceSpans). Jaeger has no way to say so.
 const v3TruncatedTrailer = "Tracer-Truncated"
 
 // registerV3 registers Jaeger's v3 routes.
@@ -108,15 +109,17 @@ func (a *API) v3FindTraces(w http.ResponseWriter, r *http.Request) {
 		writeV3NotFound(w)
 		return
 	}
-	tw := v3TraceWriter{w: w}
+	tw := v3TraceWriter{w: w, stream: true}
+	truncated := false
 	for i := range traces {
 		if err := tw.batch(traces[i].Spans); err != nil {
 			a.v3CutShort(r, err)
 			return
 		}
 		traces[i].Spans = nil // written: let it go
+		truncated = truncated || traces[i].Truncated
 	}
-	if err := tw.finish(false); err != nil {
+	if err := tw.finish(truncated); err != nil {
 		a.v3CutShort(r, err)
 	}
 }

@@ -238,6 +238,24 @@ func TestV3TraceLarge(t *testing.T) {
 			if got := resp.Trailer.Get(v3TruncatedTrailer) == "true"; got != tt.truncated {
 				t.Errorf("trailer %s: %q, want truncated %v", v3TruncatedTrailer, resp.Trailer.Get(v3TruncatedTrailer), tt.truncated)
 			}
+			if tt.truncated {
+				// A search answers the same trace with the same trailer.
+				resp, err := srv.Client().Get(srv.URL + "/api/v3/traces?" + searchQuery("query.serviceName", "big", "query.startTimeMin", tMin, "query.startTimeMax", tMax))
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, spans := foundTraces(t, answer{resp.StatusCode, resp.Header, body}); len(spans) != tt.wantSpans {
+					t.Errorf("search: %d spans, want %d", len(spans), tt.wantSpans)
+				}
+				if resp.Trailer.Get(v3TruncatedTrailer) != "true" {
+					t.Errorf("search: trailer %q, want true", resp.Trailer.Get(v3TruncatedTrailer))
+				}
+			}
 			if tt.n == 100_000 {
 				// One ResourceSpans per batch the store yields.
 				if got := bytes.Count(body, []byte(`{"resource":`)); got < tt.n/storage.MaxStreamBatch {
