@@ -1,0 +1,84 @@
+package query
+
+import (
+	"math"
+	"strings"
+	"time"
+
+	"github.com/tracerdev/tracer/storage"
+)
+
+var nan = math.NaN()
+
+// metricFamily is Jaeger's MetricFamily (internal/proto/metrics/
+// openmetrics.proto) of GAUGE double points, as the SPM routes answer it.
+type metricFamily struct {
+	name    string
+	help    string
+	metrics []metricSeries
+}
+
+// metricSeries is one Metric: its labels and points.
+type metricSeries struct {
+	service   string
+	operation string
+	byOp      bool
+	times     []time.Time
+	values    []float64
+}
+
+// appendJSON appends f as gogo's jsonpb.Marshaler (Jaeger's
+// newProtoJSONMarshaler) writes it: camelCase names, the enum by name,
+// empty fields left out except a oneof's value (so a doubleValue of 0 is
+// written), "metrics": [] for no series (the Prometheus reader's slice is
+// never nil), NaN as the string "NaN".
+func (f *metricFamily) appendJSON(b []byte) []byte {
+	b = append(b, `{"name":`...)
+	b = storage.AppendJSONString(b, f.name)
+	b = append(b, `,"type":"GAUGE","help":`...)
+	b = storage.AppendJSONString(b, f.help)
+	b = append(b, `,"metrics":[`...)
+	for i, m := range f.metrics {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		// service_name first: the Jaeger UI reads labels[0] as the service.
+		b = append(b, `{"labels":[{"name":"service_name","value":`...)
+		b = storage.AppendJSONString(b, m.service)
+		b = append(b, '}')
+		if m.byOp {
+			b = append(b, `,{"name":"operation","value":`...)
+			b = storage.AppendJSONString(b, m.operation)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+		if len(m.times) > 0 {
+			b = append(b, `,"metricPoints":[`...)
+			for j, t := range m.times {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, `{"gaugeValue":{"doubleValue":`...)
+				b = storage.AppendJSONFloat(b, m.values[j])
+				b = append(b, `},"timestamp":"`...)
+				b = appendProtoTimestamp(b, t)
+				b = append(b, `"}`...)
+			}
+			b = append(b, ']')
+		}
+		b = append(b, '}')
+	}
+	return append(b, "]}\n"...)
+}
+
+// appendProtoTimestamp appends t as jsonpb writes a google.protobuf.Timestamp:
+// RFC 3339 in UTC with 0, 3, 6 or 9 fractional digits.
+func appendProtoTimestamp(b []byte, t time.Time) []byte {
+	s := t.UTC().Format("2006-01-02T15:04:05.000000000")
+	s = strings.TrimSuffix(s, "000")
+	s = strings.TrimSuffix(s, "000")
+	s = strings.TrimSuffix(s, ".000")
+	b = append(b, s...)
+	return append(b, 'Z')
+}
+
