@@ -81,4 +81,3 @@ func appendProtoTimestamp(b []byte, t time.Time) []byte {
 	b = append(b, s...)
 	return append(b, 'Z')
 }
-
