@@ -1,6 +1,7 @@
 package query
 
 import (
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -146,7 +147,7 @@ func (a *API) parseSPM(r *http.Request, m spmMetric) (spmQuery, error) {
 	end := a.now()
 	if s := v.Get("endTs"); s != "" {
 		ms, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || ms < 0 || ms > maxUnixMilli {
+		if err != nil || ms < 0 || ms > maxEndMilli {
 			return q, badParam("endTs", s, "unix milliseconds")
 		}
 		end = time.UnixMilli(ms)
@@ -161,6 +162,9 @@ func (a *API) parseSPM(r *http.Request, m spmMetric) (spmQuery, error) {
 	step, err := millisParam(v.Get("step"), "step", spmDefaultStep)
 	if err != nil {
 		return q, err
+	}
+	if step > a.cfg.MaxLookback {
+		return q, badParam("step", v.Get("step"), "at most "+strconv.FormatInt(a.cfg.MaxLookback.Milliseconds(), 10)+" milliseconds (the server's maximum lookback)")
 	}
 	ratePer, err := millisParam(v.Get("ratePer"), "ratePer", spmDefaultRatePer)
 	if err != nil {
@@ -180,8 +184,13 @@ func (a *API) parseSPM(r *http.Request, m spmMetric) (spmQuery, error) {
 	return q, nil
 }
 
-// maxUnixMilli keeps time.UnixMilli in range for every later computation.
-const maxUnixMilli = 1 << 53
+// maxEndMilli is the latest endTs (in 2255) that keeps every time computed
+// from it within unix nanoseconds; maxMillis is the longest duration
+// parameter a time.Duration holds.
+const (
+	maxEndMilli = 9_000_000_000_000
+	maxMillis   = int64(math.MaxInt64 / time.Millisecond)
+)
 
 // millisParam parses a positive duration in milliseconds; "" is def.
 func millisParam(s, name string, def time.Duration) (time.Duration, error) {
@@ -189,7 +198,7 @@ func millisParam(s, name string, def time.Duration) (time.Duration, error) {
 		return def, nil
 	}
 	ms, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || ms <= 0 || ms > maxUnixMilli {
+	if err != nil || ms <= 0 || ms > maxMillis {
 		return 0, badParam(name, s, "a positive number of milliseconds")
 	}
 	return time.Duration(ms) * time.Millisecond, nil
@@ -260,11 +269,16 @@ func (a *API) spm(r *http.Request, q spmQuery) (*metricFamily, error) {
 	if q.byOp {
 		fam.name = strings.Replace(fam.name, "service", "service_operation", 1)
 	}
+	fam.times = make([]time.Time, 0, npoints)
+	for t := q.first; !t.After(q.last); t = t.Add(q.step) {
+		fam.times = append(fam.times, t)
+	}
 	fam.metrics = make([]metricSeries, 0, len(series))
 	for _, s := range series {
-		ms := metricSeries{service: s.Service, operation: s.Operation, byOp: q.byOp}
-		ms.times, ms.values = q.slide(s.Points)
-		fam.metrics = append(fam.metrics, ms)
+		fam.metrics = append(fam.metrics, metricSeries{
+			service: s.Service, operation: s.Operation, byOp: q.byOp,
+			values: q.slide(fam.times, s.Points),
+		})
 	}
 	return fam, nil
 }
@@ -286,20 +300,21 @@ func spmHelp(q spmQuery) string {
 	return h
 }
 
-// slide returns the point times and values of one series: at each point
-// t, the metric over the points of pts (in time order) that
+// slide returns the values of one series at times: at each t, the metric
+// over the points of pts (in time order) that
 // started in [t-ratePer, t).
 //
 // The series' points are grain wide and start at multiples of grain, as do
 // t and t-ratePer, so each window is exact.
-func (q *spmQuery) slide(pts []storage.REDPoint) (times []time.Time, values []float64) {
+func (q *spmQuery) slide(times []time.Time, pts []storage.REDPoint) []float64 {
 	var (
 		calls, errs uint64
 		hist        storage.Histogram
 		lo, hi      int // pts[lo:hi] is the window
 	)
 	secs := q.ratePer.Seconds()
-	for t := q.first; !t.After(q.last); t = t.Add(q.step) {
+	values := make([]float64, 0, len(times))
+	for _, t := range times {
 		from, to := t.Add(-q.ratePer).UnixNano(), t.UnixNano()
 		for hi < len(pts) && pts[hi].Time < to {
 			calls += pts[hi].Calls
@@ -334,8 +349,7 @@ func (q *spmQuery) slide(pts []storage.REDPoint) (times []time.Time, values []fl
 				v = float64(hist.Quantile(q.quantile)) / float64(time.Millisecond)
 			}
 		}
-		times = append(times, t)
 		values = append(values, v)
 	}
-	return times, values
+	return values
 }

@@ -15,15 +15,16 @@ var nan = math.NaN()
 type metricFamily struct {
 	name    string
 	help    string
+	times   []time.Time // of every series' points
 	metrics []metricSeries
 }
 
-// metricSeries is one Metric: its labels and points.
+// metricSeries is one Metric: its labels and the values at the family's
+// times (none for a series without points).
 type metricSeries struct {
 	service   string
 	operation string
 	byOp      bool
-	times     []time.Time
 	values    []float64
 }
 
@@ -52,9 +53,9 @@ func (f *metricFamily) appendJSON(b []byte) []byte {
 			b = append(b, '}')
 		}
 		b = append(b, ']')
-		if len(m.times) > 0 {
+		if len(m.values) > 0 {
 			b = append(b, `,"metricPoints":[`...)
-			for j, t := range m.times {
+			for j, t := range f.times[:len(m.values)] {
 				if j > 0 {
 					b = append(b, ',')
 				}

@@ -378,6 +378,9 @@ func TestSPMBadParameters(t *testing.T) {
 		{"bad ratePer", "/api/metrics/errors?service=a&ratePer=x", `parameter ratePer="x"`},
 		{"lookback over the maximum", "/api/metrics/calls?service=a&lookback=172800001", `parameter lookback="172800001": want at most 172800000 milliseconds`},
 		{"ratePer over the maximum", "/api/metrics/calls?service=a&ratePer=172800001", `parameter ratePer="172800001"`},
+		{"step over the maximum", "/api/metrics/calls?service=a&step=172800001", `parameter step="172800001"`},
+		{"step past a time.Duration", "/api/metrics/calls?service=a&step=9223372036854775", `parameter step="9223372036854775"`},
+		{"endTs past 2255", "/api/metrics/calls?service=a&endTs=9000000000001", `parameter endTs="9000000000001"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -424,11 +427,12 @@ func TestSPMLimits(t *testing.T) {
 // order, "NaN", a doubleValue of 0 written (a oneof), whole-second
 // timestamps without a fraction.
 func TestSPMJSONExact(t *testing.T) {
-	fam := metricFamily{name: "service_error_rate", help: "h", metrics: []metricSeries{{
-		service: "a", operation: "op", byOp: true,
-		times:  []time.Time{trNow, trNow.Add(time.Minute + 10*time.Millisecond)},
-		values: []float64{nan, 0},
-	}, {service: "b"}}}
+	fam := metricFamily{name: "service_error_rate", help: "h",
+		times: []time.Time{trNow, trNow.Add(time.Minute + 10*time.Millisecond)},
+		metrics: []metricSeries{{
+			service: "a", operation: "op", byOp: true,
+			values: []float64{nan, 0},
+		}, {service: "b"}}}
 	got := string(fam.appendJSON(nil))
 	want := `{"name":"service_error_rate","type":"GAUGE","help":"h","metrics":[` +
 		`{"labels":[{"name":"service_name","value":"a"},{"name":"operation","value":"op"}],"metricPoints":[` +

@@ -47,8 +47,12 @@ func (a *API) tracerTrace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
+		if tw.werr != nil { // the client went away: nobody reads the answer
+			a.log.Debug("trace answer not sent", "request_id", requestID(r), "err", tw.werr)
+			return
+		}
 		status, msg := a.classify(r, err)
-		if status == 499 { // nobody reads the answer
+		if status == 499 {
 			return
 		}
 		tw.b = append(tw.b, `],"spanCount":`...)
@@ -75,6 +79,7 @@ func (a *API) tracerTrace(w http.ResponseWriter, r *http.Request) {
 type traceWriter struct {
 	w       http.ResponseWriter
 	b       []byte
+	werr    error // the first write error
 	started bool
 	count   int
 	// resources maps a resource's hash to its index; lastRes and lastIdx
@@ -102,6 +107,9 @@ func (tw *traceWriter) flush(n int) error {
 	}
 	_, err := tw.w.Write(tw.b)
 	tw.b = tw.b[:0]
+	if err != nil && tw.werr == nil {
+		tw.werr = err
+	}
 	return err
 }
 

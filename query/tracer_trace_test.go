@@ -2,6 +2,8 @@ package query
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -331,4 +333,72 @@ func TestTracerTraceJSONIsValid(t *testing.T) {
 	if !slices.Contains([]string{"bad \ufffd utf-8"}, got.Spans[0]["statusMessage"].(string)) {
 		t.Errorf("statusMessage %q", got.Spans[0]["statusMessage"])
 	}
+}
+
+// blockingWriter keeps the body; its first Write waits until done is
+// closed, and every Write fails with err when set.
+type blockingWriter struct {
+	h      http.Header
+	status int
+	body   bytes.Buffer
+	done   <-chan struct{}
+	writes int
+	err    error
+}
+
+func (w *blockingWriter) Header() http.Header { return w.h }
+func (w *blockingWriter) WriteHeader(s int)   { w.status = s }
+func (w *blockingWriter) Write(b []byte) (int, error) {
+	w.writes++
+	if w.writes == 1 && w.done != nil {
+		<-w.done
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	return w.body.Write(b)
+}
+
+func TestTracerTraceErrorMidStream(t *testing.T) {
+	f := newTrFixture(t, DefaultConfig())
+	tid := storage.TraceID{0x33}
+	var spans []storage.Span
+	for i := range 2 * storage.MaxStreamBatch {
+		spans = append(spans, storagetest.FullSpan(tid, storage.SpanID{byte(i >> 8), byte(i), 1}, storage.SpanID{}, trNow))
+	}
+	f.write(t, spans...)
+
+	t.Run("timeout after the first batch", func(t *testing.T) {
+		// The deadline passes while the first batch is written; the
+		// reader refuses the second, and the answer, already 200, ends
+		// with the error. A deadline that passed before the first batch
+		// (a slow machine) is tried again, longer.
+		var w *blockingWriter
+		for _, d := range []time.Duration{20 * time.Millisecond, 200 * time.Millisecond, 2 * time.Second, 20 * time.Second} {
+			ctx, cancel := context.WithTimeout(t.Context(), d)
+			w = &blockingWriter{h: http.Header{}, done: ctx.Done()}
+			f.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/tracer/traces/"+tid.String(), nil).WithContext(ctx))
+			cancel()
+			if w.status == 200 {
+				break
+			}
+		}
+		var got traceJSON
+		if err := json.Unmarshal(w.body.Bytes(), &got); err != nil || w.status != 200 {
+			t.Fatalf("status %d, %v", w.status, err)
+		}
+		if !got.Truncated || got.SpanCount != len(got.Spans) || got.SpanCount != storage.MaxStreamBatch || got.Error == nil {
+			t.Fatalf("truncated %v, spanCount %d, %d spans, error %v", got.Truncated, got.SpanCount, len(got.Spans), got.Error)
+		}
+		if got.Error["code"] != float64(503) || got.Error["requestId"] != w.h.Get(RequestIDHeader) {
+			t.Errorf("error %v", got.Error)
+		}
+	})
+	t.Run("client gone", func(t *testing.T) {
+		w := &blockingWriter{h: http.Header{}, err: errors.New("broken pipe")}
+		f.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/tracer/traces/"+tid.String(), nil))
+		if w.writes != 1 {
+			t.Errorf("%d writes after the first failed, want none", w.writes-1)
+		}
+	})
 }
