@@ -1,7 +1,6 @@
 package query
 
 import (
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -152,26 +151,20 @@ func (a *API) parseSPM(r *http.Request, m spmMetric) (spmQuery, error) {
 		}
 		end = time.UnixMilli(ms)
 	}
-	lookback, err := millisParam(v.Get("lookback"), "lookback", spmDefaultLookback)
+	// Each duration is at most the maximum lookback: a longer one cannot
+	// be answered, and it keeps every time computed in range.
+	most := a.cfg.MaxLookback
+	lookback, err := millisParam(v.Get("lookback"), "lookback", spmDefaultLookback, most)
 	if err != nil {
 		return q, err
 	}
-	if lookback > a.cfg.MaxLookback {
-		return q, badParam("lookback", v.Get("lookback"), "at most "+strconv.FormatInt(a.cfg.MaxLookback.Milliseconds(), 10)+" milliseconds (the server's maximum lookback)")
-	}
-	step, err := millisParam(v.Get("step"), "step", spmDefaultStep)
+	step, err := millisParam(v.Get("step"), "step", spmDefaultStep, most)
 	if err != nil {
 		return q, err
 	}
-	if step > a.cfg.MaxLookback {
-		return q, badParam("step", v.Get("step"), "at most "+strconv.FormatInt(a.cfg.MaxLookback.Milliseconds(), 10)+" milliseconds (the server's maximum lookback)")
-	}
-	ratePer, err := millisParam(v.Get("ratePer"), "ratePer", spmDefaultRatePer)
+	ratePer, err := millisParam(v.Get("ratePer"), "ratePer", spmDefaultRatePer, most)
 	if err != nil {
 		return q, err
-	}
-	if ratePer > a.cfg.MaxLookback {
-		return q, badParam("ratePer", v.Get("ratePer"), "at most "+strconv.FormatInt(a.cfg.MaxLookback.Milliseconds(), 10)+" milliseconds (the server's maximum lookback)")
 	}
 	q.step = roundUp(step, storage.REDResolution)
 	q.ratePer = roundUp(ratePer, storage.REDResolution)
@@ -185,21 +178,21 @@ func (a *API) parseSPM(r *http.Request, m spmMetric) (spmQuery, error) {
 }
 
 // maxEndMilli is the latest endTs (in 2255) that keeps every time computed
-// from it within unix nanoseconds; maxMillis is the longest duration
-// parameter a time.Duration holds.
-const (
-	maxEndMilli = 9_000_000_000_000
-	maxMillis   = int64(math.MaxInt64 / time.Millisecond)
-)
+// from it within unix nanoseconds.
+const maxEndMilli = 9_000_000_000_000
 
-// millisParam parses a positive duration in milliseconds; "" is def.
-func millisParam(s, name string, def time.Duration) (time.Duration, error) {
+// millisParam parses a positive duration in milliseconds, at most most;
+// "" is def.
+func millisParam(s, name string, def, most time.Duration) (time.Duration, error) {
 	if s == "" {
 		return def, nil
 	}
 	ms, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || ms <= 0 || ms > maxMillis {
+	if err != nil || ms <= 0 {
 		return 0, badParam(name, s, "a positive number of milliseconds")
+	}
+	if ms > most.Milliseconds() {
+		return 0, badParam(name, s, "at most "+strconv.FormatInt(most.Milliseconds(), 10)+" milliseconds (the server's maximum lookback)")
 	}
 	return time.Duration(ms) * time.Millisecond, nil
 }
