@@ -1,13 +1,22 @@
 package query
 
 import (
+	"encoding/json"
+	"fmt"
 	"maps"
+	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tracerdev/tracer/storage"
+	"github.com/tracerdev/tracer/storage/storagetest"
+	"github.com/tracerdev/tracer/vclock"
 )
 
 // TestOpenAPIDocument checks that the served document parses as OpenAPI
@@ -118,6 +127,7 @@ func resolveRef(t *testing.T, doc map[string]any, ref string) map[string]any {
 	}
 	var cur any = doc
 	for _, part := range strings.Split(ref[2:], "/") {
+		part = strings.ReplaceAll(strings.ReplaceAll(part, "~1", "/"), "~0", "~")
 		m, ok := cur.(map[string]any)
 		if !ok || m[part] == nil {
 			t.Fatalf("$ref %q does not resolve", ref)
@@ -129,4 +139,163 @@ func resolveRef(t *testing.T, doc map[string]any, ref string) map[string]any {
 		t.Fatalf("$ref %q names %T, want an object", ref, cur)
 	}
 	return m
+}
+
+// TestOpenAPIResponses checks answers of every route against the schemas
+// the document gives them: every required key there, every key
+// documented, every value of its type, enum and pattern.
+func TestOpenAPIResponses(t *testing.T) {
+	var doc map[string]any
+	if err := yaml.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	f := newTrFixture(t, DefaultConfig())
+	a1, a2, b, c := trSearchData()
+	full := storagetest.FullSpan(a1.TraceID, storage.SpanID{0xf}, a1.SpanID, trNow.Add(-9*time.Minute))
+	bad := trSpan(20, "web", "bad clock", storage.KindInternal, trNow.Add(-8*time.Minute), time.Second, storage.StatusOK)
+	bad.TraceID = a1.TraceID
+	bad.Attributes = []storage.Attribute{{Key: vclock.AttrNode, Value: "a-1"}}
+	f.write(t, a1, a2, b, c, full, bad)
+	f.write(t, spmSpans()...)
+	rng := "start=" + trNow.Add(-3*time.Hour).Format(time.RFC3339) + "&end=" + trNow.Format(time.RFC3339)
+	tests := []struct {
+		route, path string
+		status      int
+	}{
+		{"/api/tracer/traces/{id}", "/api/tracer/traces/" + a1.TraceID.String(), 200},
+		{"/api/tracer/traces/{id}", "/api/tracer/traces/" + storage.TraceID{1}.String(), 404},
+		{"/api/tracer/traces/{id}", "/api/tracer/traces/x", 400},
+		{"/api/tracer/trace-summaries", "/api/tracer/trace-summaries?" + rng, 200},
+		{"/api/tracer/trace-summaries", "/api/tracer/trace-summaries?limit=x", 400},
+		{"/api/tracer/red", "/api/tracer/red?" + rng, 200},
+		{"/api/tracer/red", "/api/tracer/red?groupByOperation=true&" + rng, 200},
+		{"/api/tracer/red", "/api/tracer/red?step=1s", 400},
+		{"/api/tracer/attributes/keys", "/api/tracer/attributes/keys?" + rng, 200},
+		{"/api/tracer/attributes/keys", "/api/tracer/attributes/keys?scope=x", 400},
+		{"/api/tracer/attributes/values", "/api/tracer/attributes/values?key=env&scope=resource&" + rng, 200},
+		{"/api/tracer/attributes/values", "/api/tracer/attributes/values", 400},
+		{"/api/tracer/dependencies", "/api/tracer/dependencies?" + rng, 200},
+		{"/api/tracer/dependencies", "/api/tracer/dependencies?end=x", 400},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			code, body, _ := f.get(t, tc.path)
+			if code != tc.status {
+				t.Fatalf("status %d, want %d: %s", code, tc.status, body)
+			}
+			schema := resolveRef(t, doc, "#/paths/"+strings.ReplaceAll(strings.ReplaceAll(tc.route, "~", "~0"), "/", "~1")+"/get/responses/"+strconv.Itoa(code))
+			if ref, ok := schema["$ref"].(string); ok {
+				schema = resolveRef(t, doc, ref)
+			}
+			content, _ := schema["content"].(map[string]any)
+			media, _ := content["application/json"].(map[string]any)
+			s, _ := media["schema"].(map[string]any)
+			if s == nil {
+				t.Fatalf("no application/json schema for %s %d", tc.route, code)
+			}
+			var v any
+			if err := json.Unmarshal(body, &v); err != nil {
+				t.Fatal(err)
+			}
+			sv := schemaValidator{t: t, doc: doc}
+			if errs := sv.check("", s, v); len(errs) > 0 {
+				t.Errorf("answer does not match the document:\n%s", strings.Join(errs, "\n"))
+			}
+		})
+	}
+}
+
+// schemaValidator checks a JSON value against the subset of JSON Schema
+// that openapi.yaml uses.
+type schemaValidator struct {
+	t   *testing.T
+	doc map[string]any
+}
+
+func (sv schemaValidator) check(at string, s map[string]any, v any) []string {
+	if ref, ok := s["$ref"].(string); ok {
+		// A $ref with sibling keywords (a description) applies the target.
+		s = resolveRef(sv.t, sv.doc, ref)
+	}
+	if alts, ok := s["oneOf"].([]any); ok {
+		matched := 0
+		var all []string
+		for _, alt := range alts {
+			errs := sv.check(at, alt.(map[string]any), v)
+			if len(errs) == 0 {
+				matched++
+			}
+			all = append(all, errs...)
+		}
+		if matched != 1 {
+			return append([]string{fmt.Sprintf("%s: %d of oneOf match", at, matched)}, all...)
+		}
+		return nil
+	}
+	var errs []string
+	bad := func(format string, args ...any) { errs = append(errs, at+": "+fmt.Sprintf(format, args...)) }
+	switch s["type"] {
+	case "object":
+		m, ok := v.(map[string]any)
+		if !ok {
+			bad("%v is not an object", v)
+			return errs
+		}
+		req, _ := s["required"].([]any)
+		for _, k := range req {
+			if _, ok := m[k.(string)]; !ok {
+				bad("required %q missing", k)
+			}
+		}
+		props, _ := s["properties"].(map[string]any)
+		extra, _ := s["additionalProperties"].(map[string]any)
+		for k, e := range m {
+			switch ps, ok := props[k].(map[string]any); {
+			case ok:
+				errs = append(errs, sv.check(at+"."+k, ps, e)...)
+			case extra != nil:
+				errs = append(errs, sv.check(at+"."+k, extra, e)...)
+			default:
+				bad("key %q is not documented", k)
+			}
+		}
+	case "array":
+		a, ok := v.([]any)
+		if !ok {
+			bad("%v is not an array", v)
+			return errs
+		}
+		items, _ := s["items"].(map[string]any)
+		for i, e := range a {
+			errs = append(errs, sv.check(fmt.Sprintf("%s[%d]", at, i), items, e)...)
+		}
+	case "string":
+		str, ok := v.(string)
+		if !ok {
+			bad("%v is not a string", v)
+			return errs
+		}
+		if p, ok := s["pattern"].(string); ok && !regexp.MustCompile(p).MatchString(str) {
+			bad("%q does not match %s", str, p)
+		}
+		if enum, ok := s["enum"].([]any); ok && !slices.Contains(enum, any(str)) {
+			bad("%q not in %v", str, enum)
+		}
+	case "integer", "number":
+		n, ok := v.(float64)
+		if !ok || (s["type"] == "integer" && n != math.Trunc(n)) {
+			bad("%v is not an %s", v, s["type"])
+			return errs
+		}
+		if lo, ok := s["minimum"].(int); ok && n < float64(lo) {
+			bad("%v under the minimum %d", n, lo)
+		}
+	case "boolean":
+		if _, ok := v.(bool); !ok {
+			bad("%v is not a boolean", v)
+		}
+	default:
+		bad("schema without a type: %v", s)
+	}
+	return errs
 }
