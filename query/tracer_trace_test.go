@@ -249,6 +249,7 @@ type heapWriter struct {
 	n       int
 	writes  int
 	maxHeap uint64
+	sample  bool   // sample the heap
 	tail    []byte // the last bytes written
 }
 
@@ -258,7 +259,7 @@ func (w *heapWriter) Write(b []byte) (int, error) {
 	w.n += len(b)
 	w.writes++
 	w.tail = append(w.tail[:0], b[max(0, len(b)-64):]...)
-	if w.writes%16 == 1 {
+	if w.sample && w.writes%16 == 1 {
 		w.maxHeap = max(w.maxHeap, liveHeap())
 	}
 	return len(b), nil
@@ -301,7 +302,7 @@ func TestTracerTraceBoundedMemory(t *testing.T) {
 	whole = storage.Trace{}
 
 	base = liveHeap()
-	w := &heapWriter{h: http.Header{}}
+	w := &heapWriter{h: http.Header{}, sample: true}
 	f.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/tracer/traces/"+tid.String(), nil))
 	if w.status != 200 || !bytes.HasSuffix(w.tail, []byte(`"spanCount":100000,"truncated":false}`+"\n")) {
 		t.Fatalf("status %d, end of body %q", w.status, w.tail)
@@ -399,6 +400,47 @@ func TestTracerTraceErrorMidStream(t *testing.T) {
 		f.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/tracer/traces/"+tid.String(), nil))
 		if w.writes != 1 {
 			t.Errorf("%d writes after the first failed, want none", w.writes-1)
+		}
+	})
+}
+
+// BenchmarkTracerTrace measures the trace route on a trace of 10,000 full
+// spans, and the reader's StreamTrace alone: the difference is the API's
+// own cost.
+func BenchmarkTracerTrace(b *testing.B) {
+	st := memory.New()
+	defer st.Close()
+	api, err := New(st, DefaultConfig(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := api.Handler()
+	tid := storage.TraceID{0xbe}
+	spans := make([]storage.Span, 10_000)
+	for i := range spans {
+		spans[i] = storagetest.FullSpan(tid, storage.SpanID{byte(i >> 8), byte(i), 1}, storage.SpanID{1}, trNow)
+	}
+	if err := st.WriteSpans(b.Context(), spans); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("route", func(b *testing.B) {
+		b.ReportAllocs()
+		req := httptest.NewRequest(http.MethodGet, "/api/tracer/traces/"+tid.String(), nil)
+		for b.Loop() {
+			w := &heapWriter{h: http.Header{}}
+			h.ServeHTTP(w, req)
+			if w.status != 200 {
+				b.Fatal(w.status)
+			}
+			b.SetBytes(int64(w.n))
+		}
+	})
+	b.Run("StreamTrace", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := st.StreamTrace(b.Context(), tid, func([]storage.Span) error { return nil }); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }
