@@ -1,8 +1,9 @@
 package query
 
 import (
+	"bytes"
 	"math"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/tracerdev/tracer/storage"
@@ -34,6 +35,14 @@ type metricSeries struct {
 // written), "metrics": [] for no series (the Prometheus reader's slice is
 // never nil), NaN as the string "NaN".
 func (f *metricFamily) appendJSON(b []byte) []byte {
+	// Every series has the family's times: format them once.
+	stamps := make([]string, len(f.times))
+	var sb []byte
+	for i, t := range f.times {
+		sb = appendProtoTimestamp(sb[:0], t)
+		stamps[i] = string(sb)
+	}
+	b = slices.Grow(b, 128+len(f.metrics)*(128+len(f.times)*60))
 	b = append(b, `{"name":`...)
 	b = storage.AppendJSONString(b, f.name)
 	b = append(b, `,"type":"GAUGE","help":`...)
@@ -55,14 +64,14 @@ func (f *metricFamily) appendJSON(b []byte) []byte {
 		b = append(b, ']')
 		if len(m.values) > 0 {
 			b = append(b, `,"metricPoints":[`...)
-			for j, t := range f.times[:len(m.values)] {
+			for j, v := range m.values {
 				if j > 0 {
 					b = append(b, ',')
 				}
 				b = append(b, `{"gaugeValue":{"doubleValue":`...)
-				b = storage.AppendJSONFloat(b, m.values[j])
+				b = storage.AppendJSONFloat(b, v)
 				b = append(b, `},"timestamp":"`...)
-				b = appendProtoTimestamp(b, t)
+				b = append(b, stamps[j]...)
 				b = append(b, `"}`...)
 			}
 			b = append(b, ']')
@@ -75,10 +84,11 @@ func (f *metricFamily) appendJSON(b []byte) []byte {
 // appendProtoTimestamp appends t as jsonpb writes a google.protobuf.Timestamp:
 // RFC 3339 in UTC with 0, 3, 6 or 9 fractional digits.
 func appendProtoTimestamp(b []byte, t time.Time) []byte {
-	s := t.UTC().Format("2006-01-02T15:04:05.000000000")
-	s = strings.TrimSuffix(s, "000")
-	s = strings.TrimSuffix(s, "000")
-	s = strings.TrimSuffix(s, ".000")
-	b = append(b, s...)
+	b = t.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000000")
+	for _, zeros := range [...]string{"000", "000", ".000"} {
+		if bytes.HasSuffix(b, []byte(zeros)) {
+			b = b[:len(b)-len(zeros)]
+		}
+	}
 	return append(b, 'Z')
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tracerdev/tracer/storage"
+	"github.com/tracerdev/tracer/storage/memory"
 )
 
 // The SPM routes' shapes follow Jaeger's MetricFamily
@@ -446,4 +449,52 @@ func TestSPMJSONExact(t *testing.T) {
 	if err := json.Unmarshal([]byte(got), &v); err != nil {
 		t.Errorf("not JSON: %v", err)
 	}
+}
+
+// BenchmarkSPM measures /api/metrics/latencies as the Jaeger UI asks for
+// it (48 hours, one-minute steps, a ten-minute window, by operation) over
+// 20 operations with a span a minute each, and the RED call alone: the
+// difference is the route's own cost.
+func BenchmarkSPM(b *testing.B) {
+	st := memory.New()
+	defer st.Close()
+	api, err := New(st, DefaultConfig(), nil, WithClock(func() time.Time { return trNow }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := api.Handler()
+	var spans []storage.Span
+	for op := range 20 {
+		for m := range 48 * 60 {
+			s := trSpan(op*10_000+m, "frontend", fmt.Sprintf("op-%02d", op), storage.KindServer,
+				trNow.Add(-time.Duration(m)*time.Minute), time.Duration(1+m%50)*time.Millisecond, storage.StatusCode(m%3))
+			s.TraceID[1] = byte(op)
+			spans = append(spans, s)
+		}
+	}
+	if err := st.WriteSpans(b.Context(), spans); err != nil {
+		b.Fatal(err)
+	}
+	path := fmt.Sprintf("/api/metrics/latencies?service=frontend&quantile=0.95&groupByOperation=true&endTs=%d&lookback=%d&step=60000&ratePer=600000",
+		trNow.UnixMilli(), (48 * time.Hour).Milliseconds())
+	b.Run("route", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+			if rec.Code != 200 {
+				b.Fatal(rec.Code, rec.Body.String())
+			}
+		}
+	})
+	b.Run("RED", func(b *testing.B) {
+		b.ReportAllocs()
+		q := storage.REDQuery{Services: []string{"frontend"}, Kinds: []storage.SpanKind{storage.KindServer}, GroupByOperation: true,
+			Start: trNow.Add(-48*time.Hour - 10*time.Minute), End: trNow, Step: time.Minute}
+		for b.Loop() {
+			if _, err := st.RED(b.Context(), q); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
