@@ -146,7 +146,7 @@ func (a *API) parseSPM(r *http.Request, m spmMetric) (spmQuery, error) {
 	end := a.now()
 	if s := v.Get("endTs"); s != "" {
 		ms, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || ms < 0 || ms > maxEndMilli {
+		if err != nil || ms < 0 || ms > spmMaxEndMilli {
 			return q, badParam("endTs", s, "unix milliseconds")
 		}
 		end = time.UnixMilli(ms)
@@ -154,36 +154,36 @@ func (a *API) parseSPM(r *http.Request, m spmMetric) (spmQuery, error) {
 	// Each duration is at most the maximum lookback: a longer one cannot
 	// be answered, and it keeps every time computed in range.
 	most := a.cfg.MaxLookback
-	lookback, err := millisParam(v.Get("lookback"), "lookback", spmDefaultLookback, most)
+	lookback, err := spmMillis(v.Get("lookback"), "lookback", spmDefaultLookback, most)
 	if err != nil {
 		return q, err
 	}
-	step, err := millisParam(v.Get("step"), "step", spmDefaultStep, most)
+	step, err := spmMillis(v.Get("step"), "step", spmDefaultStep, most)
 	if err != nil {
 		return q, err
 	}
-	ratePer, err := millisParam(v.Get("ratePer"), "ratePer", spmDefaultRatePer, most)
+	ratePer, err := spmMillis(v.Get("ratePer"), "ratePer", spmDefaultRatePer, most)
 	if err != nil {
 		return q, err
 	}
-	q.step = roundUp(step, storage.REDResolution)
-	q.ratePer = roundUp(ratePer, storage.REDResolution)
+	q.step = roundUpTo(step, storage.REDResolution)
+	q.ratePer = roundUpTo(ratePer, storage.REDResolution)
 	start := end.Add(-lookback)
-	q.first = ceilTime(start, q.step)
-	q.last = floorTime(end, q.step)
+	q.first = ceilStep(start, q.step)
+	q.last = floorStep(end, q.step)
 	if q.first.After(q.last) {
 		q.first = q.last
 	}
 	return q, nil
 }
 
-// maxEndMilli is the latest endTs (in 2255) that keeps every time computed
+// spmMaxEndMilli is the latest endTs (in 2255) that keeps every time computed
 // from it within unix nanoseconds.
-const maxEndMilli = 9_000_000_000_000
+const spmMaxEndMilli = 9_000_000_000_000
 
-// millisParam parses a positive duration in milliseconds, at most most;
+// spmMillis parses a positive duration in milliseconds, at most most;
 // "" is def.
-func millisParam(s, name string, def, most time.Duration) (time.Duration, error) {
+func spmMillis(s, name string, def, most time.Duration) (time.Duration, error) {
 	if s == "" {
 		return def, nil
 	}
@@ -197,13 +197,13 @@ func millisParam(s, name string, def, most time.Duration) (time.Duration, error)
 	return time.Duration(ms) * time.Millisecond, nil
 }
 
-// roundUp returns d rounded up to a multiple of unit.
-func roundUp(d, unit time.Duration) time.Duration {
+// roundUpTo returns d rounded up to a multiple of unit.
+func roundUpTo(d, unit time.Duration) time.Duration {
 	return (d + unit - 1) / unit * unit
 }
 
-// floorTime and ceilTime round t to a multiple of d since the Unix epoch.
-func floorTime(t time.Time, d time.Duration) time.Time {
+// floorStep and ceilStep round t to a multiple of d since the Unix epoch.
+func floorStep(t time.Time, d time.Duration) time.Time {
 	ns := t.UnixNano()
 	r := ns % int64(d)
 	if r < 0 {
@@ -212,16 +212,16 @@ func floorTime(t time.Time, d time.Duration) time.Time {
 	return time.Unix(0, ns-r)
 }
 
-func ceilTime(t time.Time, d time.Duration) time.Time {
-	f := floorTime(t, d)
+func ceilStep(t time.Time, d time.Duration) time.Time {
+	f := floorStep(t, d)
 	if f.Equal(t) {
 		return f
 	}
 	return f.Add(d)
 }
 
-// gcd returns the greatest common divisor of two positive durations.
-func gcd(a, b time.Duration) time.Duration {
+// gcdDuration returns the greatest common divisor of two positive durations.
+func gcdDuration(a, b time.Duration) time.Duration {
 	for b != 0 {
 		a, b = b, a%b
 	}
@@ -231,8 +231,8 @@ func gcd(a, b time.Duration) time.Duration {
 // spm computes the metric family of q: it reads the RED series at the
 // greatest step that both step and ratePer are multiples of, then slides
 // a ratePer window over them.
-func (a *API) spm(r *http.Request, q spmQuery) (*metricFamily, error) {
-	grain := gcd(q.step, q.ratePer)
+func (a *API) spm(r *http.Request, q spmQuery) (*spmFamilyJSON, error) {
+	grain := gcdDuration(q.step, q.ratePer)
 	npoints := int(q.last.Sub(q.first)/q.step) + 1
 	rq := storage.REDQuery{
 		Services:         q.services,
@@ -250,7 +250,7 @@ func (a *API) spm(r *http.Request, q spmQuery) (*metricFamily, error) {
 		return nil, badParam("step", r.URL.Query().Get("step"),
 			"a longer step, a shorter lookback or fewer services: the answer would hold "+strconv.Itoa(n)+" points, more than "+strconv.Itoa(maxSPMPoints))
 	}
-	fam := &metricFamily{name: "service_", help: spmHelp(q)}
+	fam := &spmFamilyJSON{name: "service_", help: spmHelp(q)}
 	switch q.metric {
 	case spmLatencies:
 		fam.name += "latencies"
@@ -266,9 +266,9 @@ func (a *API) spm(r *http.Request, q spmQuery) (*metricFamily, error) {
 	for t := q.first; !t.After(q.last); t = t.Add(q.step) {
 		fam.times = append(fam.times, t)
 	}
-	fam.metrics = make([]metricSeries, 0, len(series))
+	fam.metrics = make([]spmSeriesJSON, 0, len(series))
 	for _, s := range series {
-		fam.metrics = append(fam.metrics, metricSeries{
+		fam.metrics = append(fam.metrics, spmSeriesJSON{
 			service: s.Service, operation: s.Operation, byOp: q.byOp,
 			values: q.slide(fam.times, s.Points),
 		})
@@ -332,12 +332,12 @@ func (q *spmQuery) slide(times []time.Time, pts []storage.REDPoint) []float64 {
 		case spmCalls:
 			v = float64(calls) / secs
 		case spmErrors:
-			v = nan
+			v = spmNaN
 			if calls > 0 {
 				v = float64(errs) / float64(calls)
 			}
 		case spmLatencies:
-			v = nan
+			v = spmNaN
 			if calls > 0 {
 				v = float64(hist.Quantile(q.quantile)) / float64(time.Millisecond)
 			}

@@ -9,20 +9,20 @@ import (
 	"github.com/tracerdev/tracer/storage"
 )
 
-var nan = math.NaN()
+var spmNaN = math.NaN()
 
-// metricFamily is Jaeger's MetricFamily (internal/proto/metrics/
+// spmFamilyJSON is Jaeger's MetricFamily (internal/proto/metrics/
 // openmetrics.proto) of GAUGE double points, as the SPM routes answer it.
-type metricFamily struct {
+type spmFamilyJSON struct {
 	name    string
 	help    string
 	times   []time.Time // of every series' points
-	metrics []metricSeries
+	metrics []spmSeriesJSON
 }
 
-// metricSeries is one Metric: its labels and the values at the family's
+// spmSeriesJSON is one Metric: its labels and the values at the family's
 // times (none for a series without points).
-type metricSeries struct {
+type spmSeriesJSON struct {
 	service   string
 	operation string
 	byOp      bool
@@ -34,7 +34,7 @@ type metricSeries struct {
 // empty fields left out except a oneof's value (so a doubleValue of 0 is
 // written), "metrics": [] for no series (the Prometheus reader's slice is
 // never nil), NaN as the string "NaN".
-func (f *metricFamily) appendJSON(b []byte) []byte {
+func (f *spmFamilyJSON) appendJSON(b []byte) []byte {
 	// Every series has the family's times: format them once.
 	stamps := make([]string, len(f.times))
 	var sb []byte

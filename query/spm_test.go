@@ -174,8 +174,8 @@ func TestSPMShapeAndValues(t *testing.T) {
 				}
 				lo, hi := storage.LatencyBucketBounds(storage.LatencyBucket(q))
 				got, isNum := v.(float64)
-				if !isNum || got < millis(lo) || got >= millis(hi) {
-					t.Errorf("p95 at %s: %v ms, want within the bucket of %s: [%v, %v) ms", at, v, q, millis(lo), millis(hi))
+				if !isNum || got < durationMillis(lo) || got >= durationMillis(hi) {
+					t.Errorf("p95 at %s: %v ms, want within the bucket of %s: [%v, %v) ms", at, v, q, durationMillis(lo), durationMillis(hi))
 				}
 			}},
 	}
@@ -430,11 +430,11 @@ func TestSPMLimits(t *testing.T) {
 // order, "NaN", a doubleValue of 0 written (a oneof), whole-second
 // timestamps without a fraction.
 func TestSPMJSONExact(t *testing.T) {
-	fam := metricFamily{name: "service_error_rate", help: "h",
+	fam := spmFamilyJSON{name: "service_error_rate", help: "h",
 		times: []time.Time{trNow, trNow.Add(time.Minute + 10*time.Millisecond)},
-		metrics: []metricSeries{{
+		metrics: []spmSeriesJSON{{
 			service: "a", operation: "op", byOp: true,
-			values: []float64{nan, 0},
+			values: []float64{spmNaN, 0},
 		}, {service: "b"}}}
 	got := string(fam.appendJSON(nil))
 	want := `{"name":"service_error_rate","type":"GAUGE","help":"h","metrics":[` +

@@ -71,9 +71,9 @@ const (
 	tracerDefaultREDStep      = time.Minute
 )
 
-// timeParam parses an RFC 3339 time or unix nanoseconds; ok is false when
+// tracerTime parses an RFC 3339 time or unix nanoseconds; ok is false when
 // the parameter is absent.
-func timeParam(v url.Values, name string) (t time.Time, ok bool, err error) {
+func tracerTime(v url.Values, name string) (t time.Time, ok bool, err error) {
 	s := v.Get(name)
 	if s == "" {
 		return time.Time{}, false, nil
@@ -92,8 +92,8 @@ func timeParam(v url.Values, name string) (t time.Time, ok bool, err error) {
 	return t, true, nil
 }
 
-// durationParam parses a non-negative Go duration; "" is def.
-func durationParam(v url.Values, name string, def time.Duration) (time.Duration, error) {
+// tracerDuration parses a non-negative Go duration; "" is def.
+func tracerDuration(v url.Values, name string, def time.Duration) (time.Duration, error) {
 	s := v.Get(name)
 	if s == "" {
 		return def, nil
@@ -109,14 +109,14 @@ func durationParam(v url.Values, name string, def time.Duration) (time.Duration,
 // def. It checks that start is before end and that the range is at most
 // Config.MaxLookback.
 func (a *API) timeRange(v url.Values, def time.Duration) (start, end time.Time, err error) {
-	end, ok, err := timeParam(v, "end")
+	end, ok, err := tracerTime(v, "end")
 	if err != nil {
 		return start, end, err
 	}
 	if !ok {
 		end = a.now()
 	}
-	start, ok, err = timeParam(v, "start")
+	start, ok, err = tracerTime(v, "start")
 	if err != nil {
 		return start, end, err
 	}
@@ -132,9 +132,9 @@ func (a *API) timeRange(v url.Values, def time.Duration) (start, end time.Time, 
 	return start, end, nil
 }
 
-// limitParam parses a non-negative integer; "" is 0 (the reader's
+// tracerLimit parses a non-negative integer; "" is 0 (the reader's
 // default).
-func limitParam(v url.Values) (int, error) {
+func tracerLimit(v url.Values) (int, error) {
 	s := v.Get("limit")
 	if s == "" {
 		return 0, nil
@@ -146,9 +146,9 @@ func limitParam(v url.Values) (int, error) {
 	return n, nil
 }
 
-// pairsParam parses repeated key:value parameters (split at the first
+// tracerPairs parses repeated key:value parameters (split at the first
 // colon) into a map; a key given twice is an error.
-func pairsParam(v url.Values, name string) (map[string]string, error) {
+func tracerPairs(v url.Values, name string) (map[string]string, error) {
 	vals := v[name]
 	if len(vals) == 0 {
 		return nil, nil
@@ -167,8 +167,8 @@ func pairsParam(v url.Values, name string) (map[string]string, error) {
 	return m, nil
 }
 
-// kindParam parses a span kind name ("" is any).
-func kindParam(name, s string) (storage.SpanKind, error) {
+// tracerKind parses a span kind name ("" is any).
+func tracerKind(name, s string) (storage.SpanKind, error) {
 	k, err := storage.ParseSpanKind(s)
 	if err != nil {
 		return 0, badParam(name, s, "unspecified, internal, server, client, producer or consumer")
@@ -176,10 +176,10 @@ func kindParam(name, s string) (storage.SpanKind, error) {
 	return k, nil
 }
 
-// unixNano is a time in unix nanoseconds written as a JSON string.
-type unixNano int64
+// jsonUnixNano is a time in unix nanoseconds written as a JSON string.
+type jsonUnixNano int64
 
-func (t unixNano) MarshalJSON() ([]byte, error) {
+func (t jsonUnixNano) MarshalJSON() ([]byte, error) {
 	b := make([]byte, 0, 22)
 	b = append(b, '"')
 	b = strconv.AppendInt(b, int64(t), 10)
@@ -192,8 +192,8 @@ type summaryJSON struct {
 	RootService       string        `json:"rootService"`
 	RootName          string        `json:"rootName"`
 	HasRoot           bool          `json:"hasRoot"`
-	StartTimeUnixNano unixNano      `json:"startTimeUnixNano"`
-	EndTimeUnixNano   unixNano      `json:"endTimeUnixNano"`
+	StartTimeUnixNano jsonUnixNano  `json:"startTimeUnixNano"`
+	EndTimeUnixNano   jsonUnixNano  `json:"endTimeUnixNano"`
 	DurationNano      int64         `json:"durationNano"`
 	SpanCount         int           `json:"spanCount"`
 	ErrorCount        int           `json:"errorCount"`
@@ -225,7 +225,7 @@ func (a *API) tracerSummaries(w http.ResponseWriter, r *http.Request) {
 		}
 		out[i] = summaryJSON{
 			TraceID: s.ID.String(), RootService: s.RootService, RootName: s.RootName, HasRoot: s.HasRoot,
-			StartTimeUnixNano: unixNano(s.Start), EndTimeUnixNano: unixNano(s.End), DurationNano: s.End - s.Start,
+			StartTimeUnixNano: jsonUnixNano(s.Start), EndTimeUnixNano: jsonUnixNano(s.End), DurationNano: s.End - s.Start,
 			SpanCount: s.SpanCount, ErrorCount: s.ErrorCount, Services: svcs,
 		}
 	}
@@ -238,22 +238,22 @@ func (a *API) tracerSummaries(w http.ResponseWriter, r *http.Request) {
 func (a *API) parseSearch(v url.Values) (storage.Query, error) {
 	q := storage.Query{Service: v.Get("service"), Operation: v.Get("operation")}
 	var err error
-	if q.Kind, err = kindParam("kind", v.Get("kind")); err != nil {
+	if q.Kind, err = tracerKind("kind", v.Get("kind")); err != nil {
 		return q, err
 	}
 	if q.Status, err = storage.ParseStatusFilter(v.Get("status")); err != nil {
 		return q, badParam("status", v.Get("status"), "unset, ok or error")
 	}
-	if q.Attributes, err = pairsParam(v, "attr"); err != nil {
+	if q.Attributes, err = tracerPairs(v, "attr"); err != nil {
 		return q, err
 	}
-	if q.ResourceAttributes, err = pairsParam(v, "resource"); err != nil {
+	if q.ResourceAttributes, err = tracerPairs(v, "resource"); err != nil {
 		return q, err
 	}
-	if q.DurationMin, err = durationParam(v, "minDuration", 0); err != nil {
+	if q.DurationMin, err = tracerDuration(v, "minDuration", 0); err != nil {
 		return q, err
 	}
-	if q.DurationMax, err = durationParam(v, "maxDuration", 0); err != nil {
+	if q.DurationMax, err = tracerDuration(v, "maxDuration", 0); err != nil {
 		return q, err
 	}
 	if q.DurationMax > 0 && q.DurationMin > q.DurationMax {
@@ -262,7 +262,7 @@ func (a *API) parseSearch(v url.Values) (storage.Query, error) {
 	if q.StartMin, q.StartMax, err = a.timeRange(v, tracerDefaultLookback); err != nil {
 		return q, err
 	}
-	if q.Limit, err = limitParam(v); err != nil {
+	if q.Limit, err = tracerLimit(v); err != nil {
 		return q, err
 	}
 	return q, nil
@@ -270,14 +270,14 @@ func (a *API) parseSearch(v url.Values) (storage.Query, error) {
 
 // redPointJSON is one step of a /api/tracer/red series.
 type redPointJSON struct {
-	TimeUnixNano unixNano `json:"timeUnixNano"`
-	Requests     uint64   `json:"requests"`
-	Errors       uint64   `json:"errors"`
-	RequestRate  float64  `json:"requestRate"`
-	ErrorRate    float64  `json:"errorRate"`
-	P50Ms        float64  `json:"p50Ms"`
-	P95Ms        float64  `json:"p95Ms"`
-	P99Ms        float64  `json:"p99Ms"`
+	TimeUnixNano jsonUnixNano `json:"timeUnixNano"`
+	Requests     uint64       `json:"requests"`
+	Errors       uint64       `json:"errors"`
+	RequestRate  float64      `json:"requestRate"`
+	ErrorRate    float64      `json:"errorRate"`
+	P50Ms        float64      `json:"p50Ms"`
+	P95Ms        float64      `json:"p95Ms"`
+	P99Ms        float64      `json:"p99Ms"`
 }
 
 type redSeriesJSON struct {
@@ -295,7 +295,7 @@ func (a *API) tracerRED(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for _, s := range v["kind"] {
-		k, err := kindParam("kind", s)
+		k, err := tracerKind("kind", s)
 		if err != nil || s == "" {
 			a.writeTracerError(w, r, badParam("kind", s, "unspecified, internal, server, client, producer or consumer"))
 			return
@@ -311,7 +311,7 @@ func (a *API) tracerRED(w http.ResponseWriter, r *http.Request) {
 		q.GroupByOperation = b
 	}
 	var err error
-	if q.Step, err = durationParam(v, "step", tracerDefaultREDStep); err != nil {
+	if q.Step, err = tracerDuration(v, "step", tracerDefaultREDStep); err != nil {
 		a.writeTracerError(w, r, err)
 		return
 	}
@@ -325,7 +325,7 @@ func (a *API) tracerRED(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Whole minutes, so that every backend counts the same spans.
-	q.Start, q.End = floorTime(start, storage.REDResolution), floorTime(end, storage.REDResolution)
+	q.Start, q.End = floorStep(start, storage.REDResolution), floorStep(end, storage.REDResolution)
 	if !q.End.After(q.Start) {
 		q.End = q.Start.Add(storage.REDResolution)
 	}
@@ -340,11 +340,11 @@ func (a *API) tracerRED(w http.ResponseWriter, r *http.Request) {
 		pts := make([]redPointJSON, len(s.Points))
 		for j, p := range s.Points {
 			pts[j] = redPointJSON{
-				TimeUnixNano: unixNano(p.Time), Requests: p.Calls, Errors: p.Errors,
+				TimeUnixNano: jsonUnixNano(p.Time), Requests: p.Calls, Errors: p.Errors,
 				RequestRate: float64(p.Calls) / secs,
-				P50Ms:       millis(p.Latency.Quantile(0.50)),
-				P95Ms:       millis(p.Latency.Quantile(0.95)),
-				P99Ms:       millis(p.Latency.Quantile(0.99)),
+				P50Ms:       durationMillis(p.Latency.Quantile(0.50)),
+				P95Ms:       durationMillis(p.Latency.Quantile(0.95)),
+				P99Ms:       durationMillis(p.Latency.Quantile(0.99)),
 			}
 			if p.Calls > 0 {
 				pts[j].ErrorRate = float64(p.Errors) / float64(p.Calls)
@@ -353,14 +353,14 @@ func (a *API) tracerRED(w http.ResponseWriter, r *http.Request) {
 		out[i] = redSeriesJSON{Service: s.Service, Operation: s.Operation, Points: pts}
 	}
 	writeJSON(w, http.StatusOK, struct {
-		StartTimeUnixNano unixNano        `json:"startTimeUnixNano"`
-		EndTimeUnixNano   unixNano        `json:"endTimeUnixNano"`
+		StartTimeUnixNano jsonUnixNano    `json:"startTimeUnixNano"`
+		EndTimeUnixNano   jsonUnixNano    `json:"endTimeUnixNano"`
 		StepNano          int64           `json:"stepNano"`
 		Series            []redSeriesJSON `json:"series"`
-	}{unixNano(q.Start.UnixNano()), unixNano(q.End.UnixNano()), int64(q.Step), out})
+	}{jsonUnixNano(q.Start.UnixNano()), jsonUnixNano(q.End.UnixNano()), int64(q.Step), out})
 }
 
-func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func durationMillis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // parseAttributeQuery parses the parameters of the attribute listings.
 func (a *API) parseAttributeQuery(v url.Values) (storage.AttributeQuery, error) {
@@ -378,7 +378,7 @@ func (a *API) parseAttributeQuery(v url.Values) (storage.AttributeQuery, error) 
 			return q, err
 		}
 	}
-	if q.Limit, err = limitParam(v); err != nil {
+	if q.Limit, err = tracerLimit(v); err != nil {
 		return q, err
 	}
 	return q, nil

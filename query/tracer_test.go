@@ -254,8 +254,8 @@ func TestTracerRED(t *testing.T) {
 					}{{"p50Ms", 0.5}, {"p95Ms", 0.95}, {"p99Ms", 0.99}} {
 						_, _, d, _ := spmWant(spans, keep, at.Add(tc.step), tc.step, q.q)
 						lo, hi := storage.LatencyBucketBounds(storage.LatencyBucket(d))
-						if v := p[q.key].(float64); v < millis(lo) || v >= millis(hi) {
-							t.Errorf("%s at %s: %s %v, want in the bucket of %s [%v, %v)", s.Service, at, q.key, v, d, millis(lo), millis(hi))
+						if v := p[q.key].(float64); v < durationMillis(lo) || v >= durationMillis(hi) {
+							t.Errorf("%s at %s: %s %v, want in the bucket of %s [%v, %v)", s.Service, at, q.key, v, d, durationMillis(lo), durationMillis(hi))
 						}
 					}
 				}

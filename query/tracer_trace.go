@@ -12,8 +12,8 @@ import (
 	"github.com/tracerdev/tracer/vclock"
 )
 
-// traceFlushSize is how much JSON the trace route buffers before writing.
-const traceFlushSize = 64 << 10
+// tracerFlushSize is how much JSON the trace route buffers before writing.
+const tracerFlushSize = 64 << 10
 
 // tracerTrace streams a trace in Tracer's compact form (see openapi.yaml,
 // TraceResponse): the spans as storage.TraceStreamer yields them, in no
@@ -29,7 +29,7 @@ func (a *API) tracerTrace(w http.ResponseWriter, r *http.Request) {
 		a.writeTracerError(w, r, badParam("id", r.PathValue("id"), "a trace id of 1 to 32 hex digits, not all zeros"))
 		return
 	}
-	tw := traceWriter{w: w, resources: make(map[[16]byte]int)}
+	tw := tracerTraceWriter{w: w, resources: make(map[[16]byte]int)}
 	truncated, err := a.store.StreamTrace(r.Context(), id, func(spans []storage.Span) error {
 		if !tw.started {
 			tw.start(id)
@@ -37,7 +37,7 @@ func (a *API) tracerTrace(w http.ResponseWriter, r *http.Request) {
 		for i := range spans {
 			tw.span(&spans[i])
 		}
-		return tw.flush(traceFlushSize)
+		return tw.flush(tracerFlushSize)
 	})
 	if !tw.started {
 		if err == nil { // a reader that found no span but said nothing
@@ -75,8 +75,8 @@ func (a *API) tracerTrace(w http.ResponseWriter, r *http.Request) {
 	_ = tw.flush(0)
 }
 
-// traceWriter writes the JSON of one trace.
-type traceWriter struct {
+// tracerTraceWriter writes the JSON of one trace.
+type tracerTraceWriter struct {
 	w       http.ResponseWriter
 	b       []byte
 	werr    error // the first write error
@@ -91,7 +91,7 @@ type traceWriter struct {
 	lastIdx   int
 }
 
-func (tw *traceWriter) start(id storage.TraceID) {
+func (tw *tracerTraceWriter) start(id storage.TraceID) {
 	tw.started = true
 	tw.w.Header().Set("Content-Type", "application/json")
 	tw.w.WriteHeader(http.StatusOK)
@@ -101,7 +101,7 @@ func (tw *traceWriter) start(id storage.TraceID) {
 }
 
 // flush writes the buffer once it holds at least n bytes.
-func (tw *traceWriter) flush(n int) error {
+func (tw *tracerTraceWriter) flush(n int) error {
 	if len(tw.b) == 0 || len(tw.b) < n {
 		return nil
 	}
@@ -114,7 +114,7 @@ func (tw *traceWriter) flush(n int) error {
 }
 
 // resource returns the index of s's resource and whether it is new.
-func (tw *traceWriter) resource(s *storage.Span) (int, bool) {
+func (tw *tracerTraceWriter) resource(s *storage.Span) (int, bool) {
 	if len(s.Resource) > 0 && &s.Resource[0] == tw.lastRes && len(s.Resource) == tw.lastLen {
 		return tw.lastIdx, false
 	}
@@ -141,16 +141,16 @@ func (tw *traceWriter) resource(s *storage.Span) (int, bool) {
 	return idx, !ok
 }
 
-var statusNames = [...]string{storage.StatusUnset: "unset", storage.StatusOK: "ok", storage.StatusError: "error"}
+var tracerStatusNames = [...]string{storage.StatusUnset: "unset", storage.StatusOK: "ok", storage.StatusError: "error"}
 
-func statusName(c storage.StatusCode) string {
-	if c >= 0 && int(c) < len(statusNames) {
-		return statusNames[c]
+func tracerStatusName(c storage.StatusCode) string {
+	if c >= 0 && int(c) < len(tracerStatusNames) {
+		return tracerStatusNames[c]
 	}
 	return "unset"
 }
 
-func (tw *traceWriter) span(s *storage.Span) {
+func (tw *tracerTraceWriter) span(s *storage.Span) {
 	b := tw.b
 	if tw.count > 0 {
 		b = append(b, ',')
@@ -177,7 +177,7 @@ func (tw *traceWriter) span(s *storage.Span) {
 	b = append(b, `","durationNano":`...)
 	b = strconv.AppendInt(b, s.EndTime-s.StartTime, 10)
 	b = append(b, `,"status":"`...)
-	b = append(b, statusName(s.StatusCode)...)
+	b = append(b, tracerStatusName(s.StatusCode)...)
 	b = append(b, '"')
 	if s.StatusMessage != "" {
 		b = append(b, `,"statusMessage":`...)
@@ -196,7 +196,7 @@ func (tw *traceWriter) span(s *storage.Span) {
 	b = strconv.AppendInt(b, int64(idx), 10)
 	if isNew {
 		b = append(b, `,"resourceAttributes":`...)
-		b = appendAttributes(b, s.Resource)
+		b = appendTracerAttributes(b, s.Resource)
 	}
 	if s.ScopeName != "" || s.ScopeVersion != "" {
 		b = append(b, `,"scope":{"name":`...)
@@ -206,7 +206,7 @@ func (tw *traceWriter) span(s *storage.Span) {
 		b = append(b, '}')
 	}
 	b = append(b, `,"attributes":`...)
-	b = appendAttributes(b, s.Attributes)
+	b = appendTracerAttributes(b, s.Attributes)
 	if len(s.Events) > 0 {
 		b = append(b, `,"events":[`...)
 		for i, e := range s.Events {
@@ -218,7 +218,7 @@ func (tw *traceWriter) span(s *storage.Span) {
 			b = append(b, `","name":`...)
 			b = storage.AppendJSONString(b, e.Name)
 			b = append(b, `,"attributes":`...)
-			b = appendAttributes(b, e.Attributes)
+			b = appendTracerAttributes(b, e.Attributes)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -239,7 +239,7 @@ func (tw *traceWriter) span(s *storage.Span) {
 				b = storage.AppendJSONString(b, l.TraceState)
 			}
 			b = append(b, `,"attributes":`...)
-			b = appendAttributes(b, l.Attributes)
+			b = appendTracerAttributes(b, l.Attributes)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -259,15 +259,15 @@ func (tw *traceWriter) span(s *storage.Span) {
 	tw.b = append(b, '}')
 }
 
-var typeNames = [...]string{
+var tracerTypeNames = [...]string{
 	storage.TypeString: "string", storage.TypeBool: "bool", storage.TypeInt: "int", storage.TypeDouble: "double",
 	storage.TypeBytes: "bytes", storage.TypeArray: "array", storage.TypeMap: "map",
 }
 
-// appendAttributes appends attrs as [{"key","type","value"}]: the value in
+// appendTracerAttributes appends attrs as [{"key","type","value"}]: the value in
 // its canonical string form (bytes in base64), the type left out for a
 // string.
-func appendAttributes(b []byte, attrs []storage.Attribute) []byte {
+func appendTracerAttributes(b []byte, attrs []storage.Attribute) []byte {
 	b = append(b, '[')
 	for i, a := range attrs {
 		if i > 0 {
@@ -275,9 +275,9 @@ func appendAttributes(b []byte, attrs []storage.Attribute) []byte {
 		}
 		b = append(b, `{"key":`...)
 		b = storage.AppendJSONString(b, a.Key)
-		if a.Type != storage.TypeString && int(a.Type) < len(typeNames) {
+		if a.Type != storage.TypeString && int(a.Type) < len(tracerTypeNames) {
 			b = append(b, `,"type":"`...)
-			b = append(b, typeNames[a.Type]...)
+			b = append(b, tracerTypeNames[a.Type]...)
 			b = append(b, '"')
 		}
 		b = append(b, `,"value":`...)

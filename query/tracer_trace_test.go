@@ -55,7 +55,7 @@ func trWantAttrs(attrs []storage.Attribute) map[string][2]string {
 		if a.Type == storage.TypeBytes {
 			v = base64.StdEncoding.EncodeToString([]byte(v))
 		}
-		out[a.Key] = [2]string{typeNames[a.Type], v}
+		out[a.Key] = [2]string{tracerTypeNames[a.Type], v}
 	}
 	return out
 }
@@ -123,7 +123,7 @@ func TestTracerTrace(t *testing.T) {
 				{"startTimeUnixNano", strconv.FormatInt(s.StartTime, 10)},
 				{"endTimeUnixNano", strconv.FormatInt(s.EndTime, 10)},
 				{"durationNano", float64(s.EndTime - s.StartTime)},
-				{"status", statusNames[s.StatusCode]},
+				{"status", tracerStatusNames[s.StatusCode]},
 			}
 			for _, c := range checks {
 				if js[c.key] != c.want {
