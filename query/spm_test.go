@@ -401,7 +401,7 @@ func TestSPMBadParameters(t *testing.T) {
 
 func TestSPMLimits(t *testing.T) {
 	t.Run("storage points", func(t *testing.T) {
-		f := newTrFixture(t, DefaultConfig(), memoryREDLimit(2))
+		f := newTrFixture(t, DefaultConfig(), trREDLimit(2))
 		f.write(t, spmSpans()...)
 		var got v1Response
 		f.getJSON(t, "/api/metrics/calls?service=frontend&service=backend&groupByOperation=true&lookback=3600000&step=60000&ratePer=60000", 400, &got)

@@ -70,7 +70,7 @@ func TestOpenAPIDocument(t *testing.T) {
 			for _, p := range params {
 				pm := p.(map[string]any)
 				if ref, ok := pm["$ref"].(string); ok {
-					pm = resolveRef(t, doc, ref)
+					pm = trResolveRef(t, doc, ref)
 				}
 				if pm["in"] == "path" {
 					declared[pm["name"].(string)] = true
@@ -93,34 +93,34 @@ func TestOpenAPIDocument(t *testing.T) {
 	}
 
 	var refs []string
-	walkRefs(doc, &refs)
+	trWalkRefs(doc, &refs)
 	if len(refs) < 20 {
 		t.Fatalf("only %d $refs found: the walk is broken", len(refs))
 	}
 	for _, ref := range refs {
-		resolveRef(t, doc, ref)
+		trResolveRef(t, doc, ref)
 	}
 }
 
-func walkRefs(v any, refs *[]string) {
+func trWalkRefs(v any, refs *[]string) {
 	switch v := v.(type) {
 	case map[string]any:
 		for k, e := range v {
 			if s, ok := e.(string); ok && k == "$ref" {
 				*refs = append(*refs, s)
 			}
-			walkRefs(e, refs)
+			trWalkRefs(e, refs)
 		}
 	case []any:
 		for _, e := range v {
-			walkRefs(e, refs)
+			trWalkRefs(e, refs)
 		}
 	}
 }
 
-// resolveRef returns the object a local $ref names, failing the test when
+// trResolveRef returns the object a local $ref names, failing the test when
 // it names nothing.
-func resolveRef(t *testing.T, doc map[string]any, ref string) map[string]any {
+func trResolveRef(t *testing.T, doc map[string]any, ref string) map[string]any {
 	t.Helper()
 	if !strings.HasPrefix(ref, "#/") {
 		t.Fatalf("$ref %q is not local", ref)
@@ -183,9 +183,9 @@ func TestOpenAPIResponses(t *testing.T) {
 			if code != tc.status {
 				t.Fatalf("status %d, want %d: %s", code, tc.status, body)
 			}
-			schema := resolveRef(t, doc, "#/paths/"+strings.ReplaceAll(strings.ReplaceAll(tc.route, "~", "~0"), "/", "~1")+"/get/responses/"+strconv.Itoa(code))
+			schema := trResolveRef(t, doc, "#/paths/"+strings.ReplaceAll(strings.ReplaceAll(tc.route, "~", "~0"), "/", "~1")+"/get/responses/"+strconv.Itoa(code))
 			if ref, ok := schema["$ref"].(string); ok {
-				schema = resolveRef(t, doc, ref)
+				schema = trResolveRef(t, doc, ref)
 			}
 			content, _ := schema["content"].(map[string]any)
 			media, _ := content["application/json"].(map[string]any)
@@ -197,7 +197,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			if err := json.Unmarshal(body, &v); err != nil {
 				t.Fatal(err)
 			}
-			sv := schemaValidator{t: t, doc: doc}
+			sv := trSchemaValidator{t: t, doc: doc}
 			if errs := sv.check("", s, v); len(errs) > 0 {
 				t.Errorf("answer does not match the document:\n%s", strings.Join(errs, "\n"))
 			}
@@ -205,17 +205,17 @@ func TestOpenAPIResponses(t *testing.T) {
 	}
 }
 
-// schemaValidator checks a JSON value against the subset of JSON Schema
+// trSchemaValidator checks a JSON value against the subset of JSON Schema
 // that openapi.yaml uses.
-type schemaValidator struct {
+type trSchemaValidator struct {
 	t   *testing.T
 	doc map[string]any
 }
 
-func (sv schemaValidator) check(at string, s map[string]any, v any) []string {
+func (sv trSchemaValidator) check(at string, s map[string]any, v any) []string {
 	if ref, ok := s["$ref"].(string); ok {
 		// A $ref with sibling keywords (a description) applies the target.
-		s = resolveRef(sv.t, sv.doc, ref)
+		s = trResolveRef(sv.t, sv.doc, ref)
 	}
 	if alts, ok := s["oneOf"].([]any); ok {
 		matched := 0

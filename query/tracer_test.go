@@ -272,7 +272,7 @@ func TestTracerRED(t *testing.T) {
 		})
 	}
 	t.Run("over the reader's point limit", func(t *testing.T) {
-		f := newTrFixture(t, DefaultConfig(), memoryREDLimit(1))
+		f := newTrFixture(t, DefaultConfig(), trREDLimit(1))
 		f.write(t, spans...)
 		code, body, h := f.get(t, "/api/tracer/red?groupByOperation=true")
 		if code != 400 {

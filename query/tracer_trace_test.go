@@ -21,7 +21,7 @@ import (
 	"github.com/tracerdev/tracer/vclock"
 )
 
-type traceJSON struct {
+type trTraceJSON struct {
 	TraceID   string           `json:"traceId"`
 	Spans     []map[string]any `json:"spans"`
 	SpanCount int              `json:"spanCount"`
@@ -83,7 +83,7 @@ func TestTracerTrace(t *testing.T) {
 	written := []storage.Span{full, child, plain, bad}
 	f.write(t, written...)
 
-	var got traceJSON
+	var got trTraceJSON
 	f.getJSON(t, "/api/tracer/traces/"+tid.String(), 200, &got)
 	if got.TraceID != tid.String() || got.SpanCount != 4 || len(got.Spans) != 4 || got.Truncated || got.Error != nil {
 		t.Fatalf("traceId %s, spanCount %d, %d spans, truncated %v, error %v", got.TraceID, got.SpanCount, len(got.Spans), got.Truncated, got.Error)
@@ -233,17 +233,17 @@ func TestTracerTraceTruncated(t *testing.T) {
 		spans = append(spans, s)
 	}
 	f.write(t, spans...)
-	var got traceJSON
+	var got trTraceJSON
 	f.getJSON(t, "/api/tracer/traces/"+spans[0].TraceID.String(), 200, &got)
 	if !got.Truncated || got.SpanCount != 3 || len(got.Spans) != 3 {
 		t.Errorf("truncated %v, spanCount %d, %d spans; want true, 3, 3", got.Truncated, got.SpanCount, len(got.Spans))
 	}
 }
 
-// heapWriter is a ResponseWriter that keeps nothing of the body but its
+// trHeapWriter is a ResponseWriter that keeps nothing of the body but its
 // length and whether it is JSON, and samples the live heap as the body
 // is written.
-type heapWriter struct {
+type trHeapWriter struct {
 	h       http.Header
 	status  int
 	n       int
@@ -253,19 +253,19 @@ type heapWriter struct {
 	tail    []byte // the last bytes written
 }
 
-func (w *heapWriter) Header() http.Header { return w.h }
-func (w *heapWriter) WriteHeader(s int)   { w.status = s }
-func (w *heapWriter) Write(b []byte) (int, error) {
+func (w *trHeapWriter) Header() http.Header { return w.h }
+func (w *trHeapWriter) WriteHeader(s int)   { w.status = s }
+func (w *trHeapWriter) Write(b []byte) (int, error) {
 	w.n += len(b)
 	w.writes++
 	w.tail = append(w.tail[:0], b[max(0, len(b)-64):]...)
 	if w.sample && w.writes%16 == 1 {
-		w.maxHeap = max(w.maxHeap, liveHeap())
+		w.maxHeap = max(w.maxHeap, trLiveHeap())
 	}
 	return len(b), nil
 }
 
-func liveHeap() uint64 {
+func trLiveHeap() uint64 {
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
@@ -292,17 +292,17 @@ func TestTracerTraceBoundedMemory(t *testing.T) {
 	}
 	spans = nil
 
-	base := liveHeap()
+	base := trLiveHeap()
 	whole, err := f.store.Trace(t.Context(), tid)
 	if err != nil || len(whole.Spans) != n {
 		t.Fatalf("Trace: %d spans, %v", len(whole.Spans), err)
 	}
-	wholeHeap := liveHeap() - base
+	wholeHeap := trLiveHeap() - base
 	runtime.KeepAlive(whole)
 	whole = storage.Trace{}
 
-	base = liveHeap()
-	w := &heapWriter{h: http.Header{}, sample: true}
+	base = trLiveHeap()
+	w := &trHeapWriter{h: http.Header{}, sample: true}
 	f.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/tracer/traces/"+tid.String(), nil))
 	if w.status != 200 || !bytes.HasSuffix(w.tail, []byte(`"spanCount":100000,"truncated":false}`+"\n")) {
 		t.Fatalf("status %d, end of body %q", w.status, w.tail)
@@ -326,7 +326,7 @@ func TestTracerTraceJSONIsValid(t *testing.T) {
 	if code != 200 || !json.Valid(body) {
 		t.Fatalf("status %d, valid %v: %s", code, json.Valid(body), body)
 	}
-	var got traceJSON
+	var got trTraceJSON
 	_ = json.Unmarshal(body, &got)
 	if sp := got.Spans[0]; sp["service"] != s.Service || sp["name"] != s.Name || trAttrs(t, sp["attributes"])["b"] != [2]string{"bytes", "/wA="} {
 		t.Errorf("span %v", sp)
@@ -336,9 +336,9 @@ func TestTracerTraceJSONIsValid(t *testing.T) {
 	}
 }
 
-// blockingWriter keeps the body; its first Write waits until done is
+// trBlockingWriter keeps the body; its first Write waits until done is
 // closed, and every Write fails with err when set.
-type blockingWriter struct {
+type trBlockingWriter struct {
 	h      http.Header
 	status int
 	body   bytes.Buffer
@@ -347,9 +347,9 @@ type blockingWriter struct {
 	err    error
 }
 
-func (w *blockingWriter) Header() http.Header { return w.h }
-func (w *blockingWriter) WriteHeader(s int)   { w.status = s }
-func (w *blockingWriter) Write(b []byte) (int, error) {
+func (w *trBlockingWriter) Header() http.Header { return w.h }
+func (w *trBlockingWriter) WriteHeader(s int)   { w.status = s }
+func (w *trBlockingWriter) Write(b []byte) (int, error) {
 	w.writes++
 	if w.writes == 1 && w.done != nil {
 		<-w.done
@@ -374,17 +374,17 @@ func TestTracerTraceErrorMidStream(t *testing.T) {
 		// reader refuses the second, and the answer, already 200, ends
 		// with the error. A deadline that passed before the first batch
 		// (a slow machine) is tried again, longer.
-		var w *blockingWriter
+		var w *trBlockingWriter
 		for _, d := range []time.Duration{20 * time.Millisecond, 200 * time.Millisecond, 2 * time.Second, 20 * time.Second} {
 			ctx, cancel := context.WithTimeout(t.Context(), d)
-			w = &blockingWriter{h: http.Header{}, done: ctx.Done()}
+			w = &trBlockingWriter{h: http.Header{}, done: ctx.Done()}
 			f.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/tracer/traces/"+tid.String(), nil).WithContext(ctx))
 			cancel()
 			if w.status == 200 {
 				break
 			}
 		}
-		var got traceJSON
+		var got trTraceJSON
 		if err := json.Unmarshal(w.body.Bytes(), &got); err != nil || w.status != 200 {
 			t.Fatalf("status %d, %v", w.status, err)
 		}
@@ -396,7 +396,7 @@ func TestTracerTraceErrorMidStream(t *testing.T) {
 		}
 	})
 	t.Run("client gone", func(t *testing.T) {
-		w := &blockingWriter{h: http.Header{}, err: errors.New("broken pipe")}
+		w := &trBlockingWriter{h: http.Header{}, err: errors.New("broken pipe")}
 		f.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/tracer/traces/"+tid.String(), nil))
 		if w.writes != 1 {
 			t.Errorf("%d writes after the first failed, want none", w.writes-1)
@@ -427,7 +427,7 @@ func BenchmarkTracerTrace(b *testing.B) {
 		b.ReportAllocs()
 		req := httptest.NewRequest(http.MethodGet, "/api/tracer/traces/"+tid.String(), nil)
 		for b.Loop() {
-			w := &heapWriter{h: http.Header{}}
+			w := &trHeapWriter{h: http.Header{}}
 			h.ServeHTTP(w, req)
 			if w.status != 200 {
 				b.Fatal(w.status)

@@ -125,7 +125,7 @@ func trTracerError(t *testing.T, body []byte, h http.Header, status int, want st
 	}
 }
 
-// memoryREDLimit caps the points of the memory store's RED answers.
-func memoryREDLimit(n int) memory.Option {
+// trREDLimit caps the points of the memory store's RED answers.
+func trREDLimit(n int) memory.Option {
 	return memory.WithReaderLimits(storage.ReaderLimits{MaxREDPoints: n})
 }
