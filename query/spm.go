@@ -38,8 +38,14 @@ import (
 // each over the spans that started in [t-ratePer, t); a window without
 // calls gives calls 0 and errors and latencies NaN (Prometheus's error
 // rate query gives 0 for a service that had no error at all, and leaves
-// out operations without errors when others have some); /api/metrics/minstep,
-// which Jaeger removed in v2.18, answers storage.REDResolution.
+// out operations without errors when others have some); a latency is the
+// middle of the log-linear histogram bucket that holds the quantile
+// (within about 6%), not an interpolation in explicit buckets;
+// /api/metrics/minstep, which Jaeger removed in v2.18, answers
+// storage.REDResolution. Jaeger's other reader that derives these from
+// spans (internal/storage/metricstore/elasticsearch) rounds rates to two
+// decimals, takes latencies per step rather than over ratePer, and gives
+// an error rate of 0 without calls; Tracer follows the Prometheus reader.
 
 // SPM parameter defaults, as Jaeger's default_params.go.
 const (
