@@ -498,3 +498,73 @@ func BenchmarkSPM(b *testing.B) {
 		}
 	})
 }
+
+// TestSPMJaegerUIRequests makes the eight requests of the Jaeger UI's
+// Monitor tab (packages/jaeger-ui/src/actions/jaeger-api.ts:
+// fetchAllServiceMetrics and fetchAggregatedServiceMetrics, with the
+// payload of components/Monitor/ServicesView/index.tsx, written by
+// api/jaeger.ts's fetchMetrics with query-string's sorted keys) and reads
+// the answers as reducers/metrics.ts does.
+func TestSPMJaegerUIRequests(t *testing.T) {
+	f := newTrFixture(t, DefaultConfig())
+	f.write(t, spmSpans()...)
+	payload := fmt.Sprintf("endTs=%d&lookback=3600000&quantile=0.95&ratePer=600000&spanKind=server&step=60000", trNow.UnixMilli())
+	tests := []struct {
+		path, name string
+		byOp       bool
+	}{
+		{"latencies?service=frontend&" + strings.Replace(payload, "quantile=0.95", "quantile=0.5", 1), "service_latencies", false},
+		{"latencies?service=frontend&" + strings.Replace(payload, "quantile=0.95", "quantile=0.75", 1), "service_latencies", false},
+		{"latencies?service=frontend&" + payload, "service_latencies", false},
+		{"calls?service=frontend&" + payload, "service_call_rate", false},
+		{"errors?service=frontend&" + payload, "service_error_rate", false},
+		{"latencies?service=frontend&groupByOperation=true&" + payload, "service_operation_latencies", true},
+		{"calls?service=frontend&groupByOperation=true&" + payload, "service_operation_call_rate", true},
+		{"errors?service=frontend&groupByOperation=true&" + payload, "service_operation_error_rate", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			var fam spmFamily
+			f.getJSON(t, "/api/metrics/"+tc.path, 200, &fam)
+			if fam["name"] != tc.name {
+				t.Fatalf("name %v, want %s (the reducer keys on it)", fam["name"], tc.name)
+			}
+			ms := fam.metrics(t)
+			if len(ms) == 0 {
+				t.Fatal("no metrics")
+			}
+			// fetchServiceMetricsDone: metrics[0].labels[0].value is the
+			// service; fetchOpsMetricsDone: the label named operation.
+			if l := ms[0]["labels"].([]any)[0].(map[string]any); l["value"] != "frontend" {
+				t.Errorf("labels[0] %v, want the service", l)
+			}
+			numbers := 0
+			for _, m := range ms {
+				op := ""
+				for _, l := range m["labels"].([]any) {
+					if lm := l.(map[string]any); lm["name"] == "operation" {
+						op = lm["value"].(string)
+					}
+				}
+				if (op != "") != tc.byOp {
+					t.Errorf("operation label %q with groupByOperation %v", op, tc.byOp)
+				}
+				for _, p := range spmPoints(t, m) {
+					switch v := p.value.(type) {
+					case float64: // toFixed(2) works on it
+						numbers++
+					case string: // toFixed throws: a gap
+						if v != "NaN" {
+							t.Errorf("doubleValue %q", v)
+						}
+					default:
+						t.Errorf("doubleValue %v (%T)", v, v)
+					}
+				}
+			}
+			if numbers == 0 {
+				t.Errorf("no point has a number")
+			}
+		})
+	}
+}
