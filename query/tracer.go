@@ -105,10 +105,10 @@ func tracerDuration(v url.Values, name string, def time.Duration) (time.Duration
 	return d, nil
 }
 
-// timeRange parses start and end: end defaults to now, start to end minus
+// tracerRange parses start and end: end defaults to now, start to end minus
 // def. It checks that start is before end and that the range is at most
 // Config.MaxLookback.
-func (a *API) timeRange(v url.Values, def time.Duration) (start, end time.Time, err error) {
+func (a *API) tracerRange(v url.Values, def time.Duration) (start, end time.Time, err error) {
 	end, ok, err := tracerTime(v, "end")
 	if err != nil {
 		return start, end, err
@@ -259,7 +259,7 @@ func (a *API) parseSearch(v url.Values) (storage.Query, error) {
 	if q.DurationMax > 0 && q.DurationMin > q.DurationMax {
 		return q, badParam("minDuration", v.Get("minDuration"), "at most maxDuration")
 	}
-	if q.StartMin, q.StartMax, err = a.timeRange(v, tracerDefaultLookback); err != nil {
+	if q.StartMin, q.StartMax, err = a.tracerRange(v, tracerDefaultLookback); err != nil {
 		return q, err
 	}
 	if q.Limit, err = tracerLimit(v); err != nil {
@@ -319,7 +319,7 @@ func (a *API) tracerRED(w http.ResponseWriter, r *http.Request) {
 		a.writeTracerError(w, r, badParam("step", v.Get("step"), "a positive multiple of "+storage.REDResolution.String()))
 		return
 	}
-	start, end, err := a.timeRange(v, tracerDefaultLookback)
+	start, end, err := a.tracerRange(v, tracerDefaultLookback)
 	if err != nil {
 		a.writeTracerError(w, r, err)
 		return
@@ -374,7 +374,7 @@ func (a *API) parseAttributeQuery(v url.Values) (storage.AttributeQuery, error) 
 	}
 	var err error
 	if v.Has("start") || v.Has("end") {
-		if q.Start, q.End, err = a.timeRange(v, tracerDefaultLookback); err != nil {
+		if q.Start, q.End, err = a.tracerRange(v, tracerDefaultLookback); err != nil {
 			return q, err
 		}
 	}
@@ -434,7 +434,7 @@ type dependencyJSON struct {
 }
 
 func (a *API) tracerDependencies(w http.ResponseWriter, r *http.Request) {
-	start, end, err := a.timeRange(r.URL.Query(), tracerDefaultDepsLookback)
+	start, end, err := a.tracerRange(r.URL.Query(), tracerDefaultDepsLookback)
 	if err != nil {
 		a.writeTracerError(w, r, err)
 		return
