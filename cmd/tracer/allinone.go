@@ -68,7 +68,8 @@ func printBanner(w io.Writer, cfg config, c *collector.Collector, qs, tel *httpS
 	if a := c.HTTPAddr(); a != "" {
 		fmt.Fprintf(w, "  Send spans, OTLP/HTTP  http://%s/v1/traces  (OTEL_EXPORTER_OTLP_ENDPOINT=http://%[1]s)\n", dialAddr(a))
 	}
-	fmt.Fprintf(w, "  UI and query API       http://%s%s/  (Jaeger API: %[2]s/api/services, %[2]s/api/v3/traces)\n", dialAddr(qs.addr), cfg.Query.BasePath)
+	base := "http://" + dialAddr(qs.addr) + cfg.Query.BasePath
+	fmt.Fprintf(w, "  UI and query API       %s/  (Jaeger API: %[1]s/api/services, %[1]s/api/v3/services)\n", base)
 	switch cfg.Storage.Type {
 	case backend.TypeBadger:
 		fmt.Fprintf(w, "  Data                   %s (badger), write-ahead log %s\n", absPath(cfg.Storage.Badger.Dir), absPath(cfg.WAL.Dir))

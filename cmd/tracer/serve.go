@@ -209,7 +209,7 @@ func retentionText(d time.Duration) string {
 	if d <= 0 {
 		return "forever"
 	}
-	return d.String()
+	return formatDuration(d)
 }
 
 // startTelemetry serves the binary's health and metrics on endpoint (none
