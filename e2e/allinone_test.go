@@ -98,7 +98,9 @@ func TestAllInOne(t *testing.T) {
 			{"grpc", []string{"--otlp-endpoint", grpcAddr}},
 			{"http", []string{"--otlp-endpoint", httpAddr, "--otlp-http"}},
 		} {
-			t.Run(tt.name, func(t *testing.T) { sendAndReadTelemetrygen(ctx, t, a, tg, "e2e-telemetrygen-"+tt.name, tt.args, since) })
+			t.Run(tt.name, func(t *testing.T) {
+				sendAndReadTelemetrygen(ctx, t, a, tg, "e2e-telemetrygen-"+tt.name, tt.args, since)
+			})
 		}
 	})
 
