@@ -88,20 +88,22 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 		return fail(err)
 	}
 	undo = append(undo, tel.stop)
-	if c != nil {
-		if err := c.Start(ctx); err != nil {
-			return fail(err)
-		}
-		undo = append(undo, func() error { return c.Shutdown(context.Background()) })
-	}
+	// The API listens before the collector starts (and replays its WAL),
+	// so that a taken port fails at once.
 	var qs *httpServer
 	if api != nil {
 		qs, err = serveHTTP(ctx, cfg.Query.Endpoint, api.Handler(), func(err error) { health.Fail("query", err) }, log)
 		if err != nil {
 			return fail(fmt.Errorf("query api: %w", err))
 		}
+		undo = append(undo, qs.stop)
 		health.Set("query", collector.StatusOK, nil)
 		log.Info("query api serving", "addr", qs.addr, "base_path", cfg.Query.BasePath)
+	}
+	if c != nil {
+		if err := c.Start(ctx); err != nil {
+			return fail(err)
+		}
 	}
 	var ret *retention
 	if c != nil {
@@ -118,7 +120,7 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 	select {
 	case <-ctx.Done():
 	case <-health.Failed():
-		failed = fmt.Errorf("%s failed: %w", m.what(p), health.Err())
+		failed = fmt.Errorf("%s failed: %w", p.name(), health.Err())
 		log.Error("a component failed: shutting down", "err", health.Err())
 	}
 	if ret != nil {
@@ -163,8 +165,8 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 	return errors.Join(failed, err)
 }
 
-// what names the command's process in its failure.
-func (m *Main) what(p parts) string {
+// name names the process in its failure.
+func (p parts) name() string {
 	switch {
 	case p.collector && p.query:
 		return "all-in-one"
