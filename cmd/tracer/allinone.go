@@ -25,9 +25,10 @@ embedded store in ./tracer-data by default: the quickest way to see traces.
                own routes under /api/tracer/
 
 It prints these addresses when it starts. Spans go through the collector's
-write-ahead log (--wal-dir) into storage, as with "tracer collector"; ClickHouse
-is one flag away (--storage clickhouse --clickhouse-addr host:9000). Every
-flag of "tracer collector" applies, and the query API's of "tracer query".
+write-ahead log (--wal-dir) into storage, as with "tracer collector";
+ClickHouse is one flag away (--storage clickhouse --clickhouse-addr
+host:9000). Every flag of "tracer collector" applies, and the query API's of
+"tracer query".
 
 One Prometheus registry for everything and one health report: liveness GET
 /health, readiness GET /ready and GET /metrics on --telemetry-endpoint.

@@ -59,7 +59,7 @@ var queryCommand = &command{
 	sections: []section{
 		querySection,
 		pick("Storage (ClickHouse; the embedded store is read by tracer all-in-one)", storageSection,
-			map[string]string{"storage.type": "storage to read: clickhouse (memory and badger are refused: only the process that writes them can read them, so run tracer all-in-one for them)"},
+			map[string]string{"storage.type": "storage to read: clickhouse. The default (the collector's), badger, is refused, as memory is: only the process that writes them can read them, so run tracer all-in-one for them"},
 			"storage.type", "storage.clickhouse.addr", "storage.clickhouse.database", "storage.clickhouse.username",
 			"storage.clickhouse.password", "storage.clickhouse.tls.enabled", "storage.clickhouse.tls.ca_file", "storage.clickhouse.cluster"),
 		pick(telemetrySection.title, telemetrySection,
