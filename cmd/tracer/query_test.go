@@ -376,3 +376,71 @@ func TestDialAddr(t *testing.T) {
 		})
 	}
 }
+
+// hungReader is a memory store whose Services hangs until its context ends,
+// as a ClickHouse server that never answers.
+type hungReader struct {
+	storage.Store
+	entered chan struct{}
+}
+
+func (h *hungReader) Services(ctx context.Context) ([]string, error) {
+	h.entered <- struct{}{}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestQuerySecondSignal: tracer query's first signal lets a request in
+// flight finish (here one that would take an hour); the second stops at
+// once.
+func TestQuerySecondSignal(t *testing.T) {
+	store := &hungReader{Store: memory.New(), entered: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	abort := make(chan struct{})
+	queryAddr, telAddr := proctest.FreeAddr(t), proctest.FreeAddr(t)
+	logs := &proctest.Buffer{}
+	m := &Main{Stdout: io.Discard, Stderr: logs, LookupEnv: func(string) (string, bool) { return "", false }, Abort: abort,
+		openStore: func(context.Context, collector.StorageConfig, *slog.Logger) (storage.Store, error) { return store, nil }}
+	done := make(chan error, 1)
+	go func() {
+		done <- m.Run(ctx, []string{"query", "--storage", "clickhouse", "--query-endpoint", queryAddr, "--telemetry-endpoint", telAddr,
+			"--query-timeout", "1h", "--shutdown-timeout", "1h"})
+	}()
+	await(t, "the query api", func() bool { return status(queryAddr, "/") == http.StatusOK })
+
+	answered := make(chan error, 1)
+	go func() {
+		resp, err := http.Get("http://" + queryAddr + "/api/services")
+		if err == nil {
+			resp.Body.Close()
+		}
+		answered <- err
+	}()
+	select {
+	case <-store.entered:
+	case <-time.After(time.Minute):
+		t.Fatal("GET /api/services did not reach the store within a minute")
+	}
+	cancel() // the first signal
+	await(t, "the shutdown to start", func() bool { return strings.Contains(logs.String(), "finishing the requests in flight") })
+	await(t, "/ready to say the query server stops", func() bool { return status(telAddr, "/ready") == http.StatusServiceUnavailable })
+	select {
+	case err := <-done:
+		t.Fatalf("Run returned with a request in flight after one signal: %v", err)
+	default:
+	}
+	close(abort) // the second
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "stop query api") {
+			t.Errorf("Run: %v, want the query server's cut-short stop", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("Run did not return a minute after the second signal\n%s", logs)
+	}
+	<-answered // the connection was closed under the request
+	if !strings.Contains(logs.String(), "second interrupt: stopping at once") {
+		t.Errorf("logs:\n%s", logs)
+	}
+}
