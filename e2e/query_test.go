@@ -116,3 +116,29 @@ func TestQueryReadsWhatACollectorWrote(t *testing.T) {
 		}
 	}
 }
+
+// TestAllInOneClickHouse: ClickHouse is one flag away from the embedded
+// store: tracer all-in-one with --storage clickhouse answers what it was
+// sent, as on Badger.
+func TestAllInOneClickHouse(t *testing.T) {
+	db := server.NewDatabase(t)
+	bin := proctest.BuildTracer(t)
+	dir := t.TempDir()
+	grpcAddr, httpAddr, queryAddr, telAddr := proctest.FreeAddr(t), proctest.FreeAddr(t), proctest.FreeAddr(t), proctest.FreeAddr(t)
+	p := proctest.Start(t, bin, []string{"all-in-one",
+		"--grpc-endpoint", grpcAddr, "--http-endpoint", httpAddr, "--query-endpoint", queryAddr, "--telemetry-endpoint", telAddr,
+		"--wal-dir", filepath.Join(dir, "wal"), "--batch-timeout", "50ms",
+		"--storage", "clickhouse", "--clickhouse-addr", server.Addr, "--clickhouse-database", db,
+	}, filepath.Join(dir, "all-in-one.log"))
+	p.WaitHealthy(t, telAddr)
+	sendAndReadSDK(context.Background(), t, newAPI(queryAddr), grpcAddr, httpAddr, time.Now().Add(-time.Minute))
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Wait(); err != nil {
+		t.Errorf("all-in-one after SIGTERM: %v\n%s", err, p.LogText())
+	}
+	if !strings.Contains(p.LogText(), "clickhouse: "+server.Addr) {
+		t.Errorf("the banner does not name ClickHouse:\n%s", p.LogText())
+	}
+}
