@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -280,29 +281,44 @@ func TestServers(t *testing.T) {
 		args       []string
 		components []string
 		banner     bool
+
+		root string // the placeholder's path
 	}{
-		{"query", []string{"query", "--storage", "clickhouse"}, []string{"query"}, false},
-		{"all-in-one", []string{"all-in-one", "--storage", "memory", "--grpc-endpoint", "127.0.0.1:0", "--http-endpoint", "127.0.0.1:0"},
-			[]string{"query", "receiver/grpc", "wal", "storage"}, true},
+		{"query", []string{"query", "--storage", "clickhouse", "--query-cors-origins", "https://a.example"}, []string{"query"}, false, "/"},
+		{"query under a base path", []string{"query", "--storage", "clickhouse", "--query-base-path", "/tracer"}, []string{"query"}, false, "/tracer/"},
+		{"all-in-one", []string{"all-in-one", "--storage", "memory", "--grpc-endpoint", "127.0.0.1:0", "--http-endpoint", "127.0.0.1:0",
+			"--query-cors-origins", "https://a.example"}, []string{"query", "receiver/grpc", "wal", "storage"}, true, "/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			args := tt.args
-			if tt.name == "all-in-one" {
+			if args[0] == "all-in-one" {
 				args = append(args, "--wal-dir", t.TempDir())
 			}
 			queryAddr, telAddr, stdout, logs, done := runServer(t, ctx, memory.New(), args...)
 
-			resp, err := http.Get("http://" + queryAddr + "/")
+			req, err := http.NewRequest(http.MethodGet, "http://"+queryAddr+tt.root, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Origin", "https://a.example")
+			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "built without the web UI") {
-				t.Errorf("GET /: %d %.200s, want the placeholder", resp.StatusCode, body)
+				t.Errorf("GET %s: %d %.200s, want the placeholder", tt.root, resp.StatusCode, body)
+			}
+			wantCORS := ""
+			if slices.Contains(tt.args, "--query-cors-origins") {
+				wantCORS = "https://a.example"
+			}
+			if got := resp.Header.Get("Access-Control-Allow-Origin"); got != wantCORS {
+				t.Errorf("Access-Control-Allow-Origin: %q, want %q", got, wantCORS)
 			}
 			status, report := readyReport(t, telAddr)
 			if status != http.StatusOK || !report.Ready {
