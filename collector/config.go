@@ -187,7 +187,13 @@ func NewDefaultConfig() Config {
 // them): syntax errors, unknown keys and values of the wrong type. A value
 // of the wrong type leaves cfg's value; the other keys are still read. An
 // empty file changes nothing; a second YAML document is an error.
-func (cfg *Config) LoadFile(path string) error {
+func (cfg *Config) LoadFile(path string) error { return LoadYAML(path, cfg) }
+
+// LoadYAML is LoadFile for any configuration struct v points to (one that
+// embeds Config inline, say, as the tracer binary's does), with the same
+// reporting: "file:line: key: problem" for every problem, unknown keys
+// included.
+func LoadYAML(path string, v any) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("read config: %w", err)
@@ -202,7 +208,7 @@ func (cfg *Config) LoadFile(path string) error {
 	yamlKeys(&doc, "", keys)
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
 		return yamlErrors(path, keys, err)
 	}
 	var extra yaml.Node

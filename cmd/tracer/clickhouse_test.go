@@ -2,11 +2,12 @@ package main
 
 import (
 	"context"
-	"github.com/tracerdev/tracer/internal/proctest"
 	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/tracerdev/tracer/internal/proctest"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"

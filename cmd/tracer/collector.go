@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/tracerdev/tracer/collector"
@@ -25,46 +21,20 @@ rest in the WAL for the next start.
 Liveness GET /health, readiness GET /ready (also 503 while storage writes
 are retried) and Prometheus metrics GET /metrics on --telemetry-endpoint.
 
-Configuration, later sources win:
-  1. defaults (below)
-  2. a YAML file: --config or $TRACER_CONFIG (keys as in collector.Config,
-     named below, and a few more; sizes there are numbers of bytes, durations
-     as below; an unknown key is an error)
-  3. environment variables (named below)
-  4. flags
-Every problem in the result is reported at once, each with its source.
+` + configHelp
 
-An environment variable that is set counts even when it is empty: it means
-what the flag with the same value means. TRACER_TELEMETRY_ENDPOINT= disables
-the telemetry endpoint as --telemetry-endpoint= does; TRACER_BATCH_SIZE= is an
-error, as --batch-size= is. Unset a variable to keep the default.
-
-Values:
-  bool      --flag alone is true; --flag=false (with the =) turns it off;
-            true, false, 1, 0 in the environment
-  int       a decimal integer
-  size      bytes, as a plain integer or with a unit, upper or lower case:
-            KiB MiB GiB TiB (powers of 1024; Ki Mi Gi Ti too) or
-            kB MB GB TB (powers of 1000): 1048576, 64MiB, 512KB, 1.5GiB
-  duration  a number with a unit: ns, us, ms, s, m, h (300ms, 30s, 1h30m, 72h)
-  list      comma-separated
-Flags take one or two dashes: -wal-dir x, --wal-dir=x.
-`
-
-type config = collector.Config
-
-// collectorSettings are the collector's flags and environment variables,
-// in the order of its usage text.
-var collectorSettings = []section{
-	{"Receivers (the OTLP ports: gRPC 4317, HTTP 4318)", []setting{
+// The collector's settings by section, in the order of its usage text;
+// tracer query and tracer all-in-one take some of them too.
+var (
+	receiversSection = section{"Receivers (the OTLP ports: gRPC 4317, HTTP 4318)", []setting{
 		{flag: "grpc-endpoint", env: "TRACER_GRPC_ENDPOINT", key: "receivers.grpc.endpoint", arg: "host:port",
 			help:  "OTLP/gRPC listen address; empty disables the gRPC receiver; 0.0.0.0:4317 accepts remote clients. At least one receiver must be enabled.",
 			field: strField(func(c *config) *string { return &c.Receivers.GRPC.Endpoint })},
 		{flag: "http-endpoint", env: "TRACER_HTTP_ENDPOINT", key: "receivers.http.endpoint", arg: "host:port",
 			help:  "OTLP/HTTP listen address (POST /v1/traces); empty disables the HTTP receiver; 0.0.0.0:4318 accepts remote clients",
 			field: strField(func(c *config) *string { return &c.Receivers.HTTP.Endpoint })},
-	}},
-	{"Limits", []setting{
+	}}
+	limitsSection = section{"Limits", []setting{
 		{flag: "max-request-bytes", env: "TRACER_MAX_REQUEST_BYTES", key: "limits.max_request_bytes",
 			help:  "largest request accepted (after gzip decompression)",
 			field: bytesField(func(c *config) *int { return &c.Limits.MaxRequestBytes })},
@@ -83,8 +53,8 @@ var collectorSettings = []section{
 		{flag: "max-name-len", env: "TRACER_MAX_NAME_LEN", key: "limits.max_name_len",
 			help:  "spans with a longer name (in bytes) are rejected",
 			field: intField(func(c *config) *int { return &c.Limits.MaxNameLen })},
-	}},
-	{"Write-ahead log", []setting{
+	}}
+	walSection = section{"Write-ahead log", []setting{
 		{flag: "wal-dir", env: "TRACER_WAL_DIR", key: "wal.dir", arg: "path",
 			help:  "write-ahead log directory (required)",
 			field: strField(func(c *config) *string { return &c.WAL.Dir })},
@@ -97,16 +67,16 @@ var collectorSettings = []section{
 		{flag: "wal-max-bytes", env: "TRACER_WAL_MAX_BYTES", key: "wal.max_bytes",
 			help:  "WAL size cap on disk; past it receivers answer with a retryable error",
 			field: bytesField(func(c *config) *int64 { return &c.WAL.MaxBytes })},
-	}},
-	{"Batching", []setting{
+	}}
+	batchSection = section{"Batching", []setting{
 		{flag: "batch-size", env: "TRACER_BATCH_SIZE", key: "batch.size",
 			help:  "spans per storage write",
 			field: intField(func(c *config) *int { return &c.Batch.Size })},
 		{flag: "batch-timeout", env: "TRACER_BATCH_TIMEOUT", key: "batch.timeout",
 			help:  "longest a span waits for its batch to fill",
 			field: durField(func(c *config) *time.Duration { return &c.Batch.Timeout })},
-	}},
-	{"Storage", []setting{
+	}}
+	storageSection = section{"Storage", []setting{
 		{flag: "storage", env: "TRACER_STORAGE", key: "storage.type", arg: "memory|badger|clickhouse",
 			help:  "storage backend: memory, badger (embedded, on disk) or clickhouse",
 			field: strField(func(c *config) *string { return &c.Storage.Type })},
@@ -143,8 +113,8 @@ var collectorSettings = []section{
 		{flag: "clickhouse-cluster", env: "TRACER_CLICKHOUSE_CLUSTER", key: "storage.clickhouse.cluster",
 			help:  "ClickHouse cluster for ON CLUSTER DDL; empty: one server (replicated and distributed tables in the YAML file)",
 			field: strField(func(c *config) *string { return &c.Storage.ClickHouse.Cluster.Name })},
-	}},
-	{"Telemetry", []setting{
+	}}
+	telemetrySection = section{"Telemetry", []setting{
 		{flag: "telemetry-endpoint", env: "TRACER_TELEMETRY_ENDPOINT", key: "telemetry.endpoint", arg: "host:port",
 			help:  "address of GET /health and GET /metrics (8888, as the OpenTelemetry Collector's); empty disables both",
 			field: strField(func(c *config) *string { return &c.Telemetry.Endpoint })},
@@ -157,8 +127,12 @@ var collectorSettings = []section{
 		{flag: "shutdown-timeout", env: "TRACER_SHUTDOWN_TIMEOUT", key: "shutdown_timeout",
 			help:  "how long shutdown may write before it leaves the rest in the WAL",
 			field: durField(func(c *config) *time.Duration { return &c.ShutdownTimeout })},
-	}},
-}
+	}}
+)
+
+// collectorSettings are the collector's flags and environment variables,
+// in the order of its usage text.
+var collectorSettings = []section{receiversSection, limitsSection, walSection, batchSection, storageSection, telemetrySection}
 
 // configSetting is --config: read before the others, since the file comes
 // before them.
@@ -168,78 +142,22 @@ var configSetting = section{"Configuration file", []setting{
 		field: func(*config) value { return stringValue{new(string)} }},
 }}
 
-// collectorHelpHint ends every configuration error.
-const collectorHelpHint = `run "tracer collector --help" for the flags, their environment variables and defaults`
-
-// defaultCollectorConfig is collector.NewDefaultConfig with the binary's
-// data directories.
-func defaultCollectorConfig() collector.Config {
-	cfg := collector.NewDefaultConfig()
-	cfg.WAL.Dir = "tracer-data/wal"
-	cfg.Storage.Badger.Dir = "tracer-data/badger"
-	return cfg
+// collectorCommand is "tracer collector".
+var collectorCommand = &command{
+	name:     "collector",
+	usage:    collectorUsage,
+	sections: collectorSettings,
+	validate: func(c *config) []error {
+		if err := c.Config.Validate(); err != nil {
+			return split(err)
+		}
+		return nil
+	},
 }
 
-// printCollectorUsage writes the help of "tracer collector".
-func printCollectorUsage(w io.Writer) {
-	def := defaultCollectorConfig()
-	fmt.Fprint(w, collectorUsage)
-	printSettings(w, append([]section{configSetting}, collectorSettings...), &def)
-}
-
-// loadCollectorConfig builds the configuration from defaults, the YAML
-// file, the environment and flags, and validates it, reporting every
-// problem at once, each with its source. For -h or --help it prints the
-// usage to Stdout and returns flag.ErrHelp.
-func (m *Main) loadCollectorConfig(args []string) (collector.Config, error) {
-	cfg := defaultCollectorConfig()
-	var seen []occurrence
-	fs := newFlagSet("tracer collector", append([]section{configSetting}, collectorSettings...), &seen)
-	if err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printCollectorUsage(m.Stdout)
-			return cfg, err
-		}
-		return cfg, fmt.Errorf("%w\n%s", err, collectorHelpHint)
-	}
-	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected arguments: %s (a boolean flag takes its value after =: --clickhouse-tls=false)\n%s",
-			strings.Join(fs.Args(), " "), collectorHelpHint)
-	}
-
-	var errs []error
-	path, _ := m.lookupEnv("TRACER_CONFIG")
-	var flags []occurrence
-	for _, o := range seen {
-		if o.s.flag == "config" {
-			path = o.val
-		} else {
-			flags = append(flags, o)
-		}
-	}
-	if path != "" {
-		if err := cfg.LoadFile(path); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	from := map[string]string{}
-	errs = append(errs, applyEnv(&cfg, collectorSettings, m.lookupEnv, from)...)
-	errs = append(errs, applyFlags(&cfg, flags, from)...)
-	if err := cfg.Validate(); err != nil {
-		errs = append(errs, withSources(err, from)...)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return cfg, fmt.Errorf("invalid configuration:\n%w\n%s", err, collectorHelpHint)
-	}
-	return cfg, nil
-}
-
-// lookupEnv is m.LookupEnv, or no environment without one.
-func (m *Main) lookupEnv(key string) (string, bool) {
-	if m.LookupEnv == nil {
-		return "", false
-	}
-	return m.LookupEnv(key)
+// loadCollectorConfig is loadConfig for "tracer collector".
+func (m *Main) loadCollectorConfig(args []string) (config, error) {
+	return m.loadConfig(collectorCommand, args)
 }
 
 // retentionInterval is how often retention runs: a twelfth of the age,
@@ -261,12 +179,5 @@ func newLogger(w io.Writer, cfg collector.TelemetryConfig) *slog.Logger {
 }
 
 func (m *Main) runCollector(ctx context.Context, args []string) error {
-	cfg, err := m.loadCollectorConfig(args)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil // the usage is printed: asking for it is no failure
-	}
-	if err != nil {
-		return err
-	}
-	return m.serveCollector(ctx, cfg)
+	return m.run(ctx, collectorCommand, args, m.serveCollector)
 }

@@ -124,7 +124,7 @@ func TestHelpAndCommands(t *testing.T) {
 	if !strings.Contains(out.String(), "collector") {
 		t.Errorf("help output lacks the collector command: %s", out)
 	}
-	for _, cmd := range []string{"all-in-one", "query", "agent", "ingester"} {
+	for _, cmd := range []string{"agent", "ingester"} {
 		err := m.Run(context.Background(), []string{cmd})
 		if err == nil || !strings.Contains(err.Error(), "not yet available") {
 			t.Errorf("%s: got %v, want a not-yet-available error", cmd, err)
@@ -465,12 +465,12 @@ func TestConfigFileKeepsGoing(t *testing.T) {
 	if err := os.WriteFile(path, []byte("batch:\n  size: lots\n  timeout: 2s\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := defaultCollectorConfig()
+	cfg := defaultConfig()
 	err := cfg.LoadFile(path)
 	if err == nil || !strings.Contains(err.Error(), path+":2: batch.size") {
 		t.Fatalf("got %v, want an error at %s:2", err, path)
 	}
-	if cfg.Batch.Timeout != 2*time.Second || cfg.Batch.Size != defaultCollectorConfig().Batch.Size {
+	if cfg.Batch.Timeout != 2*time.Second || cfg.Batch.Size != defaultConfig().Batch.Size {
 		t.Errorf("batch = %+v, want the default size and the file's timeout", cfg.Batch)
 	}
 	empty := filepath.Join(t.TempDir(), "empty.yaml")

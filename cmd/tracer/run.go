@@ -23,8 +23,10 @@ type Main struct {
 	// SIGTERM (the first cancels Run's context). Nil: never.
 	Abort <-chan struct{}
 
-	openStore storeOpener                // openStore when nil; tests give a fake
-	started   func(*collector.Collector) // tests: called once the collector runs
+	openStore storeOpener // openStore when nil; tests give a fake
+	// started, for tests, is called once every server of the command
+	// listens, with the collector (nil for tracer query).
+	started func(*collector.Collector)
 }
 
 // NewMain returns a Main on the process's stdio and environment.
@@ -38,9 +40,12 @@ Usage:
   tracer <command> [flags]
 
 Commands:
+  all-in-one   the collector, the query API and the UI in one process, on the
+               embedded store: the quickest start (OTLP on :4317 and :4318,
+               UI and API on http://localhost:8080/)
   collector    receive OTLP traces (gRPC :4317, HTTP :4318) into storage
-  all-in-one   collector, query API and UI in one process (not yet available)
-  query        the query API and web UI (not yet available)
+  query        the query API and the UI (:8080) over storage that collectors
+               write from other processes (ClickHouse)
   agent        forward a service's spans to collectors (not yet available)
   ingester     write spans from Kafka into storage (not yet available)
   help         show this help
@@ -57,8 +62,12 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "collector":
 		return m.runCollector(ctx, rest)
-	case "all-in-one", "query", "agent", "ingester":
-		return fmt.Errorf("command %q is not yet available in this build: only \"collector\" is", cmd)
+	case "all-in-one":
+		return m.runAllInOne(ctx, rest)
+	case "query":
+		return m.runQuery(ctx, rest)
+	case "agent", "ingester":
+		return fmt.Errorf("command %q is not yet available in this build: all-in-one, collector and query are", cmd)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,16 +17,31 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tracerdev/tracer/collector"
+	"github.com/tracerdev/tracer/query"
 	"github.com/tracerdev/tracer/storage"
 	"github.com/tracerdev/tracer/storage/backend"
 )
 
-// serveCollector runs the collector assembled from its parts until ctx is
-// done or a component fails, then shuts it down within
+// parts are the servers a command runs in its process.
+type parts struct {
+	collector bool // OTLP receivers, WAL, pipeline to storage, retention
+	query     bool // the query API (and the UI)
+	banner    bool // print where to look once everything listens
+}
+
+// serveCollector serves "tracer collector".
+func (m *Main) serveCollector(ctx context.Context, cfg config) error {
+	return m.serve(ctx, cfg, parts{collector: true})
+}
+
+// serve runs the parts of a server command over one store, one metrics
+// registry and one Health (served on the telemetry endpoint) until ctx is
+// done or a component fails, then shuts them down within
 // cfg.ShutdownTimeout; m.Abort (a second signal) cuts that short, leaving
-// what is not written in the WAL. A failed component (a receiver that
-// stopped) makes it return an error, so the binary exits non-zero.
-func (m *Main) serveCollector(ctx context.Context, cfg collector.Config) error {
+// what the collector has not written in its WAL. A failed component (a
+// receiver or the query server that stopped) makes it return an error, so
+// the binary exits non-zero.
+func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 	log := newLogger(m.Stderr, cfg.Telemetry)
 	open := m.openStore
 	if open == nil {
@@ -35,29 +51,67 @@ func (m *Main) serveCollector(ctx context.Context, cfg collector.Config) error {
 	if err != nil {
 		return err
 	}
-	log.Info("storage opened", "type", cfg.Storage.Type, "location", storageLocation(cfg.Storage),
-		"retention", retentionText(cfg.Storage.Retention), "write_timeout", cfg.Storage.WriteTimeout.String())
+	attrs := []any{"type", cfg.Storage.Type, "location", storageLocation(cfg.Storage)}
+	if p.collector { // the writer's settings
+		attrs = append(attrs, "retention", retentionText(cfg.Storage.Retention), "write_timeout", cfg.Storage.WriteTimeout.String())
+	}
+	log.Info("storage opened", attrs...)
+	// undo closes what started, in reverse, when a later start fails.
+	undo := []func() error{store.Close}
+	fail := func(err error) error {
+		for i := len(undo) - 1; i >= 0; i-- {
+			err = errors.Join(err, undo[i]())
+		}
+		return err
+	}
 
-	// One registry for the process: the collector's metrics and, as the
-	// all-in-one grows, the query side's.
-	reg := prometheus.NewRegistry()
-	for _, c := range []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
-		if err := reg.Register(c); err != nil {
-			return errors.Join(fmt.Errorf("register metrics: %w", err), store.Close())
+	reg, err := newRegistry()
+	if err != nil {
+		return fail(err)
+	}
+	health := collector.NewHealth()
+	var c *collector.Collector
+	if p.collector {
+		if c, err = collector.New(cfg.Config, store, log, collector.WithRegisterer(reg)); err != nil {
+			return fail(err)
+		}
+		health = c.Health()
+	}
+	var api *query.API
+	if p.query {
+		if api, err = query.New(store, cfg.Query.Config, log, query.WithRegisterer(reg), query.WithUI(nil)); err != nil {
+			return fail(err)
 		}
 	}
-	c, err := collector.New(cfg, store, log, collector.WithRegisterer(reg))
+	tel, err := startTelemetry(ctx, cfg.Telemetry.Endpoint, reg, health, log)
 	if err != nil {
-		return errors.Join(err, store.Close())
+		return fail(err)
 	}
-	tel, err := startTelemetry(ctx, cfg.Telemetry.Endpoint, reg, c.Health(), log)
-	if err != nil {
-		return errors.Join(err, store.Close())
+	undo = append(undo, tel.stop)
+	// The API listens before the collector starts (and replays its WAL),
+	// so that a taken port fails at once.
+	var qs *httpServer
+	if api != nil {
+		qs, err = serveHTTP(ctx, cfg.Query.Endpoint, api.Handler(), func(err error) { health.Fail("query", err) }, log)
+		if err != nil {
+			return fail(fmt.Errorf("query api: %w", err))
+		}
+		undo = append(undo, qs.stop)
+		health.Set("query", collector.StatusOK, nil)
+		log.Info("query api serving", "addr", qs.addr, "base_path", cfg.Query.BasePath)
 	}
-	if err := c.Start(ctx); err != nil {
-		return errors.Join(err, tel.stop(), store.Close())
+	if c != nil {
+		if err := c.Start(ctx); err != nil {
+			return fail(err)
+		}
 	}
-	ret := startRetention(ctx, store, cfg.Storage.Retention, retentionInterval(cfg.Storage.Retention), log)
+	var ret *retention
+	if c != nil {
+		ret = startRetention(ctx, store, cfg.Storage.Retention, retentionInterval(cfg.Storage.Retention), log)
+	}
+	if p.banner {
+		printBanner(m.Stdout, cfg, c, qs, tel)
+	}
 	if m.started != nil {
 		m.started(c)
 	}
@@ -65,23 +119,43 @@ func (m *Main) serveCollector(ctx context.Context, cfg collector.Config) error {
 	var failed error
 	select {
 	case <-ctx.Done():
-	case <-c.Health().Failed():
-		failed = fmt.Errorf("collector failed: %w", c.Health().Err())
-		log.Error("a component failed: shutting down", "err", c.Health().Err())
+	case <-health.Failed():
+		failed = fmt.Errorf("%s failed: %w", p.name(), health.Err())
+		log.Error("a component failed: shutting down", "err", health.Err())
 	}
-	ret.stop()
-	log.Info("shutting down: draining the wal into storage; a second interrupt stops at once", "timeout", cfg.ShutdownTimeout)
+	if ret != nil {
+		ret.stop()
+	}
+	what, atOnce := "finishing the requests in flight", "second interrupt: stopping at once"
+	if c != nil {
+		what, atOnce = "draining the wal into storage", atOnce+"; what is not written stays in the wal"
+	}
+	log.Info("shutting down: "+what+"; a second interrupt stops at once", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	go func() {
 		select {
 		case <-m.Abort:
-			log.Warn("second interrupt: stopping at once; what is not written stays in the wal")
+			log.Warn(atOnce)
 			cancel()
 		case <-sctx.Done():
 		}
 	}()
-	err = c.Shutdown(sctx)
+	// The query server and the collector stop side by side: a slow search
+	// does not eat the collector's time to drain.
+	var qerr error
+	var wg sync.WaitGroup
+	if qs != nil {
+		health.Set("query", collector.StatusStopping, nil)
+		wg.Go(func() { qerr = qs.stopWithin(sctx) })
+	}
+	if c != nil {
+		err = c.Shutdown(sctx)
+	}
+	wg.Wait()
+	if qerr != nil {
+		err = errors.Join(err, fmt.Errorf("stop query api: %w", qerr))
+	}
 	if terr := tel.stop(); terr != nil {
 		err = errors.Join(err, terr)
 	}
@@ -89,6 +163,29 @@ func (m *Main) serveCollector(ctx context.Context, cfg collector.Config) error {
 		err = errors.Join(err, fmt.Errorf("close storage: %w", cerr))
 	}
 	return errors.Join(failed, err)
+}
+
+// name names the process in its failure.
+func (p parts) name() string {
+	switch {
+	case p.collector && p.query:
+		return "all-in-one"
+	case p.query:
+		return "query"
+	}
+	return "collector"
+}
+
+// newRegistry returns the process's one registry, with the Go runtime's and
+// the process's metrics: the collector's and the query API's join it.
+func newRegistry() (*prometheus.Registry, error) {
+	reg := prometheus.NewRegistry()
+	for _, c := range []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	return reg, nil
 }
 
 // storeOpener opens a storage backend; openStore is the binary's.
@@ -114,61 +211,86 @@ func retentionText(d time.Duration) string {
 	if d <= 0 {
 		return "forever"
 	}
-	return d.String()
+	return formatDuration(d)
 }
 
-// telemetry is the binary's HTTP server for health and metrics:
-// GET /health is liveness (503 once a component has failed for good: a
-// receiver stopped, the WAL failed), GET /ready is readiness (503 also
-// while storage writes are being retried or the collector is shutting
-// down), both with a JSON report of every component; GET /metrics is the
-// process's one Prometheus registry.
-type telemetry struct {
-	srv  *http.Server
-	done chan struct{}
-}
-
-// startTelemetry serves on endpoint; an empty endpoint serves nothing.
-func startTelemetry(ctx context.Context, endpoint string, g prometheus.Gatherer, h *collector.Health, log *slog.Logger) (*telemetry, error) {
-	t := &telemetry{done: make(chan struct{})}
+// startTelemetry serves the binary's health and metrics on endpoint (none
+// when it is empty): GET /health is liveness (503 once a component has
+// failed for good: a receiver or the query server stopped, the WAL
+// failed), GET /ready is readiness (503 also while storage writes are being
+// retried or the process is shutting down), both with a JSON report of
+// every component; GET /metrics is the process's one Prometheus registry.
+func startTelemetry(ctx context.Context, endpoint string, g prometheus.Gatherer, h *collector.Health, log *slog.Logger) (*httpServer, error) {
 	if endpoint == "" {
-		close(t.done)
-		return t, nil
-	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", endpoint)
-	if err != nil {
-		return nil, fmt.Errorf("listen telemetry on %s: %w", endpoint, err)
+		return &httpServer{}, nil
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	mux.Handle("GET /health", h.LiveHandler())
 	mux.Handle("GET /ready", h.ReadyHandler())
-	t.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		defer close(t.done)
-		if err := t.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("telemetry server stopped", "err", err)
-		}
-	}()
-	log.Info("telemetry serving /health, /ready and /metrics", "addr", ln.Addr().String())
+	t, err := serveHTTP(ctx, endpoint, mux, nil, log)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: %w", err)
+	}
+	log.Info("telemetry serving /health, /ready and /metrics", "addr", t.addr)
 	return t, nil
 }
 
-// stop closes the server within a second and waits for it.
-func (t *telemetry) stop() error {
-	if t.srv == nil {
-		return nil
+// httpServer is one of the binary's HTTP servers (telemetry, the query
+// API). The zero value serves nothing.
+type httpServer struct {
+	srv  *http.Server
+	addr string // the address it listens on
+	done chan struct{}
+}
+
+// serveHTTP listens on endpoint and serves h until stopped. If the server
+// stops by itself, it logs why and calls failed (when not nil).
+func serveHTTP(ctx context.Context, endpoint string, h http.Handler, failed func(error), log *slog.Logger) (*httpServer, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", endpoint, err)
 	}
+	s := &httpServer{
+		// No write timeout: a large trace streams for as long as it takes,
+		// within the handler's own deadline.
+		srv:  &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute},
+		addr: ln.Addr().String(),
+		done: make(chan struct{}),
+	}
+	go func() {
+		defer close(s.done)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "addr", s.addr, "err", err)
+			if failed != nil {
+				failed(err)
+			}
+		}
+	}()
+	return s, nil
+}
+
+// stop closes the server gracefully within a second and waits for it.
+func (s *httpServer) stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	err := t.srv.Shutdown(ctx)
-	if err != nil {
-		t.srv.Close()
+	return s.stopWithin(ctx)
+}
+
+// stopWithin closes the server, letting requests in flight finish until ctx
+// is done (then it closes their connections), and waits for it.
+func (s *httpServer) stopWithin(ctx context.Context) error {
+	if s.srv == nil {
+		return nil
 	}
-	<-t.done
+	err := s.srv.Shutdown(ctx)
 	if err != nil {
-		return fmt.Errorf("stop telemetry: %w", err)
+		s.srv.Close()
+	}
+	<-s.done
+	if err != nil {
+		return fmt.Errorf("stop http server on %s: %w", s.addr, err)
 	}
 	return nil
 }

@@ -8,7 +8,7 @@ import (
 )
 
 func TestClickHouseConfigValidate(t *testing.T) {
-	cfg := defaultCollectorConfig()
+	cfg := defaultConfig()
 	cfg.Storage.Type = backend.TypeClickHouse
 	cfg.Storage.ClickHouse.Addr = []string{"no-port"}
 	cfg.Storage.ClickHouse.BatchSize = -1
