@@ -60,7 +60,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.sync, "sync", false, "badger: fsync each write while loading (the store's default; slower, reads are the same)")
 	fs.IntVar(&o.load.perTrace, "per-trace", 10, "mean spans per trace (each trace has 1 to 2×this-1)")
 	fs.IntVar(&o.load.extraAttrs, "extra-attrs", 5, "attributes added to each generated span beyond the generator's 5 (0: bench/clickhouse's data set)")
-	fs.IntVar(&o.load.batch, "batch", 0, "spans per WriteSpans call (default: 10000, 50000 on clickhouse)")
+	fs.IntVar(&o.load.batch, "batch", 0, "spans per WriteSpans call (default: 1000, 50000 on clickhouse)")
 	fs.Uint64Var(&o.load.seed, "seed", 1, "seed of the data and of the query parameters")
 	fs.DurationVar(&o.bench.hours, "hours", 24*time.Hour, "time range the spans spread over, ending now; searches cover it all")
 	fs.IntVar(&o.bench.runs, "runs", 200, "runs of each query kind (dependencies and RED: a quarter, at least 5)")
@@ -111,7 +111,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		errs = append(errs, fmt.Errorf("-limit %d: must be positive", o.bench.limit))
 	}
 	if o.load.batch == 0 {
-		o.load.batch = 10_000
+		o.load.batch = 1000 // a collector's batch; badger's WriteBatch commits larger ones in parts
 		if o.backend == "clickhouse" {
 			o.load.batch = 50_000
 		}
