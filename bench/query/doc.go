@@ -22,15 +22,16 @@
 //
 // The query kinds and the routes they go through:
 //
-//	trace by id            Trace             GET /api/traces/{id}, /api/v3/traces/{id}
-//	search service         FindTraces        GET /api/traces?service=
-//	search service+op      FindTraces        GET /api/traces?service=&operation=
-//	search service+dur     FindTraces        GET /api/traces?service=&minDuration=
-//	search attribute       FindTraces        GET /api/v3/traces?query.attributes=
-//	search duration        FindTraces        GET /api/v3/traces?query.durationMin=
-//	trace summaries        FindTraceSummaries GET /api/v3/trace-summaries?query.serviceName=
-//	dependencies 24h       Dependencies      GET /api/dependencies?endTs=&lookback=
-//	RED 24h                RED               GET /api/metrics/latencies, /api/tracer/red
+//	trace by id            StreamTrace        GET /api/traces/{id}, /api/v3/traces/{id}
+//	search service         FindTraces         GET /api/traces?service=
+//	search service+op      FindTraces         GET /api/traces?service=&operation=
+//	search service+dur     FindTraces         GET /api/traces?service=&minDuration=
+//	search attribute       FindTraces         GET /api/v3/traces?query.attributes=
+//	search duration        FindTraces         GET /api/v3/traces?query.durationMin=
+//	trace summaries        FindTraceSummaries GET /api/v3/trace-summaries?query.serviceName=,
+//	                                          /api/tracer/trace-summaries?attr=
+//	dependencies 24h       Dependencies       GET /api/dependencies?endTs=&lookback=
+//	RED 24h                RED                GET /api/metrics/latencies, /api/tracer/red
 //
 // Searches cover the whole data set's time range (-hours) and ask for 20
 // traces, the Jaeger UI's default. Run it through bench/query.sh, which

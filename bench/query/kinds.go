@@ -24,6 +24,9 @@ const (
 // for one minute.
 const redStep = time.Minute
 
+// redRatePer is the window the Jaeger UI's Monitor tab asks rates over.
+const redRatePer = 10 * time.Minute
+
 // kinds returns the query kinds over the sampled data.
 func kinds(s storage.ReadStore, smp sample, o benchOptions) []kind {
 	pick := func(r *rand.Rand, xs []string) string { return xs[r.IntN(len(xs))] }
@@ -88,11 +91,11 @@ func kinds(s storage.ReadStore, smp sample, o benchOptions) []kind {
 	return []kind{
 		{"trace by id", "v1 /api/traces/{id}", budgetByID, runs, func(r *rand.Rand) call {
 			tid := id(r)
-			return call{store: trace(s, tid), path: "/api/traces/" + tid.String(), count: countV1Spans}
+			return call{store: streamTrace(s, tid), path: "/api/traces/" + tid.String(), count: countV1Spans}
 		}},
 		{"trace by id (v3)", "v3 /api/v3/traces/{id}", budgetByID, runs, func(r *rand.Rand) call {
 			tid := id(r)
-			return call{store: trace(s, tid), path: "/api/v3/traces/" + tid.String(), count: countV3Spans}
+			return call{store: streamTrace(s, tid), path: "/api/v3/traces/" + tid.String(), count: countV3Spans}
 		}},
 		{"search service", "v1 /api/traces", budgetSearch, runs, func(r *rand.Rand) call {
 			q := window
@@ -125,14 +128,19 @@ func kinds(s storage.ReadStore, smp sample, o benchOptions) []kind {
 		{"trace summaries", "v3 /api/v3/trace-summaries", budgetSearch, runs, func(r *rand.Rand) call {
 			q := window
 			q.Service = pick(r, smp.services)
-			return call{
-				store: func(ctx context.Context) (int, error) {
-					sums, err := s.FindTraceSummaries(ctx, q)
-					return len(sums), err
-				},
-				path:  "/api/v3/trace-summaries?" + v3Params(q).Encode(),
-				count: countSummaries,
+			return call{store: summaries(s, q), path: "/api/v3/trace-summaries?" + v3Params(q).Encode(), count: countV3Summaries}
+		}},
+		{"trace summaries by attribute (Tracer)", "/api/tracer/trace-summaries", budgetSearch, runs, func(r *rand.Rand) call {
+			q := window
+			q.Attributes = attribute(r)
+			v := url.Values{}
+			for k, val := range q.Attributes {
+				v.Add("attr", k+":"+val)
 			}
+			v.Set("start", q.StartMin.Format(time.RFC3339Nano))
+			v.Set("end", q.StartMax.Format(time.RFC3339Nano))
+			v.Set("limit", strconv.Itoa(q.Limit))
+			return call{store: summaries(s, q), path: "/api/tracer/trace-summaries?" + v.Encode(), count: countTracerSummaries}
 		}},
 		{"dependencies 24h", "v1 /api/dependencies", budgetDeps, heavy, func(r *rand.Rand) call {
 			// End somewhere in the last half hour of the data, in ms (v1's unit).
@@ -151,8 +159,10 @@ func kinds(s storage.ReadStore, smp sample, o benchOptions) []kind {
 		}},
 		{"RED 24h (Jaeger SPM)", "/api/metrics/latencies", budgetRED, heavy, func(r *rand.Rand) call {
 			svc := pick(r, smp.services)
+			// The route reads the series from ratePer before the first
+			// step, to slide its rate window over them.
 			q := storage.REDQuery{Services: []string{svc}, Kinds: []storage.SpanKind{storage.KindServer},
-				Start: end.Add(-24 * time.Hour), End: end, Step: redStep}
+				Start: end.Add(-24*time.Hour - redRatePer), End: end, Step: redStep}
 			v := url.Values{}
 			v.Set("service", svc)
 			v.Set("quantile", "0.95")
@@ -178,10 +188,23 @@ func kinds(s storage.ReadStore, smp sample, o benchOptions) []kind {
 	}
 }
 
-func trace(s storage.Reader, id storage.TraceID) func(context.Context) (int, error) {
+// streamTrace reads a trace as both trace routes do, by
+// TraceStreamer.StreamTrace, and counts its spans.
+func streamTrace(s storage.TraceStreamer, id storage.TraceID) func(context.Context) (int, error) {
 	return func(ctx context.Context) (int, error) {
-		tr, err := s.Trace(ctx, id)
-		return len(tr.Spans), err
+		n := 0
+		_, err := s.StreamTrace(ctx, id, func(spans []storage.Span) error {
+			n += len(spans)
+			return nil
+		})
+		return n, err
+	}
+}
+
+func summaries(s storage.SearchReader, q storage.Query) func(context.Context) (int, error) {
+	return func(ctx context.Context) (int, error) {
+		sums, err := s.FindTraceSummaries(ctx, q)
+		return len(sums), err
 	}
 }
 
@@ -277,18 +300,30 @@ func countV3Traces(body []byte) (int, error) {
 	return len(ids), nil
 }
 
-// countSummaries counts the summaries of /api/v3/trace-summaries.
-func countSummaries(body []byte) (int, error) {
-	var env struct {
-		Summaries []json.RawMessage `json:"summaries"`
-	}
+// countV3Summaries counts the summaries of /api/v3/trace-summaries
+// ({"summaries": [...]}).
+func countV3Summaries(body []byte) (int, error) { return countArray(body, "summaries") }
+
+// countTracerSummaries counts the summaries of /api/tracer/trace-summaries
+// ({"traces": [...]}).
+func countTracerSummaries(body []byte) (int, error) { return countArray(body, "traces") }
+
+// countArray counts the entries of the array under key, which must be
+// there.
+func countArray(body []byte, key string) (int, error) {
+	var env map[string]json.RawMessage
 	if err := json.Unmarshal(body, &env); err != nil {
 		return 0, err
 	}
-	if env.Summaries == nil {
-		return 0, fmt.Errorf("no summaries in the answer")
+	raw, ok := env[key]
+	if !ok {
+		return 0, fmt.Errorf("no %q in the answer", key)
 	}
-	return len(env.Summaries), nil
+	var a []json.RawMessage
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return 0, fmt.Errorf("%q: %w", key, err)
+	}
+	return len(a), nil
 }
 
 // countSPMSeries counts the series of an /api/metrics answer (Jaeger's
@@ -301,16 +336,5 @@ func countSPMSeries(body []byte) (int, error) {
 	return len(mf.Metrics), err
 }
 
-// countTracerRED counts the series of /api/tracer/red.
-func countTracerRED(body []byte) (int, error) {
-	var env struct {
-		Series []json.RawMessage `json:"series"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return 0, err
-	}
-	if env.Series == nil {
-		return 0, fmt.Errorf("no series in the answer")
-	}
-	return len(env.Series), nil
-}
+// countTracerRED counts the series of /api/tracer/red ({"series": [...]}).
+func countTracerRED(body []byte) (int, error) { return countArray(body, "series") }

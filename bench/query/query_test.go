@@ -30,7 +30,7 @@ func TestBench(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bench: %v", err)
 	}
-	if got, want := len(results), 11; got != want {
+	if got, want := len(results), 12; got != want {
 		t.Fatalf("got %d kinds, want %d", got, want)
 	}
 	for _, r := range results {
@@ -169,6 +169,10 @@ func TestAnswerCount(t *testing.T) {
 		{"v1 spans", http.StatusOK, `{"data":[{"spans":[{},{}]},{"spans":[{}]}]}`, countV1Spans, 3, 3, ""},
 		{"v3 traces", http.StatusOK, `{"result":{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"a"},{"traceId":"b"}]}]},{"scopeSpans":[{"spans":[{"traceId":"a"}]}]}]}}`, countV3Traces, 2, 2, ""},
 		{"v3 spans", http.StatusOK, `{"result":{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"a"},{"traceId":"b"}]}]}]}}`, countV3Spans, 2, 2, ""},
+		{"v3 summaries", http.StatusOK, `{"summaries":[{},{}]}`, countV3Summaries, 2, 2, ""},
+		{"v3 summaries missing", http.StatusOK, `{"traces":[]}`, countV3Summaries, 0, 0, "no \"summaries\""},
+		{"tracer summaries", http.StatusOK, `{"traces":[{}]}`, countTracerSummaries, 1, 1, ""},
+		{"tracer RED", http.StatusOK, `{"stepNano":60000000000,"series":[]}`, countTracerRED, 0, 0, ""},
 		{"metrics", http.StatusOK, `{"name":"service_latencies","metrics":[{},{},{}]}`, countSPMSeries, 3, 3, ""},
 		{"empty v3 search", http.StatusNotFound, `{"error":{"httpCode":404}}`, countV3Traces, 0, 0, ""},
 		{"missing route", http.StatusNotFound, "404 page not found", countV3Traces, 3, 0, "status 404: 404 page not found"},
