@@ -64,7 +64,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.Uint64Var(&o.load.seed, "seed", 1, "seed of the data and of the query parameters")
 	fs.DurationVar(&o.bench.hours, "hours", 24*time.Hour, "time range the spans spread over, ending now; searches cover it all")
 	fs.IntVar(&o.bench.runs, "runs", 200, "runs of each query kind (dependencies and RED: a quarter, at least 5)")
-	fs.DurationVar(&o.bench.maxKindTime, "max-kind-time", 90*time.Second, "stop measuring a kind after this long (its row shows the runs done)")
+	fs.DurationVar(&o.bench.maxKindTime, "max-kind-time", 60*time.Second, "stop measuring a kind after this long (its row shows the runs done)")
 	fs.StringVar(&o.bench.only, "only", "", "run only the kinds whose name contains this")
 	fs.IntVar(&o.bench.limit, "limit", 20, "traces per search")
 	if err := fs.Parse(args); err != nil {
