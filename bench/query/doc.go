@@ -16,7 +16,7 @@
 // The data set comes from storagetest.Generator (the one bench/clickhouse
 // uses, so the storage figures there and the API figures here describe the
 // same data), with -extra-attrs more attributes on each span: traces of 1 to
-// 2×-per-trace-1 spans spread evenly over -hours hours ending now, 8
+// 2×-per-trace-1 spans spread evenly over -window (24 h) ending now, 8
 // services, 16 operations, a tenth of the spans with an error status,
 // parents and children in different services (so there are dependencies).
 //
@@ -33,7 +33,7 @@
 //	dependencies 24h       Dependencies       GET /api/dependencies?endTs=&lookback=
 //	RED 24h                RED                GET /api/metrics/latencies, /api/tracer/red
 //
-// Searches cover the whole data set's time range (-hours) and ask for 20
+// Searches cover the whole data set's time range (-window) and ask for 20
 // traces, the Jaeger UI's default. Run it through bench/query.sh, which
 // builds it and picks the defaults: Badger at 1M spans, or ClickHouse at
 // 10M spans with BACKEND=clickhouse. Timings are only meaningful on an

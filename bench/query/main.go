@@ -62,7 +62,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.load.extraAttrs, "extra-attrs", 5, "attributes added to each generated span beyond the generator's 5 (0: bench/clickhouse's data set)")
 	fs.IntVar(&o.load.batch, "batch", 0, "spans per WriteSpans call (default: 1000, 50000 on clickhouse)")
 	fs.Uint64Var(&o.load.seed, "seed", 1, "seed of the data and of the query parameters")
-	fs.DurationVar(&o.bench.hours, "hours", 24*time.Hour, "time range the spans spread over, ending now; searches cover it all")
+	fs.DurationVar(&o.bench.hours, "window", 24*time.Hour, "time range the spans spread over, ending now; searches cover it all")
 	fs.IntVar(&o.bench.runs, "runs", 200, "runs of each query kind (dependencies and RED: a quarter, at least 5)")
 	fs.DurationVar(&o.bench.maxKindTime, "max-kind-time", 60*time.Second, "stop measuring a kind after this long (its row shows the runs done)")
 	fs.StringVar(&o.bench.only, "only", "", "run only the kinds whose name contains this")
@@ -102,7 +102,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		errs = append(errs, fmt.Errorf("-batch %d: must not be negative", o.load.batch))
 	}
 	if o.bench.hours < time.Hour {
-		errs = append(errs, fmt.Errorf("-hours %s: must be at least 1h", o.bench.hours))
+		errs = append(errs, fmt.Errorf("-window %s: must be at least 1h", o.bench.hours))
 	}
 	if o.bench.runs < 1 {
 		errs = append(errs, fmt.Errorf("-runs %d: must be positive", o.bench.runs))

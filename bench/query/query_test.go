@@ -135,7 +135,7 @@ func TestParse(t *testing.T) {
 		{"skip-load memory", []string{"-backend", "memory", "-skip-load"}, "keeps nothing"},
 		{"no spans", []string{"-spans", "0"}, "-spans 0"},
 		{"no runs", []string{"-runs", "0"}, "-runs 0"},
-		{"short range", []string{"-hours", "10m"}, "-hours 10m0s"},
+		{"short range", []string{"-window", "10m"}, "-window 10m0s"},
 		{"too many extra attributes", []string{"-extra-attrs", "99"}, "-extra-attrs 99"},
 		{"stray argument", []string{"x"}, "unexpected arguments"},
 		{"bad flag", []string{"-nope"}, "not defined"},
