@@ -13,9 +13,10 @@
 // and whether the API's p99 meets it. It also checks that the API answered
 // as many traces, spans, edges or series as the storage call returned.
 //
-// The data set comes from storagetest.Generator (the one bench/clickhouse
-// uses, so the storage figures there and the API figures here describe the
-// same data), with -extra-attrs more attributes on each span: traces of 1 to
+// The data set comes from storagetest.Generator, the one bench/clickhouse
+// uses (with -extra-attrs 0 -per-trace 5 the spans are alike, though the
+// trace sizes vary here), with -extra-attrs more attributes on each span
+// (5 by default, 10 in all): traces of 1 to
 // 2×-per-trace-1 spans spread evenly over -window (24 h) ending now, 8
 // services, 16 operations, a tenth of the spans with an error status,
 // parents and children in different services (so there are dependencies).
