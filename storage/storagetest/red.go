@@ -366,6 +366,13 @@ func testREDLimits(t *testing.T, s storage.Store) {
 // with a new name, duration and status: RED counts each span once, as its
 // last version; or, with REDCountsEachWrite, once per write.
 func testREDRewritten(t *testing.T, s storage.Store, c config) {
+	for _, p := range redRewritten(t, s, c) {
+		t.Error(p)
+	}
+}
+
+// redRewritten runs the REDRewritten case and returns its problems.
+func redRewritten(t *testing.T, s storage.Store, c config) []string {
 	a := redAnchor()
 	batch := []storage.Span{
 		mk(tid(0x63, 1), sid(1), storage.SpanID{}, "svc", "op", storage.KindServer, a.Add(time.Minute), time.Millisecond),
@@ -380,6 +387,7 @@ func testREDRewritten(t *testing.T, s storage.Store, c config) {
 	last := []storage.Span{batch[0], neu, batch[2]}
 	each := append(append(slices.Clone(batch), batch...), neu)
 
+	var problems []string
 	for _, q := range []storage.REDQuery{
 		{Start: a, End: a.Add(10 * time.Minute), Step: time.Minute},
 		{Start: a, End: a.Add(10 * time.Minute), Step: 5 * time.Minute, GroupByOperation: true},
@@ -390,11 +398,12 @@ func testREDRewritten(t *testing.T, s storage.Store, c config) {
 			continue
 		}
 		if !c.redCountsEachWrite {
-			t.Errorf("RED(%+v) of rewritten spans differs from their last versions counted once:\n%s", q, d)
+			problems = append(problems, fmt.Sprintf("RED(%+v) of rewritten spans differs from their last versions counted once:\n%s", q, d))
 			continue
 		}
 		if d2 := diffRED(got, wantRED(each, q)); d2 != "" {
-			t.Errorf("RED(%+v) of rewritten spans is neither their last versions counted once:\n%s\nnor each write counted (REDCountsEachWrite):\n%s", q, d, d2)
+			problems = append(problems, fmt.Sprintf("RED(%+v) of rewritten spans is neither their last versions counted once:\n%s\nnor each write counted (REDCountsEachWrite):\n%s", q, d, d2))
 		}
 	}
+	return problems
 }
