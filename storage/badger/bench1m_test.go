@@ -86,7 +86,7 @@ func BenchmarkStore1M(b *testing.B) {
 			return storage.Query{Service: svc(), Attributes: map[string]string{"http.status_code": "500"}}
 		})},
 		{"FindTraces/service+duration", find(func() storage.Query {
-			return storage.Query{Service: svc(), DurationMin: time.Second}
+			return storage.Query{Service: svc(), DurationMin: 250 * time.Millisecond}
 		})},
 		{"FindTraces/service+operation+duration 6h", find(func() storage.Query {
 			sv := svc()

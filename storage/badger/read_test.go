@@ -282,6 +282,8 @@ func TestAggregatesMatchSpans(t *testing.T) {
 				{Start: base, End: base.Add(3 * time.Hour), Step: 5 * time.Minute, Kinds: []storage.SpanKind{storage.KindServer, storage.KindClient}},
 				{Start: base, End: base.Add(3 * time.Hour), Step: time.Hour, Operation: "get", Services: []string{"back"}},
 				{Start: hour, End: hour.Add(3 * time.Hour), Step: 3 * time.Hour, GroupByOperation: true, Services: []string{"moved", "cache"}},
+				{Start: base.Add(3 * time.Minute), End: base.Add(2*time.Hour + 50*time.Minute), Step: 30 * time.Minute, GroupByOperation: true},
+				{Start: base.Add(-27 * time.Minute), End: base.Add(3*time.Hour + 1), Step: 10 * time.Minute, Services: []string{"db"}},
 			}
 			for i, q := range queries {
 				got, err := s.RED(ctx, q)
