@@ -192,6 +192,21 @@ func (r *redScan) addValue(at int64, v []byte) error {
 		pts[t] = p
 	}
 	p.Errors += errs
+	// The last bucket first, to grow the point's histogram once.
+	last, rest := 0, v
+	for range n {
+		d, r1, ok := cutUvarint(rest)
+		_, r2, ok2 := cutUvarint(r1)
+		if !ok || !ok2 || d >= storage.NumLatencyBuckets || last+int(d) >= storage.NumLatencyBuckets {
+			return errTruncated
+		}
+		last += int(d)
+		rest = r2
+	}
+	if old := len(p.Latency); last >= old {
+		p.Latency = slices.Grow(p.Latency, last+1-old)[:last+1]
+		clear(p.Latency[old:])
+	}
 	b := 0
 	for range n {
 		d, rest, ok := cutUvarint(v)
