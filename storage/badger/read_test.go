@@ -570,3 +570,34 @@ func TestAttributeListingBounded(t *testing.T) {
 		t.Errorf("store holds %d values of id, want the cap, 5", stored)
 	}
 }
+
+// TestChunkFoundTooBig writes spans whose index keys are far longer than
+// the chunk estimate assumes (long attribute values in the keys), on
+// Badger's smallest memory table: Badger refuses the first transactions as
+// too big, the writer divides them, and spans and aggregates are whole.
+func TestChunkFoundTooBig(t *testing.T) {
+	s := open(t, t.TempDir(), WithSyncWrites(false), WithBadgerOptions(func(o badgerdb.Options) badgerdb.Options { return o.WithMemTableSize(1 << 20) }))
+	at := time.Unix(0, floorTo(time.Now().Add(-time.Hour).UnixNano(), minuteNs))
+	var spans []storage.Span
+	for i := range 200 {
+		sp := storage.Span{
+			TraceID: storage.TraceID{5, byte(i)}, SpanID: storage.SpanID{1}, Service: "svc", Name: "op",
+			StartTime: at.UnixNano() + int64(i), EndTime: at.UnixNano() + int64(i) + 1000,
+		}
+		for j := range 40 {
+			sp.Attributes = append(sp.Attributes, storage.Attribute{Key: "k" + strconv.Itoa(j), Value: strings.Repeat(strconv.Itoa(i%10), maxInlineTerm-1)})
+		}
+		spans = append(spans, sp)
+	}
+	if err := s.WriteSpans(t.Context(), spans); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := s.FindTraceIDs(t.Context(), storage.Query{Service: "svc", Limit: 500})
+	if err != nil || len(ids) != len(spans) {
+		t.Fatalf("FindTraceIDs = %d traces, %v; want %d", len(ids), err, len(spans))
+	}
+	red, err := s.RED(t.Context(), storage.REDQuery{Start: at, End: at.Add(time.Minute), Step: time.Minute})
+	if err != nil || len(red) != 1 || len(red[0].Points) != 1 || red[0].Points[0].Calls != uint64(len(spans)) {
+		t.Fatalf("RED = %+v, %v; want one point of %d calls", red, err, len(spans))
+	}
+}
