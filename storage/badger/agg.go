@@ -15,12 +15,52 @@ import (
 const (
 	levelMinute byte = 0
 	levelHour   byte = 1
+	level10m    byte = 2
 )
 
-var levels = [...]struct {
+type aggLevel struct {
 	level byte
 	width int64
-}{{levelMinute, minuteNs}, {levelHour, hourNs}}
+}
+
+// levels are the aggregate levels, the coarsest first.
+var levels = [...]aggLevel{{levelHour, hourNs}, {level10m, 10 * minuteNs}, {levelMinute, minuteNs}}
+
+// bucketRange is the buckets [from, to) of one level.
+type bucketRange struct {
+	level    byte
+	width    int64
+	from, to int64
+}
+
+// cover splits [lo, hi) (multiples of a minute) into bucket ranges: each
+// time in the coarsest level usable whose buckets the range holds whole.
+// usable reports whether a level may be read (RED needs its width to
+// divide the step).
+func cover(lo, hi int64, usable func(aggLevel) bool) []bucketRange {
+	var out []bucketRange
+	var split func(lo, hi int64, ls []aggLevel)
+	split = func(lo, hi int64, ls []aggLevel) {
+		if lo >= hi {
+			return
+		}
+		l := ls[0]
+		if len(ls) == 1 {
+			out = append(out, bucketRange{l.level, l.width, lo, hi})
+			return
+		}
+		a, b := ceilTo(lo, l.width), floorTo(hi, l.width)
+		if !usable(l) || a >= b {
+			split(lo, hi, ls[1:])
+			return
+		}
+		split(lo, a, ls[1:])
+		out = append(out, bucketRange{l.level, l.width, a, b})
+		split(b, hi, ls[1:])
+	}
+	split(lo, hi, levels[:])
+	return out
+}
 
 // RED groups: per service and kind, or per service, operation and kind.
 const (

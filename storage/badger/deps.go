@@ -13,8 +13,8 @@ import (
 	"github.com/tracerdev/tracer/storage"
 )
 
-// Dependencies answers from the edges counted on write: the hours and
-// minutes that the window holds whole are summed from the edge aggregates
+// Dependencies answers from the edges counted on write: the hours, ten
+// minutes and minutes that the window holds whole are summed from the edge aggregates
 // (plus the edges whose parent started after the child, kept per child and
 // tested against the window's end), and the partial minutes at either end
 // are counted exactly from their spans, with a storage.DependencyCounter.
@@ -29,7 +29,7 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 	}
 	defer s.mu.RUnlock()
 	lo, hi := c.Window()
-	sums := make(map[[2]string]*storage.Dependency)
+	sums := make(map[string]map[string]*storage.Dependency) // parent, child
 	err = s.db.View(func(txn *badgerdb.Txn) error {
 		d := depScan{s: s, ctx: ctx, txn: txn, c: c}
 		// Whole minutes: [m0, m1).
@@ -47,13 +47,8 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 		if err := d.exact(m1, hi); err != nil {
 			return err
 		}
-		h0, h1 := ceilTo(m0, hourNs), floorTo(m1, hourNs)
-		spans := [][3]int64{{int64(levelMinute), m0, m1}}
-		if h0 < h1 {
-			spans = [][3]int64{{int64(levelMinute), m0, h0}, {int64(levelHour), h0, h1}, {int64(levelMinute), h1, m1}}
-		}
-		for _, sp := range spans {
-			if err := sumEdges(ctx, txn, byte(sp[0]), sp[1], sp[2], sums); err != nil {
+		for _, r := range cover(m0, m1, func(aggLevel) bool { return true }) {
+			if err := sumEdges(ctx, txn, r.level, r.from, r.to, sums); err != nil {
 				return err
 			}
 		}
@@ -67,24 +62,30 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 		return out, nil
 	}
 	for _, dep := range out {
-		e := [2]string{dep.Parent, dep.Child}
-		if sum := sums[e]; sum != nil {
+		byChild := sums[dep.Parent]
+		if byChild == nil {
+			byChild = make(map[string]*storage.Dependency)
+			sums[dep.Parent] = byChild
+		}
+		if sum := byChild[dep.Child]; sum != nil {
 			sum.CallCount += dep.CallCount
 			sum.ErrorCount += dep.ErrorCount
 		} else {
-			sums[e] = &dep
+			byChild[dep.Child] = &dep
 		}
 	}
 	out = out[:0]
-	for _, d := range sums {
-		out = append(out, *d)
+	for _, byChild := range sums {
+		for _, d := range byChild {
+			out = append(out, *d)
+		}
 	}
 	storage.SortDependencies(out)
 	return out, nil
 }
 
 // sumEdges adds the edge aggregates of a level over buckets [from, to).
-func sumEdges(ctx context.Context, txn *badgerdb.Txn, level byte, from, to int64, sums map[[2]string]*storage.Dependency) error {
+func sumEdges(ctx context.Context, txn *badgerdb.Txn, level byte, from, to int64, sums map[string]map[string]*storage.Dependency) error {
 	if from >= to {
 		return nil
 	}
@@ -103,18 +104,31 @@ func sumEdges(ctx context.Context, txn *badgerdb.Txn, level byte, from, to int64
 		if bytes.Compare(item.Key(), stop) >= 0 {
 			break
 		}
-		var e edgeValue
-		if err := item.Value(e.decode); err != nil {
+		err := item.Value(func(v []byte) error {
+			parent, v, ok := cutString(v)
+			child, v, ok2 := cutString(v)
+			calls, v, ok3 := cutUvarint(v)
+			errs, _, ok4 := cutUvarint(v)
+			if !ok || !ok2 || !ok3 || !ok4 {
+				return fmt.Errorf("edge aggregate %x: %w", item.Key(), errTruncated)
+			}
+			byChild := sums[string(parent)]
+			if byChild == nil {
+				byChild = make(map[string]*storage.Dependency)
+				sums[string(parent)] = byChild
+			}
+			d := byChild[string(child)]
+			if d == nil {
+				d = &storage.Dependency{Parent: string(parent), Child: string(child)}
+				byChild[d.Child] = d
+			}
+			d.CallCount += calls
+			d.ErrorCount += errs
+			return nil
+		})
+		if err != nil {
 			return err
 		}
-		k := [2]string{e.parent, e.child}
-		d := sums[k]
-		if d == nil {
-			d = &storage.Dependency{Parent: e.parent, Child: e.child}
-			sums[k] = d
-		}
-		d.CallCount += e.calls
-		d.ErrorCount += e.errors
 	}
 	return nil
 }

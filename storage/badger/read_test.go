@@ -2,14 +2,19 @@ package badger
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	badgerdb "github.com/dgraph-io/badger/v4"
+
 	"github.com/tracerdev/tracer/storage"
+	"github.com/tracerdev/tracer/storage/storagetest"
 )
 
 // model is what a store should hold: the last version of every span
@@ -231,13 +236,27 @@ func trim(h storage.Histogram) storage.Histogram {
 // and RED against counting the spans themselves, over windows that end
 // inside minutes, on minute and hour bounds, and hold whole hours.
 func TestAggregatesMatchSpans(t *testing.T) {
-	for _, seed := range []uint64{1, 2, 3} {
+	for _, seed := range []uint64{1, 2, 3, 4} {
 		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 99))
-			s := open(t, t.TempDir(), WithSyncWrites(false))
+			opts := []Option{WithSyncWrites(false)}
+			if seed == 4 {
+				// Badger's smallest memory table: a call takes many
+				// transactions, some found too big and divided.
+				opts = append(opts, WithBadgerOptions(func(o badgerdb.Options) badgerdb.Options { return o.WithMemTableSize(1 << 20) }))
+			}
+			s := open(t, t.TempDir(), opts...)
 			m := &model{spans: map[[idLen]byte]storage.Span{}}
 			base := time.Unix(0, floorTo(time.Now().Add(-5*time.Hour).UnixNano(), hourNs)).Add(17*time.Minute + 3*time.Second)
-			fill(t, s, m, r, randomTraces(r, base, 150))
+			spans := randomTraces(r, base, 150)
+			if seed == 4 {
+				for i := range spans {
+					spans[i].Attributes = append(spans[i].Attributes, storage.Attribute{Key: "blob", Value: strings.Repeat("b", 1000+r.IntN(2000))})
+				}
+				m.write(t, s, spans[:len(spans)/2])
+				spans = spans[len(spans)/2:]
+			}
+			fill(t, s, m, r, spans)
 			ctx := t.Context()
 
 			hour := time.Unix(0, ceilTo(base.UnixNano(), hourNs))
@@ -279,6 +298,8 @@ func TestAggregatesMatchSpans(t *testing.T) {
 				{Start: base, End: base.Add(3 * time.Hour), Step: 5 * time.Minute, Kinds: []storage.SpanKind{storage.KindServer, storage.KindClient}},
 				{Start: base, End: base.Add(3 * time.Hour), Step: time.Hour, Operation: "get", Services: []string{"back"}},
 				{Start: hour, End: hour.Add(3 * time.Hour), Step: 3 * time.Hour, GroupByOperation: true, Services: []string{"moved", "cache"}},
+				{Start: base.Add(3 * time.Minute), End: base.Add(2*time.Hour + 50*time.Minute), Step: 30 * time.Minute, GroupByOperation: true},
+				{Start: base.Add(-27 * time.Minute), End: base.Add(3*time.Hour + 1), Step: 10 * time.Minute, Services: []string{"db"}},
 			}
 			for i, q := range queries {
 				got, err := s.RED(ctx, q)
@@ -330,5 +351,253 @@ func TestAggregatesMatchSpans(t *testing.T) {
 				t.Errorf("RED before the cut after Purge = %d series, %v; want none", len(gotRED), err)
 			}
 		})
+	}
+}
+
+// TestStreamTraceBatches streams a trace of 2,500 spans written in three
+// calls: batches of at most storage.MaxStreamBatch, every span once, and the
+// MaxTraceSpans cut exact at and around a batch boundary.
+func TestStreamTraceBatches(t *testing.T) {
+	spans := storagetest.NewGenerator(21).Trace(time.Now().Add(-time.Hour), 2500)
+	for _, tt := range []struct {
+		max       int
+		want      int
+		truncated bool
+	}{
+		{0, 2500, false},
+		{2500, 2500, false},
+		{2000, 2000, true},
+		{1999, 1999, true},
+		{1, 1, true},
+	} {
+		t.Run(fmt.Sprintf("max%d", tt.max), func(t *testing.T) {
+			s := open(t, t.TempDir(), WithSyncWrites(false), WithReaderLimits(storage.ReaderLimits{MaxTraceSpans: tt.max}))
+			for _, part := range [][]storage.Span{spans[:700], spans[700:1900], spans[1900:]} {
+				if err := s.WriteSpans(t.Context(), part); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var got []storage.Span
+			truncated, err := s.StreamTrace(t.Context(), spans[0].TraceID, func(b []storage.Span) error {
+				if len(b) == 0 || len(b) > storage.MaxStreamBatch {
+					t.Errorf("batch of %d spans", len(b))
+				}
+				got = append(got, b...)
+				return nil
+			})
+			if err != nil || truncated != tt.truncated || len(got) != tt.want {
+				t.Fatalf("StreamTrace = %d spans, truncated %v, %v; want %d, %v", len(got), truncated, err, tt.want, tt.truncated)
+			}
+			seen := map[storage.SpanID]bool{}
+			for _, sp := range got {
+				if seen[sp.SpanID] {
+					t.Fatalf("span %s passed twice", sp.SpanID)
+				}
+				seen[sp.SpanID] = true
+			}
+			if !tt.truncated {
+				if d := storagetest.DiffSpans(got, spans); d != "" {
+					t.Fatalf("streamed spans differ:\n%s", d)
+				}
+			}
+			stop := errors.New("stop")
+			calls := 0
+			if _, err := s.StreamTrace(t.Context(), spans[0].TraceID, func([]storage.Span) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+				t.Fatalf("StreamTrace with fn failing: %d calls, err %v; want 1 call and fn's error", calls, err)
+			}
+			if _, err := s.StreamTrace(t.Context(), storage.TraceID{1}, func([]storage.Span) error { return nil }); !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("StreamTrace(unknown) err = %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
+
+// TestResourceAttributeOverridden: a span whose own attribute has the key
+// of a resource attribute with another value is found by the resource's
+// value in ResourceAttributes, and by its own in Attributes.
+func TestResourceAttributeOverridden(t *testing.T) {
+	s := open(t, t.TempDir())
+	now := time.Now().Add(-time.Minute).UnixNano()
+	sp := storage.Span{
+		TraceID: storage.TraceID{3, 1}, SpanID: storage.SpanID{1}, Service: "svc", Name: "op",
+		StartTime: now, EndTime: now + 10,
+		Resource:   []storage.Attribute{{Key: "service.name", Value: "svc"}, {Key: "host", Value: "res-host"}},
+		Attributes: []storage.Attribute{{Key: "host", Value: "own-host"}},
+	}
+	other := sp
+	other.TraceID = storage.TraceID{3, 2}
+	other.Attributes = nil
+	if err := s.WriteSpans(t.Context(), []storage.Span{sp, other}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		q    storage.Query
+		want []storage.TraceID
+	}{
+		{"resource value", storage.Query{ResourceAttributes: map[string]string{"host": "res-host"}}, []storage.TraceID{{3, 2}, {3, 1}}},
+		{"own value as attribute", storage.Query{Attributes: map[string]string{"host": "own-host"}}, []storage.TraceID{{3, 1}}},
+		{"resource value as attribute", storage.Query{Attributes: map[string]string{"host": "res-host"}}, []storage.TraceID{{3, 2}}},
+		{"own value as resource", storage.Query{ResourceAttributes: map[string]string{"host": "own-host"}}, nil},
+		{"status", storage.Query{Service: "svc", Status: storage.OnlyError}, nil},
+		{"status unset", storage.Query{Service: "svc", Status: storage.OnlyUnset}, []storage.TraceID{{3, 2}, {3, 1}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.FindTraceIDs(t.Context(), tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.SortFunc(got, func(a, b storage.TraceID) int { return cmp.Compare(b[1], a[1]) })
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("FindTraceIDs(%+v) = %v, want %v", tt.q, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestFormatChecked: a directory written before the aggregates (no format
+// record) or in another format version is refused with an error that says
+// what to do, and a new one opens again.
+func TestFormatChecked(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		value []byte // nil: no record, as version 1 wrote
+		want  string
+	}{
+		{"version 1", nil, "older Tracer"},
+		{"version 9", []byte{9}, "format version [9]"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := Open(dir, WithLogger(discard()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.WriteSpans(t.Context(), storagetest.NewGenerator(4).Trace(time.Now(), 3)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.db.Update(func(txn *badgerTxn) error {
+				if tt.value == nil {
+					return txn.Delete(formatKey)
+				}
+				return txn.Set(formatKey, tt.value)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			_, err = Open(dir, WithLogger(discard()))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "move it aside") && !strings.Contains(err.Error(), "move the directory aside") {
+				t.Fatalf("Open(%s) err = %v, want one that says %q and what to do", tt.name, err, tt.want)
+			}
+		})
+	}
+	// A new directory, closed and opened again, opens.
+	dir := t.TempDir()
+	s, err := Open(dir, WithLogger(discard()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	open(t, dir)
+}
+
+// TestAttributeListingBounded: values are listed up to MaxAttributeValues
+// per key, service and hour (the store writes no more), values and keys over
+// maxListed bytes are not listed, and span and resource attributes are
+// listed apart.
+func TestAttributeListingBounded(t *testing.T) {
+	s := open(t, t.TempDir(), WithReaderLimits(storage.ReaderLimits{MaxAttributeValues: 5}))
+	at := time.Unix(0, floorTo(time.Now().Add(-2*time.Hour).UnixNano(), hourNs)).Add(10 * time.Minute)
+	long := strings.Repeat("x", maxListed+1)
+	var spans []storage.Span
+	for i := range 12 {
+		spans = append(spans, storage.Span{
+			TraceID: storage.TraceID{4, byte(i)}, SpanID: storage.SpanID{1}, Service: "svc", Name: "op",
+			StartTime: at.Add(time.Duration(i) * time.Second).UnixNano(), EndTime: at.Add(time.Duration(i)*time.Second + 1).UnixNano(),
+			Resource:   []storage.Attribute{{Key: "service.name", Value: "svc"}, {Key: "zone", Value: "z" + strconv.Itoa(i%2)}},
+			Attributes: []storage.Attribute{{Key: "id", Value: fmt.Sprintf("v%02d", i)}, {Key: "long", Value: long}, {Key: long, Value: "x"}},
+		})
+	}
+	for _, sp := range spans { // one call each: the cap holds across calls
+		if err := s.WriteSpans(t.Context(), []storage.Span{sp}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := storage.AttributeQuery{Start: at.Add(-time.Minute), End: at.Add(time.Minute)}
+	keys, err := s.AttributeKeys(t.Context(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"id", "long"}; !slices.Equal(keys, want) {
+		t.Errorf("AttributeKeys = %q, want %q", keys, want)
+	}
+	q.Resource = true
+	if keys, err = s.AttributeKeys(t.Context(), q); err != nil || !slices.Equal(keys, []string{"service.name", "zone"}) {
+		t.Errorf("AttributeKeys(resource) = %q, %v; want [service.name zone]", keys, err)
+	}
+	q.Key = "zone"
+	if vals, err := s.AttributeValues(t.Context(), q); err != nil || !slices.Equal(vals, []string{"z0", "z1"}) {
+		t.Errorf("AttributeValues(resource zone) = %q, %v; want [z0 z1]", vals, err)
+	}
+	q.Resource, q.Key = false, "id"
+	vals, err := s.AttributeValues(t.Context(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"v00", "v01", "v02", "v03", "v04"}; !slices.Equal(vals, want) {
+		t.Errorf("AttributeValues(id) = %q, want %q", vals, want)
+	}
+	q.Key = "long"
+	if vals, err := s.AttributeValues(t.Context(), q); err != nil || len(vals) != 0 {
+		t.Errorf("AttributeValues(long) = %d values, %v; want none", len(vals), err)
+	}
+	q.Key, q.Service = "id", "other"
+	if vals, err := s.AttributeValues(t.Context(), q); err != nil || len(vals) != 0 {
+		t.Errorf("AttributeValues(other service) = %q, %v; want none", vals, err)
+	}
+	var stored int
+	if err := s.db.View(func(txn *badgerTxn) error {
+		stored = len(keysWithPrefix(txn, attrValPrefix(nil, hourOf(at.UnixNano()), false, "svc", "id")))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if stored != 5 {
+		t.Errorf("store holds %d values of id, want the cap, 5", stored)
+	}
+}
+
+// TestChunkFoundTooBig writes spans whose index keys are far longer than
+// the chunk estimate assumes (long attribute values in the keys), on
+// Badger's smallest memory table: Badger refuses the first transactions as
+// too big, the writer divides them, and spans and aggregates are whole.
+func TestChunkFoundTooBig(t *testing.T) {
+	s := open(t, t.TempDir(), WithSyncWrites(false), WithBadgerOptions(func(o badgerdb.Options) badgerdb.Options { return o.WithMemTableSize(1 << 20) }))
+	at := time.Unix(0, floorTo(time.Now().Add(-time.Hour).UnixNano(), minuteNs))
+	var spans []storage.Span
+	for i := range 200 {
+		sp := storage.Span{
+			TraceID: storage.TraceID{5, byte(i)}, SpanID: storage.SpanID{1}, Service: "svc", Name: "op",
+			StartTime: at.UnixNano() + int64(i), EndTime: at.UnixNano() + int64(i) + 1000,
+		}
+		for j := range 40 {
+			sp.Attributes = append(sp.Attributes, storage.Attribute{Key: "k" + strconv.Itoa(j), Value: strings.Repeat(strconv.Itoa(i%10), maxInlineTerm-1)})
+		}
+		spans = append(spans, sp)
+	}
+	if err := s.WriteSpans(t.Context(), spans); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := s.FindTraceIDs(t.Context(), storage.Query{Service: "svc", Limit: 500})
+	if err != nil || len(ids) != len(spans) {
+		t.Fatalf("FindTraceIDs = %d traces, %v; want %d", len(ids), err, len(spans))
+	}
+	red, err := s.RED(t.Context(), storage.REDQuery{Start: at, End: at.Add(time.Minute), Step: time.Minute})
+	if err != nil || len(red) != 1 || len(red[0].Points) != 1 || red[0].Points[0].Calls != uint64(len(spans)) {
+		t.Fatalf("RED = %+v, %v; want one point of %d calls", red, err, len(spans))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -12,8 +13,9 @@ import (
 	"github.com/tracerdev/tracer/storage"
 )
 
-// RED sums the aggregates counted on write: per minute, and per hour where
-// the step is a whole number of hours and the range holds the hour whole.
+// RED sums the aggregates counted on write: per hour, ten minutes or
+// minute, each part of the range from the coarsest level whose buckets the
+// range holds whole and whose width divides the step.
 // Start and End are rounded down to the minute. Series of one service read
 // the aggregates per service; those grouped or filtered by operation read
 // them per operation.
@@ -31,7 +33,7 @@ func (s *Store) RED(ctx context.Context, q storage.REDQuery) ([]storage.REDSerie
 		q:      &q,
 		step:   int64(q.Step),
 		max:    s.limits.MaxREDPoints,
-		series: make(map[[2]string]map[int64]*storage.REDPoint),
+		series: make(map[string]map[string]map[int64]*storage.REDPoint),
 		group:  groupService,
 	}
 	if q.GroupByOperation || q.Operation != "" {
@@ -41,17 +43,10 @@ func (s *Store) RED(ctx context.Context, q storage.REDQuery) ([]storage.REDSerie
 		r.kinds[byte(k)&7] = true
 		r.anyKind = true
 	}
-	type span struct {
-		level    byte
-		from, to int64
-	}
-	spans := []span{{levelMinute, lo, hi}}
-	if h0, h1 := ceilTo(lo, hourNs), floorTo(hi, hourNs); r.step%hourNs == 0 && h0 < h1 {
-		spans = []span{{levelMinute, lo, h0}, {levelHour, h0, h1}, {levelMinute, h1, hi}}
-	}
+	ranges := cover(lo, hi, func(l aggLevel) bool { return r.step%l.width == 0 })
 	err := s.db.View(func(txn *badgerdb.Txn) error {
-		for _, sp := range spans {
-			if err := r.scan(txn, sp.level, sp.from, sp.to); err != nil {
+		for _, b := range ranges {
+			if err := r.scan(txn, b); err != nil {
 				return err
 			}
 		}
@@ -61,13 +56,15 @@ func (s *Store) RED(ctx context.Context, q storage.REDQuery) ([]storage.REDSerie
 		return nil, fmt.Errorf("badger: red: %w", err)
 	}
 	out := make([]storage.REDSeries, 0, len(r.series))
-	for k, pts := range r.series {
-		sr := storage.REDSeries{Service: k[0], Operation: k[1], Points: make([]storage.REDPoint, 0, len(pts))}
-		for _, p := range pts {
-			sr.Points = append(sr.Points, *p)
+	for svc, byOp := range r.series {
+		for op, pts := range byOp {
+			sr := storage.REDSeries{Service: svc, Operation: op, Points: make([]storage.REDPoint, 0, len(pts))}
+			for _, p := range pts {
+				sr.Points = append(sr.Points, *p)
+			}
+			slices.SortFunc(sr.Points, func(a, b storage.REDPoint) int { return cmp.Compare(a.Time, b.Time) })
+			out = append(out, sr)
 		}
-		slices.SortFunc(sr.Points, func(a, b storage.REDPoint) int { return cmp.Compare(a.Time, b.Time) })
-		out = append(out, sr)
 	}
 	slices.SortFunc(out, func(a, b storage.REDSeries) int {
 		if c := cmp.Compare(a.Service, b.Service); c != 0 {
@@ -87,19 +84,16 @@ type redScan struct {
 	group   byte
 	kinds   [8]bool
 	anyKind bool
-	series  map[[2]string]map[int64]*storage.REDPoint
+	series  map[string]map[string]map[int64]*storage.REDPoint // service, operation, time
 	points  int
 	n       int
-	val     redValue
 }
 
 // scan reads the aggregates of a level over buckets [from, to): all of
 // them, or with a service filter, each bucket's entries of those services.
-func (r *redScan) scan(txn *badgerdb.Txn, level byte, from, to int64) error {
-	if from >= to {
-		return nil
-	}
-	prefix := []byte{pRED, level, r.group}
+func (r *redScan) scan(txn *badgerdb.Txn, br bucketRange) error {
+	from, to := br.from, br.to
+	prefix := []byte{pRED, br.level, r.group}
 	it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: prefix, PrefetchValues: len(r.q.Services) == 0, PrefetchSize: 256})
 	defer it.Close()
 	stop := appendTime(slices.Clip(prefix), to)
@@ -117,10 +111,7 @@ func (r *redScan) scan(txn *badgerdb.Txn, level byte, from, to int64) error {
 	services := slices.Clone(r.q.Services)
 	slices.Sort(services)
 	services = slices.Compact(services)
-	width := minuteNs
-	if level == levelHour {
-		width = hourNs
-	}
+	width := br.width
 	var p []byte
 	for b := from; b < to; b += width {
 		// The next bucket holding anything.
@@ -154,26 +145,44 @@ func (r *redScan) add(item *badgerdb.Item) error {
 	if r.anyKind && !r.kinds[k[len(k)-1]&7] {
 		return nil
 	}
-	if err := item.Value(r.val.decode); err != nil {
-		return err
+	return item.Value(func(v []byte) error {
+		if err := r.addValue(readTime(k[3:]), v); err != nil {
+			return fmt.Errorf("red aggregate %x: %w", k, err)
+		}
+		return nil
+	})
+}
+
+// addValue adds one aggregate value (see redValue) of the bucket at to its
+// point, reading it in place.
+func (r *redScan) addValue(at int64, v []byte) error {
+	svc, v, ok := cutString(v)
+	op, v, ok2 := cutString(v)
+	errs, v, ok3 := cutUvarint(v)
+	n, v, ok4 := cutUvarint(v)
+	if !ok || !ok2 || !ok3 || !ok4 || n > uint64(len(v)) {
+		return errTruncated
 	}
-	v := &r.val
-	if r.q.Operation != "" && v.op != r.q.Operation {
+	if r.q.Operation != "" && string(op) != r.q.Operation {
 		return nil
 	}
-	if len(r.q.Services) > 0 && !slices.Contains(r.q.Services, v.service) {
+	if len(r.q.Services) > 0 && !slices.Contains(r.q.Services, string(svc)) {
 		return nil // a hashed term matched: compare the names
 	}
-	key := [2]string{v.service, ""}
-	if r.q.GroupByOperation {
-		key[1] = v.op
+	byOp := r.series[string(svc)]
+	if byOp == nil {
+		byOp = make(map[string]map[int64]*storage.REDPoint)
+		r.series[string(svc)] = byOp
 	}
-	pts := r.series[key]
+	if !r.q.GroupByOperation {
+		op = nil
+	}
+	pts := byOp[string(op)]
 	if pts == nil {
 		pts = make(map[int64]*storage.REDPoint)
-		r.series[key] = pts
+		byOp[string(op)] = pts
 	}
-	t := floorTo(readTime(k[3:]), r.step)
+	t := floorTo(at, r.step)
 	p := pts[t]
 	if p == nil {
 		if r.points++; r.points > r.max {
@@ -182,8 +191,49 @@ func (r *redScan) add(item *badgerdb.Item) error {
 		p = &storage.REDPoint{Time: t}
 		pts[t] = p
 	}
-	p.Calls += v.hist.Count()
-	p.Errors += v.errors
-	p.Latency.Merge(v.hist)
+	p.Errors += errs
+	// The last bucket first, to grow the point's histogram once.
+	last, rest := 0, v
+	for range n {
+		d, r1, ok := cutUvarint(rest)
+		_, r2, ok2 := cutUvarint(r1)
+		if !ok || !ok2 || d >= storage.NumLatencyBuckets || last+int(d) >= storage.NumLatencyBuckets {
+			return errTruncated
+		}
+		last += int(d)
+		rest = r2
+	}
+	if old := len(p.Latency); last >= old {
+		p.Latency = slices.Grow(p.Latency, last+1-old)[:last+1]
+		clear(p.Latency[old:])
+	}
+	b := 0
+	for range n {
+		d, rest, ok := cutUvarint(v)
+		c, rest, ok2 := cutUvarint(rest)
+		if !ok || !ok2 || d >= storage.NumLatencyBuckets || b+int(d) >= storage.NumLatencyBuckets {
+			return errTruncated
+		}
+		v = rest
+		b += int(d)
+		p.Latency.AddBucket(b, c)
+		p.Calls += c
+	}
 	return nil
+}
+
+func cutUvarint(b []byte) (uint64, []byte, bool) {
+	v, n := binary.Uvarint(b)
+	if n <= 0 {
+		return 0, nil, false
+	}
+	return v, b[n:], true
+}
+
+func cutString(b []byte) ([]byte, []byte, bool) {
+	n, b, ok := cutUvarint(b)
+	if !ok || n > uint64(len(b)) {
+		return nil, nil, false
+	}
+	return b[:n], b[n:], true
 }

@@ -116,7 +116,7 @@ func TestPurgeForgetsServices(t *testing.T) {
 	live := 1
 	for _, sp := range []storage.Span{mk(3, "kept", "new-op", time.Now()), mk(4, "gone", "x", time.Now())} {
 		indexKeys(nil, &sp, func(_, _ []byte) { live++ })
-		live += 1 + 2 + 4 // span, service list, operation list, RED per minute and hour, per service and operation
+		live += 1 + 2 + 6 // span, service list, operation list, RED per minute, ten minutes and hour, per service and operation
 	}
 	if err := s.db.View(func(txn *badgerTxn) error {
 		keys = len(keysWithPrefix(txn, nil))

@@ -223,6 +223,8 @@ func (w *write) commit(part []keptSpan, lists bool) error {
 		return c.err
 	}
 	if err := txn.Commit(); err != nil {
+		// Whether it wrote anything is unknown: read the values again.
+		clear(w.s.aggCache)
 		return err
 	}
 	w.s.cacheAggregates(c.aggs)
