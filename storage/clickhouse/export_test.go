@@ -57,6 +57,7 @@ func Queries(s Sample) []NamedQuery {
 		{Name: "operations of a kind", SQL: queryOperationsKind, Args: []any{s.Service, int8(storage.KindServer)}},
 		{Name: "partitions", SQL: queryPartitions, Args: partitionsArgs(s.Database, dataTables, s.Start.Add(48*time.Hour))},
 		{Name: "server time", SQL: "SELECT now()"},
+		{Name: "attributes since", SQL: queryAttributesSince},
 		{Name: "parents by id", SQL: parentsQuery(1), Args: []any{id}},
 		{Name: "summaries", SQL: summaryQuery(1), Args: []any{id}},
 		{Name: "stream", SQL: streamQuery, Args: []any{id, s.MaxTraceSpans + 1}},

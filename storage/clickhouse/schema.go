@@ -274,3 +274,24 @@ func recordVersion(ctx context.Context, conn clickhouse.Conn, v int) error {
 	}
 	return nil
 }
+
+// queryAttributesSince reads the oldest schema version recorded and when
+// version 3 (tracer_attributes) was first applied.
+const queryAttributesSince = "SELECT min(version), minIf(applied_at, version >= 3) FROM " + tableVersion
+
+// attributesSince returns when the database started to fill
+// tracer_attributes: zero when it was created at version 3 or later, else
+// when it was migrated to version 3.
+func attributesSince(ctx context.Context, conn clickhouse.Conn) (time.Time, error) {
+	var (
+		oldest uint32
+		at     time.Time
+	)
+	if err := conn.QueryRow(ctx, queryAttributesSince).Scan(&oldest, &at); err != nil {
+		return time.Time{}, fmt.Errorf("read schema history: %w", err)
+	}
+	if oldest >= 3 {
+		return time.Time{}, nil
+	}
+	return at, nil
+}

@@ -331,6 +331,9 @@ func (s *Store) check(ctx context.Context, q storage.Query, ids []storage.TraceI
 }
 
 // candidates searches the index, window by window, for up to want traces.
+// A window that may hold spans written before tracer_attributes existed
+// (a database migrated from version 2, see attributesSince; an hour's
+// margin for clocks and batching) is searched in tracer_span_index.
 func (s *Store) candidates(ctx context.Context, q storage.Query, want int, byAttrs bool) ([]match, error) {
 	hi := q.StartMax
 	openEnd := hi.IsZero() // no upper bound: spans from clocks ahead of ours count too
@@ -356,7 +359,8 @@ func (s *Store) candidates(ctx context.Context, q storage.Query, want int, byAtt
 		// want, not what is missing: traces found in newer windows may
 		// show up again and take places.
 		query, args := findTracesQuery(w, want)
-		if byAttrs {
+		// tracer_attributes holds the spans written since it exists.
+		if byAttrs && (s.attrsSince.IsZero() || !w.StartMin.IsZero() && w.StartMin.After(s.attrsSince.Add(-time.Hour))) {
 			query, args = findByAttributesQuery(w, want)
 		}
 		found, err := s.queryMatches(ctx, query, args...)
