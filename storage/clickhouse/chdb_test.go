@@ -219,7 +219,7 @@ func TestCHDBSchemaAndQueries(t *testing.T) {
 		"find traces (attribute)":                 1,
 		"find traces (every filter)":              1,
 		"server time":                             1,
-		"attributes since": 1,
+		"attributes since":                        1,
 		"parents by id":                           2,
 		"summaries":                               2,
 		"stream":                                  2,

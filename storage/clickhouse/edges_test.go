@@ -2,7 +2,6 @@ package clickhouse_test
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -145,14 +144,4 @@ func nextSecond(t *testing.T, s *clickhouse.Store) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// countRows counts the rows of a table of s's database.
-func countRows(t *testing.T, s *clickhouse.Store, table string) uint64 {
-	t.Helper()
-	var n uint64
-	if err := clickhouse.QueryRow(s, context.Background(), fmt.Sprintf("SELECT count() FROM %s", table)).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
