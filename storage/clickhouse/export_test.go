@@ -102,7 +102,7 @@ func Queries(s Sample) []NamedQuery {
 		name  string
 		attrs map[string]string
 	}{{"find by attributes (1)", map[string]string{s.AttrKey: s.AttrValue}}, {"find by attributes (2)", s.Attributes}} {
-		q, args := findByAttributesQuery(storage.Query{Attributes: a.attrs, StartMin: s.Start.Add(-time.Hour), StartMax: s.Start.Add(time.Hour)}, 20)
+		q, args := findByAttributesQuery(storage.Query{Service: s.Service, Attributes: a.attrs, StartMin: s.Start.Add(-time.Hour), StartMax: s.Start.Add(time.Hour)}, 20)
 		out = append(out, NamedQuery{Name: a.name, SQL: q, Args: args})
 	}
 	for _, r := range []struct {
@@ -162,6 +162,7 @@ func InsertStatements() map[string]string {
 		tableAttrs:      insertSQL(tableAttrs, attrInsertColumns),
 		tableAttrValues: insertSQL(tableAttrValues, attrValueInsertColumns),
 		tableRED:        insertSQL(tableRED, redInsertColumns),
+		tableREDSvc:     insertSQL(tableREDSvc, redServiceInsertColumns),
 		tableEdgeWrites: insertSQL(tableEdgeWrites, edgeWriteInsertColumns),
 		tableEdges:      insertSQL(tableEdges, edgeInsertColumns),
 		tableEdgeMins:   insertSQL(tableEdgeMins, edgeMinuteInsertColumns),

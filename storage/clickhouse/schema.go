@@ -55,6 +55,7 @@ const (
 	tableAttrs      = "tracer_attributes"
 	tableAttrValues = "tracer_attribute_values"
 	tableRED        = "tracer_red"
+	tableREDSvc     = "tracer_red_services"
 	tableEdgeWrites = "tracer_edge_writes"
 	tableEdges      = "tracer_edges"
 	tableEdgeMins   = "tracer_edge_minutes"
@@ -62,7 +63,7 @@ const (
 
 // dataTables are the tables retention drops partitions from.
 var dataTables = []string{tableSpans, tableIndex, tableOperations, tableResources,
-	tableAttrs, tableAttrValues, tableRED, tableEdgeWrites, tableEdges, tableEdgeMins}
+	tableAttrs, tableAttrValues, tableRED, tableREDSvc, tableEdgeWrites, tableEdges, tableEdgeMins}
 
 type schemaStatement struct {
 	table string // the table a CREATE TABLE statement creates

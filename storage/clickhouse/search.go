@@ -135,15 +135,24 @@ func findTracesQuery(q storage.Query, limit int) (string, []any) {
 }
 
 // attributeSearch reports whether q is answered from tracer_attributes:
-// it filters on span attributes and time only.
+// it filters on indexed span attributes, the service and time only.
 func attributeSearch(q *storage.Query) bool {
-	return len(q.Attributes) > 0 && q.Service == "" && q.Operation == "" && q.Kind == storage.KindUnspecified &&
-		q.Status == storage.AnyStatus && q.DurationMin <= 0 && q.DurationMax <= 0 && len(q.ResourceAttributes) == 0
+	if len(q.Attributes) == 0 || q.Operation != "" || q.Kind != storage.KindUnspecified ||
+		q.Status != storage.AnyStatus || q.DurationMin > 0 || q.DurationMax > 0 || len(q.ResourceAttributes) > 0 {
+		return false
+	}
+	for k := range q.Attributes {
+		if !indexed(k) {
+			return false
+		}
+	}
+	return true
 }
 
 // findByAttributesQuery returns the query that finds the ids of up to
 // limit traces with a span holding every attribute of q (most recent such
-// span first) in tracer_attributes, and its arguments.
+// span first; a span is its trace id and start time) in tracer_attributes,
+// and its arguments.
 func findByAttributesQuery(q storage.Query, limit int) (string, []any) {
 	var c conds
 	keys := sortedKeys(q.Attributes)
@@ -153,13 +162,16 @@ func findByAttributesQuery(q storage.Query, limit int) (string, []any) {
 		c.args = append(c.args, k, valueHash(q.Attributes[k]))
 	}
 	c.where = append(c.where, "("+strings.Join(or, " OR ")+")")
+	if q.Service != "" {
+		c.add("service = ?", q.Service)
+	}
 	timeConds(&c, &q)
 	if len(keys) == 1 {
 		return "SELECT trace_id, max(start_time) AS t FROM " + tableAttrs + " WHERE " + c.sql() +
 			" GROUP BY trace_id ORDER BY t DESC, trace_id LIMIT ?", append(c.args, limit)
 	}
-	return "SELECT trace_id, max(s) AS t FROM (SELECT trace_id, span_id, max(start_time) AS s FROM " +
-			tableAttrs + " WHERE " + c.sql() + " GROUP BY trace_id, span_id HAVING uniqExact(key) = ?)" +
+	return "SELECT trace_id, max(s) AS t FROM (SELECT trace_id, start_time AS s FROM " +
+			tableAttrs + " WHERE " + c.sql() + " GROUP BY trace_id, s HAVING uniqExact(key) = ?)" +
 			" GROUP BY trace_id ORDER BY t DESC, trace_id LIMIT ?",
 		append(c.args, len(keys), limit)
 }

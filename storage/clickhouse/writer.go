@@ -18,6 +18,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/tracerdev/tracer/storage"
+	"github.com/tracerdev/tracer/vclock"
 )
 
 // Column lists of the writer's INSERTs. ClickHouse 18.16 needs them
@@ -38,9 +39,11 @@ var (
 	}
 	operationInsertColumns = []string{"day", "service", "name", "kind"}
 	resourceInsertColumns  = []string{"day", "hash", "attr_keys", "attr_types", "attr_values"}
-	attrInsertColumns      = []string{"day", "key", "value_hash", "start_time", "trace_id", "span_id"}
+	attrInsertColumns      = []string{"day", "key", "value_hash", "start_time", "service", "trace_id"}
 	attrValueInsertColumns = []string{"day", "hour", "resource", "service", "key", "value"}
 	redInsertColumns       = []string{"day", "minute", "service", "name", "kind", "calls", "errors",
+		"latencyMap.bucket", "latencyMap.count"}
+	redServiceInsertColumns = []string{"day", "minute", "service", "kind", "calls", "errors",
 		"latencyMap.bucket", "latencyMap.count"}
 	// tracer_edge_writes.at is the server's clock (DEFAULT now()).
 	edgeWriteInsertColumns = []string{"day", "minute"}
@@ -212,6 +215,9 @@ func (s *Store) sendBatch(ctx context.Context, spans []storage.Span, hashes []re
 		}
 	}
 	if err := s.send(ctx, tableRED, redInsertColumns, c.redColumns(), len(c.redMinute), c); err != nil {
+		return err
+	}
+	if err := s.send(ctx, tableREDSvc, redServiceInsertColumns, c.redServiceColumns(), len(c.rsMinute), c); err != nil {
 		return err
 	}
 	// Last: a minute marked here has every span of the batch visible
@@ -474,11 +480,11 @@ type columns struct {
 	resHash                              []string
 
 	// tracer_attributes
-	atDay           []time.Time
-	atKey           []string
-	atHash          []uint64
-	atStart         []int64
-	atTrace, atSpan []string
+	atDay          []time.Time
+	atKey          []string
+	atHash         []uint64
+	atStart        []int64
+	atSvc, atTrace []string
 	// tracer_attribute_values
 	avDay             []time.Time
 	avHour            []int64
@@ -495,6 +501,15 @@ type columns struct {
 	redCalls, redErrors []uint64
 	redBuckets          *array[uint16]
 	redCounts           *array[uint64]
+	// tracer_red_services
+	redSvc2           map[redKey]*redAgg // name ""
+	rsDay             []time.Time
+	rsMinute          []int64
+	rsSvc             []string
+	rsKind            []int8
+	rsCalls, rsErrors []uint64
+	rsB               *array[uint16]
+	rsC               *array[uint64]
 	// tracer_edge_writes
 	seenMinutes map[int64]struct{}
 	ewDay       []time.Time
@@ -562,7 +577,8 @@ func (c *columns) reset() {
 	c.dropA, c.dropE, c.dropL = c.dropA[:0], c.dropE[:0], c.dropL[:0]
 	c.opService, c.opName, c.opKind = c.opService[:0], c.opName[:0], c.opKind[:0]
 	c.spanRes, c.written, c.resDay, c.resHash = c.spanRes[:0], c.written[:0], c.resDay[:0], c.resHash[:0]
-	c.atDay, c.atKey, c.atHash, c.atStart, c.atTrace, c.atSpan = c.atDay[:0], c.atKey[:0], c.atHash[:0], c.atStart[:0], c.atTrace[:0], c.atSpan[:0]
+	c.atDay, c.atKey, c.atHash, c.atStart, c.atSvc, c.atTrace = c.atDay[:0], c.atKey[:0], c.atHash[:0], c.atStart[:0], c.atSvc[:0], c.atTrace[:0]
+	c.rsDay, c.rsMinute, c.rsSvc, c.rsKind, c.rsCalls, c.rsErrors = c.rsDay[:0], c.rsMinute[:0], c.rsSvc[:0], c.rsKind[:0], c.rsCalls[:0], c.rsErrors[:0]
 	c.avDay, c.avHour, c.avRes, c.avSvc, c.avKey, c.avV = c.avDay[:0], c.avHour[:0], c.avRes[:0], c.avSvc[:0], c.avKey[:0], c.avV[:0]
 	c.redDay, c.redMinute, c.redSvc, c.redName, c.redKind = c.redDay[:0], c.redMinute[:0], c.redSvc[:0], c.redName[:0], c.redKind[:0]
 	c.redCalls, c.redErrors = c.redCalls[:0], c.redErrors[:0]
@@ -585,11 +601,17 @@ func (c *columns) reset() {
 		c.red = make(map[redKey]*redAgg)
 		c.redBuckets = newArray[uint16](new(proto.ColUInt16))
 		c.redCounts = newArray[uint64](new(proto.ColUInt64))
+		c.redSvc2 = make(map[redKey]*redAgg)
+		c.rsB = newArray[uint16](new(proto.ColUInt16))
+		c.rsC = newArray[uint64](new(proto.ColUInt64))
 		c.seenMinutes = make(map[int64]struct{})
 		return
 	}
 	c.redBuckets.reset()
 	c.redCounts.reset()
+	c.rsB.reset()
+	c.rsC.reset()
+	clear(c.redSvc2)
 	clear(c.seenAV)
 	clear(c.seenResHour)
 	clear(c.red)
@@ -703,7 +725,7 @@ func (c *columns) fill(spans []storage.Span, hashes []resourceHash, written uint
 			c.opName = append(c.opName, sp.Name)
 			c.opKind = append(c.opKind, int8(sp.Kind))
 		}
-		c.addSearchRows(sp, day, id[:16], id[16:24], hashes[i])
+		c.addSearchRows(sp, day, id[:16], hashes[i])
 	}
 	c.finishAggregates()
 }
@@ -720,17 +742,20 @@ const maxParentMinutes = 24 * 60
 // addSearchRows adds span sp's rows of tracer_attributes,
 // tracer_attribute_values, tracer_red and tracer_edge_writes. traceID and
 // spanID are sp's ids as substrings of c.ids.
-func (c *columns) addSearchRows(sp *storage.Span, day time.Time, traceID, spanID string, res resourceHash) {
+func (c *columns) addSearchRows(sp *storage.Span, day time.Time, traceID string, res resourceHash) {
 	hour := floorDiv(sp.StartTime, int64(time.Hour)) * 3600
 	for j := range sp.Attributes {
 		a := &sp.Attributes[j]
+		c.addListed(day, hour, false, sp.Service, a.Key, a.Value)
+		if !indexed(a.Key) {
+			continue
+		}
 		c.atDay = append(c.atDay, day)
 		c.atKey = append(c.atKey, a.Key)
 		c.atHash = append(c.atHash, valueHash(a.Value))
 		c.atStart = append(c.atStart, sp.StartTime)
+		c.atSvc = append(c.atSvc, sp.Service)
 		c.atTrace = append(c.atTrace, traceID)
-		c.atSpan = append(c.atSpan, spanID)
-		c.addListed(day, hour, false, sp.Service, a.Key, a.Value)
 	}
 	if len(sp.Resource) > 0 {
 		if k := (resHourKey{hour, sp.Service, res}); !has(c.seenResHour, k) {
@@ -752,6 +777,17 @@ func (c *columns) addSearchRows(sp *storage.Span, day time.Time, traceID, spanID
 		agg.errors++
 	}
 	agg.latency.Add(time.Duration(sp.EndTime - sp.StartTime))
+	sk := redKey{minute: rk.minute, service: sp.Service, kind: sp.Kind}
+	sagg := c.redSvc2[sk]
+	if sagg == nil {
+		sagg = new(redAgg)
+		c.redSvc2[sk] = sagg
+	}
+	sagg.calls++
+	if sp.StatusCode == storage.StatusError {
+		sagg.errors++
+	}
+	sagg.latency.Add(time.Duration(sp.EndTime - sp.StartTime))
 	last := floorDiv(sp.EndTime, int64(time.Minute))
 	last = min(max(last, minute), minute+maxParentMinutes)
 	for m := minute; m <= last; m++ {
@@ -803,6 +839,32 @@ func (c *columns) finishAggregates() {
 		c.redBuckets.end()
 		c.redCounts.end()
 	}
+	for k, agg := range c.redSvc2 {
+		c.rsDay = append(c.rsDay, dayOf(k.minute*int64(time.Second)))
+		c.rsMinute = append(c.rsMinute, k.minute)
+		c.rsSvc = append(c.rsSvc, k.service)
+		c.rsKind = append(c.rsKind, int8(k.kind))
+		c.rsCalls = append(c.rsCalls, agg.calls)
+		c.rsErrors = append(c.rsErrors, agg.errors)
+		for b, n := range agg.latency {
+			if n > 0 {
+				c.rsB.add(uint16(b))
+				c.rsC.add(n)
+			}
+		}
+		c.rsB.end()
+		c.rsC.end()
+	}
+}
+
+// indexed reports whether tracer_attributes holds attribute key: not the
+// vector clock's per-span values (see clickhouse.sql).
+func indexed(key string) bool {
+	switch key {
+	case vclock.AttrTick, vclock.AttrEndTick, vclock.AttrDeps, vclock.AttrEndDeps:
+		return false
+	}
+	return true
 }
 
 // floorDiv is a / b rounded towards minus infinity (b > 0).
@@ -858,7 +920,11 @@ func (c *columns) operationColumns() []any {
 }
 
 func (c *columns) attrColumns() []any {
-	return []any{c.atDay, c.atKey, c.atHash, c.atStart, c.atTrace, c.atSpan}
+	return []any{c.atDay, c.atKey, c.atHash, c.atStart, c.atSvc, c.atTrace}
+}
+
+func (c *columns) redServiceColumns() []any {
+	return []any{c.rsDay, c.rsMinute, c.rsSvc, c.rsKind, c.rsCalls, c.rsErrors, c.rsB, c.rsC}
 }
 
 func (c *columns) attrValueColumns() []any {
