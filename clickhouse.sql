@@ -60,8 +60,10 @@
 --   answer is exactly what the live join gives. Two jobs (two collectors)
 --   computing one minute write the same rows: the tables are
 --   ReplacingMergeTree(computed) and readers keep the newest computation.
---   tracer_edges keeps the parent's start minute (pminute), so that a
---   window's parent bounds apply as the live join applies them.
+--   tracer_edges keeps the parent's start minute (pminute) when the parent
+--   started after its child's minute or more than a day before it (else
+--   the child's minute: every window counting the child counts it), so
+--   that a window's parent bounds apply as the live join applies them.
 -- * RED aggregates: the writer adds, per batch, one tracer_red row per
 --   (service, name, kind, minute) with the calls, the errors and the
 --   latency histogram (storage.LatencyBucket -> count, a Nested column

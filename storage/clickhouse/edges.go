@@ -27,7 +27,7 @@ const (
 	parentLead = 24 * time.Hour
 	// parentNear is how far from its children a parent is looked for in
 	// the join; the rest are looked up by trace id (parentsByID).
-	parentNear = time.Hour
+	parentNear = 5 * time.Minute
 	// edgeChunk is the most minutes the job computes in one join.
 	edgeChunk = 60
 	// edgeLookback is how far back the job looks for minutes written
@@ -159,9 +159,16 @@ func satAdd(a, d int64) int64 {
 	return a + d
 }
 
+// addEdge adds c to edge k. A parent that started in its child's minute
+// or up to a day before is counted by every window that counts the child
+// (the contract's lead is a day before the window), so its minute is
+// recorded as the child's: one row per edge and minute, mostly.
 func addEdge(out map[edgeKey]*edgeCount, k edgeKey, c edgeCount) {
 	if k.parent == k.child {
 		return
+	}
+	if k.pminute <= k.minute && k.pminute >= k.minute-int64(parentLead/time.Second) {
+		k.pminute = k.minute
 	}
 	e := out[k]
 	if e == nil {
