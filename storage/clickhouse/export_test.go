@@ -190,3 +190,8 @@ func QueryRow(s *Store, ctx context.Context, query string, args ...any) driver.R
 func FreshMinutes(s *Store, ctx context.Context, first, last int64) ([]int64, error) {
 	return s.freshMinutes(ctx, first, last)
 }
+
+// Exec runs a statement on s's connection (tests break the tables).
+func Exec(s *Store, ctx context.Context, query string) error {
+	return s.conn.Exec(ctx, query)
+}
