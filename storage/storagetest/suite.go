@@ -258,6 +258,11 @@ func testIdempotent(t *testing.T, s storage.Store) {
 	if d := DiffSpans(found[0].Spans, want); d != "" {
 		t.Errorf("FindTraces trace differs:\n%s", d)
 	}
+	checkSearch(t, s, storage.Query{Service: "back"}, []storage.TraceID{id}, want, nil)
+	batches, _ := stream(t, s, id)
+	if d := DiffSpans(once(t, batches), want); d != "" {
+		t.Errorf("StreamTrace differs:\n%s", d)
+	}
 	deps, err := s.Dependencies(ctxFor(t), time.Now(), time.Hour)
 	if err != nil {
 		t.Fatalf("Dependencies: %v", err)
