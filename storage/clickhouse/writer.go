@@ -493,7 +493,7 @@ type columns struct {
 	seenAV            map[avKey]struct{}
 	seenResHour       map[resHourKey]struct{}
 	// tracer_red
-	red                 map[redKey]*redAgg
+	red                 redAcc
 	redDay              []time.Time
 	redMinute           []int64
 	redSvc, redName     []string
@@ -502,7 +502,7 @@ type columns struct {
 	redBuckets          *array[uint16]
 	redCounts           *array[uint64]
 	// tracer_red_services
-	redSvc2           map[redKey]*redAgg // name ""
+	redSvc2           redAcc // name ""
 	rsDay             []time.Time
 	rsMinute          []int64
 	rsSvc             []string
@@ -534,10 +534,12 @@ type resKey struct {
 	hash resourceHash
 }
 
+// avKey identifies a tracer_attribute_values row of a batch by a hash of
+// its strings (a collision leaves one value out of a listing).
 type avKey struct {
-	hour                int64
-	resource            bool
-	service, key, value string
+	hour     int64
+	resource bool
+	h        uint64
 }
 
 type resHourKey struct {
@@ -550,11 +552,6 @@ type redKey struct {
 	minute        int64
 	service, name string
 	kind          storage.SpanKind
-}
-
-type redAgg struct {
-	calls, errors uint64
-	latency       storage.Histogram
 }
 
 type opKey struct {
@@ -583,6 +580,8 @@ func (c *columns) reset() {
 	c.redDay, c.redMinute, c.redSvc, c.redName, c.redKind = c.redDay[:0], c.redMinute[:0], c.redSvc[:0], c.redName[:0], c.redKind[:0]
 	c.redCalls, c.redErrors = c.redCalls[:0], c.redErrors[:0]
 	c.ewDay, c.ewMinute = c.ewDay[:0], c.ewMinute[:0]
+	c.red.reset()
+	c.redSvc2.reset()
 	if !c.made {
 		c.made = true
 		c.res, c.attrs = newAttrArrays(), newAttrArrays()
@@ -598,10 +597,8 @@ func (c *columns) reset() {
 		c.seenRes = make(map[resKey]struct{})
 		c.seenAV = make(map[avKey]struct{})
 		c.seenResHour = make(map[resHourKey]struct{})
-		c.red = make(map[redKey]*redAgg)
 		c.redBuckets = newArray[uint16](new(proto.ColUInt16))
 		c.redCounts = newArray[uint64](new(proto.ColUInt64))
-		c.redSvc2 = make(map[redKey]*redAgg)
 		c.rsB = newArray[uint16](new(proto.ColUInt16))
 		c.rsC = newArray[uint64](new(proto.ColUInt64))
 		c.seenMinutes = make(map[int64]struct{})
@@ -611,10 +608,8 @@ func (c *columns) reset() {
 	c.redCounts.reset()
 	c.rsB.reset()
 	c.rsC.reset()
-	clear(c.redSvc2)
 	clear(c.seenAV)
 	clear(c.seenResHour)
-	clear(c.red)
 	clear(c.seenMinutes)
 	c.res.reset()
 	c.attrs.reset()
@@ -766,28 +761,10 @@ func (c *columns) addSearchRows(sp *storage.Span, day time.Time, traceID string,
 		}
 	}
 	minute := floorDiv(sp.StartTime, int64(time.Minute))
-	rk := redKey{minute: minute * 60, service: sp.Service, name: sp.Name, kind: sp.Kind}
-	agg := c.red[rk]
-	if agg == nil {
-		agg = new(redAgg)
-		c.red[rk] = agg
-	}
-	agg.calls++
-	if sp.StatusCode == storage.StatusError {
-		agg.errors++
-	}
-	agg.latency.Add(time.Duration(sp.EndTime - sp.StartTime))
-	sk := redKey{minute: rk.minute, service: sp.Service, kind: sp.Kind}
-	sagg := c.redSvc2[sk]
-	if sagg == nil {
-		sagg = new(redAgg)
-		c.redSvc2[sk] = sagg
-	}
-	sagg.calls++
-	if sp.StatusCode == storage.StatusError {
-		sagg.errors++
-	}
-	sagg.latency.Add(time.Duration(sp.EndTime - sp.StartTime))
+	bucket := storage.LatencyBucket(time.Duration(sp.EndTime - sp.StartTime))
+	isErr := sp.StatusCode == storage.StatusError
+	c.red.add(redKey{minute: minute * 60, service: sp.Service, name: sp.Name, kind: sp.Kind}, isErr, bucket)
+	c.redSvc2.add(redKey{minute: minute * 60, service: sp.Service, kind: sp.Kind}, isErr, bucket)
 	last := floorDiv(sp.EndTime, int64(time.Minute))
 	last = min(max(last, minute), minute+maxParentMinutes)
 	for m := minute; m <= last; m++ {
@@ -803,7 +780,7 @@ func (c *columns) addListed(day time.Time, hour int64, resource bool, service, k
 	if len(value) > maxListedValue {
 		return
 	}
-	k := avKey{hour, resource, service, key, value}
+	k := avKey{hour, resource, hashString(hashString(hashString(fnvOffset, service), key), value)}
 	if has(c.seenAV, k) {
 		return
 	}
@@ -822,38 +799,78 @@ func (c *columns) addListed(day time.Time, hour int64, resource bool, service, k
 
 // finishAggregates turns the RED aggregates of the batch into columns.
 func (c *columns) finishAggregates() {
-	for k, agg := range c.red {
+	c.red.finish(c.redBuckets, c.redCounts)
+	for i, k := range c.red.keys {
 		c.redDay = append(c.redDay, dayOf(k.minute*int64(time.Second)))
 		c.redMinute = append(c.redMinute, k.minute)
 		c.redSvc = append(c.redSvc, k.service)
 		c.redName = append(c.redName, k.name)
 		c.redKind = append(c.redKind, int8(k.kind))
-		c.redCalls = append(c.redCalls, agg.calls)
-		c.redErrors = append(c.redErrors, agg.errors)
-		for b, n := range agg.latency {
-			if n > 0 {
-				c.redBuckets.add(uint16(b))
-				c.redCounts.add(n)
-			}
-		}
-		c.redBuckets.end()
-		c.redCounts.end()
+		c.redCalls = append(c.redCalls, c.red.calls[i])
+		c.redErrors = append(c.redErrors, c.red.errors[i])
 	}
-	for k, agg := range c.redSvc2 {
+	c.redSvc2.finish(c.rsB, c.rsC)
+	for i, k := range c.redSvc2.keys {
 		c.rsDay = append(c.rsDay, dayOf(k.minute*int64(time.Second)))
 		c.rsMinute = append(c.rsMinute, k.minute)
 		c.rsSvc = append(c.rsSvc, k.service)
 		c.rsKind = append(c.rsKind, int8(k.kind))
-		c.rsCalls = append(c.rsCalls, agg.calls)
-		c.rsErrors = append(c.rsErrors, agg.errors)
-		for b, n := range agg.latency {
-			if n > 0 {
-				c.rsB.add(uint16(b))
-				c.rsC.add(n)
+		c.rsCalls = append(c.rsCalls, c.redSvc2.calls[i])
+		c.rsErrors = append(c.rsErrors, c.redSvc2.errors[i])
+	}
+}
+
+// redAcc accumulates the RED rows of a batch: an index per key with its
+// calls and errors, and a (key index, latency bucket) pair per span,
+// sorted and counted once at the end (no histogram per key).
+type redAcc struct {
+	index         map[redKey]int
+	keys          []redKey
+	calls, errors []uint64
+	pairs         []uint64 // index<<16 | bucket
+}
+
+func (a *redAcc) reset() {
+	if a.index == nil {
+		a.index = make(map[redKey]int)
+	}
+	clear(a.index)
+	a.keys, a.calls, a.errors, a.pairs = a.keys[:0], a.calls[:0], a.errors[:0], a.pairs[:0]
+}
+
+func (a *redAcc) add(k redKey, isErr bool, bucket int) {
+	i, ok := a.index[k]
+	if !ok {
+		i = len(a.keys)
+		a.index[k] = i
+		a.keys = append(a.keys, k)
+		a.calls = append(a.calls, 0)
+		a.errors = append(a.errors, 0)
+	}
+	a.calls[i]++
+	if isErr {
+		a.errors[i]++
+	}
+	a.pairs = append(a.pairs, uint64(i)<<16|uint64(bucket))
+}
+
+// finish writes each key's histogram, in key order, as a row of buckets
+// and counts.
+func (a *redAcc) finish(buckets *array[uint16], counts *array[uint64]) {
+	slices.Sort(a.pairs)
+	p := a.pairs
+	for i := range a.keys {
+		for len(p) > 0 && int(p[0]>>16) == i {
+			b, n := p[0], uint64(0)
+			for len(p) > 0 && p[0] == b {
+				n++
+				p = p[1:]
 			}
+			buckets.add(uint16(b & 0xffff))
+			counts.add(n)
 		}
-		c.rsB.end()
-		c.rsC.end()
+		buckets.end()
+		counts.end()
 	}
 }
 
@@ -879,10 +896,28 @@ func floorDiv(a, b int64) int64 {
 // valueHash is the FNV-1a hash of an attribute value, tracer_attributes'
 // value_hash.
 func valueHash(v string) uint64 {
-	h := uint64(14695981039346656037)
+	h := uint64(fnvOffset)
 	for i := 0; i < len(v); i++ {
 		h ^= uint64(v[i])
-		h *= 1099511628211
+		h *= fnvPrime
+	}
+	return h
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// hashString adds s, its length first, to the FNV-1a hash h.
+func hashString(h uint64, s string) uint64 {
+	for n := uint64(len(s)) | 1<<63; n != 0; n >>= 8 {
+		h ^= n & 0xff
+		h *= fnvPrime
+	}
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= fnvPrime
 	}
 	return h
 }
