@@ -55,9 +55,10 @@
 --   with the server time the computation started (computed), then a
 --   marker in tracer_edge_minutes. A minute is up to date when its marker
 --   is newer than its last write: then a reader sums its precomputed
---   rows; every other minute of a window (no marker yet, written since,
---   the partial minutes at the window's ends) is computed live, so the
---   answer is exactly what the live join gives. Two jobs (two collectors)
+--   rows, and a minute no batch wrote holds no child; every other minute
+--   of a window (no marker yet, written since, the partial minutes at the
+--   window's ends) is computed live, so the answer is exactly what the
+--   live join gives. Two jobs (two collectors)
 --   computing one minute write the same rows: the tables are
 --   ReplacingMergeTree(computed) and readers keep the newest computation.
 --   tracer_edges keeps the parent's start minute (pminute) when the parent

@@ -188,7 +188,8 @@ func QueryRow(s *Store, ctx context.Context, query string, args ...any) driver.R
 // FreshMinutes returns the minutes of [first, last] (unix seconds) that
 // Dependencies reads precomputed.
 func FreshMinutes(s *Store, ctx context.Context, first, last int64) ([]int64, error) {
-	return s.freshMinutes(ctx, first, last)
+	fresh, _, err := s.freshMinutes(ctx, first, last)
+	return fresh, err
 }
 
 // Exec runs a statement on s's connection (tests break the tables).
