@@ -55,30 +55,43 @@
 --   with the server time the computation started (computed), then a
 --   marker in tracer_edge_minutes. A minute is up to date when its marker
 --   is newer than its last write: then a reader sums its precomputed
---   rows; every other minute of a window (no marker yet, written since,
---   the partial minutes at the window's ends) is computed live, so the
---   answer is exactly what the live join gives. Two jobs (two collectors)
+--   rows, and a minute no batch wrote holds no child; every other minute
+--   of a window (no marker yet, written since, the partial minutes at the
+--   window's ends) is computed live, so the answer is exactly what the
+--   live join gives. Two jobs (two collectors)
 --   computing one minute write the same rows: the tables are
 --   ReplacingMergeTree(computed) and readers keep the newest computation.
---   tracer_edges keeps the parent's start minute (pminute), so that a
---   window's parent bounds apply as the live join applies them.
+--   tracer_edges keeps the parent's start minute (pminute) when the parent
+--   started after its child's minute or more than a day before it (else
+--   the child's minute: every window counting the child counts it), so
+--   that a window's parent bounds apply as the live join applies them.
 -- * RED aggregates: the writer adds, per batch, one tracer_red row per
 --   (service, name, kind, minute) with the calls, the errors and the
 --   latency histogram (storage.LatencyBucket -> count, a Nested column
---   whose name ends in Map, which SummingMergeTree sums key by key). A
+--   whose name ends in Map, which SummingMergeTree sums key by key), and one
+--   tracer_red_services row per (service, kind, minute) for the series
+--   not split by operation (a day at one-minute steps reads a row per
+--   service and minute instead of one per operation). A
 --   SummingMergeTree cannot tell a retried batch from a new one: a batch
 --   written twice counts twice in RED series (spans, searches and
 --   dependencies never do). Materialized views would not help: they too
 --   see every insert.
--- * Search by attribute alone: tracer_attributes holds one row per span
---   attribute, ordered by (key, value hash, start time), so a search by an
---   attribute without a service reads one short range instead of every
---   index row's arrays. The value is a 64-bit FNV-1a hash of its canonical
---   string (long values stay out of the sort key); every search re-checks
---   its candidates against the spans, so a collision finds nothing wrong.
+-- * Search by attribute: tracer_attributes holds one row per span
+--   attribute, ordered by (key, value hash, start time), with the span's
+--   service and trace id, so a search by attributes (and a service) reads
+--   one short range per attribute instead of every index row's arrays.
+--   The value is a 64-bit FNV-1a hash of its canonical string (long values
+--   stay out of the sort key). No span id: rows of several attributes of
+--   one span are matched by trace id and start time. Every search
+--   re-checks its candidates against the spans, so a hash collision or
+--   two spans starting in the same nanosecond find nothing wrong. The
+--   vector clock's per-span attributes (ticks and dependencies, a value per
+--   span) are not indexed: searches on them read tracer_span_index.
 -- * tracer_attribute_values lists the distinct (span or resource,
 --   service, key, value) per hour, for autocompletion; values longer than
 --   256 bytes are not listed.
+-- * Minutes (minute columns) are unix seconds of the minute's start, hours
+--   (hour) of the hour's.
 -- * Upgrading a version 2 database creates the new tables; RED series,
 --   attribute listings and attribute-alone searches cover the spans
 --   written after the upgrade (attribute searches with a service, or
@@ -216,12 +229,12 @@ CREATE TABLE IF NOT EXISTS tracer_attributes
     key String,
     value_hash UInt64,
     start_time Int64,
-    trace_id FixedString(16),
-    span_id FixedString(8)
+    service String,
+    trace_id FixedString(16)
 )
 ENGINE = ReplacingMergeTree()
 PARTITION BY day
-ORDER BY (key, value_hash, start_time, trace_id, span_id)
+ORDER BY (key, value_hash, start_time, trace_id)
 SETTINGS index_granularity = 8192;
 
 -- tracer:shard cityHash64(key, value)
@@ -254,6 +267,22 @@ CREATE TABLE IF NOT EXISTS tracer_red
 ENGINE = SummingMergeTree()
 PARTITION BY day
 ORDER BY (day, service, minute, name, kind)
+SETTINGS index_granularity = 1024;
+
+-- tracer:shard cityHash64(service)
+CREATE TABLE IF NOT EXISTS tracer_red_services
+(
+    day Date,
+    minute Int64,
+    service String,
+    kind Int8,
+    calls UInt64,
+    errors UInt64,
+    latencyMap Nested(bucket UInt16, count UInt64)
+)
+ENGINE = SummingMergeTree()
+PARTITION BY day
+ORDER BY (day, service, kind, minute)
 SETTINGS index_granularity = 1024;
 
 -- tracer:shard cityHash64(minute)

@@ -136,8 +136,8 @@ func TestCHDBSchemaAndQueries(t *testing.T) {
 	computed := time.Now().Add(time.Hour).UTC().Format(time.DateTime)
 	extra := map[string][]map[string]any{
 		"tracer_attributes": {
-			{"day": day, "key": "user.id", "value_hash": clickhouse.ValueHash("7"), "start_time": ns + 1e6, "trace_id": rawTrace, "span_id": childID},
-			{"day": day, "key": "http.method", "value_hash": clickhouse.ValueHash("GET"), "start_time": ns + 1e6, "trace_id": rawTrace, "span_id": childID},
+			{"day": day, "key": "user.id", "value_hash": clickhouse.ValueHash("7"), "start_time": ns + 1e6, "service": "backend", "trace_id": rawTrace},
+			{"day": day, "key": "http.method", "value_hash": clickhouse.ValueHash("GET"), "start_time": ns + 1e6, "service": "backend", "trace_id": rawTrace},
 		},
 		"tracer_attribute_values": {
 			{"day": day, "hour": hour, "resource": 0, "service": "backend", "key": "user.id", "value": "7"},
@@ -147,6 +147,12 @@ func TestCHDBSchemaAndQueries(t *testing.T) {
 			{"day": day, "minute": minute, "service": "frontend", "name": "GET /", "kind": 2, "calls": 1, "errors": 0,
 				"latencyMap.bucket": []uint16{clickhouse.LatencyBucketOf(5 * time.Millisecond)}, "latencyMap.count": []int{1}},
 			{"day": day, "minute": minute, "service": "backend", "name": "GET /x", "kind": 2, "calls": 1, "errors": 1,
+				"latencyMap.bucket": []uint16{clickhouse.LatencyBucketOf(2 * time.Millisecond)}, "latencyMap.count": []int{1}},
+		},
+		"tracer_red_services": {
+			{"day": day, "minute": minute, "service": "frontend", "kind": 2, "calls": 1, "errors": 0,
+				"latencyMap.bucket": []uint16{clickhouse.LatencyBucketOf(5 * time.Millisecond)}, "latencyMap.count": []int{1}},
+			{"day": day, "minute": minute, "service": "backend", "kind": 2, "calls": 1, "errors": 1,
 				"latencyMap.bucket": []uint16{clickhouse.LatencyBucketOf(2 * time.Millisecond)}, "latencyMap.count": []int{1}},
 		},
 		"tracer_edge_writes": {{"day": day, "minute": minute}},
@@ -219,6 +225,7 @@ func TestCHDBSchemaAndQueries(t *testing.T) {
 		"find traces (attribute)":                 1,
 		"find traces (every filter)":              1,
 		"server time":                             1,
+		"attributes since":                        1,
 		"parents by id":                           2,
 		"summaries":                               2,
 		"stream":                                  2,

@@ -27,7 +27,7 @@ const (
 	parentLead = 24 * time.Hour
 	// parentNear is how far from its children a parent is looked for in
 	// the join; the rest are looked up by trace id (parentsByID).
-	parentNear = time.Hour
+	parentNear = 5 * time.Minute
 	// edgeChunk is the most minutes the job computes in one join.
 	edgeChunk = 60
 	// edgeLookback is how far back the job looks for minutes written
@@ -159,9 +159,16 @@ func satAdd(a, d int64) int64 {
 	return a + d
 }
 
+// addEdge adds c to edge k. A parent that started in its child's minute
+// or up to a day before is counted by every window that counts the child
+// (the contract's lead is a day before the window), so its minute is
+// recorded as the child's: one row per edge and minute, mostly.
 func addEdge(out map[edgeKey]*edgeCount, k edgeKey, c edgeCount) {
 	if k.parent == k.child {
 		return
+	}
+	if k.pminute <= k.minute && k.pminute >= k.minute-int64(parentLead/time.Second) {
+		k.pminute = k.minute
 	}
 	e := out[k]
 	if e == nil {
@@ -293,10 +300,13 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 	// Whole minutes of the window, unix seconds: [first, last].
 	first := floorDiv(satAdd(lo, nsPerMinute-1), nsPerMinute) * 60
 	last := (floorDiv(satAdd(hi, 1), nsPerMinute) - 1) * 60
-	var fresh []int64
+	var (
+		fresh   []int64
+		written map[int64]time.Time
+	)
 	if first <= last {
 		var err error
-		if fresh, err = s.freshMinutes(ctx, first, last); err != nil {
+		if fresh, written, err = s.freshMinutes(ctx, first, last); err != nil {
 			return nil, fmt.Errorf("dependencies: %w", err)
 		}
 	}
@@ -313,8 +323,12 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 	}
 	endMinute := floorDiv(hi, nsPerMinute) * 60
 	lowMinute := floorDiv(satAdd(lo, -int64(parentLead)), nsPerMinute) * 60
+	moved := make(map[int64]bool) // fresh minutes computed live after all
 	for round := 0; len(fresh) > 0; round++ {
 		if round == maxFreshRounds {
+			for _, m := range fresh {
+				moved[m] = true
+			}
 			fresh = nil
 			break
 		}
@@ -326,12 +340,38 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 		if len(straddling) == 0 {
 			break
 		}
+		for m := range straddling {
+			moved[m] = true
+		}
 		fresh = slices.DeleteFunc(fresh, func(m int64) bool { return straddling[m] })
 	}
 	if len(fresh) == 0 {
 		clear(total)
 	}
-	live := liveRanges(lo, hi, fresh)
+	// Besides the fresh minutes, those no batch wrote to hold no child:
+	// every batch records the minutes its spans started in (unless the
+	// database was migrated, for its older minutes).
+	skip := fresh
+	if first <= last {
+		since := int64(math.MinInt64)
+		if !s.attrsSince.IsZero() {
+			since = s.attrsSince.Add(time.Hour).Unix()
+		}
+		skip = nil
+		next := 0
+		for m := first; m <= last; m += 60 {
+			switch {
+			case next < len(fresh) && fresh[next] == m:
+				skip = append(skip, m)
+				next++
+			case m >= since && !moved[m]:
+				if _, ok := written[m]; !ok {
+					skip = append(skip, m)
+				}
+			}
+		}
+	}
+	live := liveRanges(lo, hi, skip)
 	if len(live) > 0 {
 		edges, err := s.computeEdges(ctx, live, satAdd(lo, -int64(parentLead)), hi, s.limits.MaxDependencySpans)
 		if err != nil {
@@ -349,12 +389,12 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 	return out, nil
 }
 
-// liveRanges returns the child ranges of [lo, hi] outside the fresh
+// liveRanges returns the child ranges of [lo, hi] outside the skipped
 // minutes (sorted unix seconds).
-func liveRanges(lo, hi int64, fresh []int64) []nsRange {
+func liveRanges(lo, hi int64, skip []int64) []nsRange {
 	var out []nsRange
 	next := lo
-	for _, m := range fresh {
+	for _, m := range skip {
 		start := m * int64(time.Second)
 		if start > next {
 			out = append(out, nsRange{next, start - 1})
@@ -419,18 +459,16 @@ func (s *Store) minuteTimes(ctx context.Context, query string, first, last int64
 }
 
 // freshMinutes returns the minutes in [first, last] (unix seconds) whose
-// newest computation started after their last write, sorted.
-func (s *Store) freshMinutes(ctx context.Context, first, last int64) ([]int64, error) {
+// newest computation started after their last write, sorted, and the
+// minutes' last writes.
+func (s *Store) freshMinutes(ctx context.Context, first, last int64) ([]int64, map[int64]time.Time, error) {
 	computed, err := s.minuteTimes(ctx, queryMinutesComputed, first, last)
 	if err != nil {
-		return nil, err
-	}
-	if len(computed) == 0 {
-		return nil, nil
+		return nil, nil, err
 	}
 	written, err := s.minuteTimes(ctx, queryMinutesWritten, first, last)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []int64
 	for m, c := range computed {
@@ -439,7 +477,7 @@ func (s *Store) freshMinutes(ctx context.Context, first, last int64) ([]int64, e
 		}
 	}
 	slices.Sort(out)
-	return out, nil
+	return out, written, nil
 }
 
 // precomputedQuery sums the newest computation of the given minutes, by

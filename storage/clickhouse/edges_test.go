@@ -2,11 +2,13 @@ package clickhouse_test
 
 import (
 	"context"
-	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/tracerdev/tracer/internal/proctest"
 	"github.com/tracerdev/tracer/storage"
 	"github.com/tracerdev/tracer/storage/clickhouse"
 	"github.com/tracerdev/tracer/storage/memory"
@@ -147,12 +149,53 @@ func nextSecond(t *testing.T, s *clickhouse.Store) {
 	}
 }
 
-// countRows counts the rows of a table of s's database.
-func countRows(t *testing.T, s *clickhouse.Store, table string) uint64 {
-	t.Helper()
-	var n uint64
-	if err := clickhouse.QueryRow(s, context.Background(), fmt.Sprintf("SELECT count() FROM %s", table)).Scan(&n); err != nil {
+// The Store's own job computes written minutes by itself, logs its
+// errors and stops on Close (goleak checks the goroutine is gone).
+func TestDependenciesJob(t *testing.T) {
+	var logs proctest.Buffer
+	cfg := server.Config(t)
+	cfg.DependencyRefresh = 20 * time.Millisecond
+	cfg.DependencySettle = 0
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := clickhouse.New(ctx, cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return n
+	m := time.Now().Add(-time.Hour).Truncate(time.Minute)
+	if err := s.WriteSpans(ctx, []storage.Span{
+		edgeSpan(1, 1, 0, "a", m.Add(time.Second), storage.StatusUnset),
+		edgeSpan(1, 2, 1, "b", m.Add(2*time.Second), storage.StatusUnset),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		fresh, err := clickhouse.FreshMinutes(s, ctx, m.Unix(), m.Unix())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fresh) == 1 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the job did not compute the written minute")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := clickhouse.Exec(s, ctx, "DROP TABLE tracer_edge_minutes"); err != nil {
+		t.Fatal(err)
+	}
+	for !strings.Contains(logs.String(), "dependencies job") {
+		if ctx.Err() != nil {
+			t.Fatal("the job's error was not logged")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := logs.String(); !strings.Contains(got, "tracer_edge_minutes") {
+		t.Errorf("log = %q, want the job's error naming the missing table", got)
+	}
 }

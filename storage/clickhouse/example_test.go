@@ -63,6 +63,10 @@ func ExampleSchemaStatements() {
 	//   ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_red_local', '{replica}')
 	// CREATE TABLE IF NOT EXISTS tracer.tracer_red ON CLUSTER traces AS tracer.tracer_red_local
 	//   ENGINE = Distributed(traces, tracer, tracer_red_local, cityHash64(service, name))
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_red_services_local ON CLUSTER traces
+	//   ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_red_services_local', '{replica}')
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_red_services ON CLUSTER traces AS tracer.tracer_red_services_local
+	//   ENGINE = Distributed(traces, tracer, tracer_red_services_local, cityHash64(service))
 	// CREATE TABLE IF NOT EXISTS tracer.tracer_edge_writes_local ON CLUSTER traces
 	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_edge_writes_local', '{replica}', at)
 	// CREATE TABLE IF NOT EXISTS tracer.tracer_edge_writes ON CLUSTER traces AS tracer.tracer_edge_writes_local

@@ -57,6 +57,7 @@ func Queries(s Sample) []NamedQuery {
 		{Name: "operations of a kind", SQL: queryOperationsKind, Args: []any{s.Service, int8(storage.KindServer)}},
 		{Name: "partitions", SQL: queryPartitions, Args: partitionsArgs(s.Database, dataTables, s.Start.Add(48*time.Hour))},
 		{Name: "server time", SQL: "SELECT now()"},
+		{Name: "attributes since", SQL: queryAttributesSince},
 		{Name: "parents by id", SQL: parentsQuery(1), Args: []any{id}},
 		{Name: "summaries", SQL: summaryQuery(1), Args: []any{id}},
 		{Name: "stream", SQL: streamQuery, Args: []any{id, s.MaxTraceSpans + 1}},
@@ -101,7 +102,7 @@ func Queries(s Sample) []NamedQuery {
 		name  string
 		attrs map[string]string
 	}{{"find by attributes (1)", map[string]string{s.AttrKey: s.AttrValue}}, {"find by attributes (2)", s.Attributes}} {
-		q, args := findByAttributesQuery(storage.Query{Attributes: a.attrs, StartMin: s.Start.Add(-time.Hour), StartMax: s.Start.Add(time.Hour)}, 20)
+		q, args := findByAttributesQuery(storage.Query{Service: s.Service, Attributes: a.attrs, StartMin: s.Start.Add(-time.Hour), StartMax: s.Start.Add(time.Hour)}, 20)
 		out = append(out, NamedQuery{Name: a.name, SQL: q, Args: args})
 	}
 	for _, r := range []struct {
@@ -161,6 +162,7 @@ func InsertStatements() map[string]string {
 		tableAttrs:      insertSQL(tableAttrs, attrInsertColumns),
 		tableAttrValues: insertSQL(tableAttrValues, attrValueInsertColumns),
 		tableRED:        insertSQL(tableRED, redInsertColumns),
+		tableREDSvc:     insertSQL(tableREDSvc, redServiceInsertColumns),
 		tableEdgeWrites: insertSQL(tableEdgeWrites, edgeWriteInsertColumns),
 		tableEdges:      insertSQL(tableEdges, edgeInsertColumns),
 		tableEdgeMins:   insertSQL(tableEdgeMins, edgeMinuteInsertColumns),
@@ -186,5 +188,11 @@ func QueryRow(s *Store, ctx context.Context, query string, args ...any) driver.R
 // FreshMinutes returns the minutes of [first, last] (unix seconds) that
 // Dependencies reads precomputed.
 func FreshMinutes(s *Store, ctx context.Context, first, last int64) ([]int64, error) {
-	return s.freshMinutes(ctx, first, last)
+	fresh, _, err := s.freshMinutes(ctx, first, last)
+	return fresh, err
+}
+
+// Exec runs a statement on s's connection (tests break the tables).
+func Exec(s *Store, ctx context.Context, query string) error {
+	return s.conn.Exec(ctx, query)
 }

@@ -9,7 +9,9 @@ import (
 	"github.com/tracerdev/tracer/storage"
 )
 
-// redQuery returns the query that sums tracer_red for q, one row per
+// redQuery returns the query that sums tracer_red for q (or
+// tracer_red_services, a row per service and minute, when q neither
+// filters on nor groups by the operation), one row per
 // series and step (service, operation or ”, step start in unix seconds,
 // calls, errors, latency buckets, their counts), at most limit rows, and
 // its arguments. Minutes are the spans' start minutes: Start and End are
@@ -36,15 +38,18 @@ func redQuery(q storage.REDQuery, limit int) (string, []any) {
 	if q.Operation != "" {
 		c.add("name = ?", q.Operation)
 	}
-	op := "''"
-	if q.GroupByOperation {
-		op = "name"
+	op, table := "''", tableREDSvc
+	if q.GroupByOperation || q.Operation != "" {
+		op, table = "name", tableRED
+		if !q.GroupByOperation {
+			op = "''"
+		}
 	}
 	// The step's start: minute rounded down to a multiple of step (%
 	// takes the dividend's sign).
 	query := "SELECT service, op, t, calls, errors, h.1, h.2 FROM (" +
 		"SELECT service, " + op + " AS op, minute - (minute % ? + ?) % ? AS t, sum(calls) AS calls, sum(errors) AS errors," +
-		" sumMap(latencyMap.bucket, latencyMap.count) AS h FROM " + tableRED +
+		" sumMap(latencyMap.bucket, latencyMap.count) AS h FROM " + table +
 		" WHERE " + c.sql() + " GROUP BY service, op, t) ORDER BY service, op, t LIMIT ?"
 	args := append([]any{step, step, step}, c.args...)
 	return query, append(args, limit)

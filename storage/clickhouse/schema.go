@@ -55,6 +55,7 @@ const (
 	tableAttrs      = "tracer_attributes"
 	tableAttrValues = "tracer_attribute_values"
 	tableRED        = "tracer_red"
+	tableREDSvc     = "tracer_red_services"
 	tableEdgeWrites = "tracer_edge_writes"
 	tableEdges      = "tracer_edges"
 	tableEdgeMins   = "tracer_edge_minutes"
@@ -62,7 +63,7 @@ const (
 
 // dataTables are the tables retention drops partitions from.
 var dataTables = []string{tableSpans, tableIndex, tableOperations, tableResources,
-	tableAttrs, tableAttrValues, tableRED, tableEdgeWrites, tableEdges, tableEdgeMins}
+	tableAttrs, tableAttrValues, tableRED, tableREDSvc, tableEdgeWrites, tableEdges, tableEdgeMins}
 
 type schemaStatement struct {
 	table string // the table a CREATE TABLE statement creates
@@ -273,4 +274,25 @@ func recordVersion(ctx context.Context, conn clickhouse.Conn, v int) error {
 		return fmt.Errorf("record schema version: %w", err)
 	}
 	return nil
+}
+
+// queryAttributesSince reads the oldest schema version recorded and when
+// version 3 (tracer_attributes) was first applied.
+const queryAttributesSince = "SELECT min(version), minIf(applied_at, version >= 3) FROM " + tableVersion
+
+// attributesSince returns when the database started to fill
+// tracer_attributes: zero when it was created at version 3 or later, else
+// when it was migrated to version 3.
+func attributesSince(ctx context.Context, conn clickhouse.Conn) (time.Time, error) {
+	var (
+		oldest uint32
+		at     time.Time
+	)
+	if err := conn.QueryRow(ctx, queryAttributesSince).Scan(&oldest, &at); err != nil {
+		return time.Time{}, fmt.Errorf("read schema history: %w", err)
+	}
+	if oldest >= 3 {
+		return time.Time{}, nil
+	}
+	return at, nil
 }

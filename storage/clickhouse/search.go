@@ -135,15 +135,24 @@ func findTracesQuery(q storage.Query, limit int) (string, []any) {
 }
 
 // attributeSearch reports whether q is answered from tracer_attributes:
-// it filters on span attributes and time only.
+// it filters on indexed span attributes, the service and time only.
 func attributeSearch(q *storage.Query) bool {
-	return len(q.Attributes) > 0 && q.Service == "" && q.Operation == "" && q.Kind == storage.KindUnspecified &&
-		q.Status == storage.AnyStatus && q.DurationMin <= 0 && q.DurationMax <= 0 && len(q.ResourceAttributes) == 0
+	if len(q.Attributes) == 0 || q.Operation != "" || q.Kind != storage.KindUnspecified ||
+		q.Status != storage.AnyStatus || q.DurationMin > 0 || q.DurationMax > 0 || len(q.ResourceAttributes) > 0 {
+		return false
+	}
+	for k := range q.Attributes {
+		if !indexed(k) {
+			return false
+		}
+	}
+	return true
 }
 
 // findByAttributesQuery returns the query that finds the ids of up to
 // limit traces with a span holding every attribute of q (most recent such
-// span first) in tracer_attributes, and its arguments.
+// span first; a span is its trace id and start time) in tracer_attributes,
+// and its arguments.
 func findByAttributesQuery(q storage.Query, limit int) (string, []any) {
 	var c conds
 	keys := sortedKeys(q.Attributes)
@@ -153,13 +162,16 @@ func findByAttributesQuery(q storage.Query, limit int) (string, []any) {
 		c.args = append(c.args, k, valueHash(q.Attributes[k]))
 	}
 	c.where = append(c.where, "("+strings.Join(or, " OR ")+")")
+	if q.Service != "" {
+		c.add("service = ?", q.Service)
+	}
 	timeConds(&c, &q)
 	if len(keys) == 1 {
 		return "SELECT trace_id, max(start_time) AS t FROM " + tableAttrs + " WHERE " + c.sql() +
 			" GROUP BY trace_id ORDER BY t DESC, trace_id LIMIT ?", append(c.args, limit)
 	}
-	return "SELECT trace_id, max(s) AS t FROM (SELECT trace_id, span_id, max(start_time) AS s FROM " +
-			tableAttrs + " WHERE " + c.sql() + " GROUP BY trace_id, span_id HAVING uniqExact(key) = ?)" +
+	return "SELECT trace_id, max(s) AS t FROM (SELECT trace_id, start_time AS s FROM " +
+			tableAttrs + " WHERE " + c.sql() + " GROUP BY trace_id, s HAVING uniqExact(key) = ?)" +
 			" GROUP BY trace_id ORDER BY t DESC, trace_id LIMIT ?",
 		append(c.args, len(keys), limit)
 }
@@ -331,6 +343,9 @@ func (s *Store) check(ctx context.Context, q storage.Query, ids []storage.TraceI
 }
 
 // candidates searches the index, window by window, for up to want traces.
+// A window that may hold spans written before tracer_attributes existed
+// (a database migrated from version 2, see attributesSince; an hour's
+// margin for clocks and batching) is searched in tracer_span_index.
 func (s *Store) candidates(ctx context.Context, q storage.Query, want int, byAttrs bool) ([]match, error) {
 	hi := q.StartMax
 	openEnd := hi.IsZero() // no upper bound: spans from clocks ahead of ours count too
@@ -356,7 +371,8 @@ func (s *Store) candidates(ctx context.Context, q storage.Query, want int, byAtt
 		// want, not what is missing: traces found in newer windows may
 		// show up again and take places.
 		query, args := findTracesQuery(w, want)
-		if byAttrs {
+		// tracer_attributes holds the spans written since it exists.
+		if byAttrs && (s.attrsSince.IsZero() || !w.StartMin.IsZero() && w.StartMin.After(s.attrsSince.Add(-time.Hour))) {
 			query, args = findByAttributesQuery(w, want)
 		}
 		found, err := s.queryMatches(ctx, query, args...)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
@@ -25,6 +26,10 @@ type Store struct {
 	// buffers (sync.Pool would drop them at every other garbage
 	// collection, which a large batch triggers several times).
 	spare chan *columns
+	// attrsSince is when tracer_attributes started to be written (zero:
+	// the database was created with it): searches by attributes alone
+	// over older spans use tracer_span_index.
+	attrsSince time.Time
 	// stop ends the dependencies job; done is closed when it has.
 	stop context.CancelFunc
 	done chan struct{}
@@ -59,6 +64,11 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		conn.Close()
 		return nil, err
 	}
+	attrsSince, err := attributesSince(ctx, conn)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -68,6 +78,8 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		conn:   conn,
 		spare:  make(chan *columns, cfg.MaxConcurrentBatches),
 		done:   make(chan struct{}),
+
+		attrsSince: attrsSince,
 	}
 	jobCtx, stop := context.WithCancel(context.Background())
 	s.stop = stop
