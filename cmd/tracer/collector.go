@@ -2,11 +2,7 @@ package main
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"time"
-
-	"github.com/tracerdev/tracer/collector"
 )
 
 const collectorUsage = `Usage: tracer collector [flags]
@@ -158,24 +154,6 @@ var collectorCommand = &command{
 // loadCollectorConfig is loadConfig for "tracer collector".
 func (m *Main) loadCollectorConfig(args []string) (config, error) {
 	return m.loadConfig(collectorCommand, args)
-}
-
-// retentionInterval is how often retention runs: a twelfth of the age,
-// between a minute and an hour.
-func retentionInterval(age time.Duration) time.Duration {
-	return min(max(age/12, time.Minute), time.Hour)
-}
-
-func newLogger(w io.Writer, cfg collector.TelemetryConfig) *slog.Logger {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
-		level = slog.LevelInfo
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func (m *Main) runCollector(ctx context.Context, args []string) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -174,6 +175,24 @@ func (p parts) name() string {
 		return "query"
 	}
 	return "collector"
+}
+
+// retentionInterval is how often retention runs: a twelfth of the age,
+// between a minute and an hour.
+func retentionInterval(age time.Duration) time.Duration {
+	return min(max(age/12, time.Minute), time.Hour)
+}
+
+func newLogger(w io.Writer, cfg collector.TelemetryConfig) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // newRegistry returns the process's one registry, with the Go runtime's and
