@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/tracerdev/tracer/storage"
 )
@@ -20,8 +21,20 @@ type ParamError struct {
 }
 
 func (e *ParamError) Error() string {
-	return fmt.Sprintf("parameter %s=%q: want %s", e.Name, e.Value, e.Want)
+	v := e.Value
+	if len(v) > maxShownValue { // a long value is shown cut, at a rune boundary
+		n := maxShownValue
+		for n > 0 && !utf8.RuneStart(v[n]) {
+			n--
+		}
+		v = v[:n] + "..."
+	}
+	return fmt.Sprintf("parameter %s=%q: want %s", e.Name, v, e.Want)
 }
+
+// maxShownValue is the most bytes of a bad parameter's value an error
+// message repeats.
+const maxShownValue = 200
 
 // bodyError is a request body that cannot be read: its message is shown
 // with its status.

@@ -37,7 +37,8 @@ import (
 // otel.status_code, error=true, otel.status_description, w3c.tracestate;
 // events as logs with an "event" field; the parent as CHILD_OF and links as
 // FOLLOWS_FROM (CHILD_OF when the link says opentracing.ref_type=child_of);
-// the sampled bit of the span flags as flags 1.
+// no flags (v0.155.0, the version Jaeger v2.20 builds with, does not map
+// them; later versions map the sampled bit).
 //
 // Jaeger's adjusters that need the whole trace (clock skew, span
 // deduplication, client/server span id splitting) are not applied: see the
@@ -190,11 +191,7 @@ func (t *jaegerTrace) span(b []byte, s *storage.Span, extra string) []byte {
 	b = appendJaegerTraceID(b, s.TraceID)
 	b = append(b, `","spanID":"`...)
 	b = hex.AppendEncode(b, s.SpanID[:])
-	b = append(b, '"')
-	if s.Flags&1 != 0 {
-		b = append(b, `,"flags":1`...)
-	}
-	b = append(b, `,"operationName":`...)
+	b = append(b, `","operationName":`...)
 	b = storage.AppendJSONString(b, s.Name)
 
 	b = append(b, `,"references":[`...)

@@ -30,7 +30,7 @@ func newMWEnv(t *testing.T, cfg Config, services func(ctx context.Context) ([]st
 	t.Helper()
 	st := memory.New()
 	t.Cleanup(func() { _ = st.Close() })
-	return newV1EnvStore(t, cfg, mwStore{ReadStore: v1Streamer{st}, services: services}, st, opts...)
+	return newV1EnvStore(t, cfg, mwStore{ReadStore: st, services: services}, st, opts...)
 }
 
 func mwServices(context.Context) ([]string, error) { return []string{"a"}, nil }

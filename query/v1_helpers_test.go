@@ -24,27 +24,6 @@ import (
 // v1Now is the clock of the tests' API: spans are written around it.
 var v1Now = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 
-// v1Streamer gives a store a StreamTrace that reads the trace whole (by
-// Trace) and hands it out in batches; the memory store's own StreamTrace
-// is written elsewhere (branch h-conf). The handler's streaming is tested
-// in v1_stream_test.go with a store that streams for real.
-type v1Streamer struct {
-	storage.ReadStore
-}
-
-func (s v1Streamer) StreamTrace(ctx context.Context, id storage.TraceID, fn func([]storage.Span) error) (bool, error) {
-	tr, err := s.Trace(ctx, id)
-	if err != nil {
-		return false, err
-	}
-	for i := 0; i < len(tr.Spans); i += storage.MaxStreamBatch {
-		if err := fn(tr.Spans[i:min(i+storage.MaxStreamBatch, len(tr.Spans))]); err != nil {
-			return false, err
-		}
-	}
-	return tr.Truncated, nil
-}
-
 // v1Env is an API over a memory store, served by a real HTTP server.
 type v1Env struct {
 	t     *testing.T
@@ -64,7 +43,7 @@ func newV1Env(t *testing.T, cfg Config, spans []storage.Span, opts ...memory.Opt
 			t.Fatal(err)
 		}
 	}
-	return newV1EnvStore(t, cfg, v1Streamer{st}, st)
+	return newV1EnvStore(t, cfg, st, st)
 }
 
 func newV1EnvStore(t *testing.T, cfg Config, rs storage.ReadStore, st *memory.Store, opts ...Option) *v1Env {

@@ -492,3 +492,12 @@ func TestV1TruncatedTrace(t *testing.T) {
 		check(t, v1Envelope(t, ans)["data"].([]any)[0].(map[string]any))
 	})
 }
+
+func TestV1LongBadValueIsCut(t *testing.T) {
+	e := newV1Env(t, DefaultConfig(), nil)
+	ans := e.get("/api/traces?service=a&limit=" + strings.Repeat("é", 300))
+	v1CheckError(t, ans, http.StatusBadRequest, "limit", `..."`, "positive integer")
+	if len(ans.body) > 400 {
+		t.Errorf("a %d-byte answer repeats the whole value", len(ans.body))
+	}
+}
