@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tracerdev/tracer/internal/proctest"
 	"github.com/tracerdev/tracer/storage"
 	"github.com/tracerdev/tracer/storage/memory"
 )
@@ -168,19 +170,36 @@ func TestV3TraceStreams(t *testing.T) {
 // it cuts the JSON short, so no client takes a partial trace for a whole one.
 func TestV3TraceStreamErrors(t *testing.T) {
 	boom := errors.New("disk on fire at /var/lib/secret")
+	serve := func(t *testing.T, store storage.ReadStore) (*httptest.Server, *proctest.Buffer) {
+		var logs proctest.Buffer
+		a, err := New(store, DefaultConfig(), slog.New(slog.NewTextHandler(&logs, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(a.Handler())
+		t.Cleanup(srv.Close)
+		return srv, &logs
+	}
 	t.Run("before the first batch", func(t *testing.T) {
-		srv := newV3Server(t, &genStore{ReadStore: newStore(t, nil), n: 10, fail: boom, failAt: 0}, DefaultConfig())
+		srv, logs := serve(t, &genStore{ReadStore: newStore(t, nil), n: 10, fail: boom, failAt: 0})
 		a := get(t, srv, "/api/v3/traces/"+testTraceID(1).String())
-		checkV3Error(t, a, http.StatusInternalServerError, "request id "+a.header.Get(RequestIDHeader))
+		id := a.header.Get(RequestIDHeader)
+		checkV3Error(t, a, http.StatusInternalServerError, "request id "+id)
 		if bytes.Contains(a.body, []byte("secret")) {
 			t.Errorf("internal detail in %s", a.body)
 		}
+		if l := logs.String(); !strings.Contains(l, "request_id="+id) || !strings.Contains(l, "disk on fire") {
+			t.Errorf("the log does not name the request and the error:\n%s", l)
+		}
 	})
 	t.Run("after a batch", func(t *testing.T) {
-		srv := newV3Server(t, &genStore{ReadStore: newStore(t, nil), n: 3000, fail: boom, failAt: 2}, DefaultConfig())
+		srv, logs := serve(t, &genStore{ReadStore: newStore(t, nil), n: 3000, fail: boom, failAt: 2})
 		a := get(t, srv, "/api/v3/traces/"+testTraceID(1).String())
 		if a.status != http.StatusOK {
 			t.Fatalf("status %d", a.status)
+		}
+		if l := logs.String(); !strings.Contains(l, "cut short") || !strings.Contains(l, "request_id="+a.header.Get(RequestIDHeader)) {
+			t.Errorf("the log does not say the answer was cut short:\n%s", l)
 		}
 		if json.Valid(a.body) {
 			t.Errorf("a cut answer is valid JSON")
