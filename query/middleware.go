@@ -174,9 +174,14 @@ func (a *API) observe(r *http.Request, info *reqInfo, sw *statusWriter, d time.D
 	}
 	a.metrics.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 	a.metrics.duration.WithLabelValues(route).Observe(d.Seconds())
-	level := slog.LevelInfo
-	if status >= 500 || aborted {
+	// Answered requests log at debug (a UI polls), refused ones at info,
+	// failed or cut ones at warn.
+	level := slog.LevelDebug
+	switch {
+	case status >= 500 || aborted:
 		level = slog.LevelWarn
+	case status >= 400:
+		level = slog.LevelInfo
 	}
 	a.log.Log(r.Context(), level, "query request", "request_id", info.id, "method", r.Method, "path", r.URL.Path,
 		"route", route, "status", status, "bytes", sw.bytes, "duration", d, "aborted", aborted)

@@ -123,13 +123,10 @@ func (a *API) tracerRange(v url.Values, def time.Duration) (start, end time.Time
 	if !ok {
 		start = end.Add(-min(def, a.cfg.MaxLookback))
 	}
-	switch {
-	case !start.Before(end):
+	if !start.Before(end) {
 		return start, end, badParam("start", v.Get("start"), "a time before end")
-	case end.Sub(start) > a.cfg.MaxLookback:
-		return start, end, badParam("start", v.Get("start"), "a time at most "+a.cfg.MaxLookback.String()+" before end (the server's maximum lookback)")
 	}
-	return start, end, nil
+	return start, end, a.checkRange("start", v.Get("start"), start, end)
 }
 
 // tracerLimit parses a non-negative integer; "" is 0 (the reader's

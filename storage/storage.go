@@ -68,7 +68,7 @@ const (
 	DefaultMaxTraceSpans      = 100_000
 	DefaultMaxTraces          = 1_500 // the Jaeger UI's largest search limit
 	DefaultMaxDependencySpans = 10_000_000
-	DefaultMaxREDPoints       = 100_000
+	DefaultMaxREDPoints       = 50_000
 	DefaultMaxAttributeValues = 1_000
 )
 
