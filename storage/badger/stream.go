@@ -13,8 +13,11 @@ import (
 // at a time: each batch is read in a transaction of its own that resumes
 // after the last key of the one before, so that neither memory nor the
 // store's lock is held across fn (a slow client does not hold back Close
-// or Purge). A span written while the trace streams may or may not be
-// among the spans; none is passed twice.
+// or Purge). Each batch is the store as it is when the batch is read: a span
+// of a later batch rewritten while the trace streams comes as its new
+// version, and one written meanwhile may be passed too (the contract asks
+// for the versions written before the call, which needs one transaction
+// held across fn); none is passed twice.
 func (s *Store) StreamTrace(ctx context.Context, id storage.TraceID, fn func([]storage.Span) error) (bool, error) {
 	prefix := append([]byte{pSpan}, id[:]...)
 	var after []byte
