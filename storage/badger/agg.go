@@ -408,7 +408,7 @@ func (c *chunk) edge(id [idLen]byte) error {
 }
 
 // addEdge counts e (sign -1: takes it back). An edge whose parent started
-// no later than the child is counted in the child's minute and hour, so that
+// no later than the child is counted in the child's buckets of each level, so that
 // any window holding the child counts it; one whose parent started later
 // (clock skew) is kept per child with the parent's start, for Dependencies
 // to test against the window's end.

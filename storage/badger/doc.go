@@ -65,19 +65,21 @@
 //
 // What would otherwise scan the whole window is counted on write:
 //
-//   - RED (0x0c): per minute and per hour (level), per service and kind or
-//     per service, operation and kind (group): the errors and the
+//   - RED (0x0c): per minute, ten minutes and hour (level), per service and
+//     kind or per service, operation and kind (group): the errors and the
 //     storage.LatencyBucket histogram (the calls are its count). RED reads
-//     hours where the step is a whole number of hours and the range holds
-//     the hour, minutes elsewhere; Start and End are rounded down to the
-//     minute.
-//   - Dependency edges (0x0d): per minute and hour of the child's start, per
+//     each part of the range from the coarsest level whose buckets the range
+//     holds whole and whose width divides the step; Start and End are
+//     rounded down to the minute.
+//   - Dependency edges (0x0d): per minute, ten minutes and hour of the
+//     child's start, per
 //     parent and child service, the calls and errors of the child spans
 //     whose parent is stored, in another service, and started no later than
 //     the child; a child whose parent started after it (clock skew) is kept
 //     alone (0x0e) with the parent's start, so that Dependencies can leave it
 //     out when the parent started after the window's end. Dependencies sums
-//     the hours and minutes the window holds whole and counts the partial
+//     the buckets the window holds whole (the coarsest first) and counts the
+//     partial
 //     minutes at its ends exactly from their spans, as before, with
 //     storage.DependencyCounter.
 //   - Attribute listings (0x0f, 0x10): per hour of span start, span or
