@@ -72,15 +72,13 @@
 //     holds whole and whose width divides the step; Start and End are
 //     rounded down to the minute.
 //   - Dependency edges (0x0d): per minute, ten minutes and hour of the
-//     child's start, per
-//     parent and child service, the calls and errors of the child spans
-//     whose parent is stored, in another service, and started no later than
-//     the child; a child whose parent started after it (clock skew) is kept
+//     child's start, per parent and child service, the calls and errors of
+//     the child spans whose parent is stored, in another service, and
+//     started no later than the child; a child whose parent started after it (clock skew) is kept
 //     alone (0x0e) with the parent's start, so that Dependencies can leave it
 //     out when the parent started after the window's end. Dependencies sums
 //     the buckets the window holds whole (the coarsest first) and counts the
-//     partial
-//     minutes at its ends exactly from their spans, as before, with
+//     partial minutes at its ends exactly from their spans, as before, with
 //     storage.DependencyCounter.
 //   - Attribute listings (0x0f, 0x10): per hour of span start, span or
 //     resource attribute, and service, the keys, and the values up to
