@@ -68,7 +68,8 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		WithBlockCacheSize(64 << 20).
 		WithNumCompactors(2).
 		WithValueLogFileSize(256 << 20).
-		WithValueThreshold(4 << 10)
+		WithValueThreshold(4 << 10).
+		WithDetectConflicts(false) // writes are ordered by Store.wmu
 	if c.tune != nil {
 		bo = c.tune(bo)
 	}
