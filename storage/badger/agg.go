@@ -1,6 +1,7 @@
 package badger
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -158,6 +159,10 @@ func (c *chunk) read() error {
 		sp := &c.w.spans[k.i]
 		id := ids(sp)
 		c.fresh[id] = nodeOf(sp)
+		if c.w.rebuild {
+			c.stored[id] = nil
+			continue
+		}
 		item, err := c.txn.Get(k.key)
 		if errors.Is(err, badgerdb.ErrKeyNotFound) {
 			c.stored[id] = nil
@@ -227,7 +232,12 @@ func (c *chunk) storedNode(id [idLen]byte) (*node, error) {
 	var sid storage.SpanID
 	copy(tid[:], id[:16])
 	copy(sid[:], id[16:])
-	item, err := c.txn.Get(spanKey(nil, tid, sid))
+	key := spanKey(nil, tid, sid)
+	if c.w.rebuild && bytes.Compare(key, c.part[0].key) >= 0 {
+		c.stored[id] = nil // not written again yet
+		return nil, nil
+	}
+	item, err := c.txn.Get(key)
 	if errors.Is(err, badgerdb.ErrKeyNotFound) {
 		c.stored[id] = nil
 		return nil, nil

@@ -151,10 +151,15 @@
 //
 // The key layout has a version, recorded at 0x7f. Version 2 (this one)
 // added the child index, the aggregates and the override entries of the
-// attribute index. A directory written by an older Tracer (version 1, which
-// has no record) is refused by Open with an error that says to move it
-// aside: read with this version its RED series, dependencies and attribute
-// listings would silently miss the old spans.
+// attribute index. Open upgrades a directory written by an older Tracer
+// (version 1, which has no record): it writes every stored span again
+// through the write path, in key order, counting a span as stored only once
+// it is written again, so that the aggregates come out as if the spans had
+// been written with this version (it logs a warning first; it takes about
+// as long as writing the spans did, minutes for millions). The version is
+// recorded last, so a crash restarts the upgrade, which first deletes what
+// the interrupted one wrote. A directory of another version is refused
+// with an error that says what to do.
 //
 // # Crashes
 //

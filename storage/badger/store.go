@@ -78,11 +78,12 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("badger: open %s: %w", dir, err)
 	}
-	if err := checkFormat(db); err != nil {
+	older, err := checkFormat(db)
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("badger: open %s: %w", dir, err)
 	}
-	return &Store{
+	s := &Store{
 		db:        db,
 		logger:    c.logger,
 		limits:    c.limits.WithDefaults(),
@@ -91,7 +92,14 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		valCount:  make(map[string]int),
 		aggCache:  make(map[string][]byte),
 		maxValue:  int(bo.ValueLogFileSize) - 1<<10,
-	}, nil
+	}
+	if older {
+		if err := s.rebuild(context.Background()); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("badger: open %s: rebuild the aggregates of a store written by an older Tracer: %w", dir, err)
+		}
+	}
+	return s, nil
 }
 
 // Close closes the database. It is safe to call more than once.
