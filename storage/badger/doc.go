@@ -57,9 +57,10 @@
 // ids (FindTraceIDs), or summarizes each from one prefix scan that decodes
 // only the head of each span (FindTraceSummaries). The duration index is
 // walked in duration order, keeping the Limit most recent traces.
-// StreamTrace reads MaxStreamBatch spans per transaction, resuming after
-// the last key read, so neither the trace nor a transaction is held across
-// the callback.
+// StreamTrace reads MaxStreamBatch spans per iterator from one read
+// transaction (a snapshot), resuming after the last key read: neither the
+// trace nor the store's lock is held across the callback, and Close waits
+// for a stream under way to reach its next batch.
 //
 // # Aggregates
 //

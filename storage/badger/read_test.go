@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -693,5 +694,78 @@ func TestRebuildOlderStore(t *testing.T) {
 				break
 			}
 		})
+	}
+}
+
+// TestStreamTraceSnapshot: spans rewritten or added while a trace streams
+// do not show in its later batches (the stream reads the versions written
+// before the call), and Close waits for a callback under way, then the
+// stream stops with an error.
+func TestStreamTraceSnapshot(t *testing.T) {
+	s, err := Open(t.TempDir(), WithSyncWrites(false), WithLogger(discard()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans := storagetest.NewGenerator(23).Trace(time.Now().Add(-time.Hour), 2500)
+	if err := s.WriteSpans(t.Context(), spans); err != nil {
+		t.Fatal(err)
+	}
+	changed := make([]storage.Span, len(spans))
+	for i, sp := range spans {
+		sp.Name = "changed"
+		changed[i] = sp
+	}
+	extra := changed[0]
+	extra.SpanID = storage.SpanID{0xff, 0xff}
+	var got []storage.Span
+	_, err = s.StreamTrace(t.Context(), spans[0].TraceID, func(b []storage.Span) error {
+		if len(got) == 0 {
+			if err := s.WriteSpans(t.Context(), append(changed, extra)); err != nil {
+				return err
+			}
+		}
+		got = append(got, b...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := storagetest.DiffSpans(got, spans); d != "" {
+		t.Fatalf("StreamTrace while the trace is rewritten differs from the versions before the call:\n%s", d)
+	}
+
+	entered, release := make(chan struct{}), make(chan struct{})
+	streamed := make(chan error, 1)
+	go func() {
+		_, err := s.StreamTrace(t.Context(), spans[0].TraceID, func([]storage.Span) error {
+			close(entered)
+			<-release
+			return nil
+		})
+		streamed <- err
+	}()
+	<-entered
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	for {
+		s.mu.RLock()
+		c := s.closed
+		s.mu.RUnlock()
+		if c {
+			break
+		}
+		runtime.Gosched()
+	}
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a stream's callback runs", err)
+	default:
+	}
+	close(release)
+	if err := <-streamed; !errors.Is(err, errClosed) {
+		t.Errorf("StreamTrace stopped by Close: err = %v, want the closed store's error", err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
 	}
 }

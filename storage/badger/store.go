@@ -34,6 +34,9 @@ type Store struct {
 	// clean-up exclusively.
 	mu     sync.RWMutex
 	closed bool
+	// streams counts the StreamTrace calls under way: each holds a
+	// read transaction across its callbacks, which Close waits for.
+	streams sync.WaitGroup
 
 	listMu    sync.Mutex
 	listCache map[string]struct{} // list and resource keys known to be stored
@@ -102,14 +105,18 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the database. It is safe to call more than once.
+// Close closes the database. It is safe to call more than once. A
+// StreamTrace under way stops at its next batch (with an error), and Close
+// waits for it: for the callback it is in to return.
 func (s *Store) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
+	s.mu.Unlock()
+	s.streams.Wait()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("badger: close: %w", err)
 	}
