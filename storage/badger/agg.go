@@ -1,6 +1,7 @@
 package badger
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -158,6 +159,10 @@ func (c *chunk) read() error {
 		sp := &c.w.spans[k.i]
 		id := ids(sp)
 		c.fresh[id] = nodeOf(sp)
+		if c.w.rebuild {
+			c.stored[id] = nil
+			continue
+		}
 		item, err := c.txn.Get(k.key)
 		if errors.Is(err, badgerdb.ErrKeyNotFound) {
 			c.stored[id] = nil
@@ -227,7 +232,12 @@ func (c *chunk) storedNode(id [idLen]byte) (*node, error) {
 	var sid storage.SpanID
 	copy(tid[:], id[:16])
 	copy(sid[:], id[16:])
-	item, err := c.txn.Get(spanKey(nil, tid, sid))
+	key := spanKey(nil, tid, sid)
+	if c.w.rebuild && bytes.Compare(key, c.part[0].key) >= 0 {
+		c.stored[id] = nil // not written again yet
+		return nil, nil
+	}
+	item, err := c.txn.Get(key)
 	if errors.Is(err, badgerdb.ErrKeyNotFound) {
 		c.stored[id] = nil
 		return nil, nil
@@ -408,7 +418,7 @@ func (c *chunk) edge(id [idLen]byte) error {
 }
 
 // addEdge counts e (sign -1: takes it back). An edge whose parent started
-// no later than the child is counted in the child's minute and hour, so that
+// no later than the child is counted in the child's buckets of each level, so that
 // any window holding the child counts it; one whose parent started later
 // (clock skew) is kept per child with the parent's start, for Dependencies
 // to test against the window's end.

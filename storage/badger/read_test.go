@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -231,6 +232,65 @@ func trim(h storage.Histogram) storage.Histogram {
 	return h
 }
 
+// checkAggregates compares Dependencies and RED over many windows with
+// counting the model's spans.
+func checkAggregates(t *testing.T, s *Store, m *model, r *rand.Rand, base time.Time) {
+	t.Helper()
+	ctx := t.Context()
+	hour := time.Unix(0, ceilTo(base.UnixNano(), hourNs))
+	windows := []struct {
+		name     string
+		end      time.Time
+		lookback time.Duration
+	}{
+		{"everything", base.Add(5 * time.Hour), 6 * time.Hour},
+		{"whole hours", hour.Add(2*time.Hour - 1), 2*time.Hour - 1},
+		{"whole minutes", hour.Add(47*time.Minute - 1), 31*time.Minute - 1},
+		{"zero lookback", base, 0},
+		{"inside one minute", hour.Add(90 * time.Second), 20 * time.Second},
+	}
+	for i := range 25 {
+		end := base.Add(time.Duration(r.Int64N(int64(3*time.Hour + 10*time.Minute))))
+		lb := time.Duration(r.Int64N(int64(3 * time.Hour)))
+		windows = append(windows, struct {
+			name     string
+			end      time.Time
+			lookback time.Duration
+		}{fmt.Sprintf("random %d", i), end, lb})
+	}
+	for _, w := range windows {
+		got, err := s.Dependencies(ctx, w.end, w.lookback)
+		if err != nil {
+			t.Fatalf("Dependencies(%s): %v", w.name, err)
+		}
+		if want := m.dependencies(t, w.end, w.lookback); !slices.Equal(got, want) {
+			t.Errorf("Dependencies(%s: end %s, lookback %s)\n got %+v\nwant %+v", w.name, w.end.Format(time.RFC3339Nano), w.lookback, got, want)
+		}
+	}
+
+	queries := []storage.REDQuery{
+		{Start: base.Add(-time.Hour), End: base.Add(4 * time.Hour), Step: time.Hour},
+		{Start: base.Add(-time.Hour), End: base.Add(4 * time.Hour), Step: time.Hour, GroupByOperation: true},
+		{Start: base, End: base.Add(3 * time.Hour), Step: 2 * time.Hour, Services: []string{"front", "db"}},
+		{Start: base.Add(7 * time.Minute), End: base.Add(2*time.Hour + 13*time.Minute + 5*time.Second), Step: time.Minute, GroupByOperation: true},
+		{Start: base, End: base.Add(3 * time.Hour), Step: 5 * time.Minute, Kinds: []storage.SpanKind{storage.KindServer, storage.KindClient}},
+		{Start: base, End: base.Add(3 * time.Hour), Step: time.Hour, Operation: "get", Services: []string{"back"}},
+		{Start: hour, End: hour.Add(3 * time.Hour), Step: 3 * time.Hour, GroupByOperation: true, Services: []string{"moved", "cache"}},
+		{Start: base.Add(3 * time.Minute), End: base.Add(2*time.Hour + 50*time.Minute), Step: 30 * time.Minute, GroupByOperation: true},
+		{Start: base.Add(-27 * time.Minute), End: base.Add(3*time.Hour + 1), Step: 10 * time.Minute, Services: []string{"db"}},
+	}
+	for i, q := range queries {
+		got, err := s.RED(ctx, q)
+		if err != nil {
+			t.Fatalf("RED(query %d): %v", i, err)
+		}
+		if d := diffRED(got, m.red(q)); d != "" {
+			t.Errorf("RED(query %d: %+v): %s", i, q, d)
+		}
+	}
+
+}
+
 // TestAggregatesMatchSpans writes random traces in random batches (children
 // before parents, retried batches, rewritten spans) and checks Dependencies
 // and RED against counting the spans themselves, over windows that end
@@ -259,57 +319,8 @@ func TestAggregatesMatchSpans(t *testing.T) {
 			fill(t, s, m, r, spans)
 			ctx := t.Context()
 
+			checkAggregates(t, s, m, r, base)
 			hour := time.Unix(0, ceilTo(base.UnixNano(), hourNs))
-			windows := []struct {
-				name     string
-				end      time.Time
-				lookback time.Duration
-			}{
-				{"everything", base.Add(5 * time.Hour), 6 * time.Hour},
-				{"whole hours", hour.Add(2*time.Hour - 1), 2*time.Hour - 1},
-				{"whole minutes", hour.Add(47*time.Minute - 1), 31*time.Minute - 1},
-				{"zero lookback", base, 0},
-				{"inside one minute", hour.Add(90 * time.Second), 20 * time.Second},
-			}
-			for i := range 25 {
-				end := base.Add(time.Duration(r.Int64N(int64(3*time.Hour + 10*time.Minute))))
-				lb := time.Duration(r.Int64N(int64(3 * time.Hour)))
-				windows = append(windows, struct {
-					name     string
-					end      time.Time
-					lookback time.Duration
-				}{fmt.Sprintf("random %d", i), end, lb})
-			}
-			for _, w := range windows {
-				got, err := s.Dependencies(ctx, w.end, w.lookback)
-				if err != nil {
-					t.Fatalf("Dependencies(%s): %v", w.name, err)
-				}
-				if want := m.dependencies(t, w.end, w.lookback); !slices.Equal(got, want) {
-					t.Errorf("Dependencies(%s: end %s, lookback %s)\n got %+v\nwant %+v", w.name, w.end.Format(time.RFC3339Nano), w.lookback, got, want)
-				}
-			}
-
-			queries := []storage.REDQuery{
-				{Start: base.Add(-time.Hour), End: base.Add(4 * time.Hour), Step: time.Hour},
-				{Start: base.Add(-time.Hour), End: base.Add(4 * time.Hour), Step: time.Hour, GroupByOperation: true},
-				{Start: base, End: base.Add(3 * time.Hour), Step: 2 * time.Hour, Services: []string{"front", "db"}},
-				{Start: base.Add(7 * time.Minute), End: base.Add(2*time.Hour + 13*time.Minute + 5*time.Second), Step: time.Minute, GroupByOperation: true},
-				{Start: base, End: base.Add(3 * time.Hour), Step: 5 * time.Minute, Kinds: []storage.SpanKind{storage.KindServer, storage.KindClient}},
-				{Start: base, End: base.Add(3 * time.Hour), Step: time.Hour, Operation: "get", Services: []string{"back"}},
-				{Start: hour, End: hour.Add(3 * time.Hour), Step: 3 * time.Hour, GroupByOperation: true, Services: []string{"moved", "cache"}},
-				{Start: base.Add(3 * time.Minute), End: base.Add(2*time.Hour + 50*time.Minute), Step: 30 * time.Minute, GroupByOperation: true},
-				{Start: base.Add(-27 * time.Minute), End: base.Add(3*time.Hour + 1), Step: 10 * time.Minute, Services: []string{"db"}},
-			}
-			for i, q := range queries {
-				got, err := s.RED(ctx, q)
-				if err != nil {
-					t.Fatalf("RED(query %d): %v", i, err)
-				}
-				if d := diffRED(got, m.red(q)); d != "" {
-					t.Errorf("RED(query %d: %+v): %s", i, q, d)
-				}
-			}
 
 			// Purge drops the aggregates of the whole buckets before the
 			// cut; a window after the cut's hour still counts exactly.
@@ -455,17 +466,16 @@ func TestResourceAttributeOverridden(t *testing.T) {
 	}
 }
 
-// TestFormatChecked: a directory written before the aggregates (no format
-// record) or in another format version is refused with an error that says
-// what to do, and a new one opens again.
+// TestFormatChecked: a directory of another format version is refused with
+// an error that says what to do, and a new one opens again.
 func TestFormatChecked(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
-		value []byte // nil: no record, as version 1 wrote
+		value []byte
 		want  string
 	}{
-		{"version 1", nil, "older Tracer"},
 		{"version 9", []byte{9}, "format version [9]"},
+		{"bad record", []byte{2, 0}, "format version [2 0]"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -476,19 +486,14 @@ func TestFormatChecked(t *testing.T) {
 			if err := s.WriteSpans(t.Context(), storagetest.NewGenerator(4).Trace(time.Now(), 3)); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.db.Update(func(txn *badgerTxn) error {
-				if tt.value == nil {
-					return txn.Delete(formatKey)
-				}
-				return txn.Set(formatKey, tt.value)
-			}); err != nil {
+			if err := s.db.Update(func(txn *badgerTxn) error { return txn.Set(formatKey, tt.value) }); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
 			_, err = Open(dir, WithLogger(discard()))
-			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "move it aside") && !strings.Contains(err.Error(), "move the directory aside") {
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "move it aside") {
 				t.Fatalf("Open(%s) err = %v, want one that says %q and what to do", tt.name, err, tt.want)
 			}
 		})
@@ -599,5 +604,168 @@ func TestChunkFoundTooBig(t *testing.T) {
 	red, err := s.RED(t.Context(), storage.REDQuery{Start: at, End: at.Add(time.Minute), Step: time.Minute})
 	if err != nil || len(red) != 1 || len(red[0].Points) != 1 || red[0].Points[0].Calls != uint64(len(spans)) {
 		t.Fatalf("RED = %+v, %v; want one point of %d calls", red, err, len(spans))
+	}
+}
+
+// TestRebuildOlderStore opens directories as version 1 left them (spans and
+// indexes, no format record, no aggregates, no child index) and as a
+// rebuild that did not finish left them (some aggregates): Open rebuilds
+// the aggregates, which then match counting the spans, and records the
+// version.
+func TestRebuildOlderStore(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		strip bool // delete the derived keys, as version 1 had none
+	}{{"version 1", true}, {"interrupted rebuild", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(7, 8))
+			dir := t.TempDir()
+			s, err := Open(dir, WithSyncWrites(false), WithLogger(discard()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := &model{spans: map[[idLen]byte]storage.Span{}}
+			base := time.Unix(0, floorTo(time.Now().Add(-5*time.Hour).UnixNano(), hourNs)).Add(9*time.Minute + 5*time.Second)
+			spans := randomTraces(r, base, 480)
+			// Random span ids, so that children come before their parents
+			// in key order too.
+			remap := map[storage.SpanID]storage.SpanID{}
+			for i := range spans {
+				if _, ok := remap[spans[i].SpanID]; !ok {
+					remap[spans[i].SpanID] = storage.SpanID{byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32()), 3}
+				}
+			}
+			for i := range spans {
+				spans[i].SpanID = remap[spans[i].SpanID]
+				if p, ok := remap[spans[i].ParentSpanID]; ok {
+					spans[i].ParentSpanID = p
+				}
+				// A trace longer than a rebuild batch, split across batches.
+				if i%3 == 0 {
+					spans[i].TraceID = storage.TraceID{9, 9, 9, 1}
+				}
+			}
+			fill(t, s, m, r, spans)
+			var derived [][]byte
+			if err := s.db.View(func(txn *badgerTxn) error {
+				for _, p := range []byte{pChild, pRED, pEdge, pSkew, pAttrKey, pAttrVal} {
+					derived = append(derived, keysWithPrefix(txn, []byte{p})...)
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if !tt.strip {
+				derived = derived[:len(derived)/2]
+			}
+			if err := s.deleteKeys(append(derived, formatKey)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s = open(t, dir, WithSyncWrites(false))
+			checkAggregates(t, s, m, r, base)
+			keys, err := s.AttributeKeys(t.Context(), storage.AttributeQuery{Start: base, End: base.Add(4 * time.Hour)})
+			if err != nil || !slices.Contains(keys, "k0") {
+				t.Errorf("AttributeKeys after the rebuild = %q, %v; want k0 among them", keys, err)
+			}
+			var version []byte
+			if err := s.db.View(func(txn *badgerTxn) error {
+				item, err := txn.Get(formatKey)
+				if err != nil {
+					return err
+				}
+				version, err = item.ValueCopy(nil)
+				return err
+			}); err != nil || !slices.Equal(version, []byte{formatVersion}) {
+				t.Fatalf("format record after the rebuild = %v, %v", version, err)
+			}
+			for _, sp := range m.spans {
+				tr, err := s.Trace(t.Context(), sp.TraceID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.ContainsFunc(tr.Spans, func(g storage.Span) bool {
+					return g.SpanID == sp.SpanID && storagetest.DiffSpans([]storage.Span{g}, []storage.Span{sp}) == ""
+				}) {
+					t.Fatalf("span %s/%s differs after the rebuild", sp.TraceID, sp.SpanID)
+				}
+				break
+			}
+		})
+	}
+}
+
+// TestStreamTraceSnapshot: spans rewritten or added while a trace streams
+// do not show in its later batches (the stream reads the versions written
+// before the call), and Close waits for a callback under way, then the
+// stream stops with an error.
+func TestStreamTraceSnapshot(t *testing.T) {
+	s, err := Open(t.TempDir(), WithSyncWrites(false), WithLogger(discard()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans := storagetest.NewGenerator(23).Trace(time.Now().Add(-time.Hour), 2500)
+	if err := s.WriteSpans(t.Context(), spans); err != nil {
+		t.Fatal(err)
+	}
+	changed := make([]storage.Span, len(spans))
+	for i, sp := range spans {
+		sp.Name = "changed"
+		changed[i] = sp
+	}
+	extra := changed[0]
+	extra.SpanID = storage.SpanID{0xff, 0xff}
+	var got []storage.Span
+	_, err = s.StreamTrace(t.Context(), spans[0].TraceID, func(b []storage.Span) error {
+		if len(got) == 0 {
+			if err := s.WriteSpans(t.Context(), append(changed, extra)); err != nil {
+				return err
+			}
+		}
+		got = append(got, b...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := storagetest.DiffSpans(got, spans); d != "" {
+		t.Fatalf("StreamTrace while the trace is rewritten differs from the versions before the call:\n%s", d)
+	}
+
+	entered, release := make(chan struct{}), make(chan struct{})
+	streamed := make(chan error, 1)
+	go func() {
+		_, err := s.StreamTrace(t.Context(), spans[0].TraceID, func([]storage.Span) error {
+			close(entered)
+			<-release
+			return nil
+		})
+		streamed <- err
+	}()
+	<-entered
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	for {
+		s.mu.RLock()
+		c := s.closed
+		s.mu.RUnlock()
+		if c {
+			break
+		}
+		runtime.Gosched()
+	}
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a stream's callback runs", err)
+	default:
+	}
+	close(release)
+	if err := <-streamed; !errors.Is(err, errClosed) {
+		t.Errorf("StreamTrace stopped by Close: err = %v, want the closed store's error", err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
 	}
 }

@@ -34,6 +34,9 @@ type Store struct {
 	// clean-up exclusively.
 	mu     sync.RWMutex
 	closed bool
+	// streams counts the StreamTrace calls under way: each holds a
+	// read transaction across its callbacks, which Close waits for.
+	streams sync.WaitGroup
 
 	listMu    sync.Mutex
 	listCache map[string]struct{} // list and resource keys known to be stored
@@ -68,7 +71,8 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		WithBlockCacheSize(64 << 20).
 		WithNumCompactors(2).
 		WithValueLogFileSize(256 << 20).
-		WithValueThreshold(4 << 10)
+		WithValueThreshold(4 << 10).
+		WithDetectConflicts(false) // writes are ordered by Store.wmu
 	if c.tune != nil {
 		bo = c.tune(bo)
 	}
@@ -77,11 +81,12 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("badger: open %s: %w", dir, err)
 	}
-	if err := checkFormat(db); err != nil {
+	older, err := checkFormat(db)
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("badger: open %s: %w", dir, err)
 	}
-	return &Store{
+	s := &Store{
 		db:        db,
 		logger:    c.logger,
 		limits:    c.limits.WithDefaults(),
@@ -90,17 +95,28 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		valCount:  make(map[string]int),
 		aggCache:  make(map[string][]byte),
 		maxValue:  int(bo.ValueLogFileSize) - 1<<10,
-	}, nil
+	}
+	if older {
+		if err := s.rebuild(context.Background()); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("badger: open %s: rebuild the aggregates of a store written by an older Tracer: %w", dir, err)
+		}
+	}
+	return s, nil
 }
 
-// Close closes the database. It is safe to call more than once.
+// Close closes the database. It is safe to call more than once. A
+// StreamTrace under way stops at its next batch (with an error), and Close
+// waits for it: for the callback it is in to return.
 func (s *Store) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
+	s.mu.Unlock()
+	s.streams.Wait()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("badger: close: %w", err)
 	}

@@ -19,6 +19,10 @@ type write struct {
 	kept     []keptSpan // the spans to store: the last of each id, not rejected
 	rejected []storage.RejectedSpan
 	lists    map[string][]byte // list and resource keys to write, not known stored
+	// rebuild is set when the spans are stored already, written again in
+	// key order to count them (see Store.rebuild): a span counts as stored
+	// only once written again.
+	rebuild bool
 
 	// Keys and values live in arena until the call returns; a slice taken
 	// from it is never written again, even when arena grows.
