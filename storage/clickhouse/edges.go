@@ -588,10 +588,11 @@ func (s *Store) precomputed(ctx context.Context, fresh []int64, endMinute, lowMi
 
 // RefreshDependencies runs the background job's work once now: it
 // computes the edges of every minute (of the last week) written since it
-// was last computed, at least settle ago. The Store runs it every
+// was last computed, at least settle (and ClockMargin) ago. The Store runs it every
 // Config.DependencyRefresh by itself; tools and tests call it to have
 // dependencies precomputed at once.
 func (s *Store) RefreshDependencies(ctx context.Context, settle time.Duration) error {
+	settle = max(settle, ClockMargin) // what is newer would not count as computed
 	var now time.Time
 	if err := s.conn.QueryRow(ctx, "SELECT now()").Scan(&now); err != nil {
 		return fmt.Errorf("refresh dependencies: server time: %w", err)
@@ -626,14 +627,23 @@ func (s *Store) RefreshDependencies(ctx context.Context, settle time.Duration) e
 	return nil
 }
 
+// ClockMargin is how much earlier than the server's time the job stamps
+// what it computes: a minute written less than that before a computation
+// is computed again, so clocks of a cluster's servers that differ by less
+// do not make a minute look computed when its last write was not seen.
+const ClockMargin = 5 * time.Second
+
 // computeMinutes computes and stores the edges of the given minutes
 // (sorted unix seconds), then their markers, stamped with the server time
-// before the computation began.
+// before the computation began (less ClockMargin).
 func (s *Store) computeMinutes(ctx context.Context, minutes []int64) error {
 	var at time.Time
 	if err := s.conn.QueryRow(ctx, "SELECT now()").Scan(&at); err != nil {
 		return fmt.Errorf("server time: %w", err)
 	}
+	// Stamped a little earlier than it starts: on a cluster the write
+	// marks carry the clock of the server that took the insert.
+	at = at.Add(-ClockMargin)
 	var ranges []nsRange
 	for i := 0; i < len(minutes); {
 		j := i + 1
