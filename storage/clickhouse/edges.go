@@ -588,9 +588,9 @@ func (s *Store) precomputed(ctx context.Context, fresh []int64, endMinute, lowMi
 
 // RefreshDependencies runs the background job's work once now: it
 // computes the edges of every minute (of the last week) written since it
-// was last computed, at least settle (and ClockMargin) ago. The Store runs it every
-// Config.DependencyRefresh by itself; tools and tests call it to have
-// dependencies precomputed at once.
+// was last computed, at least settle (and ClockMargin) ago. The Store
+// runs it every Config.DependencyRefresh by itself; tools and tests call
+// it to have dependencies precomputed at once.
 func (s *Store) RefreshDependencies(ctx context.Context, settle time.Duration) error {
 	settle = max(settle, ClockMargin) // what is newer would not count as computed
 	var now time.Time
