@@ -52,8 +52,9 @@
 --   the last write, the edges of each such minute from the spans
 --   (children that started in the minute joined to their parents, found
 --   near the child first, then anywhere) and writes them to tracer_edges
---   with the server time the computation started (computed), then a
---   marker in tracer_edge_minutes. A minute is up to date when its marker
+--   with the server time the computation started, less a margin for the
+--   clocks of a cluster's servers (computed), then a marker in
+--   tracer_edge_minutes. A minute is up to date when its marker
 --   is newer than its last write: then a reader sums its precomputed
 --   rows, and a minute no batch wrote holds no child; every other minute
 --   of a window (no marker yet, written since, the partial minutes at the

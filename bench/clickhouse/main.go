@@ -326,7 +326,7 @@ func precompute(ctx context.Context, s *clickhouse.Store, end time.Time, timeLiv
 		}
 		fmt.Fprintf(out, "dependencies (last 24h) before the job ran (all live): %s, %d edges\n", time.Since(t0).Round(time.Millisecond), len(deps))
 	}
-	time.Sleep(1100 * time.Millisecond) // the job's stamps have a second's resolution
+	time.Sleep(clickhouse.ClockMargin + 1100*time.Millisecond) // the job's stamps: see ClockMargin
 	t0 := time.Now()
 	if err := s.RefreshDependencies(ctx, 0); err != nil {
 		return fmt.Errorf("refresh dependencies: %w", err)

@@ -242,6 +242,8 @@ func TestCHDBSchemaAndQueries(t *testing.T) {
 		"find by attributes (1)":                  1,
 		"find by attributes (2)":                  1,
 		"red":                                     2,
+		"red (1m step)":                           4,
+		"red (1m step, by operation)":             4,
 		"red (every filter)":                      1,
 		"attribute keys":                          1,
 		"attribute keys (resource, every filter)": 1,

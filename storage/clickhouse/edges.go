@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -125,28 +126,56 @@ type missingParent struct {
 // and parent minute: what storage.DependencyCounter counts, split by
 // minute. Ranges close to each other share one join.
 func (s *Store) computeEdges(ctx context.Context, ranges []nsRange, plo, phi int64, maxJoin int) (map[edgeKey]*edgeCount, error) {
-	out := make(map[edgeKey]*edgeCount)
-	var missing []missingParent
+	var clusters [][]nsRange
 	for len(ranges) > 0 {
 		n := 1
 		for n < len(ranges) && ranges[n].lo-ranges[n-1].hi <= int64(parentNear) && n < edgeChunk {
 			n++
 		}
-		cluster := ranges[:n]
+		clusters = append(clusters, ranges[:n])
 		ranges = ranges[n:]
-		lo := max(plo, satAdd(cluster[0].lo, -int64(parentNear)))
-		hi := min(phi, satAdd(cluster[len(cluster)-1].hi, int64(parentNear)))
-		m, err := s.joinEdges(ctx, cluster, lo, hi, maxJoin, out)
-		if err != nil {
-			return nil, err
+	}
+	// The joins of distant clusters (a window's two ends) run at once, on
+	// connections of their own, at most maxParallelJoins.
+	type result struct {
+		edges   map[edgeKey]*edgeCount
+		missing []missingParent
+		err     error
+	}
+	results := make([]result, len(clusters))
+	sem := make(chan struct{}, maxParallelJoins)
+	var wg sync.WaitGroup
+	for i, cluster := range clusters {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			lo := max(plo, satAdd(cluster[0].lo, -int64(parentNear)))
+			hi := min(phi, satAdd(cluster[len(cluster)-1].hi, int64(parentNear)))
+			r := &results[i]
+			r.edges = make(map[edgeKey]*edgeCount)
+			r.missing, r.err = s.joinEdges(ctx, cluster, lo, hi, maxJoin, r.edges)
+		})
+	}
+	wg.Wait()
+	out := make(map[edgeKey]*edgeCount)
+	var missing []missingParent
+	for _, r := range results {
+		if r.err != nil {
+			return nil, r.err
 		}
-		missing = append(missing, m...)
+		for k, c := range r.edges {
+			addEdge(out, k, *c)
+		}
+		missing = append(missing, r.missing...)
 	}
 	if err := s.resolveMissing(ctx, missing, plo, phi, out); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
+
+// maxParallelJoins bounds the joins one computeEdges runs at once.
+const maxParallelJoins = 2
 
 // satAdd is a + d, saturated to int64's range.
 func satAdd(a, d int64) int64 {
@@ -321,36 +350,10 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 		e.calls += c.calls
 		e.errors += c.errors
 	}
-	endMinute := floorDiv(hi, nsPerMinute) * 60
-	lowMinute := floorDiv(satAdd(lo, -int64(parentLead)), nsPerMinute) * 60
-	moved := make(map[int64]bool) // fresh minutes computed live after all
-	for round := 0; len(fresh) > 0; round++ {
-		if round == maxFreshRounds {
-			for _, m := range fresh {
-				moved[m] = true
-			}
-			fresh = nil
-			break
-		}
-		clear(total)
-		straddling, err := s.precomputed(ctx, fresh, endMinute, lowMinute, add)
-		if err != nil {
-			return nil, fmt.Errorf("dependencies: %w", err)
-		}
-		if len(straddling) == 0 {
-			break
-		}
-		for m := range straddling {
-			moved[m] = true
-		}
-		fresh = slices.DeleteFunc(fresh, func(m int64) bool { return straddling[m] })
-	}
-	if len(fresh) == 0 {
-		clear(total)
-	}
 	// Besides the fresh minutes, those no batch wrote to hold no child:
 	// every batch records the minutes its spans started in (unless the
-	// database was migrated, for its older minutes).
+	// database was migrated, for its older minutes). The rest is joined
+	// live, while the fresh minutes are summed.
 	skip := fresh
 	if first <= last {
 		since := int64(math.MinInt64)
@@ -364,22 +367,70 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 			case next < len(fresh) && fresh[next] == m:
 				skip = append(skip, m)
 				next++
-			case m >= since && !moved[m]:
+			case m >= since:
 				if _, ok := written[m]; !ok {
 					skip = append(skip, m)
 				}
 			}
 		}
 	}
-	live := liveRanges(lo, hi, skip)
-	if len(live) > 0 {
-		edges, err := s.computeEdges(ctx, live, satAdd(lo, -int64(parentLead)), hi, s.limits.MaxDependencySpans)
+	plo := satAdd(lo, -int64(parentLead))
+	var (
+		liveEdges map[edgeKey]*edgeCount
+		liveErr   error
+		wg        sync.WaitGroup
+	)
+	if live := liveRanges(lo, hi, skip); len(live) > 0 {
+		wg.Go(func() { liveEdges, liveErr = s.computeEdges(ctx, live, plo, hi, s.limits.MaxDependencySpans) })
+	}
+	endMinute := floorDiv(hi, nsPerMinute) * 60
+	lowMinute := floorDiv(plo, nsPerMinute) * 60
+	var moved []int64 // fresh minutes joined live after all
+	for round := 0; len(fresh) > 0; round++ {
+		if round == maxFreshRounds {
+			moved = append(moved, fresh...)
+			fresh = nil
+			break
+		}
+		clear(total)
+		straddling, err := s.precomputed(ctx, fresh, endMinute, lowMinute, add)
+		if err != nil {
+			wg.Wait()
+			return nil, fmt.Errorf("dependencies: %w", err)
+		}
+		if len(straddling) == 0 {
+			break
+		}
+		fresh = slices.DeleteFunc(fresh, func(m int64) bool {
+			if straddling[m] {
+				moved = append(moved, m)
+			}
+			return straddling[m]
+		})
+	}
+	if len(fresh) == 0 {
+		clear(total)
+	}
+	wg.Wait()
+	if liveErr != nil {
+		return nil, s.dependenciesError(liveErr)
+	}
+	if len(moved) > 0 {
+		slices.Sort(moved)
+		ranges := make([]nsRange, len(moved))
+		for i, m := range moved {
+			ranges[i] = nsRange{m * int64(time.Second), m*int64(time.Second) + nsPerMinute - 1}
+		}
+		edges, err := s.computeEdges(ctx, ranges, plo, hi, s.limits.MaxDependencySpans)
 		if err != nil {
 			return nil, s.dependenciesError(err)
 		}
 		for k, c := range edges {
 			add(k.parent, k.child, *c)
 		}
+	}
+	for k, c := range liveEdges {
+		add(k.parent, k.child, *c)
 	}
 	out := make([]storage.Dependency, 0, len(total))
 	for k, c := range total {
@@ -537,10 +588,11 @@ func (s *Store) precomputed(ctx context.Context, fresh []int64, endMinute, lowMi
 
 // RefreshDependencies runs the background job's work once now: it
 // computes the edges of every minute (of the last week) written since it
-// was last computed, at least settle ago. The Store runs it every
-// Config.DependencyRefresh by itself; tools and tests call it to have
-// dependencies precomputed at once.
+// was last computed, at least settle (and ClockMargin) ago. The Store
+// runs it every Config.DependencyRefresh by itself; tools and tests call
+// it to have dependencies precomputed at once.
 func (s *Store) RefreshDependencies(ctx context.Context, settle time.Duration) error {
+	settle = max(settle, ClockMargin) // what is newer would not count as computed
 	var now time.Time
 	if err := s.conn.QueryRow(ctx, "SELECT now()").Scan(&now); err != nil {
 		return fmt.Errorf("refresh dependencies: server time: %w", err)
@@ -575,14 +627,23 @@ func (s *Store) RefreshDependencies(ctx context.Context, settle time.Duration) e
 	return nil
 }
 
+// ClockMargin is how much earlier than the server's time the job stamps
+// what it computes: a minute written less than that before a computation
+// is computed again, so clocks of a cluster's servers that differ by less
+// do not make a minute look computed when its last write was not seen.
+const ClockMargin = 5 * time.Second
+
 // computeMinutes computes and stores the edges of the given minutes
 // (sorted unix seconds), then their markers, stamped with the server time
-// before the computation began.
+// before the computation began (less ClockMargin).
 func (s *Store) computeMinutes(ctx context.Context, minutes []int64) error {
 	var at time.Time
 	if err := s.conn.QueryRow(ctx, "SELECT now()").Scan(&at); err != nil {
 		return fmt.Errorf("server time: %w", err)
 	}
+	// Stamped a little earlier than it starts: on a cluster the write
+	// marks carry the clock of the server that took the insert.
+	at = at.Add(-ClockMargin)
 	var ranges []nsRange
 	for i := 0; i < len(minutes); {
 		j := i + 1

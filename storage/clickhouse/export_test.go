@@ -110,8 +110,10 @@ func Queries(s Sample) []NamedQuery {
 		q    storage.REDQuery
 	}{
 		{"red", storage.REDQuery{Start: s.Start.Add(-time.Hour), End: s.Start.Add(time.Hour), Step: 5 * time.Minute}},
+		{"red (1m step)", storage.REDQuery{Kinds: []storage.SpanKind{storage.KindServer}, Start: s.Start.Add(-time.Hour), End: s.Start.Add(time.Hour), Step: time.Minute}},
+		{"red (1m step, by operation)", storage.REDQuery{GroupByOperation: true, Start: s.Start.Add(-time.Hour), End: s.Start.Add(time.Hour), Step: time.Minute}},
 		{"red (every filter)", storage.REDQuery{Services: []string{s.Service, "other"}, Kinds: []storage.SpanKind{storage.KindServer, storage.KindClient},
-			Operation: s.Operation, GroupByOperation: true, Start: s.Start.Add(-time.Hour), End: s.Start.Add(time.Hour), Step: time.Minute}},
+			Operation: s.Operation, GroupByOperation: true, Start: s.Start.Add(-time.Hour), End: s.Start.Add(time.Hour), Step: 2 * time.Minute}},
 	} {
 		q, args := redQuery(r.q, 1000)
 		out = append(out, NamedQuery{Name: r.name, SQL: q, Args: args})
