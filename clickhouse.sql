@@ -1,4 +1,4 @@
--- Tracer's ClickHouse schema, schema_version: 2
+-- Tracer's ClickHouse schema, schema_version: 3
 --
 -- This file is the single source of truth. The binary embeds it (package
 -- tracer, ClickHouseSchema) and storage/clickhouse applies it at start. Every
@@ -41,10 +41,64 @@
 --   value arrays (arrayExists over them).
 -- * tracer_operations holds distinct (day, service, name, kind): a few rows
 --   per batch, so services and operations are answered from a tiny table.
--- * Dependencies are computed at query time by joining child spans to their
---   parents in tracer_span_index over the requested window: a parent and
---   its child arrive from different processes in different batches, so the
---   writer cannot resolve the edge.
+-- * Dependencies: a parent and its child arrive from different processes in
+--   different batches, so the writer cannot resolve the edge. Instead every
+--   batch records, last (after its spans are visible), the minutes it
+--   touched in tracer_edge_writes (each span's minutes from its start to
+--   its end, at most a day: the minutes whose children it may parent);
+--   the server stamps the row with its own clock (at DEFAULT now()), so
+--   many collectors need no agreement on time. A background job in every
+--   Store (storage/clickhouse, edges.go) recomputes, a settle delay after
+--   the last write, the edges of each such minute from the spans
+--   (children that started in the minute joined to their parents, found
+--   near the child first, then anywhere) and writes them to tracer_edges
+--   with the server time the computation started, less a margin for the
+--   clocks of a cluster's servers (computed), then a marker in
+--   tracer_edge_minutes. A minute is up to date when its marker
+--   is newer than its last write: then a reader sums its precomputed
+--   rows, and a minute no batch wrote holds no child; every other minute
+--   of a window (no marker yet, written since, the partial minutes at the
+--   window's ends) is computed live, so the answer is exactly what the
+--   live join gives. Two jobs (two collectors)
+--   computing one minute write the same rows: the tables are
+--   ReplacingMergeTree(computed) and readers keep the newest computation.
+--   tracer_edges keeps the parent's start minute (pminute) when the parent
+--   started after its child's minute or more than a day before it (else
+--   the child's minute: every window counting the child counts it), so
+--   that a window's parent bounds apply as the live join applies them.
+-- * RED aggregates: the writer adds, per batch, one tracer_red row per
+--   (service, name, kind, minute) with the calls, the errors and the
+--   latency histogram (storage.LatencyBucket -> count, a Nested column
+--   whose name ends in Map, which SummingMergeTree sums key by key), and one
+--   tracer_red_services row per (service, kind, minute) for the series
+--   not split by operation (a day at one-minute steps reads a row per
+--   service and minute instead of one per operation). A
+--   SummingMergeTree cannot tell a retried batch from a new one: a batch
+--   written twice counts twice in RED series (spans, searches and
+--   dependencies never do). Materialized views would not help: they too
+--   see every insert.
+-- * Search by attribute: tracer_attributes holds one row per span
+--   attribute, ordered by (key, value hash, start time), with the span's
+--   service and trace id, so a search by attributes (and a service) reads
+--   one short range per attribute instead of every index row's arrays.
+--   The value is a 64-bit FNV-1a hash of its canonical string (long values
+--   stay out of the sort key). No span id: rows of several attributes of
+--   one span are matched by trace id and start time. Every search
+--   re-checks its candidates against the spans, so a hash collision or
+--   two spans starting in the same nanosecond find nothing wrong. The
+--   vector clock's per-span attributes (ticks and dependencies, a value per
+--   span) are not indexed: searches on them read tracer_span_index.
+-- * tracer_attribute_values lists the distinct (span or resource,
+--   service, key, value) per hour, for autocompletion; values longer than
+--   256 bytes are not listed.
+-- * Minutes (minute columns) are unix seconds of the minute's start, hours
+--   (hour) of the hour's.
+-- * Upgrading a version 2 database creates the new tables; RED series,
+--   attribute listings and attribute-alone searches cover the spans
+--   written after the upgrade (attribute searches with a service, or
+--   matching a resource attribute, use tracer_span_index as before), and
+--   dependencies over older data are computed live (exact, as slow as
+--   before) until those minutes are written again.
 -- * tracer_resources holds each distinct resource (its attributes) once
 --   per day, keyed by a hash of its content; spans and index rows carry only
 --   resource_hash (zero for an empty resource). The spans of one resource
@@ -167,4 +221,108 @@ CREATE TABLE IF NOT EXISTS tracer_resources
 ENGINE = ReplacingMergeTree()
 PARTITION BY day
 ORDER BY hash
+SETTINGS index_granularity = 256;
+
+-- tracer:shard cityHash64(trace_id)
+CREATE TABLE IF NOT EXISTS tracer_attributes
+(
+    day Date,
+    key String,
+    value_hash UInt64,
+    start_time Int64,
+    service String,
+    trace_id FixedString(16)
+)
+ENGINE = ReplacingMergeTree()
+PARTITION BY day
+ORDER BY (key, value_hash, start_time, trace_id)
+SETTINGS index_granularity = 8192;
+
+-- tracer:shard cityHash64(key, value)
+CREATE TABLE IF NOT EXISTS tracer_attribute_values
+(
+    day Date,
+    hour Int64,
+    resource UInt8,
+    service String,
+    key String,
+    value String
+)
+ENGINE = ReplacingMergeTree()
+PARTITION BY day
+ORDER BY (resource, key, value, service, hour)
+SETTINGS index_granularity = 1024;
+
+-- tracer:shard cityHash64(service, name)
+CREATE TABLE IF NOT EXISTS tracer_red
+(
+    day Date,
+    minute Int64,
+    service String,
+    name String,
+    kind Int8,
+    calls UInt64,
+    errors UInt64,
+    latencyMap Nested(bucket UInt16, count UInt64)
+)
+ENGINE = SummingMergeTree()
+PARTITION BY day
+ORDER BY (day, service, minute, name, kind)
+SETTINGS index_granularity = 1024;
+
+-- tracer:shard cityHash64(service)
+CREATE TABLE IF NOT EXISTS tracer_red_services
+(
+    day Date,
+    minute Int64,
+    service String,
+    kind Int8,
+    calls UInt64,
+    errors UInt64,
+    latencyMap Nested(bucket UInt16, count UInt64)
+)
+ENGINE = SummingMergeTree()
+PARTITION BY day
+ORDER BY (day, service, kind, minute)
+SETTINGS index_granularity = 1024;
+
+-- tracer:shard cityHash64(minute)
+CREATE TABLE IF NOT EXISTS tracer_edge_writes
+(
+    day Date,
+    minute Int64,
+    at DateTime DEFAULT now()
+)
+ENGINE = ReplacingMergeTree(at)
+PARTITION BY day
+ORDER BY minute
+SETTINGS index_granularity = 256;
+
+-- tracer:shard cityHash64(minute)
+CREATE TABLE IF NOT EXISTS tracer_edges
+(
+    day Date,
+    minute Int64,
+    parent String,
+    child String,
+    pminute Int64,
+    calls UInt64,
+    errors UInt64,
+    computed DateTime
+)
+ENGINE = ReplacingMergeTree(computed)
+PARTITION BY day
+ORDER BY (minute, parent, child, pminute)
+SETTINGS index_granularity = 1024;
+
+-- tracer:shard cityHash64(minute)
+CREATE TABLE IF NOT EXISTS tracer_edge_minutes
+(
+    day Date,
+    minute Int64,
+    computed DateTime
+)
+ENGINE = ReplacingMergeTree(computed)
+PARTITION BY day
+ORDER BY minute
 SETTINGS index_granularity = 256;

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/tracerdev/tracer/storage"
 )
@@ -20,8 +21,29 @@ type ParamError struct {
 }
 
 func (e *ParamError) Error() string {
-	return fmt.Sprintf("parameter %s=%q: want %s", e.Name, e.Value, e.Want)
+	v := e.Value
+	if len(v) > maxShownValue { // a long value is shown cut, at a rune boundary
+		n := maxShownValue
+		for n > 0 && !utf8.RuneStart(v[n]) {
+			n--
+		}
+		v = v[:n] + "..."
+	}
+	return fmt.Sprintf("parameter %s=%q: want %s", e.Name, v, e.Want)
 }
+
+// maxShownValue is the most bytes of a bad parameter's value an error
+// message repeats.
+const maxShownValue = 200
+
+// bodyError is a request body that cannot be read: its message is shown
+// with its status.
+type bodyError struct {
+	status int
+	msg    string
+}
+
+func (e *bodyError) Error() string { return e.msg }
 
 // badParam returns a *ParamError.
 func badParam(name, value, want string) error {
@@ -34,9 +56,17 @@ func badParam(name, value, want string) error {
 func (a *API) classify(r *http.Request, err error) (int, string) {
 	var pe *ParamError
 	var re *routeError
+	var me *methodError
+	var be *bodyError
 	switch {
+	case errors.As(err, &be):
+		return be.status, be.msg
+	case errors.Is(err, errPanic): // logged by the middleware
+		return http.StatusInternalServerError, fmt.Sprintf("internal error: see the server log for request id %s", requestID(r))
 	case errors.As(err, &re):
 		return http.StatusNotFound, re.Error()
+	case errors.As(err, &me):
+		return http.StatusMethodNotAllowed, me.Error()
 	case errors.As(err, &pe):
 		return http.StatusBadRequest, pe.Error()
 	case errors.Is(err, storage.ErrInvalidQuery):

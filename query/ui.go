@@ -5,19 +5,23 @@ import (
 	"strings"
 )
 
-// placeholder is served at / until the web UI is built into the binary.
+// placeholder is served outside /api/ until the web UI is built into the
+// binary (issue 13 builds it from ui/ with npm and embeds it).
 const placeholder = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Tracer</title></head>
 <body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
 <h1>Tracer</h1>
-<p>The query API is running. This binary was built without the web UI.</p>
-<p>Build it with <code>make ui</code> (it needs Node 20 and npm), then build the binary again, or point
-the Jaeger UI or Grafana's Jaeger data source at this address.</p>
+<p>The query API is running. Tracer's web UI does not exist yet: it is being built (from
+<code>ui/</code>, to be embedded in this binary), and this page will be replaced by it.</p>
+<p>Meanwhile, point the Jaeger UI or Grafana's Jaeger data source at this address: they read
+Tracer's Jaeger-compatible API (<code>/api/...</code>, <code>/api/v3/...</code>) without changes.</p>
 <p>API: <a href="api/services">api/services</a>, <a href="api/tracer/openapi.yaml">api/tracer/openapi.yaml</a></p>
 </body></html>
 `
 
-// registerUI serves the UI, or the placeholder page, outside /api/.
+// registerUI serves the UI, or the placeholder page, outside /api/, and
+// answers /api/ paths that no route serves with a JSON 404 (or 405 when
+// the path has a route for another method).
 func (a *API) registerUI(mux *http.ServeMux) {
 	ui := a.ui
 	if ui == nil {
@@ -27,11 +31,32 @@ func (a *API) registerUI(mux *http.ServeMux) {
 		})
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/api/") {
-			a.writeTracerError(w, r, &routeError{path: r.URL.Path})
+		if r.URL.Path != "/api" && !strings.HasPrefix(r.URL.Path, "/api/") {
+			ui.ServeHTTP(w, r)
 			return
 		}
-		ui.ServeHTTP(w, r)
+		// A path served for other methods is a 405 that says which.
+		var allowed []string
+		for _, m := range []string{http.MethodGet, http.MethodPost} {
+			if m == r.Method || m == http.MethodGet && r.Method == http.MethodHead {
+				continue
+			}
+			c := r.Clone(r.Context())
+			c.Method = m
+			if _, pattern := mux.Handler(c); pattern != "" && pattern != "/" {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) > 0 {
+			allow := strings.Join(allowed, ", ")
+			if allowed[0] == http.MethodGet {
+				allow = strings.Replace(allow, "GET", "GET, HEAD", 1)
+			}
+			w.Header().Set("Allow", allow)
+			a.writeError(w, r, &methodError{method: r.Method, path: r.URL.Path, allowed: strings.Join(allowed, " or ")})
+			return
+		}
+		a.writeError(w, r, &routeError{path: r.URL.Path})
 	})
 }
 
@@ -39,3 +64,11 @@ func (a *API) registerUI(mux *http.ServeMux) {
 type routeError struct{ path string }
 
 func (e *routeError) Error() string { return "no API route " + e.path }
+
+// methodError is a request for an /api/ route with a method it does not
+// serve.
+type methodError struct{ method, path, allowed string }
+
+func (e *methodError) Error() string {
+	return "method " + e.method + " not allowed on " + e.path + ": use " + e.allowed
+}

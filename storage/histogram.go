@@ -30,8 +30,11 @@ func LatencyBucket(d time.Duration) int {
 	return 8 + (e-3)*8 + m
 }
 
-// LatencyBucketBounds returns the durations bucket i counts: [lo, hi).
+// LatencyBucketBounds returns the durations bucket i counts: [lo, hi), and
+// for the last bucket (NumLatencyBuckets-1), whose hi is math.MaxInt64,
+// [lo, hi] inclusive. An index out of range is clamped into it.
 func LatencyBucketBounds(i int) (lo, hi time.Duration) {
+	i = min(max(i, 0), NumLatencyBuckets-1)
 	if i < 8 {
 		return time.Duration(i), time.Duration(i + 1)
 	}

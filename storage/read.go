@@ -58,9 +58,9 @@ type ServiceSummary struct {
 type TraceSummary struct {
 	ID TraceID
 	// RootService and RootName are the root span's (the span without a
-	// parent; the earliest-starting one when several are stored). When no
-	// root span is stored, HasRoot is false and they are the
-	// earliest-starting span's.
+	// parent; the earliest-starting one when several are stored, any one of
+	// them on a tie). When no root span is stored, HasRoot is false and they
+	// are the earliest-starting span's.
 	RootService string
 	RootName    string
 	HasRoot     bool
@@ -165,8 +165,9 @@ type SearchReader interface {
 	// for q, in the same order, with the same limits.
 	FindTraceIDs(ctx context.Context, q Query) ([]TraceID, error)
 	// FindTraceSummaries returns the summaries of the traces FindTraces
-	// would return for q, in the same order, with the same limits. The
-	// counts cover every stored span of each trace.
+	// would return for q, in the same order, with the same limits. Each
+	// summary covers every stored span of its trace, as Summarize does,
+	// however many there are (ReaderLimits.MaxTraceSpans does not apply).
 	FindTraceSummaries(ctx context.Context, q Query) ([]TraceSummary, error)
 }
 
@@ -175,14 +176,18 @@ const MaxStreamBatch = 1000
 
 // TraceStreamer reads a trace in bounded memory.
 type TraceStreamer interface {
-	// StreamTrace calls fn with the stored spans of the trace, in batches
-	// of at most MaxStreamBatch spans, in no particular order, each span
-	// once. The batch is the caller's until fn returns and is not used by
-	// the reader afterwards (fn may keep it). It stops after
-	// ReaderLimits.MaxTraceSpans spans and then returns truncated true.
-	// It returns ErrNotFound, without calling fn, when no span of the trace
-	// is stored, and the first error fn returns. Memory held by the reader
-	// is bounded by the batch size, not the trace's.
+	// StreamTrace calls fn with the stored spans of the trace, in
+	// non-empty batches of at most MaxStreamBatch spans, in no particular
+	// order, each span once, as the last version written before the call.
+	// The batch is the caller's: the reader never uses it after fn returns
+	// (fn may keep it). When more than ReaderLimits.MaxTraceSpans spans are
+	// stored it passes exactly that many and returns truncated true;
+	// otherwise it passes them all and returns false. It returns
+	// ErrNotFound, without calling fn, when no span of the trace is stored.
+	// When fn returns an error it calls fn no more and returns an error
+	// that wraps fn's (errors.Is). Memory held by the reader is bounded by
+	// the batch size, not the trace's (a backend that holds the trace in
+	// memory anyway may hold references to it).
 	StreamTrace(ctx context.Context, id TraceID, fn func([]Span) error) (truncated bool, err error)
 }
 
@@ -211,6 +216,31 @@ type REDQuery struct {
 	// REDResolution (backends that aggregate per minute round Start and End
 	// down to the minute).
 	Step time.Duration
+}
+
+// Matches reports whether span s is counted by q: it started in [Start,
+// End) and passes every set filter. Times are compared in unix nanoseconds.
+func (q *REDQuery) Matches(s *Span) bool {
+	switch {
+	case s.StartTime < q.Start.UnixNano() || s.StartTime >= q.End.UnixNano(),
+		q.Operation != "" && s.Name != q.Operation,
+		len(q.Services) > 0 && !slices.Contains(q.Services, s.Service),
+		len(q.Kinds) > 0 && !slices.Contains(q.Kinds, s.Kind):
+		return false
+	}
+	return true
+}
+
+// PointTime returns the start of the step that holds start (unix
+// nanoseconds): the greatest multiple of q.Step since the epoch not after
+// it. q.Step must be positive (see Validate).
+func (q *REDQuery) PointTime(start int64) int64 {
+	step := int64(q.Step)
+	r := start % step
+	if r < 0 {
+		r += step
+	}
+	return start - r
 }
 
 // Validate checks q: a bad step or an empty or inverted range is an error
@@ -244,10 +274,19 @@ type REDSeries struct {
 
 // REDReader computes RED (rate, errors, duration) series.
 type REDReader interface {
-	// RED returns the series for q, sorted by Service then Operation. An
-	// invalid q (see REDQuery.Validate), or one whose answer would hold
-	// more than ReaderLimits.MaxREDPoints points, is an error wrapping
-	// ErrInvalidQuery.
+	// RED returns the series for q, sorted by Service then Operation, with
+	// the spans REDQuery.Matches selects: each counts in the point
+	// REDQuery.PointTime gives its start, its duration in bucket
+	// LatencyBucket of the histogram. An invalid q (see REDQuery.Validate),
+	// or one whose answer would hold more than ReaderLimits.MaxREDPoints
+	// points (the points returned, not the steps of the range), is an error
+	// wrapping ErrInvalidQuery.
+	//
+	// A span written more than once counts once, as its last version, like
+	// every read. A backend that aggregates on write may document instead
+	// that a span written n times (a retried batch) counts n times, each
+	// time as the version then written; the conformance suite is told so
+	// (storagetest.REDCountsEachWrite).
 	RED(ctx context.Context, q REDQuery) ([]REDSeries, error)
 }
 
@@ -262,13 +301,18 @@ type AttributeQuery struct {
 	Key string
 	// Prefix, when set, keeps only keys (or values) that start with it.
 	Prefix string
-	// Start and End bound the spans' start times; zero values mean the
-	// backend's recent window (at least the last hour).
+	// Start and End bound the spans' start times, inclusive; a zero
+	// Start or End means the backend's recent window on that side (at
+	// least the last hour up to now). A backend that keeps listings by
+	// period may widen the window to whole periods of at most a day. An
+	// End before Start (both set) is an error wrapping ErrInvalidQuery.
 	Start time.Time
 	End   time.Time
-	// Limit caps the answer; 0 means DefaultAttributeLimit. A negative
-	// limit or one above ReaderLimits.MaxAttributeValues is an error
-	// wrapping ErrInvalidQuery.
+	// Limit caps the answer, which keeps the first Limit in sorted order;
+	// 0 means DefaultAttributeLimit, or ReaderLimits.MaxAttributeValues
+	// when that is less. A negative limit or one above
+	// ReaderLimits.MaxAttributeValues is an error wrapping
+	// ErrInvalidQuery.
 	Limit int
 }
 
@@ -277,13 +321,16 @@ type AttributeQuery struct {
 const DefaultAttributeLimit = 100
 
 // AttributeReader lists the attribute keys and values seen, for
-// autocompletion.
+// autocompletion. Span attributes are the spans' own (not their events' or
+// links'), and never include the resource's. Sorted means in byte order
+// (Go's string order). As with Reader.Operations, a span written again may
+// leave what only its old version carried listed.
 type AttributeReader interface {
 	// AttributeKeys returns distinct keys, sorted, at most q.Limit.
 	AttributeKeys(ctx context.Context, q AttributeQuery) ([]string, error)
-	// AttributeValues returns distinct values (canonical string form) of
-	// q.Key, sorted, at most q.Limit. An empty q.Key is an error wrapping
-	// ErrInvalidQuery.
+	// AttributeValues returns distinct values (canonical string form, see
+	// Attribute) of q.Key, sorted, at most q.Limit. An empty q.Key is an
+	// error wrapping ErrInvalidQuery.
 	AttributeValues(ctx context.Context, q AttributeQuery) ([]string, error)
 }
 

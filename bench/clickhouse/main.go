@@ -18,6 +18,7 @@ import (
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/tracerdev/tracer/internal/chtest"
+	"github.com/tracerdev/tracer/internal/cputime"
 	"github.com/tracerdev/tracer/storage"
 	"github.com/tracerdev/tracer/storage/clickhouse"
 	"github.com/tracerdev/tracer/storage/storagetest"
@@ -67,6 +68,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	addr := o.addr
+	serverPID := 0
 	if addr == "" {
 		var srv *chtest.Server
 		if o.dataDir != "" {
@@ -79,6 +81,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		defer srv.Stop()
 		addr = srv.Addr
+		serverPID = srv.PID()
 		if o.serve {
 			fmt.Fprintf(out, "addr %s pid %d\n", addr, srv.PID())
 			<-ctx.Done()
@@ -90,6 +93,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	cfg.Addr = []string{addr}
 	cfg.Database = o.database
 	cfg.BatchSize = o.batch
+	// The dependencies job is run once after the load (and timed), not
+	// during it, so that the write figures are the writer's alone.
+	cfg.DependencyRefresh = 0
 	s, err := clickhouse.New(ctx, cfg)
 	if err != nil {
 		return err
@@ -119,11 +125,19 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	end := time.Now().Add(-time.Minute)
 	begin := end.Add(-time.Duration(o.hours) * time.Hour)
 	if !o.skipWrite {
-		if sample, err = load(ctx, s, o, begin, end, out); err != nil {
+		if sample, err = load(ctx, s, o, begin, end, serverPID, out); err != nil {
 			return fmt.Errorf("load: %w", err)
 		}
-	} else if sample, err = sampleExisting(ctx, conn); err != nil {
-		return fmt.Errorf("sample: %w", err)
+		if err := precompute(ctx, s, end, true, out); err != nil {
+			return err
+		}
+	} else {
+		if sample, err = sampleExisting(ctx, conn); err != nil {
+			return fmt.Errorf("sample: %w", err)
+		}
+		if err := precompute(ctx, s, end, false, out); err != nil {
+			return err
+		}
 	}
 	if err := diskUsage(ctx, conn, o.database, out); err != nil {
 		return fmt.Errorf("disk usage: %w", err)
@@ -212,7 +226,7 @@ type sampleSet struct {
 
 // load generates the data set and writes it through the Store, a batch at
 // a time, generating the next batch while the previous one is written.
-func load(ctx context.Context, s *clickhouse.Store, o options, begin, end time.Time, out io.Writer) (sampleSet, error) {
+func load(ctx context.Context, s *clickhouse.Store, o options, begin, end time.Time, serverPID int, out io.Writer) (sampleSet, error) {
 	g := storagetest.NewGenerator(1)
 	sample := sampleSet{services: g.Services(), ops: g.Operations()}
 	traces := o.spans / o.perTrace
@@ -242,6 +256,7 @@ func load(ctx context.Context, s *clickhouse.Store, o options, begin, end time.T
 		}
 	}()
 	start := time.Now()
+	cpu0, srv0 := cputime.Now(), procCPU(serverPID)
 	written, lastReport := 0, time.Now()
 	var werr error
 	for b := range batches {
@@ -262,9 +277,62 @@ func load(ctx context.Context, s *clickhouse.Store, o options, begin, end time.T
 		return sample, werr
 	}
 	el := time.Since(start)
-	fmt.Fprintf(out, "store write: %d spans in %s = %.0f spans/s (WriteSpans, batches of %d, 3 tables; generation overlapped)\n",
+	fmt.Fprintf(out, "store write: %d spans in %s = %.0f spans/s (WriteSpans, batches of %d, every table; generation overlapped)\n",
 		written, el.Round(time.Millisecond), float64(written)/el.Seconds(), o.batch)
+	cpu := cputime.Now() - cpu0
+	fmt.Fprintf(out, "  CPU per million spans: this process %.2f s (generation included)", cpu.Seconds()*1e6/float64(max(written, 1)))
+	if serverPID > 0 {
+		srv := procCPU(serverPID) - srv0
+		fmt.Fprintf(out, ", clickhouse-server %.2f s (merges during the load included)", srv.Seconds()*1e6/float64(max(written, 1)))
+	}
+	fmt.Fprintln(out)
 	return sample, nil
+}
+
+// procCPU returns the CPU time (user + system) process pid has used, from
+// /proc (0 when pid is 0 or /proc cannot tell).
+func procCPU(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces) in ")".
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	const ticks = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticks
+}
+
+// precompute times the live dependencies over the last day once, then the
+// background job's work over everything just loaded (it ran not during
+// the load), so that the read figures see the precomputed edges.
+func precompute(ctx context.Context, s *clickhouse.Store, end time.Time, timeLive bool, out io.Writer) error {
+	if timeLive {
+		t0 := time.Now()
+		deps, err := s.Dependencies(ctx, end, 24*time.Hour)
+		if err != nil {
+			return fmt.Errorf("live dependencies: %w", err)
+		}
+		fmt.Fprintf(out, "dependencies (last 24h) before the job ran (all live): %s, %d edges\n", time.Since(t0).Round(time.Millisecond), len(deps))
+	}
+	time.Sleep(clickhouse.ClockMargin + 1100*time.Millisecond) // the job's stamps: see ClockMargin
+	t0 := time.Now()
+	if err := s.RefreshDependencies(ctx, 0); err != nil {
+		return fmt.Errorf("refresh dependencies: %w", err)
+	}
+	fmt.Fprintf(out, "dependencies job over the loaded data: %s\n", time.Since(t0).Round(time.Millisecond))
+	return nil
 }
 
 func sampleExisting(ctx context.Context, conn ch.Conn) (sampleSet, error) {
@@ -357,6 +425,59 @@ func latencies(ctx context.Context, s *clickhouse.Store, sample sampleSet, runs 
 		{"search attribute only user.id (all data)", max(runs/10, 5), func(ctx context.Context, i int) (int, error) {
 			tr, err := s.FindTraces(ctx, storage.Query{Attributes: map[string]string{"user.id": strconv.Itoa(r.IntN(1000))}})
 			return len(tr), err
+		}},
+		{"search service only (all data, limit 20)", runs, func(ctx context.Context, i int) (int, error) {
+			tr, err := s.FindTraces(ctx, storage.Query{Service: pick(sample.services)})
+			return len(tr), err
+		}},
+		{"search operation only (all data, limit 20)", runs, func(ctx context.Context, i int) (int, error) {
+			tr, err := s.FindTraces(ctx, storage.Query{Operation: pick(sample.ops)})
+			return len(tr), err
+		}},
+		{"search duration >= 199ms only (all data)", runs, func(ctx context.Context, i int) (int, error) {
+			tr, err := s.FindTraces(ctx, storage.Query{DurationMin: 199 * time.Millisecond})
+			return len(tr), err
+		}},
+		{"search service+duration >= 150ms (all data)", runs, func(ctx context.Context, i int) (int, error) {
+			tr, err := s.FindTraces(ctx, storage.Query{Service: pick(sample.services), DurationMin: 150 * time.Millisecond})
+			return len(tr), err
+		}},
+		{"search attribute only user.id (all data, ids)", runs, func(ctx context.Context, i int) (int, error) {
+			ids, err := s.FindTraceIDs(ctx, storage.Query{Attributes: map[string]string{"user.id": strconv.Itoa(r.IntN(1000))}})
+			return len(ids), err
+		}},
+		{"summaries service+operation (all data, limit 20)", runs, func(ctx context.Context, i int) (int, error) {
+			sums, err := s.FindTraceSummaries(ctx, storage.Query{Service: pick(sample.services), Operation: pick(sample.ops)})
+			return len(sums), err
+		}},
+		{"summaries attribute only user.id (all data)", runs, func(ctx context.Context, i int) (int, error) {
+			sums, err := s.FindTraceSummaries(ctx, storage.Query{Attributes: map[string]string{"user.id": strconv.Itoa(r.IntN(1000))}})
+			return len(sums), err
+		}},
+		{"stream trace by id", runs, func(ctx context.Context, i int) (int, error) {
+			n := 0
+			_, err := s.StreamTrace(ctx, sample.traceIDs[r.IntN(len(sample.traceIDs))], func(b []storage.Span) error {
+				n += len(b)
+				return nil
+			})
+			return n, err
+		}},
+		{"RED 24h per service, 1m step", max(runs/10, 5), func(ctx context.Context, i int) (int, error) {
+			series, err := s.RED(ctx, storage.REDQuery{Start: end.Add(-24 * time.Hour), End: end, Step: time.Minute})
+			return len(series), err
+		}},
+		{"RED 24h one service by operation, 5m step", max(runs/10, 5), func(ctx context.Context, i int) (int, error) {
+			series, err := s.RED(ctx, storage.REDQuery{Services: []string{pick(sample.services)}, GroupByOperation: true,
+				Start: end.Add(-24 * time.Hour), End: end, Step: 5 * time.Minute})
+			return len(series), err
+		}},
+		{"attribute keys (last 24h)", runs, func(ctx context.Context, i int) (int, error) {
+			keys, err := s.AttributeKeys(ctx, storage.AttributeQuery{Start: end.Add(-24 * time.Hour), End: end})
+			return len(keys), err
+		}},
+		{"attribute values user.id (last 24h)", runs, func(ctx context.Context, i int) (int, error) {
+			vals, err := s.AttributeValues(ctx, storage.AttributeQuery{Key: "user.id", Start: end.Add(-24 * time.Hour), End: end})
+			return len(vals), err
 		}},
 		{"services", runs, func(ctx context.Context, i int) (int, error) {
 			svcs, err := s.Services(ctx)

@@ -38,6 +38,37 @@ func BenchmarkWriteSpans(b *testing.B) {
 	}
 }
 
+// BenchmarkWriteFresh writes batches of 1000 spans never written before
+// (100 traces of 10 spans), the collector's steady state; BenchmarkWriteSpans
+// writes the same 16 batches again and again, the path of a retried batch.
+func BenchmarkWriteFresh(b *testing.B) {
+	for _, sync := range []bool{true, false} {
+		name := "sync"
+		if !sync {
+			name = "nosync"
+		}
+		b.Run(name+"/1000spans", func(b *testing.B) {
+			s := open(b, b.TempDir(), WithSyncWrites(sync))
+			g := storagetest.NewGenerator(1)
+			start := time.Now().Add(-time.Hour)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				var batch []storage.Span
+				for range 100 {
+					batch = append(batch, g.Trace(start.Add(time.Duration(i)*time.Second), 10)...)
+				}
+				b.StartTimer()
+				if err := s.WriteSpans(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/span")
+		})
+	}
+}
+
 // BenchmarkRead reads a store of 100,000 spans (10,000 traces of 10 spans
 // over an hour).
 func BenchmarkRead(b *testing.B) {

@@ -301,3 +301,55 @@ func decodeAttrs(b []byte) ([]storage.Attribute, error) {
 	}
 	return a, nil
 }
+
+// node is what the aggregates and summaries need of a span, decoded without
+// its attributes, events and links.
+type node struct {
+	parent  storage.SpanID
+	service string
+	name    string
+	kind    storage.SpanKind
+	start   int64
+	end     int64
+	status  storage.StatusCode
+}
+
+func nodeOf(s *storage.Span) *node {
+	return &node{
+		parent: s.ParentSpanID, service: s.Service, name: s.Name, kind: s.Kind,
+		start: s.StartTime, end: s.EndTime, status: s.StatusCode,
+	}
+}
+
+// decodeNode decodes the head of a span written by appendSpan.
+func decodeNode(b []byte) (*node, error) {
+	var n node
+	d := decoder{s: string(b)}
+	v := d.byte()
+	if d.err == nil && v != 1 && v != spanVersion {
+		return nil, fmt.Errorf("decode span: unknown version %d", v)
+	}
+	d.take(16 + 8)
+	copy(n.parent[:], d.take(8))
+	d.string() // trace state
+	d.uint32() // flags
+	n.name = d.string()
+	n.kind = storage.SpanKind(d.byte())
+	n.start = d.varint()
+	n.end = n.start + d.varint()
+	n.status = storage.StatusCode(d.byte())
+	d.string() // status message
+	n.service = d.string()
+	if d.err != nil {
+		return nil, fmt.Errorf("decode span: %w", d.err)
+	}
+	return &n, nil
+}
+
+// span returns the fields of a span that storage.SummaryBuilder reads.
+func (n *node) span() storage.Span {
+	return storage.Span{
+		ParentSpanID: n.parent, Service: n.service, Name: n.name, Kind: n.kind,
+		StartTime: n.start, EndTime: n.end, StatusCode: n.status,
+	}
+}

@@ -28,19 +28,24 @@ type plan struct {
 // service and operation, then service and duration, then service, then start
 // time alone.
 func choosePlan(q *storage.Query) plan {
-	keys := make([]string, 0, len(q.Attributes))
-	for k := range q.Attributes {
-		if indexedAttr(k) {
-			keys = append(keys, k)
+	// The attribute index holds, for a key and value, every span whose
+	// attribute or resource attribute has it: hits are confirmed.
+	for _, m := range []map[string]string{q.Attributes, q.ResourceAttributes} {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			if indexedAttr(k) {
+				keys = append(keys, k)
+			}
+		}
+		if len(keys) > 0 {
+			slices.Sort(keys)
+			k := keys[0]
+			return plan{prefix: appendTerm(appendTerm([]byte{pAttr}, k), m[k]), verify: true}
 		}
 	}
-	if len(keys) > 0 {
-		slices.Sort(keys)
-		k := keys[0]
-		return plan{prefix: appendTerm(appendTerm([]byte{pAttr}, k), q.Attributes[k]), verify: true}
-	}
-	// Attributes left (not indexed) are tested on each hit's span.
-	attrs := len(q.Attributes) > 0
+	// Attributes left (not indexed), resource attributes and the status
+	// are tested on each hit's span.
+	attrs := len(q.Attributes) > 0 || len(q.ResourceAttributes) > 0 || q.Status != storage.AnyStatus
 	dur := q.DurationMin > 0 || q.DurationMax > 0
 	longSvc := len(q.Service) > maxInlineTerm
 	switch {
@@ -62,41 +67,8 @@ func choosePlan(q *storage.Query) plan {
 // down, testing each hit's span when the index alone does not settle the
 // match, until it has q.Limit traces; then it loads those traces whole.
 func (s *Store) FindTraces(ctx context.Context, q storage.Query) ([]storage.Trace, error) {
-	if err := s.begin(ctx); err != nil {
-		return nil, err
-	}
-	defer s.mu.RUnlock()
-	limit := q.Limit
-	switch {
-	case limit < 0 || limit > s.limits.MaxTraces:
-		return nil, fmt.Errorf("badger: find traces: limit %d: want 0 to %d: %w", limit, s.limits.MaxTraces, storage.ErrInvalidQuery)
-	case limit == 0:
-		limit = storage.DefaultLimit
-	}
-	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
-	if !q.StartMin.IsZero() {
-		lo = q.StartMin.UnixNano()
-	}
-	if !q.StartMax.IsZero() {
-		hi = q.StartMax.UnixNano()
-	}
-	if lo > hi {
-		return []storage.Trace{}, nil
-	}
-	p := choosePlan(&q)
 	var out []storage.Trace
-	err := s.db.View(func(txn *badgerdb.Txn) error {
-		var ids []storage.TraceID
-		var err error
-		res := newResources(txn)
-		if p.byDuration {
-			ids, err = findByDuration(ctx, txn, &q, p, lo, hi, limit, res)
-		} else {
-			ids, err = findByTime(ctx, txn, &q, p, lo, hi, limit, res)
-		}
-		if err != nil {
-			return err
-		}
+	err := s.find(ctx, &q, func(txn *badgerdb.Txn, ids []storage.TraceID, res *resources) error {
 		out = make([]storage.Trace, 0, len(ids))
 		for _, id := range ids {
 			tr, err := loadTrace(ctx, txn, id, s.limits.MaxTraceSpans, res)
@@ -113,6 +85,119 @@ func (s *Store) FindTraces(ctx context.Context, q storage.Query) ([]storage.Trac
 		return nil, fmt.Errorf("badger: find traces: %w", err)
 	}
 	return out, nil
+}
+
+// FindTraceIDs returns the ids of the traces FindTraces returns for q, in
+// the same order, without reading the traces.
+func (s *Store) FindTraceIDs(ctx context.Context, q storage.Query) ([]storage.TraceID, error) {
+	var out []storage.TraceID
+	err := s.find(ctx, &q, func(_ *badgerdb.Txn, ids []storage.TraceID, _ *resources) error {
+		out = ids
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("badger: find trace ids: %w", err)
+	}
+	if out == nil {
+		out = []storage.TraceID{}
+	}
+	return out, nil
+}
+
+// FindTraceSummaries returns the summaries of the traces FindTraces returns
+// for q, in the same order: each trace is one prefix scan that decodes only
+// the head of each span (ids, name, times, status, service).
+func (s *Store) FindTraceSummaries(ctx context.Context, q storage.Query) ([]storage.TraceSummary, error) {
+	var out []storage.TraceSummary
+	err := s.find(ctx, &q, func(txn *badgerdb.Txn, ids []storage.TraceID, _ *resources) error {
+		out = make([]storage.TraceSummary, 0, len(ids))
+		var b storage.SummaryBuilder
+		for _, id := range ids {
+			n, err := summarize(ctx, txn, id, &b)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				out = append(out, b.Summary())
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("badger: find trace summaries: %w", err)
+	}
+	return out, nil
+}
+
+// summarize adds every stored span of trace id to b (after Reset) and
+// returns how many there were.
+func summarize(ctx context.Context, txn *badgerdb.Txn, id storage.TraceID, b *storage.SummaryBuilder) (int, error) {
+	b.Reset(id)
+	prefix := append([]byte{pSpan}, id[:]...)
+	it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
+	defer it.Close()
+	n := 0
+	for it.Rewind(); it.Valid(); it.Next() {
+		if n++; n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
+		}
+		err := it.Item().Value(func(v []byte) error {
+			nd, err := decodeNode(v)
+			if err != nil {
+				return err
+			}
+			sp := nd.span()
+			b.Add(&sp)
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("trace %s: %w", id, err)
+		}
+	}
+	return n, nil
+}
+
+// find validates q, finds the ids of the matching traces, most recent
+// first, and calls fn with them in the same transaction.
+func (s *Store) find(ctx context.Context, q *storage.Query, fn func(txn *badgerdb.Txn, ids []storage.TraceID, res *resources) error) error {
+	limit := q.Limit
+	switch {
+	case limit < 0 || limit > s.limits.MaxTraces:
+		return fmt.Errorf("limit %d: want 0 to %d: %w", limit, s.limits.MaxTraces, storage.ErrInvalidQuery)
+	case limit == 0:
+		limit = storage.DefaultLimit
+	}
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+	if !q.StartMin.IsZero() {
+		lo = q.StartMin.UnixNano()
+	}
+	if !q.StartMax.IsZero() {
+		hi = q.StartMax.UnixNano()
+	}
+	if lo > hi {
+		return fn(nil, []storage.TraceID{}, nil)
+	}
+	p := choosePlan(q)
+	return s.db.View(func(txn *badgerdb.Txn) error {
+		var ids []storage.TraceID
+		var err error
+		res := newResources(txn)
+		if p.byDuration {
+			ids, err = findByDuration(ctx, txn, q, p, lo, hi, limit, res)
+		} else {
+			ids, err = findByTime(ctx, txn, q, p, lo, hi, limit, res)
+		}
+		if err != nil {
+			return err
+		}
+		return fn(txn, ids, res)
+	})
 }
 
 // matches reads the span a hit points at and tests it against q.

@@ -20,6 +20,13 @@ const (
 	pOps      byte = 0x08 // term(service) | term(name) | kind -> name
 	pResource byte = 0x09 // resID -> resource attributes
 	pResUse   byte = 0x0a // resID | hour -> nothing: spans of that hour use it
+	pChild    byte = 0x0b // trace | parent | span -> start | status | service
+	pRED      byte = 0x0c // level | group | bucket | term(service) [| term(name)] | kind -> counts
+	pEdge     byte = 0x0d // level | bucket | term(parent) | term(child) -> counts
+	pSkew     byte = 0x0e // start | trace | span -> parent start | status | parent, child services
+	pAttrKey  byte = 0x0f // hour | resource | term(service) | term(key) -> key
+	pAttrVal  byte = 0x10 // hour | resource | term(service) | term(key) | term(value) -> value
+	pMeta     byte = 0x7f // name -> value: the store's own records (format version)
 )
 
 // resKey is the key of a stored resource.
@@ -34,14 +41,31 @@ func resUseKey(b []byte, id resID, start int64) []byte {
 	return appendTime(b, hourOf(start))
 }
 
+// Widths of the aggregates' time buckets, in nanoseconds.
+const (
+	minuteNs = int64(60e9)
+	hourNs   = int64(3600e9)
+)
+
 // hourOf is the start of the hour of t (unix nanoseconds).
-func hourOf(t int64) int64 {
-	const hour = int64(3600e9)
-	h := t / hour * hour
-	if h > t {
-		h -= hour
+func hourOf(t int64) int64 { return floorTo(t, hourNs) }
+
+// floorTo rounds t down to a multiple of w, negative times included.
+func floorTo(t, w int64) int64 {
+	f := t / w * w
+	if f > t {
+		f -= w
 	}
-	return h
+	return f
+}
+
+// ceilTo rounds t up to a multiple of w.
+func ceilTo(t, w int64) int64 {
+	f := floorTo(t, w)
+	if f < t {
+		f += w
+	}
+	return f
 }
 
 // idLen is the trace id and span id that end every index key.
@@ -155,12 +179,56 @@ func indexKeys(buf []byte, s *storage.Span, fn func(k, v []byte)) []byte {
 		}
 		fn(key(pAttr, func(b []byte) []byte { return appendTerm(appendTerm(b, a.Key), a.Value) }), nil)
 	})
+	// A resource attribute that the span overrides with another value is
+	// indexed too, so that the attribute index holds every span a
+	// Query.ResourceAttributes entry can match (hits are confirmed).
+	for i := range s.Resource {
+		a := &s.Resource[i]
+		if own, ok := s.Attribute(a.Key); ok && own.Value != a.Value && indexedAttr(a.Key) {
+			fn(key(pAttr, func(b []byte) []byte { return appendTerm(appendTerm(b, a.Key), a.Value) }), nil)
+		}
+	}
 	k := key(pTime, func(b []byte) []byte { return b })
 	v := append(buf[len(k):len(k):cap(buf)], s.ParentSpanID[:]...)
 	v = append(v, byte(s.StatusCode))
 	v = append(v, s.Service...)
 	fn(k, v)
+	if !s.ParentSpanID.IsZero() {
+		buf = append(buf[:0], pChild)
+		buf = append(buf, s.TraceID[:]...)
+		buf = append(buf, s.ParentSpanID[:]...)
+		buf = append(buf, s.SpanID[:]...)
+		n := len(buf)
+		buf = appendTime(buf, s.StartTime)
+		buf = append(buf, byte(s.StatusCode))
+		buf = append(buf, s.Service...)
+		fn(buf[:n:n], buf[n:])
+	}
 	return buf
+}
+
+// childKeyLen is the length of a 0x0b key: prefix, trace, parent, span.
+const childKeyLen = 1 + 16 + 8 + 8
+
+// parseTerm returns the length of the term at the start of b, or -1.
+func parseTerm(b []byte) int {
+	if len(b) == 0 {
+		return -1
+	}
+	switch b[0] {
+	case 0:
+		n, w := binary.Uvarint(b[1:])
+		if w <= 0 || uint64(len(b)-1-w) < n {
+			return -1
+		}
+		return 1 + w + int(n)
+	case 1:
+		if len(b) < 17 {
+			return -1
+		}
+		return 17
+	}
+	return -1
 }
 
 func serviceListKey(b []byte, service string) []byte {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	badgerdb "github.com/dgraph-io/badger/v4"
@@ -19,7 +20,11 @@ const purgeChunk = 1000
 const maxGCRounds = 64
 
 // Purge deletes the spans that started before t with all their index
-// entries, then the service and operation list entries that no span uses any
+// entries, then the aggregates of the time buckets that end at or before t
+// (RED and edge minutes and hours, attribute listing hours; a bucket that
+// holds t keeps counting its spans before t until a later Purge passes
+// it, and an edge stays counted when its parent is purged and its child
+// kept), then the service and operation list entries that no span uses any
 // more and the resources that no span of a later hour refers to, and then
 // runs Badger's value log garbage collection until it finds no file worth
 // rewriting (at most maxGCRounds files): that is what frees the disk that
@@ -32,6 +37,9 @@ func (s *Store) Purge(ctx context.Context, before time.Time) error {
 	}
 	cut := before.UnixNano()
 	err := s.purgeSpans(ctx, cut)
+	if err == nil {
+		err = s.purgeAggregates(ctx, cut)
+	}
 	s.mu.RUnlock()
 	if err != nil {
 		return fmt.Errorf("badger: purge: %w", err)
@@ -52,6 +60,7 @@ func (s *Store) purgeSpans(ctx context.Context, cut int64) error {
 			return err
 		}
 		var dels [][]byte
+		s.wmu.Lock()
 		err := s.db.View(func(txn *badgerdb.Txn) error {
 			it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: []byte{pTime}})
 			defer it.Close()
@@ -88,13 +97,73 @@ func (s *Store) purgeSpans(ctx context.Context, cut int64) error {
 			}
 			return nil
 		})
-		if err != nil {
+		if err == nil && len(dels) > 0 {
+			err = s.deleteKeys(dels)
+		}
+		s.wmu.Unlock()
+		if err != nil || len(dels) == 0 {
 			return err
 		}
-		if len(dels) == 0 {
-			return nil
+	}
+}
+
+// purgeAggregates deletes the aggregates of the buckets that end at or
+// before cut, and forgets the attribute listings it had cached.
+func (s *Store) purgeAggregates(ctx context.Context, cut int64) error {
+	below := func(p []byte, width int64) [2][]byte {
+		return [2][]byte{p, appendTime(slices.Clip(p), cut-width+1)}
+	}
+	var ranges [][2][]byte
+	for _, l := range levels {
+		for _, g := range [...]byte{groupService, groupOp} {
+			ranges = append(ranges, below([]byte{pRED, l.level, g}, l.width))
 		}
-		if err := s.deleteKeys(dels); err != nil {
+		ranges = append(ranges, below([]byte{pEdge, l.level}, l.width))
+	}
+	ranges = append(ranges, below([]byte{pSkew}, 1), below([]byte{pAttrKey}, hourNs), below([]byte{pAttrVal}, hourNs))
+	for _, r := range ranges {
+		if err := s.deleteRange(ctx, r[0], r[1]); err != nil {
+			return err
+		}
+	}
+	s.listMu.Lock()
+	clear(s.attrCache)
+	clear(s.valCount)
+	s.listMu.Unlock()
+	s.wmu.Lock()
+	clear(s.aggCache)
+	s.wmu.Unlock()
+	return nil
+}
+
+// deleteRange deletes the keys with prefix that sort before stop, a chunk
+// at a time, each under s.wmu.
+func (s *Store) deleteRange(ctx context.Context, prefix, stop []byte) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var keys [][]byte
+		s.wmu.Lock()
+		err := s.db.View(func(txn *badgerdb.Txn) error {
+			it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: prefix})
+			defer it.Close()
+			for it.Rewind(); it.Valid() && len(keys) < 10*purgeChunk; it.Next() {
+				if bytes.Compare(it.Item().Key(), stop) >= 0 {
+					break
+				}
+				keys = append(keys, it.Item().KeyCopy(nil))
+			}
+			return nil
+		})
+		if err == nil && len(keys) > 0 {
+			err = s.deleteKeys(keys)
+			for _, k := range keys {
+				delete(s.aggCache, string(k))
+			}
+		}
+		s.wmu.Unlock()
+		if err != nil || len(keys) < 10*purgeChunk {
 			return err
 		}
 	}

@@ -215,16 +215,21 @@ func inL0(s *Store) bool {
 	return false
 }
 
-// TestDependencyLimit: a window holding more spans than MaxDependencySpans
-// is refused with ErrInvalidQuery.
+// TestDependencyLimit: a window whose partial minutes hold more spans than
+// MaxDependencySpans is refused with ErrInvalidQuery; whole minutes are
+// read from the edge aggregates and do not count.
 func TestDependencyLimit(t *testing.T) {
 	ctx := t.Context()
 	s := open(t, t.TempDir(), WithReaderLimits(storage.ReaderLimits{MaxDependencySpans: 5}))
-	if err := s.WriteSpans(ctx, storagetest.NewGenerator(17).Trace(time.Now().Add(-time.Minute), 6)); err != nil {
+	minute := time.Unix(0, floorTo(time.Now().Add(-10*time.Minute).UnixNano(), minuteNs))
+	if err := s.WriteSpans(ctx, storagetest.NewGenerator(17).Trace(minute.Add(10*time.Second), 6)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Dependencies(ctx, time.Now(), time.Hour); !errors.Is(err, storage.ErrInvalidQuery) {
-		t.Fatalf("Dependencies over 6 spans with MaxDependencySpans 5: err = %v, want ErrInvalidQuery", err)
+	if _, err := s.Dependencies(ctx, minute.Add(30*time.Second), time.Hour); !errors.Is(err, storage.ErrInvalidQuery) {
+		t.Fatalf("Dependencies over 6 spans of a partial minute with MaxDependencySpans 5: err = %v, want ErrInvalidQuery", err)
+	}
+	if _, err := s.Dependencies(ctx, minute.Add(time.Minute-1), time.Hour); err != nil {
+		t.Fatalf("Dependencies over whole minutes: %v", err)
 	}
 	if _, err := s.Dependencies(ctx, time.Now(), time.Second); err != nil {
 		t.Fatalf("Dependencies over an empty window: %v", err)

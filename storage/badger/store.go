@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-	"time"
 
 	badgerdb "github.com/dgraph-io/badger/v4"
 
@@ -35,9 +34,20 @@ type Store struct {
 	// clean-up exclusively.
 	mu     sync.RWMutex
 	closed bool
+	// streams counts the StreamTrace calls under way: each holds a
+	// read transaction across its callbacks, which Close waits for.
+	streams sync.WaitGroup
 
 	listMu    sync.Mutex
 	listCache map[string]struct{} // list and resource keys known to be stored
+	attrCache map[string]struct{} // attribute listing keys known stored
+	valCount  map[string]int      // listed values per attribute key prefix
+
+	// wmu orders writes: a write reads the stored state (old versions of
+	// its spans, parents, children, aggregate values) and writes what
+	// changes, which must not interleave with another write or a Purge.
+	wmu      sync.Mutex
+	aggCache map[string][]byte // aggregate values (nil: none stored); wmu guards it
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -61,7 +71,8 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		WithBlockCacheSize(64 << 20).
 		WithNumCompactors(2).
 		WithValueLogFileSize(256 << 20).
-		WithValueThreshold(4 << 10)
+		WithValueThreshold(4 << 10).
+		WithDetectConflicts(false) // writes are ordered by Store.wmu
 	if c.tune != nil {
 		bo = c.tune(bo)
 	}
@@ -70,23 +81,42 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("badger: open %s: %w", dir, err)
 	}
-	return &Store{
+	older, err := checkFormat(db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("badger: open %s: %w", dir, err)
+	}
+	s := &Store{
 		db:        db,
 		logger:    c.logger,
 		limits:    c.limits.WithDefaults(),
 		listCache: make(map[string]struct{}),
+		attrCache: make(map[string]struct{}),
+		valCount:  make(map[string]int),
+		aggCache:  make(map[string][]byte),
 		maxValue:  int(bo.ValueLogFileSize) - 1<<10,
-	}, nil
+	}
+	if older {
+		if err := s.rebuild(context.Background()); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("badger: open %s: rebuild the aggregates of a store written by an older Tracer: %w", dir, err)
+		}
+	}
+	return s, nil
 }
 
-// Close closes the database. It is safe to call more than once.
+// Close closes the database. It is safe to call more than once. A
+// StreamTrace under way stops at its next batch (with an error), and Close
+// waits for it: for the callback it is in to return.
 func (s *Store) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
+	s.mu.Unlock()
+	s.streams.Wait()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("badger: close: %w", err)
 	}
@@ -107,11 +137,12 @@ func (s *Store) begin(ctx context.Context) error {
 	return nil
 }
 
-// WriteSpans stores spans and their index entries. With sync writes (the
-// default) they are on disk when it returns nil. A span with a zero id, or
-// one that encodes over the largest value Badger takes, is rejected
-// (storage.RejectedError) and the others are stored. Each distinct resource
-// is stored once and the spans refer to it.
+// WriteSpans stores spans, their index entries and the aggregates they
+// change. With sync writes (the default) they are on disk when it returns
+// nil. A span with a zero id, or one that encodes over the largest value
+// Badger takes, is rejected (storage.RejectedError) and the others are
+// stored. Each distinct resource is stored once and the spans refer to it.
+// Writes run one at a time.
 func (s *Store) WriteSpans(ctx context.Context, spans []storage.Span) error {
 	if err := s.begin(ctx); err != nil {
 		return err
@@ -121,18 +152,15 @@ func (s *Store) WriteSpans(ctx context.Context, spans []storage.Span) error {
 		return nil
 	}
 	w := s.newWrite(spans)
-	defer w.wb.Cancel()
 	w.plan()
 	if len(w.rejected) == len(spans) {
 		return storage.Reject(w.rejected...)
 	}
-	if err := s.db.View(w.unindexStale); err != nil {
-		return fmt.Errorf("badger: write spans: read stored versions: %w", err)
-	}
-	if err := w.flush(); err != nil {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if err := w.store(ctx); err != nil {
 		return fmt.Errorf("badger: write spans: %w", err)
 	}
-	s.remember(w.lists)
 	return storage.Reject(w.rejected...)
 }
 
@@ -329,121 +357,4 @@ func scanValues(txn *badgerdb.Txn, prefix []byte, fn func(k, v []byte)) error {
 		}
 	}
 	return nil
-}
-
-// Dependencies scans the start-time index over the window, then reads the
-// spans of parents that started before it, and counts with a
-// storage.DependencyCounter. A window of more than
-// ReaderLimits.MaxDependencySpans spans is refused.
-func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.Duration) ([]storage.Dependency, error) {
-	c, err := storage.NewDependencyCounter(end, lookback)
-	if err != nil {
-		return nil, fmt.Errorf("badger: %w", err)
-	}
-	if err := s.begin(ctx); err != nil {
-		return nil, err
-	}
-	defer s.mu.RUnlock()
-	type node struct {
-		service  string
-		parent   storage.SpanID
-		start    int64
-		status   storage.StatusCode
-		inWindow bool // a child to count; false for parents read from before
-	}
-	type ids struct {
-		t storage.TraceID
-		s storage.SpanID
-	}
-	nodes := make(map[ids]node)
-	intern := make(map[string]string)
-	lo, hi := c.Window()
-	err = s.db.View(func(txn *badgerdb.Txn) error {
-		it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: []byte{pTime}})
-		defer func() {
-			if it != nil {
-				it.Close()
-			}
-		}()
-		n := 0
-		for it.Seek(appendTime([]byte{pTime}, lo)); it.Valid(); it.Next() {
-			if n++; n%4096 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			item := it.Item()
-			sfx, ok := parseSuffix(item.Key())
-			if !ok {
-				continue
-			}
-			if sfx.start > hi {
-				break
-			}
-			if len(nodes) >= s.limits.MaxDependencySpans {
-				return fmt.Errorf("more than %d spans in the window, ask for a shorter lookback: %w", s.limits.MaxDependencySpans, storage.ErrInvalidQuery)
-			}
-			err := item.Value(func(v []byte) error {
-				if len(v) < 9 {
-					return fmt.Errorf("time index value of %d bytes", len(v))
-				}
-				nd := node{status: storage.StatusCode(v[8]), start: sfx.start, inWindow: true}
-				copy(nd.parent[:], v[:8])
-				svc, ok := intern[string(v[9:])]
-				if !ok {
-					svc = string(v[9:])
-					intern[svc] = svc
-				}
-				nd.service = svc
-				nodes[ids{sfx.trace, sfx.span}] = nd
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-		}
-		it.Close()
-		it = nil
-		// Parents that started before the window: read their spans.
-		var key []byte
-		var before []ids
-		for id, nd := range nodes {
-			pid := ids{id.t, nd.parent}
-			if _, ok := nodes[pid]; ok || nd.parent.IsZero() || !nd.inWindow {
-				continue
-			}
-			before = append(before, pid)
-		}
-		for _, pid := range before {
-			if n++; n%4096 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			if _, ok := nodes[pid]; ok {
-				continue
-			}
-			key = spanKey(key[:0], pid.t, pid.s)
-			sp, ok, err := getSpan(txn, key, nil)
-			if err != nil {
-				return err
-			}
-			if ok {
-				nodes[pid] = node{service: sp.Service, parent: sp.ParentSpanID, start: sp.StartTime}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("badger: dependencies: %w", err)
-	}
-	for id, nd := range nodes {
-		if nd.parent.IsZero() || !nd.inWindow {
-			continue
-		}
-		if p, ok := nodes[ids{id.t, nd.parent}]; ok {
-			c.Count(p.service, p.start, nd.service, nd.status)
-		}
-	}
-	return c.Dependencies(), nil
 }

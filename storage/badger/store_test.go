@@ -110,12 +110,13 @@ func TestPurgeForgetsServices(t *testing.T) {
 	if svcs, _ := s.Services(ctx); len(svcs) != 2 {
 		t.Errorf("Services after a new write = %q, want [gone kept]", svcs)
 	}
-	// Every key of the purged spans is gone: only the live spans' remain.
+	// Every key of the purged spans is gone: only the live spans' remain,
+	// and the format version.
 	var keys int
-	var live int
+	live := 1
 	for _, sp := range []storage.Span{mk(3, "kept", "new-op", time.Now()), mk(4, "gone", "x", time.Now())} {
 		indexKeys(nil, &sp, func(_, _ []byte) { live++ })
-		live += 1 + 2 // span, service list, operation list
+		live += 1 + 2 + 6 // span, service list, operation list, RED per minute, ten minutes and hour, per service and operation
 	}
 	if err := s.db.View(func(txn *badgerTxn) error {
 		keys = len(keysWithPrefix(txn, nil))

@@ -1,11 +1,13 @@
 package badger
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 
 	badgerdb "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/skl"
 
 	"github.com/tracerdev/tracer/storage"
 )
@@ -14,19 +16,27 @@ import (
 type write struct {
 	s        *Store
 	spans    []storage.Span
-	kept     []int // the spans to store: the last of each id, not rejected
+	kept     []keptSpan // the spans to store: the last of each id, not rejected
 	rejected []storage.RejectedSpan
 	lists    map[string][]byte // list and resource keys to write, not known stored
+	// rebuild is set when the spans are stored already, written again in
+	// key order to count them (see Store.rebuild): a span counts as stored
+	// only once written again.
+	rebuild bool
 
-	wb     *badgerdb.WriteBatch
-	setErr error
-	// Keys and values live in arena until Flush; a slice taken from it is
-	// never written again, even when arena grows.
+	// Keys and values live in arena until the call returns; a slice taken
+	// from it is never written again, even when arena grows.
 	arena []byte
 }
 
+// keptSpan is a span to store, its key and encoding.
+type keptSpan struct {
+	i        int // into write.spans
+	key, val []byte
+}
+
 func (s *Store) newWrite(spans []storage.Span) *write {
-	return &write{s: s, spans: spans, wb: s.db.NewWriteBatch(), arena: make([]byte, 0, 1024*len(spans))}
+	return &write{s: s, spans: spans, arena: make([]byte, 0, 512*len(spans))}
 }
 
 // resource is a distinct Resource slice of the call.
@@ -40,18 +50,6 @@ type resource struct {
 type resIdentity struct {
 	first *storage.Attribute
 	n     int
-}
-
-func (w *write) set(k, v []byte) {
-	if w.setErr != nil {
-		return
-	}
-	n := len(w.arena)
-	w.arena = append(w.arena, k...)
-	w.arena = append(w.arena, v...)
-	key := w.arena[n : n+len(k) : n+len(k)]
-	val := w.arena[n+len(k) : len(w.arena) : len(w.arena)]
-	w.setErr = w.wb.Set(key, val)
 }
 
 func (w *write) reject(i int, err error) {
@@ -69,8 +67,8 @@ func (w *write) list(key []byte, v []byte) {
 	w.lists[string(key)] = v
 }
 
-// plan picks the spans to store, rejects the rest, and adds the spans, their
-// resources and their index entries to the write batch.
+// plan picks the spans to store, rejects the rest, and encodes the spans
+// and their resources.
 func (w *write) plan() {
 	spans := w.spans
 	// The last span of each id wins, as if the spans were written in turn.
@@ -120,10 +118,7 @@ func (w *write) plan() {
 			w.reject(i, fmt.Errorf("badger: span %s/%s encodes to %d bytes, over the limit of %d", sp.TraceID, sp.SpanID, size, w.s.maxValue))
 			continue
 		}
-		if w.setErr == nil {
-			w.setErr = w.wb.Set(k, w.arena[n:len(w.arena):len(w.arena)])
-		}
-		w.kept = append(w.kept, i)
+		w.kept = append(w.kept, keptSpan{i: i, key: k, val: w.arena[n:len(w.arena):len(w.arena)]})
 		if rid != nil {
 			w.list(resUseKey(nil, *rid, sp.StartTime), nil)
 		}
@@ -131,7 +126,6 @@ func (w *write) plan() {
 		w.list(tmp, []byte(sp.Service))
 		tmp = opListKey(tmp[:0], sp.Service, sp.Name, sp.Kind)
 		w.list(tmp, []byte(sp.Name))
-		tmp = indexKeys(tmp, sp, w.set)
 	}
 }
 
@@ -155,51 +149,89 @@ func ids(sp *storage.Span) [idLen]byte {
 	return k
 }
 
-// unindexStale deletes the index entries of the stored versions of the spans
-// to be written that the new versions do not have, so that a search matches
-// only what Trace returns.
-func (w *write) unindexStale(txn *badgerdb.Txn) error {
-	res := newResources(txn)
-	var key, buf []byte
-	for _, i := range w.kept {
-		sp := &w.spans[i]
-		key = spanKey(key[:0], sp.TraceID, sp.SpanID)
-		item, err := txn.Get(key)
-		if errors.Is(err, badgerdb.ErrKeyNotFound) {
+// store writes the kept spans in chunks, each in one transaction with its
+// index entries and the aggregates it changes, so that the aggregates
+// always describe exactly the spans stored, a crash included. The caller
+// holds s.wmu.
+func (w *write) store(ctx context.Context) error {
+	lists := true
+	shrink := 1 // a chunk Badger still found too big is divided
+	for done := 0; done < len(w.kept); {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := max(w.chunkLen(done)/shrink, 1)
+		err := w.commit(w.kept[done:done+n], lists)
+		if errors.Is(err, badgerdb.ErrTxnTooBig) && n > 1 {
+			shrink *= 2
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		old, err := spanValue(item, res)
-		if err != nil {
-			// A version that cannot be read has no index entries to find;
-			// the new version replaces it.
-			w.s.logger.Warn("stored span unreadable, overwriting", "trace", sp.TraceID, "span", sp.SpanID, "err", err)
-			continue
+		if lists {
+			w.s.remember(w.lists)
+			lists = false
 		}
-		fresh := make(map[string]struct{})
-		buf = indexKeys(buf, sp, func(k, _ []byte) { fresh[string(k)] = struct{}{} })
-		buf = indexKeys(buf, &old, func(k, _ []byte) {
-			if _, ok := fresh[string(k)]; ok || w.setErr != nil {
-				return
-			}
-			n := len(w.arena)
-			w.arena = append(w.arena, k...)
-			w.setErr = w.wb.Delete(w.arena[n:len(w.arena):len(w.arena)])
-		})
+		done += n
 	}
 	return nil
 }
 
-// flush writes the batch, lists and resources included.
-func (w *write) flush() error {
-	defer w.wb.Cancel()
-	for k, v := range w.lists {
-		w.set([]byte(k), v)
+// chunkLen returns how many kept spans from start go in one transaction:
+// as many as fit in three quarters of Badger's transaction limits (15% of the memory
+// table in bytes, that over skl.MaxNodeSize in entries), by an estimate of
+// the entries each span writes (the span, five indexes, the child index,
+// one per attribute, and a share of the aggregates and listings) and of
+// their size as Badger counts it (key, inline value, 12 bytes).
+func (w *write) chunkLen(start int) int {
+	o := w.s.db.Opts()
+	maxSize := 15 * o.MemTableSize / 100 * 3 / 4
+	maxCount := maxSize / int64(skl.MaxNodeSize)
+	var size, count int64
+	for i, k := range w.kept[start:] {
+		sp := &w.spans[k.i]
+		n := int64(8 + len(sp.Attributes) + len(sp.Resource))
+		v := int64(len(k.val))
+		if v >= o.ValueThreshold {
+			v = 16
+		}
+		size += v + int64(len(k.key)) + n*(60+int64(len(sp.Service)))
+		count += n
+		if i > 0 && (size > maxSize || count > maxCount) {
+			return i
+		}
 	}
-	if w.setErr != nil {
-		return w.setErr
+	return len(w.kept) - start
+}
+
+// commit stores part in one transaction, and the lists and resources of the
+// call when lists is set.
+func (w *write) commit(part []keptSpan, lists bool) error {
+	txn := w.s.db.NewTransaction(true)
+	defer txn.Discard()
+	c := newChunk(w, txn, part)
+	if err := c.read(); err != nil {
+		return fmt.Errorf("read stored versions: %w", err)
 	}
-	return w.wb.Flush()
+	if err := c.aggregate(); err != nil {
+		return fmt.Errorf("aggregates: %w", err)
+	}
+	c.index()
+	if lists {
+		for k, v := range w.lists {
+			c.set([]byte(k), v)
+		}
+	}
+	if c.err != nil {
+		return c.err
+	}
+	if err := txn.Commit(); err != nil {
+		// Whether it wrote anything is unknown: read the values again.
+		clear(w.s.aggCache)
+		return err
+	}
+	w.s.cacheAggregates(c.aggs)
+	w.s.rememberAttrs(c.attrs)
+	return nil
 }

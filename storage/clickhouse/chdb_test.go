@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -49,6 +51,10 @@ func schemaStatements(t *testing.T) []chdb.Statement {
 	return out
 }
 
+// quotedNumbers matches a JSON number value: 64-bit integers come quoted
+// or not depending on the settings.
+var quotedNumbers = regexp.MustCompile(`":(-?[0-9]+)`)
+
 func jsonRow(t *testing.T, v map[string]any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -79,7 +85,10 @@ func TestCHDBSchemaAndQueries(t *testing.T) {
 		Database: "default", TraceID: tid, Service: "backend", Operation: "GET /x",
 		AttrKey: "user.id", AttrValue: "7", Start: start,
 		MaxTraceSpans: 10, Resource: hex.EncodeToString([]byte(resB)),
+		Attributes: map[string]string{"user.id": "7", "http.method": "GET"},
 	}
+	minute := start.Unix() / 60 * 60
+	hour := start.Unix() / 3600 * 3600
 
 	var stmts []chdb.Statement
 	stmts = append(stmts, schemaStatements(t)...)
@@ -90,7 +99,7 @@ func TestCHDBSchemaAndQueries(t *testing.T) {
 			"start_time": ns, "end_time": ns + 5e6, "resource_hash": resA, "written": 1},
 		{"day": day, "trace_id": rawTrace, "span_id": childID, "parent_span_id": parentID, "name": "GET /x", "kind": 2,
 			"service": "backend", "start_time": ns + 1e6, "end_time": ns + 3e6, "status_code": 2,
-			"attr_keys": []string{"user.id"}, "attr_types": []int{2}, "attr_values": []string{"7"},
+			"attr_keys": []string{"user.id", "http.method"}, "attr_types": []int{2, 0}, "attr_values": []string{"7", "GET"},
 			"resource_hash": resB, "vc_nodes": []string{"b-1"}, "vc_counts": []int{3}, "written": 1},
 	}
 	resourceRows := []string{
@@ -120,6 +129,44 @@ func TestCHDBSchemaAndQueries(t *testing.T) {
 		// Each insert twice: reads must de-duplicate.
 		for range 2 {
 			stmts = append(stmts, chdb.Statement{Name: fmt.Sprintf("insert %d %s", i, table),
+				SQL: ins[table] + " FORMAT JSONEachRow\n" + strings.Join(rows, "\n")})
+		}
+	}
+	// The tables the writer and the dependencies job fill beside the spans.
+	computed := time.Now().Add(time.Hour).UTC().Format(time.DateTime)
+	extra := map[string][]map[string]any{
+		"tracer_attributes": {
+			{"day": day, "key": "user.id", "value_hash": clickhouse.ValueHash("7"), "start_time": ns + 1e6, "service": "backend", "trace_id": rawTrace},
+			{"day": day, "key": "http.method", "value_hash": clickhouse.ValueHash("GET"), "start_time": ns + 1e6, "service": "backend", "trace_id": rawTrace},
+		},
+		"tracer_attribute_values": {
+			{"day": day, "hour": hour, "resource": 0, "service": "backend", "key": "user.id", "value": "7"},
+			{"day": day, "hour": hour, "resource": 1, "service": "backend", "key": "service.name", "value": "backend"},
+		},
+		"tracer_red": {
+			{"day": day, "minute": minute, "service": "frontend", "name": "GET /", "kind": 2, "calls": 1, "errors": 0,
+				"latencyMap.bucket": []uint16{clickhouse.LatencyBucketOf(5 * time.Millisecond)}, "latencyMap.count": []int{1}},
+			{"day": day, "minute": minute, "service": "backend", "name": "GET /x", "kind": 2, "calls": 1, "errors": 1,
+				"latencyMap.bucket": []uint16{clickhouse.LatencyBucketOf(2 * time.Millisecond)}, "latencyMap.count": []int{1}},
+		},
+		"tracer_red_services": {
+			{"day": day, "minute": minute, "service": "frontend", "kind": 2, "calls": 1, "errors": 0,
+				"latencyMap.bucket": []uint16{clickhouse.LatencyBucketOf(5 * time.Millisecond)}, "latencyMap.count": []int{1}},
+			{"day": day, "minute": minute, "service": "backend", "kind": 2, "calls": 1, "errors": 1,
+				"latencyMap.bucket": []uint16{clickhouse.LatencyBucketOf(2 * time.Millisecond)}, "latencyMap.count": []int{1}},
+		},
+		"tracer_edge_writes": {{"day": day, "minute": minute}},
+		"tracer_edges": {{"day": day, "minute": minute, "parent": "frontend", "child": "backend", "pminute": minute,
+			"calls": 1, "errors": 1, "computed": computed}},
+		"tracer_edge_minutes": {{"day": day, "minute": minute, "computed": computed}},
+	}
+	for _, table := range slices.Sorted(maps.Keys(extra)) {
+		var rows []string
+		for _, r := range extra[table] {
+			rows = append(rows, jsonRow(t, r))
+		}
+		for range 2 {
+			stmts = append(stmts, chdb.Statement{Name: "insert " + table,
 				SQL: ins[table] + " FORMAT JSONEachRow\n" + strings.Join(rows, "\n")})
 		}
 	}
@@ -164,20 +211,43 @@ func TestCHDBSchemaAndQueries(t *testing.T) {
 		t.Fatalf("ran %d queries, want %d", got, len(queries))
 	}
 	wantRows := map[string]int{
-		"schema version":             1,
-		"has column":                 1,
-		"traces by id (1)":           2,
-		"traces by id (3)":           2,
-		"resources (1)":              1,
-		"resources (2)":              1,
-		"services":                   2,
-		"operations":                 1,
-		"operations of a kind":       1,
-		"dependencies":               1,
-		"find traces (no filter)":    1,
-		"find traces (service)":      1,
-		"find traces (attribute)":    1,
-		"find traces (every filter)": 1,
+		"schema version":                          1,
+		"has column":                              1,
+		"traces by id (1)":                        2,
+		"traces by id (3)":                        2,
+		"resources (1)":                           1,
+		"resources (2)":                           1,
+		"services":                                2,
+		"operations":                              1,
+		"operations of a kind":                    1,
+		"find traces (no filter)":                 1,
+		"find traces (service)":                   1,
+		"find traces (attribute)":                 1,
+		"find traces (every filter)":              1,
+		"server time":                             1,
+		"attributes since":                        1,
+		"parents by id":                           2,
+		"summaries":                               2,
+		"stream":                                  2,
+		"edge join (one range)":                   1,
+		"edge join (two ranges)":                  1,
+		"minutes computed":                        1,
+		"minutes written":                         1,
+		"precomputed (one minute)":                1,
+		"precomputed (two runs)":                  1,
+		"check (no filter)":                       1,
+		"check (every filter)":                    1,
+		"resources matching (1)":                  1,
+		"resources matching (2)":                  1,
+		"find by attributes (1)":                  1,
+		"find by attributes (2)":                  1,
+		"red":                                     2,
+		"red (1m step)":                           4,
+		"red (1m step, by operation)":             4,
+		"red (every filter)":                      1,
+		"attribute keys":                          1,
+		"attribute keys (resource, every filter)": 1,
+		"attribute values":                        1,
 	}
 	for _, q := range queries {
 		want, ok := wantRows[q.Name]
@@ -194,15 +264,25 @@ func TestCHDBSchemaAndQueries(t *testing.T) {
 	if got := byName["services"].Output; got != "{\"service\":\"backend\"}\n{\"service\":\"frontend\"}\n" {
 		t.Errorf("services = %q", got)
 	}
-	var dep struct {
-		Parent, Child string
-		Calls, Errors json.Number
+	for _, name := range []string{"edge join (one range)", "edge join (two ranges)", "precomputed (one minute)"} {
+		var dep struct{ Parent, Child string }
+		if err := json.Unmarshal([]byte(byName[name].Output), &dep); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if dep.Parent != "frontend" || dep.Child != "backend" {
+			t.Errorf("%s = %s, want frontend -> backend", name, byName[name].Output)
+		}
 	}
-	if err := json.Unmarshal([]byte(byName["dependencies"].Output), &dep); err != nil {
-		t.Fatalf("dependencies: %v", err)
-	}
-	if dep.Parent != "frontend" || dep.Child != "backend" || dep.Calls != "1" || dep.Errors != "1" {
-		t.Errorf("dependencies = %+v, want frontend -> backend, 1 call, 1 error", dep)
+	for name, want := range map[string]string{
+		"summaries": `"errors":"1"`,
+		// Inserted twice: a SummingMergeTree counts a retried batch twice.
+		"red (every filter)":     `"calls":"2"`,
+		"attribute values":       `"value":"7"`,
+		"find by attributes (2)": `"trace_id":"` + rawTrace + `"`,
+	} {
+		if out := byName[name].Output; !strings.Contains(quotedNumbers.ReplaceAllString(out, `":"$1"`), want) {
+			t.Errorf("%s = %s, want it to contain %s", name, out, want)
+		}
 	}
 	var found struct {
 		TraceID string `json:"trace_id"`

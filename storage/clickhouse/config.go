@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"regexp"
@@ -52,6 +53,20 @@ type Config struct {
 	// Cluster configures DDL and writes for a ClickHouse cluster; the zero
 	// value is a single server. Its YAML keys sit beside the others.
 	Cluster ClusterConfig `yaml:",inline"`
+
+	// DependencyRefresh is how often the Store's background job computes
+	// the dependency edges of the minutes written since (see
+	// clickhouse.sql); 0 turns the job off (Dependencies then computes
+	// every minute live, exactly but slowly).
+	DependencyRefresh time.Duration `yaml:"dependency_refresh"`
+	// DependencySettle is how long after a minute was last written the
+	// job waits before computing it, so that a busy minute is computed
+	// once rather than after every batch; until then readers compute it
+	// live.
+	DependencySettle time.Duration `yaml:"dependency_settle"`
+
+	// Logger receives the background job's errors (nil: slog.Default()).
+	Logger *slog.Logger `yaml:"-"`
 
 	// Limits caps what the reader returns (zero fields: the defaults).
 	// The storage factory (storage/backend) fills it from its own Limits,
@@ -111,6 +126,8 @@ const (
 	DefaultWriteTimeout         = 60 * time.Second
 	DefaultMaxOpenConns         = 8
 	DefaultReplicationPath      = "/clickhouse/tables/{shard}/{database}/{table}"
+	DefaultDependencyRefresh    = 10 * time.Second
+	DefaultDependencySettle     = 30 * time.Second
 )
 
 // NewDefaultConfig returns a Config for a local single server.
@@ -125,6 +142,8 @@ func NewDefaultConfig() Config {
 		MaxOpenConns:         DefaultMaxOpenConns,
 		BatchSize:            DefaultBatchSize,
 		MaxConcurrentBatches: DefaultMaxConcurrentBatches,
+		DependencyRefresh:    DefaultDependencyRefresh,
+		DependencySettle:     DefaultDependencySettle,
 		Cluster:              ClusterConfig{ReplicationPath: DefaultReplicationPath},
 	}
 }
@@ -177,7 +196,13 @@ func (c Config) Validate() error {
 	if c.MaxOpenConns < 1 {
 		bad("max_open_conns %d: must be at least 1", c.MaxOpenConns)
 	}
-	if l := c.Limits; l.MaxTraceSpans < 0 || l.MaxTraces < 0 || l.MaxDependencySpans < 0 {
+	if c.DependencyRefresh < 0 {
+		bad("dependency_refresh %s: must not be negative", c.DependencyRefresh)
+	}
+	if c.DependencySettle < 0 {
+		bad("dependency_settle %s: must not be negative", c.DependencySettle)
+	}
+	if l := c.Limits; l.MaxTraceSpans < 0 || l.MaxTraces < 0 || l.MaxDependencySpans < 0 || l.MaxREDPoints < 0 || l.MaxAttributeValues < 0 {
 		bad("limits must not be negative: %+v", l)
 	}
 	if _, err := c.TLS.config(); err != nil {

@@ -40,8 +40,22 @@
 //
 // Searches go back in time windows (the last hour, the last day, the rest)
 // and stop once they have enough traces, so typical searches read recent
-// partitions only. Dependencies join child spans in the window to their
-// parents (up to a day earlier) at query time.
+// partitions only; a search by attributes (and a service) reads the
+// attribute index (tracer_attributes), every other one tracer_span_index,
+// and every trace found is checked against the newest version of its
+// spans in SQL. FindTraceIDs and FindTraceSummaries share that search;
+// summaries are aggregated by the server, and StreamTrace hands a trace
+// over in batches of storage.MaxStreamBatch.
+//
+// The writer also keeps, per batch, RED aggregates per minute
+// (tracer_red, tracer_red_services: a retried batch counts twice there),
+// attribute listings per hour (tracer_attribute_values) and the minutes it
+// touched (tracer_edge_writes). A background job (Config.DependencyRefresh;
+// it stops on Close, logs its errors to Config.Logger and is never traced)
+// precomputes dependency edges per minute from those; Dependencies reads
+// the minutes computed since their last write and joins the rest live
+// (the window's partial minutes, recent ones), so its answer is the live
+// one.
 //
 // Retention drops whole day partitions (Purge).
 //

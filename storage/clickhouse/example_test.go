@@ -51,4 +51,32 @@ func ExampleSchemaStatements() {
 	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_resources_local', '{replica}')
 	// CREATE TABLE IF NOT EXISTS tracer.tracer_resources ON CLUSTER traces AS tracer.tracer_resources_local
 	//   ENGINE = Distributed(traces, tracer, tracer_resources_local, cityHash64(hash))
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_attributes_local ON CLUSTER traces
+	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_attributes_local', '{replica}')
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_attributes ON CLUSTER traces AS tracer.tracer_attributes_local
+	//   ENGINE = Distributed(traces, tracer, tracer_attributes_local, cityHash64(trace_id))
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_attribute_values_local ON CLUSTER traces
+	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_attribute_values_local', '{replica}')
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_attribute_values ON CLUSTER traces AS tracer.tracer_attribute_values_local
+	//   ENGINE = Distributed(traces, tracer, tracer_attribute_values_local, cityHash64(key, value))
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_red_local ON CLUSTER traces
+	//   ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_red_local', '{replica}')
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_red ON CLUSTER traces AS tracer.tracer_red_local
+	//   ENGINE = Distributed(traces, tracer, tracer_red_local, cityHash64(service, name))
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_red_services_local ON CLUSTER traces
+	//   ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_red_services_local', '{replica}')
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_red_services ON CLUSTER traces AS tracer.tracer_red_services_local
+	//   ENGINE = Distributed(traces, tracer, tracer_red_services_local, cityHash64(service))
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_edge_writes_local ON CLUSTER traces
+	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_edge_writes_local', '{replica}', at)
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_edge_writes ON CLUSTER traces AS tracer.tracer_edge_writes_local
+	//   ENGINE = Distributed(traces, tracer, tracer_edge_writes_local, cityHash64(minute))
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_edges_local ON CLUSTER traces
+	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_edges_local', '{replica}', computed)
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_edges ON CLUSTER traces AS tracer.tracer_edges_local
+	//   ENGINE = Distributed(traces, tracer, tracer_edges_local, cityHash64(minute))
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_edge_minutes_local ON CLUSTER traces
+	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_edge_minutes_local', '{replica}', computed)
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_edge_minutes ON CLUSTER traces AS tracer.tracer_edge_minutes_local
+	//   ENGINE = Distributed(traces, tracer, tracer_edge_minutes_local, cityHash64(minute))
 }

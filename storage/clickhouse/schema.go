@@ -16,7 +16,7 @@ import (
 
 // SchemaVersion is the version of clickhouse.sql this package applies; New
 // records it in tracer_schema_version.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // addedColumn is a column a schema version added to a table that an older
 // version created.
@@ -39,6 +39,10 @@ var migrations = map[int][]addedColumn{
 		{tableSpans, "written", "UInt64"},
 		{tableIndex, "resource_hash", "FixedString(16)"},
 	},
+	// Version 3 only adds tables (attributes, attribute values, RED,
+	// dependency edges); see clickhouse.sql for what they cover of data
+	// written before the upgrade.
+	3: nil,
 }
 
 // Table names, as in clickhouse.sql.
@@ -48,10 +52,18 @@ const (
 	tableIndex      = "tracer_span_index"
 	tableOperations = "tracer_operations"
 	tableResources  = "tracer_resources"
+	tableAttrs      = "tracer_attributes"
+	tableAttrValues = "tracer_attribute_values"
+	tableRED        = "tracer_red"
+	tableREDSvc     = "tracer_red_services"
+	tableEdgeWrites = "tracer_edge_writes"
+	tableEdges      = "tracer_edges"
+	tableEdgeMins   = "tracer_edge_minutes"
 )
 
 // dataTables are the tables retention drops partitions from.
-var dataTables = []string{tableSpans, tableIndex, tableOperations, tableResources}
+var dataTables = []string{tableSpans, tableIndex, tableOperations, tableResources,
+	tableAttrs, tableAttrValues, tableRED, tableREDSvc, tableEdgeWrites, tableEdges, tableEdgeMins}
 
 type schemaStatement struct {
 	table string // the table a CREATE TABLE statement creates
@@ -262,4 +274,25 @@ func recordVersion(ctx context.Context, conn clickhouse.Conn, v int) error {
 		return fmt.Errorf("record schema version: %w", err)
 	}
 	return nil
+}
+
+// queryAttributesSince reads the oldest schema version recorded and when
+// version 3 (tracer_attributes) was first applied.
+const queryAttributesSince = "SELECT min(version), minIf(applied_at, version >= 3) FROM " + tableVersion
+
+// attributesSince returns when the database started to fill
+// tracer_attributes: zero when it was created at version 3 or later, else
+// when it was migrated to version 3.
+func attributesSince(ctx context.Context, conn clickhouse.Conn) (time.Time, error) {
+	var (
+		oldest uint32
+		at     time.Time
+	)
+	if err := conn.QueryRow(ctx, queryAttributesSince).Scan(&oldest, &at); err != nil {
+		return time.Time{}, fmt.Errorf("read schema history: %w", err)
+	}
+	if oldest >= 3 {
+		return time.Time{}, nil
+	}
+	return at, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,8 +31,8 @@ func TestSchemaStatementsSingleServer(t *testing.T) {
 	if got, want := stmts[0], "CREATE DATABASE IF NOT EXISTS tracer"; got != want {
 		t.Errorf("first statement = %q, want %q", got, want)
 	}
-	if len(stmts) != 6 {
-		t.Fatalf("got %d statements, want 6 (database + 5 tables)", len(stmts))
+	if len(stmts) != 13 {
+		t.Fatalf("got %d statements, want 13 (database + 12 tables)", len(stmts))
 	}
 	for _, s := range stmts {
 		for _, bad := range []string{"ON CLUSTER", "Replicated", "Distributed", "_local"} {
@@ -40,7 +41,8 @@ func TestSchemaStatementsSingleServer(t *testing.T) {
 			}
 		}
 	}
-	for _, table := range []string{"tracer_schema_version", "tracer_spans", "tracer_span_index", "tracer_operations", "tracer_resources"} {
+	for _, table := range []string{"tracer_schema_version", "tracer_spans", "tracer_span_index", "tracer_operations", "tracer_resources",
+		"tracer_attributes", "tracer_attribute_values", "tracer_red", "tracer_red_services", "tracer_edge_writes", "tracer_edges", "tracer_edge_minutes"} {
 		if !containsLine(stmts, "CREATE TABLE IF NOT EXISTS tracer."+table) {
 			t.Errorf("no CREATE TABLE for tracer.%s", table)
 		}
@@ -92,8 +94,8 @@ func TestSchemaStatementsCluster(t *testing.T) {
 			t.Errorf("%s: %d statements match %s, want 1; statements:\n%s", name, n, re, strings.Join(stmts, ";\n\n"))
 		}
 	}
-	if len(stmts) != 10 {
-		t.Errorf("got %d statements, want 10 (database, version, 4 local + 4 distributed)", len(stmts))
+	if len(stmts) != 24 {
+		t.Errorf("got %d statements, want 24 (database, version, 11 local + 11 distributed)", len(stmts))
 	}
 }
 
@@ -264,7 +266,7 @@ func TestConformanceDistributed(t *testing.T) {
 			c.Cluster = clickhouse.ClusterConfig{Name: chtest.ClusterName, Distributed: true, LocalDDL: true}
 			c.Limits = lim
 		})
-	})
+	}, storagetest.REDCountsEachWrite())
 }
 
 // A database at schema version 1 (testdata/schema_v1.sql, the schema as
@@ -331,3 +333,100 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Errorf("schema version after migrating = %d, want %d", v, clickhouse.SchemaVersion)
 	}
 }
+
+// A database at schema version 2 (testdata/schema_v2.sql) holding spans
+// is migrated by New: the new tables are created, the old spans are read
+// and searched (by attributes alone too, through tracer_span_index),
+// their dependencies are computed live, and RED series and attribute
+// listings cover what is written after the upgrade (clickhouse.sql says
+// so).
+func TestMigrateFromVersion2(t *testing.T) {
+	v2, err := os.ReadFile("testdata/schema_v2.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := server.Config(t)
+	cfg.DependencyRefresh = 0
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := server.Open(cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	old := time.Now().Add(-2 * time.Hour).UTC()
+	ns := old.UnixNano()
+	for _, stmt := range append(strings.Split(stripComments(string(v2)), ";\n"),
+		"INSERT INTO tracer_schema_version (version, applied_at) SELECT 2, now()") {
+		if stmt = strings.TrimSpace(stmt); stmt != "" {
+			if err := conn.Exec(ctx, stmt); err != nil {
+				t.Fatalf("v2 database: %v", err)
+			}
+		}
+	}
+	tid := strings.Repeat("\x0b", 16)
+	root, child, none := strings.Repeat("\x01", 8), strings.Repeat("\x02", 8), strings.Repeat("\x00", 8)
+	insert := func(query string, rows ...[]any) {
+		t.Helper()
+		b, err := conn.PrepareBatch(ctx, query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if err := b.Append(r...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.Send(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dayT := dayOfTest(old)
+	insert("INSERT INTO tracer_spans (day, trace_id, span_id, parent_span_id, name, kind, start_time, end_time, service, attr_keys, attr_types, attr_values, written)",
+		[]any{dayT, tid, root, none, "GET /", int8(2), ns, ns + int64(time.Second), "frontend", []string{"user.id"}, []uint8{0}, []string{"42"}, uint64(1)},
+		[]any{dayT, tid, child, root, "GET /x", int8(2), ns + int64(time.Millisecond), ns + int64(time.Second), "backend", []string{}, []uint8{}, []string{}, uint64(1)})
+	insert("INSERT INTO tracer_span_index (day, service, name, kind, start_time, duration, trace_id, span_id, parent_span_id, attr_keys, attr_values)",
+		[]any{dayT, "frontend", "GET /", int8(2), ns, int64(time.Second), tid, root, none, []string{"user.id"}, []string{"42"}},
+		[]any{dayT, "backend", "GET /x", int8(2), ns + int64(time.Millisecond), int64(999 * time.Millisecond), tid, child, root, []string{}, []string{}})
+	s, err := clickhouse.New(ctx, cfg)
+	if err != nil {
+		t.Fatalf("New on a version 2 database: %v", err)
+	}
+	defer s.Close()
+	oldID := storage.TraceID{0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b}
+	tr, err := s.Trace(ctx, oldID)
+	if err != nil || len(tr.Spans) != 2 {
+		t.Fatalf("Trace of a version 2 trace: %d spans, %v", len(tr.Spans), err)
+	}
+	ids, err := s.FindTraceIDs(ctx, storage.Query{Attributes: map[string]string{"user.id": "42"}})
+	if err != nil || !slices.Equal(ids, []storage.TraceID{oldID}) {
+		t.Errorf("search by attribute alone over version 2 spans = %v, %v; want [%s]", ids, err, oldID)
+	}
+	deps, err := s.Dependencies(ctx, time.Now(), 3*time.Hour)
+	if want := []storage.Dependency{{Parent: "frontend", Child: "backend", CallCount: 1}}; err != nil || !slices.Equal(deps, want) {
+		t.Errorf("Dependencies over version 2 spans = %v, %v; want %v", deps, err, want)
+	}
+	red := storage.REDQuery{Start: old.Add(-time.Hour), End: time.Now().Add(time.Hour), Step: time.Hour}
+	series, err := s.RED(ctx, red)
+	if err != nil || len(series) != 0 {
+		t.Errorf("RED over version 2 spans = %v, %v; want none (written before the upgrade)", series, err)
+	}
+	sp := storagetest.FullSpan(storage.TraceID{0x62}, storage.SpanID{1}, storage.SpanID{}, time.Now().Add(-time.Minute))
+	if err := s.WriteSpans(ctx, []storage.Span{sp}); err != nil {
+		t.Fatal(err)
+	}
+	series, err = s.RED(ctx, red)
+	if err != nil || len(series) != 1 || series[0].Service != sp.Service {
+		t.Errorf("RED after writing a span = %+v, %v; want one series of %s", series, err, sp.Service)
+	}
+	var v uint32
+	if err := conn.QueryRow(ctx, "SELECT max(version) FROM tracer_schema_version").Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	if v != clickhouse.SchemaVersion {
+		t.Errorf("schema version after migrating = %d, want %d", v, clickhouse.SchemaVersion)
+	}
+}
+
+// dayOfTest is the day partition of t (UTC).
+func dayOfTest(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
@@ -24,6 +26,13 @@ type Store struct {
 	// buffers (sync.Pool would drop them at every other garbage
 	// collection, which a large batch triggers several times).
 	spare chan *columns
+	// attrsSince is when tracer_attributes started to be written (zero:
+	// the database was created with it): searches by attributes alone
+	// over older spans use tracer_span_index.
+	attrsSince time.Time
+	// stop ends the dependencies job; done is closed when it has.
+	stop context.CancelFunc
+	done chan struct{}
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -55,12 +64,34 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		conn.Close()
 		return nil, err
 	}
-	return &Store{
+	attrsSince, err := attributesSince(ctx, conn)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Store{
 		cfg:    cfg,
 		limits: cfg.Limits.WithDefaults(),
 		conn:   conn,
 		spare:  make(chan *columns, cfg.MaxConcurrentBatches),
-	}, nil
+		done:   make(chan struct{}),
+
+		attrsSince: attrsSince,
+	}
+	jobCtx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	if cfg.DependencyRefresh > 0 {
+		go func() {
+			defer close(s.done)
+			s.refreshLoop(jobCtx, cfg.DependencyRefresh, cfg.DependencySettle)
+		}()
+	} else {
+		close(s.done)
+	}
+	return s, nil
 }
 
 func open(cfg Config, database string) (clickhouse.Conn, error) {
@@ -89,10 +120,13 @@ func open(cfg Config, database string) (clickhouse.Conn, error) {
 	return conn, nil
 }
 
-// Close closes the connections.
+// Close stops the dependencies job, waits for it and closes the
+// connections.
 func (s *Store) Close() error {
 	if s == nil || s.conn == nil {
 		return errors.New("clickhouse: store not open")
 	}
+	s.stop()
+	<-s.done
 	return s.conn.Close()
 }

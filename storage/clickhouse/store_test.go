@@ -42,7 +42,7 @@ func newStoreConfig(t *testing.T, edit ...func(*clickhouse.Config)) (*clickhouse
 func TestConformance(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T, lim storage.ReaderLimits) storage.Store {
 		return newStore(t, func(c *clickhouse.Config) { c.Limits = lim })
-	})
+	}, storagetest.REDCountsEachWrite())
 }
 
 // A write larger than BatchSize is split into concurrent batches; all of it

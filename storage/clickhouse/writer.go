@@ -18,6 +18,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/tracerdev/tracer/storage"
+	"github.com/tracerdev/tracer/vclock"
 )
 
 // Column lists of the writer's INSERTs. ClickHouse 18.16 needs them
@@ -38,6 +39,14 @@ var (
 	}
 	operationInsertColumns = []string{"day", "service", "name", "kind"}
 	resourceInsertColumns  = []string{"day", "hash", "attr_keys", "attr_types", "attr_values"}
+	attrInsertColumns      = []string{"day", "key", "value_hash", "start_time", "service", "trace_id"}
+	attrValueInsertColumns = []string{"day", "hour", "resource", "service", "key", "value"}
+	redInsertColumns       = []string{"day", "minute", "service", "name", "kind", "calls", "errors",
+		"latencyMap.bucket", "latencyMap.count"}
+	redServiceInsertColumns = []string{"day", "minute", "service", "kind", "calls", "errors",
+		"latencyMap.bucket", "latencyMap.count"}
+	// tracer_edge_writes.at is the server's clock (DEFAULT now()).
+	edgeWriteInsertColumns = []string{"day", "minute"}
 )
 
 func insertSQL(table string, cols []string) string {
@@ -192,7 +201,28 @@ func (s *Store) sendBatch(ctx context.Context, spans []storage.Span, hashes []re
 	if err := s.send(ctx, tableIndex, indexInsertColumns, c.indexColumns(), c.rows, c); err != nil {
 		return err
 	}
-	return s.send(ctx, tableOperations, operationInsertColumns, c.operationColumns(), len(c.opName), c)
+	if err := s.send(ctx, tableOperations, operationInsertColumns, c.operationColumns(), len(c.opName), c); err != nil {
+		return err
+	}
+	if len(c.atKey) > 0 {
+		if err := s.send(ctx, tableAttrs, attrInsertColumns, c.attrColumns(), len(c.atKey), c); err != nil {
+			return err
+		}
+	}
+	if len(c.avKey) > 0 {
+		if err := s.send(ctx, tableAttrValues, attrValueInsertColumns, c.attrValueColumns(), len(c.avKey), c); err != nil {
+			return err
+		}
+	}
+	if err := s.send(ctx, tableRED, redInsertColumns, c.redColumns(), len(c.redMinute), c); err != nil {
+		return err
+	}
+	if err := s.send(ctx, tableREDSvc, redServiceInsertColumns, c.redServiceColumns(), len(c.rsMinute), c); err != nil {
+		return err
+	}
+	// Last: a minute marked here has every span of the batch visible
+	// (see clickhouse.sql on dependencies).
+	return s.send(ctx, tableEdgeWrites, edgeWriteInsertColumns, c.edgeWriteColumns(), len(c.ewMinute), c)
 }
 
 // getColumns returns spare columns, or new ones when none is spare.
@@ -449,6 +479,42 @@ type columns struct {
 	resDay                               []time.Time
 	resHash                              []string
 
+	// tracer_attributes
+	atDay          []time.Time
+	atKey          []string
+	atHash         []uint64
+	atStart        []int64
+	atSvc, atTrace []string
+	// tracer_attribute_values
+	avDay             []time.Time
+	avHour            []int64
+	avRes             []uint8
+	avSvc, avKey, avV []string
+	seenAV            map[avKey]struct{}
+	seenResHour       map[resHourKey]struct{}
+	// tracer_red
+	red                 redAcc
+	redDay              []time.Time
+	redMinute           []int64
+	redSvc, redName     []string
+	redKind             []int8
+	redCalls, redErrors []uint64
+	redBuckets          *array[uint16]
+	redCounts           *array[uint64]
+	// tracer_red_services
+	redSvc2           redAcc // name ""
+	rsDay             []time.Time
+	rsMinute          []int64
+	rsSvc             []string
+	rsKind            []int8
+	rsCalls, rsErrors []uint64
+	rsB               *array[uint16]
+	rsC               *array[uint64]
+	// tracer_edge_writes
+	seenMinutes map[int64]struct{}
+	ewDay       []time.Time
+	ewMinute    []int64
+
 	made                      bool
 	res, attrs                attrArrays // res: tracer_resources rows
 	evTimes                   *array[int64]
@@ -466,6 +532,26 @@ type columns struct {
 type resKey struct {
 	day  int64
 	hash resourceHash
+}
+
+// avKey identifies a tracer_attribute_values row of a batch by a hash of
+// its strings (a collision leaves one value out of a listing).
+type avKey struct {
+	hour     int64
+	resource bool
+	h        uint64
+}
+
+type resHourKey struct {
+	hour    int64
+	service string
+	hash    resourceHash
+}
+
+type redKey struct {
+	minute        int64
+	service, name string
+	kind          storage.SpanKind
 }
 
 type opKey struct {
@@ -488,6 +574,14 @@ func (c *columns) reset() {
 	c.dropA, c.dropE, c.dropL = c.dropA[:0], c.dropE[:0], c.dropL[:0]
 	c.opService, c.opName, c.opKind = c.opService[:0], c.opName[:0], c.opKind[:0]
 	c.spanRes, c.written, c.resDay, c.resHash = c.spanRes[:0], c.written[:0], c.resDay[:0], c.resHash[:0]
+	c.atDay, c.atKey, c.atHash, c.atStart, c.atSvc, c.atTrace = c.atDay[:0], c.atKey[:0], c.atHash[:0], c.atStart[:0], c.atSvc[:0], c.atTrace[:0]
+	c.rsDay, c.rsMinute, c.rsSvc, c.rsKind, c.rsCalls, c.rsErrors = c.rsDay[:0], c.rsMinute[:0], c.rsSvc[:0], c.rsKind[:0], c.rsCalls[:0], c.rsErrors[:0]
+	c.avDay, c.avHour, c.avRes, c.avSvc, c.avKey, c.avV = c.avDay[:0], c.avHour[:0], c.avRes[:0], c.avSvc[:0], c.avKey[:0], c.avV[:0]
+	c.redDay, c.redMinute, c.redSvc, c.redName, c.redKind = c.redDay[:0], c.redMinute[:0], c.redSvc[:0], c.redName[:0], c.redKind[:0]
+	c.redCalls, c.redErrors = c.redCalls[:0], c.redErrors[:0]
+	c.ewDay, c.ewMinute = c.ewDay[:0], c.ewMinute[:0]
+	c.red.reset()
+	c.redSvc2.reset()
 	if !c.made {
 		c.made = true
 		c.res, c.attrs = newAttrArrays(), newAttrArrays()
@@ -501,8 +595,22 @@ func (c *columns) reset() {
 		c.vcCounts = newArray[uint64](new(proto.ColUInt64))
 		c.seen = make(map[opKey]struct{})
 		c.seenRes = make(map[resKey]struct{})
+		c.seenAV = make(map[avKey]struct{})
+		c.seenResHour = make(map[resHourKey]struct{})
+		c.redBuckets = newArray[uint16](new(proto.ColUInt16))
+		c.redCounts = newArray[uint64](new(proto.ColUInt64))
+		c.rsB = newArray[uint16](new(proto.ColUInt16))
+		c.rsC = newArray[uint64](new(proto.ColUInt64))
+		c.seenMinutes = make(map[int64]struct{})
 		return
 	}
+	c.redBuckets.reset()
+	c.redCounts.reset()
+	c.rsB.reset()
+	c.rsC.reset()
+	clear(c.seenAV)
+	clear(c.seenResHour)
+	clear(c.seenMinutes)
 	c.res.reset()
 	c.attrs.reset()
 	c.evTimes.reset()
@@ -612,7 +720,206 @@ func (c *columns) fill(spans []storage.Span, hashes []resourceHash, written uint
 			c.opName = append(c.opName, sp.Name)
 			c.opKind = append(c.opKind, int8(sp.Kind))
 		}
+		c.addSearchRows(sp, day, id[:16], hashes[i])
 	}
+	c.finishAggregates()
+}
+
+// maxListedValue is the longest attribute value tracer_attribute_values
+// lists.
+const maxListedValue = 256
+
+// maxParentMinutes bounds the minutes a span marks in tracer_edge_writes:
+// the children of a span start within it, and a parent that started more
+// than a day before its child is beyond what Dependencies promises.
+const maxParentMinutes = 24 * 60
+
+// addSearchRows adds span sp's rows of tracer_attributes,
+// tracer_attribute_values, tracer_red and tracer_edge_writes. traceID and
+// spanID are sp's ids as substrings of c.ids.
+func (c *columns) addSearchRows(sp *storage.Span, day time.Time, traceID string, res resourceHash) {
+	hour := floorDiv(sp.StartTime, int64(time.Hour)) * 3600
+	for j := range sp.Attributes {
+		a := &sp.Attributes[j]
+		c.addListed(day, hour, false, sp.Service, a.Key, a.Value)
+		if !indexed(a.Key) {
+			continue
+		}
+		c.atDay = append(c.atDay, day)
+		c.atKey = append(c.atKey, a.Key)
+		c.atHash = append(c.atHash, valueHash(a.Value))
+		c.atStart = append(c.atStart, sp.StartTime)
+		c.atSvc = append(c.atSvc, sp.Service)
+		c.atTrace = append(c.atTrace, traceID)
+	}
+	if len(sp.Resource) > 0 {
+		if k := (resHourKey{hour, sp.Service, res}); !has(c.seenResHour, k) {
+			c.seenResHour[k] = struct{}{}
+			for j := range sp.Resource {
+				c.addListed(day, hour, true, sp.Service, sp.Resource[j].Key, sp.Resource[j].Value)
+			}
+		}
+	}
+	minute := floorDiv(sp.StartTime, int64(time.Minute))
+	bucket := storage.LatencyBucket(time.Duration(sp.EndTime - sp.StartTime))
+	isErr := sp.StatusCode == storage.StatusError
+	c.red.add(redKey{minute: minute * 60, service: sp.Service, name: sp.Name, kind: sp.Kind}, isErr, bucket)
+	c.redSvc2.add(redKey{minute: minute * 60, service: sp.Service, kind: sp.Kind}, isErr, bucket)
+	last := floorDiv(sp.EndTime, int64(time.Minute))
+	last = min(max(last, minute), minute+maxParentMinutes)
+	for m := minute; m <= last; m++ {
+		if !has(c.seenMinutes, m) {
+			c.seenMinutes[m] = struct{}{}
+			c.ewDay = append(c.ewDay, dayOf(m*int64(time.Minute)))
+			c.ewMinute = append(c.ewMinute, m*60)
+		}
+	}
+}
+
+func (c *columns) addListed(day time.Time, hour int64, resource bool, service, key, value string) {
+	if len(value) > maxListedValue {
+		return
+	}
+	k := avKey{hour, resource, hashString(hashString(hashString(fnvOffset, service), key), value)}
+	if has(c.seenAV, k) {
+		return
+	}
+	c.seenAV[k] = struct{}{}
+	var r uint8
+	if resource {
+		r = 1
+	}
+	c.avDay = append(c.avDay, day)
+	c.avHour = append(c.avHour, hour)
+	c.avRes = append(c.avRes, r)
+	c.avSvc = append(c.avSvc, service)
+	c.avKey = append(c.avKey, key)
+	c.avV = append(c.avV, value)
+}
+
+// finishAggregates turns the RED aggregates of the batch into columns.
+func (c *columns) finishAggregates() {
+	c.red.finish(c.redBuckets, c.redCounts)
+	for i, k := range c.red.keys {
+		c.redDay = append(c.redDay, dayOf(k.minute*int64(time.Second)))
+		c.redMinute = append(c.redMinute, k.minute)
+		c.redSvc = append(c.redSvc, k.service)
+		c.redName = append(c.redName, k.name)
+		c.redKind = append(c.redKind, int8(k.kind))
+		c.redCalls = append(c.redCalls, c.red.calls[i])
+		c.redErrors = append(c.redErrors, c.red.errors[i])
+	}
+	c.redSvc2.finish(c.rsB, c.rsC)
+	for i, k := range c.redSvc2.keys {
+		c.rsDay = append(c.rsDay, dayOf(k.minute*int64(time.Second)))
+		c.rsMinute = append(c.rsMinute, k.minute)
+		c.rsSvc = append(c.rsSvc, k.service)
+		c.rsKind = append(c.rsKind, int8(k.kind))
+		c.rsCalls = append(c.rsCalls, c.redSvc2.calls[i])
+		c.rsErrors = append(c.rsErrors, c.redSvc2.errors[i])
+	}
+}
+
+// redAcc accumulates the RED rows of a batch: an index per key with its
+// calls and errors, and a (key index, latency bucket) pair per span,
+// sorted and counted once at the end (no histogram per key).
+type redAcc struct {
+	index         map[redKey]int
+	keys          []redKey
+	calls, errors []uint64
+	pairs         []uint64 // index<<16 | bucket
+}
+
+func (a *redAcc) reset() {
+	if a.index == nil {
+		a.index = make(map[redKey]int)
+	}
+	clear(a.index)
+	a.keys, a.calls, a.errors, a.pairs = a.keys[:0], a.calls[:0], a.errors[:0], a.pairs[:0]
+}
+
+func (a *redAcc) add(k redKey, isErr bool, bucket int) {
+	i, ok := a.index[k]
+	if !ok {
+		i = len(a.keys)
+		a.index[k] = i
+		a.keys = append(a.keys, k)
+		a.calls = append(a.calls, 0)
+		a.errors = append(a.errors, 0)
+	}
+	a.calls[i]++
+	if isErr {
+		a.errors[i]++
+	}
+	a.pairs = append(a.pairs, uint64(i)<<16|uint64(bucket))
+}
+
+// finish writes each key's histogram, in key order, as a row of buckets
+// and counts.
+func (a *redAcc) finish(buckets *array[uint16], counts *array[uint64]) {
+	slices.Sort(a.pairs)
+	p := a.pairs
+	for i := range a.keys {
+		for len(p) > 0 && int(p[0]>>16) == i {
+			b, n := p[0], uint64(0)
+			for len(p) > 0 && p[0] == b {
+				n++
+				p = p[1:]
+			}
+			buckets.add(uint16(b & 0xffff))
+			counts.add(n)
+		}
+		buckets.end()
+		counts.end()
+	}
+}
+
+// indexed reports whether tracer_attributes holds attribute key: not the
+// vector clock's per-span values (see clickhouse.sql).
+func indexed(key string) bool {
+	switch key {
+	case vclock.AttrTick, vclock.AttrEndTick, vclock.AttrDeps, vclock.AttrEndDeps:
+		return false
+	}
+	return true
+}
+
+// floorDiv is a / b rounded towards minus infinity (b > 0).
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+// valueHash is the FNV-1a hash of an attribute value, tracer_attributes'
+// value_hash.
+func valueHash(v string) uint64 {
+	h := uint64(fnvOffset)
+	for i := 0; i < len(v); i++ {
+		h ^= uint64(v[i])
+		h *= fnvPrime
+	}
+	return h
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// hashString adds s, its length first, to the FNV-1a hash h.
+func hashString(h uint64, s string) uint64 {
+	for n := uint64(len(s)) | 1<<63; n != 0; n >>= 8 {
+		h ^= n & 0xff
+		h *= fnvPrime
+	}
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= fnvPrime
+	}
+	return h
 }
 
 func (c *columns) spanColumns() []any {
@@ -645,4 +952,24 @@ func has[K comparable, V any](m map[K]V, k K) bool {
 
 func (c *columns) operationColumns() []any {
 	return []any{c.dayOp, c.opService, c.opName, c.opKind}
+}
+
+func (c *columns) attrColumns() []any {
+	return []any{c.atDay, c.atKey, c.atHash, c.atStart, c.atSvc, c.atTrace}
+}
+
+func (c *columns) redServiceColumns() []any {
+	return []any{c.rsDay, c.rsMinute, c.rsSvc, c.rsKind, c.rsCalls, c.rsErrors, c.rsB, c.rsC}
+}
+
+func (c *columns) attrValueColumns() []any {
+	return []any{c.avDay, c.avHour, c.avRes, c.avSvc, c.avKey, c.avV}
+}
+
+func (c *columns) redColumns() []any {
+	return []any{c.redDay, c.redMinute, c.redSvc, c.redName, c.redKind, c.redCalls, c.redErrors, c.redBuckets, c.redCounts}
+}
+
+func (c *columns) edgeWriteColumns() []any {
+	return []any{c.ewDay, c.ewMinute}
 }

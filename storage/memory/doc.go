@@ -13,6 +13,9 @@
 // may point into a whole WAL record). Spans that share a Resource slice
 // share its one copy, and a read returns one copy of each resource. Reads
 // return copies, at most ReaderLimits.MaxTraceSpans spans per trace
-// (WithReaderLimits). Searches scan every stored trace; the store is meant
-// for up to about a million spans.
+// (WithReaderLimits). Searches, summaries, RED series and attribute
+// listings scan every stored span; the store is meant for up to about a
+// million spans. RED counts each stored span once, as its last version.
+// StreamTrace copies one batch at a time, outside the lock, from the spans
+// stored when it was called.
 package memory

@@ -376,9 +376,14 @@ type reader struct {
 
 func (r *reader) trace(id storage.TraceID, t *trace, max int) storage.Trace {
 	n := min(len(t.spans), max)
-	out := storage.Trace{ID: id, Spans: make([]storage.Span, n), Truncated: n < len(t.spans)}
-	for i, e := range t.spans[:n] {
-		sp := &out.Spans[i]
+	return storage.Trace{ID: id, Spans: r.spans(t.spans[:n]), Truncated: n < len(t.spans)}
+}
+
+// spans returns copies of the stored spans.
+func (r *reader) spans(entries []*entry) []storage.Span {
+	out := make([]storage.Span, len(entries))
+	for i, e := range entries {
+		sp := &out[i]
 		*sp = e.Span
 		sp.Resource = nil
 		sp.Attributes = slices.Clone(e.Attributes)
@@ -412,22 +417,40 @@ func (r *reader) resource(a []storage.Attribute) []storage.Attribute {
 
 // FindTraces scans every stored trace for spans matching q.
 func (s *Store) FindTraces(ctx context.Context, q storage.Query) ([]storage.Trace, error) {
+	var out []storage.Trace
+	err := s.search(ctx, q, func(hits []hit) {
+		out = make([]storage.Trace, len(hits))
+		var r reader
+		for i, h := range hits {
+			out[i] = r.trace(h.id, h.t, s.limits.MaxTraceSpans)
+		}
+	})
+	return out, err
+}
+
+// hit is a trace that a search found, with the start of its latest
+// matching span.
+type hit struct {
+	id    storage.TraceID
+	t     *trace
+	start int64
+}
+
+// search finds the traces matching q, in the order and number
+// storage.Reader.FindTraces returns, and calls fn with them under the read
+// lock.
+func (s *Store) search(ctx context.Context, q storage.Query, fn func([]hit)) error {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	limit, err := s.limit(q.Limit)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		return nil, errClosed
-	}
-	type hit struct {
-		id    storage.TraceID
-		t     *trace
-		start int64
+		return errClosed
 	}
 	var hits []hit
 	for id, t := range s.traces {
@@ -447,13 +470,8 @@ func (s *Store) FindTraces(ctx context.Context, q storage.Query) ([]storage.Trac
 		}
 		return bytes.Compare(a.id[:], b.id[:])
 	})
-	hits = hits[:min(len(hits), limit)]
-	out := make([]storage.Trace, len(hits))
-	var r reader
-	for i, h := range hits {
-		out[i] = r.trace(h.id, h.t, s.limits.MaxTraceSpans)
-	}
-	return out, nil
+	fn(hits[:min(len(hits), limit)])
+	return nil
 }
 
 // limit returns the number of traces a search with Query.Limit n returns.

@@ -55,7 +55,17 @@ func testRewritten(t *testing.T, s storage.Store) {
 					t.Errorf("FindTraces trace differs:\n%s", d)
 				}
 			}
+			// Summaries count the span once, as its new version.
+			var wantIDs []storage.TraceID
+			if tt.found {
+				wantIDs = []storage.TraceID{id}
+			}
+			checkSearch(t, s, tt.q, wantIDs, want, nil)
 		})
+	}
+	batches, _ := stream(t, s, id)
+	if d := DiffSpans(once(t, batches), want); d != "" {
+		t.Errorf("StreamTrace of a rewritten span differs:\n%s", d)
 	}
 	ops, err := s.Operations(ctxFor(t), "back", storage.KindUnspecified)
 	if err != nil {

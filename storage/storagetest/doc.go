@@ -12,6 +12,10 @@
 //		})
 //	}
 //
+// Where the contract lets backends differ, an Option passed to Run says
+// what the backend does (REDCountsEachWrite); without options the suite
+// expects the strictest reading.
+//
 // The suite is backend-neutral: it uses recent times (minutes before now) so
 // that backends that keep data by day behave, never relies on the order of
 // equal timestamps, never sleeps, and compares spans field by field with nil

@@ -20,9 +20,16 @@ import (
 type NewStore func(t *testing.T, limits storage.ReaderLimits) storage.Store
 
 // Run runs the conformance suite, with a fresh store from newStore for each
-// subtest.
-func Run(t *testing.T, newStore NewStore) {
+// subtest. The options say what the backend does where the contract lets
+// backends differ.
+func Run(t *testing.T, newStore NewStore, opts ...Option) {
 	t.Helper()
+	var c config
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
 	tests := []struct {
 		name   string
 		fn     func(*testing.T, storage.Store)
@@ -45,6 +52,15 @@ func Run(t *testing.T, newStore NewStore) {
 		{name: "Hostile", fn: testHostile},
 		{name: "Concurrent", fn: testConcurrent},
 		{name: "Canceled", fn: testCanceled},
+		{name: "Summaries", fn: testSummaries},
+		{name: "SearchLimits", fn: testSearchLimits, limits: suiteLimits},
+		{name: "StreamTrace", fn: testStreamTrace},
+		{name: "StreamTraceLimits", fn: testStreamTraceLimits, limits: streamLimits},
+		{name: "RED", fn: testRED},
+		{name: "REDLimits", fn: testREDLimits, limits: redLimits},
+		{name: "REDRewritten", fn: func(t *testing.T, s storage.Store) { testREDRewritten(t, s, c) }},
+		{name: "Attributes", fn: testAttributes},
+		{name: "AttributeLimits", fn: testAttributeLimits, limits: attrLimits},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,6 +258,11 @@ func testIdempotent(t *testing.T, s storage.Store) {
 	if d := DiffSpans(found[0].Spans, want); d != "" {
 		t.Errorf("FindTraces trace differs:\n%s", d)
 	}
+	checkSearch(t, s, storage.Query{Service: "back"}, []storage.TraceID{id}, want, nil)
+	batches, _ := stream(t, s, id)
+	if d := DiffSpans(once(t, batches), want); d != "" {
+		t.Errorf("StreamTrace differs:\n%s", d)
+	}
 	deps, err := s.Dependencies(ctxFor(t), time.Now(), time.Hour)
 	if err != nil {
 		t.Fatalf("Dependencies: %v", err)
@@ -267,6 +288,7 @@ func testIdempotent(t *testing.T, s storage.Store) {
 type findData struct {
 	b                    time.Time
 	a, bb, c, d, e, g, h storage.TraceID
+	spans                []storage.Span // all of them
 }
 
 func loadFindData(t *testing.T, s storage.Store) findData {
@@ -304,11 +326,13 @@ func loadFindData(t *testing.T, s storage.Store) findData {
 		mk(f.c, sid(2), sid(1), "backend", "/health/db", storage.KindInternal, at(3001), 2*time.Second/1000*15,
 			attr("b", "2")),
 	)
-	// Trace D: a long job; one span overrides the resource's host.name.
+	// Trace D: a long job; its consumer span has status OK.
+	dConsume := mk(f.d, sid(2), sid(1), "worker", "consume", storage.KindConsumer, at(4100), 100*ms)
+	dConsume.StatusCode = storage.StatusOK
 	spans = append(spans,
 		res(mk(f.d, sid(1), none, "worker", "job", storage.KindInternal, at(4000), 2*time.Second,
 			storage.Attribute{Key: "retry", Type: storage.TypeBool, Value: "true"}), attr("host.name", "h1")),
-		res(mk(f.d, sid(2), sid(1), "worker", "consume", storage.KindConsumer, at(4100), 100*ms), attr("host.name", "h1")),
+		res(dConsume, attr("host.name", "h1")),
 	)
 	// Trace E: older.
 	spans = append(spans,
@@ -326,6 +350,7 @@ func loadFindData(t *testing.T, s storage.Store) findData {
 	// Write in two batches, out of order.
 	write(t, s, spans[6:])
 	write(t, s, spans[:6])
+	f.spans = spans
 	return f
 }
 
@@ -380,6 +405,25 @@ func testFindTraces(t *testing.T, s storage.Store) {
 			Attributes:  map[string]string{"http.method": "GET"},
 			DurationMax: 100 * ms,
 		}, ids{}},
+		{"status error", storage.Query{Status: storage.OnlyError}, ids{f.bb}},
+		{"status error and service", storage.Query{Service: "backend", Status: storage.OnlyError}, ids{f.bb}},
+		{"status error on another span", storage.Query{Service: "frontend", Status: storage.OnlyError}, ids{}},
+		{"status ok", storage.Query{Status: storage.OnlyOK}, ids{f.d}},
+		{"status ok and kind", storage.Query{Kind: storage.KindInternal, Status: storage.OnlyOK}, ids{}},
+		{"status unset", storage.Query{Service: "worker", Status: storage.OnlyUnset}, ids{f.d}},
+		{"status unset excludes ok", storage.Query{Kind: storage.KindConsumer, Status: storage.OnlyUnset}, ids{}},
+		{"status unset excludes error", storage.Query{Service: "backend", Operation: "/orders", Status: storage.OnlyUnset}, ids{f.a}},
+		{"resource attributes", storage.Query{ResourceAttributes: map[string]string{"host.name": "h1"}}, ids{f.d, f.a, f.g}},
+		{"resource attributes ignore span attributes", storage.Query{ResourceAttributes: map[string]string{"http.method": "GET"}}, ids{}},
+		{"resource attributes despite span attribute", storage.Query{Service: "override", ResourceAttributes: map[string]string{"host.name": "h1"}}, ids{f.g}},
+		{"resource attributes not the span's", storage.Query{ResourceAttributes: map[string]string{"host.name": "h5"}}, ids{}},
+		{"resource service name", storage.Query{ResourceAttributes: map[string]string{"service.name": "worker"}}, ids{f.d}},
+		{"resource attributes together", storage.Query{ResourceAttributes: map[string]string{"service.name": "backend", "host.name": "h2"}}, ids{f.a}},
+		{"resource and span attributes", storage.Query{Attributes: map[string]string{"db.system": "postgres"}, ResourceAttributes: map[string]string{"host.name": "h2"}}, ids{f.a}},
+		{"resource and span attributes on other spans", storage.Query{Attributes: map[string]string{"db.system": "postgres"}, ResourceAttributes: map[string]string{"host.name": "h1"}}, ids{}},
+		{"span attribute over resource and resource", storage.Query{Attributes: map[string]string{"host.name": "h5"}, ResourceAttributes: map[string]string{"host.name": "h1"}}, ids{f.g}},
+		{"status and resource", storage.Query{Status: storage.OnlyError, ResourceAttributes: map[string]string{"host.name": "h3"}}, ids{f.bb}},
+		{"status and resource apart", storage.Query{Status: storage.OnlyError, ResourceAttributes: map[string]string{"service.name": "frontend"}}, ids{}},
 		{"unknown service", storage.Query{Service: "nope"}, ids{}},
 		{"unknown operation", storage.Query{Service: "frontend", Operation: "nope"}, ids{}},
 		{"empty window", storage.Query{StartMin: at(10000), StartMax: at(20000)}, ids{}},
@@ -406,6 +450,8 @@ func testFindTraces(t *testing.T, s storage.Store) {
 					}
 				}
 			}
+			// The search readers find the same traces, in the same order.
+			checkSearch(t, s, tt.q, tt.want, f.spans, func(ids []storage.TraceID) []string { return names(f, ids) })
 		})
 	}
 }
@@ -629,6 +675,33 @@ func testPurge(t *testing.T, s storage.Store) {
 	if len(deps) != 0 {
 		t.Errorf("Dependencies after Purge = %+v, want none", deps)
 	}
+	// The other readers forget the purged spans too.
+	for _, q := range []storage.Query{{Service: "svc"}, {}} {
+		checkSearch(t, s, q, []storage.TraceID{tid(3), tid(2)}, slices.Concat(old, edge, recent), nil)
+	}
+	if _, err := s.StreamTrace(ctxFor(t), tid(1), func([]storage.Span) error { return nil }); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("StreamTrace(purged): err = %v, want ErrNotFound", err)
+	}
+	oldStart := time.Unix(0, old[0].StartTime)
+	series, err := s.RED(ctxFor(t), storage.REDQuery{Start: oldStart.Add(-time.Hour), End: oldStart.Add(time.Hour), Step: time.Minute})
+	if err != nil {
+		t.Fatalf("RED: %v", err)
+	}
+	if len(series) != 0 {
+		t.Errorf("RED over the purged spans' window = %+v, want none", series)
+	}
+	for _, q := range []storage.AttributeQuery{
+		{Start: oldStart.Add(-time.Hour), End: oldStart.Add(time.Hour)},
+		{Start: oldStart.Add(-time.Hour), End: oldStart.Add(time.Hour), Resource: true},
+	} {
+		keys, err := s.AttributeKeys(ctxFor(t), q)
+		if err != nil {
+			t.Fatalf("AttributeKeys: %v", err)
+		}
+		if len(keys) != 0 {
+			t.Errorf("AttributeKeys(%+v) over the purged spans' window = %q, want none", q, keys)
+		}
+	}
 	// Purging again is harmless; the store still takes writes.
 	if err := s.Purge(ctxFor(t), cut); err != nil {
 		t.Fatalf("second Purge: %v", err)
@@ -842,7 +915,7 @@ func testConcurrent(t *testing.T, s storage.Store) {
 				default:
 				}
 				var err error
-				switch (i + r) % 4 {
+				switch (i + r) % 8 {
 				case 0:
 					_, err = s.FindTraces(ctx, storage.Query{Limit: 5})
 				case 1:
@@ -854,6 +927,18 @@ func testConcurrent(t *testing.T, s storage.Store) {
 					}
 				case 3:
 					_, err = s.Dependencies(ctx, time.Now(), time.Hour)
+				case 4:
+					_, err = s.FindTraceSummaries(ctx, storage.Query{Limit: 5})
+				case 5:
+					_, err = s.StreamTrace(ctx, shared[0].TraceID, func([]storage.Span) error { return nil })
+					if errors.Is(err, storage.ErrNotFound) {
+						err = nil
+					}
+				case 6:
+					now := time.Now()
+					_, err = s.RED(ctx, storage.REDQuery{Start: now.Add(-time.Hour), End: now, Step: time.Minute})
+				case 7:
+					_, err = s.AttributeKeys(ctx, storage.AttributeQuery{})
 				}
 				if err != nil {
 					errs <- fmt.Errorf("reader %d: %w", r, err)
@@ -898,6 +983,25 @@ func testCanceled(t *testing.T, s storage.Store) {
 	}
 	if _, err := s.FindTraces(ctx, storage.Query{}); err == nil {
 		t.Error("FindTraces with a canceled context: no error")
+	}
+	if _, err := s.FindTraceIDs(ctx, storage.Query{}); err == nil {
+		t.Error("FindTraceIDs with a canceled context: no error")
+	}
+	if _, err := s.FindTraceSummaries(ctx, storage.Query{}); err == nil {
+		t.Error("FindTraceSummaries with a canceled context: no error")
+	}
+	if _, err := s.StreamTrace(ctx, tid(7), func([]storage.Span) error { return nil }); err == nil || errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("StreamTrace with a canceled context: err = %v, want the context's error", err)
+	}
+	now := time.Now()
+	if _, err := s.RED(ctx, storage.REDQuery{Start: now.Add(-time.Hour), End: now, Step: time.Minute}); err == nil {
+		t.Error("RED with a canceled context: no error")
+	}
+	if _, err := s.AttributeKeys(ctx, storage.AttributeQuery{}); err == nil {
+		t.Error("AttributeKeys with a canceled context: no error")
+	}
+	if _, err := s.AttributeValues(ctx, storage.AttributeQuery{Key: "k"}); err == nil {
+		t.Error("AttributeValues with a canceled context: no error")
 	}
 	// The store still works with a live context.
 	write(t, s, []storage.Span{sp})
