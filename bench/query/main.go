@@ -111,7 +111,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		errs = append(errs, fmt.Errorf("-limit %d: must be positive", o.bench.limit))
 	}
 	if o.load.batch == 0 {
-		o.load.batch = 1000 // a collector's batch; badger's WriteBatch commits larger ones in parts
+		o.load.batch = 1000 // small batches, as a collector writes under moderate load
 		if o.backend == "clickhouse" {
 			o.load.batch = 50_000
 		}
