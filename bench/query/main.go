@@ -169,14 +169,14 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 // open started.
 func open(ctx context.Context, o options, log *slog.Logger) (store storage.Store, where string, closeStore func(), err error) {
 	var cleanup []func()
-	closeStore = func() {
+	closeAll := func() {
 		for i := len(cleanup) - 1; i >= 0; i-- {
 			cleanup[i]()
 		}
 	}
 	defer func() {
 		if err != nil {
-			closeStore()
+			closeAll() // the returns on error leave closeStore nil
 		}
 	}()
 	switch o.backend {
@@ -204,7 +204,7 @@ func open(ctx context.Context, o options, log *slog.Logger) (store storage.Store
 				log.Warn("close badger", "err", err)
 			}
 		})
-		return s, dir, closeStore, nil
+		return s, dir, closeAll, nil
 	}
 	addr := o.addr
 	if addr == "" {
@@ -234,7 +234,7 @@ func open(ctx context.Context, o options, log *slog.Logger) (store storage.Store
 		return nil, "", nil, fmt.Errorf("clickhouse %s: %w", addr, err)
 	}
 	cleanup = append(cleanup, func() { _ = s.Close() })
-	return s, addr + "/" + o.database, closeStore, nil
+	return s, addr + "/" + o.database, closeAll, nil
 }
 
 // mustBeEmpty refuses to load into a directory that holds a store already:
