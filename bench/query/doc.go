@@ -34,6 +34,10 @@
 //	dependencies 24h       Dependencies       GET /api/dependencies?endTs=&lookback=
 //	RED 24h                RED                GET /api/metrics/latencies, /api/tracer/red
 //
+// On ClickHouse it runs the store's dependencies job once over the loaded
+// data before measuring (as bench/clickhouse does), so that dependencies
+// are measured as a store that has been running answers them.
+//
 // Searches cover the whole data set's time range (-window) and ask for 20
 // traces, the Jaeger UI's default. Run it through bench/query.sh, which
 // builds it and picks the defaults: Badger at 1M spans, or ClickHouse at

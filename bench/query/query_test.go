@@ -212,3 +212,37 @@ func TestQuantile(t *testing.T) {
 		t.Errorf("quantile of nothing = %d", got)
 	}
 }
+
+// TestOpenRefusesLoadedStore: loading into a directory that holds data
+// would mix two data sets; open says so (and cleans up after itself).
+func TestOpenRefusesLoadedStore(t *testing.T) {
+	dir := t.TempDir()
+	o, err := parse([]string{"-dir", dir, "-spans", "100"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, closeStore, err := open(context.Background(), o, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("open an empty dir: %v", err)
+	}
+	if _, err := load(context.Background(), s, o.load, time.Now(), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	closeStore()
+	if _, _, _, err := open(context.Background(), o, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "is not empty") {
+		t.Fatalf("open a loaded dir: got %v, want an error saying it is not empty", err)
+	}
+	o.skipLoad = true
+	s, _, closeStore, err = open(context.Background(), o, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("open a loaded dir with -skip-load: %v", err)
+	}
+	defer closeStore()
+	smp, err := sampleStore(context.Background(), s, o.bench.hours)
+	if err != nil {
+		t.Fatalf("sample the loaded store: %v", err)
+	}
+	if len(smp.ids) == 0 || len(smp.services) == 0 {
+		t.Fatalf("sampled %d trace ids and %d services", len(smp.ids), len(smp.services))
+	}
+}

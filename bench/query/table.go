@@ -10,7 +10,7 @@ import (
 // printTable prints one row per kind, then the errors and count mismatches.
 func printTable(out io.Writer, results []result) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "kind\troute\truns\tresults\tstore p50\tstore p99\tAPI p50\tAPI p99\toverhead\toverhead %\tbudget p99\tAPI p99\t")
+	fmt.Fprintln(tw, "kind\troute\truns\tresults\tstore p50\tstore p99\tAPI p50\tAPI p99\toverhead\toverhead %\tbudget p99\tverdict\t")
 	for _, r := range results {
 		verdict := "ok"
 		switch {
