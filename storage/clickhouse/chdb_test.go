@@ -112,7 +112,7 @@ func TestCHDBSchemaAndQueries(t *testing.T) {
 		stmts = append(stmts, chdb.Statement{Name: "insert resources",
 			SQL: ins["tracer_resources"] + " FORMAT JSONEachRow\n" + strings.Join(resourceRows, "\n")})
 	}
-	for i, table := range []string{"tracer_spans", "tracer_span_index", "tracer_operations"} {
+	for i, table := range []string{"tracer_spans", "tracer_span_index", "tracer_span_times", "tracer_operations"} {
 		var rows []string
 		for _, r := range spanRows {
 			row := map[string]any{}
@@ -231,6 +231,7 @@ func TestCHDBSchemaAndQueries(t *testing.T) {
 		"stream":                                  2,
 		"edge join (one range)":                   1,
 		"edge join (two ranges)":                  1,
+		"edge join (index)":                       1,
 		"minutes computed":                        1,
 		"minutes written":                         1,
 		"precomputed (one minute)":                1,

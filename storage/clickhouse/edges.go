@@ -78,13 +78,15 @@ func rangeConds(ranges []nsRange) (string, []any) {
 }
 
 // edgeJoinQuery returns the query that joins the children that started in
-// ranges to their parents that started in [plo, phi], and its arguments.
+// ranges to their parents that started in [plo, phi], both read from table
+// (tracer_span_times, or tracer_span_index for spans written before
+// version 3), and its arguments.
 // Rows: child minute, parent service, child service, parent minute, found
 // (0: no parent in [plo, phi]; tid and ppid then name the trace and the
 // missing parent, in hex), calls, errors. Only parents in traces that have
 // a child in the ranges are loaded into the join (GLOBAL IN also works
 // across a Distributed table's shards).
-func edgeJoinQuery(ranges []nsRange, plo, phi int64) (string, []any) {
+func edgeJoinQuery(table string, ranges []nsRange, plo, phi int64) (string, []any) {
 	where, wargs := rangeConds(ranges)
 	var args []any
 	args = append(args, wargs...)
@@ -94,13 +96,13 @@ func edgeJoinQuery(ranges []nsRange, plo, phi int64) (string, []any) {
 		" if(found = 1, '', hex(trace_id)) AS tid, if(found = 1, '', hex(pid)) AS ppid," +
 		" count() AS calls, sum(is_error) AS errors FROM (" +
 		"SELECT trace_id, span_id, parent_span_id AS pid, service AS child, status_code = 2 AS is_error," +
-		" intDiv(start_time, 60000000000) * 60 AS minute FROM " + tableIndex +
+		" intDiv(start_time, 60000000000) * 60 AS minute FROM " + table +
 		" WHERE " + where + " AND parent_span_id != " + zeroSpanID +
 		" LIMIT 1 BY trace_id, span_id" +
 		") AS c ANY LEFT JOIN (" +
-		"SELECT trace_id, span_id AS pid, service AS parent, start_time AS pstart, toUInt8(1) AS found FROM " + tableIndex +
+		"SELECT trace_id, span_id AS pid, service AS parent, start_time AS pstart, toUInt8(1) AS found FROM " + table +
 		" WHERE day >= toDate(?) AND day <= toDate(?) AND start_time >= ? AND start_time <= ?" +
-		" AND trace_id GLOBAL IN (SELECT trace_id FROM " + tableIndex + " WHERE " + where + ")" +
+		" AND trace_id GLOBAL IN (SELECT trace_id FROM " + table + " WHERE " + where + ")" +
 		") AS p USING (trace_id, pid) GROUP BY minute, parent, child, pminute, found, tid, ppid"
 	return q, args
 }
@@ -217,7 +219,14 @@ func (s *Store) joinEdges(ctx context.Context, ranges []nsRange, plo, phi int64,
 		// clickhouse-go).
 		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_rows_in_join": maxJoin}))
 	}
-	query, args := edgeJoinQuery(ranges, plo, phi)
+	// tracer_span_times, ordered by time, holds what the join needs of the
+	// spans written since version 3; older ones are in tracer_span_index
+	// only, whose order makes a time range read a granule per operation.
+	table := tableTimes
+	if !s.attrsSince.IsZero() && ranges[0].lo-int64(parentNear) < s.attrsSince.Add(time.Hour).UnixNano() {
+		table = tableIndex
+	}
+	query, args := edgeJoinQuery(table, ranges, plo, phi)
 	rows, err := s.conn.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err

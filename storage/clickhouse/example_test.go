@@ -55,6 +55,10 @@ func ExampleSchemaStatements() {
 	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_attributes_local', '{replica}')
 	// CREATE TABLE IF NOT EXISTS tracer.tracer_attributes ON CLUSTER traces AS tracer.tracer_attributes_local
 	//   ENGINE = Distributed(traces, tracer, tracer_attributes_local, cityHash64(trace_id))
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_span_times_local ON CLUSTER traces
+	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_span_times_local', '{replica}')
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_span_times ON CLUSTER traces AS tracer.tracer_span_times_local
+	//   ENGINE = Distributed(traces, tracer, tracer_span_times_local, cityHash64(trace_id))
 	// CREATE TABLE IF NOT EXISTS tracer.tracer_attribute_values_local ON CLUSTER traces
 	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_attribute_values_local', '{replica}')
 	// CREATE TABLE IF NOT EXISTS tracer.tracer_attribute_values ON CLUSTER traces AS tracer.tracer_attribute_values_local

@@ -53,6 +53,7 @@ const (
 	tableOperations = "tracer_operations"
 	tableResources  = "tracer_resources"
 	tableAttrs      = "tracer_attributes"
+	tableTimes      = "tracer_span_times"
 	tableAttrValues = "tracer_attribute_values"
 	tableRED        = "tracer_red"
 	tableREDSvc     = "tracer_red_services"
@@ -63,7 +64,7 @@ const (
 
 // dataTables are the tables retention drops partitions from.
 var dataTables = []string{tableSpans, tableIndex, tableOperations, tableResources,
-	tableAttrs, tableAttrValues, tableRED, tableREDSvc, tableEdgeWrites, tableEdges, tableEdgeMins}
+	tableAttrs, tableTimes, tableAttrValues, tableRED, tableREDSvc, tableEdgeWrites, tableEdges, tableEdgeMins}
 
 type schemaStatement struct {
 	table string // the table a CREATE TABLE statement creates

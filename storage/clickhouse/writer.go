@@ -40,6 +40,7 @@ var (
 	operationInsertColumns = []string{"day", "service", "name", "kind"}
 	resourceInsertColumns  = []string{"day", "hash", "attr_keys", "attr_types", "attr_values"}
 	attrInsertColumns      = []string{"day", "key", "value_hash", "start_time", "service", "trace_id"}
+	timeInsertColumns      = []string{"day", "start_time", "trace_id", "span_id", "parent_span_id", "service", "status_code"}
 	attrValueInsertColumns = []string{"day", "hour", "resource", "service", "key", "value"}
 	redInsertColumns       = []string{"day", "minute", "service", "name", "kind", "calls", "errors",
 		"latencyMap.bucket", "latencyMap.count"}
@@ -202,6 +203,9 @@ func (s *Store) sendBatch(ctx context.Context, spans []storage.Span, hashes []re
 		return err
 	}
 	if err := s.send(ctx, tableOperations, operationInsertColumns, c.operationColumns(), len(c.opName), c); err != nil {
+		return err
+	}
+	if err := s.send(ctx, tableTimes, timeInsertColumns, c.timeColumns(), c.rows, c); err != nil {
 		return err
 	}
 	if len(c.atKey) > 0 {
@@ -956,6 +960,10 @@ func (c *columns) operationColumns() []any {
 
 func (c *columns) attrColumns() []any {
 	return []any{c.atDay, c.atKey, c.atHash, c.atStart, c.atSvc, c.atTrace}
+}
+
+func (c *columns) timeColumns() []any {
+	return []any{c.day, c.start, c.traceID, c.spanID, c.parentID, c.service, c.status}
 }
 
 func (c *columns) redServiceColumns() []any {
