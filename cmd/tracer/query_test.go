@@ -310,7 +310,7 @@ func TestServers(t *testing.T) {
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "built without the web UI") {
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "The query API is running") {
 				t.Errorf("GET %s: %d %.200s, want the placeholder", tt.root, resp.StatusCode, body)
 			}
 			wantCORS := ""
