@@ -19,8 +19,8 @@ embedded store in ./tracer-data by default: the quickest way to see traces.
   send spans   OTLP/gRPC on --grpc-endpoint (localhost:4317), OTLP/HTTP
                POST /v1/traces on --http-endpoint (localhost:4318), from any
                OpenTelemetry SDK or collector
-  look         http://localhost:8080/ (--query-endpoint): the web UI, or a
-               page that says how to build it; the Jaeger v1 and v3 API that
+  look         http://localhost:8080/ (--query-endpoint): the web UI (until
+               it exists, a placeholder page); the Jaeger v1 and v3 API that
                the Jaeger UI and Grafana's Jaeger data source read; Tracer's
                own routes under /api/tracer/
 

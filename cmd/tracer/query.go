@@ -16,7 +16,7 @@ Jaeger v1 and v3 HTTP routes that the Jaeger UI and Grafana's Jaeger data
 source call (/api/services, /api/traces, /api/v3/traces, ...), service
 performance monitoring (/api/metrics/...) and Tracer's own routes
 (/api/tracer/..., described by /api/tracer/openapi.yaml). Every other path is
-the web UI, or a page that says how to build it.
+the web UI (until it exists, a placeholder page).
 
 It reads storage that collectors write from other processes: ClickHouse
 (--storage clickhouse). The embedded store (badger) and the memory store

@@ -25,7 +25,7 @@ import (
 // all-in-one alike.
 func TestQuerySettings(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tracer.yaml")
-	yaml := "query:\n  endpoint: 127.0.0.1:1\n  max_lookback: 48h\n  request_timeout: 9s\n  cors:\n    allowed_origins: [https://a.example]\n    allowed_headers: [X-From-Yaml]\nstorage:\n  type: clickhouse\n"
+	yaml := "query:\n  endpoint: 127.0.0.1:1\n  max_lookback: 48h\n  request_timeout: 9s\n  max_trace_ids: 7\n  cors:\n    allowed_origins: [https://a.example]\n    allowed_headers: [X-From-Yaml]\nstorage:\n  type: clickhouse\n"
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +53,7 @@ func TestQuerySettings(t *testing.T) {
 				{"cors origins (yaml)", strings.Join(q.CORS.AllowedOrigins, ","), "https://a.example"},
 				{"cors headers (env over yaml)", strings.Join(q.CORS.AllowedHeaders, ","), "Authorization,X-Custom"},
 				{"storage (yaml)", cfg.Storage.Type, "clickhouse"},
+				{"max trace ids (yaml only)", q.MaxTraceIDs, 7},
 			}
 			for _, c := range checks {
 				if c.got != c.want {
@@ -310,7 +311,7 @@ func TestServers(t *testing.T) {
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "built without the web UI") {
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "The query API is running") {
 				t.Errorf("GET %s: %d %.200s, want the placeholder", tt.root, resp.StatusCode, body)
 			}
 			wantCORS := ""
