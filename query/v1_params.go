@@ -87,7 +87,7 @@ func (a *API) parseV1Search(q url.Values) (v1Search, error) {
 	if err != nil {
 		return s, err
 	}
-	if err := applyV1Tags(&s.query, tags); err != nil {
+	if err := applyTags(&s.query, "tag", tags); err != nil {
 		return s, err
 	}
 
@@ -221,76 +221,6 @@ func parseV1Tags(simple, jsonTags []string) (map[string]string, error) {
 		}
 	}
 	return tags, nil
-}
-
-// applyV1Tags maps Jaeger tags onto q. Tags that Jaeger derives from OTLP
-// fields when it converts a span (traces_to_jaegerproto.go) search those
-// fields, as Jaeger's own v2 memory store does
-// (internal/storage/v2/memory/tenant.go, validSpan): error=true means
-// status ERROR and error=false status OK; span.kind the span kind;
-// otel.status_code (and the memory store's span.status) the status. A
-// "resource." prefix searches resource attributes only (also the memory
-// store's). Every other tag must match a span attribute or, when the span
-// has none of that key, a resource attribute.
-func applyV1Tags(q *storage.Query, tags map[string]string) error {
-	for k, v := range tags {
-		switch k {
-		case tagError:
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return badParam("tag", k+":"+v, "error:true or error:false")
-			}
-			status := storage.OnlyOK
-			if b {
-				status = storage.OnlyError
-			}
-			if err := setStatus(q, k, v, status); err != nil {
-				return err
-			}
-		case tagStatusCode, "span.status":
-			var status storage.StatusFilter
-			switch strings.ToUpper(v) {
-			case "ERROR":
-				status = storage.OnlyError
-			case "OK":
-				status = storage.OnlyOK
-			case "UNSET":
-				status = storage.OnlyUnset
-			default:
-				return badParam("tag", k+":"+v, k+":ERROR, "+k+":OK or "+k+":UNSET")
-			}
-			if err := setStatus(q, k, v, status); err != nil {
-				return err
-			}
-		case tagSpanKind:
-			kind, err := storage.ParseSpanKind(strings.ToLower(v))
-			if err != nil || kind == storage.KindUnspecified {
-				return badParam("tag", k+":"+v, "span.kind:server, client, producer, consumer or internal")
-			}
-			q.Kind = kind
-		default:
-			if rk, ok := strings.CutPrefix(k, "resource."); ok && rk != "" {
-				if q.ResourceAttributes == nil {
-					q.ResourceAttributes = make(map[string]string)
-				}
-				q.ResourceAttributes[rk] = v
-				continue
-			}
-			if q.Attributes == nil {
-				q.Attributes = make(map[string]string)
-			}
-			q.Attributes[k] = v
-		}
-	}
-	return nil
-}
-
-func setStatus(q *storage.Query, k, v string, f storage.StatusFilter) error {
-	if q.Status != storage.AnyStatus && q.Status != f {
-		return badParam("tag", k+":"+v, "a status that agrees with the other status tags (error, otel.status_code)")
-	}
-	q.Status = f
-	return nil
 }
 
 // v1Dependencies is a parsed GET /api/dependencies.

@@ -96,10 +96,6 @@ func (a *API) v3FindTraces(w http.ResponseWriter, r *http.Request) {
 		a.writeV3Error(w, r, err)
 		return
 	}
-	if s.empty {
-		writeV3NotFound(w)
-		return
-	}
 	traces, err := a.store.FindTraces(r.Context(), s.q)
 	if err != nil {
 		a.writeV3Error(w, r, err)
@@ -263,13 +259,10 @@ func (a *API) v3TraceSummaries(w http.ResponseWriter, r *http.Request) {
 		a.writeV3Error(w, r, err)
 		return
 	}
-	var sums []storage.TraceSummary
-	if !s.empty {
-		sums, err = a.store.FindTraceSummaries(r.Context(), s.q)
-		if err != nil {
-			a.writeV3Error(w, r, err)
-			return
-		}
+	sums, err := a.store.FindTraceSummaries(r.Context(), s.q)
+	if err != nil {
+		a.writeV3Error(w, r, err)
+		return
 	}
 	out := make([]v3TraceSummary, len(sums))
 	for i := range sums {

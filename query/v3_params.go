@@ -107,11 +107,9 @@ func parseV3Kind(name, v string) (storage.SpanKind, error) {
 	return k, nil
 }
 
-// v3Search is a parsed search: the storage query, and whether the search
-// cannot match anything (contradicting filters).
+// v3Search is a parsed search: the storage query.
 type v3Search struct {
-	q     storage.Query
-	empty bool
+	q storage.Query
 }
 
 // parseV3Search parses the parameters of /api/v3/traces and
@@ -127,7 +125,7 @@ func parseV3Search(q url.Values, maxLookback time.Duration) (v3Search, error) {
 		if err != nil {
 			return s, err
 		}
-		if err := s.applyAttributes(attrs); err != nil {
+		if err := applyTags(&s.q, v3AttributesArg, attrs); err != nil {
 			return s, err
 		}
 	}
@@ -232,54 +230,3 @@ func parseV3Attributes(v string) (map[string]string, error) {
 	return attrs, nil
 }
 
-// applyAttributes puts attrs into the query. Keys that Jaeger's own
-// all-in-one store (internal/storage/v2/memory/tenant.go validSpan) reads as
-// filters are filters here too: "error" (true: status error; false: status
-// ok), "span.status" (unset, ok, error), "span.kind" and "resource.<key>" (a
-// resource attribute only). Every other key matches a span attribute, or the
-// resource's when the span has none of that key.
-func (s *v3Search) applyAttributes(attrs map[string]string) error {
-	setStatus := func(f storage.StatusFilter) {
-		if s.q.Status != storage.AnyStatus && s.q.Status != f {
-			s.empty = true // "error":"true" with "span.status":"ok": nothing matches
-		}
-		s.q.Status = f
-	}
-	for k, v := range attrs {
-		switch {
-		case k == "error":
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return badParam(v3AttributesArg, `"error":"`+v+`"`, "error set to true or false")
-			}
-			if b {
-				setStatus(storage.OnlyError)
-			} else {
-				setStatus(storage.OnlyOK)
-			}
-		case k == "span.status":
-			f, err := storage.ParseStatusFilter(strings.ToLower(v))
-			if err != nil || f == storage.AnyStatus {
-				return badParam(v3AttributesArg, `"span.status":"`+v+`"`, "span.status set to unset, ok or error")
-			}
-			setStatus(f)
-		case k == "span.kind":
-			kind, err := parseV3Kind(v3AttributesArg+" span.kind", v)
-			if err != nil {
-				return err
-			}
-			s.q.Kind = kind
-		case strings.HasPrefix(k, "resource.") && len(k) > len("resource."):
-			if s.q.ResourceAttributes == nil {
-				s.q.ResourceAttributes = make(map[string]string)
-			}
-			s.q.ResourceAttributes[k[len("resource."):]] = v
-		default:
-			if s.q.Attributes == nil {
-				s.q.Attributes = make(map[string]string)
-			}
-			s.q.Attributes[k] = v
-		}
-	}
-	return nil
-}

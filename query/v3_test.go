@@ -290,7 +290,6 @@ func TestV3FindTraces(t *testing.T) {
 		{"error true", searchQuery("query.attributes", `{"error":"true"}`, "query.startTimeMin", tMin, "query.startTimeMax", tMax), tids(1)},
 		{"error false is status ok", searchQuery("query.attributes", `{"error":false}`, "query.startTimeMin", tMin, "query.startTimeMax", tMax), tids(2)},
 		{"span.status", searchQuery("query.attributes", `{"span.status":"UNSET"}`, "query.startTimeMin", tMin, "query.startTimeMax", tMax), tids(2, 3)},
-		{"error and span.status contradict", searchQuery("query.attributes", `{"error":"true","span.status":"ok"}`, "query.startTimeMin", tMin, "query.startTimeMax", tMax), nil},
 		{"span.kind", searchQuery("query.attributes", `{"span.kind":"server"}`, "query.serviceName", "backend", "query.startTimeMin", tMin, "query.startTimeMax", tMax), tids(1, 2)},
 		{"resource. prefix", searchQuery("query.attributes", `{"resource.deployment.environment":"prod"}`, "query.startTimeMin", tMin, "query.startTimeMax", tMax), tids(1)},
 		{"resource. prefix is resource only", searchQuery("query.attributes", `{"resource.http.method":"GET"}`, "query.startTimeMin", tMin, "query.startTimeMax", tMax), nil},
@@ -383,6 +382,10 @@ func TestV3SearchErrors(t *testing.T) {
 		{"error not a bool", searchQuery("query.attributes", `{"error":"sometimes"}`, "query.startTimeMin", tMin, "query.startTimeMax", tMax), "error"},
 		{"bad span.kind", searchQuery("query.attributes", `{"span.kind":"sideways"}`, "query.startTimeMin", tMin, "query.startTimeMax", tMax), "span.kind"},
 		{"bad span.status", searchQuery("query.attributes", `{"span.status":"meh"}`, "query.startTimeMin", tMin, "query.startTimeMax", tMax), "span.status"},
+		// One rule for v1 tags and v3 attributes (applyTags): status tags
+		// that disagree are refused rather than answered with nothing.
+		{"error and span.status contradict", searchQuery("query.attributes", `{"error":"true","span.status":"ok"}`, "query.startTimeMin", tMin, "query.startTimeMax", tMax), "agrees with the other status tags"},
+		{"otel.status_code", searchQuery("query.attributes", `{"otel.status_code":"maybe"}`, "query.startTimeMin", tMin, "query.startTimeMax", tMax), "otel.status_code"},
 	}
 	for _, route := range []string{"/api/v3/traces", "/api/v3/trace-summaries"} {
 		for _, tt := range tests {
