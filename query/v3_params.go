@@ -229,4 +229,3 @@ func parseV3Attributes(v string) (map[string]string, error) {
 	}
 	return attrs, nil
 }
-
