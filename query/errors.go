@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tracerdev/tracer/storage"
@@ -147,4 +148,15 @@ type tracerErrorBody struct {
 func (a *API) writeTracerError(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := a.classify(r, err)
 	writeJSON(w, status, tracerError{Error: tracerErrorBody{Code: status, Message: msg, RequestID: requestID(r)}})
+}
+
+// parseDuration parses the value s of parameter name as a non-negative Go
+// duration ("250ms", "1.5s", "1h"); every route's duration parameters go
+// through it.
+func parseDuration(name, s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, badParam(name, s, "a non-negative duration with a unit, such as 250ms, 1.5s or 1h")
+	}
+	return d, nil
 }

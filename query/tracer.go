@@ -92,17 +92,13 @@ func tracerTime(v url.Values, name string) (t time.Time, ok bool, err error) {
 	return t, true, nil
 }
 
-// tracerDuration parses a non-negative Go duration; "" is def.
-func tracerDuration(v url.Values, name string, def time.Duration) (time.Duration, error) {
+// durationParam parses parameter name of v with parseDuration; "" is def.
+func durationParam(v url.Values, name string, def time.Duration) (time.Duration, error) {
 	s := v.Get(name)
 	if s == "" {
 		return def, nil
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, badParam(name, s, "a non-negative duration such as 250ms, 1.5s or 1h")
-	}
-	return d, nil
+	return parseDuration(name, s)
 }
 
 // tracerRange parses start and end: end defaults to now, start to end minus
@@ -247,10 +243,10 @@ func (a *API) parseSearch(v url.Values) (storage.Query, error) {
 	if q.ResourceAttributes, err = tracerPairs(v, "resource"); err != nil {
 		return q, err
 	}
-	if q.DurationMin, err = tracerDuration(v, "minDuration", 0); err != nil {
+	if q.DurationMin, err = durationParam(v, "minDuration", 0); err != nil {
 		return q, err
 	}
-	if q.DurationMax, err = tracerDuration(v, "maxDuration", 0); err != nil {
+	if q.DurationMax, err = durationParam(v, "maxDuration", 0); err != nil {
 		return q, err
 	}
 	if q.DurationMax > 0 && q.DurationMin > q.DurationMax {
@@ -308,7 +304,7 @@ func (a *API) tracerRED(w http.ResponseWriter, r *http.Request) {
 		q.GroupByOperation = b
 	}
 	var err error
-	if q.Step, err = tracerDuration(v, "step", tracerDefaultREDStep); err != nil {
+	if q.Step, err = durationParam(v, "step", tracerDefaultREDStep); err != nil {
 		a.writeTracerError(w, r, err)
 		return
 	}

@@ -73,10 +73,10 @@ func (a *API) parseV1Search(q url.Values) (v1Search, error) {
 		}
 		s.query.Limit = n
 	}
-	if s.query.DurationMin, err = parseGoDuration(q, "minDuration"); err != nil {
+	if s.query.DurationMin, err = durationParam(q, "minDuration", 0); err != nil {
 		return s, err
 	}
-	if s.query.DurationMax, err = parseGoDuration(q, "maxDuration"); err != nil {
+	if s.query.DurationMax, err = durationParam(q, "maxDuration", 0); err != nil {
 		return s, err
 	}
 	if s.query.DurationMin > 0 && s.query.DurationMax > 0 && s.query.DurationMax < s.query.DurationMin {
@@ -134,20 +134,6 @@ func parseEpoch(q url.Values, name string, unit time.Duration, want string, def 
 		return time.Time{}, badParam(name, v, want)
 	}
 	return time.Unix(0, n*int64(unit)), nil
-}
-
-// parseGoDuration reads a non-negative Go duration ("1.5ms", "2s"); 0
-// when absent.
-func parseGoDuration(q url.Values, name string) (time.Duration, error) {
-	v := q.Get(name)
-	if v == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return 0, badParam(name, v, `a non-negative duration with a unit, such as "250us", "1.5ms" or "2s"`)
-	}
-	return d, nil
 }
 
 // parseLookback reads the lookback of a search given without start: a Go

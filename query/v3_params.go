@@ -177,9 +177,9 @@ func parseV3Search(q url.Values, maxLookback time.Duration) (v3Search, error) {
 		if v == "" {
 			continue
 		}
-		dur, err := time.ParseDuration(v)
-		if err != nil || dur < 0 {
-			return s, badParam(name, v, "a non-negative duration such as 150ms or 1.5s")
+		dur, err := parseDuration(name, v)
+		if err != nil {
+			return s, err
 		}
 		*d.dst = dur
 	}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -288,6 +289,20 @@ type REDReader interface {
 	// time as the version then written; the conformance suite is told so
 	// (storagetest.REDCountsEachWrite).
 	RED(ctx context.Context, q REDQuery) ([]REDSeries, error)
+}
+
+// SortRED puts series in the order REDReader.RED returns: each series'
+// points by time, the series by Service then Operation.
+func SortRED(series []REDSeries) {
+	for i := range series {
+		slices.SortFunc(series[i].Points, func(a, b REDPoint) int { return cmp.Compare(a.Time, b.Time) })
+	}
+	slices.SortFunc(series, func(a, b REDSeries) int {
+		if c := cmp.Compare(a.Service, b.Service); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Operation, b.Operation)
+	})
 }
 
 // AttributeQuery selects attribute keys or values to list.

@@ -2,7 +2,6 @@ package badger
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -62,16 +61,10 @@ func (s *Store) RED(ctx context.Context, q storage.REDQuery) ([]storage.REDSerie
 			for _, p := range pts {
 				sr.Points = append(sr.Points, *p)
 			}
-			slices.SortFunc(sr.Points, func(a, b storage.REDPoint) int { return cmp.Compare(a.Time, b.Time) })
 			out = append(out, sr)
 		}
 	}
-	slices.SortFunc(out, func(a, b storage.REDSeries) int {
-		if c := cmp.Compare(a.Service, b.Service); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Operation, b.Operation)
-	})
+	storage.SortRED(out)
 	return out, nil
 }
 

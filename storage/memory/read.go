@@ -1,7 +1,6 @@
 package memory
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -138,16 +137,10 @@ func (s *Store) RED(ctx context.Context, q storage.REDQuery) ([]storage.REDSerie
 	}
 	out := make([]storage.REDSeries, 0, len(bySeries))
 	for k, pts := range bySeries {
-		slices.SortFunc(pts, func(a, b storage.REDPoint) int { return cmp.Compare(a.Time, b.Time) })
 		// The names are the store's strings: the result gets copies.
 		out = append(out, storage.REDSeries{Service: strings.Clone(k.service), Operation: strings.Clone(k.op), Points: pts})
 	}
-	slices.SortFunc(out, func(a, b storage.REDSeries) int {
-		if c := cmp.Compare(a.Service, b.Service); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Operation, b.Operation)
-	})
+	storage.SortRED(out)
 	return out, nil
 }
 

@@ -1,7 +1,6 @@
 package storagetest
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -115,15 +114,9 @@ func wantRED(spans []storage.Span, q storage.REDQuery) []storage.REDSeries {
 		for _, p := range m {
 			s.Points = append(s.Points, *p)
 		}
-		slices.SortFunc(s.Points, func(a, b storage.REDPoint) int { return cmp.Compare(a.Time, b.Time) })
 		out = append(out, s)
 	}
-	slices.SortFunc(out, func(a, b storage.REDSeries) int {
-		if c := cmp.Compare(a.Service, b.Service); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Operation, b.Operation)
-	})
+	storage.SortRED(out)
 	return out
 }
 
