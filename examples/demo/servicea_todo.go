@@ -22,4 +22,3 @@ type ServiceAConfig struct {
 func RunServiceA(ctx context.Context, lis net.Listener, cfg ServiceAConfig) error {
 	return errors.New("demo: service-a is not built yet")
 }
-

@@ -23,4 +23,3 @@ type ServiceBConfig struct {
 func RunServiceB(ctx context.Context, lis net.Listener, cfg ServiceBConfig) error {
 	return errors.New("demo: service-b is not built yet")
 }
-

@@ -24,4 +24,3 @@ type ServiceCConfig struct {
 func RunServiceC(ctx context.Context, lis net.Listener, cfg ServiceCConfig) error {
 	return errors.New("demo: service-c is not built yet")
 }
-
