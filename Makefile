@@ -5,16 +5,29 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 STATICCHECK := $(GOBIN)/staticcheck
 PKGS := ./...
 
-.PHONY: all build test deps lint vet fmt-check unit race bench fuzz clean
+.PHONY: all build test deps lint vet fmt-check unit race bench fuzz clean ui demo
 
 all: build
 
-build:
+build: ui
 	$(GO) build -o bin/tracer ./cmd/tracer
 
-## test: everything CI checks: formatting, vet, staticcheck, the race-enabled
-## test suite with the real ClickHouse server and chdb required.
-test: deps fmt-check vet lint race
+## ui: build the web UI into ui/dist (embedded by the next go build); npm ci
+## only when package-lock.json changed.
+ui:
+	@if [ ! -f ui/node_modules/.package-lock.json ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then \
+	  echo "npm ci in ui/"; (cd ui && npm ci --no-audit --no-fund --loglevel=error); fi
+	cd ui && npm run --silent build
+
+## demo: build the UI, then run the all-in-one with the example services and
+## traffic (Ctrl-C stops everything).
+demo: ui
+	$(GO) run ./cmd/tracer all-in-one --demo
+
+## test: everything CI checks: formatting, vet, staticcheck, the UI build,
+## the race-enabled test suite with the real ClickHouse server, chdb and the
+## browser tests (Chromium) required.
+test: deps fmt-check ui vet lint race
 
 ## deps: install what the tests need when it is missing (idempotent).
 deps:
@@ -29,10 +42,11 @@ vet:
 lint:
 	$(STATICCHECK) $(PKGS)
 
-# TRACER_REQUIRE_CLICKHOUSE makes ClickHouse tests fail instead of skip when
-# the server or chdb is missing.
+# TRACER_REQUIRE_CLICKHOUSE and TRACER_REQUIRE_UI make the ClickHouse and
+# browser tests fail instead of skip when the server, chdb, Chromium or the
+# UI build is missing.
 race:
-	TRACER_REQUIRE_CLICKHOUSE=1 $(GO) test -race -count=1 -timeout 40m $(PKGS)
+	TRACER_REQUIRE_CLICKHOUSE=1 TRACER_REQUIRE_UI=1 $(GO) test -race -count=1 -timeout 40m $(PKGS)
 
 unit:
 	$(GO) test -count=1 $(PKGS)

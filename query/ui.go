@@ -5,16 +5,18 @@ import (
 	"strings"
 )
 
-// placeholder is served outside /api/ until the web UI is built into the
-// binary (issue 13 builds it from ui/ with npm and embeds it).
+// placeholder is served outside /api/ when the binary holds no build of the
+// web UI (package ui embeds ui/dist when it was built before go build).
 const placeholder = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Tracer</title></head>
 <body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
 <h1>Tracer</h1>
-<p>The query API is running. Tracer's web UI does not exist yet: it is being built (from
-<code>ui/</code>, to be embedded in this binary), and this page will be replaced by it.</p>
-<p>Meanwhile, point the Jaeger UI or Grafana's Jaeger data source at this address: they read
-Tracer's Jaeger-compatible API (<code>/api/...</code>, <code>/api/v3/...</code>) without changes.</p>
+<p>The query API is running, but this binary was built without the web UI. Build the UI
+(<code>make ui</code>: <code>npm ci &amp;&amp; npm run build</code> in <code>ui/</code>) and then
+the binary (<code>make build</code>, or <code>go run ./cmd/tracer ...</code> again): the UI is
+embedded from <code>ui/dist</code>. <code>make demo</code> does both and starts the demo.</p>
+<p>Meanwhile, the Jaeger UI and Grafana's Jaeger data source read this address: Tracer
+serves their API (<code>/api/...</code>, <code>/api/v3/...</code>).</p>
 <p>API: <a href="api/services">api/services</a>, <a href="api/tracer/openapi.yaml">api/tracer/openapi.yaml</a></p>
 </body></html>
 `

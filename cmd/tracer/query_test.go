@@ -18,6 +18,7 @@ import (
 	"github.com/tracerdev/tracer/internal/proctest"
 	"github.com/tracerdev/tracer/storage"
 	"github.com/tracerdev/tracer/storage/memory"
+	"github.com/tracerdev/tracer/ui"
 )
 
 // TestQuerySettings: the query API's settings come from defaults < YAML
@@ -311,8 +312,13 @@ func TestServers(t *testing.T) {
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "The query API is running") {
-				t.Errorf("GET %s: %d %.200s, want the placeholder", tt.root, resp.StatusCode, body)
+			// The web UI when this binary embeds its build, else the placeholder.
+			want := "The query API is running"
+			if _, built := ui.Handler(""); built {
+				want = `<meta name="tracer-base-path"`
+			}
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+				t.Errorf("GET %s: %d %.200s, want a page with %q", tt.root, resp.StatusCode, body, want)
 			}
 			wantCORS := ""
 			if slices.Contains(tt.args, "--query-cors-origins") {

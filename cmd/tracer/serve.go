@@ -21,6 +21,7 @@ import (
 	"github.com/tracerdev/tracer/query"
 	"github.com/tracerdev/tracer/storage"
 	"github.com/tracerdev/tracer/storage/backend"
+	"github.com/tracerdev/tracer/ui"
 )
 
 // parts are the servers a command runs in its process.
@@ -80,7 +81,7 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 	}
 	var api *query.API
 	if p.query {
-		if api, err = query.New(store, cfg.Query.Config, log, query.WithRegisterer(reg), query.WithUI(nil)); err != nil {
+		if api, err = query.New(store, cfg.Query.Config, log, query.WithRegisterer(reg), query.WithUI(uiHandler(cfg.Query.BasePath))); err != nil {
 			return fail(err)
 		}
 	}
@@ -310,6 +311,15 @@ func (s *httpServer) stopWithin(ctx context.Context) error {
 	<-s.done
 	if err != nil {
 		return fmt.Errorf("stop http server on %s: %w", s.addr, err)
+	}
+	return nil
+}
+
+// uiHandler is the embedded web UI, or nil (the query API's placeholder
+// page) when the binary was built without a UI build.
+func uiHandler(basePath string) http.Handler {
+	if h, ok := ui.Handler(basePath); ok {
+		return h
 	}
 	return nil
 }

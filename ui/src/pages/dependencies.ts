@@ -1,0 +1,7 @@
+// TODO(issue 13): the dependencies page; its author replaces this stub.
+import { showState } from "../dom";
+import type { Mount } from "../router";
+
+export const mount: Mount = (root) => {
+  showState(root, "empty", "The dependencies page is not built yet.");
+};
