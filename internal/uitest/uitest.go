@@ -101,6 +101,10 @@ func NewTab(t testing.TB, width, height int) *Tab {
 		chromedp.DisableGPU,
 		chromedp.WindowSize(width, height),
 		chromedp.Flag("disable-dev-shm-usage", true),
+		// This machine's network is closed: no background connections.
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("no-first-run", true),
 		chromedp.UserDataDir(t.TempDir()),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
