@@ -489,16 +489,17 @@ func TestServiceCConfig(t *testing.T) {
 // its server span, shifted back, lies within the caller's client span.
 func TestServiceCSkew(t *testing.T) {
 	const skew = time.Hour
-	rec := newRecorder()
-	cfg := ServiceCConfig{Telemetry: Telemetry{Exporter: rec, Skew: skew}, Logger: quiet}
+	rec := &offsets{recorder: newRecorder()}
+	// A failing query, so that a span has an event (the exception) too.
+	cfg := ServiceCConfig{Telemetry: Telemetry{Exporter: rec, Skew: skew}, ErrorRate: 1, Logger: quiet}
 	addr, stop := start(t, func(ctx context.Context, lis net.Listener) error { return RunServiceC(ctx, lis, cfg) })
 	client := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(client))
 	defer func() { _ = tp.Shutdown(context.Background()) }()
 	conn := dial(t, addr, grpc.WithStatsHandler(interceptors.NewClientHandler(
 		interceptors.WithTracerProvider(tp), interceptors.WithPropagators(Propagator()))))
-	if _, err := demopb.NewDataClient(conn).Get(context.Background(), &demopb.GetRequest{Key: "alpha:0"}); err != nil {
-		t.Fatal(err)
+	if _, err := demopb.NewDataClient(conn).Get(context.Background(), &demopb.GetRequest{Key: "alpha:0"}); status.Code(err) != codes.Unavailable {
+		t.Fatalf("Get: %v, want Unavailable", err)
 	}
 	stop()
 	calls := client.GetSpans()
@@ -509,6 +510,18 @@ func TestServiceCSkew(t *testing.T) {
 	spans := rec.GetSpans()
 	if len(spans) != 3 { // the server span, cache.get, the query
 		t.Fatalf("%d service-c spans, want 3", len(spans))
+	}
+	// Exactly the skew, on every timestamp.
+	rec.mu.Lock()
+	got := rec.seen
+	rec.mu.Unlock()
+	if len(got) != 2*3+1 { // start and end of 3 spans, 1 event
+		t.Errorf("%d timestamps seen, want 7", len(got))
+	}
+	for _, d := range got {
+		if d != skew {
+			t.Errorf("a timestamp is shifted by %v, want %v", d, skew)
+		}
 	}
 	for _, s := range spans {
 		t.Run(s.Name, func(t *testing.T) {
@@ -526,4 +539,31 @@ func TestServiceCSkew(t *testing.T) {
 			}
 		})
 	}
+}
+
+// offsets is a recorder that also notes by how much each timestamp of a
+// span was shifted from the time the SDK recorded (the skew exporter's span
+// wraps the recorded one).
+type offsets struct {
+	recorder
+	mu   sync.Mutex
+	seen []time.Duration
+}
+
+func (o *offsets) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	o.mu.Lock()
+	for _, s := range spans {
+		sk, ok := s.(skewedSpan)
+		if !ok {
+			o.seen = append(o.seen, 0)
+			continue
+		}
+		raw := sk.ReadOnlySpan
+		o.seen = append(o.seen, s.StartTime().Sub(raw.StartTime()), s.EndTime().Sub(raw.EndTime()))
+		for i, ev := range s.Events() {
+			o.seen = append(o.seen, ev.Time.Sub(raw.Events()[i].Time))
+		}
+	}
+	o.mu.Unlock()
+	return o.recorder.ExportSpans(ctx, spans)
 }
