@@ -567,3 +567,16 @@ func (o *offsets) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan
 	o.mu.Unlock()
 	return o.recorder.ExportSpans(ctx, spans)
 }
+
+// A listener that fails makes Run return its error, not hang.
+func TestServiceCListenerFails(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = lis.Close()
+	err = RunServiceC(context.Background(), lis, ServiceCConfig{Telemetry: Telemetry{Exporter: newRecorder()}, Logger: quiet})
+	if err == nil {
+		t.Error("RunServiceC on a closed listener returned nil")
+	}
+}
