@@ -609,3 +609,110 @@ func TestServiceAResponseClock(t *testing.T) {
 		})
 	}
 }
+
+// TestServiceAOverRealServices runs service-a in front of the real
+// service-b and service-c: a search is one trace a -> b -> c whose spans
+// are linked parent to child, and whose clocks put everything service-b and
+// service-c did before service-a's answer.
+func TestServiceAOverRealServices(t *testing.T) {
+	run := func(name string, f func(ctx context.Context, lis net.Listener) error) (addr string, stop func()) {
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- f(ctx, lis) }()
+		var once sync.Once
+		stop = func() {
+			once.Do(func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("%s: %v", name, err)
+				}
+			})
+		}
+		t.Cleanup(stop)
+		return lis.Addr().String(), stop
+	}
+	aSpans, bSpans, cSpans := &spanStore{}, &spanStore{}, &spanStore{}
+	cAddr, stopC := run("service-c", func(ctx context.Context, lis net.Listener) error {
+		return RunServiceC(ctx, lis, ServiceCConfig{Telemetry: Telemetry{Exporter: cSpans, InstanceID: "svc-c"}})
+	})
+	bAddr, stopB := run("service-b", func(ctx context.Context, lis net.Listener) error {
+		return RunServiceB(ctx, lis, ServiceBConfig{Telemetry: Telemetry{Exporter: bSpans, InstanceID: "svc-b"}, ServiceC: cAddr})
+	})
+	base, stopA := startServiceA(t, ServiceAConfig{Telemetry: Telemetry{Exporter: aSpans, InstanceID: "svc-a"}, ServiceB: bAddr})
+
+	client := &http.Client{Transport: &http.Transport{}}
+	for _, q := range []string{"example", "pay*", "cart order"} {
+		if code, body, _ := get(t, client, base+"/api/v1/search?q="+url.QueryEscape(q)); code != 200 || !strings.Contains(body, `"results":[`) {
+			t.Fatalf("search %q: %d %s", q, code, body)
+		}
+	}
+	if code, body, _ := get(t, client, base+"/api/v1/process?data=order-1%3Dpaid"); code != 200 || !strings.Contains(body, `"job_id":"`) {
+		t.Fatalf("process: %d %s", code, body)
+	}
+	client.CloseIdleConnections()
+	if err := stopA(); err != nil {
+		t.Fatal(err)
+	}
+	stopB()
+	stopC()
+
+	a, b, c := aSpans.all(), bSpans.all(), cSpans.all()
+	roots := 0
+	for _, srv := range a {
+		if srv.SpanKind != trace.SpanKindServer {
+			continue
+		}
+		roots++
+		t.Run(fmt.Sprintf("%s #%d", srv.Name, roots), func(t *testing.T) {
+			if srv.Parent.IsValid() {
+				t.Errorf("service-a's server span has a parent, want a root")
+			}
+			bServer := childOf(t, b, childOf(t, a, srv))
+			// Every service-c span of the trace sits under a service-b
+			// client span.
+			bClients := map[trace.SpanID]bool{}
+			for _, s := range b {
+				if s.SpanKind == trace.SpanKindClient && s.SpanContext.TraceID() == srv.SpanContext.TraceID() {
+					bClients[s.SpanContext.SpanID()] = true
+				}
+			}
+			var cServers []tracetest.SpanStub
+			for _, s := range c {
+				if s.SpanKind == trace.SpanKindServer && s.SpanContext.TraceID() == srv.SpanContext.TraceID() {
+					cServers = append(cServers, s)
+					if !bClients[s.Parent.SpanID()] {
+						t.Errorf("service-c span %q is not under a service-b client span", s.Name)
+					}
+				}
+			}
+			if len(cServers) == 0 {
+				t.Fatal("no service-c span in the trace")
+			}
+			if srv.Name != "GET /api/v1/search" {
+				return // Process hands work to a background worker that may outlive the answer
+			}
+			aEnd := spanClock(t, srv).End
+			for _, s := range append(cServers, bServer) {
+				if got := vclock.Compare(spanClock(t, s).End, aEnd); got != vclock.Before {
+					t.Errorf("%s's %q end vs service-a's answer: %v, want Before", serviceName(s), s.Name, got)
+				}
+			}
+		})
+	}
+	if roots != 4 {
+		t.Errorf("service-a made %d server spans, want 4", roots)
+	}
+}
+
+// serviceName is a span's service.name.
+func serviceName(s tracetest.SpanStub) string {
+	if s.Resource == nil {
+		return ""
+	}
+	v, _ := s.Resource.Set().Value("service.name")
+	return v.String()
+}
