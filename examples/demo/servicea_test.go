@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
@@ -26,34 +26,8 @@ import (
 	"github.com/tracerdev/tracer/examples/demo/demopb"
 	"github.com/tracerdev/tracer/interceptors"
 	"github.com/tracerdev/tracer/interceptors/httpclock"
-	"github.com/tracerdev/tracer/sdk"
 	"github.com/tracerdev/tracer/vclock"
 )
-
-// spanStore is an exporter that keeps every span, also after Shutdown
-// (tracetest.InMemoryExporter forgets them there, and a service shuts its
-// provider down when it stops).
-type spanStore struct {
-	mu    sync.Mutex
-	spans tracetest.SpanStubs
-}
-
-var _ sdktrace.SpanExporter = (*spanStore)(nil)
-
-func (s *spanStore) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.spans = append(s.spans, tracetest.SpanStubsFromReadOnlySpans(spans)...)
-	return nil
-}
-
-func (s *spanStore) Shutdown(context.Context) error { return nil }
-
-func (s *spanStore) all() tracetest.SpanStubs {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append(tracetest.SpanStubs(nil), s.spans...)
-}
 
 // fakeBusiness is service-b for service-a's tests: a real gRPC server
 // traced by Tracer's interceptors, whose answers the query or data choose:
@@ -98,9 +72,9 @@ func fakeOutcome(ctx context.Context, in string) error {
 // startFakeBusiness serves fakeBusiness on 127.0.0.1 with its own provider
 // (node "svc-b") and returns its address and its spans; the spans are all
 // there once the test's cleanup has run, or after stop.
-func startFakeBusiness(t *testing.T) (addr string, spans *spanStore, stop func()) {
+func startFakeBusiness(t *testing.T) (addr string, spans recorder, stop func()) {
 	t.Helper()
-	spans = &spanStore{}
+	spans = newRecorder()
 	tp, err := NewProvider(t.Context(), "service-b", Telemetry{Exporter: spans, InstanceID: "svc-b"})
 	if err != nil {
 		t.Fatal(err)
@@ -130,28 +104,16 @@ func startFakeBusiness(t *testing.T) (addr string, spans *spanStore, stop func()
 	return lis.Addr().String(), spans, stop
 }
 
-// startServiceA runs service-a on 127.0.0.1 and returns its base URL and a
-// stop function that returns RunServiceA's result.
-func startServiceA(t *testing.T, cfg ServiceAConfig) (base string, stop func() error) {
+// startServiceA runs service-a on 127.0.0.1 (quiet unless cfg has a
+// logger) and returns its base URL and a stop that checks it stopped
+// cleanly.
+func startServiceA(t *testing.T, cfg ServiceAConfig) (base string, stop func()) {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	if cfg.Logger == nil {
+		cfg.Logger = quiet
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- RunServiceA(ctx, lis, cfg) }()
-	var once sync.Once
-	var runErr error
-	stop = func() error {
-		once.Do(func() {
-			cancel()
-			runErr = <-done
-		})
-		return runErr
-	}
-	t.Cleanup(func() { _ = stop() })
-	return "http://" + lis.Addr().String(), stop
+	addr, stop := start(t, func(ctx context.Context, lis net.Listener) error { return RunServiceA(ctx, lis, cfg) })
+	return "http://" + addr, stop
 }
 
 // get fetches base+path and returns the status and the body.
@@ -176,7 +138,7 @@ func get(t *testing.T, client *http.Client, u string) (int, string, http.Header)
 func TestServiceAAnswers(t *testing.T) {
 	addr, _, _ := startFakeBusiness(t)
 	base, stop := startServiceA(t, ServiceAConfig{
-		Telemetry: Telemetry{Exporter: &spanStore{}, InstanceID: "svc-a"},
+		Telemetry: Telemetry{Exporter: newRecorder(), InstanceID: "svc-a"},
 		ServiceB:  addr,
 		Timeout:   300 * time.Millisecond,
 	})
@@ -277,9 +239,7 @@ func TestServiceAAnswers(t *testing.T) {
 	})
 
 	client.CloseIdleConnections()
-	if err := stop(); err != nil {
-		t.Errorf("RunServiceA: %v, want nil on a clean stop", err)
-	}
+	stop()
 }
 
 func TestServiceAServiceBDown(t *testing.T) {
@@ -291,7 +251,7 @@ func TestServiceAServiceBDown(t *testing.T) {
 	addr := lis.Addr().String()
 	lis.Close()
 
-	spans := &spanStore{}
+	spans := newRecorder()
 	base, stop := startServiceA(t, ServiceAConfig{Telemetry: Telemetry{Exporter: spans}, ServiceB: addr})
 	client := &http.Client{Transport: &http.Transport{}}
 	for _, path := range []string{"/api/v1/search?q=example", "/api/v1/process?data=x"} {
@@ -303,25 +263,19 @@ func TestServiceAServiceBDown(t *testing.T) {
 		})
 	}
 	client.CloseIdleConnections()
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
-	srv := findSpan(t, spans.all(), "GET /api/v1/search", trace.SpanKindServer)
-	if got := attr(srv, "http.response.status_code"); got != "503" {
-		t.Errorf("server span http.response.status_code %q, want 503", got)
-	}
+	stop()
+	srv := findSpan(t, spans.GetSpans(), "GET /api/v1/search", trace.SpanKindServer)
+	wantAttrs(t, srv, attribute.Int("http.response.status_code", 503))
 	if srv.Status.Code.String() != "Error" {
 		t.Errorf("server span status %v, want Error", srv.Status)
 	}
-	cs := findSpan(t, spans.all(), "tracer.examples.demo.v1.Business/Search", trace.SpanKindClient)
-	if got := attr(cs, "rpc.response.status_code"); got != "UNAVAILABLE" {
-		t.Errorf("client span rpc.response.status_code %q, want UNAVAILABLE", got)
-	}
+	cs := findSpan(t, spans.GetSpans(), "tracer.examples.demo.v1.Business/Search", trace.SpanKindClient)
+	wantAttrs(t, cs, attribute.String("rpc.response.status_code", "UNAVAILABLE"))
 }
 
 func TestServiceASpans(t *testing.T) {
 	addr, bSpans, stopB := startFakeBusiness(t)
-	aSpans := &spanStore{}
+	aSpans := newRecorder()
 	base, stop := startServiceA(t, ServiceAConfig{Telemetry: Telemetry{Exporter: aSpans, InstanceID: "svc-a"}, ServiceB: addr})
 	client := &http.Client{Transport: &http.Transport{}}
 	for _, path := range []string{"/healthz", "/api/v1/search?q=example", "/api/v1/process?data=x", "/api/v1/search?q=code:Unavailable"} {
@@ -330,34 +284,34 @@ func TestServiceASpans(t *testing.T) {
 		}
 	}
 	client.CloseIdleConnections()
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	stopB()
-	a, b := aSpans.all(), bSpans.all()
+	a, b := aSpans.GetSpans(), bSpans.GetSpans()
 	if len(a) != 6 {
 		t.Errorf("service-a made %d spans, want 6 (a server and a client span for each of 3 API calls; /healthz untraced): %v", len(a), names(a))
 	}
 
 	tests := []struct {
 		name, route, method string
-		status              string // http.response.status_code
+		status              int // http.response.status_code
 		rpcStatus           string
 	}{
-		{name: "search", route: "/api/v1/search", method: "Search", status: "200", rpcStatus: "OK"},
-		{name: "process", route: "/api/v1/process", method: "Process", status: "200", rpcStatus: "OK"},
-		{name: "search unavailable", route: "/api/v1/search", method: "Search", status: "503", rpcStatus: "UNAVAILABLE"},
+		{name: "search", route: "/api/v1/search", method: "Search", status: 200, rpcStatus: "OK"},
+		{name: "process", route: "/api/v1/process", method: "Process", status: 200, rpcStatus: "OK"},
+		{name: "search unavailable", route: "/api/v1/search", method: "Search", status: 503, rpcStatus: "UNAVAILABLE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var srv tracetest.SpanStub
 			for _, s := range a {
-				if s.SpanKind == trace.SpanKindServer && attr(s, "url.path") == tt.route && attr(s, "http.response.status_code") == tt.status {
+				path, _ := attr(s, "url.path")
+				code, _ := attr(s, "http.response.status_code")
+				if s.SpanKind == trace.SpanKindServer && path.AsString() == tt.route && code.AsInt64() == int64(tt.status) {
 					srv = s
 				}
 			}
 			if srv.Name == "" {
-				t.Fatalf("no server span for %s with status %s among %v", tt.route, tt.status, names(a))
+				t.Fatalf("no server span for %s with status %d among %v", tt.route, tt.status, names(a))
 			}
 			if want := "GET " + tt.route; srv.Name != want {
 				t.Errorf("server span name %q, want %q", srv.Name, want)
@@ -365,31 +319,23 @@ func TestServiceASpans(t *testing.T) {
 			if srv.Parent.IsValid() {
 				t.Errorf("server span has parent %v, want a root", srv.Parent.SpanID())
 			}
-			for k, want := range map[string]string{
-				"http.route":                tt.route,
-				"http.request.method":       "GET",
-				"http.response.status_code": tt.status,
-				"url.path":                  tt.route,
-			} {
-				if got := attr(srv, k); got != want {
-					t.Errorf("server span %s = %q, want %q", k, got, want)
-				}
-			}
+			wantAttrs(t, srv,
+				attribute.String("http.route", tt.route),
+				attribute.String("http.request.method", "GET"),
+				attribute.Int("http.response.status_code", tt.status),
+				attribute.String("url.path", tt.route),
+			)
 
 			cs := childOf(t, a, srv)
 			fullMethod := "tracer.examples.demo.v1.Business/" + tt.method
 			if cs.Name != fullMethod || cs.SpanKind != trace.SpanKindClient {
 				t.Errorf("child span %q %v, want %q client", cs.Name, cs.SpanKind, fullMethod)
 			}
-			for k, want := range map[string]string{
-				"rpc.system.name":          "grpc",
-				"rpc.method":               fullMethod,
-				"rpc.response.status_code": tt.rpcStatus,
-			} {
-				if got := attr(cs, k); got != want {
-					t.Errorf("client span %s = %q, want %q", k, got, want)
-				}
-			}
+			wantAttrs(t, cs,
+				attribute.String("rpc.system.name", "grpc"),
+				attribute.String("rpc.method", fullMethod),
+				attribute.String("rpc.response.status_code", tt.rpcStatus),
+			)
 
 			bs := childOf(t, b, cs)
 			if bs.SpanKind != trace.SpanKindServer || bs.Name != fullMethod {
@@ -398,13 +344,13 @@ func TestServiceASpans(t *testing.T) {
 			// The response clock: what service-a did after the call (the
 			// client span's end, the server span's end) happened after
 			// everything service-b did.
-			bEnd := spanClock(t, bs).End
+			bEnd := clock(t, bs).End
 			for _, s := range []tracetest.SpanStub{cs, srv} {
-				if got := vclock.Compare(bEnd, spanClock(t, s).End); got != vclock.Before {
+				if got := vclock.Compare(bEnd, clock(t, s).End); got != vclock.Before {
 					t.Errorf("service-b's span end vs %s's end: %v, want Before", s.Name, got)
 				}
 			}
-			if got := vclock.Compare(spanClock(t, srv).Start, spanClock(t, bs).Start); got != vclock.Before {
+			if got := vclock.Compare(clock(t, srv).Start, clock(t, bs).Start); got != vclock.Before {
 				t.Errorf("service-a's server span start vs service-b's: %v, want Before", got)
 			}
 		})
@@ -415,13 +361,11 @@ func TestServiceALogAndConfig(t *testing.T) {
 	t.Run("start line", func(t *testing.T) {
 		var buf syncBuffer
 		_, stop := startServiceA(t, ServiceAConfig{
-			Telemetry: Telemetry{Exporter: &spanStore{}},
+			Telemetry: Telemetry{Exporter: newRecorder()},
 			ServiceB:  "127.0.0.1:1",
 			Logger:    slog.New(slog.NewTextHandler(&buf, nil)),
 		})
-		if err := stop(); err != nil {
-			t.Fatal(err)
-		}
+		stop()
 		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 		if len(lines) != 1 {
 			t.Fatalf("logged %d lines, want 1: %q", len(lines), lines)
@@ -437,8 +381,8 @@ func TestServiceALogAndConfig(t *testing.T) {
 		cfg  ServiceAConfig
 		want string
 	}{
-		{name: "no service-b", cfg: ServiceAConfig{Telemetry: Telemetry{Exporter: &spanStore{}}}, want: "service-a: no service-b address"},
-		{name: "negative timeout", cfg: ServiceAConfig{Telemetry: Telemetry{Exporter: &spanStore{}}, ServiceB: "localhost:1", Timeout: -time.Second}, want: "service-a: timeout -1s: want 0 (the default) or more"},
+		{name: "no service-b", cfg: ServiceAConfig{Telemetry: Telemetry{Exporter: newRecorder()}}, want: "service-a: no service-b address"},
+		{name: "negative timeout", cfg: ServiceAConfig{Telemetry: Telemetry{Exporter: newRecorder()}, ServiceB: "localhost:1", Timeout: -time.Second}, want: "service-a: timeout -1s: want 0 (the default) or more"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -474,15 +418,6 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
-func attr(s tracetest.SpanStub, key string) string {
-	for _, a := range s.Attributes {
-		if string(a.Key) == key {
-			return a.Value.String()
-		}
-	}
-	return ""
-}
-
 func names(spans tracetest.SpanStubs) []string {
 	var out []string
 	for _, s := range spans {
@@ -505,25 +440,11 @@ func findSpan(t *testing.T, spans tracetest.SpanStubs, name string, kind trace.S
 // childOf returns the one span of spans whose parent is p.
 func childOf(t *testing.T, spans tracetest.SpanStubs, p tracetest.SpanStub) tracetest.SpanStub {
 	t.Helper()
-	var found []tracetest.SpanStub
-	for _, s := range spans {
-		if s.Parent.SpanID() == p.SpanContext.SpanID() && s.Parent.TraceID() == p.SpanContext.TraceID() {
-			found = append(found, s)
-		}
-	}
+	found := children(spans, p)
 	if len(found) != 1 {
 		t.Fatalf("%d children of %q, want 1: %v", len(found), p.Name, names(found))
 	}
 	return found[0]
-}
-
-func spanClock(t *testing.T, s tracetest.SpanStub) vclock.SpanClock {
-	t.Helper()
-	c, err := sdk.SpanClock(s.Attributes)
-	if err != nil {
-		t.Fatalf("span %q: %v", s.Name, err)
-	}
-	return c
 }
 
 // TestServiceAResponseClock calls service-a from a traced HTTP client: with
@@ -555,9 +476,9 @@ func TestServiceAResponseClock(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			addr, bSpans, stopB := startFakeBusiness(t)
-			aSpans := &spanStore{}
+			aSpans := newRecorder()
 			base, stop := startServiceA(t, ServiceAConfig{Telemetry: Telemetry{Exporter: aSpans, InstanceID: "svc-a"}, ServiceB: addr})
-			cSpans := &spanStore{}
+			cSpans := newRecorder()
 			ctp, err := NewProvider(t.Context(), "client", Telemetry{Exporter: cSpans, InstanceID: "client"})
 			if err != nil {
 				t.Fatal(err)
@@ -587,23 +508,21 @@ func TestServiceAResponseClock(t *testing.T) {
 			if err := ctp.Shutdown(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			if err := stop(); err != nil {
-				t.Fatal(err)
-			}
+			stop()
 			stopB()
 
-			c := cSpans.all()
+			c := cSpans.GetSpans()
 			cs := findSpan(t, c, "HTTP GET", trace.SpanKindClient)
-			srv := childOf(t, aSpans.all(), cs)
+			srv := childOf(t, aSpans.GetSpans(), cs)
 			if srv.Name != "GET /api/v1/search" || srv.SpanKind != trace.SpanKindServer {
 				t.Errorf("the client span's child is %q %v, want service-a's server span", srv.Name, srv.SpanKind)
 			}
-			bs := childOf(t, bSpans.all(), childOf(t, aSpans.all(), srv))
-			later := spanClock(t, findSpan(t, c, "after", trace.SpanKindInternal)).Start
-			if got := vclock.Compare(spanClock(t, srv).End, later); got != tt.want {
+			bs := childOf(t, bSpans.GetSpans(), childOf(t, aSpans.GetSpans(), srv))
+			later := clock(t, findSpan(t, c, "after", trace.SpanKindInternal)).Start
+			if got := vclock.Compare(clock(t, srv).End, later); got != tt.want {
 				t.Errorf("service-a's server span end vs the client's later span: %v, want %v", got, tt.want)
 			}
-			if got := vclock.Compare(spanClock(t, bs).End, later); got != tt.want {
+			if got := vclock.Compare(clock(t, bs).End, later); got != tt.want {
 				t.Errorf("service-b's server span end vs the client's later span: %v, want %v", got, tt.want)
 			}
 		})
@@ -615,32 +534,12 @@ func TestServiceAResponseClock(t *testing.T) {
 // are linked parent to child, and whose clocks put everything service-b and
 // service-c did before service-a's answer.
 func TestServiceAOverRealServices(t *testing.T) {
-	run := func(name string, f func(ctx context.Context, lis net.Listener) error) (addr string, stop func()) {
-		lis, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- f(ctx, lis) }()
-		var once sync.Once
-		stop = func() {
-			once.Do(func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Errorf("%s: %v", name, err)
-				}
-			})
-		}
-		t.Cleanup(stop)
-		return lis.Addr().String(), stop
-	}
-	aSpans, bSpans, cSpans := &spanStore{}, &spanStore{}, &spanStore{}
-	cAddr, stopC := run("service-c", func(ctx context.Context, lis net.Listener) error {
-		return RunServiceC(ctx, lis, ServiceCConfig{Telemetry: Telemetry{Exporter: cSpans, InstanceID: "svc-c"}})
+	aSpans, bSpans, cSpans := newRecorder(), newRecorder(), newRecorder()
+	cAddr, stopC := start(t, func(ctx context.Context, lis net.Listener) error {
+		return RunServiceC(ctx, lis, ServiceCConfig{Telemetry: Telemetry{Exporter: cSpans, InstanceID: "svc-c"}, Logger: quiet})
 	})
-	bAddr, stopB := run("service-b", func(ctx context.Context, lis net.Listener) error {
-		return RunServiceB(ctx, lis, ServiceBConfig{Telemetry: Telemetry{Exporter: bSpans, InstanceID: "svc-b"}, ServiceC: cAddr})
+	bAddr, stopB := start(t, func(ctx context.Context, lis net.Listener) error {
+		return RunServiceB(ctx, lis, ServiceBConfig{Telemetry: Telemetry{Exporter: bSpans, InstanceID: "svc-b"}, ServiceC: cAddr, Logger: quiet})
 	})
 	base, stopA := startServiceA(t, ServiceAConfig{Telemetry: Telemetry{Exporter: aSpans, InstanceID: "svc-a"}, ServiceB: bAddr})
 
@@ -654,13 +553,11 @@ func TestServiceAOverRealServices(t *testing.T) {
 		t.Fatalf("process: %d %s", code, body)
 	}
 	client.CloseIdleConnections()
-	if err := stopA(); err != nil {
-		t.Fatal(err)
-	}
+	stopA()
 	stopB()
 	stopC()
 
-	a, b, c := aSpans.all(), bSpans.all(), cSpans.all()
+	a, b, c := aSpans.GetSpans(), bSpans.GetSpans(), cSpans.GetSpans()
 	roots := 0
 	for _, srv := range a {
 		if srv.SpanKind != trace.SpanKindServer {
@@ -695,10 +592,10 @@ func TestServiceAOverRealServices(t *testing.T) {
 			if srv.Name != "GET /api/v1/search" {
 				return // Process hands work to a background worker that may outlive the answer
 			}
-			aEnd := spanClock(t, srv).End
+			aEnd := clock(t, srv).End
 			for _, s := range append(cServers, bServer) {
-				if got := vclock.Compare(spanClock(t, s).End, aEnd); got != vclock.Before {
-					t.Errorf("%s's %q end vs service-a's answer: %v, want Before", serviceName(s), s.Name, got)
+				if got := vclock.Compare(clock(t, s).End, aEnd); got != vclock.Before {
+					t.Errorf("%s's %q end vs service-a's answer: %v, want Before", service(s), s.Name, got)
 				}
 			}
 		})
@@ -706,13 +603,4 @@ func TestServiceAOverRealServices(t *testing.T) {
 	if roots != 4 {
 		t.Errorf("service-a made %d server spans, want 4", roots)
 	}
-}
-
-// serviceName is a span's service.name.
-func serviceName(s tracetest.SpanStub) string {
-	if s.Resource == nil {
-		return ""
-	}
-	v, _ := s.Resource.Set().Value("service.name")
-	return v.String()
 }
