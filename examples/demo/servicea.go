@@ -31,7 +31,9 @@ type ServiceAConfig struct {
 	// Timeout bounds each call to service-b (default 5s); past it the
 	// answer is a 504.
 	Timeout time.Duration
-	Logger  *slog.Logger
+	// Logger gets the start-up line and shutdown problems (nil:
+	// slog.Default); failed calls to service-b are logged at Debug.
+	Logger *slog.Logger
 }
 
 // The limits of service-a's input; longer is a 400.

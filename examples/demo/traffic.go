@@ -31,7 +31,8 @@ type TrafficConfig struct {
 	Interval time.Duration
 	// Timeout bounds each request (default 10s).
 	Timeout time.Duration
-	Logger  *slog.Logger
+	// Logger gets a line at the start and one at the end (nil: none).
+	Logger *slog.Logger
 }
 
 // TrafficStats counts what the generator sent.
