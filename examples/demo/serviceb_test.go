@@ -384,3 +384,25 @@ func TestServiceBConfig(t *testing.T) {
 		})
 	}
 }
+
+// With service-c gone, service-b answers Unavailable and still stops
+// cleanly.
+func TestServiceBWithoutC(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := lis.Addr().String()
+	_ = lis.Close()
+	cfg := ServiceBConfig{Telemetry: Telemetry{Exporter: newRecorder()}, ServiceC: gone, Logger: quiet}
+	addr, _ := start(t, func(ctx context.Context, lis net.Listener) error { return RunServiceB(ctx, lis, cfg) })
+	b := demopb.NewBusinessClient(dial(t, addr))
+	for _, req := range []*demopb.SearchRequest{{Query: "alpha beta"}, {Query: "alpha*"}} {
+		if _, err := b.Search(context.Background(), req); status.Code(err) != codes.Unavailable {
+			t.Errorf("Search(%q): %v, want Unavailable", req.GetQuery(), err)
+		}
+	}
+	if _, err := b.Process(context.Background(), &demopb.ProcessRequest{Data: "x"}); status.Code(err) != codes.Unavailable {
+		t.Errorf("Process: %v, want Unavailable", err)
+	}
+}

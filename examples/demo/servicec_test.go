@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -489,16 +490,17 @@ func TestServiceCConfig(t *testing.T) {
 // its server span, shifted back, lies within the caller's client span.
 func TestServiceCSkew(t *testing.T) {
 	const skew = time.Hour
-	rec := newRecorder()
-	cfg := ServiceCConfig{Telemetry: Telemetry{Exporter: rec, Skew: skew}, Logger: quiet}
+	rec := &offsets{recorder: newRecorder()}
+	// A failing query, so that a span has an event (the exception) too.
+	cfg := ServiceCConfig{Telemetry: Telemetry{Exporter: rec, Skew: skew}, ErrorRate: 1, Logger: quiet}
 	addr, stop := start(t, func(ctx context.Context, lis net.Listener) error { return RunServiceC(ctx, lis, cfg) })
 	client := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(client))
 	defer func() { _ = tp.Shutdown(context.Background()) }()
 	conn := dial(t, addr, grpc.WithStatsHandler(interceptors.NewClientHandler(
 		interceptors.WithTracerProvider(tp), interceptors.WithPropagators(Propagator()))))
-	if _, err := demopb.NewDataClient(conn).Get(context.Background(), &demopb.GetRequest{Key: "alpha:0"}); err != nil {
-		t.Fatal(err)
+	if _, err := demopb.NewDataClient(conn).Get(context.Background(), &demopb.GetRequest{Key: "alpha:0"}); status.Code(err) != codes.Unavailable {
+		t.Fatalf("Get: %v, want Unavailable", err)
 	}
 	stop()
 	calls := client.GetSpans()
@@ -509,6 +511,18 @@ func TestServiceCSkew(t *testing.T) {
 	spans := rec.GetSpans()
 	if len(spans) != 3 { // the server span, cache.get, the query
 		t.Fatalf("%d service-c spans, want 3", len(spans))
+	}
+	// Exactly the skew, on every timestamp.
+	rec.mu.Lock()
+	got := rec.seen
+	rec.mu.Unlock()
+	if len(got) != 2*3+1 { // start and end of 3 spans, 1 event
+		t.Errorf("%d timestamps seen, want 7", len(got))
+	}
+	for _, d := range got {
+		if d != skew {
+			t.Errorf("a timestamp is shifted by %v, want %v", d, skew)
+		}
 	}
 	for _, s := range spans {
 		t.Run(s.Name, func(t *testing.T) {
@@ -525,5 +539,114 @@ func TestServiceCSkew(t *testing.T) {
 				t.Errorf("shifted back by %v, the end %v is after the call's %v", skew, end, call.EndTime)
 			}
 		})
+	}
+}
+
+// offsets is a recorder that also notes by how much each timestamp of a
+// span was shifted from the time the SDK recorded (the skew exporter's span
+// wraps the recorded one).
+type offsets struct {
+	recorder
+	mu   sync.Mutex
+	seen []time.Duration
+}
+
+func (o *offsets) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	o.mu.Lock()
+	for _, s := range spans {
+		sk, ok := s.(skewedSpan)
+		if !ok {
+			o.seen = append(o.seen, 0)
+			continue
+		}
+		raw := sk.ReadOnlySpan
+		o.seen = append(o.seen, s.StartTime().Sub(raw.StartTime()), s.EndTime().Sub(raw.EndTime()))
+		for i, ev := range s.Events() {
+			o.seen = append(o.seen, ev.Time.Sub(raw.Events()[i].Time))
+		}
+	}
+	o.mu.Unlock()
+	return o.recorder.ExportSpans(ctx, spans)
+}
+
+// A listener that fails makes Run return its error, not hang.
+func TestServiceCListenerFails(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = lis.Close()
+	err = RunServiceC(context.Background(), lis, ServiceCConfig{Telemetry: Telemetry{Exporter: newRecorder()}, Logger: quiet})
+	if err == nil {
+		t.Error("RunServiceC on a closed listener returned nil")
+	}
+}
+
+func TestCache(t *testing.T) {
+	rec := func(k string) *demopb.Record { return &demopb.Record{Key: k, Value: "v" + k} }
+	tests := []struct {
+		name string
+		ttl  time.Duration
+		do   func(c *cache)
+		hits []string
+		miss []string
+	}{
+		{"holds what it was given", time.Minute, func(c *cache) { c.put(rec("a")); c.put(rec("b")) }, []string{"a", "b"}, []string{"c"}},
+		{"evicts the least recently used", time.Minute, func(c *cache) {
+			c.put(rec("a"))
+			c.put(rec("b"))
+			c.get("a") // b is now the oldest
+			c.put(rec("c"))
+		}, []string{"a", "c"}, []string{"b"}},
+		{"forgets what was removed", time.Minute, func(c *cache) { c.put(rec("a")); c.remove("a") }, nil, []string{"a"}},
+		{"expires", -time.Second, func(c *cache) { c.put(rec("a")) }, nil, []string{"a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCache(2, tt.ttl)
+			tt.do(c)
+			for _, k := range tt.hits {
+				if r, ok := c.get(k); !ok || r.GetValue() != "v"+k {
+					t.Errorf("get(%s) = %v, %v; want its record", k, r, ok)
+				}
+			}
+			for _, k := range tt.miss {
+				if r, ok := c.get(k); ok {
+					t.Errorf("get(%s) = %v, want a miss", k, r)
+				}
+			}
+		})
+	}
+}
+
+// The database is bounded, and what it evicts to stay so is never a seed
+// record.
+func TestDatabaseBound(t *testing.T) {
+	tp := sdktrace.NewTracerProvider()
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	d := newDatabase(tp.Tracer("test"), 0, 0, constant(0))
+	seeds := len(d.records)
+	for i := range dbMaxRecords + 10 {
+		d.records[fmt.Sprint("doc:", i)] = &demopb.Record{} // as many Puts, without the latency
+		if len(d.records) >= dbMaxRecords {
+			break
+		}
+	}
+	for i := range 10 {
+		if _, err := d.put(context.Background(), fmt.Sprint("new:", i), "v"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(d.records); n != dbMaxRecords {
+		t.Errorf("%d records, want the bound %d", n, dbMaxRecords)
+	}
+	kept := 0
+	for k := range d.seeded {
+		if _, ok := d.records[k]; ok {
+			kept++
+		}
+	}
+	if kept != seeds {
+		t.Errorf("%d of %d seed records kept, want all", kept, seeds)
 	}
 }
