@@ -69,7 +69,8 @@ func (c ServiceAConfig) Validate() error {
 // Business.Process on service-b; both answer JSON, errors as
 // {"error": "..."} with a 400 for bad input and, for a failed call to
 // service-b, 503 (Unavailable), 400 (InvalidArgument), 504
-// (DeadlineExceeded) or 502. GET /healthz answers "ok" and is not traced.
+// (DeadlineExceeded) or 502. GET /healthz answers "ok" and is not traced,
+// nor are other paths (the ServeMux's 404 or 405).
 // Each API route is wrapped in its own otelhttp handler with Tracer's clock
 // (httpclock.NewHandler) inside the ServeMux, so that its server span is
 // named after the route ("GET /api/v1/search") and has http.route; the call
