@@ -321,17 +321,15 @@ func spansReceived(g prometheus.Gatherer) (int64, bool) {
 	if err != nil {
 		return 0, false
 	}
+	var n float64 // the family is missing until a transport has received
 	for _, f := range families {
-		if f.GetName() != "tracer_collector_spans_received_total" {
-			continue
+		if f.GetName() == "tracer_collector_spans_received_total" {
+			for _, m := range f.GetMetric() {
+				n += m.GetCounter().GetValue()
+			}
 		}
-		var n float64
-		for _, m := range f.GetMetric() {
-			n += m.GetCounter().GetValue()
-		}
-		return int64(n), true
 	}
-	return 0, false
+	return int64(n), true
 }
 
 // printDemoBanner says where to look: the UI's pages (the Jaeger UI's
