@@ -128,13 +128,6 @@ var defaultDemoRunners = demoRunners{
 	progress: 10 * time.Second,
 }
 
-// The demo's service-c: a few failed and slow queries, for the traces and
-// the dashboards to show.
-const (
-	demoErrorRate = 0.02
-	demoSlowRate  = 0.05
-)
-
 // demoConcurrency is the traffic's requests in flight at most.
 const demoConcurrency = 8
 
@@ -179,7 +172,7 @@ func startDemo(ctx context.Context, cfg demoConfig, run demoRunners, collectorAd
 	tel := func(skew time.Duration) demo.Telemetry { return demo.Telemetry{Collector: collectorAddr, Skew: skew} }
 	starts := map[string]func(context.Context) error{
 		"service-c": func(ctx context.Context) error {
-			return run.serviceC(ctx, lis["service-c"], demo.ServiceCConfig{Telemetry: tel(0), ErrorRate: demoErrorRate, SlowRate: demoSlowRate,
+			return run.serviceC(ctx, lis["service-c"], demo.ServiceCConfig{Telemetry: tel(0), ErrorRate: demo.DefaultErrorRate, SlowRate: demo.DefaultSlowRate,
 				Logger: log.With("service", "service-c")})
 		},
 		"service-b": func(ctx context.Context) error {
