@@ -62,6 +62,22 @@ func (c ServiceBConfig) Validate() error {
 // RunServiceB serves service-b's gRPC Business service on lis until ctx is
 // done, then stops gracefully, drains its background worker and flushes its
 // spans.
+//
+// Under the server span of each call ("tracer.examples.demo.v1.Business/
+// Search", ".../Process") it makes client spans for its calls to service-c
+// ("tracer.examples.demo.v1.Data/Get", ...):
+//   - Search: one "Data/Scan" for a query ending in * (its prefix); for
+//     several words, concurrent "Data/Get" siblings, the keys word:0 to
+//     word:2 of each word (8 at most); a single word does either at random;
+//   - Process: "Data/Put" attempts (at most 3, while service-c
+//     answers Unavailable; an event "retry" with retry.attempt on the server
+//     span before each retry, demo.put.attempts on it at the end), then
+//     "send followups" (producer; messaging.system "tracer-demo-queue",
+//     messaging.operation.type "send", messaging.destination.name
+//     "followups", messaging.message.id the job id). The worker's
+//     "process followups" (consumer; messaging.operation.type "process")
+//     is the producer's child and links to it, and makes a "Data/Get" of the
+//     stored record, after the request has been answered.
 func RunServiceB(ctx context.Context, lis net.Listener, cfg ServiceBConfig) error {
 	if err := cfg.Validate(); err != nil {
 		return err

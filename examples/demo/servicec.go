@@ -64,6 +64,20 @@ func (c ServiceCConfig) Validate() error {
 
 // RunServiceC serves service-c's gRPC Data service on lis until ctx is done,
 // then stops gracefully and flushes its spans.
+//
+// Its spans, under the server span of each call
+// ("tracer.examples.demo.v1.Data/Get", ".../Put", ".../Scan"):
+//   - "cache.get" (internal; cache.hit) for a Get;
+//   - a database query, "SELECT records" or "INSERT records" (client;
+//     db.system.name "other_sql", db.namespace, db.operation.name,
+//     db.collection.name, db.query.text, db.response.returned_rows), for a
+//     Get that missed the cache, a Put, and each page of 4 records of
+//     a Scan. A failed query has status error, error.type "Unavailable" and
+//     the error recorded, and the call fails with Unavailable.
+//
+// The database starts with the records word:0 to word:4 for each word of
+// "alpha", "beta", "gamma", "delta", "example", "trace", "span", "clock",
+// "cache", "query", "service" and "tracer".
 func RunServiceC(ctx context.Context, lis net.Listener, cfg ServiceCConfig) error {
 	if err := cfg.Validate(); err != nil {
 		return err
