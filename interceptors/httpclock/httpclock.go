@@ -10,6 +10,9 @@ import (
 	"github.com/tracerdev/tracer/propagation"
 )
 
+// header is propagation.Header as http.Header keys it.
+var header = http.CanonicalHeaderKey(propagation.Header)
+
 type config struct{ clock *propagation.VClock }
 
 // Option configures Handler and Transport.
@@ -64,6 +67,7 @@ func Handler(h http.Handler, opts ...Option) http.Handler {
 			Write:       cw.write,
 			Flush:       cw.flush,
 			ReadFrom:    cw.readFrom,
+			WriteString: cw.writeString,
 		}), r)
 		cw.finish()
 	})
@@ -86,7 +90,7 @@ func (cw *clockWriter) stamp() {
 	}
 	cw.wrote = true
 	if text, ok := cw.clock.ResponseClock(cw.ctx); ok {
-		cw.w.Header().Set(propagation.Header, text)
+		cw.w.Header()[header] = []string{text}
 		cw.sent = text
 	}
 }
@@ -118,6 +122,13 @@ func (cw *clockWriter) write(next httpsnoop.WriteFunc) httpsnoop.WriteFunc {
 	return func(b []byte) (int, error) {
 		cw.stamp()
 		return next(b)
+	}
+}
+
+func (cw *clockWriter) writeString(next httpsnoop.WriteStringFunc) httpsnoop.WriteStringFunc {
+	return func(s string) (int, error) {
+		cw.stamp()
+		return next(s)
 	}
 }
 
@@ -180,7 +191,7 @@ func (t *transport) CloseIdleConnections() {
 }
 
 func (t *transport) merge(ctx context.Context, h http.Header) {
-	for _, v := range h.Values(propagation.Header) {
+	for _, v := range h[header] {
 		t.clock.MergeResponse(ctx, v)
 	}
 }

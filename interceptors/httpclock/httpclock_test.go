@@ -58,12 +58,12 @@ func TestResponseClock(t *testing.T) {
 		}, http.StatusInternalServerError, "it broke\n", false},
 		{"ReadFrom", func(tr trace.Tracer, w http.ResponseWriter, r *http.Request) {
 			work(r, tr, "work")
-			rf, ok := w.(io.ReaderFrom)
-			if !ok {
-				t.Error("the writer lost io.ReaderFrom")
-				return
+			// HTTP/1.1's writer has ReadFrom, HTTP/2's not (TestResponseWriter).
+			if rf, ok := w.(io.ReaderFrom); ok {
+				_, _ = rf.ReadFrom(strings.NewReader("copied"))
+			} else {
+				_, _ = io.WriteString(w, "copied")
 			}
-			_, _ = rf.ReadFrom(strings.NewReader("copied"))
 		}, http.StatusOK, "copied", false},
 		{"early hints then 200", func(tr trace.Tracer, w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Link", "</style.css>; rel=preload")
@@ -78,55 +78,75 @@ func TestResponseClock(t *testing.T) {
 			work(r, tr, "late") // after the header went: the trailer has it
 			_, _ = io.WriteString(w, "b")
 		}, http.StatusOK, "ab", true},
+		{"Flush before writing", func(tr trace.Tracer, w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			work(r, tr, "work")
+			w.(http.Flusher).Flush() // sends the header, as a server of events does
+			work(r, tr, "late")
+			_, _ = io.WriteString(w, "data: x\n\n")
+		}, http.StatusOK, "data: x\n\n", true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a, b := newNode(t, "a"), newNode(t, "b")
-			tr := b.tp.Tracer("handler")
-			srv := b.serveClock(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				tt.handler(tr, w, r)
-			}))
-			var hints []http.Header
-			c := client(t, func(base http.RoundTripper) http.RoundTripper {
-				return httpclock.NewTransport(base, otelhttp.WithTracerProvider(a.tp),
+		for _, h2 := range []bool{false, true} {
+			t.Run(tt.name+"/"+proto(h2), func(t *testing.T) {
+				a, b := newNode(t, "a"), newNode(t, "b")
+				tr := b.tp.Tracer("handler")
+				srv := newServer(t, httpclock.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					tt.handler(tr, w, r)
+				}), "b", otelhttp.WithTracerProvider(b.tp)), h2)
+				var hints []http.Header
+				c := &http.Client{Transport: httpclock.NewTransport(srv.Client().Transport, otelhttp.WithTracerProvider(a.tp),
 					otelhttp.WithClientTrace(func(context.Context) *httptrace.ClientTrace {
 						return &httptrace.ClientTrace{Got1xxResponse: func(_ int, h textproto.MIMEHeader) error {
 							hints = append(hints, http.Header(h))
 							return nil
 						}}
-					}))
-			})
-			res, body := a.call(t, c, srv.URL)
-			if res.StatusCode != tt.status || body != tt.body {
-				t.Errorf("got %d %q, want %d %q", res.StatusCode, body, tt.status, tt.body)
-			}
-			if res.Header.Get(propagation.Header) == "" {
-				t.Errorf("response has no %s header", propagation.Header)
-			}
-			for _, h := range hints {
-				if h.Get(propagation.Header) != "" {
-					t.Errorf("an informational response carried the clock: %v", h)
+					}))}
+				res, body := a.call(t, c, srv.URL)
+				if (res.ProtoMajor == 2) != h2 {
+					t.Fatalf("served over %s", res.Proto)
 				}
-			}
+				if tt.name == "early hints then 200" && len(hints) != 1 {
+					t.Errorf("got %d informational responses, want 1", len(hints))
+				}
+				if res.StatusCode != tt.status || body != tt.body {
+					t.Errorf("got %d %q, want %d %q", res.StatusCode, body, tt.status, tt.body)
+				}
+				if res.Header.Get(propagation.Header) == "" {
+					t.Errorf("response has no %s header", propagation.Header)
+				}
+				for _, h := range hints {
+					if h.Get(propagation.Header) != "" {
+						t.Errorf("an informational response carried the clock: %v", h)
+					}
+				}
 
-			cs := clock(t, a.span(t, "", trace.SpanKindClient))
-			after := clock(t, a.span(t, "after", trace.SpanKindInternal))
-			ss := clock(t, b.span(t, "", trace.SpanKindServer))
-			if got := vclock.CompareStarts(cs, ss); got != vclock.Before {
-				t.Errorf("client span vs server span = %v, want before", got)
-			}
-			last := []string{"work"}
-			if tt.late {
-				last = append(last, "late")
-			}
-			for _, name := range last {
-				w := clock(t, b.span(t, name, trace.SpanKindInternal))
-				if got := vclock.Compare(w.End, after.Start); got != vclock.Before {
-					t.Errorf("B's %s (end %v) vs A's later span (start %v) = %v, want before", name, w.End, after.Start, got)
+				cs := clock(t, a.span(t, "", trace.SpanKindClient))
+				after := clock(t, a.span(t, "after", trace.SpanKindInternal))
+				ss := clock(t, b.span(t, "", trace.SpanKindServer))
+				if got := vclock.CompareStarts(cs, ss); got != vclock.Before {
+					t.Errorf("client span vs server span = %v, want before", got)
 				}
-			}
-		})
+				last := []string{"work"}
+				if tt.late {
+					last = append(last, "late")
+				}
+				for _, name := range last {
+					w := clock(t, b.span(t, name, trace.SpanKindInternal))
+					if got := vclock.Compare(w.End, after.Start); got != vclock.Before {
+						t.Errorf("B's %s (end %v) vs A's later span (start %v) = %v, want before", name, w.End, after.Start, got)
+					}
+				}
+			})
+		}
 	}
+}
+
+func proto(h2 bool) string {
+	if h2 {
+		return "HTTP/2"
+	}
+	return "HTTP/1.1"
 }
 
 // TestStreamFlush: a Flush through otelhttp's writer and Handler's sends
@@ -380,11 +400,7 @@ func iface(w http.ResponseWriter) []string {
 // HTTP/2, and http.ResponseController reaches the connection.
 func TestResponseWriter(t *testing.T) {
 	for _, h2 := range []bool{false, true} {
-		name := "HTTP/1.1"
-		if h2 {
-			name = "HTTP/2"
-		}
-		t.Run(name, func(t *testing.T) {
+		t.Run(proto(h2), func(t *testing.T) {
 			b := newNode(t, "b")
 			var outer, inner []string
 			var deadlineErr error
