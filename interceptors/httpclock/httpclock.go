@@ -24,7 +24,8 @@ func (f optionFunc) apply(c config) config { return f(c) }
 
 // WithVClock sets the clock propagator that checks and merges the clocks
 // of responses, so that its Rejected counts the malformed ones a Transport
-// ignored (default: a new one for each Transport). nil is ignored.
+// ignored (default: a new one for each Transport; Handler only sends clocks
+// and has no use for it). nil is ignored.
 func WithVClock(v *propagation.VClock) Option {
 	return optionFunc(func(c config) config {
 		if v != nil {

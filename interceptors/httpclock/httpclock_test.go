@@ -489,3 +489,39 @@ func newServer(t *testing.T, h http.Handler, h2 bool) *httptest.Server {
 	})
 	return srv
 }
+
+// TestPropagatorOptions: NewTransport and NewHandler use Tracer's
+// propagators, and the caller's otelhttp options win.
+func TestPropagatorOptions(t *testing.T) {
+	tests := []struct {
+		name      string
+		opts      []otelhttp.Option
+		wantClock bool // the request carries the clock, and B's span has A's entry
+	}{
+		{"default", nil, true},
+		{"caller's propagators", []otelhttp.Option{otelhttp.WithPropagators(otelprop.TraceContext{})}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := newNode(t, "a"), newNode(t, "b")
+			var got http.Header
+			srv := serve(t, httpclock.NewHandler(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				got = r.Header.Clone()
+			}), "b", append([]otelhttp.Option{otelhttp.WithTracerProvider(b.tp)}, tt.opts...)...))
+			c := client(t, func(base http.RoundTripper) http.RoundTripper {
+				return httpclock.NewTransport(base, append([]otelhttp.Option{otelhttp.WithTracerProvider(a.tp)}, tt.opts...)...)
+			})
+			a.call(t, c, srv.URL)
+			if got.Get("traceparent") == "" {
+				t.Error("the request has no traceparent")
+			}
+			if has := got.Get(propagation.Header) != ""; has != tt.wantClock {
+				t.Errorf("request has %s: %v, want %v", propagation.Header, has, tt.wantClock)
+			}
+			ss := clock(t, b.span(t, "", trace.SpanKindServer))
+			if has := ss.Start.Get("a") != 0; has != tt.wantClock {
+				t.Errorf("B's server span clock %v has A's entry: %v, want %v", ss.Start, has, tt.wantClock)
+			}
+		})
+	}
+}

@@ -11,8 +11,8 @@ import (
 // NewHandler returns otelhttp.NewHandler(Handler(h), operation, opts...)
 // with Tracer's propagators (propagation.Default: W3C trace context,
 // baggage and the clock) unless opts set others: options apply in order,
-// so the caller's win. Propagators without the clock still send the
-// response's clock but do not read the request's.
+// so the caller's win. With propagators that lack the clock the request's
+// clock is not read, and the response's is sent all the same.
 func NewHandler(h http.Handler, operation string, opts ...otelhttp.Option) http.Handler {
 	return otelhttp.NewHandler(Handler(h), operation, withDefaults(opts)...)
 }
