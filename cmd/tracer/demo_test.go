@@ -463,3 +463,49 @@ func TestDemoSecondSignal(t *testing.T) {
 		t.Errorf("Run: %v, want service-a named", err)
 	}
 }
+
+// TestDemoRealServices runs the demo with package demo's services and
+// traffic in process until the three services' spans are stored, then
+// stops it: Run returns nil, every port is free, and goleak (TestMain)
+// finds no goroutine left behind by the services, their clients and
+// exporters, or the traffic.
+func TestDemoRealServices(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store := memory.New()
+	stdout, logs := &proctest.Buffer{}, &proctest.Buffer{}
+	started := make(chan struct{}, 1)
+	m := &Main{
+		Stdout: stdout, Stderr: logs, LookupEnv: func(string) (string, bool) { return "", false },
+		openStore: func(context.Context, collector.StorageConfig, *slog.Logger) (storage.Store, error) { return store, nil },
+		started:   func(*collector.Collector) { started <- struct{}{} },
+	}
+	addrs := []string{proctest.FreeAddr(t), proctest.FreeAddr(t), proctest.FreeAddr(t)}
+	done := make(chan error, 1)
+	go func() {
+		done <- m.Run(ctx, []string{"all-in-one", "--demo", "--storage", "memory", "--wal-dir", t.TempDir(), "--batch-timeout", "50ms",
+			"--grpc-endpoint", "127.0.0.1:0", "--http-endpoint", "", "--query-endpoint", "127.0.0.1:0", "--telemetry-endpoint", "",
+			"--demo-service-a-endpoint", addrs[0], "--demo-service-b-endpoint", addrs[1], "--demo-service-c-endpoint", addrs[2], "--demo-rate", "20"})
+	}()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("Run returned before it started: %v\n%s", err, logs)
+	}
+	await(t, "spans of service-a, service-b and service-c in the store", func() bool {
+		services, err := store.Services(ctx)
+		return err == nil && slices.Contains(services, "service-a") && slices.Contains(services, "service-b") && slices.Contains(services, "service-c")
+	})
+	cancel()
+	if err := awaitDone(t, done); err != nil {
+		t.Errorf("Run: %v\n%s", err, logs)
+	}
+	for _, addr := range addrs {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Errorf("port %s after Run: %v", addr, err)
+			continue
+		}
+		l.Close()
+	}
+}
