@@ -70,8 +70,9 @@ func (c ServiceBConfig) Validate() error {
 //     several words, concurrent "Data/Get" siblings, the keys word:0 to
 //     word:2 of each word (8 at most); a single word does either at random;
 //   - Process: "Data/Put" attempts (at most 3, while service-c
-//     answers Unavailable; an event "retry" with retry.attempt on the server
-//     span before each retry, demo.put.attempts on it at the end), then
+//     answers Unavailable; each with retry.attempt, from 1; an event "retry"
+//     with retry.attempt and retry.backoff on the server span before each
+//     retry, demo.put.attempts on it at the end), then
 //     "send followups" (producer; messaging.system "tracer-demo-queue",
 //     messaging.operation.type "send", messaging.destination.name
 //     "followups", messaging.message.id the job id). The worker's
@@ -90,7 +91,7 @@ func RunServiceB(ctx context.Context, lis net.Listener, cfg ServiceBConfig) erro
 	conn, err := grpc.NewClient(cfg.ServiceC,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithStatsHandler(interceptors.NewClientHandler(
-			interceptors.WithTracerProvider(tp), interceptors.WithPropagators(Propagator()))))
+			interceptors.WithTracerProvider(attempts(tp)), interceptors.WithPropagators(Propagator()))))
 	if err != nil {
 		return errors.Join(fmt.Errorf("service-b: service-c client: %w", err), shutdownProvider(tp))
 	}
@@ -268,14 +269,15 @@ func (b *business) Process(ctx context.Context, req *demopb.ProcessRequest) (*de
 }
 
 // putWithRetry puts rec, retrying with exponential backoff while service-c
-// answers Unavailable. Each attempt is a client span of its own; each retry
-// is an event "retry" on the caller's span with the attempt it starts. It
-// returns the number of attempts made.
+// answers Unavailable. Each attempt is a client span of its own with its
+// number (retry.attempt, from 1); each retry is also an event "retry" on the
+// caller's span with the attempt it starts and the backoff. It returns the
+// number of attempts made.
 func (b *business) putWithRetry(ctx context.Context, rec *demopb.Record) (int, error) {
 	span := trace.SpanFromContext(ctx)
 	backoff := putBackoff
 	for attempt := 1; ; attempt++ {
-		_, err := b.data.Put(ctx, &demopb.PutRequest{Record: rec})
+		_, err := b.data.Put(withAttempt(ctx, attempt), &demopb.PutRequest{Record: rec})
 		if err == nil {
 			return attempt, nil
 		}

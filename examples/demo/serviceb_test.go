@@ -234,6 +234,9 @@ func TestServiceBProcess(t *testing.T) {
 		if len(calls) != 2 {
 			t.Fatalf("%d Put calls, want 2", len(calls))
 		}
+		for i, call := range calls {
+			wantAttrs(t, call, attribute.Int("retry.attempt", i+1))
+		}
 		if calls[0].Status.Code != otelcodes.Error || calls[1].Status.Code == otelcodes.Error {
 			t.Errorf("attempts' status %v, %v; want error, then not", calls[0].Status, calls[1].Status)
 		}

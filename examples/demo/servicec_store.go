@@ -22,7 +22,7 @@ const (
 	dbNamespace = "demo"
 	dbTable     = "records"
 	// dbMaxRecords bounds the database: a new key past it evicts an
-	// arbitrary record.
+	// arbitrary record, never one of the seed.
 	dbMaxRecords = 4096
 )
 
@@ -42,17 +42,21 @@ type database struct {
 	errorRate, slowRate float64
 	draw                func() float64
 
+	seeded map[string]bool // the keys it started with
+
 	mu      sync.Mutex
 	records map[string]*demopb.Record
 }
 
 func newDatabase(tracer trace.Tracer, errorRate, slowRate float64, draw func() float64) *database {
 	d := &database{tracer: tracer, errorRate: errorRate, slowRate: slowRate, draw: draw,
-		records: make(map[string]*demopb.Record, len(seedWords)*seedPerWord)}
+		records: make(map[string]*demopb.Record, len(seedWords)*seedPerWord),
+		seeded:  make(map[string]bool, len(seedWords)*seedPerWord)}
 	for _, w := range seedWords {
 		for i := range seedPerWord {
 			key := fmt.Sprintf("%s:%d", w, i)
 			d.records[key] = &demopb.Record{Key: key, Value: fmt.Sprintf("%s, record %d", w, i), Version: 1}
+			d.seeded[key] = true
 		}
 	}
 	return d
@@ -83,8 +87,10 @@ func (d *database) put(ctx context.Context, key, value string) (int64, error) {
 		old, ok := d.records[key]
 		if !ok && len(d.records) >= dbMaxRecords {
 			for k := range d.records {
-				delete(d.records, k)
-				break
+				if !d.seeded[k] {
+					delete(d.records, k)
+					break
+				}
 			}
 		}
 		version = old.GetVersion() + 1

@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -578,5 +579,74 @@ func TestServiceCListenerFails(t *testing.T) {
 	err = RunServiceC(context.Background(), lis, ServiceCConfig{Telemetry: Telemetry{Exporter: newRecorder()}, Logger: quiet})
 	if err == nil {
 		t.Error("RunServiceC on a closed listener returned nil")
+	}
+}
+
+func TestCache(t *testing.T) {
+	rec := func(k string) *demopb.Record { return &demopb.Record{Key: k, Value: "v" + k} }
+	tests := []struct {
+		name string
+		ttl  time.Duration
+		do   func(c *cache)
+		hits []string
+		miss []string
+	}{
+		{"holds what it was given", time.Minute, func(c *cache) { c.put(rec("a")); c.put(rec("b")) }, []string{"a", "b"}, []string{"c"}},
+		{"evicts the least recently used", time.Minute, func(c *cache) {
+			c.put(rec("a"))
+			c.put(rec("b"))
+			c.get("a") // b is now the oldest
+			c.put(rec("c"))
+		}, []string{"a", "c"}, []string{"b"}},
+		{"forgets what was removed", time.Minute, func(c *cache) { c.put(rec("a")); c.remove("a") }, nil, []string{"a"}},
+		{"expires", -time.Second, func(c *cache) { c.put(rec("a")) }, nil, []string{"a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCache(2, tt.ttl)
+			tt.do(c)
+			for _, k := range tt.hits {
+				if r, ok := c.get(k); !ok || r.GetValue() != "v"+k {
+					t.Errorf("get(%s) = %v, %v; want its record", k, r, ok)
+				}
+			}
+			for _, k := range tt.miss {
+				if r, ok := c.get(k); ok {
+					t.Errorf("get(%s) = %v, want a miss", k, r)
+				}
+			}
+		})
+	}
+}
+
+// The database is bounded, and what it evicts to stay so is never a seed
+// record.
+func TestDatabaseBound(t *testing.T) {
+	tp := sdktrace.NewTracerProvider()
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	d := newDatabase(tp.Tracer("test"), 0, 0, constant(0))
+	seeds := len(d.records)
+	for i := range dbMaxRecords + 10 {
+		d.records[fmt.Sprint("doc:", i)] = &demopb.Record{} // as many Puts, without the latency
+		if len(d.records) >= dbMaxRecords {
+			break
+		}
+	}
+	for i := range 10 {
+		if _, err := d.put(context.Background(), fmt.Sprint("new:", i), "v"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(d.records); n != dbMaxRecords {
+		t.Errorf("%d records, want the bound %d", n, dbMaxRecords)
+	}
+	kept := 0
+	for k := range d.seeded {
+		if _, ok := d.records[k]; ok {
+			kept++
+		}
+	}
+	if kept != seeds {
+		t.Errorf("%d of %d seed records kept, want all", kept, seeds)
 	}
 }
