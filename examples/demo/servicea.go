@@ -31,7 +31,9 @@ type ServiceAConfig struct {
 	// Timeout bounds each call to service-b (default 5s); past it the
 	// answer is a 504.
 	Timeout time.Duration
-	Logger  *slog.Logger
+	// Logger gets the start-up line and shutdown problems (nil:
+	// slog.Default); failed calls to service-b are logged at Debug.
+	Logger *slog.Logger
 }
 
 // The limits of service-a's input; longer is a 400.
@@ -67,7 +69,8 @@ func (c ServiceAConfig) Validate() error {
 // Business.Process on service-b; both answer JSON, errors as
 // {"error": "..."} with a 400 for bad input and, for a failed call to
 // service-b, 503 (Unavailable), 400 (InvalidArgument), 504
-// (DeadlineExceeded) or 502. GET /healthz answers "ok" and is not traced.
+// (DeadlineExceeded) or 502. GET /healthz answers "ok" and is not traced,
+// nor are other paths (the ServeMux's 404 or 405).
 // Each API route is wrapped in its own otelhttp handler with Tracer's clock
 // (httpclock.NewHandler) inside the ServeMux, so that its server span is
 // named after the route ("GET /api/v1/search") and has http.route; the call

@@ -31,7 +31,8 @@ type TrafficConfig struct {
 	Interval time.Duration
 	// Timeout bounds each request (default 10s).
 	Timeout time.Duration
-	Logger  *slog.Logger
+	// Logger gets a line at the start and one at the end (nil: none).
+	Logger *slog.Logger
 }
 
 // TrafficStats counts what the generator sent.
@@ -144,7 +145,6 @@ func RunTraffic(ctx context.Context, cfg TrafficConfig) (TrafficStats, error) {
 
 	// A plain client: no otelhttp, no propagators.
 	transport := &http.Transport{
-		Proxy:               nil,
 		MaxIdleConnsPerHost: cfg.Concurrency,
 		IdleConnTimeout:     30 * time.Second,
 	}
@@ -155,7 +155,6 @@ func RunTraffic(ctx context.Context, cfg TrafficConfig) (TrafficStats, error) {
 		start:  time.Now(),
 	}
 
-	runCtx := ctx
 	var deadline <-chan time.Time
 	if cfg.Duration > 0 {
 		t := time.NewTimer(cfg.Duration)
@@ -186,7 +185,7 @@ func RunTraffic(ctx context.Context, cfg TrafficConfig) (TrafficStats, error) {
 		n++
 		wg.Go(func() {
 			defer func() { <-slots }()
-			g.send(runCtx, kind)
+			g.send(ctx, kind)
 		})
 	}
 	send()
