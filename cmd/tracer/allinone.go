@@ -24,6 +24,12 @@ embedded store in ./tracer-data by default: the quickest way to see traces.
                the Jaeger UI and Grafana's Jaeger data source read; Tracer's
                own routes under /api/tracer/
 
+  demo         --demo also runs the example services, service-a (an HTTP
+               gateway on localhost:8000) calling service-b (:8001) calling
+               service-c (:8002) over gRPC, and traffic against service-a,
+               all sending their spans here: live traces and the a → b → c
+               dependency graph within a minute; Ctrl-C stops them first
+
 It prints these addresses when it starts. Spans go through the collector's
 write-ahead log (--wal-dir) into storage, as with "tracer collector";
 ClickHouse is one flag away (--storage clickhouse --clickhouse-addr
@@ -43,19 +49,20 @@ second Ctrl-C stops at once.
 var allInOneCommand = &command{
 	name:     "all-in-one",
 	usage:    allInOneUsage,
-	sections: []section{receiversSection, querySection, limitsSection, walSection, batchSection, storageSection, telemetrySection},
+	sections: []section{receiversSection, querySection, limitsSection, walSection, batchSection, storageSection, telemetrySection, demoSection},
 	validate: func(c *config) []error {
 		var errs []error
 		if err := c.Config.Validate(); err != nil {
 			errs = split(err)
 		}
-		return append(errs, validateQuery(c.Query)...)
+		errs = append(errs, validateQuery(c.Query)...)
+		return append(errs, validateDemo(c.Demo, c.Receivers.GRPC.Endpoint)...)
 	},
 }
 
 func (m *Main) runAllInOne(ctx context.Context, args []string) error {
 	return m.run(ctx, allInOneCommand, args, func(ctx context.Context, cfg config) error {
-		return m.serve(ctx, cfg, parts{collector: true, query: true, banner: true})
+		return m.serve(ctx, cfg, parts{collector: true, query: true, banner: true, demo: cfg.Demo.Enabled})
 	})
 }
 

@@ -14,11 +14,13 @@ import (
 
 // config is the binary's configuration, one for every command, so that one
 // YAML file serves a deployment: the collector's keys (collector.Config,
-// inline) and the query API's under "query". Each command has flags and
-// variables for the parts it runs and validates only those.
+// inline), the query API's under "query" and all-in-one's demo under
+// "demo". Each command has flags and variables for the parts it runs and
+// validates only those.
 type config struct {
 	collector.Config `yaml:",inline"`
 	Query            queryConfig `yaml:"query"`
+	Demo             demoConfig  `yaml:"demo"`
 }
 
 // queryConfig is the query API's configuration: where the binary serves it,
@@ -35,7 +37,7 @@ func (c *config) LoadFile(path string) error { return collector.LoadYAML(path, c
 // defaultConfig is the defaults of every package with the binary's data
 // directories and the query API on 8080, the Jaeger UI's port.
 func defaultConfig() config {
-	cfg := config{Config: collector.NewDefaultConfig(), Query: queryConfig{Endpoint: "localhost:8080", Config: query.DefaultConfig()}}
+	cfg := config{Config: collector.NewDefaultConfig(), Query: queryConfig{Endpoint: "localhost:8080", Config: query.DefaultConfig()}, Demo: defaultDemoConfig()}
 	cfg.WAL.Dir = "tracer-data/wal"
 	cfg.Storage.Badger.Dir = "tracer-data/badger"
 	return cfg

@@ -27,6 +27,9 @@ type Main struct {
 	// started, for tests, is called once every server of the command
 	// listens, with the collector (nil for tracer query).
 	started func(*collector.Collector)
+	// demo, for tests, replaces the example services and traffic of
+	// all-in-one --demo.
+	demo *demoRunners
 }
 
 // NewMain returns a Main on the process's stdio and environment.

@@ -29,6 +29,7 @@ type parts struct {
 	collector bool // OTLP receivers, WAL, pipeline to storage, retention
 	query     bool // the query API (and the UI)
 	banner    bool // print where to look once everything listens
+	demo      bool // then run the example services and traffic (needs collector and query)
 }
 
 // serveCollector serves "tracer collector".
@@ -114,16 +115,32 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 	if p.banner {
 		printBanner(m.Stdout, cfg, c, qs, tel)
 	}
-	if m.started != nil {
+	var failed error
+	var demo *demoRun
+	if p.demo && c != nil && qs != nil {
+		run := defaultDemoRunners
+		if m.demo != nil {
+			run = *m.demo
+		}
+		demo, failed = startDemo(ctx, cfg.Demo, run, dialAddr(c.GRPCAddr()), "http://"+dialAddr(qs.addr)+cfg.Query.BasePath, c.Gatherer(), m.Stdout, log)
+		if failed != nil {
+			log.Error("the demo did not start: shutting down", "err", failed)
+		}
+	}
+	if m.started != nil && failed == nil {
 		m.started(c)
 	}
 
-	var failed error
-	select {
-	case <-ctx.Done():
-	case <-health.Failed():
-		failed = fmt.Errorf("%s failed: %w", p.name(), health.Err())
-		log.Error("a component failed: shutting down", "err", health.Err())
+	if failed == nil {
+		select {
+		case <-ctx.Done():
+		case <-health.Failed():
+			failed = fmt.Errorf("%s failed: %w", p.name(), health.Err())
+			log.Error("a component failed: shutting down", "err", health.Err())
+		case <-demo.Failed():
+			failed = demo.Err()
+			log.Error("the demo failed: shutting down", "err", failed)
+		}
 	}
 	if ret != nil {
 		ret.stop()
@@ -143,6 +160,9 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 		case <-sctx.Done():
 		}
 	}()
+	// The demo stops first, while the collector still takes the spans its
+	// services flush.
+	derr := demo.stop(sctx)
 	// The query server and the collector stop side by side: a slow search
 	// does not eat the collector's time to drain.
 	var qerr error
@@ -158,6 +178,7 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 	if qerr != nil {
 		err = errors.Join(err, fmt.Errorf("stop query api: %w", qerr))
 	}
+	err = errors.Join(derr, err)
 	if terr := tel.stop(); terr != nil {
 		err = errors.Join(err, terr)
 	}
