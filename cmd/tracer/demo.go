@@ -131,6 +131,9 @@ var defaultDemoRunners = demoRunners{
 // demoConcurrency is the traffic's requests in flight at most.
 const demoConcurrency = 8
 
+// demoBatchTimeout is how long a demo service holds a span before export.
+const demoBatchTimeout = time.Second
+
 // demoRun is the running demo: its parts in the order they stop.
 type demoRun struct {
 	log    *slog.Logger
@@ -169,7 +172,10 @@ func startDemo(ctx context.Context, cfg demoConfig, run demoRunners, collectorAd
 	}
 	addr := func(name string) string { return dialAddr(lis[name].Addr().String()) }
 	d := &demoRun{log: log, failed: make(chan struct{})}
-	tel := func(skew time.Duration) demo.Telemetry { return demo.Telemetry{Collector: collectorAddr, Skew: skew} }
+	// Spans leave each service within a second, so the demo looks live.
+	tel := func(skew time.Duration) demo.Telemetry {
+		return demo.Telemetry{Collector: collectorAddr, Skew: skew, BatchTimeout: demoBatchTimeout}
+	}
 	starts := map[string]func(context.Context) error{
 		"service-c": func(ctx context.Context) error {
 			return run.serviceC(ctx, lis["service-c"], demo.ServiceCConfig{Telemetry: tel(0), ErrorRate: demo.DefaultErrorRate, SlowRate: demo.DefaultSlowRate,

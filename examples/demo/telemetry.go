@@ -31,6 +31,10 @@ type Telemetry struct {
 	// then ignored), still shifted by Skew: tests collect spans in memory
 	// with it. The provider's Shutdown shuts it down.
 	Exporter sdktrace.SpanExporter
+	// BatchTimeout is the longest a span waits before it is exported; 0
+	// means the SDK's default (5s, or OTEL_BSP_SCHEDULE_DELAY). The demo
+	// shortens it so that traces show up at once.
+	BatchTimeout time.Duration
 }
 
 // NewProvider returns the TracerProvider of one service: Tracer's SDK (spans
@@ -48,7 +52,13 @@ func NewProvider(ctx context.Context, service string, t Telemetry) (*sdktrace.Tr
 			return nil, fmt.Errorf("%s: otlp exporter: %w", service, err)
 		}
 	}
-	sopts := []sdk.Option{sdk.WithServiceName(service), sdk.WithExporter(Skew(exp, t.Skew))}
+	sopts := []sdk.Option{sdk.WithServiceName(service)}
+	if t.BatchTimeout > 0 {
+		bsp := sdktrace.NewBatchSpanProcessor(Skew(exp, t.Skew), sdktrace.WithBatchTimeout(t.BatchTimeout))
+		sopts = append(sopts, sdk.WithoutExporter(), sdk.WithSpanProcessor(bsp))
+	} else {
+		sopts = append(sopts, sdk.WithExporter(Skew(exp, t.Skew)))
+	}
 	if t.InstanceID != "" {
 		sopts = append(sopts, sdk.WithInstanceID(t.InstanceID))
 	}
