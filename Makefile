@@ -15,6 +15,7 @@ build: ui
 ## ui: build the web UI into ui/dist (embedded by the next go build); npm ci
 ## only when package-lock.json changed.
 ui:
+	@./scripts/ui-deps.sh
 	@if [ ! -f ui/node_modules/.package-lock.json ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then \
 	  echo "npm ci in ui/"; (cd ui && npm ci --no-audit --no-fund --loglevel=error); fi
 	cd ui && npm run --silent build
