@@ -107,6 +107,7 @@ export function chart(spec: ChartSpec): Chart {
     const axis: uPlot.Axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font };
     const half = spec.slots.stepMs / 2000;
     const xs = spec.cols.x.map((x) => x + half);
+    const has = spec.cols.requests.map((r) => r > 0);
     const opts: uPlot.Options = {
       width: Math.max(200, body.clientWidth),
       height,
@@ -129,7 +130,7 @@ export function chart(spec: ChartSpec): Chart {
             width: 1.5,
             spanGaps: false,
             value: (_u, v) => (v === null || v === undefined ? "–" : spec.value(v)),
-            points: { show: true, size: 4, filter: isolated(spec.cols.x.length, body.clientWidth) },
+            points: { show: true, size: 4, filter: marked(has, body.clientWidth) },
           }),
         ),
       ],
@@ -186,19 +187,17 @@ export function chart(spec: ChartSpec): Chart {
 }
 
 /**
- * isolated draws every point when the steps are far enough apart to see
- * them, else only the points with gaps on both sides (which have no line
- * to show them).
+ * marked draws the points of the steps that had calls when the steps are far
+ * enough apart to see them, else only those with no call on either side
+ * (which have no line to show them).
  */
-function isolated(n: number, width: number): uPlot.Series.Points.Filter {
-  return (u, seriesIdx) => {
-    if (n > 0 && width / n >= 8) return null;
-    const ys = u.data[seriesIdx];
-    const out: number[] = [];
-    for (let i = 0; i < ys.length; i++) {
-      if (ys[i] === null) continue;
-      if ((i === 0 || ys[i - 1] === null) && (i === ys.length - 1 || ys[i + 1] === null)) out.push(i);
-    }
-    return out;
-  };
+function marked(has: boolean[], width: number): uPlot.Series.Points.Filter {
+  const n = has.length;
+  const spaced = n > 0 && width / n >= 8;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (!has[i]) continue;
+    if (spaced || ((i === 0 || !has[i - 1]) && (i === n - 1 || !has[i + 1]))) out.push(i);
+  }
+  return () => out;
 }

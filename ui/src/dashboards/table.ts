@@ -2,6 +2,7 @@
 // rate, error % and the worst p99, each row linking to its dashboard. The
 // dashboards' overview and the dependency graph's service panel show it.
 
+import "./common.css";
 import { h } from "../dom";
 import { formatCount, formatDuration } from "../format";
 import { serviceColor } from "../theme";

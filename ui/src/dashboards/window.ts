@@ -84,9 +84,14 @@ export function slots(w: Preset, s: Preset, nowMs = Date.now()): Slots {
   return { startMs: endMs - count * s.ms, endMs, stepMs: s.ms, count };
 }
 
-/** lastWindow is [now - w, now], for the dependency graph. */
+/**
+ * lastWindow is the window w up to the end of the current minute, for the
+ * dependency graph and its panel: the server rounds RED ranges down to the
+ * minute, so an end of now would leave out the spans of the current one.
+ */
 export function lastWindow(w: Preset, nowMs = Date.now()): { startMs: number; endMs: number } {
-  return { startMs: nowMs - w.ms, endMs: nowMs };
+  const endMs = Math.ceil((nowMs + 1) / minute) * minute;
+  return { startMs: endMs - w.ms, endMs };
 }
 
 /**

@@ -89,7 +89,7 @@ export const mount: Mount = (root, route) => {
     toolbar.append(
       h("label", null, "Service ", svcSel),
       h("label", null, "Operation ", opSel),
-      kindSel,
+      h("label", null, "Kind ", kindSel),
       winGroup,
       stepSel,
       h("button", { type: "button", title: "Reload up to now", onclick: () => void load() }, "Refresh"),

@@ -1,0 +1,275 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracerdev/tracer/internal/uitest"
+)
+
+// chain is what sendChain sent: traces through three services a → b → c.
+type chain struct {
+	// first is when the first span of b started.
+	first time.Time
+	// edges are the calls between services, as the dependency graph must
+	// show them.
+	edges []uiEdge
+	// serverSpans counts each service's server spans (the dashboards'
+	// requests).
+	serverSpans map[string]int
+	// bServerErrors counts b's server spans with status error.
+	bServerErrors int
+}
+
+// uiEdge is an edge of the dependency graph, as the page's data attributes
+// show it (ui/src/deps/graph.ts).
+type uiEdge struct {
+	Parent string `json:"parent"`
+	Child  string `json:"child"`
+	Calls  int    `json:"calls,string"`
+	Errors int    `json:"errors,string"`
+}
+
+// sendChain sends n traces through three services, each with its own
+// provider: a's server span "GET /checkout" calls b ("call b", client),
+// b's server span "GetCart" calls c twice ("call c", client → c's server
+// span "Query"). GetCart fails in every third trace, the first Query of every
+// second trace fails. It waits until the API serves every trace and the
+// dependency edges (computed on write, after the batch timeout) count every
+// call.
+func sendChain(t *testing.T, s *uiServer, n int) chain {
+	t.Helper()
+	ta := s.provider(t, "a").Tracer("e2e")
+	tb := s.provider(t, "b").Tracer("e2e")
+	tc := s.provider(t, "c").Tracer("e2e")
+	server, client := trace.WithSpanKind(trace.SpanKindServer), trace.WithSpanKind(trace.SpanKindClient)
+	c := chain{serverSpans: map[string]int{}}
+	var ab, bc uiEdge
+	ab.Parent, ab.Child, bc.Parent, bc.Child = "a", "b", "b", "c"
+	var ids []string
+	for i := range n {
+		ctx, root := ta.Start(context.Background(), "GET /checkout", server)
+		ctx, callB := ta.Start(ctx, "call b", client)
+		if i == 0 {
+			c.first = time.Now()
+		}
+		ctx, cart := tb.Start(ctx, "GetCart", server)
+		for j := range 2 {
+			cctx, callC := tb.Start(ctx, "call c", client)
+			_, q := tc.Start(cctx, "Query", server)
+			bc.Calls++
+			if i%2 == 0 && j == 0 {
+				q.SetStatus(codes.Error, "deadlock")
+				bc.Errors++
+			}
+			q.End()
+			callC.End()
+		}
+		ab.Calls++
+		if i%3 == 0 {
+			cart.SetStatus(codes.Error, "cart unavailable")
+			ab.Errors++
+			c.bServerErrors++
+		}
+		cart.End()
+		callB.End()
+		root.End()
+		ids = append(ids, root.SpanContext().TraceID().String())
+	}
+	c.serverSpans["a"], c.serverSpans["b"], c.serverSpans["c"] = n, n, 2*n
+	c.edges = []uiEdge{ab, bc}
+	for _, id := range ids {
+		s.awaitSpans(t, id, 7)
+	}
+	// The edges are written with the spans, in the same batch: a bounded
+	// wait for the counts covers a slow batch.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var last string
+	for ctx.Err() == nil {
+		var got struct {
+			Dependencies []struct {
+				Parent     string `json:"parent"`
+				Child      string `json:"child"`
+				CallCount  int    `json:"callCount"`
+				ErrorCount int    `json:"errorCount"`
+			} `json:"dependencies"`
+		}
+		_, err := s.api.get(ctx, "/api/tracer/dependencies", &got)
+		calls := 0
+		for _, d := range got.Dependencies {
+			calls += d.CallCount
+		}
+		if err == nil && calls >= ab.Calls+bc.Calls {
+			return c
+		}
+		last = fmt.Sprintf("%+v %v", got, err)
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("dependencies: want %d calls within a minute, last: %s", ab.Calls+bc.Calls, last)
+	return c
+}
+
+// pollJSON waits (at most 30 s) until the JavaScript expression js is
+// truthy and decodes its value, a JSON string, into v.
+func pollJSON(t *testing.T, ctx context.Context, what, js string, v any) {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Poll[string](js, chromedp.WithPollingInterval(50*time.Millisecond)))
+	if err != nil {
+		body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#page")?.innerText ?? ""`))
+		t.Fatalf("%s: %v; the page shows:\n%s", what, err, body)
+	}
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		t.Fatalf("%s: %v in %s", what, err, s)
+	}
+}
+
+// clickCenter clicks the middle of the element css finds, with the mouse.
+func clickCenter(t *testing.T, ctx context.Context, css string) {
+	t.Helper()
+	var r struct{ X, Y float64 }
+	pollJSON(t, ctx, "find "+css, `(() => { const e = document.querySelector(`+jsString(css)+`); if (!e) return null;
+		e.scrollIntoView({block: "center"}); const r = e.getBoundingClientRect();
+		return JSON.stringify({X: r.left + r.width / 2, Y: r.top + r.height / 2}); })()`, &r)
+	if err := chromedp.Do(ctx, chromedp.MouseClickXY(r.X, r.Y)); err != nil {
+		t.Fatalf("click %s: %v", css, err)
+	}
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// location is the tab's URL, parsed.
+func location(t *testing.T, ctx context.Context) *url.URL {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// readEdges reads the drawn edges of the dependency graph, sorted, once
+// there are want of them (or a state message).
+const readEdges = `(() => {
+	const edges = [...document.querySelectorAll(".dep-edge")].map((e) => ({
+		parent: e.dataset.parent, child: e.dataset.child, calls: e.dataset.calls, errors: e.dataset.errors,
+		label: e.querySelector("text")?.textContent ?? "" }));
+	if (edges.length === 0) return null;
+	edges.sort((x, y) => (x.parent + x.child < y.parent + y.child ? -1 : 1));
+	return JSON.stringify(edges);
+})()`
+
+// TestUIDependencies opens the dependency graph of three services a → b → c
+// with known call and error counts: before any span it says there are no
+// calls; then it draws exactly the edges a→b and b→c with their counts in
+// the data attributes and labels, and three services; a click on b opens
+// b's panel with its operations and their counts, and links to b's
+// dashboard and traces; the panel's URL reopens the same view.
+func TestUIDependencies(t *testing.T) {
+	s := startUI(t)
+	tab := uitest.NewTab(t, 1280, 900)
+	ctx, cancel := context.WithTimeout(tab.Ctx, 3*time.Minute)
+	defer cancel()
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.URL+"/dependencies")); err != nil {
+		t.Fatal(err)
+	}
+	var empty string
+	pollJSON(t, ctx, "empty state", `(() => { const e = document.querySelector(".dep-canvas .state-empty"); return e && JSON.stringify(e.textContent); })()`, &empty)
+	if !strings.Contains(empty, "No calls between services in this window") {
+		t.Errorf("empty graph says %q", empty)
+	}
+
+	c := sendChain(t, s, 6)
+
+	check := func(t *testing.T, page string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Navigate(s.URL+page)); err != nil {
+			t.Fatal(err)
+		}
+		var got []struct {
+			uiEdge
+			Label string `json:"label"`
+		}
+		pollJSON(t, ctx, "edges", readEdges, &got)
+		var edges []uiEdge
+		for _, e := range got {
+			edges = append(edges, e.uiEdge)
+			want := fmt.Sprintf("%d calls · %.1f%% err", e.Calls, 100*float64(e.Errors)/float64(e.Calls))
+			if e.Errors*10 >= e.Calls {
+				want = fmt.Sprintf("%d calls · %.0f%% err", e.Calls, 100*float64(e.Errors)/float64(e.Calls))
+			}
+			if e.Label != want {
+				t.Errorf("edge %s→%s: label %q, want %q", e.Parent, e.Child, e.Label, want)
+			}
+		}
+		if !slices.Equal(edges, c.edges) {
+			t.Errorf("edges %+v, want %+v", edges, c.edges)
+		}
+		nodes, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll(".dep-node")].map((n) => n.dataset.service).sort()`))
+		if err != nil || !slices.Equal(nodes, []string{"a", "b", "c"}) {
+			t.Errorf("nodes %v (%v), want a, b, c", nodes, err)
+		}
+	}
+
+	t.Run("graph", func(t *testing.T) { check(t, "/dependencies?window=1h") })
+
+	type opRow struct {
+		Name     string `json:"name"`
+		Requests int    `json:"requests,string"`
+		Errors   int    `json:"errors,string"`
+	}
+	// readPanel waits for b's panel with its operations' counts.
+	readPanel := func(t *testing.T) {
+		t.Helper()
+		var rows []opRow
+		pollJSON(t, ctx, "b's panel", `(() => { const p = document.querySelector(".dep-panel[data-service=b]");
+			const rows = p ? [...p.querySelectorAll(".dep-ops tbody tr")].map((r) => ({name: r.dataset.name, requests: r.dataset.requests, errors: r.dataset.errors})) : [];
+			return rows.length ? JSON.stringify(rows) : null; })()`, &rows)
+		want := []opRow{{"GetCart", c.serverSpans["b"], c.bServerErrors}, {"call c", 2 * c.serverSpans["b"], 0}}
+		if !slices.Equal(rows, want) {
+			t.Errorf("b's operations %+v, want %+v", rows, want)
+		}
+		links, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[".dep-dashboard-link", ".dep-search-link"].map((s) => document.querySelector(".dep-panel " + s)?.getAttribute("href") ?? "")`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []string{"/dashboards?service=b&window=1h", "/search?service=b&"} {
+			if !strings.HasPrefix(links[i], want) {
+				t.Errorf("panel link %q, want it to start %q", links[i], want)
+			}
+		}
+	}
+
+	t.Run("panel", func(t *testing.T) {
+		clickCenter(t, ctx, `.dep-node[data-service="b"]`)
+		readPanel(t)
+		if q := location(t, ctx).Query(); q.Get("service") != "b" || q.Get("window") != "1h" {
+			t.Errorf("the URL holds %v, want service=b and window=1h", q)
+		}
+		tab.Screenshot(t, "dependencies")
+	})
+
+	t.Run("deep link", func(t *testing.T) {
+		check(t, "/dependencies?window=1h&service=b")
+		readPanel(t)
+	})
+	tab.NoErrors(t)
+}
