@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -118,11 +117,9 @@ func TestUIDashboards(t *testing.T) {
 				t.Fatalf("b's first call at %v is outside the chart from %d", c.first, ch.StartMs)
 			}
 			// The step's column: the plot area cut in Points columns.
-			var r struct{ X, Y float64 }
-			pollJSON(t, ctx, "plot area", fmt.Sprintf(`(() => { const o = document.querySelector(".dash-chart[data-chart=%s] .u-over");
-				o.scrollIntoView({block: "center"}); const r = o.getBoundingClientRect();
-				return JSON.stringify({X: r.left + r.width * (%d + 0.5) / %d, Y: r.top + r.height / 2}); })()`, tc.chart, idx, ch.Points), &r)
-			if err := chromedp.Do(ctx, chromedp.MouseClickXY(r.X, r.Y)); err != nil {
+			r := stableRect(t, ctx, ".dash-chart[data-chart="+tc.chart+"] .u-over")
+			x, y := r.X+r.W*(float64(idx)+0.5)/float64(ch.Points), r.Y+r.H/2
+			if err := chromedp.Do(ctx, chromedp.MouseClickXY(x, y)); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`location.pathname === "/search"`)); err != nil {
@@ -159,6 +156,20 @@ func TestUIDashboards(t *testing.T) {
 			t.Errorf("the window shown is %q (%v), want 6h", pressed, err)
 		}
 		tab.Screenshot(t, "dashboard")
+
+		// A theme change redraws the charts in its colours.
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelectorAll(".dash-chart canvas").forEach((c) => c.dataset.old = "1"); true`)); err != nil {
+			t.Fatal(err)
+		}
+		clickCenter(t, ctx, ".theme-toggle")
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll(".dash-chart canvas").length === 3 && !document.querySelector(".dash-chart canvas[data-old]")`)); err != nil {
+			t.Errorf("the charts were not redrawn after the theme changed: %v", err)
+		}
+		if got := readChart(t, ctx, "latency"); got.Points != 72 {
+			t.Errorf("latency chart after the theme changed: %d points, want 72", got.Points)
+		}
+		tab.Screenshot(t, "dashboard-dark")
+		clickCenter(t, ctx, ".theme-toggle")
 	})
 
 	t.Run("empty", func(t *testing.T) {

@@ -38,13 +38,15 @@ type uiEdge struct {
 	Child  string `json:"child"`
 	Calls  int    `json:"calls,string"`
 	Errors int    `json:"errors,string"`
+	// Heavy is data-error-heavy: at least 5% errors.
+	Heavy bool `json:"heavy"`
 }
 
 // sendChain sends n traces through three services, each with its own
 // provider: a's server span "GET /checkout" calls b ("call b", client),
-// b's server span "GetCart" calls c twice ("call c", client → c's server
-// span "Query"). GetCart fails in every third trace, the first Query of every
-// second trace fails. It waits until the API serves every trace and the
+// b's server span "GetCart" calls c four times ("call c", client → c's
+// server span "Query"). GetCart fails in every third trace (a→b is error
+// heavy), one Query of the first trace fails (b→c is not: 1 in 4n). It waits until the API serves every trace and the
 // dependency edges (computed on write, after the batch timeout) count every
 // call.
 func sendChain(t *testing.T, s *uiServer, n int) chain {
@@ -56,6 +58,7 @@ func sendChain(t *testing.T, s *uiServer, n int) chain {
 	c := chain{serverSpans: map[string]int{}}
 	var ab, bc uiEdge
 	ab.Parent, ab.Child, bc.Parent, bc.Child = "a", "b", "b", "c"
+	ab.Heavy = true // 1 in 3
 	var ids []string
 	for i := range n {
 		ctx, root := ta.Start(context.Background(), "GET /checkout", server)
@@ -64,11 +67,11 @@ func sendChain(t *testing.T, s *uiServer, n int) chain {
 			c.first = time.Now()
 		}
 		ctx, cart := tb.Start(ctx, "GetCart", server)
-		for j := range 2 {
+		for j := range 4 {
 			cctx, callC := tb.Start(ctx, "call c", client)
 			_, q := tc.Start(cctx, "Query", server)
 			bc.Calls++
-			if i%2 == 0 && j == 0 {
+			if i == 0 && j == 0 {
 				q.SetStatus(codes.Error, "deadlock")
 				bc.Errors++
 			}
@@ -86,10 +89,10 @@ func sendChain(t *testing.T, s *uiServer, n int) chain {
 		root.End()
 		ids = append(ids, root.SpanContext().TraceID().String())
 	}
-	c.serverSpans["a"], c.serverSpans["b"], c.serverSpans["c"] = n, n, 2*n
+	c.serverSpans["a"], c.serverSpans["b"], c.serverSpans["c"] = n, n, 4*n
 	c.edges = []uiEdge{ab, bc}
 	for _, id := range ids {
-		s.awaitSpans(t, id, 7)
+		s.awaitSpans(t, id, 11)
 	}
 	// The edges are written with the spans, in the same batch: a bounded
 	// wait for the counts covers a slow batch.
@@ -134,14 +137,28 @@ func pollJSON(t *testing.T, ctx context.Context, what, js string, v any) {
 	}
 }
 
+// rect is an element's box in the viewport, in CSS pixels.
+type rect struct{ X, Y, W, H float64 }
+
+// stableRect scrolls the element css finds into view and returns its box
+// once it has stayed in place for a frame.
+func stableRect(t *testing.T, ctx context.Context, css string) rect {
+	t.Helper()
+	var r rect
+	pollJSON(t, ctx, "find "+css, `(async () => { const e = document.querySelector(`+jsString(css)+`); if (!e) return null;
+		e.scrollIntoView({block: "center"});
+		const at = () => { const r = e.getBoundingClientRect(); return JSON.stringify({X: r.left, Y: r.top, W: r.width, H: r.height}); };
+		const before = at();
+		await new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)));
+		return at() === before ? before : null; })()`, &r)
+	return r
+}
+
 // clickCenter clicks the middle of the element css finds, with the mouse.
 func clickCenter(t *testing.T, ctx context.Context, css string) {
 	t.Helper()
-	var r struct{ X, Y float64 }
-	pollJSON(t, ctx, "find "+css, `(() => { const e = document.querySelector(`+jsString(css)+`); if (!e) return null;
-		e.scrollIntoView({block: "center"}); const r = e.getBoundingClientRect();
-		return JSON.stringify({X: r.left + r.width / 2, Y: r.top + r.height / 2}); })()`, &r)
-	if err := chromedp.Do(ctx, chromedp.MouseClickXY(r.X, r.Y)); err != nil {
+	r := stableRect(t, ctx, css)
+	if err := chromedp.Do(ctx, chromedp.MouseClickXY(r.X+r.W/2, r.Y+r.H/2)); err != nil {
 		t.Fatalf("click %s: %v", css, err)
 	}
 }
@@ -170,6 +187,7 @@ func location(t *testing.T, ctx context.Context) *url.URL {
 const readEdges = `(() => {
 	const edges = [...document.querySelectorAll(".dep-edge")].map((e) => ({
 		parent: e.dataset.parent, child: e.dataset.child, calls: e.dataset.calls, errors: e.dataset.errors,
+		heavy: e.dataset.errorHeavy === "true",
 		label: e.querySelector("text")?.textContent ?? "" }));
 	if (edges.length === 0) return null;
 	edges.sort((x, y) => (x.parent + x.child < y.parent + y.child ? -1 : 1));
@@ -243,7 +261,7 @@ func TestUIDependencies(t *testing.T) {
 		pollJSON(t, ctx, "b's panel", `(() => { const p = document.querySelector(".dep-panel[data-service=b]");
 			const rows = p ? [...p.querySelectorAll(".dep-ops tbody tr")].map((r) => ({name: r.dataset.name, requests: r.dataset.requests, errors: r.dataset.errors})) : [];
 			return rows.length ? JSON.stringify(rows) : null; })()`, &rows)
-		want := []opRow{{"GetCart", c.serverSpans["b"], c.bServerErrors}, {"call c", 2 * c.serverSpans["b"], 0}}
+		want := []opRow{{"GetCart", c.serverSpans["b"], c.bServerErrors}, {"call c", c.serverSpans["c"], 0}}
 		if !slices.Equal(rows, want) {
 			t.Errorf("b's operations %+v, want %+v", rows, want)
 		}
@@ -270,6 +288,20 @@ func TestUIDependencies(t *testing.T) {
 	t.Run("deep link", func(t *testing.T) {
 		check(t, "/dependencies?window=1h&service=b")
 		readPanel(t)
+	})
+
+	t.Run("theme", func(t *testing.T) {
+		const stroke = `document.querySelector('.dep-node[data-service="b"] .dep-node-box').style.stroke`
+		before, err := chromedp.Run(ctx, chromedp.Evaluate[string](stroke))
+		if err != nil {
+			t.Fatal(err)
+		}
+		clickCenter(t, ctx, ".theme-toggle")
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](stroke+" !== "+jsString(before))); err != nil {
+			t.Errorf("b's colour stayed %s after the theme changed: %v", before, err)
+		}
+		tab.Screenshot(t, "dependencies-dark")
+		clickCenter(t, ctx, ".theme-toggle")
 	})
 	tab.NoErrors(t)
 }

@@ -86,13 +86,15 @@ export function seriesKey(s: REDSeries): string {
   return s.operation === undefined ? s.service : `${s.service}\u0000${s.operation}`;
 }
 
-/** formatRate shows requests per second: 12.3/s, 0.05/s. */
+/** formatRate shows requests per second, or per minute below 0.1/s: 12.3/s, 0.25/s, 1.5/min. */
 export function formatRate(perSec: number): string {
   if (!Number.isFinite(perSec)) return "–";
   if (perSec === 0) return "0/s";
   if (perSec >= 100) return `${perSec.toFixed(0)}/s`;
   if (perSec >= 1) return `${perSec.toFixed(1)}/s`;
-  return `${perSec.toPrecision(2)}/s`;
+  if (perSec >= 0.1) return `${perSec.toFixed(2)}/s`;
+  const perMin = perSec * 60;
+  return `${perMin >= 1 ? perMin.toFixed(1) : perMin.toPrecision(2)}/min`;
 }
 
 /** formatPct shows a ratio as a percentage: 3.2%, "–" without calls. */

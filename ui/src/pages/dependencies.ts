@@ -18,7 +18,7 @@ export const mount: Mount = (root, route) => {
   let selected = route.query.get("service") ?? "";
   const toolbar = h("div", { class: "dep-toolbar", role: "toolbar", "aria-label": "Graph choices" });
   const canvas = h("div", { class: "dep-canvas" });
-  const side = h("div", { class: "dep-side" });
+  const side = h("div", { class: "dep-side", hidden: !selected });
   const note = h("span", { class: "muted dep-note" });
   root.append(h("div", { class: "dep-page" }, toolbar, h("div", { class: "dep-main" }, canvas, side), note));
 
