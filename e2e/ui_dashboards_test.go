@@ -172,6 +172,14 @@ func TestUIDashboards(t *testing.T) {
 		clickCenter(t, ctx, ".theme-toggle")
 	})
 
+	t.Run("Jaeger monitor link", func(t *testing.T) {
+		// packages/jaeger-ui/src/components/Monitor/url.ts: timeframe in ms.
+		open(t, "/monitor?service=b&spanKind=server&timeframe=3600000")
+		if got := readChart(t, ctx, "rate"); got.Points != 60 || got.Requests != c.serverSpans["b"] {
+			t.Errorf("rate chart: %d points, %d requests, want 60 and %d", got.Points, got.Requests, c.serverSpans["b"])
+		}
+	})
+
 	t.Run("empty", func(t *testing.T) {
 		open(t, "/dashboards?service=b&spanKind=producer&window=1h")
 		var msg string
