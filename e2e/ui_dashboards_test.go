@@ -63,6 +63,15 @@ func TestUIDashboards(t *testing.T) {
 				t.Errorf("overview: %s has %d requests, want %d (all rows %v)", svc, rows[svc], c.serverSpans[svc], rows)
 			}
 		}
+		// Sorted by requests, most first (ties by name); the order is in the URL.
+		clickCenter(t, ctx, ".summary-table th:nth-child(2) button")
+		order, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll(".summary-table tbody tr")].map((r) => r.dataset.name)`))
+		if want := []string{"c", "a", "b"}; err != nil || !slices.Equal(order, want) {
+			t.Errorf("sorted by requests: %v (%v), want %v", order, err, want)
+		}
+		if got := location(t, ctx).Query().Get("sort"); got != "requests" {
+			t.Errorf("the URL's sort is %q, want requests", got)
+		}
 	})
 
 	for _, tc := range []struct {

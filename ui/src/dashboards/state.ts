@@ -1,10 +1,11 @@
 // The dashboards' choices, read from and written to the URL: service,
-// operation, span kind, window and step (/dashboards?service=&operation=
-// &spanKind=&window=&step=). The Jaeger UI's Monitor tab links
+// operation, span kind, window, step and the tables' order
+// (/dashboards?service=&operation=&spanKind=&window=&step=&sort=). The Jaeger UI's Monitor tab links
 // (/monitor?service=&spanKind=&timeframe=ms,
 // packages/jaeger-ui/src/components/Monitor/url.ts) open the same view.
 
 import type { QueryValues } from "../router";
+import { sortKeys, type SortKey } from "./table";
 import { stepPreset, windowFromTimeframe, windowPreset, type Preset } from "./window";
 
 /** kinds are the span kinds a dashboard can count; "all" counts every kind. */
@@ -19,6 +20,8 @@ export interface State {
   kind: Kind;
   window: Preset;
   step: Preset;
+  /** sort orders the overview's and the operations' tables. */
+  sort: SortKey;
 }
 
 /** readState reads the URL's choices; a missing or bad one takes its default. */
@@ -31,6 +34,7 @@ export function readState(q: URLSearchParams): State {
     kind: (kinds as readonly string[]).includes(k) ? (k as Kind) : "server",
     window: w,
     step: stepPreset(q.get("step"), w),
+    sort: (sortKeys as readonly string[]).includes(q.get("sort") ?? "") ? (q.get("sort") as SortKey) : "name",
   };
 }
 
@@ -42,6 +46,7 @@ export function queryOf(s: State): QueryValues {
     spanKind: s.kind,
     window: s.window.name,
     step: s.step.name,
+    sort: s.sort === "name" ? undefined : s.sort,
   };
 }
 

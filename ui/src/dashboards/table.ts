@@ -22,45 +22,98 @@ export interface Row {
   extra?: Node;
 }
 
-/** summaryTable renders rows; errorHeavy (a ratio) marks rows whose error rate is at least it. */
+/** SortKey is a column the table sorts by: the name ascending, the numbers descending. */
+export type SortKey = "name" | "requests" | "errors" | "p99";
+
+export const sortKeys: readonly SortKey[] = ["name", "requests", "errors", "p99"];
+
+function sortValue(r: Row, k: SortKey): number {
+  const s = r.summary;
+  if (!s) return -1;
+  const v = k === "requests" ? s.requests : k === "errors" ? s.errorRate : s.p99MaxMs;
+  return Number.isFinite(v) ? v : -1;
+}
+
+function sorted(rows: Row[], k: SortKey): Row[] {
+  const out = rows.slice();
+  if (k === "name") out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  else out.sort((a, b) => sortValue(b, k) - sortValue(a, k) || (a.name < b.name ? -1 : 1));
+  return out;
+}
+
+/**
+ * summaryTable renders rows, sorted by sort (the name by default); a click
+ * on a column's header sorts by it and calls onSort. errorHeavy (a ratio)
+ * marks rows whose error rate is at least it.
+ */
 export function summaryTable(
   rows: Row[],
-  opts: { first: string; kinds?: boolean; extra?: string; errorHeavy?: number },
+  opts: { first: string; kinds?: boolean; extra?: string; errorHeavy?: number; sort?: SortKey; onSort?: (k: SortKey) => void },
 ): HTMLTableElement {
   const heavy = opts.errorHeavy ?? 0.05;
+  let sort: SortKey = opts.sort ?? "name";
+  const th = (label: string, key: SortKey | null, cls?: string, title?: string) => {
+    const cell = h("th", { scope: "col", class: cls, title });
+    if (!key) {
+      cell.textContent = label;
+      return cell;
+    }
+    cell.setAttribute("aria-sort", key === sort ? (key === "name" ? "ascending" : "descending") : "none");
+    cell.append(
+      h(
+        "button",
+        {
+          type: "button",
+          class: "sort",
+          onclick: () => {
+            sort = key;
+            for (const c of head.querySelectorAll("th[aria-sort]")) c.setAttribute("aria-sort", "none");
+            cell.setAttribute("aria-sort", key === "name" ? "ascending" : "descending");
+            fill();
+            opts.onSort?.(key);
+          },
+        },
+        label,
+      ),
+    );
+    return cell;
+  };
   const head = h(
     "tr",
     null,
-    h("th", { scope: "col" }, opts.first),
-    opts.kinds ? h("th", { scope: "col" }, "Kind") : null,
-    h("th", { scope: "col", class: "num" }, "Requests"),
-    h("th", { scope: "col", class: "num" }, "Rate"),
-    h("th", { scope: "col", class: "num" }, "Errors"),
-    h("th", { scope: "col", class: "num", title: "The highest p99 latency of any step in the window" }, "p99 (max)"),
-    opts.extra ? h("th", { scope: "col" }, opts.extra) : null,
+    th(opts.first, "name"),
+    opts.kinds ? th("Kind", null) : null,
+    th("Requests", "requests", "num"),
+    th("Rate", null, "num"),
+    th("Errors", "errors", "num"),
+    th("p99 (max)", "p99", "num", "The highest p99 latency of any step in the window"),
+    opts.extra ? th(opts.extra, null) : null,
   );
   const body = h("tbody");
-  for (const r of rows) {
+  const fill = () => {
+    while (body.firstChild) body.removeChild(body.firstChild);
+    for (const r of sorted(rows, sort)) body.append(row(r));
+  };
+  const row = (r: Row) => {
     const s = r.summary;
     const errHeavy = !!s && s.errorRate >= heavy;
-    body.append(
+    return h(
+      "tr",
+      { dataset: { name: r.name, requests: String(s?.requests ?? 0), errors: String(s?.errors ?? 0) } },
       h(
-        "tr",
-        { dataset: { name: r.name, requests: String(s?.requests ?? 0), errors: String(s?.errors ?? 0) } },
-        h(
-          "td",
-          null,
-          r.service ? h("span", { class: "swatch", style: { background: serviceColor(r.service) } }) : null,
-          h("a", { href: r.href }, r.name),
-        ),
-        opts.kinds ? h("td", { class: "muted" }, r.kind ?? "") : null,
-        h("td", { class: "num" }, s ? formatCount(s.requests) : "–"),
-        h("td", { class: "num" }, s ? formatRate(s.ratePerSec) : "–"),
-        h("td", { class: "num" + (errHeavy ? " err" : "") }, s ? formatPct(s.errorRate) : "–"),
-        h("td", { class: "num" }, s ? formatDuration(s.p99MaxMs * 1e6) : "–"),
-        opts.extra ? h("td", null, r.extra ?? null) : null,
+        "td",
+        null,
+        r.service ? h("span", { class: "swatch", style: { background: serviceColor(r.service) } }) : null,
+        h("a", { href: r.href }, r.name),
       ),
+      opts.kinds ? h("td", { class: "muted" }, r.kind ?? "") : null,
+      h("td", { class: "num" }, s ? formatCount(s.requests) : "–"),
+      h("td", { class: "num" }, s ? formatRate(s.ratePerSec) : "–"),
+      h("td", { class: "num" + (errHeavy ? " err" : "") }, s ? formatPct(s.errorRate) : "–"),
+      h("td", { class: "num" }, s ? formatDuration(s.p99MaxMs * 1e6) : "–"),
+      opts.extra ? h("td", null, r.extra ?? null) : null,
     );
-  }
+  };
+  fill();
   return h("table", { class: "summary-table" }, h("thead", null, head), body);
 }

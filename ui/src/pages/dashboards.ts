@@ -13,7 +13,7 @@ import { chart, type Chart, type Pick } from "../dashboards/chart";
 import { columns, summarize, type Columns } from "../dashboards/red";
 import { sparkline } from "../dashboards/sparkline";
 import { apiKinds, kindOf, kinds, queryOf, readState, type Kind, type State } from "../dashboards/state";
-import { summaryTable, type Row } from "../dashboards/table";
+import { summaryTable, type Row, type SortKey } from "../dashboards/table";
 import { defaultStep, searchQuery, slots, stepsFor, windows, type Slots } from "../dashboards/window";
 import { formatDuration, formatTime, zoneName } from "../format";
 import { href, navigate, setQuery, type Mount } from "../router";
@@ -41,6 +41,12 @@ export const mount: Mount = (root, route) => {
     if (next.window && !next.step) state.step = defaultStep(state.window);
     setQuery(queryOf(state), !push);
     void load();
+  };
+
+  // A table's order is kept in the URL without reloading.
+  const onSort = (sort: SortKey) => {
+    state = { ...state, sort };
+    setQuery(queryOf(state));
   };
 
   const renderToolbar = () => {
@@ -148,7 +154,7 @@ export const mount: Mount = (root, route) => {
     append(
       content,
       h("h2", null, `All services · ${kindLabel()} · last ${state.window.name}`),
-      summaryTable(rows, { first: "Service", extra: "Requests over time" }),
+      summaryTable(rows, { first: "Service", extra: "Requests over time", sort: state.sort, onSort }),
       bySvc.size === 0 && h("p", { class: "muted" }, `No ${kindLabel()} in this window; other span kinds may have some.`),
     );
   };
@@ -172,7 +178,7 @@ export const mount: Mount = (root, route) => {
         h("span", { class: "spacer" }),
         h("a", { href: href("/search", searchQuery({ service: svc, operation: state.operation, startMs: sl.startMs, endMs: sl.endMs })) }, "Traces in this window"),
         h("a", { href: href("/dependencies", { service: svc, window: state.window.name }) }, "Dependencies"),
-        state.service ? h("a", { href: href("/dashboards", queryOf({ ...state, service: "", operation: "" })) }, "All services") : null,
+        h("a", { href: href("/dashboards", queryOf({ ...state, service: "", operation: "" })) }, "All services"),
       ),
     );
     const series = one.series[0];
@@ -201,7 +207,7 @@ export const mount: Mount = (root, route) => {
         slots: sl,
         lines: [{ label: "requests/s", values: cols.rate, colorVar: "--accent" }],
         value: (v) => `${trimNum(v)}/s`,
-        onPick: (p) => go({})(p),
+        onPick: go({}),
       }),
       chart({
         kind: "errors",
@@ -210,7 +216,7 @@ export const mount: Mount = (root, route) => {
         slots: sl,
         lines: [{ label: "errors", values: cols.errorPct, colorVar: "--error" }],
         value: (v) => `${trimNum(v)}%`,
-        onPick: (p) => go({ status: "error" })(p),
+        onPick: go({ status: "error" }),
       }),
       chart({
         kind: "latency",
@@ -236,7 +242,7 @@ export const mount: Mount = (root, route) => {
         summary: summarize(s.points, state.window.ms),
         href: href("/dashboards", queryOf({ ...state, operation: s.operation ?? "" })),
       }));
-      content.append(h("h3", null, "Operations"), summaryTable(rows, { first: "Operation", kinds: true }));
+      content.append(h("h3", null, "Operations"), summaryTable(rows, { first: "Operation", kinds: true, sort: state.sort, onSort }));
     }
   };
 
