@@ -72,6 +72,7 @@ func TestUIDashboards(t *testing.T) {
 		if got := location(t, ctx).Query().Get("sort"); got != "requests" {
 			t.Errorf("the URL's sort is %q, want requests", got)
 		}
+		tab.Screenshot(t, "dashboards-overview")
 	})
 
 	for _, tc := range []struct {

@@ -57,7 +57,7 @@ export interface Summary {
   ratePerSec: number;
   /** errorRate is errors / requests, NaN without requests. */
   errorRate: number;
-  /** p99MaxMs is the highest p99 of any step (quantiles of steps cannot be merged), NaN without requests. */
+  /** p99MaxMs is the highest p99 of the points (quantiles of steps cannot be merged), NaN without requests. */
   p99MaxMs: number;
 }
 

@@ -86,7 +86,7 @@ export function summaryTable(
     th("Requests", "requests", "num"),
     th("Rate", null, "num"),
     th("Errors", "errors", "num"),
-    th("p99 (max)", "p99", "num", "The highest p99 latency of any step in the window"),
+    th("p99 (max)", "p99", "num", "The p99 latency over the window (the higher of two where the window straddles a multiple of its length)"),
     opts.extra ? th(opts.extra, null) : null,
   );
   const body = h("tbody");

@@ -64,6 +64,15 @@ export function stepPreset(name: string | null, w: Preset): Preset {
   return stepsFor(w).find((s) => s.name === name) ?? defaultStep(w);
 }
 
+/**
+ * totalStep is the step of a query for totals over window w: as wide as
+ * the window, so that its p99 covers the window's calls (in at most two
+ * points, as points start at multiples of the step).
+ */
+export function totalStep(w: Preset): number {
+  return Math.max(minute, Math.round(w.ms / minute) * minute);
+}
+
 /** Slots is a window cut into steps: the i-th point starts at startMs + i*stepMs. */
 export interface Slots {
   startMs: number;

@@ -7,7 +7,7 @@ import { operations, red, type Dependency } from "../api/metrics";
 import { summarize, formatPct, formatRate } from "../dashboards/red";
 import { kindOf } from "../dashboards/state";
 import { summaryTable, type Row } from "../dashboards/table";
-import { searchQuery, type Preset } from "../dashboards/window";
+import { searchQuery, totalStep, type Preset } from "../dashboards/window";
 import { formatCount, formatDuration } from "../format";
 import { href } from "../router";
 import { serviceColor } from "../theme";
@@ -77,7 +77,7 @@ export function panel(o: {
 
   showState(summary, "loading", "Loading…");
   showState(ops, "loading", "Loading operations…");
-  const range = { startMs: o.startMs, endMs: o.endMs, stepMs: Math.max(60_000, Math.floor(o.window.ms / 60_000) * 60_000) };
+  const range = { startMs: o.startMs, endMs: o.endMs, stepMs: totalStep(o.window) };
   red({ ...range, services: [s], kinds: ["server"] }, ctrl.signal).then(
     (a) => {
       const pts = a.series[0]?.points ?? [];

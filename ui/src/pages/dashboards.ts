@@ -14,7 +14,7 @@ import { columns, summarize, type Columns } from "../dashboards/red";
 import { sparkline } from "../dashboards/sparkline";
 import { apiKinds, kindOf, kinds, queryOf, readState, type Kind, type State } from "../dashboards/state";
 import { summaryTable, type Row, type SortKey } from "../dashboards/table";
-import { defaultStep, searchQuery, slots, stepsFor, windows, type Slots } from "../dashboards/window";
+import { defaultStep, searchQuery, slots, stepsFor, totalStep, windows, type Slots } from "../dashboards/window";
 import { formatDuration, formatTime, zoneName } from "../format";
 import { href, navigate, setQuery, type Mount } from "../router";
 import { serviceColor } from "../theme";
@@ -130,10 +130,18 @@ export const mount: Mount = (root, route) => {
   const kindLabel = () => (state.kind === "all" ? "spans" : `${state.kind} spans`);
 
   const showOverview = async (signal: AbortSignal) => {
-    const sl = slots(state.window, state.step);
-    const ans = await red({ ...sl, kinds: apiKinds(state.kind), stepMs: sl.stepMs }, signal);
+    // The sparklines at the window's default step at the finest (one
+    // series per service), the totals in one step.
+    const step = state.step.ms >= defaultStep(state.window).ms ? state.step : defaultStep(state.window);
+    const sl = slots(state.window, step);
+    const [ans, totals] = await Promise.all([
+      red({ ...sl, kinds: apiKinds(state.kind), stepMs: sl.stepMs }, signal),
+      red({ ...sl, kinds: apiKinds(state.kind), stepMs: totalStep(state.window) }, signal),
+    ]);
     const bySvc = new Map<string, REDSeries>();
     for (const s of ans.series) bySvc.set(s.service, s);
+    const totalBySvc = new Map<string, REDSeries>();
+    for (const s of totals.series) totalBySvc.set(s.service, s);
     const names = new Set([...(serviceList ?? []), ...bySvc.keys()]);
     clear(content);
     if (names.size === 0) {
@@ -142,11 +150,12 @@ export const mount: Mount = (root, route) => {
     }
     const rows: Row[] = [...names].sort().map((name) => {
       const s = bySvc.get(name);
+      const tot = totalBySvc.get(name);
       const cols = s ? columns(s.points, sl) : null;
       return {
         name,
         service: name,
-        summary: s ? summarize(s.points, state.window.ms) : null,
+        summary: tot ? summarize(tot.points, state.window.ms) : null,
         href: href("/dashboards", queryOf({ ...state, service: name, operation: "" })),
         extra: cols ? sparkline(cols.rate, serviceColor(name)) : undefined,
       };
@@ -165,7 +174,7 @@ export const mount: Mount = (root, route) => {
     const base = { ...sl, services: [svc], kinds: apiKinds(state.kind), stepMs: sl.stepMs };
     const [one, byOp] = await Promise.all([
       red({ ...base, operation: state.operation || undefined }, signal),
-      state.operation ? Promise.resolve(null) : red({ ...base, groupByOperation: true }, signal),
+      state.operation ? Promise.resolve(null) : red({ ...base, groupByOperation: true, stepMs: totalStep(state.window) }, signal),
     ]);
     clear(content);
     const title = state.operation ? `${svc} · ${state.operation}` : svc;
