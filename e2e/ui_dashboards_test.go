@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/tracerdev/tracer/internal/uitest"
 )
@@ -150,6 +151,26 @@ func TestUIDashboards(t *testing.T) {
 			tc.check(t, q)
 		})
 	}
+
+	t.Run("keyboard", func(t *testing.T) {
+		// The first arrow press picks the last step, the next one moves left;
+		// Enter opens the search of the step picked.
+		open(t, "/dashboards?service=b&window=1h&step=1m")
+		ch := readChart(t, ctx, "rate")
+		stableRect(t, ctx, ".dash-chart[data-chart=rate] .u-over")
+		err := chromedp.Do(ctx, chromedp.Focus(chromedp.CSS(".dash-chart[data-chart=rate]")),
+			chromedp.KeyEvent(kb.ArrowRight), chromedp.KeyEvent(kb.ArrowLeft), chromedp.KeyEvent(kb.Enter))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`location.pathname === "/search"`)); err != nil {
+			t.Fatalf("Enter did not open the search: %v (at %s)", err, location(t, ctx))
+		}
+		from := ch.StartMs + int64(ch.Points-2)*ch.StepMs
+		if got, want := location(t, ctx).Query().Get("start"), strconv.FormatInt(from*1000, 10); got != want {
+			t.Errorf("search start %s, want %s (the step before the last)", got, want)
+		}
+	})
 
 	t.Run("deep link", func(t *testing.T) {
 		open(t, "/dashboards?service=b&operation=GetCart&spanKind=server&window=6h&step=5m")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
@@ -288,6 +289,26 @@ func TestUIDependencies(t *testing.T) {
 	t.Run("deep link", func(t *testing.T) {
 		check(t, "/dependencies?window=1h&service=b")
 		readPanel(t)
+	})
+
+	t.Run("keyboard", func(t *testing.T) {
+		// Enter on a focused service opens its panel, Escape closes it.
+		err := chromedp.Do(ctx, chromedp.Focus(chromedp.CSS(`.dep-node[data-service="c"]`)), chromedp.KeyEvent(kb.Enter))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ops []string
+		pollJSON(t, ctx, "c's panel", `(() => { const rows = [...document.querySelectorAll(".dep-panel[data-service=c] .dep-ops tbody tr")].map((r) => r.dataset.name);
+			return rows.length && JSON.stringify(rows); })()`, &ops)
+		if !slices.Equal(ops, []string{"Query"}) {
+			t.Errorf("c's operations %v, want Query", ops)
+		}
+		if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Escape)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!document.querySelector(".dep-panel") && !new URLSearchParams(location.search).has("service")`)); err != nil {
+			t.Errorf("Escape did not close the panel: %v", err)
+		}
 	})
 
 	t.Run("theme", func(t *testing.T) {

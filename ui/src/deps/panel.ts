@@ -71,9 +71,6 @@ export function panel(o: {
     h("h3", null, "Operations"),
     ops,
   );
-  el.addEventListener("keydown", (e) => {
-    if (e.key === "Escape") o.onClose();
-  });
 
   showState(summary, "loading", "Loading…");
   showState(ops, "loading", "Loading operations…");

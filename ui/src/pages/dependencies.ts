@@ -117,8 +117,15 @@ export const mount: Mount = (root, route) => {
     showPanel();
   };
 
+  // Escape closes the panel from anywhere on the page.
+  const onKey = (e: KeyboardEvent) => {
+    if (e.key === "Escape" && selected) select("");
+  };
+  root.addEventListener("keydown", onKey);
+
   void load();
   return () => {
+    root.removeEventListener("keydown", onKey);
     ctrl?.abort();
     graph?.destroy();
     pnl?.destroy();
