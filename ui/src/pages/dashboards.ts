@@ -49,7 +49,11 @@ export const mount: Mount = (root, route) => {
     setQuery(queryOf(state));
   };
 
+  // The toolbar is rebuilt on each change; the control that had the focus
+  // gets it back, so that keyboard use goes on where it was.
   const renderToolbar = () => {
+    const active = document.activeElement;
+    const focusKey = active && toolbar.contains(active) ? controlKey(active) : null;
     clear(toolbar);
     const svcSel = h("select", { "aria-label": "Service", onchange: () => change({ service: svcSel.value, operation: "" }, true) });
     svcSel.append(h("option", { value: "" }, "All services"));
@@ -66,7 +70,7 @@ export const mount: Mount = (root, route) => {
       },
     });
     opSel.append(h("option", { value: "" }, "All operations"));
-    const ops = opsFor === state.service ? (opList ?? []) : [];
+    const ops = opsFor === state.service && opList ? [...opList] : [];
     if (state.operation && !ops.some((o) => o.name === state.operation)) ops.push({ name: state.operation, spanKind: "" });
     for (const o of ops)
       opSel.append(h("option", { value: o.name, selected: o.name === state.operation }, o.spanKind ? `${o.name} · ${o.spanKind}` : o.name));
@@ -100,6 +104,12 @@ export const mount: Mount = (root, route) => {
       stepSel,
       h("button", { type: "button", title: "Reload up to now", onclick: () => void load() }, "Refresh"),
     );
+    if (focusKey)
+      for (const el of toolbar.querySelectorAll<HTMLElement>("select, button"))
+        if (controlKey(el) === focusKey) {
+          el.focus();
+          break;
+        }
   };
 
   const load = async () => {
@@ -261,6 +271,11 @@ export const mount: Mount = (root, route) => {
     dropCharts();
   };
 };
+
+/** controlKey names a toolbar control across rebuilds. */
+function controlKey(el: Element): string {
+  return el.getAttribute("aria-label") ?? el.textContent ?? "";
+}
 
 /**
  * minDuration is the search's least duration for traces near a latency
