@@ -14,8 +14,8 @@ import (
 	"github.com/tracerdev/tracer/internal/uitest"
 )
 
-// uiChart is a dashboard chart's data attributes (ui/src/dashboards/chart.ts).
-type uiChart struct {
+// dashChart is a dashboard chart's data attributes (ui/src/dashboards/chart.ts).
+type dashChart struct {
 	Points   int   `json:"points,string"`
 	Filled   int   `json:"filled,string"`
 	Requests int   `json:"requests,string"`
@@ -23,12 +23,12 @@ type uiChart struct {
 	StepMs   int64 `json:"stepMs,string"`
 }
 
-// readChart waits for the drawn chart of kind (rate, errors, latency) and
+// readDashChart waits for the drawn chart of kind (rate, errors, latency) and
 // reads its data attributes.
-func readChart(t *testing.T, ctx context.Context, kind string) uiChart {
+func readDashChart(t *testing.T, ctx context.Context, kind string) dashChart {
 	t.Helper()
-	var c uiChart
-	pollJSON(t, ctx, kind+" chart", `(() => { const e = document.querySelector(".dash-chart[data-chart=`+kind+`]");
+	var c dashChart
+	depsPollJSON(t, ctx, kind+" chart", `(() => { const e = document.querySelector(".dash-chart[data-chart=`+kind+`]");
 		return e && e.querySelector(".u-over") && JSON.stringify(e.dataset); })()`, &c)
 	return c
 }
@@ -43,7 +43,7 @@ func readChart(t *testing.T, ctx context.Context, kind string) uiChart {
 // says so.
 func TestUIDashboards(t *testing.T) {
 	s := startUI(t)
-	c := sendChain(t, s, 6)
+	c := sendDepsChain(t, s, 6)
 	tab := uitest.NewTab(t, 1280, 1000)
 	ctx, cancel := context.WithTimeout(tab.Ctx, 3*time.Minute)
 	defer cancel()
@@ -57,7 +57,7 @@ func TestUIDashboards(t *testing.T) {
 	t.Run("overview", func(t *testing.T) {
 		open(t, "/dashboards?window=1h")
 		var rows map[string]int
-		pollJSON(t, ctx, "overview", `(() => { const rows = [...document.querySelectorAll(".summary-table tbody tr")];
+		depsPollJSON(t, ctx, "overview", `(() => { const rows = [...document.querySelectorAll(".summary-table tbody tr")];
 			return rows.length >= 3 && JSON.stringify(Object.fromEntries(rows.map((r) => [r.dataset.name, Number(r.dataset.requests)]))); })()`, &rows)
 		for _, svc := range []string{"a", "b", "c"} {
 			if rows[svc] != c.serverSpans[svc] {
@@ -65,12 +65,12 @@ func TestUIDashboards(t *testing.T) {
 			}
 		}
 		// Sorted by requests, most first (ties by name); the order is in the URL.
-		clickCenter(t, ctx, ".summary-table th:nth-child(2) button")
+		depsClickCenter(t, ctx, ".summary-table th:nth-child(2) button")
 		order, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll(".summary-table tbody tr")].map((r) => r.dataset.name)`))
 		if want := []string{"c", "a", "b"}; err != nil || !slices.Equal(order, want) {
 			t.Errorf("sorted by requests: %v (%v), want %v", order, err, want)
 		}
-		if got := location(t, ctx).Query().Get("sort"); got != "requests" {
+		if got := depsLocation(t, ctx).Query().Get("sort"); got != "requests" {
 			t.Errorf("the URL's sort is %q, want requests", got)
 		}
 		tab.Screenshot(t, "dashboards-overview")
@@ -88,7 +88,7 @@ func TestUIDashboards(t *testing.T) {
 		t.Run("points "+tc.name, func(t *testing.T) {
 			open(t, "/dashboards?service=b&window="+tc.window+"&step="+tc.step)
 			for _, kind := range []string{"rate", "errors", "latency"} {
-				got := readChart(t, ctx, kind)
+				got := readDashChart(t, ctx, kind)
 				if got.Points != tc.points {
 					t.Errorf("%s chart: %d points, want %d", kind, got.Points, tc.points)
 				}
@@ -122,21 +122,21 @@ func TestUIDashboards(t *testing.T) {
 	} {
 		t.Run("click "+tc.chart, func(t *testing.T) {
 			open(t, "/dashboards?service=b&window=1h&step=1m")
-			ch := readChart(t, ctx, tc.chart)
+			ch := readDashChart(t, ctx, tc.chart)
 			idx := (c.first.UnixMilli() - ch.StartMs) / ch.StepMs
 			if idx < 0 || idx >= int64(ch.Points) {
 				t.Fatalf("b's first call at %v is outside the chart from %d", c.first, ch.StartMs)
 			}
 			// The step's column: the plot area cut in Points columns.
-			r := stableRect(t, ctx, ".dash-chart[data-chart="+tc.chart+"] .u-over")
+			r := depsStableRect(t, ctx, ".dash-chart[data-chart="+tc.chart+"] .u-over")
 			x, y := r.X+r.W*(float64(idx)+0.5)/float64(ch.Points), r.Y+r.H/2
 			if err := chromedp.Do(ctx, chromedp.MouseClickXY(x, y)); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`location.pathname === "/search"`)); err != nil {
-				t.Fatalf("the click did not open the search: %v (at %s)", err, location(t, ctx))
+				t.Fatalf("the click did not open the search: %v (at %s)", err, depsLocation(t, ctx))
 			}
-			u := location(t, ctx)
+			u := depsLocation(t, ctx)
 			q := map[string]string{}
 			for k := range u.Query() {
 				q[k] = u.Query().Get(k)
@@ -156,25 +156,25 @@ func TestUIDashboards(t *testing.T) {
 		// The first arrow press picks the last step, the next one moves left;
 		// Enter opens the search of the step picked.
 		open(t, "/dashboards?service=b&window=1h&step=1m")
-		ch := readChart(t, ctx, "rate")
-		stableRect(t, ctx, ".dash-chart[data-chart=rate] .u-over")
+		ch := readDashChart(t, ctx, "rate")
+		depsStableRect(t, ctx, ".dash-chart[data-chart=rate] .u-over")
 		err := chromedp.Do(ctx, chromedp.Focus(chromedp.CSS(".dash-chart[data-chart=rate]")),
 			chromedp.KeyEvent(kb.ArrowRight), chromedp.KeyEvent(kb.ArrowLeft), chromedp.KeyEvent(kb.Enter))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`location.pathname === "/search"`)); err != nil {
-			t.Fatalf("Enter did not open the search: %v (at %s)", err, location(t, ctx))
+			t.Fatalf("Enter did not open the search: %v (at %s)", err, depsLocation(t, ctx))
 		}
 		from := ch.StartMs + int64(ch.Points-2)*ch.StepMs
-		if got, want := location(t, ctx).Query().Get("start"), strconv.FormatInt(from*1000, 10); got != want {
+		if got, want := depsLocation(t, ctx).Query().Get("start"), strconv.FormatInt(from*1000, 10); got != want {
 			t.Errorf("search start %s, want %s (the step before the last)", got, want)
 		}
 	})
 
 	t.Run("deep link", func(t *testing.T) {
 		open(t, "/dashboards?service=b&operation=GetCart&spanKind=server&window=6h&step=5m")
-		got := readChart(t, ctx, "latency")
+		got := readDashChart(t, ctx, "latency")
 		if got.Points != 72 || got.Requests != c.serverSpans["b"] {
 			t.Errorf("latency chart: %d points, %d requests, want 72 and %d", got.Points, got.Requests, c.serverSpans["b"])
 		}
@@ -192,21 +192,21 @@ func TestUIDashboards(t *testing.T) {
 		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelectorAll(".dash-chart canvas").forEach((c) => c.dataset.old = "1"); true`)); err != nil {
 			t.Fatal(err)
 		}
-		clickCenter(t, ctx, ".theme-toggle")
+		depsClickCenter(t, ctx, ".theme-toggle")
 		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll(".dash-chart canvas").length === 3 && !document.querySelector(".dash-chart canvas[data-old]")`)); err != nil {
 			t.Errorf("the charts were not redrawn after the theme changed: %v", err)
 		}
-		if got := readChart(t, ctx, "latency"); got.Points != 72 {
+		if got := readDashChart(t, ctx, "latency"); got.Points != 72 {
 			t.Errorf("latency chart after the theme changed: %d points, want 72", got.Points)
 		}
 		tab.Screenshot(t, "dashboard-dark")
-		clickCenter(t, ctx, ".theme-toggle")
+		depsClickCenter(t, ctx, ".theme-toggle")
 	})
 
 	t.Run("Jaeger monitor link", func(t *testing.T) {
 		// packages/jaeger-ui/src/components/Monitor/url.ts: timeframe in ms.
 		open(t, "/monitor?service=b&spanKind=server&timeframe=3600000")
-		if got := readChart(t, ctx, "rate"); got.Points != 60 || got.Requests != c.serverSpans["b"] {
+		if got := readDashChart(t, ctx, "rate"); got.Points != 60 || got.Requests != c.serverSpans["b"] {
 			t.Errorf("rate chart: %d points, %d requests, want 60 and %d", got.Points, got.Requests, c.serverSpans["b"])
 		}
 	})
@@ -214,7 +214,7 @@ func TestUIDashboards(t *testing.T) {
 	t.Run("empty", func(t *testing.T) {
 		open(t, "/dashboards?service=b&spanKind=producer&window=1h")
 		var msg string
-		pollJSON(t, ctx, "empty state", `(() => { const e = document.querySelector(".dash-content .state-empty"); return e && JSON.stringify(e.textContent); })()`, &msg)
+		depsPollJSON(t, ctx, "empty state", `(() => { const e = document.querySelector(".dash-content .state-empty"); return e && JSON.stringify(e.textContent); })()`, &msg)
 		if !strings.Contains(msg, "No producer spans of b") {
 			t.Errorf("empty dashboard says %q", msg)
 		}

@@ -18,13 +18,13 @@ import (
 	"github.com/tracerdev/tracer/internal/uitest"
 )
 
-// chain is what sendChain sent: traces through three services a → b → c.
-type chain struct {
+// depsChain is what sendDepsChain sent: traces through three services a → b → c.
+type depsChain struct {
 	// first is when the first span of b started.
 	first time.Time
 	// edges are the calls between services, as the dependency graph must
 	// show them.
-	edges []uiEdge
+	edges []depsEdge
 	// serverSpans counts each service's server spans (the dashboards'
 	// requests).
 	serverSpans map[string]int
@@ -32,9 +32,9 @@ type chain struct {
 	bServerErrors int
 }
 
-// uiEdge is an edge of the dependency graph, as the page's data attributes
+// depsEdge is an edge of the dependency graph, as the page's data attributes
 // show it (ui/src/deps/graph.ts).
-type uiEdge struct {
+type depsEdge struct {
 	Parent string `json:"parent"`
 	Child  string `json:"child"`
 	Calls  int    `json:"calls,string"`
@@ -43,21 +43,21 @@ type uiEdge struct {
 	Heavy bool `json:"heavy"`
 }
 
-// sendChain sends n traces through three services, each with its own
+// sendDepsChain sends n traces through three services, each with its own
 // provider: a's server span "GET /checkout" calls b ("call b", client),
 // b's server span "GetCart" calls c four times ("call c", client → c's
 // server span "Query"). GetCart fails in every third trace (a→b is error
 // heavy), one Query of the first trace fails (b→c is not: 1 in 4n). It waits until the API serves every trace and the
 // dependency edges (computed on write, after the batch timeout) count every
 // call.
-func sendChain(t *testing.T, s *uiServer, n int) chain {
+func sendDepsChain(t *testing.T, s *uiServer, n int) depsChain {
 	t.Helper()
 	ta := s.provider(t, "a").Tracer("e2e")
 	tb := s.provider(t, "b").Tracer("e2e")
 	tc := s.provider(t, "c").Tracer("e2e")
 	server, client := trace.WithSpanKind(trace.SpanKindServer), trace.WithSpanKind(trace.SpanKindClient)
-	c := chain{serverSpans: map[string]int{}}
-	var ab, bc uiEdge
+	c := depsChain{serverSpans: map[string]int{}}
+	var ab, bc depsEdge
 	ab.Parent, ab.Child, bc.Parent, bc.Child = "a", "b", "b", "c"
 	ab.Heavy = true // 1 in 3
 	var ids []string
@@ -91,7 +91,7 @@ func sendChain(t *testing.T, s *uiServer, n int) chain {
 		ids = append(ids, root.SpanContext().TraceID().String())
 	}
 	c.serverSpans["a"], c.serverSpans["b"], c.serverSpans["c"] = n, n, 4*n
-	c.edges = []uiEdge{ab, bc}
+	c.edges = []depsEdge{ab, bc}
 	for _, id := range ids {
 		s.awaitSpans(t, id, 11)
 	}
@@ -124,9 +124,9 @@ func sendChain(t *testing.T, s *uiServer, n int) chain {
 	return c
 }
 
-// pollJSON waits (at most 30 s) until the JavaScript expression js is
+// depsPollJSON waits (at most 30 s) until the JavaScript expression js is
 // truthy and decodes its value, a JSON string, into v.
-func pollJSON(t *testing.T, ctx context.Context, what, js string, v any) {
+func depsPollJSON(t *testing.T, ctx context.Context, what, js string, v any) {
 	t.Helper()
 	s, err := chromedp.Run(ctx, chromedp.Poll[string](js, chromedp.WithPollingInterval(50*time.Millisecond)))
 	if err != nil {
@@ -138,15 +138,15 @@ func pollJSON(t *testing.T, ctx context.Context, what, js string, v any) {
 	}
 }
 
-// rect is an element's box in the viewport, in CSS pixels.
-type rect struct{ X, Y, W, H float64 }
+// depsRect is an element's box in the viewport, in CSS pixels.
+type depsRect struct{ X, Y, W, H float64 }
 
-// stableRect scrolls the element css finds into view and returns its box
+// depsStableRect scrolls the element css finds into view and returns its box
 // once it has stayed in place for a frame.
-func stableRect(t *testing.T, ctx context.Context, css string) rect {
+func depsStableRect(t *testing.T, ctx context.Context, css string) depsRect {
 	t.Helper()
-	var r rect
-	pollJSON(t, ctx, "find "+css, `(async () => { const e = document.querySelector(`+jsString(css)+`); if (!e) return null;
+	var r depsRect
+	depsPollJSON(t, ctx, "find "+css, `(async () => { const e = document.querySelector(`+depsJSString(css)+`); if (!e) return null;
 		e.scrollIntoView({block: "center"});
 		const at = () => { const r = e.getBoundingClientRect(); return JSON.stringify({X: r.left, Y: r.top, W: r.width, H: r.height}); };
 		const before = at();
@@ -155,22 +155,22 @@ func stableRect(t *testing.T, ctx context.Context, css string) rect {
 	return r
 }
 
-// clickCenter clicks the middle of the element css finds, with the mouse.
-func clickCenter(t *testing.T, ctx context.Context, css string) {
+// depsClickCenter clicks the middle of the element css finds, with the mouse.
+func depsClickCenter(t *testing.T, ctx context.Context, css string) {
 	t.Helper()
-	r := stableRect(t, ctx, css)
+	r := depsStableRect(t, ctx, css)
 	if err := chromedp.Do(ctx, chromedp.MouseClickXY(r.X+r.W/2, r.Y+r.H/2)); err != nil {
 		t.Fatalf("click %s: %v", css, err)
 	}
 }
 
-func jsString(s string) string {
+func depsJSString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
 
-// location is the tab's URL, parsed.
-func location(t *testing.T, ctx context.Context) *url.URL {
+// depsLocation is the tab's URL, parsed.
+func depsLocation(t *testing.T, ctx context.Context) *url.URL {
 	t.Helper()
 	s, err := chromedp.Run(ctx, chromedp.Location())
 	if err != nil {
@@ -183,9 +183,9 @@ func location(t *testing.T, ctx context.Context) *url.URL {
 	return u
 }
 
-// readEdges reads the drawn edges of the dependency graph, sorted, once
+// depsReadEdges reads the drawn edges of the dependency graph, sorted, once
 // there are want of them (or a state message).
-const readEdges = `(() => {
+const depsReadEdges = `(() => {
 	const edges = [...document.querySelectorAll(".dep-edge")].map((e) => ({
 		parent: e.dataset.parent, child: e.dataset.child, calls: e.dataset.calls, errors: e.dataset.errors,
 		heavy: e.dataset.errorHeavy === "true",
@@ -211,12 +211,12 @@ func TestUIDependencies(t *testing.T) {
 		t.Fatal(err)
 	}
 	var empty string
-	pollJSON(t, ctx, "empty state", `(() => { const e = document.querySelector(".dep-canvas .state-empty"); return e && JSON.stringify(e.textContent); })()`, &empty)
+	depsPollJSON(t, ctx, "empty state", `(() => { const e = document.querySelector(".dep-canvas .state-empty"); return e && JSON.stringify(e.textContent); })()`, &empty)
 	if !strings.Contains(empty, "No calls between services in this window") {
 		t.Errorf("empty graph says %q", empty)
 	}
 
-	c := sendChain(t, s, 6)
+	c := sendDepsChain(t, s, 6)
 
 	check := func(t *testing.T, page string) {
 		t.Helper()
@@ -224,13 +224,13 @@ func TestUIDependencies(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got []struct {
-			uiEdge
+			depsEdge
 			Label string `json:"label"`
 		}
-		pollJSON(t, ctx, "edges", readEdges, &got)
-		var edges []uiEdge
+		depsPollJSON(t, ctx, "edges", depsReadEdges, &got)
+		var edges []depsEdge
 		for _, e := range got {
-			edges = append(edges, e.uiEdge)
+			edges = append(edges, e.depsEdge)
 			want := fmt.Sprintf("%d calls · %.1f%% err", e.Calls, 100*float64(e.Errors)/float64(e.Calls))
 			if e.Errors*10 >= e.Calls {
 				want = fmt.Sprintf("%d calls · %.0f%% err", e.Calls, 100*float64(e.Errors)/float64(e.Calls))
@@ -259,7 +259,7 @@ func TestUIDependencies(t *testing.T) {
 	readPanel := func(t *testing.T) {
 		t.Helper()
 		var rows []opRow
-		pollJSON(t, ctx, "b's panel", `(() => { const p = document.querySelector(".dep-panel[data-service=b]");
+		depsPollJSON(t, ctx, "b's panel", `(() => { const p = document.querySelector(".dep-panel[data-service=b]");
 			const rows = p ? [...p.querySelectorAll(".dep-ops tbody tr")].map((r) => ({name: r.dataset.name, requests: r.dataset.requests, errors: r.dataset.errors})) : [];
 			return rows.length ? JSON.stringify(rows) : null; })()`, &rows)
 		want := []opRow{{"GetCart", c.serverSpans["b"], c.bServerErrors}, {"call c", c.serverSpans["c"], 0}}
@@ -278,9 +278,9 @@ func TestUIDependencies(t *testing.T) {
 	}
 
 	t.Run("panel", func(t *testing.T) {
-		clickCenter(t, ctx, `.dep-node[data-service="b"]`)
+		depsClickCenter(t, ctx, `.dep-node[data-service="b"]`)
 		readPanel(t)
-		if q := location(t, ctx).Query(); q.Get("service") != "b" || q.Get("window") != "1h" {
+		if q := depsLocation(t, ctx).Query(); q.Get("service") != "b" || q.Get("window") != "1h" {
 			t.Errorf("the URL holds %v, want service=b and window=1h", q)
 		}
 		tab.Screenshot(t, "dependencies")
@@ -298,7 +298,7 @@ func TestUIDependencies(t *testing.T) {
 			t.Fatal(err)
 		}
 		var ops []string
-		pollJSON(t, ctx, "c's panel", `(() => { const rows = [...document.querySelectorAll(".dep-panel[data-service=c] .dep-ops tbody tr")].map((r) => r.dataset.name);
+		depsPollJSON(t, ctx, "c's panel", `(() => { const rows = [...document.querySelectorAll(".dep-panel[data-service=c] .dep-ops tbody tr")].map((r) => r.dataset.name);
 			return rows.length && JSON.stringify(rows); })()`, &ops)
 		if !slices.Equal(ops, []string{"Query"}) {
 			t.Errorf("c's operations %v, want Query", ops)
@@ -317,12 +317,12 @@ func TestUIDependencies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		clickCenter(t, ctx, ".theme-toggle")
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](stroke+" !== "+jsString(before))); err != nil {
+		depsClickCenter(t, ctx, ".theme-toggle")
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](stroke+" !== "+depsJSString(before))); err != nil {
 			t.Errorf("b's colour stayed %s after the theme changed: %v", before, err)
 		}
 		tab.Screenshot(t, "dependencies-dark")
-		clickCenter(t, ctx, ".theme-toggle")
+		depsClickCenter(t, ctx, ".theme-toggle")
 	})
 	tab.NoErrors(t)
 }
