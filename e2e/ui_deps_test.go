@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"go.opentelemetry.io/otel/codes"
@@ -196,8 +198,8 @@ const depsReadEdges = `(() => {
 })()`
 
 // TestUIDependencies opens the dependency graph of three services a → b → c
-// with known call and error counts: before any span it says there are no
-// calls; then it draws exactly the edges a→b and b→c with their counts in
+// with known call and error counts: a failed request shows the server's
+// message; before any span it says there are no calls; then it draws exactly the edges a→b and b→c with their counts in
 // the data attributes and labels, and three services; a click on b opens
 // b's panel with its operations and their counts, and links to b's
 // dashboard and traces; the panel's URL reopens the same view.
@@ -206,6 +208,52 @@ func TestUIDependencies(t *testing.T) {
 	tab := uitest.NewTab(t, 1280, 900)
 	ctx, cancel := context.WithTimeout(tab.Ctx, 3*time.Minute)
 	defer cancel()
+
+	t.Run("error", func(t *testing.T) {
+		// The server's error answer is shown: the browser's requests for the
+		// graph are answered with a 500 in Tracer's error shape.
+		paused := make(chan fetch.RequestID, 8)
+		if err := chromedp.Listen(ctx, func(ev any) {
+			if ev, ok := ev.(*fetch.EventRequestPaused); ok {
+				select {
+				case paused <- ev.RequestID:
+				default:
+				}
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		pattern := []*fetch.RequestPattern{{URLPattern: "*/api/tracer/dependencies*"}}
+		if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: pattern}); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if _, err := chromedp.Call(ctx, fetch.Disable, cdp.Empty{}); err != nil {
+				t.Error(err)
+			}
+		}()
+		if err := chromedp.Do(ctx, chromedp.Navigate(s.URL+"/dependencies")); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case id := <-paused:
+			body := `{"error": {"code": "internal", "message": "see the server log for request id r-1", "requestId": "r-1"}}`
+			_, err := chromedp.Call(ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
+				RequestID: id, ResponseCode: 500, Body: []byte(body),
+				ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "application/json"}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-ctx.Done():
+			t.Fatal("the page did not ask for the dependencies")
+		}
+		var msg string
+		depsPollJSON(t, ctx, "error state", `(() => { const e = document.querySelector(".dep-canvas .state-error"); return e && JSON.stringify(e.textContent); })()`, &msg)
+		if !strings.Contains(msg, "see the server log for request id r-1") {
+			t.Errorf("the error state says %q", msg)
+		}
+	})
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.URL+"/dependencies")); err != nil {
 		t.Fatal(err)
