@@ -106,8 +106,10 @@ export function lastWindow(w: Preset, nowMs = Date.now()): { startMs: number; en
 /**
  * searchQuery is the search page's URL parameters for traces of a service
  * (and operation) in [startMs, endMs), in the Jaeger UI's form: start and end
- * in microseconds with lookback=custom
- * (packages/jaeger-ui/src/components/Monitor/ServicesView/operationDetailsTable/index.tsx).
+ * in microseconds with lookback=custom (packages/jaeger-ui/src/components/
+ * SearchTracePage/SearchForm.tsx, and the Monitor tab's links in
+ * Monitor/ServicesView/operationDetailsTable/index.tsx); status=error and
+ * minDuration narrow it to failed or slow traces.
  */
 export function searchQuery(o: {
   service: string;
