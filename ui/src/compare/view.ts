@@ -95,7 +95,7 @@ function spanLink(traceId: string, trace: "a" | "b", c: Compared, spanIds: (w: "
   const id = spanIds(trace, sd.first);
   return h(
     "a",
-    { href: href(`/trace/${traceId}`, { uiFind: id }), title: `Open trace ${trace.toUpperCase()} at this span` },
+    { href: href(`/trace/${traceId}`, { span: id }), title: `Open trace ${trace.toUpperCase()} at this span` },
     formatCount(sd.count),
   );
 }
