@@ -35,7 +35,7 @@ function signed(ns: number): string {
 }
 
 function percent(a: number, b: number): string {
-  if (a <= 0) return "";
+  if (a <= 0 || a === b) return "";
   const p = ((b - a) / a) * 100;
   return ` (${p > 0 ? "+" : "−"}${Math.abs(p) >= 10 ? Math.abs(p).toFixed(0) : Math.abs(p).toFixed(1)}%)`;
 }
@@ -100,8 +100,14 @@ function spanLink(traceId: string, trace: "a" | "b", c: Compared, spanIds: (w: "
   );
 }
 
-function header(cols: string[]): HTMLTableSectionElement {
-  return h("thead", null, h("tr", null, ...cols.map((c) => h("th", { scope: "col" }, c))));
+function header(names: string[], numeric: number): HTMLTableSectionElement {
+  // The last `numeric` columns hold figures (right-aligned), the Change column before them.
+  const first = names.length - numeric;
+  return h(
+    "thead",
+    null,
+    h("tr", null, ...names.map((c, i) => h("th", { scope: "col", class: i >= first ? "num" : "" }, c))),
+  );
 }
 
 const cols = ["Change", "Spans A", "Spans B", "Self A", "Self B", "Δ self", "Total A", "Total B", "Δ total"];
@@ -269,7 +275,7 @@ export function renderDiff(
         h(
           "table",
           { class: "cmp-table cmp-groups" },
-          header(["Service", "Operation", ...cols]),
+          header(["Service", "Operation", ...cols], cols.length - 1),
           h("tbody", null, ...rows),
         ),
         capNote(rows.length, groups.length),
@@ -313,7 +319,7 @@ export function renderDiff(
     });
     append(
       treeBox,
-      h("table", { class: "cmp-table cmp-tree" }, header(["Path", ...cols]), h("tbody", null, ...rows)),
+      h("table", { class: "cmp-table cmp-tree" }, header(["Path", ...cols], cols.length - 1), h("tbody", null, ...rows)),
       capNote(rows.length, total),
     );
   }

@@ -17,6 +17,7 @@ import { formatDuration } from "../format";
 import type { Cleanup } from "../router";
 import type { Span, Trace } from "../model/trace";
 import { cssVar, serviceColor } from "../theme";
+import { firstFrom, flameLayout } from "./flamelayout";
 import { selfTimes } from "./selftime";
 
 export interface FlameOptions {
@@ -27,44 +28,6 @@ export interface FlameOptions {
 }
 
 const rowH = 20;
-
-/** FlameLayout is the per-trace data the flame graph draws from. */
-export interface FlameLayout {
-  /** Span indexes of each depth, by start. */
-  rows: Int32Array[];
-  /** The longest span of each depth, ns (bounds the search for spans in view). */
-  maxDur: Float64Array;
-}
-
-/** flameLayout groups trace's spans by depth, each depth by start: O(n log n). */
-export function flameLayout(trace: Trace): FlameLayout {
-  let depths = 0;
-  for (const s of trace.spans) if (s.depth + 1 > depths) depths = s.depth + 1;
-  const counts = new Int32Array(depths);
-  for (const s of trace.spans) counts[s.depth]++;
-  const rows = Array.from(counts, (n) => new Int32Array(n));
-  const fill = new Int32Array(depths);
-  const maxDur = new Float64Array(depths);
-  for (const s of trace.spans) {
-    rows[s.depth][fill[s.depth]++] = s.index;
-    if (s.durationNs > maxDur[s.depth]) maxDur[s.depth] = s.durationNs;
-  }
-  const spans = trace.spans;
-  for (const r of rows) r.sort((x, y) => spans[x].startNs - spans[y].startNs || x - y);
-  return { rows, maxDur };
-}
-
-/** firstFrom returns the first position in row whose span starts at or after t. */
-function firstFrom(trace: Trace, row: Int32Array, t: number): number {
-  let lo = 0;
-  let hi = row.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (trace.spans[row[mid]].startNs < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** renderFlame draws trace as a flame graph into el (one canvas; no DOM node per span). */
 export function renderFlame(el: HTMLElement, trace: Trace, opts: FlameOptions): Cleanup {
@@ -97,7 +60,7 @@ export function renderFlame(el: HTMLElement, trace: Trace, opts: FlameOptions): 
     h("div", { class: "flame-view" }, scroller, tip),
   );
   el.append(wrap);
-  const fullH = layout.rows.length * rowH;
+  const fullH = layout.depths * rowH;
   scroller.style.height = `${fullH}px`;
   canvas.dataset.spans = String(spans.length);
 
@@ -153,15 +116,15 @@ export function renderFlame(el: HTMLElement, trace: Trace, opts: FlameOptions): 
     const scale = width / (t1 - t0);
     const top = scroller.scrollTop;
     const first = Math.floor(top / rowH);
-    const last = Math.min(layout.rows.length - 1, Math.floor((top + height) / rowH));
+    const last = Math.min(layout.depths - 1, Math.floor((top + height) / rowH));
     let selBox: [number, number, number] | null = null;
     let hoverBox: [number, number, number] | null = null;
     for (let d = first; d <= last; d++) {
-      const row = layout.rows[d];
       const y = d * rowH - top;
       let lastPx = -1;
-      for (let k = firstFrom(trace, row, t0 - layout.maxDur[d]); k < row.length; k++) {
-        const i = row[k];
+      const endK = layout.rowStart[d + 1];
+      for (let k = firstFrom(trace, layout, d, t0 - layout.maxDur[d]); k < endK; k++) {
+        const i = layout.order[k];
         const s = spans[i];
         if (s.startNs > t1) break;
         const end = s.startNs + s.durationNs;
@@ -221,20 +184,20 @@ export function renderFlame(el: HTMLElement, trace: Trace, opts: FlameOptions): 
   /** at returns the span under a point of the canvas, or -1. */
   function at(x: number, y: number): number {
     const d = Math.floor((y + scroller.scrollTop) / rowH);
-    if (d < 0 || d >= layout.rows.length) return -1;
-    const row = layout.rows[d];
+    if (d < 0 || d >= layout.depths) return -1;
     const scale = width / (t1 - t0);
     const t = t0 + x / scale;
     const slack = 2 / scale; // a pixel or two, for the thinnest bars
     let best = -1;
     let bestDist = Infinity;
-    for (let k = firstFrom(trace, row, t - slack - layout.maxDur[d]); k < row.length; k++) {
-      const s = spans[row[k]];
+    const endK = layout.rowStart[d + 1];
+    for (let k = firstFrom(trace, layout, d, t - slack - layout.maxDur[d]); k < endK; k++) {
+      const s = spans[layout.order[k]];
       if (s.startNs > t + slack) break;
       const end = s.startNs + s.durationNs;
       const dist = t < s.startNs ? s.startNs - t : t > end ? t - end : 0;
       if (dist <= slack && dist <= bestDist) {
-        best = row[k];
+        best = layout.order[k];
         bestDist = dist;
       }
     }
