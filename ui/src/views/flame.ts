@@ -146,13 +146,16 @@ export function renderFlame(el: HTMLElement, trace: Trace, opts: FlameOptions): 
         lastPx = Math.floor(x1);
         ctx.fillStyle = color(s.service);
         ctx.fillRect(x0, y, Math.max(1, w - 1), rowH - 1);
-        if (s.status === "error") {
-          ctx.fillStyle = theme.error;
-          ctx.fillRect(x0, y, Math.min(4, w), rowH - 1);
+        const failed = s.status === "error";
+        if (failed) {
+          // An error is outlined and its label marked, whatever its service's colour.
+          ctx.strokeStyle = theme.error;
+          ctx.lineWidth = 2;
+          ctx.strokeRect(x0 + 1, y + 1, Math.max(1, w - 3), rowH - 3);
         }
         if (w > 24) {
           const room = Math.floor((w - 8) / charW);
-          let label = `${s.name} ${formatDuration(s.durationNs)}`;
+          let label = `${failed ? "⚠ " : ""}${s.name} ${formatDuration(s.durationNs)}`;
           if (label.length > room) label = room > 2 ? label.slice(0, room - 1) + "…" : "";
           if (label) {
             ctx.fillStyle = theme.bg;
