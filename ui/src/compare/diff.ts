@@ -7,8 +7,13 @@
 // Jaeger UI, which compares only the number of members, this compares their
 // durations too (slower, faster, by how much), and it does not split a path
 // into leaf and non-leaf nodes (a span that gains a child in B stays
-// matched). Pure, no DOM, iterative: O(n) to build the nodes plus the sorts
-// of siblings, O(n log n) in all.
+// matched), nor apply its denseTransforms.ts heuristics (folding a client
+// span into its server child, peer.service renames): spans are compared as
+// stored. A path is slower or faster by its self time (time not in its
+// children), so a slow span is named and its ancestors, longer only because
+// of it, are not; their total durations are still shown. Pure, no DOM,
+// iterative: O(n) to build the nodes plus the sorts of siblings, O(n log n)
+// in all.
 
 import type { Span, Trace } from "../model/trace";
 import { selfTimes } from "../views/selftime";
