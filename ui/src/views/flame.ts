@@ -347,6 +347,11 @@ export function renderFlame(el: HTMLElement, trace: Trace, opts: FlameOptions): 
   };
   window.addEventListener("tracer-theme", onTheme);
   resize();
+  // The span selected elsewhere (the timeline) is in view from the start.
+  if (selected >= 0 && selected < spans.length) {
+    const y = spans[selected].depth * rowH;
+    if (y + rowH > scroller.scrollTop + height) scroller.scrollTop = Math.max(0, y - height / 2);
+  }
 
   return () => {
     ro.disconnect();
