@@ -473,11 +473,12 @@ export class Timeline {
     const rowEl = (e.target as Element).closest<HTMLElement>(".tl-row");
     if (!rowEl?.dataset.index) return;
     const i = Number(rowEl.dataset.index);
+    this.cursor = i;
     if ((e.target as Element).closest(".tl-toggle")) {
       this.toggle(i);
+      this.focus();
       return;
     }
-    this.cursor = i;
     this.opts.onSelect(i === this.selected ? -1 : i);
     this.focus();
   }
