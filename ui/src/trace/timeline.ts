@@ -21,6 +21,20 @@ const MAX_INDENT = 24;
 const INDENT = 12;
 const MIN_RANGE = 100; // ns
 
+/**
+ * MEASURE_DRAW names the performance measure of each timeline frame (its
+ * script, style and layout), recorded only when localStorage
+ * "tracer.perf" is "1": the UI benchmark (bench/ui) sets it.
+ */
+export const MEASURE_DRAW = "tracer:timeline-draw";
+const measuring = (() => {
+  try {
+    return localStorage.getItem("tracer.perf") === "1";
+  } catch {
+    return false;
+  }
+})();
+
 export interface TimelineOptions {
   /** The viewer selected span i (-1: none). */
   onSelect(i: number): void;
@@ -277,6 +291,17 @@ export class Timeline {
 
   private draw(): void {
     this.raf = 0;
+    if (!measuring) {
+      this.paint();
+      return;
+    }
+    const t0 = performance.now();
+    this.paint();
+    void this.body.offsetHeight; // the style and layout the frame needs, now
+    performance.measure(MEASURE_DRAW, { start: t0 });
+  }
+
+  private paint(): void {
     this.frame++;
     const rows = this.rows;
     const bw = this.body.clientWidth;
@@ -473,11 +498,12 @@ export class Timeline {
     const rowEl = (e.target as Element).closest<HTMLElement>(".tl-row");
     if (!rowEl?.dataset.index) return;
     const i = Number(rowEl.dataset.index);
+    this.cursor = i;
     if ((e.target as Element).closest(".tl-toggle")) {
       this.toggle(i);
+      this.focus();
       return;
     }
-    this.cursor = i;
     this.opts.onSelect(i === this.selected ? -1 : i);
     this.focus();
   }
