@@ -132,19 +132,39 @@ export async function loadTrace(id: string, signal?: AbortSignal): Promise<Trace
 
 /** bigSub returns a - b for decimal-string nanosecond times, as a number (exact below 2^53). */
 export function bigSub(a: string, b: string): number {
-  return Number(BigInt(a) - BigInt(b));
+  return relNano(a, splitNano(b));
+}
+
+// Unix-nanosecond strings are split into seconds and nanoseconds, each exact
+// as a number, so that a span's offset from the trace's start is exact
+// without a BigInt per span (BigInts made building a 100,000-span trace
+// several times slower, mostly in the garbage collector).
+type SplitNano = [seconds: number, nanos: number];
+
+function splitNano(s: string): SplitNano {
+  const cut = s.length - 9;
+  return cut > 0 ? [Number(s.slice(0, cut)), Number(s.slice(cut))] : [0, Number(s)];
+}
+
+function relNano(s: string, origin: SplitNano): number {
+  const cut = s.length - 9;
+  const sec = cut > 0 ? Number(s.slice(0, cut)) : 0;
+  const ns = cut > 0 ? Number(s.slice(cut)) : Number(s);
+  return (sec - origin[0]) * 1e9 + (ns - origin[1]);
+}
+
+/** nanoLess orders decimal-string unix-nanosecond times (no leading zeros). */
+function nanoLess(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length < b.length : a < b;
 }
 
 /** buildTrace turns the wire trace into the model, in O(n log n), without recursion. */
 export function buildTrace(wire: WireTrace): Trace {
   const ws = wire.spans;
-  // The earliest start is the trace's origin; BigInt once per span keeps the
-  // nanoseconds exact.
-  let origin = ws.length ? BigInt(ws[0].startTimeUnixNano) : 0n;
-  for (const s of ws) {
-    const t = BigInt(s.startTimeUnixNano);
-    if (t < origin) origin = t;
-  }
+  // The earliest start is the trace's origin; offsets from it are exact.
+  let originText = ws.length ? ws[0].startTimeUnixNano : "0";
+  for (const s of ws) if (nanoLess(s.startTimeUnixNano, originText)) originText = s.startTimeUnixNano;
+  const origin = splitNano(originText);
   const resources: WireAttribute[][] = [];
   const tmp: Span[] = ws.map((w) => {
     if (w.resourceAttributes && resources[w.resource] === undefined) resources[w.resource] = w.resourceAttributes;
@@ -158,7 +178,7 @@ export function buildTrace(wire: WireTrace): Trace {
       name: w.name,
       service: w.service,
       kind: w.kind,
-      startNs: Number(BigInt(w.startTimeUnixNano) - origin),
+      startNs: relNano(w.startTimeUnixNano, origin),
       durationNs: w.durationNano,
       status: w.status,
       statusMessage: w.statusMessage ?? "",
@@ -224,14 +244,14 @@ export function buildTrace(wire: WireTrace): Trace {
     }
   }
   for (const s of spans) if (s.parent < 0) s.depth = 0;
-  const startUnixNano = origin.toString();
+  const startUnixNano = originText;
   return {
     traceId: wire.traceId,
     spans,
     byId,
     roots: spans.filter((s) => s.parent < 0).map((s) => s.index),
     startUnixNano,
-    startMs: Number(origin / 1000000n) + Number(origin % 1000000n) / 1e6,
+    startMs: origin[0] * 1e3 + origin[1] / 1e6,
     durationNs: endNs,
     services,
     resources,
