@@ -45,8 +45,9 @@ export function cssVar(name: string): string {
 }
 
 /**
- * serviceColor is the colour of a service, the same on every page: a hue
- * from a hash of its name, with lightness from the theme.
+ * serviceColor is the colour of a service, the same on every page: one of 24
+ * distinct colours (12 hues, two lightnesses) picked by a hash of its name.
+ * Reds are left out, so that no service looks like an error.
  */
 export function serviceColor(service: string): string {
   let x = 2166136261;
@@ -54,6 +55,12 @@ export function serviceColor(service: string): string {
     x ^= service.charCodeAt(i);
     x = Math.imul(x, 16777619);
   }
-  const hue = (x >>> 0) % 360;
-  return theme() === "dark" ? `hsl(${hue} 60% 62%)` : `hsl(${hue} 65% 45%)`;
+  x = Math.imul(x ^ (x >>> 15), 2246822507) >>> 0;
+  const hue = serviceHues[x % serviceHues.length];
+  const alt = Math.floor(x / serviceHues.length) % 2 === 1;
+  if (theme() === "dark") return `hsl(${hue} ${alt ? 45 : 65}% ${alt ? 72 : 60}%)`;
+  return `hsl(${hue} ${alt ? 55 : 70}% ${alt ? 35 : 45}%)`;
 }
+
+// Hues far from the error red (0) and from each other.
+const serviceHues = [210, 135, 38, 270, 175, 90, 305, 55, 235, 155, 285, 115];
