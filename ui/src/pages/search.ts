@@ -28,7 +28,12 @@ export interface SearchHook {
   ids(): string[];
   /** The points in the scatter plot's uPlot data: traces without and with errors. */
   points(): { ok: number; error: number };
-  /** performance.now() when the last results were drawn, and how long their request took (ms). */
+  /** Where a trace's point is in the plot, in client coordinates (to hover and click it). */
+  pointAt(traceId: string): { x: number; y: number } | null;
+  /** How many searches have finished (with results, none, or an error). */
+  done: number;
+  /** performance.now() when the page mounted, when the last results were drawn, and how long their request took (ms). */
+  mountedAt: number;
   renderedAt: number;
   fetchMs: number;
 }
@@ -49,6 +54,9 @@ export const mount: Mount = (root, route) => {
     state: "idle",
     ids: () => rows.map((r) => r.s.traceId),
     points: () => plot.counts(),
+    pointAt: (id) => plot.pointAt(id),
+    done: 0,
+    mountedAt: performance.now(),
     renderedAt: 0,
     fetchMs: 0,
   };
@@ -127,6 +135,7 @@ export const mount: Mount = (root, route) => {
       setState("error");
       const msg = e instanceof ApiError ? e.message : String(e);
       showState(stateBox, "error", `The search failed: ${msg}`);
+      hook.done++;
       return;
     }
     if (c.signal.aborted) return;
@@ -135,6 +144,7 @@ export const mount: Mount = (root, route) => {
       rows = [];
       setState("empty");
       showState(stateBox, "empty", "No traces match this search in this time range.");
+      hook.done++;
       return;
     }
     rows = found.map((s) => ({ s, startMs: nanoToMs(s.startTimeUnixNano) }));
@@ -145,6 +155,7 @@ export const mount: Mount = (root, route) => {
     plot.show(rows);
     hook.renderedAt = performance.now();
     performance.mark("tracer:search-results");
+    hook.done++;
   }
 
   function rangeText(): string {

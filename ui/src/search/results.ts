@@ -114,8 +114,12 @@ export function resultsList(onSort: (s: Sort) => void, onSelect: (ids: string[])
     if (on) selected.push(id);
     if (selected.length > 2) selected = selected.slice(-2);
     onSelect(selected.slice());
-    drawn = { from: -1, to: -1 };
-    draw();
+    // Update the rows in place: redrawing them under the pointer could
+    // split a click between two elements.
+    for (const row of body.children as HTMLCollectionOf<HTMLElement>) {
+      const box = row.querySelector<HTMLInputElement>("input[type=checkbox]");
+      if (box) box.checked = selected.includes(row.dataset.traceId ?? "");
+    }
   }
 
   function rowEl(r: Row, i: number): HTMLElement {
@@ -200,10 +204,8 @@ export function resultsList(onSort: (s: Sort) => void, onSelect: (ids: string[])
   }
 
   scroller.addEventListener("scroll", schedule, { passive: true });
-  const ro = new ResizeObserver(() => {
-    drawn = { from: -1, to: -1 };
-    schedule();
-  });
+  // A resize draws only when the rows in view change.
+  const ro = new ResizeObserver(schedule);
   ro.observe(scroller);
 
   return {

@@ -15,6 +15,8 @@ export interface Scatter {
   show(rows: Row[]): void;
   /** counts reads the points uPlot holds: traces without and with errors. */
   counts(): { ok: number; error: number };
+  /** pointAt is where a trace's point is, in the page's client coordinates, or null. */
+  pointAt(traceId: string): { x: number; y: number } | null;
   /** rebuild draws again with the theme's colours. */
   rebuild(): void;
   destroy(): void;
@@ -125,7 +127,11 @@ export function scatter(open: (traceId: string) => void): Scatter {
       scales: {
         x: {
           time: true,
-          range: (_u, min, max) => (min === max ? [min - 30, max + 30] : [min, max]),
+          // Padded, so that no point sits on the plot's edge.
+          range: (_u, min, max) => {
+            const pad = min === max ? 30 : (max - min) * 0.03;
+            return [min - pad, max + pad];
+          },
         },
         y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
       },
@@ -168,6 +174,15 @@ export function scatter(open: (traceId: string) => void): Scatter {
       const count = (s: uPlot.AlignedData[number] | undefined) =>
         s ? (s as (number | null | undefined)[]).filter((v) => v !== null && v !== undefined).length : 0;
       return { ok: count(plot?.data[1]), error: count(plot?.data[2]) };
+    },
+    pointAt(traceId) {
+      const i = sorted.findIndex((r) => r.s.traceId === traceId);
+      if (!plot || i < 0) return null;
+      const box = plot.over.getBoundingClientRect();
+      return {
+        x: box.left + plot.valToPos(plot.data[0][i], "x"),
+        y: box.top + plot.valToPos(sorted[i].s.durationNano / 1e6, "y"),
+      };
     },
     rebuild() {
       if (plot) build();

@@ -152,6 +152,16 @@ export function tagsField(initial: string, service: () => string): TagsField {
     ctl?.abort();
     close();
   });
+  // Taking a suggestion with Enter must not also submit the form: a
+  // keypress can follow a keydown whose default was prevented (CDP input
+  // does this), so the Enter is swallowed until its keyup.
+  let swallow = false;
+  input.addEventListener("keypress", (e) => {
+    if (swallow && e.key === "Enter") e.preventDefault();
+  });
+  input.addEventListener("keyup", (e) => {
+    if (e.key === "Enter") swallow = false;
+  });
   input.addEventListener("keydown", (e) => {
     if (list.hidden) {
       if (e.key === "ArrowDown") {
@@ -175,6 +185,7 @@ export function tagsField(initial: string, service: () => string): TagsField {
       case "Tab":
         if (active >= 0) {
           e.preventDefault();
+          swallow = e.key === "Enter";
           take(active);
         } else close();
         break;
