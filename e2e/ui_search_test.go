@@ -55,7 +55,9 @@ func sendSearchTraces(t *testing.T, s *uiServer) searchTraces {
 	inv := s.provider(t, svcInventory).Tracer("e2e")
 	batch := s.provider(t, svcBatch).Tracer("e2e")
 	base := time.Now().Add(-10 * time.Minute)
-	at := func(ms int) trace.SpanEventOption { return trace.WithTimestamp(base.Add(time.Duration(ms) * time.Millisecond)) }
+	at := func(ms int) trace.SpanEventOption {
+		return trace.WithTimestamp(base.Add(time.Duration(ms) * time.Millisecond))
+	}
 	var out searchTraces
 
 	ctx, root := fe.Start(context.Background(), "GET /checkout", at(0), trace.WithSpanKind(trace.SpanKindServer))
@@ -543,9 +545,16 @@ func TestUISearchThousand(t *testing.T) {
 	if err != nil || len(ids) != n || lastID != ids[n-1] {
 		t.Errorf("scrolled to the end: last row %q (%v), want the list's last id", lastID, err)
 	}
-	timing := evalJS[map[string]float64](t, tctx, `(h => ({mountedAt: h.mountedAt, renderedAt: h.renderedAt, fetchMs: h.fetchMs,
-		domContentLoaded: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd}))(window.__tracerSearch)`)
-	t.Logf("1,000 results: drawn %.0f ms after navigation start (DOMContentLoaded at %.0f ms, the page mounted at %.0f ms, the summaries request took %.0f ms)",
-		timing["renderedAt"], timing["domContentLoaded"], timing["mountedAt"], timing["fetchMs"])
+	logLoad := func(what string) {
+		tm := evalJS[map[string]float64](t, tctx, `(h => ({mountedAt: h.mountedAt, renderedAt: h.renderedAt, fetchMs: h.fetchMs, ...h.phases,
+			domContentLoaded: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd}))(window.__tracerSearch)`)
+		t.Logf("1,000 results, %s: drawn %.0f ms after navigation start (DOMContentLoaded %.0f ms, mounted %.0f ms; the request %.0f ms, rows %.1f ms, list %.1f ms, plot %.1f ms)",
+			what, tm["renderedAt"], tm["domContentLoaded"], tm["mountedAt"], tm["fetchMs"], tm["rows"], tm["list"], tm["plot"])
+	}
+	logLoad("first page load of a new Chromium")
+	for i := range 3 {
+		p.open(fmt.Sprintf("/search?service=ui-search-bulk&lookback=1h&limit=1000&x=%d", i))
+		logLoad(fmt.Sprintf("page load %d", i+2))
+	}
 	tab.NoErrors(t)
 }

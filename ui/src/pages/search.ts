@@ -36,6 +36,8 @@ export interface SearchHook {
   mountedAt: number;
   renderedAt: number;
   fetchMs: number;
+  /** How long the last results' steps took (ms): rows (parse times, sort), list, plot. */
+  phases: Record<string, number>;
 }
 
 declare global {
@@ -59,6 +61,7 @@ export const mount: Mount = (root, route) => {
     mountedAt: performance.now(),
     renderedAt: 0,
     fetchMs: 0,
+    phases: {},
   };
   window.__tracerSearch = hook;
 
@@ -139,7 +142,8 @@ export const mount: Mount = (root, route) => {
       return;
     }
     if (c.signal.aborted) return;
-    hook.fetchMs = performance.now() - t0;
+    const t1 = performance.now();
+    hook.fetchMs = t1 - t0;
     if (!found.length) {
       rows = [];
       setState("empty");
@@ -149,11 +153,14 @@ export const mount: Mount = (root, route) => {
     }
     rows = found.map((s) => ({ s, startMs: nanoToMs(s.startTimeUnixNano) }));
     sortRows(rows, state.sort);
+    const t2 = performance.now();
     setState("results");
     summary.textContent = `${formatCount(rows.length)} trace${rows.length === 1 ? "" : "s"}` + rangeText();
     list.show(rows, state.sort);
+    const t3 = performance.now();
     plot.show(rows);
     hook.renderedAt = performance.now();
+    hook.phases = { rows: t2 - t1, list: t3 - t2, plot: hook.renderedAt - t3 };
     performance.mark("tracer:search-results");
     hook.done++;
   }
