@@ -92,6 +92,38 @@ func sendSearchTraces(t *testing.T, s *uiServer) searchTraces {
 	return out
 }
 
+// sendShopTraces sends 40 traces of three other services, of varied
+// durations, some with errors: the screenshots' data.
+func sendShopTraces(t *testing.T, s *uiServer) {
+	t.Helper()
+	shop := s.provider(t, "ui-search-shop").Tracer("e2e")
+	db := s.provider(t, "ui-search-shop-db").Tracer("e2e")
+	cache := s.provider(t, "ui-search-shop-cache").Tracer("e2e")
+	base := time.Now().Add(-40 * time.Minute)
+	ops := []string{"GET /products", "GET /product/{id}", "POST /basket", "GET /search"}
+	var last string
+	for i := range 40 {
+		start := base.Add(time.Duration(i) * 53 * time.Second)
+		d := time.Duration(8+(i*37)%90) * time.Millisecond
+		if i%9 == 4 {
+			d *= 6
+		}
+		ctx, root := shop.Start(context.Background(), ops[i%len(ops)], trace.WithTimestamp(start), trace.WithSpanKind(trace.SpanKindServer))
+		_, c := cache.Start(ctx, "GET", trace.WithTimestamp(start.Add(time.Millisecond)))
+		c.End(trace.WithTimestamp(start.Add(2 * time.Millisecond)))
+		for j := range 1 + i%3 {
+			_, q := db.Start(ctx, "SELECT products", trace.WithTimestamp(start.Add(time.Duration(3+j)*time.Millisecond)))
+			if i%7 == 3 {
+				q.SetStatus(codes.Error, "deadlock")
+			}
+			q.End(trace.WithTimestamp(start.Add(d - time.Millisecond)))
+		}
+		root.End(trace.WithTimestamp(start.Add(d)))
+		last = root.SpanContext().TraceID().String()
+	}
+	s.awaitSpans(t, last, 2)
+}
+
 // searchPage drives the search page in a tab.
 type searchPage struct {
 	t    *testing.T
@@ -244,7 +276,7 @@ func TestUISearch(t *testing.T) {
 			services       []string
 			hasErrorMarker bool
 		}{
-			{"cart", known.cart, "3", "1", "GET /cart", []string{svcFrontend, svcInventory}, true},
+			{"cart", known.cart, "3", "1", "GET /cart", []string{svcInventory, svcFrontend}, true}, // the service with errors first
 			{"checkout", known.checkout, "2", "0", "GET /checkout", []string{svcFrontend, svcPayments}, false},
 			{"report", known.report, "2", "0", "GET /report", []string{svcFrontend}, false},
 		} {
@@ -311,10 +343,16 @@ func TestUISearch(t *testing.T) {
 
 	t.Run("screenshots", func(t *testing.T) {
 		p.t = t
+		link := p.path()
+		sendShopTraces(t, s)
+		if st := p.open("/search?service=ui-search-shop&limit=60&sort=longest"); st != "results" {
+			t.Fatalf("state %q, want results", st)
+		}
 		tab.Screenshot(t, "search")
 		p.do("dark theme", chromedp.Click(chromedp.CSS(`.theme-toggle`)))
 		tab.Screenshot(t, "search-dark")
 		p.do("light theme", chromedp.Click(chromedp.CSS(`.theme-toggle`)))
+		p.open(link)
 	})
 
 	t.Run("hover and click a point", func(t *testing.T) {

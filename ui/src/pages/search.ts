@@ -47,6 +47,13 @@ declare global {
 }
 
 export const mount: Mount = (root, route) => {
+  // The Jaeger UI's /search?traceID=a&traceID=b lists those traces; one or
+  // two open here as the trace or the comparison.
+  const ids = route.query.getAll("traceID").filter((id) => /^[0-9a-fA-F]{1,32}$/.test(id));
+  if (ids.length === 1 || ids.length === 2) {
+    navigate(`/trace/${ids.join("...")}`, undefined, { replace: true });
+    return;
+  }
   let state: State = fromQuery(route.query);
   let rows: Row[] = [];
   let ctl: AbortController | null = null;
@@ -75,7 +82,7 @@ export const mount: Mount = (root, route) => {
   sortSelect.value = state.sort;
   sortSelect.addEventListener("change", () => resort(sortSelect.value as Sort));
   const compare = h("a", { class: "button compare", "aria-disabled": "true" }, "Compare");
-  const compareNote = h("span", { class: "hint" }, "Tick two traces to compare them");
+  const compareNote = h("span", { class: "hint" }, "Tick two to compare");
   const toolbar = h(
     "div",
     { class: "results-toolbar", hidden: true },
@@ -96,7 +103,7 @@ export const mount: Mount = (root, route) => {
     } else {
       compare.removeAttribute("href");
       compare.setAttribute("aria-disabled", "true");
-      compareNote.textContent = ids.length ? "Tick one more trace" : "Tick two traces to compare them";
+      compareNote.textContent = ids.length ? "Tick one more" : "Tick two to compare";
     }
   });
   const results = h("div", { class: "results", hidden: true }, plot.el, list.el);
@@ -155,7 +162,10 @@ export const mount: Mount = (root, route) => {
     sortRows(rows, state.sort);
     const t2 = performance.now();
     setState("results");
-    summary.textContent = `${formatCount(rows.length)} trace${rows.length === 1 ? "" : "s"}` + rangeText();
+    summary.replaceChildren(
+      `${formatCount(rows.length)} trace${rows.length === 1 ? "" : "s"}`,
+      h("span", { class: "range" }, rangeText()),
+    );
     list.show(rows, state.sort);
     const t3 = performance.now();
     plot.show(rows);
@@ -168,7 +178,7 @@ export const mount: Mount = (root, route) => {
   function rangeText(): string {
     if (state.startUs === null) return "";
     const end = state.endUs !== null ? formatTime(state.endUs / 1000) : "now";
-    return ` from ${formatTime(state.startUs / 1000)} to ${end} (${zoneName})`;
+    return `${formatTime(state.startUs / 1000)} – ${end} (${zoneName})`;
   }
 
   /** picker shows the services to search, for a bare /search. */

@@ -79,7 +79,7 @@ export interface State {
 }
 
 /** searchKeys are the parameters that make a URL a search to run on load. */
-const searchKeys = ["service", "operation", "tags", "status", "minDuration", "maxDuration", "start", "traceID"];
+const searchKeys = ["service", "operation", "tags", "status", "minDuration", "maxDuration", "start"];
 
 /** isSearch tells whether the URL holds a search (else the page offers the services). */
 export function isSearch(q: URLSearchParams): boolean {

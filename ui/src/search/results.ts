@@ -125,13 +125,19 @@ export function resultsList(onSort: (s: Sort) => void, onSelect: (ids: string[])
   function rowEl(r: Row, i: number): HTMLElement {
     const s = r.s;
     const id = s.traceId;
-    const pills = s.services.slice(0, maxPills).map((sv) =>
+    // Services with errors first (they are what to look at), then by name.
+    const svcs = s.errorCount ? s.services.slice().sort((a, b) => Number(b.errorCount > 0) - Number(a.errorCount > 0)) : s.services;
+    const pills = svcs.slice(0, maxPills).map((sv) =>
       h(
         "span",
-        { class: "pill", title: `${sv.service}: ${sv.spanCount} spans, ${sv.errorCount} errors` },
+        {
+          class: sv.errorCount ? "pill pill-error" : "pill",
+          title: `${sv.service}: ${sv.spanCount} spans, ${sv.errorCount} errors`,
+        },
         h("span", { class: "dot", style: { background: serviceColor(sv.service) } }),
         sv.service,
         h("span", { class: "pill-count" }, String(sv.spanCount)),
+        sv.errorCount ? h("span", { class: "pill-errors" }, `${sv.errorCount}!`) : null,
       ),
     );
     const more = s.services.length - maxPills;
