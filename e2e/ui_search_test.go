@@ -40,23 +40,24 @@ const (
 	svcBatch     = "ui-search-batch"
 )
 
-// sendSearchTraces sends four traces with explicit times in the last 10
-// minutes:
+// sendSearchTraces sends four traces with explicit times, 30s, 90s, 150s
+// and 210s after base (a whole minute, about 10 minutes ago), which it
+// returns:
 //   - checkout: frontend "GET /checkout" (40ms) → payments "charge" with
 //     payment.method=card; 2 spans, no error;
 //   - cart: frontend "GET /cart" (120ms) → inventory "reserve" (status
 //     error) → inventory "select stock"; 3 spans, 1 error;
 //   - report: frontend "GET /report" (450ms) → frontend "render"; 2 spans;
 //   - nightly: batch "nightly-job" (10ms); 1 span.
-func sendSearchTraces(t *testing.T, s *uiServer) searchTraces {
+func sendSearchTraces(t *testing.T, s *uiServer) (searchTraces, time.Time) {
 	t.Helper()
 	fe := s.provider(t, svcFrontend).Tracer("e2e")
 	pay := s.provider(t, svcPayments).Tracer("e2e")
 	inv := s.provider(t, svcInventory).Tracer("e2e")
 	batch := s.provider(t, svcBatch).Tracer("e2e")
-	base := time.Now().Add(-10 * time.Minute)
+	base := time.Now().Add(-10 * time.Minute).Truncate(time.Minute)
 	at := func(ms int) trace.SpanEventOption {
-		return trace.WithTimestamp(base.Add(time.Duration(ms) * time.Millisecond))
+		return trace.WithTimestamp(base.Add(30*time.Second + time.Duration(ms)*time.Millisecond))
 	}
 	var out searchTraces
 
@@ -89,7 +90,7 @@ func sendSearchTraces(t *testing.T, s *uiServer) searchTraces {
 	s.awaitSpans(t, out.cart, 3)
 	s.awaitSpans(t, out.report, 2)
 	s.awaitSpans(t, out.nightly, 1)
-	return out
+	return out, base
 }
 
 // sendShopTraces sends 40 traces of three other services, of varied
@@ -217,7 +218,7 @@ func sortedCopy(s []string) []string {
 
 func TestUISearch(t *testing.T) {
 	s := startUI(t)
-	known := sendSearchTraces(t, s)
+	known, base := sendSearchTraces(t, s)
 	tab := uitest.NewTab(t, 1400, 900)
 	ctx, cancel := context.WithTimeout(tab.Ctx, 4*time.Minute)
 	defer cancel()
@@ -441,6 +442,47 @@ func TestUISearch(t *testing.T) {
 		}
 		if got := p.ids(); !slices.Equal(got, []string{known.report}) {
 			t.Errorf("minDuration=300ms found %v, want report", names(got))
+		}
+	})
+
+	t.Run("custom range in the form", func(t *testing.T) {
+		p.t = t
+		// The minute after base, typed in the viewer's zone: only the cart
+		// trace (base+1m30s) started in it.
+		js := fmt.Sprintf(`(() => {
+			const local = ms => { const d = new Date(ms), p = n => String(n).padStart(2, '0');
+				return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + 'T' + p(d.getHours()) + ':' + p(d.getMinutes()); };
+			const lb = document.querySelector('#search-lookback');
+			lb.value = 'custom'; lb.dispatchEvent(new Event('change'));
+			document.querySelector('#search-from').value = local(%d);
+			document.querySelector('#search-to').value = local(%d);
+			document.querySelector('#search-min-duration').value = '';
+			return !document.querySelector('.custom-range').hidden; })()`,
+			base.Add(time.Minute).UnixMilli(), base.Add(2*time.Minute).UnixMilli())
+		if shown := evalJS[bool](t, ctx, js); !shown {
+			t.Errorf("choosing a custom range did not show its fields")
+		}
+		prev := p.done()
+		p.do("submit", chromedp.Click(chromedp.CSS(`#search-submit`)))
+		if st := p.await(prev); st != "results" {
+			t.Fatalf("state %q, want results", st)
+		}
+		if got := p.ids(); !slices.Equal(got, []string{known.cart}) {
+			t.Errorf("found %v, want cart", names(got))
+		}
+		want := fmt.Sprintf("lookback=custom&start=%d&end=%d", base.Add(time.Minute).UnixMicro(), base.Add(2*time.Minute).UnixMicro())
+		if q := p.path(); !strings.Contains(q, want) {
+			t.Errorf("URL %s: want %s", q, want)
+		}
+	})
+
+	t.Run("Jaeger traceID link", func(t *testing.T) {
+		p.t = t
+		p.do("open", chromedp.Navigate(s.URL+"/search?traceID="+known.cart))
+		want := "/trace/" + known.cart
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`location.pathname === %q`, want), chromedp.WithPollingTimeout(10*time.Second)))
+		if err != nil {
+			t.Errorf("/search?traceID= opened %s, want %s", p.path(), want)
 		}
 	})
 
