@@ -66,9 +66,9 @@ export async function traceSummaries(q: SummaryQuery, signal?: AbortSignal): Pro
   return r.traces ?? [];
 }
 
-/** attributeKeys lists span attribute keys starting with prefix (GET /api/tracer/attributes/keys). */
+/** attributeKeys lists span (or resource) attribute keys starting with prefix (GET /api/tracer/attributes/keys). */
 export async function attributeKeys(
-  q: { service?: string; prefix?: string; limit?: number },
+  q: { service?: string; prefix?: string; limit?: number; scope?: "span" | "resource" },
   signal?: AbortSignal,
 ): Promise<string[]> {
   const r = await getJSON<{ keys: string[] | null }>("/api/tracer/attributes/keys", q, signal);
@@ -77,7 +77,7 @@ export async function attributeKeys(
 
 /** attributeValues lists the values seen of key (GET /api/tracer/attributes/values). */
 export async function attributeValues(
-  q: { key: string; service?: string; prefix?: string; limit?: number },
+  q: { key: string; service?: string; prefix?: string; limit?: number; scope?: "span" | "resource" },
   signal?: AbortSignal,
 ): Promise<string[]> {
   const r = await getJSON<{ values: string[] | null }>("/api/tracer/attributes/values", q, signal);

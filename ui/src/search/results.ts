@@ -147,6 +147,7 @@ export function resultsList(onSort: (s: Sort) => void, onSelect: (ids: string[])
       {
         class: "results-row" + (s.errorCount ? " has-error" : ""),
         role: "row",
+        "aria-rowindex": String(i + 2),
         style: { top: `${i * rowHeight}px` },
         dataset: { traceId: id, index: String(i) },
         onclick: (e: MouseEvent) => {
@@ -227,6 +228,7 @@ export function resultsList(onSort: (s: Sort) => void, onSelect: (ids: string[])
         onSelect(selected.slice());
       }
       body.style.height = `${rows.length * rowHeight}px`;
+      scroller.setAttribute("aria-rowcount", String(rows.length + 1));
       drawHeader();
       drawn = { from: -1, to: -1 };
       draw();

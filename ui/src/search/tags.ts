@@ -95,10 +95,15 @@ export function tagsField(initial: string, service: () => string): TagsField {
     const ck = `${kind}\0${svc}\0${key}\0${prefix}`;
     const hit = cache.get(ck);
     if (hit) return hit;
-    const r =
-      kind === "k"
-        ? await attributeKeys({ service: svc || undefined, prefix: prefix || undefined, limit: 50 }, signal)
-        : await attributeValues({ key, service: svc || undefined, prefix: prefix || undefined, limit: 50 }, signal);
+    // A tag matches a span attribute or, when the span has no such key, its
+    // resource's (openapi.yaml attr): both scopes are offered.
+    const q = { service: svc || undefined, prefix: prefix || undefined, limit: 50 };
+    const lists = await Promise.all(
+      (["span", "resource"] as const).map((scope) =>
+        kind === "k" ? attributeKeys({ ...q, scope }, signal) : attributeValues({ ...q, key, scope }, signal),
+      ),
+    );
+    const r = [...new Set(lists.flat())].sort();
     cache.set(ck, r);
     return r;
   }
