@@ -476,6 +476,34 @@ func TestUISearch(t *testing.T) {
 		}
 	})
 
+	t.Run("drag a time range on the plot", func(t *testing.T) {
+		p.t = t
+		p.open("/search?service=" + svcFrontend)
+		a := evalJS[map[string]float64](t, ctx, `window.__tracerSearch.pointAt('`+known.checkout+`')`)
+		b := evalJS[map[string]float64](t, ctx, `window.__tracerSearch.pointAt('`+known.cart+`')`)
+		c := evalJS[map[string]float64](t, ctx, `window.__tracerSearch.pointAt('`+known.report+`')`)
+		y := c["y"] + 10
+		prev := p.done()
+		p.do("drag from before checkout to between cart and report",
+			chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, a["x"]-8, y),
+			chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, a["x"]-8, y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
+			chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, (a["x"]+b["x"])/2, y, chromedp.ButtonLeft),
+			chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, (b["x"]+c["x"])/2, y, chromedp.ButtonLeft),
+			chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, (b["x"]+c["x"])/2, y, chromedp.ButtonLeft, chromedp.ClickCount(1)))
+		if st := p.await(prev); st != "results" {
+			t.Fatalf("state %q, want results", st)
+		}
+		if got, want := sortedCopy(p.ids()), sortedCopy([]string{known.checkout, known.cart}); !slices.Equal(got, want) {
+			t.Errorf("dragged range found %v, want %v", names(got), names(want))
+		}
+		if q := p.path(); !strings.HasPrefix(q, "/search?") || !strings.Contains(q, "lookback=custom") {
+			t.Errorf("after the drag the URL is %s, want the search with a custom range", q)
+		}
+		if lb := evalJS[string](t, ctx, `document.querySelector('#search-lookback').value`); lb != "custom" {
+			t.Errorf("the form's time range %q, want custom", lb)
+		}
+	})
+
 	t.Run("Jaeger traceID link", func(t *testing.T) {
 		p.t = t
 		p.do("open", chromedp.Navigate(s.URL+"/search?traceID="+known.cart))

@@ -94,7 +94,16 @@ export const mount: Mount = (root, route) => {
     sortSelect,
   );
   const stateBox = h("div", { class: "results-state" });
-  const plot = scatter((id) => navigate(`/trace/${id}`));
+  const plot = scatter(
+    (id) => navigate(`/trace/${id}`),
+    (fromMs, toMs) => {
+      // Dragging across the plot searches that range: a Back step.
+      state = { ...state, lookback: "custom", startUs: fromMs * 1000, endUs: toMs * 1000 };
+      form.setRange(fromMs, toMs);
+      setQuery(toQuery(state), false);
+      void run();
+    },
+  );
   const list = resultsList(resort, (ids) => {
     if (ids.length === 2) {
       compare.setAttribute("href", href(`/trace/${ids[0]}...${ids[1]}`));
@@ -105,7 +114,7 @@ export const mount: Mount = (root, route) => {
       compare.setAttribute("aria-disabled", "true");
       compareNote.textContent = ids.length ? "Tick one more" : "Tick two to compare";
     }
-  });
+  }, (id) => plot.highlight(id));
   const results = h("div", { class: "results", hidden: true }, plot.el, list.el);
   const right = h("section", { class: "search-results", "aria-label": "Results" }, toolbar, stateBox, results);
   root.append(h("div", { class: "search-page" }, h("aside", { class: "search-side" }, form.el), right));

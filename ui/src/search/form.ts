@@ -16,6 +16,8 @@ export interface SearchForm {
   servicesFailed(message: string): void;
   /** read is the state the form shows (sort and fixed range carried from base). */
   read(base: State): State;
+  /** setRange shows a custom range (unix ms). */
+  setRange(fromMs: number, toMs: number): void;
   /** chooseService picks a service (from the service picker). */
   chooseService(service: string): void;
   destroy(): void;
@@ -211,6 +213,13 @@ export function searchForm(s: State, onSubmit: () => void): SearchForm {
         endUs,
         limit: Number.isInteger(n) && n > 0 ? n : base.limit,
       };
+    },
+    setRange(fromMs, toMs) {
+      lookback.value = "custom";
+      custom.hidden = false;
+      from.value = localInput(fromMs);
+      // datetime-local holds minutes: round the end up so the range is kept.
+      to.value = localInput(Math.ceil(toMs / 60e3) * 60e3);
     },
     chooseService(sv) {
       if (![...service.options].some((o) => o.value === sv)) service.append(h("option", { value: sv }, sv));

@@ -58,7 +58,11 @@ export interface ResultsList {
  * resultsList makes the list. onSort is called with a header's new order;
  * onSelect with the (at most two) traces chosen to compare.
  */
-export function resultsList(onSort: (s: Sort) => void, onSelect: (ids: string[]) => void): ResultsList {
+export function resultsList(
+  onSort: (s: Sort) => void,
+  onSelect: (ids: string[]) => void,
+  onHover: (id: string | null) => void,
+): ResultsList {
   const header = h("div", { class: "results-row results-header", role: "row" });
   const body = h("div", { class: "results-body", role: "rowgroup" });
   const scroller = h(
@@ -150,6 +154,8 @@ export function resultsList(onSort: (s: Sort) => void, onSelect: (ids: string[])
         "aria-rowindex": String(i + 2),
         style: { top: `${i * rowHeight}px` },
         dataset: { traceId: id, index: String(i) },
+        onmouseenter: () => onHover(id),
+        onmouseleave: () => onHover(null),
         onclick: (e: MouseEvent) => {
           const t = e.target as Element;
           if (t.closest("a, input, label")) return;

@@ -1,7 +1,8 @@
 // The duration-over-time scatter plot of the results (as the Jaeger UI's
 // SearchResults/ScatterPlot.tsx shows), drawn by uPlot on a canvas: x is
 // the trace's start, y its duration; error traces in the error colour.
-// Hovering names the nearest trace, clicking opens it.
+// Hovering names the nearest trace, clicking opens it; dragging across
+// the plot searches that time range.
 
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
@@ -15,6 +16,8 @@ export interface Scatter {
   show(rows: Row[]): void;
   /** counts reads the points uPlot holds: traces without and with errors. */
   counts(): { ok: number; error: number };
+  /** highlight rings a trace's point (a hovered row), or none. */
+  highlight(traceId: string | null): void;
   /** pointAt is where a trace's point is, in the page's client coordinates, or null. */
   pointAt(traceId: string): { x: number; y: number } | null;
   /** rebuild draws again with the theme's colours. */
@@ -25,8 +28,11 @@ export interface Scatter {
 const height = 170;
 const hitRadius = 12;
 
-/** scatter makes the plot; open is called with the trace id of a clicked point. */
-export function scatter(open: (traceId: string) => void): Scatter {
+/**
+ * scatter makes the plot; open is called with the trace id of a clicked
+ * point, zoom with the time range (unix ms) dragged across.
+ */
+export function scatter(open: (traceId: string) => void, zoom: (fromMs: number, toMs: number) => void): Scatter {
   const tip = h("div", { class: "scatter-tip", hidden: true, role: "status" });
   const ring = h("div", { class: "scatter-ring", hidden: true });
   const el = h("div", {
@@ -37,6 +43,13 @@ export function scatter(open: (traceId: string) => void): Scatter {
   let plot: uPlot | null = null;
   let sorted: Row[] = [];
   let hovered = -1;
+  let selected = false;
+
+  function ringAt(u: uPlot, i: number): void {
+    ring.style.left = `${u.over.offsetLeft + u.valToPos(u.data[0][i], "x")}px`;
+    ring.style.top = `${u.over.offsetTop + u.valToPos(sorted[i].s.durationNano / 1e6, "y")}px`;
+    ring.hidden = false;
+  }
 
   function data(): uPlot.AlignedData {
     const xs = new Array<number>(sorted.length);
@@ -92,11 +105,9 @@ export function scatter(open: (traceId: string) => void): Scatter {
       r.s.errorCount ? ` · ${r.s.errorCount} errors` : ""
     } · ${formatTime(r.startMs)}`;
     tip.hidden = false;
-    ring.hidden = false;
+    ringAt(u, best);
     const left = u.over.offsetLeft;
     const top = u.over.offsetTop;
-    ring.style.left = `${left + px}px`;
-    ring.style.top = `${top + py}px`;
     const flip = px > u.over.clientWidth / 2;
     tip.style.left = flip ? "" : `${left + px + 10}px`;
     tip.style.right = flip ? `${el.clientWidth - left - px + 10}px` : "";
@@ -119,7 +130,7 @@ export function scatter(open: (traceId: string) => void): Scatter {
       height,
       legend: { show: false },
       cursor: {
-        drag: { x: false, y: false },
+        drag: { x: true, y: false, setScale: false },
         points: { show: false },
         x: false,
         y: false,
@@ -140,12 +151,26 @@ export function scatter(open: (traceId: string) => void): Scatter {
         { ...axis((_u, splits) => splits.map((v) => formatDuration(v * 1e6))), size: 64 },
       ],
       series: [{}, points(cssVar("--accent"), 6), points(cssVar("--error"), 7)],
-      hooks: { setCursor: [hover] },
+      hooks: {
+        setCursor: [hover],
+        setSelect: [
+          (u) => {
+            if (u.select.width < 4) return;
+            const from = u.posToVal(u.select.left, "x") * 1000;
+            const to = u.posToVal(u.select.left + u.select.width, "x") * 1000;
+            selected = true; // the click that ends the drag opens nothing
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+            zoom(Math.floor(from), Math.ceil(to));
+          },
+        ],
+      },
     };
     plot = new uPlot(opts, data(), el);
     plot.over.addEventListener("click", () => {
-      if (hovered >= 0) open(sorted[hovered].s.traceId);
+      if (selected) selected = false;
+      else if (hovered >= 0) open(sorted[hovered].s.traceId);
     });
+    plot.over.addEventListener("mousedown", () => (selected = false));
     plot.over.addEventListener("mouseleave", () => {
       tip.hidden = true;
       ring.hidden = true;
@@ -174,6 +199,11 @@ export function scatter(open: (traceId: string) => void): Scatter {
       const count = (s: uPlot.AlignedData[number] | undefined) =>
         s ? (s as (number | null | undefined)[]).filter((v) => v !== null && v !== undefined).length : 0;
       return { ok: count(plot?.data[1]), error: count(plot?.data[2]) };
+    },
+    highlight(traceId) {
+      const i = traceId ? sorted.findIndex((r) => r.s.traceId === traceId) : -1;
+      if (!plot || i < 0) ring.hidden = true;
+      else ringAt(plot, i);
     },
     pointAt(traceId) {
       const i = sorted.findIndex((r) => r.s.traceId === traceId);
