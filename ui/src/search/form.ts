@@ -159,7 +159,7 @@ export function searchForm(s: State, onSubmit: () => void): SearchForm {
     serviceNote,
     field("Operation", "search-operation", operation),
     field("Tags", "search-tags", tags.el, "key=value, separated by spaces"),
-    field("Status", "search-status", status),
+    field("Status", "search-status", status, "Error or OK: a span's status"),
     h(
       "div",
       { class: "field-row" },
