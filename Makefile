@@ -20,10 +20,11 @@ ui:
 	  echo "npm ci in ui/"; (cd ui && npm ci --no-audit --no-fund --loglevel=error); fi
 	cd ui && npm run --silent build
 
-## demo: build the UI, then run the all-in-one with the example services and
-## traffic (Ctrl-C stops everything).
-demo: ui
-	$(GO) run ./cmd/tracer all-in-one --demo
+## demo: build bin/tracer with the UI, then run the all-in-one with the
+## example services and traffic (Ctrl-C stops everything). The binary, not
+## go run, so that Ctrl-C ends it with its own exit status.
+demo: build
+	./bin/tracer all-in-one --demo
 
 ## test: everything CI checks: formatting, vet, staticcheck, the UI build,
 ## the race-enabled test suite with the real ClickHouse server, chdb and the
