@@ -381,8 +381,10 @@ func TestUITrace(t *testing.T) {
 				// types it even though the page cancelled the key: clear it.
 				tvDo(t, ctx, "find", chromedp.Evaluate[chromedp.Void](`document.querySelector('.tv-find-input').value = ''`),
 					chromedp.SendKeys(chromedp.CSS(".tv-find-input"), tt.query))
-				tvWait(t, ctx, "the count", fmt.Sprintf(`document.querySelector('.tv-find-count').dataset.count === '%d' &&
-				  document.querySelectorAll('.tl-row.is-match:not([style*="display: none"])').length === %[1]d`, len(tt.want)))
+				// The count says which query it counts (typing runs intermediate ones).
+				tvWait(t, ctx, "the count", fmt.Sprintf(`document.querySelector('.tv-find-count').dataset.query === %q &&
+				  document.querySelector('.tv-find-count').dataset.count === '%d' &&
+				  document.querySelectorAll('.tl-row.is-match:not([style*="display: none"])').length === %[2]d`, tt.query, len(tt.want)))
 				got := tvEval[[]string](t, ctx, `[...document.querySelectorAll('.tl-row.is-match:not([style*="display: none"]) .tl-name')].map(e => e.textContent)`)
 				slices.Sort(got)
 				w := slices.Clone(tt.want)

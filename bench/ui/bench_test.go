@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/profiler"
 	"github.com/chromedp/chromedp"
 	"go.opentelemetry.io/otel/trace"
 
@@ -135,7 +137,7 @@ func TestUIBench(t *testing.T) {
 	for _, n := range sizes {
 		var fetch, model, tti, after, mb []float64
 		var scroll, zoom frames
-		for range runs {
+		for run := range runs {
 			err := chromedp.Do(ctx, chromedp.Navigate(base+"/trace/"+ids[n]),
 				chromedp.Poll[chromedp.Void](`performance.getEntriesByName('tracer:trace-interactive').length > 0`, chromedp.WithPollingTimeout(2*time.Minute)))
 			if err != nil {
@@ -153,10 +155,19 @@ func TestUIBench(t *testing.T) {
 			for _, f := range []struct {
 				step string
 				into *frames
-			}{{scrollStep, &scroll}, {zoomStep, &zoom}} {
+				name string
+			}{{scrollStep, &scroll, "scroll"}, {zoomStep, &zoom, "zoom"}} {
+				profile := os.Getenv("PROFILE") != "" && run == 0
+				if profile {
+					_, _ = chromedp.Call(ctx, profiler.Enable, cdp.Empty{})
+					_, _ = chromedp.Call(ctx, profiler.Start, cdp.Empty{})
+				}
 				fr, err := chromedp.Run(ctx, chromedp.Evaluate[frames](fmt.Sprintf(framesJS, frameCount, f.step), chromedp.EvalAwaitPromise))
 				if err != nil {
 					t.Fatalf("frames %d: %v", n, err)
+				}
+				if profile {
+					writeProfile(t, ctx, filepath.Join(os.Getenv("PROFILE"), fmt.Sprintf("%s-%d.cpuprofile", f.name, n)))
 				}
 				f.into.Intervals = append(f.into.Intervals, fr.Intervals...)
 				f.into.Draws = append(f.into.Draws, fr.Draws...)
@@ -210,4 +221,22 @@ func awaitSpans(t *testing.T, base, id string, n int) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	t.Fatalf("trace %s: %d spans not served within 3 minutes", id, n)
+}
+
+// writeProfile stops the JavaScript profiler and writes its profile (open it
+// in Chromium's DevTools, Performance panel) to path.
+func writeProfile(t *testing.T, ctx context.Context, path string) {
+	t.Helper()
+	res, err := chromedp.Call(ctx, profiler.Stop, cdp.Empty{})
+	if err != nil {
+		t.Fatalf("stop the profiler: %v", err)
+	}
+	b, err := json.Marshal(res.Profile)
+	if err == nil {
+		err = os.WriteFile(path, b, 0o644)
+	}
+	if err != nil {
+		t.Fatalf("write %s: %v", path, err)
+	}
+	t.Logf("profile: %s", path)
 }

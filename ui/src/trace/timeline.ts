@@ -88,6 +88,9 @@ export class Timeline {
   private frame = 0;
   private raf = 0;
   private laneW = 0;
+  private labelW = 360;
+  private mmW = 0;
+  private mmH = 0;
   private axisKey = "";
   private mmDirty = true;
   private readonly colors = new Map<string, string>();
@@ -129,14 +132,20 @@ export class Timeline {
       { class: "tl" },
       h("div", { class: "tl-top" }, h("div", { class: "tl-top-label" }, "Overview"), this.mmWrap),
       h("div", { class: "tl-top" }, h("div", { class: "tl-top-label tl-axis-label" }, "Service · operation"), this.axis),
-      h("div", { class: "tl-bodywrap" }, this.grid, this.brush, this.body),
+      h("div", { class: "tl-bodywrap" }, this.body, this.grid, this.brush),
     );
+    // Sizes are read here, once per resize, never while drawing (a read after
+    // the rows changed would force a layout in the middle of a frame).
     this.ro = new ResizeObserver(() => {
+      this.mmW = this.mmWrap.clientWidth;
+      this.mmH = this.mmWrap.clientHeight;
+      this.labelW = this.pool[0]?.label.offsetWidth || parseFloat(getComputedStyle(this.el).getPropertyValue("--tl-label")) || 360;
       this.mmDirty = true;
       this.axisKey = "";
       this.schedule();
     });
     this.ro.observe(this.body);
+    this.ro.observe(this.mmWrap);
     this.on(this.body, "scroll", () => this.schedule());
     this.on(this.spacer, "click", (e) => this.click(e as MouseEvent));
     this.on(this.body, "keydown", (e) => this.key(e as KeyboardEvent));
@@ -331,7 +340,7 @@ export class Timeline {
   }
 
   private labelWidth(): number {
-    return this.pool.length ? this.pool[0].label.offsetWidth || 360 : 360;
+    return this.labelW;
   }
 
   private fill(s: Slot, r: number, zkey: string): void {
@@ -455,8 +464,8 @@ export class Timeline {
   }
 
   private drawMinimap(labelW: number, top: number, vh: number): void {
-    const W = this.mmWrap.clientWidth;
-    const H = this.mmWrap.clientHeight;
+    const W = this.mmW;
+    const H = this.mmH;
     void labelW;
     if (this.mmDirty && W > 0 && H > 0) {
       this.mmDirty = false;
