@@ -359,6 +359,36 @@ func TestUITrace(t *testing.T) {
 		tvWait(t, ctx, "the details closed", `document.querySelector('.tv-details').hidden`)
 	})
 
+	t.Run("zoom", func(t *testing.T) {
+		open(t, "/trace/"+traceID)
+		// Drag over the second quarter of the axis: the trace lasts 100 ms.
+		r := tvEval[map[string]float64](t, ctx, `(r => ({x: r.left, y: r.top + r.height / 2, w: r.width}))(document.querySelector('.tl-axis').getBoundingClientRect())`)
+		x0, x1, y := r["x"]+r["w"]/4, r["x"]+r["w"]/2, r["y"]
+		tvDo(t, ctx, "drag on the axis",
+			chromedp.MouseEvent(chromedp.MousePressed, x0, y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
+			chromedp.MouseEvent(chromedp.MouseMoved, (x0+x1)/2, y, chromedp.ButtonLeft),
+			chromedp.MouseEvent(chromedp.MouseMoved, x1, y, chromedp.ButtonLeft),
+			chromedp.MouseEvent(chromedp.MouseReleased, x1, y, chromedp.ButtonLeft, chromedp.ClickCount(1)))
+		tvWait(t, ctx, "the zoom in the URL", `new URLSearchParams(location.search).has('zoom')`)
+		var from, to float64
+		zoom := tvEval[string](t, ctx, `new URLSearchParams(location.search).get('zoom')`)
+		if _, err := fmt.Sscanf(zoom, "%f-%f", &from, &to); err != nil {
+			t.Fatalf("zoom=%q: %v", zoom, err)
+		}
+		// Within a pixel or two of 25 ms and 50 ms.
+		if from < 24e6 || from > 26e6 || to < 49e6 || to > 51e6 {
+			t.Errorf("zoom=%q, want about 25000000-50000000", zoom)
+		}
+		bars := tvEval[map[string]bool](t, ctx, `Object.fromEntries([...document.querySelectorAll('.tl-row')].map(r =>
+		  [r.querySelector('.tl-name').textContent, r.querySelector('.tl-bar').style.display !== 'none']))`)
+		// auth (1-4 ms) and render (60-80 ms) are outside; the call (5-45 ms) is inside.
+		if bars["auth"] || bars["render"] || !bars["call inventory"] || !bars["GET /checkout"] {
+			t.Errorf("bars shown in 25-50 ms: %v", bars)
+		}
+		tvDo(t, ctx, "reset", chromedp.Click(chromedp.CSS(".tv-reset-zoom")))
+		tvWait(t, ctx, "the zoom reset", `!new URLSearchParams(location.search).has('zoom') && document.querySelector('.tv-reset-zoom').disabled`)
+	})
+
 	t.Run("find", func(t *testing.T) {
 		tests := []struct {
 			name, query string
@@ -483,12 +513,14 @@ func TestUITrace100k(t *testing.T) {
 	// Scroll to the last row: its span is drawn there.
 	tvDo(t, tctx, "scroll", chromedp.Evaluate[chromedp.Void](`(b => { b.scrollTop = b.scrollHeight; })(document.querySelector('.tl-body'))`))
 	tvWait(t, tctx, "the last row", `[...document.querySelectorAll('.tl-row')].some(r => r.style.display !== 'none' && r.dataset.index === '99999')`)
-	tab.Screenshot(t, "trace-100k")
 	// A span deep in the trace opens from a deep link, scrolled into view.
 	deep := uibench.SpanID(77_777)
 	tvDo(t, tctx, "deep link", chromedp.Navigate(s.URL+"/trace/"+tid.String()+"?span="+deep), chromedp.WaitVisible(chromedp.CSS(".tl-row.is-selected")))
 	if got := tvEval[string](t, tctx, `document.querySelector('.tl-row.is-selected').dataset.spanId`); got != deep {
 		t.Errorf("selected %q, want %q", got, deep)
 	}
+	// Its details say that it has no clock (the spans were sent without Tracer's SDK).
+	tvWait(t, tctx, "the details", `document.querySelector('.tv-details .sd-clock-none')?.dataset.clock === 'none'`)
+	tab.Screenshot(t, "trace-100k")
 	tab.NoErrors(t)
 }

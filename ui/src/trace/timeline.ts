@@ -81,6 +81,7 @@ export class Timeline {
   private readonly axis: HTMLDivElement;
   private readonly grid: HTMLDivElement;
   private readonly brush: HTMLDivElement;
+  private readonly mmBrush: HTMLDivElement;
   private readonly mm: HTMLCanvasElement;
   private readonly mmWindow: HTMLDivElement;
   private readonly mmWrap: HTMLDivElement;
@@ -107,11 +108,13 @@ export class Timeline {
     this.matchMask = new Uint8Array(trace.spans.length);
     this.mm = h("canvas", { class: "tl-mm-canvas", "aria-hidden": "true" });
     this.mmWindow = h("div", { class: "tl-mm-window" });
+    this.mmBrush = h("div", { class: "tl-brush", hidden: true });
     this.mmWrap = h(
       "div",
       { class: "tl-mm", title: "The whole trace: drag to zoom to a time range, click to scroll there" },
       this.mm,
       this.mmWindow,
+      this.mmBrush,
     );
     this.axis = h("div", { class: "tl-axis", title: "Drag to zoom to a time range" });
     this.grid = h("div", { class: "tl-grid", "aria-hidden": "true" });
@@ -612,18 +615,15 @@ export class Timeline {
     };
     const x0 = e.clientX;
     const t0 = toTime(x0);
-    const brush = this.brush;
-    const bodyLeft = this.body.getBoundingClientRect().left + this.labelWidth();
+    // The brush: over the lanes for the axis, over the minimap for it.
+    const brush = whole ? this.mmBrush : this.brush;
+    const offset = whole ? 0 : this.labelWidth();
     const show = (cx: number) => {
-      const a = Math.min(x0, cx);
-      const b = Math.max(x0, cx);
+      const a = Math.max(rect.left, Math.min(x0, cx));
+      const b = Math.min(rect.right, Math.max(x0, cx));
       brush.hidden = b - a < 3;
-      // Shown over the lanes, in the lanes' scale.
-      const la = this.x(toTime(a));
-      const lb = this.x(toTime(b));
-      brush.style.left = `${this.labelWidth() + la}px`;
-      brush.style.width = `${Math.max(1, lb - la)}px`;
-      void bodyLeft;
+      brush.style.left = `${offset + a - rect.left}px`;
+      brush.style.width = `${b - a}px`;
     };
     const move = (ev: MouseEvent) => show(ev.clientX);
     const up = (ev: MouseEvent) => {
