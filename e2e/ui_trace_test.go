@@ -283,6 +283,10 @@ func TestUITrace(t *testing.T) {
 			}
 		}
 		tab.Screenshot(t, "trace")
+		tvDo(t, ctx, "dark theme", chromedp.Click(chromedp.CSS(".theme-toggle")))
+		tvWait(t, ctx, "the dark theme", `document.documentElement.dataset.theme === 'dark'`)
+		tab.Screenshot(t, "trace-dark")
+		tvDo(t, ctx, "light theme", chromedp.Click(chromedp.CSS(".theme-toggle")))
 	})
 
 	t.Run("clock", func(t *testing.T) {
@@ -457,6 +461,13 @@ func TestUITrace(t *testing.T) {
 		if !tvEval[bool](t, ctx, `!document.querySelector('.tv-reset-zoom').disabled`) {
 			t.Errorf("the zoom in %q was not restored", loc)
 		}
+	})
+
+	t.Run("compare with", func(t *testing.T) {
+		open(t, "/trace/"+traceID)
+		tvDo(t, ctx, "compare", chromedp.SendKeys(chromedp.CSS(".tv-compare-input"), linkedTrace), chromedp.Click(chromedp.CSS(".tv-compare button")))
+		want := fmt.Sprintf("/trace/%s...%s", traceID, linkedTrace)
+		tvWait(t, ctx, "the compare page", fmt.Sprintf(`location.pathname === %q`, want))
 	})
 
 	t.Run("not found", func(t *testing.T) {

@@ -420,16 +420,23 @@ export class Timeline {
     s.bar.style.transform = `translateX(${c0}px)`;
     s.bar.style.width = `${Math.max(1, c1 - c0)}px`;
     if (out) {
+      s.dur.classList.remove("is-inside");
       s.dur.style.left = x1 < 0 ? "4px" : `${W - 4}px`;
       s.dur.style.transform = x1 < 0 ? "" : "translateX(-100%)";
       s.dur.textContent = (x1 < 0 ? "◂ " : "") + formatDuration(span.durationNs) + (x1 < 0 ? "" : " ▸");
     } else {
       s.dur.textContent = formatDuration(span.durationNs);
-      if (W - c1 > 70 || c0 < 70) {
-        s.dur.style.left = `${Math.min(c1 + 4, W - 4)}px`;
-        s.dur.style.transform = W - c1 > 70 ? "" : "translateX(-100%)";
-      } else {
+      // Right of the bar, else left of it, else inside its end.
+      const inside = W - c1 <= 70 && c0 < 70;
+      s.dur.classList.toggle("is-inside", inside);
+      if (W - c1 > 70) {
+        s.dur.style.left = `${c1 + 4}px`;
+        s.dur.style.transform = "";
+      } else if (!inside) {
         s.dur.style.left = `${c0 - 4}px`;
+        s.dur.style.transform = "translateX(-100%)";
+      } else {
+        s.dur.style.left = `${Math.min(c1, W) - 4}px`;
         s.dur.style.transform = "translateX(-100%)";
       }
     }
