@@ -309,6 +309,8 @@ func TestUITrace(t *testing.T) {
 		if tick == "" || tick == "0" {
 			t.Errorf("tick %q", tick)
 		}
+		tvDo(t, ctx, "show the clock", chromedp.Evaluate[chromedp.Void](`document.querySelector('.tv-details .sd-node').closest('section').scrollIntoView()`))
+		tab.Screenshot(t, "trace-clock")
 		// Clicking a related span selects it.
 		tvDo(t, ctx, "click a related span", chromedp.Click(chromedp.CSS(fmt.Sprintf(`.sd-rel[data-order="after"] .sd-span[data-span-id="%s"]`, byName["render"].id))))
 		tvWait(t, ctx, "render selected", fmt.Sprintf(`document.querySelector('.tl-row.is-selected')?.dataset.spanId === %q`, byName["render"].id))
