@@ -137,6 +137,7 @@ func TestUIBench(t *testing.T) {
 	for _, n := range sizes {
 		var fetch, model, tti, after, mb []float64
 		var scroll, zoom frames
+		var bScroll, bZoom browserFrames
 		for run := range runs {
 			err := chromedp.Do(ctx, chromedp.Navigate(base+"/trace/"+ids[n]),
 				chromedp.Poll[chromedp.Void](`performance.getEntriesByName('tracer:trace-interactive').length > 0`, chromedp.WithPollingTimeout(2*time.Minute)))
@@ -153,19 +154,26 @@ func TestUIBench(t *testing.T) {
 			after = append(after, m.Interactive-m.ResponseEnd)
 			mb = append(mb, m.Bytes/1e6)
 			for _, f := range []struct {
-				step string
-				into *frames
-				name string
-			}{{scrollStep, &scroll, "scroll"}, {zoomStep, &zoom, "zoom"}} {
+				step    string
+				into    *frames
+				name    string
+				browser *browserFrames
+			}{{scrollStep, &scroll, "scroll", &bScroll}, {zoomStep, &zoom, "zoom", &bZoom}} {
 				profile := os.Getenv("PROFILE") != "" && run == 0
 				if profile {
 					_, _ = chromedp.Call(ctx, profiler.Enable, cdp.Empty{})
 					_, _ = chromedp.Call(ctx, profiler.Start, cdp.Empty{})
 				}
-				fr, err := chromedp.Run(ctx, chromedp.Evaluate[frames](fmt.Sprintf(framesJS, frameCount, f.step), chromedp.EvalAwaitPromise))
-				if err != nil {
-					t.Fatalf("frames %d: %v", n, err)
-				}
+				var fr frames
+				bf := traceFrames(t, ctx, func() {
+					var err error
+					fr, err = chromedp.Run(ctx, chromedp.Evaluate[frames](fmt.Sprintf(framesJS, frameCount, f.step), chromedp.EvalAwaitPromise))
+					if err != nil {
+						t.Fatalf("frames %d: %v", n, err)
+					}
+				})
+				f.browser.Draws = append(f.browser.Draws, bf.Draws...)
+				f.browser.Tasks = append(f.browser.Tasks, bf.Tasks...)
 				if profile {
 					writeProfile(t, ctx, filepath.Join(os.Getenv("PROFILE"), fmt.Sprintf("%s-%d.cpuprofile", f.name, n)))
 				}
@@ -187,6 +195,10 @@ func TestUIBench(t *testing.T) {
 		fmt.Fprintf(&out, "%-8s frame intervals (rAF) p50/p95 ms: scroll %.1f / %.1f, zoom %.1f / %.1f; frames over 20 ms: scroll %d of %d, zoom %d of %d\n", "",
 			pct(scroll.Intervals, 0.5), pct(scroll.Intervals, 0.95), pct(zoom.Intervals, 0.5), pct(zoom.Intervals, 0.95),
 			over(scroll.Intervals, 20), len(scroll.Intervals), over(zoom.Intervals, 20), len(zoom.Intervals))
+		fmt.Fprintf(&out, "%-8s Chromium's trace: DrawFrame intervals p50/p95 ms: scroll %.1f / %.1f (n=%d), zoom %.1f / %.1f (n=%d); main-thread tasks p95/max ms: scroll %.1f / %.1f, zoom %.1f / %.1f, over 16 ms: scroll %d of %d, zoom %d of %d\n", "",
+			pct(bScroll.Draws, 0.5), pct(bScroll.Draws, 0.95), len(bScroll.Draws), pct(bZoom.Draws, 0.5), pct(bZoom.Draws, 0.95), len(bZoom.Draws),
+			pct(bScroll.Tasks, 0.95), pct(bScroll.Tasks, 1), pct(bZoom.Tasks, 0.95), pct(bZoom.Tasks, 1),
+			over(bScroll.Tasks, 16), len(bScroll.Tasks), over(bZoom.Tasks, 16), len(bZoom.Tasks))
 	}
 	fmt.Print(out.String())
 	tab.NoErrors(t)
