@@ -465,6 +465,26 @@ func TestUITrace(t *testing.T) {
 		}
 	})
 
+	t.Run("tabs", func(t *testing.T) {
+		open(t, "/trace/"+traceID)
+		for _, tab := range []struct{ name, view string }{{"flame", ".tv-flame"}, {"stats", ".tv-stats"}} {
+			tvDo(t, ctx, "tab "+tab.name, chromedp.Click(chromedp.CSS(fmt.Sprintf(`.tv-tab[data-tab="%s"]`, tab.name))))
+			tvWait(t, ctx, tab.name+" shown", fmt.Sprintf(`new URLSearchParams(location.search).get('tab') === %q && document.querySelector(%q) &&
+			  document.querySelector('.tv-tab.active').dataset.tab === %[1]q && !document.querySelector('.tl-row')`, tab.name, tab.view))
+			// The tab is in the URL: reopening it shows the same tab.
+			loc := tvEval[string](t, ctx, `location.pathname + location.search`)
+			tvDo(t, ctx, "reopen "+loc, chromedp.Navigate(s.URL+loc))
+			tvWait(t, ctx, tab.name+" reopened", fmt.Sprintf(`document.querySelector(%q) && document.querySelector('.tv-tab.active')?.dataset.tab === %q`, tab.view, tab.name))
+		}
+		tvDo(t, ctx, "tab timeline", chromedp.Click(chromedp.CSS(`.tv-tab[data-tab="timeline"]`)))
+		tvWait(t, ctx, "the timeline", `!new URLSearchParams(location.search).has('tab') && document.querySelectorAll('.tl-row:not([style*="display: none"])').length === 7`)
+		// Collapse keeps the roots' children; Expand all shows every span again.
+		tvDo(t, ctx, "collapse", chromedp.Click(chromedp.CSS(`.tv-collapse`)))
+		tvWait(t, ctx, "collapsed", `document.querySelectorAll('.tl-row:not([style*="display: none"])').length === 4`)
+		tvDo(t, ctx, "expand all", chromedp.Click(chromedp.CSS(`.tv-expand-all`)))
+		tvWait(t, ctx, "expanded", `document.querySelectorAll('.tl-row:not([style*="display: none"])').length === 7 && !location.search.includes('collapsed=')`)
+	})
+
 	t.Run("compare with", func(t *testing.T) {
 		open(t, "/trace/"+traceID)
 		tvDo(t, ctx, "compare", chromedp.SendKeys(chromedp.CSS(".tv-compare-input"), linkedTrace), chromedp.Click(chromedp.CSS(".tv-compare button")))

@@ -226,8 +226,8 @@ function show(root: HTMLElement, trace: Trace, query: URLSearchParams, signal: A
   const next = h("button", { type: "button", class: "tv-find-next", title: "Next match (Enter)", onclick: () => step(1) }, "↓");
   const resetZoom = h("button", { type: "button", class: "tv-reset-zoom", title: "Show the whole trace (0)", onclick: () => timeline.resetZoom() }, "Reset zoom");
   resetZoom.disabled = !timeline.zoomed();
-  const expandAll = h("button", { type: "button", title: "Expand every span", onclick: () => { rows.collapseBelow(-1); timeline.layoutChanged(); writeURL(); } }, "Expand all");
-  const collapseKids = h("button", { type: "button", title: "Show only the roots' children", onclick: () => { rows.collapseBelow(1); timeline.layoutChanged(); writeURL(); } }, "Collapse");
+  const expandAll = h("button", { type: "button", class: "tv-expand-all", title: "Expand every span", onclick: () => { rows.collapseBelow(-1); timeline.layoutChanged(); writeURL(); } }, "Expand all");
+  const collapseKids = h("button", { type: "button", class: "tv-collapse", title: "Show only the roots' children", onclick: () => { rows.collapseBelow(1); timeline.layoutChanged(); writeURL(); } }, "Collapse");
   const legend = h("span", { class: "tv-legend" }, h("span", { class: "tv-legend-error" }, "error"), h("span", { class: "tv-legend-event" }, "event"));
   const criticalLegend = h("span", { class: "tv-legend-critical", hidden: true }, "critical path");
   legend.append(criticalLegend);
