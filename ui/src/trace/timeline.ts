@@ -374,6 +374,7 @@ export class Timeline {
       s.service.textContent = span.service;
       s.name.textContent = span.name;
       s.label.title = `${span.service} · ${span.name}\n${formatDuration(span.durationNs)}${span.status === "error" ? "\nerror" + (span.statusMessage ? ": " + span.statusMessage : "") : ""}`;
+      s.bar.title = s.label.title;
       s.bar.style.background = span.status === "error" ? "var(--error)" : color;
       s.dur.textContent = formatDuration(span.durationNs);
     }
