@@ -23,6 +23,13 @@
 #                one step per frame, FRAMES frames each per run
 #   frame intervals   requestAnimationFrame intervals over the same frames
 #                (16.7 ms is every frame at 60 Hz), and how many took > 20 ms
+#   Chromium's trace  the browser's own performance trace (CDP Tracing,
+#                the DevTools timeline categories) over the same frames: the
+#                intervals between the compositor's DrawFrame events, and the
+#                renderer main thread's task durations (RunTask) with how many
+#                took over 16 ms
+#
+#   PROFILE=<dir> also writes CPU profiles of the first run's frames there.
 #
 #   bench/ui.sh                 # 5 runs, 300 frames each
 #   RUNS=2 FRAMES=120 bench/ui.sh

@@ -283,6 +283,10 @@ func TestUITrace(t *testing.T) {
 			}
 		}
 		tab.Screenshot(t, "trace")
+		tvDo(t, ctx, "dark theme", chromedp.Click(chromedp.CSS(".theme-toggle")))
+		tvWait(t, ctx, "the dark theme", `document.documentElement.dataset.theme === 'dark'`)
+		tab.Screenshot(t, "trace-dark")
+		tvDo(t, ctx, "light theme", chromedp.Click(chromedp.CSS(".theme-toggle")))
 	})
 
 	t.Run("clock", func(t *testing.T) {
@@ -305,6 +309,8 @@ func TestUITrace(t *testing.T) {
 		if tick == "" || tick == "0" {
 			t.Errorf("tick %q", tick)
 		}
+		tvDo(t, ctx, "show the clock", chromedp.Evaluate[chromedp.Void](`document.querySelector('.tv-details .sd-node').closest('section').scrollIntoView()`))
+		tab.Screenshot(t, "trace-clock")
 		// Clicking a related span selects it.
 		tvDo(t, ctx, "click a related span", chromedp.Click(chromedp.CSS(fmt.Sprintf(`.sd-rel[data-order="after"] .sd-span[data-span-id="%s"]`, byName["render"].id))))
 		tvWait(t, ctx, "render selected", fmt.Sprintf(`document.querySelector('.tl-row.is-selected')?.dataset.spanId === %q`, byName["render"].id))
@@ -359,6 +365,36 @@ func TestUITrace(t *testing.T) {
 		tvWait(t, ctx, "the details closed", `document.querySelector('.tv-details').hidden`)
 	})
 
+	t.Run("zoom", func(t *testing.T) {
+		open(t, "/trace/"+traceID)
+		// Drag over the second quarter of the axis: the trace lasts 100 ms.
+		r := tvEval[map[string]float64](t, ctx, `(r => ({x: r.left, y: r.top + r.height / 2, w: r.width}))(document.querySelector('.tl-axis').getBoundingClientRect())`)
+		x0, x1, y := r["x"]+r["w"]/4, r["x"]+r["w"]/2, r["y"]
+		tvDo(t, ctx, "drag on the axis",
+			chromedp.MouseEvent(chromedp.MousePressed, x0, y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
+			chromedp.MouseEvent(chromedp.MouseMoved, (x0+x1)/2, y, chromedp.ButtonLeft),
+			chromedp.MouseEvent(chromedp.MouseMoved, x1, y, chromedp.ButtonLeft),
+			chromedp.MouseEvent(chromedp.MouseReleased, x1, y, chromedp.ButtonLeft, chromedp.ClickCount(1)))
+		tvWait(t, ctx, "the zoom in the URL", `new URLSearchParams(location.search).has('zoom')`)
+		var from, to float64
+		zoom := tvEval[string](t, ctx, `new URLSearchParams(location.search).get('zoom')`)
+		if _, err := fmt.Sscanf(zoom, "%f-%f", &from, &to); err != nil {
+			t.Fatalf("zoom=%q: %v", zoom, err)
+		}
+		// Within a pixel or two of 25 ms and 50 ms.
+		if from < 24e6 || from > 26e6 || to < 49e6 || to > 51e6 {
+			t.Errorf("zoom=%q, want about 25000000-50000000", zoom)
+		}
+		bars := tvEval[map[string]bool](t, ctx, `Object.fromEntries([...document.querySelectorAll('.tl-row')].map(r =>
+		  [r.querySelector('.tl-name').textContent, r.querySelector('.tl-bar').style.display !== 'none']))`)
+		// auth (1-4 ms) and render (60-80 ms) are outside; the call (5-45 ms) is inside.
+		if bars["auth"] || bars["render"] || !bars["call inventory"] || !bars["GET /checkout"] {
+			t.Errorf("bars shown in 25-50 ms: %v", bars)
+		}
+		tvDo(t, ctx, "reset", chromedp.Click(chromedp.CSS(".tv-reset-zoom")))
+		tvWait(t, ctx, "the zoom reset", `!new URLSearchParams(location.search).has('zoom') && document.querySelector('.tv-reset-zoom').disabled`)
+	})
+
 	t.Run("find", func(t *testing.T) {
 		tests := []struct {
 			name, query string
@@ -381,8 +417,10 @@ func TestUITrace(t *testing.T) {
 				// types it even though the page cancelled the key: clear it.
 				tvDo(t, ctx, "find", chromedp.Evaluate[chromedp.Void](`document.querySelector('.tv-find-input').value = ''`),
 					chromedp.SendKeys(chromedp.CSS(".tv-find-input"), tt.query))
-				tvWait(t, ctx, "the count", fmt.Sprintf(`document.querySelector('.tv-find-count').dataset.count === '%d' &&
-				  document.querySelectorAll('.tl-row.is-match:not([style*="display: none"])').length === %[1]d`, len(tt.want)))
+				// The count says which query it counts (typing runs intermediate ones).
+				tvWait(t, ctx, "the count", fmt.Sprintf(`document.querySelector('.tv-find-count').dataset.query === %q &&
+				  document.querySelector('.tv-find-count').dataset.count === '%d' &&
+				  document.querySelectorAll('.tl-row.is-match:not([style*="display: none"])').length === %[2]d`, tt.query, len(tt.want)))
 				got := tvEval[[]string](t, ctx, `[...document.querySelectorAll('.tl-row.is-match:not([style*="display: none"]) .tl-name')].map(e => e.textContent)`)
 				slices.Sort(got)
 				w := slices.Clone(tt.want)
@@ -425,6 +463,33 @@ func TestUITrace(t *testing.T) {
 		if !tvEval[bool](t, ctx, `!document.querySelector('.tv-reset-zoom').disabled`) {
 			t.Errorf("the zoom in %q was not restored", loc)
 		}
+	})
+
+	t.Run("tabs", func(t *testing.T) {
+		open(t, "/trace/"+traceID)
+		for _, tab := range []struct{ name, view string }{{"flame", ".tv-flame"}, {"stats", ".tv-stats"}} {
+			tvDo(t, ctx, "tab "+tab.name, chromedp.Click(chromedp.CSS(fmt.Sprintf(`.tv-tab[data-tab="%s"]`, tab.name))))
+			tvWait(t, ctx, tab.name+" shown", fmt.Sprintf(`new URLSearchParams(location.search).get('tab') === %q && document.querySelector(%q) &&
+			  document.querySelector('.tv-tab.active').dataset.tab === %[1]q && !document.querySelector('.tl-row')`, tab.name, tab.view))
+			// The tab is in the URL: reopening it shows the same tab.
+			loc := tvEval[string](t, ctx, `location.pathname + location.search`)
+			tvDo(t, ctx, "reopen "+loc, chromedp.Navigate(s.URL+loc))
+			tvWait(t, ctx, tab.name+" reopened", fmt.Sprintf(`document.querySelector(%q) && document.querySelector('.tv-tab.active')?.dataset.tab === %q`, tab.view, tab.name))
+		}
+		tvDo(t, ctx, "tab timeline", chromedp.Click(chromedp.CSS(`.tv-tab[data-tab="timeline"]`)))
+		tvWait(t, ctx, "the timeline", `!new URLSearchParams(location.search).has('tab') && document.querySelectorAll('.tl-row:not([style*="display: none"])').length === 7`)
+		// Collapse keeps the roots' children; Expand all shows every span again.
+		tvDo(t, ctx, "collapse", chromedp.Click(chromedp.CSS(`.tv-collapse`)))
+		tvWait(t, ctx, "collapsed", `document.querySelectorAll('.tl-row:not([style*="display: none"])').length === 4`)
+		tvDo(t, ctx, "expand all", chromedp.Click(chromedp.CSS(`.tv-expand-all`)))
+		tvWait(t, ctx, "expanded", `document.querySelectorAll('.tl-row:not([style*="display: none"])').length === 7 && !location.search.includes('collapsed=')`)
+	})
+
+	t.Run("compare with", func(t *testing.T) {
+		open(t, "/trace/"+traceID)
+		tvDo(t, ctx, "compare", chromedp.SendKeys(chromedp.CSS(".tv-compare-input"), linkedTrace), chromedp.Click(chromedp.CSS(".tv-compare button")))
+		want := fmt.Sprintf("/trace/%s...%s", traceID, linkedTrace)
+		tvWait(t, ctx, "the compare page", fmt.Sprintf(`location.pathname === %q`, want))
 	})
 
 	t.Run("not found", func(t *testing.T) {
@@ -481,12 +546,14 @@ func TestUITrace100k(t *testing.T) {
 	// Scroll to the last row: its span is drawn there.
 	tvDo(t, tctx, "scroll", chromedp.Evaluate[chromedp.Void](`(b => { b.scrollTop = b.scrollHeight; })(document.querySelector('.tl-body'))`))
 	tvWait(t, tctx, "the last row", `[...document.querySelectorAll('.tl-row')].some(r => r.style.display !== 'none' && r.dataset.index === '99999')`)
-	tab.Screenshot(t, "trace-100k")
 	// A span deep in the trace opens from a deep link, scrolled into view.
 	deep := uibench.SpanID(77_777)
 	tvDo(t, tctx, "deep link", chromedp.Navigate(s.URL+"/trace/"+tid.String()+"?span="+deep), chromedp.WaitVisible(chromedp.CSS(".tl-row.is-selected")))
 	if got := tvEval[string](t, tctx, `document.querySelector('.tl-row.is-selected').dataset.spanId`); got != deep {
 		t.Errorf("selected %q, want %q", got, deep)
 	}
+	// Its details say that it has no clock (the spans were sent without Tracer's SDK).
+	tvWait(t, tctx, "the details", `document.querySelector('.tv-details .sd-clock-none')?.dataset.clock === 'none'`)
+	tab.Screenshot(t, "trace-100k")
 	tab.NoErrors(t)
 }

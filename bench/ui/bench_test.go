@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/profiler"
 	"github.com/chromedp/chromedp"
 	"go.opentelemetry.io/otel/trace"
 
@@ -135,7 +137,8 @@ func TestUIBench(t *testing.T) {
 	for _, n := range sizes {
 		var fetch, model, tti, after, mb []float64
 		var scroll, zoom frames
-		for range runs {
+		var bScroll, bZoom browserFrames
+		for run := range runs {
 			err := chromedp.Do(ctx, chromedp.Navigate(base+"/trace/"+ids[n]),
 				chromedp.Poll[chromedp.Void](`performance.getEntriesByName('tracer:trace-interactive').length > 0`, chromedp.WithPollingTimeout(2*time.Minute)))
 			if err != nil {
@@ -151,12 +154,28 @@ func TestUIBench(t *testing.T) {
 			after = append(after, m.Interactive-m.ResponseEnd)
 			mb = append(mb, m.Bytes/1e6)
 			for _, f := range []struct {
-				step string
-				into *frames
-			}{{scrollStep, &scroll}, {zoomStep, &zoom}} {
-				fr, err := chromedp.Run(ctx, chromedp.Evaluate[frames](fmt.Sprintf(framesJS, frameCount, f.step), chromedp.EvalAwaitPromise))
-				if err != nil {
-					t.Fatalf("frames %d: %v", n, err)
+				step    string
+				into    *frames
+				name    string
+				browser *browserFrames
+			}{{scrollStep, &scroll, "scroll", &bScroll}, {zoomStep, &zoom, "zoom", &bZoom}} {
+				profile := os.Getenv("PROFILE") != "" && run == 0
+				if profile {
+					_, _ = chromedp.Call(ctx, profiler.Enable, cdp.Empty{})
+					_, _ = chromedp.Call(ctx, profiler.Start, cdp.Empty{})
+				}
+				var fr frames
+				bf := traceFrames(t, ctx, func() {
+					var err error
+					fr, err = chromedp.Run(ctx, chromedp.Evaluate[frames](fmt.Sprintf(framesJS, frameCount, f.step), chromedp.EvalAwaitPromise))
+					if err != nil {
+						t.Fatalf("frames %d: %v", n, err)
+					}
+				})
+				f.browser.Draws = append(f.browser.Draws, bf.Draws...)
+				f.browser.Tasks = append(f.browser.Tasks, bf.Tasks...)
+				if profile {
+					writeProfile(t, ctx, filepath.Join(os.Getenv("PROFILE"), fmt.Sprintf("%s-%d.cpuprofile", f.name, n)))
 				}
 				f.into.Intervals = append(f.into.Intervals, fr.Intervals...)
 				f.into.Draws = append(f.into.Draws, fr.Draws...)
@@ -176,6 +195,10 @@ func TestUIBench(t *testing.T) {
 		fmt.Fprintf(&out, "%-8s frame intervals (rAF) p50/p95 ms: scroll %.1f / %.1f, zoom %.1f / %.1f; frames over 20 ms: scroll %d of %d, zoom %d of %d\n", "",
 			pct(scroll.Intervals, 0.5), pct(scroll.Intervals, 0.95), pct(zoom.Intervals, 0.5), pct(zoom.Intervals, 0.95),
 			over(scroll.Intervals, 20), len(scroll.Intervals), over(zoom.Intervals, 20), len(zoom.Intervals))
+		fmt.Fprintf(&out, "%-8s Chromium's trace: DrawFrame intervals p50/p95 ms: scroll %.1f / %.1f (n=%d), zoom %.1f / %.1f (n=%d); main-thread tasks p95/max ms: scroll %.1f / %.1f, zoom %.1f / %.1f, over 16 ms: scroll %d of %d, zoom %d of %d\n", "",
+			pct(bScroll.Draws, 0.5), pct(bScroll.Draws, 0.95), len(bScroll.Draws), pct(bZoom.Draws, 0.5), pct(bZoom.Draws, 0.95), len(bZoom.Draws),
+			pct(bScroll.Tasks, 0.95), pct(bScroll.Tasks, 1), pct(bZoom.Tasks, 0.95), pct(bZoom.Tasks, 1),
+			over(bScroll.Tasks, 16), len(bScroll.Tasks), over(bZoom.Tasks, 16), len(bZoom.Tasks))
 	}
 	fmt.Print(out.String())
 	tab.NoErrors(t)
@@ -210,4 +233,22 @@ func awaitSpans(t *testing.T, base, id string, n int) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	t.Fatalf("trace %s: %d spans not served within 3 minutes", id, n)
+}
+
+// writeProfile stops the JavaScript profiler and writes its profile (open it
+// in Chromium's DevTools, Performance panel) to path.
+func writeProfile(t *testing.T, ctx context.Context, path string) {
+	t.Helper()
+	res, err := chromedp.Call(ctx, profiler.Stop, cdp.Empty{})
+	if err != nil {
+		t.Fatalf("stop the profiler: %v", err)
+	}
+	b, err := json.Marshal(res.Profile)
+	if err == nil {
+		err = os.WriteFile(path, b, 0o644)
+	}
+	if err != nil {
+		t.Fatalf("write %s: %v", path, err)
+	}
+	t.Logf("profile: %s", path)
 }

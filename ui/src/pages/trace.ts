@@ -87,7 +87,14 @@ function show(root: HTMLElement, trace: Trace, query: URLSearchParams, signal: A
   }
   rows.layout();
 
+  // Zooming writes the URL once it settles, not on every frame.
+  let urlTimer = 0;
+  const writeURLSoon = () => {
+    clearTimeout(urlTimer);
+    urlTimer = window.setTimeout(writeURL, 200);
+  };
   const writeURL = () => {
+    clearTimeout(urlTimer);
     const collapsed = rows.collapsedList();
     setQuery({
       span: state.selected >= 0 ? trace.spans[state.selected].spanId : undefined,
@@ -119,7 +126,7 @@ function show(root: HTMLElement, trace: Trace, query: URLSearchParams, signal: A
     onSelect: (i) => select(i, false),
     onZoom: () => {
       resetZoom.disabled = !timeline.zoomed();
-      writeURL();
+      writeURLSoon();
     },
     onCollapse: writeURL,
     critical: null,
@@ -219,8 +226,8 @@ function show(root: HTMLElement, trace: Trace, query: URLSearchParams, signal: A
   const next = h("button", { type: "button", class: "tv-find-next", title: "Next match (Enter)", onclick: () => step(1) }, "↓");
   const resetZoom = h("button", { type: "button", class: "tv-reset-zoom", title: "Show the whole trace (0)", onclick: () => timeline.resetZoom() }, "Reset zoom");
   resetZoom.disabled = !timeline.zoomed();
-  const expandAll = h("button", { type: "button", title: "Expand every span", onclick: () => { rows.collapseBelow(-1); timeline.layoutChanged(); writeURL(); } }, "Expand all");
-  const collapseKids = h("button", { type: "button", title: "Show only the roots' children", onclick: () => { rows.collapseBelow(1); timeline.layoutChanged(); writeURL(); } }, "Collapse");
+  const expandAll = h("button", { type: "button", class: "tv-expand-all", title: "Expand every span", onclick: () => { rows.collapseBelow(-1); timeline.layoutChanged(); writeURL(); } }, "Expand all");
+  const collapseKids = h("button", { type: "button", class: "tv-collapse", title: "Show only the roots' children", onclick: () => { rows.collapseBelow(1); timeline.layoutChanged(); writeURL(); } }, "Collapse");
   const legend = h("span", { class: "tv-legend" }, h("span", { class: "tv-legend-error" }, "error"), h("span", { class: "tv-legend-event" }, "event"));
   const criticalLegend = h("span", { class: "tv-legend-critical", hidden: true }, "critical path");
   legend.append(criticalLegend);
@@ -241,6 +248,7 @@ function show(root: HTMLElement, trace: Trace, query: URLSearchParams, signal: A
     const n = state.matches.length;
     findCount.textContent = state.find ? (n ? `${state.matches.indexOf(state.current) + 1} of ${formatCount(n)}` : "no match") : "";
     findCount.dataset.count = String(n);
+    findCount.dataset.query = state.find;
     prev.disabled = next.disabled = n === 0;
   };
   const runFind = () => {
@@ -344,6 +352,7 @@ function show(root: HTMLElement, trace: Trace, query: URLSearchParams, signal: A
 
   return () => {
     clearTimeout(findTimer);
+    clearTimeout(urlTimer);
     document.removeEventListener("keydown", onKey);
     if (viewCleanup) viewCleanup();
     timeline.destroy();

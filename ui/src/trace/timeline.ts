@@ -81,6 +81,7 @@ export class Timeline {
   private readonly axis: HTMLDivElement;
   private readonly grid: HTMLDivElement;
   private readonly brush: HTMLDivElement;
+  private readonly mmBrush: HTMLDivElement;
   private readonly mm: HTMLCanvasElement;
   private readonly mmWindow: HTMLDivElement;
   private readonly mmWrap: HTMLDivElement;
@@ -88,6 +89,9 @@ export class Timeline {
   private frame = 0;
   private raf = 0;
   private laneW = 0;
+  private labelW = 360;
+  private mmW = 0;
+  private mmH = 0;
   private axisKey = "";
   private mmDirty = true;
   private readonly colors = new Map<string, string>();
@@ -104,11 +108,13 @@ export class Timeline {
     this.matchMask = new Uint8Array(trace.spans.length);
     this.mm = h("canvas", { class: "tl-mm-canvas", "aria-hidden": "true" });
     this.mmWindow = h("div", { class: "tl-mm-window" });
+    this.mmBrush = h("div", { class: "tl-brush", hidden: true });
     this.mmWrap = h(
       "div",
       { class: "tl-mm", title: "The whole trace: drag to zoom to a time range, click to scroll there" },
       this.mm,
       this.mmWindow,
+      this.mmBrush,
     );
     this.axis = h("div", { class: "tl-axis", title: "Drag to zoom to a time range" });
     this.grid = h("div", { class: "tl-grid", "aria-hidden": "true" });
@@ -129,14 +135,20 @@ export class Timeline {
       { class: "tl" },
       h("div", { class: "tl-top" }, h("div", { class: "tl-top-label" }, "Overview"), this.mmWrap),
       h("div", { class: "tl-top" }, h("div", { class: "tl-top-label tl-axis-label" }, "Service · operation"), this.axis),
-      h("div", { class: "tl-bodywrap" }, this.grid, this.brush, this.body),
+      h("div", { class: "tl-bodywrap" }, this.body, this.grid, this.brush),
     );
+    // Sizes are read here, once per resize, never while drawing (a read after
+    // the rows changed would force a layout in the middle of a frame).
     this.ro = new ResizeObserver(() => {
+      this.mmW = this.mmWrap.clientWidth;
+      this.mmH = this.mmWrap.clientHeight;
+      this.labelW = this.pool[0]?.label.offsetWidth || parseFloat(getComputedStyle(this.el).getPropertyValue("--tl-label")) || 360;
       this.mmDirty = true;
       this.axisKey = "";
       this.schedule();
     });
     this.ro.observe(this.body);
+    this.ro.observe(this.mmWrap);
     this.on(this.body, "scroll", () => this.schedule());
     this.on(this.spacer, "click", (e) => this.click(e as MouseEvent));
     this.on(this.body, "keydown", (e) => this.key(e as KeyboardEvent));
@@ -331,7 +343,7 @@ export class Timeline {
   }
 
   private labelWidth(): number {
-    return this.pool.length ? this.pool[0].label.offsetWidth || 360 : 360;
+    return this.labelW;
   }
 
   private fill(s: Slot, r: number, zkey: string): void {
@@ -362,6 +374,7 @@ export class Timeline {
       s.service.textContent = span.service;
       s.name.textContent = span.name;
       s.label.title = `${span.service} · ${span.name}\n${formatDuration(span.durationNs)}${span.status === "error" ? "\nerror" + (span.statusMessage ? ": " + span.statusMessage : "") : ""}`;
+      s.bar.title = s.label.title;
       s.bar.style.background = span.status === "error" ? "var(--error)" : color;
       s.dur.textContent = formatDuration(span.durationNs);
     }
@@ -408,16 +421,23 @@ export class Timeline {
     s.bar.style.transform = `translateX(${c0}px)`;
     s.bar.style.width = `${Math.max(1, c1 - c0)}px`;
     if (out) {
+      s.dur.classList.remove("is-inside");
       s.dur.style.left = x1 < 0 ? "4px" : `${W - 4}px`;
       s.dur.style.transform = x1 < 0 ? "" : "translateX(-100%)";
       s.dur.textContent = (x1 < 0 ? "◂ " : "") + formatDuration(span.durationNs) + (x1 < 0 ? "" : " ▸");
     } else {
       s.dur.textContent = formatDuration(span.durationNs);
-      if (W - c1 > 70 || c0 < 70) {
-        s.dur.style.left = `${Math.min(c1 + 4, W - 4)}px`;
-        s.dur.style.transform = W - c1 > 70 ? "" : "translateX(-100%)";
-      } else {
+      // Right of the bar, else left of it, else inside its end.
+      const inside = W - c1 <= 70 && c0 < 70;
+      s.dur.classList.toggle("is-inside", inside);
+      if (W - c1 > 70) {
+        s.dur.style.left = `${c1 + 4}px`;
+        s.dur.style.transform = "";
+      } else if (!inside) {
         s.dur.style.left = `${c0 - 4}px`;
+        s.dur.style.transform = "translateX(-100%)";
+      } else {
+        s.dur.style.left = `${Math.min(c1, W) - 4}px`;
         s.dur.style.transform = "translateX(-100%)";
       }
     }
@@ -455,8 +475,8 @@ export class Timeline {
   }
 
   private drawMinimap(labelW: number, top: number, vh: number): void {
-    const W = this.mmWrap.clientWidth;
-    const H = this.mmWrap.clientHeight;
+    const W = this.mmW;
+    const H = this.mmH;
     void labelW;
     if (this.mmDirty && W > 0 && H > 0) {
       this.mmDirty = false;
@@ -603,18 +623,15 @@ export class Timeline {
     };
     const x0 = e.clientX;
     const t0 = toTime(x0);
-    const brush = this.brush;
-    const bodyLeft = this.body.getBoundingClientRect().left + this.labelWidth();
+    // The brush: over the lanes for the axis, over the minimap for it.
+    const brush = whole ? this.mmBrush : this.brush;
+    const offset = whole ? 0 : this.labelWidth();
     const show = (cx: number) => {
-      const a = Math.min(x0, cx);
-      const b = Math.max(x0, cx);
+      const a = Math.max(rect.left, Math.min(x0, cx));
+      const b = Math.min(rect.right, Math.max(x0, cx));
       brush.hidden = b - a < 3;
-      // Shown over the lanes, in the lanes' scale.
-      const la = this.x(toTime(a));
-      const lb = this.x(toTime(b));
-      brush.style.left = `${this.labelWidth() + la}px`;
-      brush.style.width = `${Math.max(1, lb - la)}px`;
-      void bodyLeft;
+      brush.style.left = `${offset + a - rect.left}px`;
+      brush.style.width = `${b - a}px`;
     };
     const move = (ev: MouseEvent) => show(ev.clientX);
     const up = (ev: MouseEvent) => {
