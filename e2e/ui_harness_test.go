@@ -68,6 +68,7 @@ func (s *uiServer) provider(t *testing.T, service string) *sdktrace.TracerProvid
 
 // awaitSpans waits (at most a minute) until the API serves trace id with
 // at least n spans: acknowledged spans reach storage after a batch timeout.
+// It polls the whole trace, so a large one is polled less often.
 func (s *uiServer) awaitSpans(t *testing.T, id string, n int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -88,7 +89,7 @@ func (s *uiServer) awaitSpans(t *testing.T, id string, n int) {
 		default:
 			last = fmt.Sprintf("%d spans", tr.SpanCount)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100*time.Millisecond + time.Duration(n/1000)*20*time.Millisecond)
 	}
 	t.Fatalf("trace %s: want %d spans within a minute, last: %s\n%s", id, n, last, s.proc.LogText())
 }
