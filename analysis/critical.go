@@ -61,8 +61,10 @@ func (p *CriticalPath) Duration() int64 { return p.End - p.Start }
 //     (the one nearest a root among ties) and its ancestors are followed to
 //     the trace's end, so async work that ends the trace is on the path,
 //     and the time between an ancestor's end and its descendant's start
-//     (a message waiting in a queue) is a gap. Jaeger clips or drops them,
-//     and drops a producer's consumer children altogether.
+//     goes to the deepest ancestor still running, or is a gap when none
+//     is (a message waiting in a queue after its sender ended). Jaeger
+//     clips or drops such children, and drops a producer's consumer
+//     children altogether (utils/cpspan.ts).
 //   - A child that ends exactly when the next one starts (sequential
 //     children) is on the path; Jaeger requires it to end strictly before.
 //   - A root span that links to a span of the trace outside its own tree
@@ -128,9 +130,12 @@ func (t *Trace) CriticalPath() CriticalPath {
 		}
 	}
 	chain := make([]bool, n)
+	var chainList []int32 // root first
 	for x := last; x >= 0; x = parent[x] {
 		chain[x] = true
+		chainList = append(chainList, x)
 	}
+	slices.Reverse(chainList)
 
 	// Each span's window: its interval clipped to its parent's window,
 	// except that the chain runs to the trace's end. bound is the end a
@@ -165,7 +170,7 @@ func (t *Trace) CriticalPath() CriticalPath {
 	roots = slices.DeleteFunc(roots, empty)
 	slices.SortFunc(roots, byEnd)
 
-	w := pathWalker{p: &p, end: end}
+	w := pathWalker{p: &p, end: end, chain: newChainIndex(chainList, end)}
 	type frame struct {
 		span int32 // -1: the virtual span over the roots
 		next int32 // the next child to consider, in kids.of(span)
@@ -366,15 +371,25 @@ func (c *csr) filterSort(drop func(int32) bool, by func(a, b int32) int) {
 
 // pathWalker collects segments, latest first, merging neighbours of one span.
 type pathWalker struct {
-	p   *CriticalPath
-	end []int64
+	p       *CriticalPath
+	end     []int64
+	chain   chainIndex
+	scratch []Segment
 }
 
-// self emits span x's own time from a to b: the part after x's end (a
-// chain span followed past it) is a gap.
+// self emits span x's own time from a to b. Only a span of the chain that
+// ends the trace can be followed past its end: that part of the time goes
+// to the nearest ancestor still running, for each instant, and is a gap
+// where none is.
 func (w *pathWalker) self(x int32, a, b int64) {
 	g := min(max(w.end[x], a), b)
-	w.emit(-1, g, b)
+	if g < b {
+		w.scratch = w.chain.claims(x, g, b, w.scratch[:0])
+		for k := len(w.scratch) - 1; k >= 0; k-- {
+			s := w.scratch[k]
+			w.emit(s.Span, s.Start, s.End)
+		}
+	}
 	w.emit(x, a, g)
 }
 
@@ -411,4 +426,89 @@ func (h *rootHeap) Pop() any {
 	x := h.ids[len(h.ids)-1]
 	h.ids = h.ids[:len(h.ids)-1]
 	return x
+}
+
+// chainIndex finds, for a span of the chain that ends the trace, the
+// ancestors running after its end: for each instant, the deepest one.
+// Along the chain (root first), up[k] is the nearest ancestor position
+// whose end is later than position k's; the ancestors running after a time
+// g are found by following up from the first one ending after g, which
+// binary lifting over up finds in O(log n).
+type chainIndex struct {
+	list []int32 // the chain, root first
+	pos  map[int32]int32
+	end  []int64
+	// jump[l][k] is up applied 2^l times to position k, or -1.
+	jump [][]int32
+}
+
+func newChainIndex(list []int32, end []int64) chainIndex {
+	c := chainIndex{list: list, end: end, pos: make(map[int32]int32, len(list))}
+	for k, x := range list {
+		c.pos[x] = int32(k)
+	}
+	return c
+}
+
+// build makes the jump tables on first use: most traces never need them.
+func (c *chainIndex) build() {
+	m := len(c.list)
+	up := make([]int32, m)
+	var stack []int32 // positions, ends decreasing from the bottom
+	for k, x := range c.list {
+		for len(stack) > 0 && c.end[c.list[stack[len(stack)-1]]] <= c.end[x] {
+			stack = stack[:len(stack)-1]
+		}
+		up[k] = -1
+		if len(stack) > 0 {
+			up[k] = stack[len(stack)-1]
+		}
+		stack = append(stack, int32(k))
+	}
+	c.jump = [][]int32{up}
+	for l := 1; 1<<l <= m; l++ {
+		prev := c.jump[l-1]
+		next := make([]int32, m)
+		for k := range next {
+			next[k] = -1
+			if j := prev[k]; j >= 0 {
+				next[k] = prev[j]
+			}
+		}
+		c.jump = append(c.jump, next)
+	}
+}
+
+// claims appends to out the segments, in time order, that tile (g, b]
+// above the end of chain span x: each to the deepest ancestor running,
+// gaps (Span -1) where none is.
+func (c *chainIndex) claims(x int32, g, b int64, out []Segment) []Segment {
+	k, ok := c.pos[x]
+	if !ok || k == 0 {
+		return append(out, Segment{Span: -1, Start: g, End: b})
+	}
+	if c.jump == nil {
+		c.build()
+	}
+	// The nearest ancestor ending after g: from the parent, along up.
+	s := k - 1
+	if c.end[c.list[s]] <= g {
+		for l := len(c.jump) - 1; l >= 0; l-- {
+			if j := c.jump[l][s]; j >= 0 && c.end[c.list[j]] <= g {
+				s = j
+			}
+		}
+		s = c.jump[0][s]
+	}
+	at := g
+	for ; s >= 0 && at < b; s = c.jump[0][s] {
+		y := c.list[s]
+		e := min(c.end[y], b)
+		out = append(out, Segment{Span: y, Start: at, End: e})
+		at = e
+	}
+	if at < b {
+		out = append(out, Segment{Span: -1, Start: at, End: b})
+	}
+	return out
 }
