@@ -253,6 +253,9 @@ func (t *Trace) selfTimes(start, end, self []int64) {
 // outside its own tree the linked span that ended last as parent, then
 // cuts the cycles that may make among trees (at their earliest root).
 func (t *Trace) linkParents(parent []int32, end []int64, linkParent []int32) {
+	if !slices.ContainsFunc(t.Roots, func(r int32) bool { return len(t.Spans[r].Links) > 0 }) {
+		return
+	}
 	n := len(parent)
 	tree := make([]int32, n) // each span's root
 	var queue []int32
