@@ -56,9 +56,9 @@ type BottleneckReport struct {
 	Operations []Bottleneck
 }
 
-type opKey struct{ service, operation string }
+type bottleneckKey struct{ service, operation string }
 
-type opAcc struct {
+type bottleneckAcc struct {
 	total, max int64
 	traces     int
 	examples   []BottleneckExample // a min-heap by worse, at most opts.Examples
@@ -73,8 +73,8 @@ type BottleneckAccumulator struct {
 	traces   int
 	latency  int64
 	gap      int64
-	ops      map[opKey]*opAcc
-	perTrace map[opKey]int64 // scratch, one trace's time per operation
+	ops      map[bottleneckKey]*bottleneckAcc
+	perTrace map[bottleneckKey]int64 // scratch, one trace's time per operation
 }
 
 // NewBottleneckAccumulator returns an empty accumulator.
@@ -86,7 +86,7 @@ func NewBottleneckAccumulator(opts BottleneckOptions) *BottleneckAccumulator {
 	case k < 0:
 		k = 0
 	}
-	return &BottleneckAccumulator{examples: k, ops: map[opKey]*opAcc{}, perTrace: map[opKey]int64{}}
+	return &BottleneckAccumulator{examples: k, ops: map[bottleneckKey]*bottleneckAcc{}, perTrace: map[bottleneckKey]int64{}}
 }
 
 // Add analyses one trace: its critical path, attributed to each span's
@@ -111,14 +111,14 @@ func (a *BottleneckAccumulator) AddPath(t *Trace, p *CriticalPath) {
 	for i, c := range p.Contribution {
 		if c > 0 {
 			s := &t.Spans[i]
-			a.perTrace[opKey{s.Service, s.Name}] += c
+			a.perTrace[bottleneckKey{s.Service, s.Name}] += c
 		}
 	}
 	id := t.Spans[0].TraceID
 	for k, c := range a.perTrace {
 		o := a.ops[k]
 		if o == nil {
-			o = &opAcc{}
+			o = &bottleneckAcc{}
 			a.ops[k] = o
 		}
 		o.total += c
@@ -183,7 +183,7 @@ func worse(x, y BottleneckExample) int {
 
 // offer keeps e if it is among the k worst: examples is a min-heap by
 // worse, so its root is the least bad kept.
-func (o *opAcc) offer(e BottleneckExample, k int) {
+func (o *bottleneckAcc) offer(e BottleneckExample, k int) {
 	h := o.examples
 	if len(h) < k {
 		h = append(h, e)

@@ -8,49 +8,49 @@ import (
 	"github.com/tracerdev/tracer/storage"
 )
 
-// opSpan is a crafted span with its service and operation.
-type opSpan struct {
+// bnSpan is a crafted span with its service and operation.
+type bnSpan struct {
 	id, parent string
 	service    string
 	op         string
 	start, end int64
 }
 
-func opTrace(id byte, specs ...opSpan) *Trace {
+func bnTrace(id byte, specs ...bnSpan) *Trace {
 	spans := make([]storage.Span, 0, len(specs))
 	for _, c := range specs {
-		s := storage.Span{TraceID: storage.TraceID{15: id}, SpanID: spanIDOf(c.id), Name: c.op,
+		s := storage.Span{TraceID: storage.TraceID{15: id}, SpanID: cpSpanID(c.id), Name: c.op,
 			Service: c.service, StartTime: c.start, EndTime: c.end}
 		if c.parent != "" {
-			s.ParentSpanID = spanIDOf(c.parent)
+			s.ParentSpanID = cpSpanID(c.parent)
 		}
 		spans = append(spans, s)
 	}
 	return NewTrace(spans)
 }
 
-// bottleneckTraces are three traces whose paths are worked out by hand:
+// bnTraces are three traces whose paths are worked out by hand:
 //
 //	1: GET 0-10, query 10-90, GET 90-100
 //	2: GET 0-10, query 10-12, select 12-18, query 18-20, get 20-45, GET 45-50
 //	3: GET 0-200, of which a nested GET (the same operation) 50-150
 //	4: GET 0-10, a gap 10-30 (its orphan starts later), GET 30-40
-func bottleneckTraces() []*Trace {
+func bnTraces() []*Trace {
 	return []*Trace{
-		opTrace(1,
-			opSpan{"a", "", "frontend", "GET", 0, 100},
-			opSpan{"b", "a", "backend", "query", 10, 90}),
-		opTrace(2,
-			opSpan{"a", "", "frontend", "GET", 0, 50},
-			opSpan{"b", "a", "backend", "query", 10, 20},
-			opSpan{"c", "b", "db", "select", 12, 18},
-			opSpan{"d", "a", "cache", "get", 20, 45}),
-		opTrace(3,
-			opSpan{"a", "", "frontend", "GET", 0, 200},
-			opSpan{"b", "a", "frontend", "GET", 50, 150}),
-		opTrace(4,
-			opSpan{"a", "", "frontend", "GET", 0, 10},
-			opSpan{"b", "missing", "frontend", "GET", 30, 40}),
+		bnTrace(1,
+			bnSpan{"a", "", "frontend", "GET", 0, 100},
+			bnSpan{"b", "a", "backend", "query", 10, 90}),
+		bnTrace(2,
+			bnSpan{"a", "", "frontend", "GET", 0, 50},
+			bnSpan{"b", "a", "backend", "query", 10, 20},
+			bnSpan{"c", "b", "db", "select", 12, 18},
+			bnSpan{"d", "a", "cache", "get", 20, 45}),
+		bnTrace(3,
+			bnSpan{"a", "", "frontend", "GET", 0, 200},
+			bnSpan{"b", "a", "frontend", "GET", 50, 150}),
+		bnTrace(4,
+			bnSpan{"a", "", "frontend", "GET", 0, 10},
+			bnSpan{"b", "missing", "frontend", "GET", 30, 40}),
 		NewTrace(nil), // not counted
 	}
 }
@@ -89,7 +89,7 @@ func TestBottlenecks(t *testing.T) {
 	for _, tt := range tests {
 		for _, order := range []string{"in order", "reversed"} {
 			t.Run(tt.name+", "+order, func(t *testing.T) {
-				traces := bottleneckTraces()
+				traces := bnTraces()
 				if order == "reversed" {
 					slices.Reverse(traces)
 				}
@@ -117,7 +117,7 @@ func TestBottlenecks(t *testing.T) {
 }
 
 func TestBottleneckAccumulatorResultThenAdd(t *testing.T) {
-	traces := bottleneckTraces()
+	traces := bnTraces()
 	a := NewBottleneckAccumulator(BottleneckOptions{})
 	a.Add(traces[0])
 	first := a.Result()

@@ -8,11 +8,11 @@ import (
 	"github.com/tracerdev/tracer/storage"
 )
 
-// benchTrace makes an n-span trace shaped like a service call tree: each
+// cpBenchTrace makes an n-span trace shaped like a service call tree: each
 // span's parent is one of the recent spans (some fan-out, some depth),
 // children within their parents mostly, a few outliving them, over a few
 // services and operations.
-func benchTrace(r *rand.Rand, id int, n int) []storage.Span {
+func cpBenchTrace(r *rand.Rand, id int, n int) []storage.Span {
 	spans := make([]storage.Span, n)
 	for i := range spans {
 		s := &spans[i]
@@ -39,7 +39,7 @@ func benchTrace(r *rand.Rand, id int, n int) []storage.Span {
 func BenchmarkCriticalPath(b *testing.B) {
 	for _, n := range []int{10_000, 100_000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			tr := NewTrace(benchTrace(rand.New(rand.NewPCG(1, 2)), 1, n))
+			tr := NewTrace(cpBenchTrace(rand.New(rand.NewPCG(1, 2)), 1, n))
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
@@ -53,7 +53,7 @@ func BenchmarkBottlenecks(b *testing.B) {
 	r := rand.New(rand.NewPCG(3, 4))
 	traces := make([]*Trace, 1000)
 	for i := range traces {
-		traces[i] = NewTrace(benchTrace(r, i, 20+r.IntN(200)))
+		traces[i] = NewTrace(cpBenchTrace(r, i, 20+r.IntN(200)))
 	}
 	b.Run("1000 traces", func(b *testing.B) {
 		b.ReportAllocs()

@@ -9,15 +9,15 @@ import (
 	"github.com/tracerdev/tracer/storage"
 )
 
-// randomTrace makes n spans with random parents (some missing: orphans),
+// cpRandomTrace makes n spans with random parents (some missing: orphans),
 // random intervals (children may start before, end after or lie outside
 // their parents; some last zero or end before they start) and random
 // links.
-func randomTrace(r *rand.Rand, n int) []storage.Span {
+func cpRandomTrace(r *rand.Rand, n int) []storage.Span {
 	spans := make([]storage.Span, n)
 	for i := range spans {
 		s := &spans[i]
-		s.TraceID = testTraceID
+		s.TraceID = cpTraceID
 		s.SpanID = storage.SpanID{0xab, byte(i >> 16), byte(i >> 8), byte(i), 1, 2, 3, 4}
 		s.Name = fmt.Sprint("op", r.IntN(5))
 		s.Service = fmt.Sprint("svc", r.IntN(3))
@@ -36,7 +36,7 @@ func randomTrace(r *rand.Rand, n int) []storage.Span {
 			s.ParentSpanID = storage.SpanID{0xcd, byte(i), 9, 9, 9, 9, 9, 9} // missing
 		}
 		if r.IntN(6) == 0 {
-			s.Links = append(s.Links, storage.Link{TraceID: testTraceID, SpanID: spans[r.IntN(n)].SpanID})
+			s.Links = append(s.Links, storage.Link{TraceID: cpTraceID, SpanID: spans[r.IntN(n)].SpanID})
 		}
 	}
 	// NewTrace takes its spans in any order.
@@ -46,15 +46,15 @@ func randomTrace(r *rand.Rand, n int) []storage.Span {
 
 // TestCriticalPathProperties checks on random traces that the segments
 // never overlap, tile the trace's range and lie within their spans, and
-// that the contributions and gaps sum to the duration (checkPath).
+// that the contributions and gaps sum to the duration (checkCriticalPath).
 func TestCriticalPathProperties(t *testing.T) {
 	r := rand.New(rand.NewPCG(14, 3))
 	for k := range 500 {
-		spans := randomTrace(r, 1+r.IntN(60))
+		spans := cpRandomTrace(r, 1+r.IntN(60))
 		t.Run(fmt.Sprint(k), func(t *testing.T) {
 			tr := NewTrace(spans)
 			p := tr.CriticalPath()
-			checkPath(t, tr, p)
+			checkCriticalPath(t, tr, p)
 			if p.Duration() > 0 && len(p.Segments) == 0 {
 				t.Errorf("no segments for a %d ns trace", p.Duration())
 			}
@@ -62,13 +62,13 @@ func TestCriticalPathProperties(t *testing.T) {
 	}
 }
 
-// nestedTrace makes a single-root trace whose children lie within their
+// cpNestedTrace makes a single-root trace whose children lie within their
 // parents (what the Jaeger UI's algorithm assumes once it has clipped).
-func nestedTrace(r *rand.Rand, n int) []storage.Span {
+func cpNestedTrace(r *rand.Rand, n int) []storage.Span {
 	spans := make([]storage.Span, n)
 	for i := range spans {
 		s := &spans[i]
-		s.TraceID = testTraceID
+		s.TraceID = cpTraceID
 		s.SpanID = storage.SpanID{0xab, byte(i >> 8), byte(i), 1, 2, 3, 4, 5}
 		s.Name = fmt.Sprint("s", i)
 		if i == 0 {
@@ -84,11 +84,11 @@ func nestedTrace(r *rand.Rand, n int) []storage.Span {
 	return spans
 }
 
-// refPath is the Jaeger UI's recursive algorithm (index.ts,
+// cpRefPath is the Jaeger UI's recursive algorithm (index.ts,
 // findLastFinishingChildSpan.ts), with children that end when the next
 // starts counted on the path, written independently as a reference:
 // segments latest first.
-func refPath(tr *Trace, x int32, t int64, out *[]Segment) {
+func cpRefPath(tr *Trace, x int32, t int64, out *[]Segment) {
 	s := &tr.Spans[x]
 	emit := func(a, b int64) {
 		if a < b {
@@ -111,12 +111,12 @@ func refPath(tr *Trace, x int32, t int64, out *[]Segment) {
 			return
 		}
 		emit(tr.Spans[best].EndTime, t)
-		refPath(tr, best, tr.Spans[best].EndTime, out)
+		cpRefPath(tr, best, tr.Spans[best].EndTime, out)
 		t = tr.Spans[best].StartTime
 	}
 }
 
-func mergeSegments(segs []Segment) []Segment {
+func cpMerge(segs []Segment) []Segment {
 	var out []Segment
 	for _, s := range segs {
 		if k := len(out) - 1; k >= 0 && out[k].Span == s.Span && out[k].End == s.Start {
@@ -136,7 +136,7 @@ func mergeSegments(segs []Segment) []Segment {
 func TestCriticalPathMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(14, 4))
 	for k := range 300 {
-		spans := nestedTrace(r, 2+r.IntN(40))
+		spans := cpNestedTrace(r, 2+r.IntN(40))
 		seen := map[int64]bool{}
 		distinct := true
 		for _, s := range spans[1:] {
@@ -151,9 +151,9 @@ func TestCriticalPathMatchesReference(t *testing.T) {
 		t.Run(fmt.Sprint(k), func(t *testing.T) {
 			tr := NewTrace(spans)
 			var ref []Segment
-			refPath(tr, tr.Roots[0], tr.Spans[tr.Roots[0]].EndTime, &ref)
+			cpRefPath(tr, tr.Roots[0], tr.Spans[tr.Roots[0]].EndTime, &ref)
 			slices.Reverse(ref)
-			ref = mergeSegments(ref)
+			ref = cpMerge(ref)
 			got := tr.CriticalPath()
 			if !slices.Equal(got.Segments, ref) {
 				t.Errorf("segments\n got %v\nwant %v", got.Segments, ref)
@@ -169,14 +169,14 @@ func TestCriticalPathDeep(t *testing.T) {
 	t.Run("chain", func(t *testing.T) {
 		spans := make([]storage.Span, n)
 		for i := range spans {
-			spans[i] = storage.Span{TraceID: testTraceID, SpanID: deepID(i), StartTime: int64(i), EndTime: int64(2*n - i)}
+			spans[i] = storage.Span{TraceID: cpTraceID, SpanID: cpDeepID(i), StartTime: int64(i), EndTime: int64(2*n - i)}
 			if i > 0 {
-				spans[i].ParentSpanID = deepID(i - 1)
+				spans[i].ParentSpanID = cpDeepID(i - 1)
 			}
 		}
 		tr := NewTrace(spans)
 		p := tr.CriticalPath()
-		checkPath(t, tr, p)
+		checkCriticalPath(t, tr, p)
 		// Each span but the deepest is on the path for 1 ns on each side.
 		if len(p.Segments) != 2*n-1 {
 			t.Fatalf("%d segments, want %d", len(p.Segments), 2*n-1)
@@ -194,19 +194,19 @@ func TestCriticalPathDeep(t *testing.T) {
 			// gaps.
 			spans := make([]storage.Span, n)
 			for i := range spans {
-				spans[i] = storage.Span{TraceID: testTraceID, SpanID: deepID(i), StartTime: int64(2 * i), EndTime: int64(2*i + 1)}
+				spans[i] = storage.Span{TraceID: cpTraceID, SpanID: cpDeepID(i), StartTime: int64(2 * i), EndTime: int64(2*i + 1)}
 				if i > 0 {
-					spans[i].ParentSpanID = deepID(i - 1)
+					spans[i].ParentSpanID = cpDeepID(i - 1)
 				}
 			}
 			spans[0].EndTime = rootEnd
 			tr := NewTrace(spans)
 			p := tr.CriticalPath()
-			checkPath(t, tr, p)
+			checkCriticalPath(t, tr, p)
 			if rootEnd > 2*n {
 				// The root ends the trace: its children are clipped to it,
 				// and the grandchild to the child.
-				if got := pathString(tr, p); got != fmt.Sprintf(":0-2 :2-3 :3-%d", rootEnd) {
+				if got := cpPathString(tr, p); got != fmt.Sprintf(":0-2 :2-3 :3-%d", rootEnd) {
 					t.Fatalf("path %q", got)
 				}
 				return
@@ -225,14 +225,14 @@ func TestCriticalPathDeep(t *testing.T) {
 		// A root running until the last span starts; under it a chain whose
 		// spans end before their children start: the root fills between.
 		spans := make([]storage.Span, n+1)
-		spans[0] = storage.Span{TraceID: testTraceID, SpanID: deepID(0), StartTime: 0, EndTime: 2*n - 1}
+		spans[0] = storage.Span{TraceID: cpTraceID, SpanID: cpDeepID(0), StartTime: 0, EndTime: 2*n - 1}
 		for i := 1; i <= n; i++ {
-			spans[i] = storage.Span{TraceID: testTraceID, SpanID: deepID(i), ParentSpanID: deepID(i - 1),
+			spans[i] = storage.Span{TraceID: cpTraceID, SpanID: cpDeepID(i), ParentSpanID: cpDeepID(i - 1),
 				StartTime: int64(2*i - 1), EndTime: int64(2 * i)}
 		}
 		tr := NewTrace(spans)
 		p := tr.CriticalPath()
-		checkPath(t, tr, p)
+		checkCriticalPath(t, tr, p)
 		if len(p.Segments) != 2*n || p.Gap != 0 || p.Contribution[0] != n {
 			t.Fatalf("%d segments, gap %d, root contributes %d, want %d, 0 and %d", len(p.Segments), p.Gap, p.Contribution[0], 2*n, n)
 		}
@@ -240,12 +240,12 @@ func TestCriticalPathDeep(t *testing.T) {
 	t.Run("100,000 overlapping roots", func(t *testing.T) {
 		spans := make([]storage.Span, n)
 		for i := range spans {
-			spans[i] = storage.Span{TraceID: testTraceID, SpanID: deepID(i), ParentSpanID: deepID(n + i), // orphans
+			spans[i] = storage.Span{TraceID: cpTraceID, SpanID: cpDeepID(i), ParentSpanID: cpDeepID(n + i), // orphans
 				StartTime: int64(i), EndTime: int64(n + i)}
 		}
 		tr := NewTrace(spans)
 		p := tr.CriticalPath()
-		checkPath(t, tr, p)
+		checkCriticalPath(t, tr, p)
 		// The last root, and before its start the earliest of those running.
 		want := []Segment{{0, 0, n - 1}, {n - 1, n - 1, 2*n - 1}}
 		if !slices.Equal(p.Segments, want) {
@@ -254,14 +254,14 @@ func TestCriticalPathDeep(t *testing.T) {
 	})
 	t.Run("fan-out in sequence", func(t *testing.T) {
 		spans := make([]storage.Span, n+1)
-		spans[0] = storage.Span{TraceID: testTraceID, SpanID: deepID(0), StartTime: 0, EndTime: 2*n + 1}
+		spans[0] = storage.Span{TraceID: cpTraceID, SpanID: cpDeepID(0), StartTime: 0, EndTime: 2*n + 1}
 		for i := 1; i <= n; i++ {
-			spans[i] = storage.Span{TraceID: testTraceID, SpanID: deepID(i), ParentSpanID: deepID(0),
+			spans[i] = storage.Span{TraceID: cpTraceID, SpanID: cpDeepID(i), ParentSpanID: cpDeepID(0),
 				StartTime: int64(2*i - 1), EndTime: int64(2 * i)}
 		}
 		tr := NewTrace(spans)
 		p := tr.CriticalPath()
-		checkPath(t, tr, p)
+		checkCriticalPath(t, tr, p)
 		// The root and the children alternate, every one on the path.
 		if len(p.Segments) != 2*n+1 || p.Contribution[0] != n+1 || p.SelfTime[0] != n+1 {
 			t.Fatalf("%d segments, root contributes %d (self %d), want %d and %d", len(p.Segments), p.Contribution[0], p.SelfTime[0], 2*n+1, n+1)
@@ -269,16 +269,16 @@ func TestCriticalPathDeep(t *testing.T) {
 	})
 	t.Run("fan-out in parallel", func(t *testing.T) {
 		spans := make([]storage.Span, n+1)
-		spans[0] = storage.Span{TraceID: testTraceID, SpanID: deepID(0), StartTime: 0, EndTime: 3 * n}
+		spans[0] = storage.Span{TraceID: cpTraceID, SpanID: cpDeepID(0), StartTime: 0, EndTime: 3 * n}
 		for i := 1; i <= n; i++ {
-			spans[i] = storage.Span{TraceID: testTraceID, SpanID: deepID(i), ParentSpanID: deepID(0),
+			spans[i] = storage.Span{TraceID: cpTraceID, SpanID: cpDeepID(i), ParentSpanID: cpDeepID(0),
 				StartTime: int64(i), EndTime: int64(n + i)}
 		}
 		tr := NewTrace(spans)
 		p := tr.CriticalPath()
-		checkPath(t, tr, p)
+		checkCriticalPath(t, tr, p)
 		// Only the last child to finish, between the root's two parts.
-		last := tr.Index(deepID(n))
+		last := tr.Index(cpDeepID(n))
 		want := []Segment{{0, 0, n}, {int32(last), n, 2 * n}, {0, 2 * n, 3 * n}}
 		if !slices.Equal(p.Segments, want) {
 			t.Fatalf("segments %v, want %v", p.Segments, want)
@@ -286,6 +286,6 @@ func TestCriticalPathDeep(t *testing.T) {
 	})
 }
 
-func deepID(i int) storage.SpanID {
+func cpDeepID(i int) storage.SpanID {
 	return storage.SpanID{0xde, 0xe9, byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i), 0, 1}
 }

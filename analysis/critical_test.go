@@ -9,43 +9,43 @@ import (
 	"github.com/tracerdev/tracer/storage"
 )
 
-var testTraceID = storage.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+var cpTraceID = storage.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
 
-// cs describes a crafted span: its name (one letter or more; also its id),
+// cpSpec describes a crafted span: its name (one letter or more; also its id),
 // its parent's name ("" for a root, a name not in the trace for an orphan),
 // its interval and the names it links to.
-type cs struct {
+type cpSpec struct {
 	name, parent string
 	start, end   int64
 	links        []string
 }
 
-// spanIDOf makes a span id from a name.
-func spanIDOf(name string) storage.SpanID {
+// cpSpanID makes a span id from a name.
+func cpSpanID(name string) storage.SpanID {
 	var id storage.SpanID
 	copy(id[:], name)
 	id[7] = 0xee // never zero
 	return id
 }
 
-func craft(specs ...cs) []storage.Span {
+func cpCraft(specs ...cpSpec) []storage.Span {
 	out := make([]storage.Span, 0, len(specs))
 	for _, c := range specs {
-		s := storage.Span{TraceID: testTraceID, SpanID: spanIDOf(c.name), Name: c.name,
+		s := storage.Span{TraceID: cpTraceID, SpanID: cpSpanID(c.name), Name: c.name,
 			Service: "svc", StartTime: c.start, EndTime: c.end}
 		if c.parent != "" {
-			s.ParentSpanID = spanIDOf(c.parent)
+			s.ParentSpanID = cpSpanID(c.parent)
 		}
 		for _, l := range c.links {
-			s.Links = append(s.Links, storage.Link{TraceID: testTraceID, SpanID: spanIDOf(l)})
+			s.Links = append(s.Links, storage.Link{TraceID: cpTraceID, SpanID: cpSpanID(l)})
 		}
 		out = append(out, s)
 	}
 	return out
 }
 
-// pathString writes the segments as "name:start-end", gaps as "-".
-func pathString(t *Trace, p CriticalPath) string {
+// cpPathString writes the segments as "name:start-end", gaps as "-".
+func cpPathString(t *Trace, p CriticalPath) string {
 	var b strings.Builder
 	for k, s := range p.Segments {
 		if k > 0 {
@@ -60,9 +60,9 @@ func pathString(t *Trace, p CriticalPath) string {
 	return b.String()
 }
 
-// byName returns a per-span slice's values by span name, for spans whose
+// cpByName returns a per-span slice's values by span name, for spans whose
 // value is non-zero.
-func byName(t *Trace, v []int64) map[string]int64 {
+func cpByName(t *Trace, v []int64) map[string]int64 {
 	m := map[string]int64{}
 	for i, x := range v {
 		if x != 0 {
@@ -78,94 +78,94 @@ func TestCriticalPath(t *testing.T) {
 		spans        []storage.Span
 		want         string
 		wantSelf     map[string]int64
-		wantContrib  map[string]int64 // nil: the same as the segments give (checked by checkPath)
+		wantContrib  map[string]int64 // nil: the same as the segments give (checked by checkCriticalPath)
 		wantGap      int64
 		wantLinkedTo map[string]string
 	}{
-		{name: "single span", spans: craft(cs{"R", "", 0, 100, nil}),
+		{name: "single span", spans: cpCraft(cpSpec{"R", "", 0, 100, nil}),
 			want: "R:0-100", wantSelf: map[string]int64{"R": 100}},
 		{name: "sequential children: both on the path, the parent's gaps too",
-			spans: craft(cs{"R", "", 0, 100, nil}, cs{"A", "R", 10, 40, nil}, cs{"B", "R", 40, 90, nil}),
+			spans: cpCraft(cpSpec{"R", "", 0, 100, nil}, cpSpec{"A", "R", 10, 40, nil}, cpSpec{"B", "R", 40, 90, nil}),
 			want:  "R:0-10 A:10-40 B:40-90 R:90-100", wantSelf: map[string]int64{"R": 20, "A": 30, "B": 50}},
 		{name: "parallel children: only the last to finish",
-			spans: craft(cs{"R", "", 0, 100, nil}, cs{"A", "R", 10, 80, nil}, cs{"B", "R", 10, 60, nil}, cs{"C", "R", 20, 90, nil}),
+			spans: cpCraft(cpSpec{"R", "", 0, 100, nil}, cpSpec{"A", "R", 10, 80, nil}, cpSpec{"B", "R", 10, 60, nil}, cpSpec{"C", "R", 20, 90, nil}),
 			want:  "R:0-20 C:20-90 R:90-100", wantSelf: map[string]int64{"R": 20, "A": 70, "B": 50, "C": 70}},
 		{name: "parallel then sequential: the chain of the last one",
-			spans: craft(cs{"R", "", 0, 100, nil}, cs{"A", "R", 0, 30, nil}, cs{"B", "R", 0, 20, nil}, cs{"C", "R", 30, 100, nil}),
+			spans: cpCraft(cpSpec{"R", "", 0, 100, nil}, cpSpec{"A", "R", 0, 30, nil}, cpSpec{"B", "R", 0, 20, nil}, cpSpec{"C", "R", 30, 100, nil}),
 			want:  "A:0-30 C:30-100", wantSelf: map[string]int64{"A": 30, "B": 20, "C": 70}},
 		{name: "nested",
-			spans:    craft(cs{"R", "", 0, 100, nil}, cs{"A", "R", 10, 90, nil}, cs{"B", "A", 20, 80, nil}, cs{"C", "B", 30, 70, nil}),
+			spans:    cpCraft(cpSpec{"R", "", 0, 100, nil}, cpSpec{"A", "R", 10, 90, nil}, cpSpec{"B", "A", 20, 80, nil}, cpSpec{"C", "B", 30, 70, nil}),
 			want:     "R:0-10 A:10-20 B:20-30 C:30-70 B:70-80 A:80-90 R:90-100",
 			wantSelf: map[string]int64{"R": 20, "A": 20, "B": 20, "C": 40}},
 		{name: "overlapping siblings: the earlier one's overlap is the parent's",
-			spans: craft(cs{"R", "", 0, 100, nil}, cs{"A", "R", 0, 60, nil}, cs{"B", "R", 50, 100, nil}),
+			spans: cpCraft(cpSpec{"R", "", 0, 100, nil}, cpSpec{"A", "R", 0, 60, nil}, cpSpec{"B", "R", 50, 100, nil}),
 			want:  "R:0-50 B:50-100", wantSelf: map[string]int64{"A": 60, "B": 50}},
 		{name: "a child outliving its parent inside the trace is clipped",
-			spans:    craft(cs{"R", "", 0, 100, nil}, cs{"A", "R", 10, 50, nil}, cs{"X", "A", 40, 70, nil}, cs{"B", "R", 60, 100, nil}),
+			spans:    cpCraft(cpSpec{"R", "", 0, 100, nil}, cpSpec{"A", "R", 10, 50, nil}, cpSpec{"X", "A", 40, 70, nil}, cpSpec{"B", "R", 60, 100, nil}),
 			want:     "R:0-10 A:10-40 X:40-50 R:50-60 B:60-100",
 			wantSelf: map[string]int64{"R": 20, "A": 30, "X": 30, "B": 40}},
 		{name: "a child outliving its parent that ends the trace is followed",
-			spans: craft(cs{"R", "", 0, 100, nil}, cs{"A", "R", 10, 50, nil}, cs{"X", "A", 40, 150, nil}),
+			spans: cpCraft(cpSpec{"R", "", 0, 100, nil}, cpSpec{"A", "R", 10, 50, nil}, cpSpec{"X", "A", 40, 150, nil}),
 			want:  "R:0-10 A:10-40 X:40-150", wantSelf: map[string]int64{"R": 60, "A": 30, "X": 110}},
 		{name: "a child starting before its parent is clipped to it",
-			spans: craft(cs{"R", "", 10, 100, nil}, cs{"A", "R", 0, 50, nil}),
+			spans: cpCraft(cpSpec{"R", "", 10, 100, nil}, cpSpec{"A", "R", 0, 50, nil}),
 			want:  "A:10-50 R:50-100", wantSelf: map[string]int64{"R": 50, "A": 50}},
 		{name: "a child entirely outside its parent is not on the path",
-			spans: craft(cs{"R", "", 0, 300, nil}, cs{"A", "R", 0, 100, nil}, cs{"Y", "A", 100, 100, nil}, cs{"Z", "A", 200, 210, nil}),
+			spans: cpCraft(cpSpec{"R", "", 0, 300, nil}, cpSpec{"A", "R", 0, 100, nil}, cpSpec{"Y", "A", 100, 100, nil}, cpSpec{"Z", "A", 200, 210, nil}),
 			want:  "A:0-100 R:100-300", wantSelf: map[string]int64{"R": 200, "A": 100, "Z": 10}},
 		{name: "a chain past its ends: each instant to the deepest ancestor running",
-			spans: craft(cs{"R", "", 0, 100, nil}, cs{"A", "R", 10, 80, nil}, cs{"B", "A", 20, 60, nil}, cs{"C", "B", 30, 40, nil},
-				cs{"D", "C", 35, 50, nil}, cs{"E", "D", 120, 130, nil}),
+			spans: cpCraft(cpSpec{"R", "", 0, 100, nil}, cpSpec{"A", "R", 10, 80, nil}, cpSpec{"B", "A", 20, 60, nil}, cpSpec{"C", "B", 30, 40, nil},
+				cpSpec{"D", "C", 35, 50, nil}, cpSpec{"E", "D", 120, 130, nil}),
 			want: "R:0-10 A:10-20 B:20-30 C:30-35 D:35-50 B:50-60 A:60-80 R:80-100 -:100-120 E:120-130", wantGap: 20,
 			wantSelf: map[string]int64{"R": 30, "A": 30, "B": 30, "C": 5, "D": 15, "E": 10}},
 		{name: "a zero-duration span ending the trace ends it after a gap",
-			spans: craft(cs{"R", "", 0, 100, nil}, cs{"Z", "R", 200, 200, nil}),
+			spans: cpCraft(cpSpec{"R", "", 0, 100, nil}, cpSpec{"Z", "R", 200, 200, nil}),
 			want:  "R:0-100 -:100-200", wantSelf: map[string]int64{"R": 100}, wantGap: 100},
 		{name: "producer and its consumer child that ends the trace: the parent, then the queue as a gap",
-			spans: craft(cs{"R", "", 0, 100, nil}, cs{"P", "R", 10, 20, nil}, cs{"C", "P", 120, 150, nil}),
+			spans: cpCraft(cpSpec{"R", "", 0, 100, nil}, cpSpec{"P", "R", 10, 20, nil}, cpSpec{"C", "P", 120, 150, nil}),
 			want:  "R:0-10 P:10-20 R:20-100 -:100-120 C:120-150", wantGap: 20,
 			wantSelf: map[string]int64{"R": 90, "P": 10, "C": 30}},
 		{name: "a consumer that does not end the trace is not on the path",
-			spans: craft(cs{"R", "", 0, 200, nil}, cs{"P", "R", 10, 20, nil}, cs{"C", "P", 120, 150, nil}),
+			spans: cpCraft(cpSpec{"R", "", 0, 200, nil}, cpSpec{"P", "R", 10, 20, nil}, cpSpec{"C", "P", 120, 150, nil}),
 			want:  "R:0-10 P:10-20 R:20-200", wantSelf: map[string]int64{"R": 190, "P": 10, "C": 30}},
 		{name: "a consumer root linked to its producer is placed under it",
-			spans: craft(cs{"R", "", 0, 100, nil}, cs{"P", "R", 10, 20, nil}, cs{"C", "", 120, 150, []string{"P"}}, cs{"D", "C", 130, 140, nil}),
+			spans: cpCraft(cpSpec{"R", "", 0, 100, nil}, cpSpec{"P", "R", 10, 20, nil}, cpSpec{"C", "", 120, 150, []string{"P"}}, cpSpec{"D", "C", 130, 140, nil}),
 			want:  "R:0-10 P:10-20 R:20-100 -:100-120 C:120-130 D:130-140 C:140-150", wantGap: 20,
 			wantSelf: map[string]int64{"R": 90, "P": 10, "C": 20, "D": 10}, wantLinkedTo: map[string]string{"C": "P"}},
 		{name: "a consumer linked to several producers follows the last to end",
-			spans: craft(cs{"R", "", 0, 100, nil}, cs{"P", "R", 10, 20, nil}, cs{"Q", "R", 10, 30, nil}, cs{"C", "", 120, 150, []string{"P", "Q"}}),
+			spans: cpCraft(cpSpec{"R", "", 0, 100, nil}, cpSpec{"P", "R", 10, 20, nil}, cpSpec{"Q", "R", 10, 30, nil}, cpSpec{"C", "", 120, 150, []string{"P", "Q"}}),
 			want:  "R:0-10 Q:10-30 R:30-100 -:100-120 C:120-150", wantGap: 20,
 			wantSelf: map[string]int64{"R": 80, "P": 10, "Q": 20, "C": 30}, wantLinkedTo: map[string]string{"C": "Q"}},
 		{name: "links in a cycle are cut at the earliest root",
-			spans: craft(cs{"R", "", 0, 50, []string{"S"}}, cs{"S", "", 60, 100, []string{"R"}}),
+			spans: cpCraft(cpSpec{"R", "", 0, 50, []string{"S"}}, cpSpec{"S", "", 60, 100, []string{"R"}}),
 			want:  "R:0-50 -:50-60 S:60-100", wantGap: 10,
 			wantSelf: map[string]int64{"R": 50, "S": 40}, wantLinkedTo: map[string]string{"S": "R"}},
 		{name: "a link into the span's own tree is ignored",
-			spans: craft(cs{"R", "", 0, 100, []string{"A"}}, cs{"A", "R", 10, 20, nil}),
+			spans: cpCraft(cpSpec{"R", "", 0, 100, []string{"A"}}, cpSpec{"A", "R", 10, 20, nil}),
 			want:  "R:0-10 A:10-20 R:20-100", wantSelf: map[string]int64{"R": 90, "A": 10}},
 		{name: "zero-duration spans are never on the path",
-			spans: craft(cs{"R", "", 0, 100, nil}, cs{"Z", "R", 50, 50, nil}, cs{"A", "R", 60, 80, nil}, cs{"E", "R", 80, 80, nil}),
+			spans: cpCraft(cpSpec{"R", "", 0, 100, nil}, cpSpec{"Z", "R", 50, 50, nil}, cpSpec{"A", "R", 60, 80, nil}, cpSpec{"E", "R", 80, 80, nil}),
 			want:  "R:0-60 A:60-80 R:80-100", wantSelf: map[string]int64{"R": 80, "A": 20}},
 		{name: "a zero-duration trace has an empty path",
-			spans: craft(cs{"R", "", 5, 5, nil}, cs{"Z", "R", 5, 5, nil}), want: ""},
+			spans: cpCraft(cpSpec{"R", "", 5, 5, nil}, cpSpec{"Z", "R", 5, 5, nil}), want: ""},
 		{name: "a span ending before it starts lasts zero",
-			spans: craft(cs{"R", "", 0, 100, nil}, cs{"A", "R", 50, 10, nil}),
+			spans: cpCraft(cpSpec{"R", "", 0, 100, nil}, cpSpec{"A", "R", 50, 10, nil}),
 			want:  "R:0-100", wantSelf: map[string]int64{"R": 100}},
 		{name: "overlapping roots: the one running before the later one's start",
-			spans: craft(cs{"R", "", 0, 100, nil}, cs{"O", "missing", 50, 150, nil}),
+			spans: cpCraft(cpSpec{"R", "", 0, 100, nil}, cpSpec{"O", "missing", 50, 150, nil}),
 			want:  "R:0-50 O:50-150", wantSelf: map[string]int64{"R": 100, "O": 100}},
 		{name: "disjoint roots: a gap between them",
-			spans: craft(cs{"R", "", 0, 40, nil}, cs{"O", "missing", 60, 100, nil}),
+			spans: cpCraft(cpSpec{"R", "", 0, 40, nil}, cpSpec{"O", "missing", 60, 100, nil}),
 			want:  "R:0-40 -:40-60 O:60-100", wantGap: 20, wantSelf: map[string]int64{"R": 40, "O": 40}},
 		{name: "an orphan inside the root's time is not on the path",
-			spans: craft(cs{"R", "", 0, 100, nil}, cs{"O", "missing", 20, 60, nil}),
+			spans: cpCraft(cpSpec{"R", "", 0, 100, nil}, cpSpec{"O", "missing", 20, 60, nil}),
 			want:  "R:0-100", wantSelf: map[string]int64{"R": 100, "O": 40}},
 		{name: "the chain ending the trace is the one nearest the root",
-			spans: craft(cs{"R", "", 0, 100, nil}, cs{"A", "R", 50, 100, nil}, cs{"B", "A", 60, 100, nil}),
+			spans: cpCraft(cpSpec{"R", "", 0, 100, nil}, cpSpec{"A", "R", 50, 100, nil}, cpSpec{"B", "A", 60, 100, nil}),
 			want:  "R:0-50 A:50-60 B:60-100", wantSelf: map[string]int64{"R": 50, "A": 10, "B": 40}},
 		{name: "async work inside a followed chain is clipped to its own span",
-			spans: craft(cs{"R", "", 0, 100, nil}, cs{"A", "R", 10, 50, nil}, cs{"X", "A", 40, 150, nil},
-				cs{"Y", "A", 20, 35, nil}, cs{"Z", "Y", 30, 80, nil}),
+			spans: cpCraft(cpSpec{"R", "", 0, 100, nil}, cpSpec{"A", "R", 10, 50, nil}, cpSpec{"X", "A", 40, 150, nil},
+				cpSpec{"Y", "A", 20, 35, nil}, cpSpec{"Z", "Y", 30, 80, nil}),
 			want:     "R:0-10 A:10-20 Y:20-30 Z:30-35 A:35-40 X:40-150",
 			wantSelf: map[string]int64{"R": 60, "A": 15, "X": 110, "Y": 10, "Z": 50}},
 	}
@@ -173,11 +173,11 @@ func TestCriticalPath(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tr := NewTrace(tt.spans)
 			p := tr.CriticalPath()
-			if got := pathString(tr, p); got != tt.want {
+			if got := cpPathString(tr, p); got != tt.want {
 				t.Errorf("path = %q, want %q", got, tt.want)
 			}
-			checkPath(t, tr, p)
-			if got := byName(tr, p.SelfTime); fmt.Sprint(got) != fmt.Sprint(tt.wantSelf) {
+			checkCriticalPath(t, tr, p)
+			if got := cpByName(tr, p.SelfTime); fmt.Sprint(got) != fmt.Sprint(tt.wantSelf) {
 				t.Errorf("SelfTime = %v, want %v", got, tt.wantSelf)
 			}
 			if p.Gap != tt.wantGap {
@@ -203,13 +203,13 @@ func TestCriticalPathEmpty(t *testing.T) {
 	}
 }
 
-// checkPath checks what holds for every critical path: the segments are in
+// checkCriticalPath checks what holds for every critical path: the segments are in
 // order, non-empty, contiguous and tile [Start, End]; each lies within its
 // span's interval; the contributions are the segments' sums and with the
 // gaps make up the duration; the path ends in a span that ends the trace;
 // no self time exceeds its span's duration. (A path ends in a gap only
 // when a zero-duration span ends the trace.)
-func checkPath(t *testing.T, tr *Trace, p CriticalPath) {
+func checkCriticalPath(t *testing.T, tr *Trace, p CriticalPath) {
 	t.Helper()
 	contrib := make([]int64, tr.Len())
 	var gap, sum int64
