@@ -30,8 +30,9 @@ type CriticalPath struct {
 	// is on the path.
 	SelfTime []int64
 	// Contribution is each span's time on the path: the sum of its
-	// segments (at most its self time, except where a child that outlives
-	// it was clipped away).
+	// segments. It can exceed the self time: while a child that is not on
+	// the path runs (it overlapped the next child on the path, or it was
+	// clipped away), the time is the span's own.
 	Contribution []int64
 	// Gap is the time on the path that no span covers (Segments with
 	// Span -1).
