@@ -187,6 +187,10 @@ func TestTracerBottlenecks(t *testing.T) {
 		}},
 		{"the window", "service=frontend&start=" + trNs(trNow.Add(-3*time.Hour).UnixNano()) + "&end=" + trNs(trNow.Add(-time.Hour).UnixNano()),
 			1, 1, 0, 10, []op{{"frontend", "GET /a", 10 * ms, 10 * ms, 1, []string{tid(5)}}}},
+		{"an operation of any service", "operation=GET", 1, 1, 0, 100, []op{
+			{"gateway", "GET", 90 * ms, 90 * ms, 1, []string{tid(4)}},
+			{"frontend", "GET /a", 10 * ms, 10 * ms, 1, []string{tid(4)}},
+		}},
 		{"nothing", "service=nobody", 0, 0, 0, 0, nil},
 	}
 	for _, tt := range tests {
