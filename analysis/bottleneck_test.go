@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -130,5 +131,40 @@ func TestBottleneckAccumulatorResultThenAdd(t *testing.T) {
 	}
 	if a.Traces() != 4 {
 		t.Errorf("Traces() = %d, want 4", a.Traces())
+	}
+}
+
+// TestBottlenecksRandom checks on random traces what must hold whatever
+// the paths: the operations' totals and the gaps make up the latency, each
+// operation's count, maximum and examples agree with its total.
+func TestBottlenecksRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(14, 5))
+	traces := make([]*Trace, 200)
+	for i := range traces {
+		spans := cpRandomTrace(r, 1+r.IntN(40))
+		for k := range spans {
+			spans[k].TraceID = storage.TraceID{0: 0xaa, 14: byte(i >> 8), 15: byte(i)}
+			for l := range spans[k].Links {
+				spans[k].Links[l].TraceID = spans[k].TraceID
+			}
+		}
+		traces[i] = NewTrace(spans)
+	}
+	got := Bottlenecks(traces, BottleneckOptions{Examples: 5})
+	var sum int64
+	for _, b := range got.Operations {
+		sum += b.Total
+		if b.Traces < 1 || b.Traces > got.Traces || b.Max > b.Total || b.Max*int64(b.Traces) < b.Total {
+			t.Errorf("%s/%s: %d traces, max %d, total %d", b.Service, b.Operation, b.Traces, b.Max, b.Total)
+		}
+		if len(b.Examples) != min(5, b.Traces) || b.Examples[0].Time != b.Max {
+			t.Errorf("%s/%s: examples %v for %d traces, max %d", b.Service, b.Operation, b.Examples, b.Traces, b.Max)
+		}
+		if !slices.IsSortedFunc(b.Examples, func(x, y BottleneckExample) int { return worse(y, x) }) {
+			t.Errorf("%s/%s: examples not worst first: %v", b.Service, b.Operation, b.Examples)
+		}
+	}
+	if got.Traces != len(traces) || sum+got.Gap != got.Latency {
+		t.Errorf("%d traces; totals %d + gap %d, latency %d", got.Traces, sum, got.Gap, got.Latency)
 	}
 }
