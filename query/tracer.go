@@ -49,6 +49,8 @@ var tracerRoutes = []tracerRoute{
 	{"/api/tracer/attributes/keys", (*API).tracerAttributeKeys},
 	{"/api/tracer/attributes/values", (*API).tracerAttributeValues},
 	{"/api/tracer/dependencies", (*API).tracerDependencies},
+	{"/api/tracer/traces/{id}/critical-path", (*API).tracerCriticalPath},
+	{"/api/tracer/bottlenecks", (*API).tracerBottlenecks},
 	{"/api/tracer/openapi.yaml", (*API).tracerOpenAPI},
 }
 
