@@ -8,7 +8,7 @@
 //     interval of offsets consistent with every ordered pair of events, and
 //     an adjusted view of a trace (storage is never rewritten).
 //   - critical.go: a trace's critical path, each span's self time and
-//     contribution; bottlenecks across many traces.
+//     contribution; bottleneck.go: bottlenecks across many traces.
 //   - anomaly.go: latency, error-rate and structural anomalies against a
 //     robust baseline.
 //
