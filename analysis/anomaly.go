@@ -217,11 +217,13 @@ func DetectLatency(baseline, current []storage.REDSeries, opts AnomalyOptions) [
 	for i := range baseline {
 		s := &baseline[i]
 		k := seriesKey{s.Service, s.Operation}
+		vals := slices.Grow(base[k], len(s.Points))
 		for j := range s.Points {
-			if p := &s.Points[j]; p.Calls >= o.MinCalls && p.Latency.Count() >= o.MinCalls {
-				base[k] = append(base[k], float64(p.Latency.Quantile(o.Quantile)))
+			if q, ok := stepQuantile(&s.Points[j], o); ok {
+				vals = append(vals, q)
 			}
 		}
+		base[k] = vals
 	}
 	var out []Anomaly
 	var merged storage.Histogram
@@ -235,10 +237,8 @@ func DetectLatency(baseline, current []storage.REDSeries, opts AnomalyOptions) [
 		med, mad := medianMAD(vals)
 		scale := max(madScale*mad, o.MinSpread*med, 1)
 		runs(s.Points, o, func(p *storage.REDPoint) (float64, bool) {
-			if p.Calls < o.MinCalls || p.Latency.Count() < o.MinCalls {
-				return 0, false
-			}
-			return (float64(p.Latency.Quantile(o.Quantile)) - med) / scale, true
+			q, ok := stepQuantile(p, o)
+			return (q - med) / scale, ok
 		}, func(run []*storage.REDPoint) {
 			merged = merged[:0]
 			var calls uint64
@@ -256,6 +256,21 @@ func DetectLatency(baseline, current []storage.REDSeries, opts AnomalyOptions) [
 	}
 	sortAnomalies(out)
 	return out
+}
+
+// stepQuantile returns the latency quantile of one step, or false when the
+// step has under MinCalls calls. Quantile counts the histogram itself; only
+// a step that reads 0 (an empty histogram, or sub-nanosecond spans) is
+// counted again, so that the common case reads the histogram once.
+func stepQuantile(p *storage.REDPoint, o AnomalyOptions) (float64, bool) {
+	if p.Calls < o.MinCalls {
+		return 0, false
+	}
+	q := p.Latency.Quantile(o.Quantile)
+	if q == 0 && p.Latency.Count() < o.MinCalls {
+		return 0, false
+	}
+	return float64(q), true
 }
 
 // DetectErrors finds error-rate spikes: runs of at least MinPoints steps
