@@ -182,6 +182,12 @@ func TestDetectNoiseOnly(t *testing.T) {
 	if got := DetectErrors(base, cur, AnomalyOptions{}); len(got) != 0 {
 		t.Errorf("errors: got %d anomalies, first %+v", len(got), got[0])
 	}
+	// The same noise, judged one step at a time, gives false alarms: the
+	// run of MinPoints steps is what keeps them out (12,000 tests a kind).
+	one := AnomalyOptions{MinPoints: 1}
+	if l, e := len(DetectLatency(base, cur, one)), len(DetectErrors(base, cur, one)); l == 0 || e == 0 {
+		t.Errorf("MinPoints 1: %d latency and %d error anomalies, want some of each", l, e)
+	}
 }
 
 func TestDetectErrors(t *testing.T) {

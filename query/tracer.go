@@ -49,6 +49,7 @@ var tracerRoutes = []tracerRoute{
 	{"/api/tracer/attributes/keys", (*API).tracerAttributeKeys},
 	{"/api/tracer/attributes/values", (*API).tracerAttributeValues},
 	{"/api/tracer/dependencies", (*API).tracerDependencies},
+	{"/api/tracer/anomalies", (*API).tracerAnomalies},
 	{"/api/tracer/openapi.yaml", (*API).tracerOpenAPI},
 }
 
