@@ -3,6 +3,7 @@ package analysis
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -311,6 +312,40 @@ func TestAnomalyOptionsValidate(t *testing.T) {
 		want := DetectLatency(base, cur, AnomalyOptions{})
 		if len(got) != 1 || len(want) != 1 || got[0].Since != want[0].Since || got[0].Score != want[0].Score {
 			t.Fatalf("got %+v, want %+v", got, want)
+		}
+	})
+}
+
+// TestDetectOddInput: points out of order, errors over calls, a step twice,
+// empty series and nil traces neither panic nor mislead.
+func TestDetectOddInput(t *testing.T) {
+	g := redGen{calls: 100, median: 10 * time.Millisecond, errRate: 0.01, change: from(150, func(_ *int, d *time.Duration, e *float64) { *d *= 3; *e = 0.5 })}
+	base, cur := redPair(5, g)
+	slices.Reverse(cur[0].Points)
+	cur[0].Points = append(cur[0].Points, cur[0].Points[0]) // minute 179 twice
+	t.Run("unsorted current", func(t *testing.T) {
+		got := DetectLatency(base, cur, AnomalyOptions{})
+		if len(got) != 1 || got[0].Since != minuteAt(150) || got[0].Last != minuteAt(179) {
+			t.Fatalf("got %+v, want one run from minute 150 to 179", got)
+		}
+	})
+	t.Run("errors over calls count as calls", func(t *testing.T) {
+		odd := slices.Clone(cur[0].Points)
+		for i := range odd {
+			odd[i].Errors = odd[i].Calls * 3
+		}
+		got := DetectErrors(base, []storage.REDSeries{{Service: "api", Operation: "GET /", Points: odd}}, AnomalyOptions{})
+		if len(got) != 1 || got[0].Current != 1 {
+			t.Fatalf("got %+v, want one anomaly at rate 1", got)
+		}
+	})
+	t.Run("empty", func(t *testing.T) {
+		empty := []storage.REDSeries{{Service: "api", Operation: "GET /"}}
+		if got := append(DetectLatency(empty, empty, AnomalyOptions{}), DetectErrors(empty, empty, AnomalyOptions{})...); len(got) != 0 {
+			t.Fatalf("got %+v", got)
+		}
+		if got := DetectStructure([]*Trace{nil, NewTrace(nil)}, []*Trace{NewTrace(nil), nil}, AnomalyOptions{}); len(got) != 0 {
+			t.Fatalf("got %+v", got)
 		}
 	})
 }
