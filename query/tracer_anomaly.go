@@ -19,6 +19,7 @@ const (
 	tracerDefaultAnomalyBaseline = 6 * time.Hour
 	tracerDefaultAnomalySample   = 100
 	tracerMaxAnomalySample       = 1000
+	tracerMaxAnomalyDays         = 28
 )
 
 // anomalyJSON is one anomaly of /api/tracer/anomalies.
@@ -65,7 +66,8 @@ type anomalyWindow struct {
 // end) against the baseline window of the given length just before it.
 // RED series (per operation, at step) and the service graph come from the
 // store's aggregates; structure from a sample of at most sample traces per
-// window (the most recent ones FindTraceIDs gives), read whole.
+// window (the most recent ones FindTraceIDs gives), read whole. With days,
+// the RED baseline is instead the same window on each of the previous days.
 func (a *API) tracerAnomalies(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	start, end, err := a.tracerRange(v, tracerDefaultLookback)
@@ -89,7 +91,12 @@ func (a *API) tracerAnomalies(w http.ResponseWriter, r *http.Request) {
 		a.writeTracerError(w, r, err)
 		return
 	}
-	sample, err := anomalySample(v)
+	sample, err := anomalyInt(v, "sample", tracerDefaultAnomalySample, tracerMaxAnomalySample)
+	if err != nil {
+		a.writeTracerError(w, r, err)
+		return
+	}
+	days, err := anomalyInt(v, "days", 0, tracerMaxAnomalyDays)
 	if err != nil {
 		a.writeTracerError(w, r, err)
 		return
@@ -104,6 +111,10 @@ func (a *API) tracerAnomalies(w http.ResponseWriter, r *http.Request) {
 		a.writeTracerError(w, r, err)
 		return
 	}
+	if err := a.checkRange("days", v.Get("days"), start.Add(-time.Duration(days)*24*time.Hour), end); err != nil {
+		a.writeTracerError(w, r, err)
+		return
+	}
 	service := v.Get("service")
 	ctx := r.Context()
 	base, err := a.anomalyWindow(ctx, service, baseStart, start, step, sample)
@@ -115,6 +126,24 @@ func (a *API) tracerAnomalies(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		a.writeTracerError(w, r, err)
 		return
+	}
+	if days > 0 {
+		// Daily seasonality: RED of the same window on each previous day,
+		// pooled, replaces the baseline's for latency and error rates.
+		base.red = nil
+		for d := 1; d <= days; d++ {
+			back := time.Duration(d) * 24 * time.Hour
+			q := storage.REDQuery{GroupByOperation: true, Start: start.Add(-back), End: end.Add(-back), Step: step}
+			if service != "" {
+				q.Services = []string{service}
+			}
+			red, err := a.store.RED(ctx, q)
+			if err != nil {
+				a.writeTracerError(w, r, fmt.Errorf("red %d days back: %w", d, err))
+				return
+			}
+			base.red = append(base.red, red...)
+		}
 	}
 	opts := analysis.DefaultAnomalyOptions()
 	found := analysis.DetectLatency(base.red, cur.red, opts)
@@ -151,16 +180,15 @@ func (a *API) tracerAnomalies(w http.ResponseWriter, r *http.Request) {
 	}{jsonUnixNano(start.UnixNano()), jsonUnixNano(end.UnixNano()), jsonUnixNano(baseStart.UnixNano()), int64(step), out})
 }
 
-// anomalySample parses sample: 0 to tracerMaxAnomalySample traces per
-// window; "" is the default.
-func anomalySample(v url.Values) (int, error) {
-	s := v.Get("sample")
+// anomalyInt parses parameter name as an integer from 0 to most; "" is def.
+func anomalyInt(v url.Values, name string, def, most int) (int, error) {
+	s := v.Get(name)
 	if s == "" {
-		return tracerDefaultAnomalySample, nil
+		return def, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 || n > tracerMaxAnomalySample {
-		return 0, badParam("sample", s, fmt.Sprintf("an integer from 0 to %d", tracerMaxAnomalySample))
+	if err != nil || n < 0 || n > most {
+		return 0, badParam(name, s, fmt.Sprintf("an integer from 0 to %d", most))
 	}
 	return n, nil
 }

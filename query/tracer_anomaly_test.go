@@ -193,3 +193,91 @@ func TestTracerAnomalies(t *testing.T) {
 		trTracerError(t, body, h, 400, "red")
 	})
 }
+
+// seasonalData is api "GET /" at 25 requests a minute for the seven hours
+// up to trNow, three times as slow in the last hour, and the same hour
+// yesterday as slow: a daily pattern.
+func seasonalData() []storage.Span {
+	var spans []storage.Span
+	var n uint64
+	hour := func(from time.Time, minutes int, slowFrom time.Time) {
+		for m := range minutes {
+			minute := from.Add(time.Duration(m) * time.Minute)
+			for i := range 25 {
+				n++
+				var tid storage.TraceID
+				var sid storage.SpanID
+				binary.BigEndian.PutUint64(tid[8:], n)
+				binary.BigEndian.PutUint64(sid[:], n)
+				start := minute.Add(time.Duration(i) * 2 * time.Second)
+				d := 10*time.Millisecond + time.Duration((m*7+i*13)%11)*200*time.Microsecond
+				if !minute.Before(slowFrom) {
+					d *= 3
+				}
+				spans = append(spans, storage.Span{
+					TraceID: tid, SpanID: sid, Service: "api", Name: "GET /", Kind: storage.KindServer,
+					StartTime: start.UnixNano(), EndTime: start.Add(d).UnixNano(),
+					Resource: []storage.Attribute{{Key: "service.name", Value: "api"}},
+				})
+			}
+		}
+	}
+	hour(trNow.Add(-7*time.Hour), 7*60, trNow.Add(-time.Hour))
+	yesterday := trNow.Add(-25 * time.Hour)
+	hour(yesterday, 60, yesterday)
+	return spans
+}
+
+func TestTracerAnomaliesSeasonal(t *testing.T) {
+	f := newTrFixture(t, DefaultConfig())
+	f.write(t, seasonalData()...)
+	tests := []struct {
+		name, query string
+		want        []string // kind since-minutes-ago
+	}{
+		{"against the hours before", "", []string{"latency 60"}},
+		{"against the same hour yesterday", "days=1", nil},
+		{"against two days, one without data", "days=2", nil},
+		{"a shorter baseline before", "baseline=2h", []string{"latency 60"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got anomalyAnswer
+			f.getJSON(t, "/api/tracer/anomalies?"+tt.query, 200, &got)
+			var found []string
+			for _, a := range got.Anomalies {
+				since, err := strconv.ParseInt(a.Since, 10, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				found = append(found, a.Kind+" "+strconv.FormatInt(int64(trNow.Sub(time.Unix(0, since))/time.Minute), 10))
+			}
+			if !slices.Equal(found, tt.want) {
+				t.Fatalf("got %q, want %q", found, tt.want)
+			}
+		})
+	}
+	bad := []struct{ name, query string }{
+		{"days over 28", "days=29"},
+		{"days not a number", "days=one"},
+	}
+	for _, tt := range bad {
+		t.Run("bad "+tt.name, func(t *testing.T) {
+			code, body, h := f.get(t, "/api/tracer/anomalies?"+tt.query)
+			trTracerError(t, body, h, code, "days")
+			if code != 400 {
+				t.Fatalf("status %d, want 400", code)
+			}
+		})
+	}
+	t.Run("days past the lookback", func(t *testing.T) {
+		cfg := DefaultConfig()
+		cfg.MaxLookback = 24 * time.Hour
+		short := newTrFixture(t, cfg)
+		code, body, h := short.get(t, "/api/tracer/anomalies?days=1")
+		if code != 400 {
+			t.Fatalf("status %d, want 400: %s", code, body)
+		}
+		trTracerError(t, body, h, 400, "days")
+	})
+}
