@@ -2,7 +2,6 @@ package query
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -66,7 +65,7 @@ type anomalyWindow struct {
 // end) against the baseline window of the given length just before it.
 // RED series (per operation, at step) and the service graph come from the
 // store's aggregates; structure from a sample of at most sample traces per
-// window (the most recent ones FindTraceIDs gives), read whole. With days,
+// window (the most recent ones FindTraces gives, in one call). With days,
 // the RED baseline is instead the same window on each of the previous days.
 func (a *API) tracerAnomalies(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
@@ -215,19 +214,13 @@ func (a *API) anomalyWindow(ctx context.Context, service string, start, end time
 	if sample == 0 {
 		return w, nil
 	}
-	ids, err := a.store.FindTraceIDs(ctx, storage.Query{Service: service, StartMin: start, StartMax: last, Limit: sample})
+	traces, err := a.store.FindTraces(ctx, storage.Query{Service: service, StartMin: start, StartMax: last, Limit: sample})
 	if err != nil {
 		return w, fmt.Errorf("sample: %w", err)
 	}
-	for _, id := range ids {
-		t, err := a.store.Trace(ctx, id)
-		if errors.Is(err, storage.ErrNotFound) { // purged since
-			continue
-		}
-		if err != nil {
-			return w, fmt.Errorf("sample trace %s: %w", id, err)
-		}
-		w.sample = append(w.sample, analysis.NewTrace(t.Spans))
+	w.sample = make([]*analysis.Trace, len(traces))
+	for i := range traces {
+		w.sample[i] = analysis.NewTrace(traces[i].Spans)
 	}
 	return w, nil
 }
