@@ -9,8 +9,8 @@
 //     an adjusted view of a trace (storage is never rewritten).
 //   - critical.go: a trace's critical path, each span's self time and
 //     contribution; bottleneck.go: bottlenecks across many traces.
-//   - anomaly.go: latency, error-rate and structural anomalies against a
-//     robust baseline.
+//   - anomaly.go, anomaly_structure.go: latency, error-rate and structural
+//     anomalies against a robust baseline.
 //
 // Every analysis starts from a Trace (NewTrace): the spans indexed once,
 // the tree built and the clocks parsed, without recursion, so that a

@@ -51,6 +51,7 @@ var tracerRoutes = []tracerRoute{
 	{"/api/tracer/dependencies", (*API).tracerDependencies},
 	{"/api/tracer/traces/{id}/critical-path", (*API).tracerCriticalPath},
 	{"/api/tracer/bottlenecks", (*API).tracerBottlenecks},
+	{"/api/tracer/anomalies", (*API).tracerAnomalies},
 	{"/api/tracer/openapi.yaml", (*API).tracerOpenAPI},
 }
 
