@@ -668,7 +668,7 @@ func (s *Store) computeMinutes(ctx context.Context, minutes []int64) error {
 	}
 	ctx = s.writeContext(ctx)
 	if len(edges) > 0 {
-		b, err := s.conn.PrepareBatch(ctx, insertSQL(tableEdges, edgeInsertColumns))
+		b, err := s.prepareBatch(ctx, insertSQL(tableEdges, edgeInsertColumns))
 		if err != nil {
 			return fmt.Errorf("prepare %s batch: %w", tableEdges, err)
 		}
@@ -682,7 +682,7 @@ func (s *Store) computeMinutes(ctx context.Context, minutes []int64) error {
 			return fmt.Errorf("send %s batch: %w", tableEdges, err)
 		}
 	}
-	b, err := s.conn.PrepareBatch(ctx, insertSQL(tableEdgeMins, edgeMinuteInsertColumns))
+	b, err := s.prepareBatch(ctx, insertSQL(tableEdgeMins, edgeMinuteInsertColumns))
 	if err != nil {
 		return fmt.Errorf("prepare %s batch: %w", tableEdgeMins, err)
 	}

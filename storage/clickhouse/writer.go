@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ClickHouse/ch-go/proto"
@@ -256,7 +258,7 @@ func (s *Store) putColumns(c *columns) {
 // reflection and boxes every element, several allocations per span, while
 // Decode fills the column from the flat encoding.
 func (s *Store) send(ctx context.Context, table string, names []string, cols []any, rows int, c *columns) error {
-	b, err := s.conn.PrepareBatch(ctx, insertSQL(table, names))
+	b, err := s.prepareBatch(ctx, insertSQL(table, names))
 	if err != nil {
 		return fmt.Errorf("prepare %s batch: %w", table, err)
 	}
@@ -980,4 +982,23 @@ func (c *columns) redColumns() []any {
 
 func (c *columns) edgeWriteColumns() []any {
 	return []any{c.ewDay, c.ewMinute}
+}
+
+// prepareBatch is conn.PrepareBatch, tried once more on another connection
+// when the first fails on a connection the server had closed while it sat
+// in the pool (clickhouse-go hands those out; its issue #1263). Preparing
+// sends only the INSERT's text and reads the table's header, so nothing was
+// written and trying again cannot write twice.
+func (s *Store) prepareBatch(ctx context.Context, query string) (driver.Batch, error) {
+	b, err := s.conn.PrepareBatch(ctx, query)
+	if err != nil && staleConn(err) && ctx.Err() == nil {
+		b, err = s.conn.PrepareBatch(ctx, query)
+	}
+	return b, err
+}
+
+// staleConn reports whether err is a pooled connection found closed.
+func staleConn(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
