@@ -50,9 +50,11 @@ package analysis
 // alone decides across instances, where timestamps may be skewed: a server
 // span under a client span is a synchronous call.
 //
-// Before and After carry the reason of the path found: ReasonClock when the
-// clocks alone show it (checked first), else ReasonStructure or
-// ReasonClockAndStructure by the edges on the path.
+// Before and After carry the reason, first found of: ReasonClock when one
+// event's clock has seen the other; ReasonStructure when the span tree
+// alone orders them (an ancestor's start); ReasonClock, ReasonStructure
+// when a path of clock edges alone, or of structure edges alone, joins
+// them; ReasonClockAndStructure.
 //
 // Concurrent is claimed only when no path joins the two events either way,
 // both spans carry clocks, neither event's clock is pruned, vclock.Compare
@@ -239,7 +241,7 @@ type Causal struct {
 	endCount []uint64
 	// each node's start events by tick.
 	starts  map[string][]chainItem
-	scratch  sync.Pool
+	scratch sync.Pool
 }
 
 // NewCausal builds the happened-before relation of t.
@@ -695,13 +697,31 @@ func (c *Causal) Relation(a, b Event) Relation {
 	if c.treeBefore(b, a) {
 		return Relation{After, ReasonStructure}
 	}
-	if k, ok := c.reach(ca, cb); ok {
-		return Relation{Before, pathReason(k)}
+	if r, ok := c.path(ca, cb); ok {
+		return Relation{Before, r}
 	}
-	if k, ok := c.reach(cb, ca); ok {
-		return Relation{After, pathReason(k)}
+	if r, ok := c.path(cb, ca); ok {
+		return Relation{After, r}
 	}
 	return c.unordered(a, b)
+}
+
+// path searches a path from u to v and names its reason: a path of clock
+// edges alone, else of structure edges alone, else a mixed one.
+func (c *Causal) path(u, v int32) (Reason, bool) {
+	k, ok := c.reach(u, v, edgeClock|edgeStructure)
+	if !ok {
+		return 0, false
+	}
+	if k == edgeClock|edgeStructure {
+		if _, ok := c.reach(u, v, edgeClock); ok {
+			return ReasonClock, true
+		}
+		if _, ok := c.reach(u, v, edgeStructure); ok {
+			return ReasonStructure, true
+		}
+	}
+	return pathReason(k), true
 }
 
 // Before reports whether a happened before b.
@@ -795,9 +815,9 @@ func (c *Causal) getScratch() *scratch {
 	return &scratch{mark: make([]uint32, n), gen: 1, pred: make([]int32, n), kind: make([]uint8, n)}
 }
 
-// reach searches a path from u to v in the condensed graph and returns the
-// kinds of edges on the path it found.
-func (c *Causal) reach(u, v int32) (uint8, bool) {
+// reach searches a path from u to v in the condensed graph over edges of
+// the kinds in mask and returns the kinds of edges on the path it found.
+func (c *Causal) reach(u, v int32, mask uint8) (uint8, bool) {
 	if !c.maybeReaches(u, v) {
 		return 0, false
 	}
@@ -810,7 +830,7 @@ func (c *Causal) reach(u, v int32) (uint8, bool) {
 		s.stack = s.stack[:len(s.stack)-1]
 		out, kinds := c.fwd.edges(x)
 		for i, w := range out {
-			if s.mark[w] == s.gen {
+			if s.mark[w] == s.gen || kinds[i]&mask == 0 {
 				continue
 			}
 			if w != v && !c.maybeReaches(w, v) {
