@@ -252,7 +252,23 @@ type Causal struct {
 	// each node's start events by tick.
 	starts  map[string][]chainItem
 	scratch sync.Pool
+	// The chain index: chainOf and posOf give each graph node's chain
+	// (-1: none) and position on it (a counter group g's start at 3g, its
+	// ends at 3g+1, its barrier at 3g+2); first[k*chains+q] is the
+	// smallest position on chain q that condensed node k is or reaches.
+	chains    int
+	chainOf   []int16
+	posOf     []int32
+	compChain []int16 // a condensed node's chain (-1: none or several)
+	compPos   []int32
+	first     []int32
+	syncUp    []int32 // the highest ancestor a span's end reaches by synchronous ends
+	hasLinks  bool
 }
+
+// maxChains bounds the chains the index covers (memory: 4 bytes per chain
+// per graph node); events of the others are found by search.
+const maxChains = 64
 
 // NewCausal builds the happened-before relation of t.
 func NewCausal(t *Trace) *Causal {
@@ -269,7 +285,154 @@ func NewCausal(t *Trace) *Causal {
 	c.condense(nodes, es)
 	c.labelTree()
 	c.labelClockComps()
+	c.indexChains(nodes)
+	c.labelSyncUp()
 	return c
+}
+
+// indexChains computes first, in reverse topological order (Tarjan's).
+func (c *Causal) indexChains(nodes int) {
+	nc := len(c.topo)
+	c.compChain = make([]int16, nc)
+	c.compPos = make([]int32, nc)
+	for k := range c.compChain {
+		c.compChain[k] = -1
+	}
+	members := make([]int32, nc)
+	for v := range nodes {
+		k := c.comp[v]
+		members[k]++
+		if q := c.chainOf[v]; q >= 0 {
+			c.compChain[k], c.compPos[k] = q, c.posOf[v]
+		}
+	}
+	for k := range nc {
+		if members[k] > 1 {
+			c.compChain[k] = -1 // a cycle: searched, never indexed
+		}
+	}
+	q := c.chains
+	if q == 0 {
+		return
+	}
+	const inf = 1<<31 - 1
+	c.first = make([]int32, nc*q)
+	for i := range c.first {
+		c.first[i] = inf
+	}
+	for k := range int32(nc) { // successors come first
+		row := c.first[int(k)*q : int(k+1)*q]
+		if ch := c.compChain[k]; ch >= 0 {
+			row[ch] = c.compPos[k]
+		}
+		out, _ := c.fwd.edges(k)
+		for _, w := range out {
+			wr := c.first[int(w)*q : int(w+1)*q]
+			for j := range row {
+				row[j] = min(row[j], wr[j])
+			}
+		}
+	}
+}
+
+// Index answers.
+const (
+	no = iota
+	yes
+	maybe
+)
+
+// indexReach tells from the chain index whether condensed node u reaches
+// v (u != v).
+func (c *Causal) indexReach(u, v int32) int {
+	q := c.compChain[v]
+	if q < 0 {
+		return maybe
+	}
+	f, p := c.first[int(u)*c.chains+int(q)], c.compPos[v]
+	switch {
+	case f > p:
+		return no
+	case f == p: // v itself, or another end of its counter (or start of its tick)
+		return maybe
+	}
+	return yes
+}
+
+// reaches reports whether condensed node u reaches v: the labels, then the
+// chain index, then a backward search from v over what the index cannot
+// decide (spans without clocks, same-counter ends).
+func (c *Causal) reaches(u, v int32) bool {
+	if u == v || !c.maybeReaches(u, v) {
+		return false
+	}
+	switch c.indexReach(u, v) {
+	case yes:
+		return true
+	case no:
+		return false
+	}
+	s := c.getScratch()
+	defer c.scratch.Put(s)
+	s.stack = append(s.stack[:0], v)
+	s.mark[v] = s.gen
+	for len(s.stack) > 0 {
+		x := s.stack[len(s.stack)-1]
+		s.stack = s.stack[:len(s.stack)-1]
+		in, _ := c.bwd.edges(x)
+		for _, p := range in {
+			if p == u {
+				return true
+			}
+			if s.mark[p] == s.gen || !c.maybeReaches(u, p) {
+				continue
+			}
+			s.mark[p] = s.gen
+			switch c.indexReach(u, p) {
+			case yes:
+				return true
+			case maybe:
+				s.stack = append(s.stack, p)
+			}
+		}
+	}
+	return false
+}
+
+// labelSyncUp computes syncUp top-down (in the tree's pre-order).
+func (c *Causal) labelSyncUp() {
+	t := c.t
+	n := t.Len()
+	c.syncUp = make([]int32, n)
+	byPre := make([]int32, n)
+	for i := range n {
+		byPre[c.pre[i]] = int32(i)
+		if len(t.Spans[i].Links) > 0 {
+			c.hasLinks = true
+		}
+	}
+	for _, i := range byPre {
+		c.syncUp[i] = i
+		if p := t.Parent[i]; p >= 0 && c.synchronous(int(p), int(i)) {
+			c.syncUp[i] = c.syncUp[p]
+		}
+	}
+}
+
+// ancestorOrSelf reports whether span x is span y or one of its ancestors.
+func (c *Causal) ancestorOrSelf(x, y int) bool {
+	return c.pre[x] <= c.pre[y] && c.post[y] <= c.post[x]
+}
+
+// structureBefore reports the structure's orders without links: a's span
+// x (its start, or its end) before the end of an ancestor y that x's end
+// reaches through synchronous ends.
+func (c *Causal) structureBefore(a, b Event) bool {
+	if !b.End {
+		return false
+	}
+	x, y := a.Span, b.Span
+	return x != y && c.ancestorOrSelf(y, x) && c.ancestorOrSelf(int(c.syncUp[x]), y)
 }
 
 // taint marks the events that an event of a span without a clock reaches,
@@ -371,6 +534,20 @@ func (c *Causal) edges() (es, possible []edge, nodes, proxies int) {
 			chainItem{t.Clocks[i].Tick, false, int32(2 * i)},
 			chainItem{c.endCount[i], true, int32(2*i + 1)})
 	}
+	// Index the longest chains (maxChains at most): each event's chain
+	// and position (see chainPos).
+	c.chainOf = make([]int16, nodes, nodes+n)
+	c.posOf = make([]int32, nodes, nodes+n)
+	for i := range c.chainOf {
+		c.chainOf[i] = -1
+	}
+	ranked := slices.Clone(names)
+	slices.SortStableFunc(ranked, func(a, b string) int { return cmp.Compare(len(chains[b]), len(chains[a])) })
+	chainID := map[string]int16{}
+	for k, name := range ranked[:min(len(ranked), maxChains)] {
+		chainID[name] = int16(k)
+	}
+	c.chains = min(len(ranked), maxChains)
 	starts := map[string][]chainItem{} // each node's starts by tick
 	type counterGroup struct {
 		count uint64
@@ -379,6 +556,8 @@ func (c *Causal) edges() (es, possible []edge, nodes, proxies int) {
 	groups := map[string][]counterGroup{}
 	for _, name := range names {
 		prevProxy := int32(0)
+		q, indexed := chainID[name]
+		gi := int32(0)
 		ch := chains[name]
 		slices.SortFunc(ch, func(a, b chainItem) int {
 			if c := cmp.Compare(a.count, b.count); c != 0 {
@@ -404,6 +583,12 @@ func (c *Causal) edges() (es, possible []edge, nodes, proxies int) {
 			group := ch[g:h]
 			var gstarts, gends []int32
 			for _, it := range group {
+				if indexed {
+					c.chainOf[it.ev], c.posOf[it.ev] = q, 3*gi
+					if it.end {
+						c.posOf[it.ev]++
+					}
+				}
 				if it.end {
 					gends = append(gends, it.ev)
 				} else {
@@ -446,11 +631,16 @@ func (c *Causal) edges() (es, possible []edge, nodes, proxies int) {
 			} else {
 				bar := int32(nodes)
 				nodes++
+				c.chainOf, c.posOf = append(c.chainOf, -1), append(c.posOf, 0)
+				if indexed {
+					c.chainOf[bar], c.posOf[bar] = q, 3*gi+2
+				}
 				for _, it := range group {
 					add(it.ev, bar, edgeClock)
 				}
 				prev = bar
 			}
+			gi++
 			g = h
 		}
 		starts[name] = st
@@ -776,10 +966,10 @@ func (c *Causal) Relation(a, b Event) Relation {
 	if c.treeBefore(b, a) {
 		return Relation{After, ReasonStructure}
 	}
-	if r, ok := c.path(ca, cb); ok {
+	if r, ok := c.path(a, b, ca, cb); ok {
 		return Relation{Before, r}
 	}
-	if r, ok := c.path(cb, ca); ok {
+	if r, ok := c.path(b, a, cb, ca); ok {
 		return Relation{After, r}
 	}
 	return c.unordered(a, b)
@@ -787,20 +977,19 @@ func (c *Causal) Relation(a, b Event) Relation {
 
 // path searches a path from u to v and names its reason: a path of clock
 // edges alone, else of structure edges alone, else a mixed one.
-func (c *Causal) path(u, v int32) (Reason, bool) {
-	k, ok := c.reach(u, v, edgeClock|edgeStructure)
-	if !ok {
+func (c *Causal) path(a, b Event, u, v int32) (Reason, bool) {
+	if !c.reaches(u, v) {
 		return 0, false
 	}
-	if k == edgeClock|edgeStructure {
-		if _, ok := c.reach(u, v, edgeClock); ok {
-			return ReasonClock, true
-		}
-		if _, ok := c.reach(u, v, edgeStructure); ok {
-			return ReasonStructure, true
+	if c.structureBefore(a, b) {
+		return ReasonStructure, true
+	}
+	if c.hasLinks {
+		if k, ok := c.reach(u, v, edgeStructure); ok {
+			return pathReason(k), true
 		}
 	}
-	return pathReason(k), true
+	return ReasonClockAndStructure, true
 }
 
 // Before reports whether a happened before b.
