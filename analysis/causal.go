@@ -498,7 +498,14 @@ func (c *Causal) edges() (es, possible []edge, nodes, proxies int) {
 	t := c.t
 	n := t.Len()
 	nodes = 2 * n
-	es = make([]edge, 0, 4*n)
+	entries := 0
+	for i := range n {
+		if t.ClockOK[i] {
+			entries += t.Clocks[i].Start.Len() + t.Clocks[i].End.Len()
+		}
+	}
+	es = make([]edge, 0, 6*n+entries)
+	possible = make([]edge, 0, 3*n+entries)
 	add := func(from, to int32, k uint8) { es = append(es, edge{from, to, k}) }
 	for i := range n {
 		s := int32(2 * i)
