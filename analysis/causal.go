@@ -52,47 +52,60 @@ package analysis
 // client span is a synchronous call.
 //
 // Before and After carry the reason, first found of: ReasonClock when one
-// event's clock has seen the other; ReasonStructure when the span tree
-// alone orders them (an ancestor's start); ReasonClock, ReasonStructure
-// when a path of clock edges alone, or of structure edges alone, joins
-// them; ReasonClockAndStructure.
+// event's clock has seen the other (the chains and clock edges alone join
+// them); ReasonStructure when the structure alone does (an ancestor's
+// start; an end that reaches an ancestor's end through synchronous ends;
+// with links, a search over structure edges); else ReasonClockAndStructure.
+// The reason is what these checks show: with inconsistent clocks a pure
+// clock path the clock itself does not show is reported as mixed.
 //
 // Concurrent is claimed only when no path joins the two events either way,
 // both spans carry clocks, neither event's clock is pruned, vclock.Compare
-// of the two clocks says Concurrent, the spans are of different nodes
-// (one process's events are totally ordered, even where the counter cannot
-// tell its ends apart), and the two spans are in one clocked component of
-// the trace: connected through parent and link edges whose both ends carry a
-// clock; and no event of a span without a clock precedes either event in
-// the graph. A plain OpenTelemetry process relays causality that no clock
-// sees: two requests through it are ordered by its own program order, and
-// its response to a Tracer client carries no clock, so everything after such
-// a response (by structure or by any clock that heard of it) may follow
-// events the clocks cannot show. A span without a clock between or before
-// them (a plain hop), an orphan or a second root therefore gives Unknown,
-// never Concurrent. Otherwise
-// the answer is Unknown with the reason: ReasonMissingClock (a span without a
-// clock, or no clocked connection between them), ReasonPrunedClock, or
-// ReasonClock (the clocks order them but the graph does not, which happens
-// only with an end event, see above). Bad data that makes events precede
-// each other both ways (a cycle, such as a parent linking to its own child)
-// gives Unknown with ReasonConflict for the events of the cycle.
+// of the two clocks says Concurrent, the spans are of different nodes (one
+// process's events are totally ordered, even where the counter cannot tell
+// its ends apart), the two spans are in one clocked component of the trace
+// (connected through parent and link edges whose both ends carry a clock),
+// and neither event is tainted: reached, or possibly preceded, by an event
+// of a span without a clock. A plain OpenTelemetry process relays causality
+// that no clock sees: two requests through it are ordered by its own
+// program order, and its response to a Tracer client carries no clock, so
+// what follows such a response may follow events the clocks cannot show.
+// Taint flows along the graph's edges, to the other ends of the same
+// counter of a process (which may follow the tainted one), and to whatever
+// saw a process's counter at or after a tainted end. A span without a clock
+// between or before them (a plain hop), an orphan or a second root
+// therefore gives Unknown, never Concurrent.
+//
+// Otherwise the answer is Unknown with the reason: ReasonMissingClock (a
+// span without a clock, no clocked connection, or taint), ReasonPrunedClock,
+// or ReasonClock (the clocks leave it open: two ends of one node, or a
+// comparison that vclock.Compare orders but the graph does not, which only
+// an end event gives: see above). Bad data that makes events precede each
+// other both ways (a cycle, such as a parent linking to its own child) gives
+// Unknown with ReasonConflict for the events of the cycle.
 //
 // # Cost
 //
-// NewCausal builds the graph (2n events, a barrier node between counter
-// groups of a process, m edges: about 4n structural plus one per clock entry
-// that an event newly saw), condenses its cycles (Tarjan, iterative) and
-// labels the condensed graph with a topological index, two GRAIL interval
-// labellings (random post-order intervals: a node reaches another only if
-// its intervals contain the other's) and the span tree's pre/post order:
-// O(n log n + m) time and memory. A query first tries the clock and the
-// tree (O(1)), then the labels, which refute almost every unreachable pair
-// in O(1); what remains is a depth-first search pruned by the labels and the
-// topological index, O(n+m) in the worst case but usually a short walk.
-// ConcurrentWith is one forward and one backward search, O(n+m);
-// CausalOrder is Kahn's algorithm with a heap, O((n+m) log n). Nothing
-// recurses, so 100,000-deep chains are fine.
+// NewCausal builds the graph (2n events, a barrier node after each counter
+// group of a process with more than one event, m edges: about 4n
+// structural plus one per clock entry that an event newly saw), the taint
+// (one search), condenses cycles (Tarjan, iterative) and labels the
+// condensed graph: a topological index, two GRAIL interval labellings
+// (random post-order intervals: a node reaches another only if its
+// intervals contain the other's), the span tree's pre/post order, and the
+// chain index: for each node and each of the longest 64 process chains, the
+// smallest chain position it reaches (positions: counter group g's start
+// 3g, its ends 3g+1, its barrier 3g+2). Time O(n log n + m*Q) and memory
+// O(m + n*Q) for Q <= 64 chains. A query tries the clocks and the tree
+// (O(1)), the labels and the chain index (O(Q) at most, O(1) per lookup):
+// exact for any event of an indexed process, except two ends of one
+// counter; what remains (spans without clocks, same-counter ends) is a
+// backward search from the later event over the nodes the index cannot
+// decide, pruned by the labels: bounded by the clock-less part of the
+// trace, O(n+m) in the worst case. The reason for a mixed path with links
+// costs one more search over structure edges. ConcurrentWith is one forward
+// and one backward search, O(n+m); CausalOrder is Kahn's algorithm with a
+// heap, O((n+m) log n). Nothing recurses, so 100,000-deep chains are fine.
 
 import (
 	"cmp"
