@@ -666,12 +666,68 @@ func (c *Causal) edges() (es, possible []edge, nodes, proxies int) {
 	}
 	c.starts = starts
 	// What each event saw of other nodes.
+	// nodeChain is what an event that saw a node's counter c needs: the
+	// latest start with tick <= c and the latest counter group <= c; by
+	// binary search, or from dense tables when the counters are dense.
+	type nodeChain struct {
+		starts     []chainItem
+		groups     []counterGroup
+		denseStart []int32 // by counter: the event, -1 for none
+		denseProxy []int32 // by counter: the proxy, 0 for none
+	}
+	byNode := make(map[string]nodeChain, len(names))
+	for _, name := range names {
+		nc := nodeChain{starts: starts[name], groups: groups[name]}
+		if gs := nc.groups; len(gs) > 0 && gs[len(gs)-1].count <= uint64(4*len(gs)+64) {
+			top := gs[len(gs)-1].count
+			nc.denseStart, nc.denseProxy = make([]int32, top+1), make([]int32, top+1)
+			si, gi := 0, 0
+			lastStart, lastProxy := int32(-1), int32(0)
+			for cnt := uint64(0); cnt <= top; cnt++ {
+				for si < len(nc.starts) && nc.starts[si].count <= cnt {
+					lastStart = nc.starts[si].ev
+					si++
+				}
+				for gi < len(gs) && gs[gi].count <= cnt {
+					lastProxy = gs[gi].proxy
+					gi++
+				}
+				nc.denseStart[cnt], nc.denseProxy[cnt] = lastStart, lastProxy
+			}
+		}
+		byNode[name] = nc
+	}
+	var baseEntries []vclock.Entry
 	seen := func(ev int32, node string, clk vclock.Clock, base *vclock.Clock) {
+		baseEntries = baseEntries[:0]
+		if base != nil {
+			for m, k := range base.All() {
+				baseEntries = append(baseEntries, vclock.Entry{Node: m, Count: k})
+			}
+		}
+		j := 0 // base's entries, merged in node order
 		for m, cnt := range clk.All() {
-			if m == node || (base != nil && base.Get(m) >= cnt) {
+			for j < len(baseEntries) && baseEntries[j].Node < m {
+				j++
+			}
+			if m == node || (j < len(baseEntries) && baseEntries[j].Node == m && baseEntries[j].Count >= cnt) {
 				continue
 			}
-			st := starts[m]
+			nc, ok := byNode[m]
+			if !ok {
+				continue
+			}
+			if nc.denseStart != nil {
+				c := min(cnt, uint64(len(nc.denseStart)-1))
+				if e := nc.denseStart[c]; e >= 0 {
+					add(e, ev, edgeClock)
+				}
+				if px := nc.denseProxy[c]; px != 0 {
+					possible = append(possible, edge{px, ev, 0})
+				}
+				continue
+			}
+			st := nc.starts
 			k, found := slices.BinarySearchFunc(st, cnt, func(it chainItem, c uint64) int { return cmp.Compare(it.count, c) })
 			if found {
 				for k+1 < len(st) && st[k+1].count == cnt {
@@ -683,7 +739,7 @@ func (c *Causal) edges() (es, possible []edge, nodes, proxies int) {
 			if k > 0 {
 				add(st[k-1].ev, ev, edgeClock)
 			}
-			gs := groups[m]
+			gs := nc.groups
 			if k, _ := slices.BinarySearchFunc(gs, cnt+1, func(g counterGroup, c uint64) int { return cmp.Compare(g.count, c) }); k > 0 {
 				possible = append(possible, edge{gs[k-1].proxy, ev, 0})
 			}
