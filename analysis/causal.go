@@ -6,12 +6,12 @@ package analysis
 //
 //	type Event struct{ Span int; End bool }       // a span's start or end
 //	func StartOf(span int) Event; func EndOf(span int) Event
-//	type Order int8                               // Same, Before, After, Concurrent, Unknown
+//	type Order int8                               // Unknown (the zero value), Same, Before, After, Concurrent
 //	type Reason uint8                             // ReasonNone, ReasonClock, ReasonStructure,
 //	                                              // ReasonClockAndStructure, ReasonMissingClock,
 //	                                              // ReasonPrunedClock, ReasonConflict, ReasonBadEvent
 //	type Relation struct{ Order Order; Reason Reason }
-//	func NewCausal(t *Trace) *Causal              // O((n+m) log n), built once per trace
+//	func NewCausal(t *Trace) *Causal              // O(n log n + m*chains), built once per trace
 //	func (c *Causal) Trace() *Trace
 //	func (c *Causal) Relation(a, b Event) Relation
 //	func (c *Causal) Before(a, b Event) bool       // Relation(a, b).Order == Before
@@ -573,6 +573,7 @@ func (c *Causal) edges() (es, possible []edge, nodes, proxies int) {
 		proxy int32
 	}
 	groups := map[string][]counterGroup{}
+	var gstartBuf, gendBuf []int32
 	for _, name := range names {
 		prevProxy := int32(0)
 		q, indexed := chainID[name]
@@ -600,7 +601,7 @@ func (c *Causal) edges() (es, possible []edge, nodes, proxies int) {
 				h++
 			}
 			group := ch[g:h]
-			var gstarts, gends []int32
+			gstarts, gends := gstartBuf[:0], gendBuf[:0]
 			for _, it := range group {
 				if indexed {
 					c.chainOf[it.ev], c.posOf[it.ev] = q, 3*gi
@@ -659,6 +660,7 @@ func (c *Causal) edges() (es, possible []edge, nodes, proxies int) {
 				}
 				prev = bar
 			}
+			gstartBuf, gendBuf = gstarts, gends
 			gi++
 			g = h
 		}
