@@ -24,35 +24,39 @@ import (
 // violation is an order whose timestamps contradict it with no skew
 // (T_y < T_x): its bound excludes 0.
 //
-// The orders used (SkewConstraint.Reason) are the ones whose timestamps are
-// sound bounds of the events they order:
+// The orders are happened-before's (Causal.Relation says Before, with its
+// Reason), but not all of them: only those whose timestamps are sound
+// bounds of the events they order, found by the rules below
+// (SkewConstraint.Via), and confirmed by the relation (a candidate it does
+// not confirm, in a cycle of bad data say, is dropped). Orders through
+// other instances are not needed: they add up from these.
 //
-//   - ReasonClock: span b's clock (at its start, or at its end when the
+//   - ViaClock: span b's clock (at its start, or at its end when the
 //     clock moved) has seen the tick of span a's start on another node, so
 //     a's start happened before b's start (or end). Only a start is a tick
 //     of its own: a span's end is not an event of the clock (its end clock
 //     is the clock's state when it ended), so an end is never the earlier
 //     event of a clock order. A gRPC server span, for one, ends after it
 //     has sent its answer, possibly after the caller received it.
-//   - ReasonCall: a span's start precedes the start of its child on another
+//   - ViaCall: a span's start precedes the start of its child on another
 //     instance (a remote call, or a message's consumer).
-//   - ReasonReply: a server span's end precedes the end of its client
+//   - ViaReply: a server span's end precedes the end of its client
 //     parent on another instance, used only when the answer brought no
 //     clock back (a hop without Tracer's SDK): it assumes that the server
 //     span ends before the caller has the answer, true up to the few
 //     microseconds a server may take to close its span.
-//   - ReasonLink: a linked span of the same trace started before the span
+//   - ViaLink: a linked span of the same trace started before the span
 //     that links to it (a batch consumer and its producers).
 //
 // Only orders between two instances count: no offset explains timestamps
 // that go backwards within one instance.
 
-// Reasons for a skew constraint.
+// The rules by which Skew finds its constraints (SkewConstraint.Via).
 const (
-	ReasonClock = "clock"
-	ReasonCall  = "call"
-	ReasonReply = "reply"
-	ReasonLink  = "link"
+	ViaClock = "clock"
+	ViaCall  = "call"
+	ViaReply = "reply"
+	ViaLink  = "link"
 )
 
 // MaxSkewViolations is the most violations a SkewPair lists (the largest);
@@ -64,20 +68,17 @@ const MaxSkewViolations = 20
 // unestimated and SkewReport.Unestimated says so.
 const maxEstimated = 512
 
-// SkewEvent is a span's start (End false) or end.
-type SkewEvent struct {
-	Span int32
-	End  bool
-}
-
 // SkewConstraint is one order between events of two instances: Before
 // happened before After, so that After's instance's clock is ahead of
 // Before's by at most Bound = T_after − T_before. Bound < 0 is a
 // violation: the timestamps contradict the order by −Bound.
 type SkewConstraint struct {
-	Before, After SkewEvent
+	Before, After Event
 	Bound         time.Duration
-	Reason        string
+	// Via is the rule that found the order (ViaClock, ...), Reason what
+	// decided it in happened-before (Causal.Relation).
+	Via    string
+	Reason Reason
 }
 
 // Interval is a closed interval of durations whose ends may be missing
@@ -222,17 +223,19 @@ func (r *SkewReport) Adjusted() []AdjustedSpan {
 	return out
 }
 
-// Skew estimates the clock skew between the instances of t: per pair of
+// Skew estimates the clock skew between the instances of c's trace from
+// its happened-before relation c: per pair of
 // instances the interval of offsets consistent with the orders between
 // their events, and per instance an offset relative to the reference
 // instance (the first root's) that explains every violation. It runs in
 // O(n log n) for n spans and O(k³) for k instances with constraints.
-func Skew(t *Trace) *SkewReport {
+func Skew(c *Causal) *SkewReport {
+	t := c.Trace()
 	r := &SkewReport{Reference: -1, trace: t, Instances: make([]InstanceSkew, len(t.Instances))}
 	if len(t.Roots) > 0 {
 		r.Reference = t.Instance[t.Roots[0]]
 	}
-	cons := skewConstraints(t)
+	cons := skewConstraints(c)
 	r.Pairs = skewPairs(t, cons)
 	r.estimate(t, cons)
 	return r
@@ -240,26 +243,27 @@ func Skew(t *Trace) *SkewReport {
 
 // skewConstraints derives the orders between events of different
 // instances, each once, sorted by (instance pair, Before, After).
-func skewConstraints(t *Trace) []SkewConstraint {
+func skewConstraints(c *Causal) []SkewConstraint {
+	t := c.Trace()
 	var cons []SkewConstraint
-	add := func(before, after SkewEvent, reason string) {
+	add := func(before, after Event, via string) {
 		if t.Instance[before.Span] == t.Instance[after.Span] {
 			return
 		}
 		cons = append(cons, SkewConstraint{
 			Before: before, After: after,
-			Bound:  time.Duration(satSub(t.eventTime(after), t.eventTime(before))),
-			Reason: reason,
+			Bound: time.Duration(satSub(eventTime(t, after), eventTime(t, before))),
+			Via:   via,
 		})
 	}
 	clockConstraints(t, add)
-	for c, p := range t.Parent {
+	for ch, p := range t.Parent {
 		if p < 0 {
 			continue
 		}
-		add(SkewEvent{Span: p}, SkewEvent{Span: int32(c)}, ReasonCall)
-		if t.Spans[p].Kind == storage.KindClient && t.Spans[c].Kind == storage.KindServer && !replyClock(t, p, int32(c)) {
-			add(SkewEvent{Span: int32(c), End: true}, SkewEvent{Span: p, End: true}, ReasonReply)
+		add(StartOf(int(p)), StartOf(ch), ViaCall)
+		if t.Spans[p].Kind == storage.KindClient && t.Spans[ch].Kind == storage.KindServer && !replyClock(t, p, int32(ch)) {
+			add(EndOf(ch), EndOf(int(p)), ViaReply)
 		}
 	}
 	for i := range t.Spans {
@@ -269,7 +273,7 @@ func skewConstraints(t *Trace) []SkewConstraint {
 				continue
 			}
 			if j := t.Index(l.SpanID); j >= 0 && j != i {
-				add(SkewEvent{Span: int32(j)}, SkewEvent{Span: int32(i)}, ReasonLink)
+				add(StartOf(j), StartOf(i), ViaLink)
 			}
 		}
 	}
@@ -284,9 +288,18 @@ func skewConstraints(t *Trace) []SkewConstraint {
 		}
 		return cmpEvent(x.After, y.After)
 	})
-	return slices.CompactFunc(cons, func(x, y SkewConstraint) bool {
+	cons = slices.CompactFunc(cons, func(x, y SkewConstraint) bool {
 		return x.Before == y.Before && x.After == y.After
 	})
+	// One definition of happened-before: keep what the relation confirms.
+	kept := cons[:0]
+	for _, k := range cons {
+		if rel := c.Relation(k.Before, k.After); rel.Order == Before {
+			k.Reason = rel.Reason
+			kept = append(kept, k)
+		}
+	}
+	return slices.Clip(kept)
 }
 
 // replyClock reports whether the answer to client span p's call, served
@@ -299,7 +312,7 @@ func replyClock(t *Trace, p, c int32) bool {
 // moved) and each other node its clock has seen, the order from the
 // latest start on that node that the clock has seen: the tightest of that
 // node's orders to the event.
-func clockConstraints(t *Trace, add func(before, after SkewEvent, reason string)) {
+func clockConstraints(t *Trace, add func(before, after Event, via string)) {
 	// Per node, its spans by tick with the running latest start.
 	type node struct {
 		ticks  []uint64
@@ -357,7 +370,7 @@ func clockConstraints(t *Trace, add func(before, after SkewEvent, reason string)
 				continue
 			}
 			if a := seen(node, count); a >= 0 {
-				add(SkewEvent{Span: a}, SkewEvent{Span: b}, ReasonClock)
+				add(StartOf(int(a)), StartOf(int(b)), ViaClock)
 			}
 		}
 		for node, count := range c.End.All() {
@@ -365,13 +378,13 @@ func clockConstraints(t *Trace, add func(before, after SkewEvent, reason string)
 				continue // nothing the start had not seen
 			}
 			if a := seen(node, count); a >= 0 {
-				add(SkewEvent{Span: a}, SkewEvent{Span: b, End: true}, ReasonClock)
+				add(StartOf(int(a)), EndOf(int(b)), ViaClock)
 			}
 		}
 	}
 }
 
-func (t *Trace) eventTime(e SkewEvent) int64 {
+func eventTime(t *Trace, e Event) int64 {
 	if e.End {
 		return t.Spans[e.Span].EndTime
 	}
@@ -396,7 +409,7 @@ func cmpPair(t *Trace, x, y SkewConstraint) int {
 	return cmp.Compare(xb, yb)
 }
 
-func cmpEvent(x, y SkewEvent) int {
+func cmpEvent(x, y Event) int {
 	if c := cmp.Compare(x.Span, y.Span); c != 0 {
 		return c
 	}
@@ -605,11 +618,11 @@ func (r *SkewReport) estimate(t *Trace, cons []SkewConstraint) {
 // Trace.Instances.
 func fixOrder(t *Trace, dense []int32, w []int64, k, ref int, out []bool) []int {
 	call := make([]bool, k*k)
-	for c, p := range t.Parent {
+	for ch, p := range t.Parent {
 		if p < 0 {
 			continue
 		}
-		x, y := dense[t.Instance[p]], dense[t.Instance[c]]
+		x, y := dense[t.Instance[p]], dense[t.Instance[ch]]
 		if x >= 0 && y >= 0 && x != y {
 			call[int(x)*k+int(y)], call[int(y)*k+int(x)] = true, true
 		}

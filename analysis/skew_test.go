@@ -174,7 +174,7 @@ func pairName(tr *Trace, p SkewPair) string {
 func checkAdjusted(t *testing.T, r *SkewReport, tr *Trace) {
 	t.Helper()
 	adj := r.Adjusted()
-	for _, c := range skewConstraints(tr) {
+	for _, c := range skewConstraints(NewCausal(tr)) {
 		a, b := pairOf(tr, c)
 		contra := r.Instances[a].Contradicted || r.Instances[b].Contradicted
 		for _, p := range r.Pairs {
@@ -185,14 +185,14 @@ func checkAdjusted(t *testing.T, r *SkewReport, tr *Trace) {
 		if contra {
 			continue
 		}
-		at := func(e SkewEvent) int64 {
+		at := func(e Event) int64 {
 			if e.End {
 				return adj[e.Span].End
 			}
 			return adj[e.Span].Start
 		}
 		if at(c.After) < at(c.Before) {
-			t.Errorf("adjusted, %s %v (%d) is still before %v (%d)", c.Reason, c.After, at(c.After), c.Before, at(c.Before))
+			t.Errorf("adjusted, %s %v (%d) is still before %v (%d)", c.Via, c.After, at(c.After), c.Before, at(c.Before))
 		}
 	}
 	for i := range tr.Spans {
@@ -276,7 +276,7 @@ func TestSkew(t *testing.T) {
 			s := newSkewSim(tt.off, tt.noClock...)
 			tt.build(s)
 			tr := s.trace()
-			r := Skew(tr)
+			r := Skew(NewCausal(tr))
 			if r.Reference != instanceOf(t, tr, "a") {
 				t.Errorf("reference %d, want a's instance", r.Reference)
 			}
@@ -349,8 +349,8 @@ func TestSkewReasons(t *testing.T) {
 		noClock []string
 		want    map[string]bool
 	}{
-		{"clocks", nil, map[string]bool{ReasonClock: true}}, // the call is also a clock order
-		{"server without clock", []string{"b"}, map[string]bool{ReasonCall: true, ReasonReply: true}},
+		{"clocks", nil, map[string]bool{ViaClock: true}}, // the call is also a clock order
+		{"server without clock", []string{"b"}, map[string]bool{ViaCall: true, ViaReply: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -360,8 +360,8 @@ func TestSkewReasons(t *testing.T) {
 			s.end(root, 10*ms, nil)
 			tr := s.trace()
 			got := map[string]bool{}
-			for _, c := range skewConstraints(tr) {
-				got[c.Reason] = true
+			for _, c := range skewConstraints(NewCausal(tr)) {
+				got[c.Via] = true
 			}
 			if len(got) != len(tt.want) {
 				t.Errorf("reasons %v, want %v", got, tt.want)
@@ -371,7 +371,7 @@ func TestSkewReasons(t *testing.T) {
 					t.Errorf("reasons %v, want %v", got, tt.want)
 				}
 			}
-			r := Skew(tr)
+			r := Skew(NewCausal(tr))
 			if len(r.Pairs) != 1 || !r.Pairs[0].Skew.HasLo || !r.Pairs[0].Skew.HasHi {
 				t.Fatalf("pairs %+v, want one bounded both ways", r.Pairs)
 			}
@@ -393,7 +393,7 @@ func TestSkewContradicted(t *testing.T) {
 	s.call("a", "b", root, 10*ms, ms, 3*ms, nil)
 	s.end(root, 20*ms, nil)
 	tr := s.trace()
-	r := Skew(tr)
+	r := Skew(NewCausal(tr))
 	if len(r.Pairs) != 1 {
 		t.Fatalf("%d pairs, want 1", len(r.Pairs))
 	}
@@ -428,7 +428,7 @@ func TestSkewContradictedCycle(t *testing.T) {
 		sp(6, "a", 290, 5, storage.KindConsumer), // a − c ≤ −10
 	}
 	tr := NewTrace(spans)
-	r := Skew(tr)
+	r := Skew(NewCausal(tr))
 	for _, p := range r.Pairs {
 		if p.Confidence == ConfidenceContradicted {
 			t.Errorf("pair %d-%d contradicted alone, want only the cycle to be", p.A, p.B)
@@ -468,7 +468,7 @@ func TestSkewBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tr := NewTrace(tt.spans)
-			r := Skew(tr)
+			r := Skew(NewCausal(tr))
 			if len(r.Instances) != len(tr.Instances) {
 				t.Errorf("%d instance estimates for %d instances", len(r.Instances), len(tr.Instances))
 			}
