@@ -164,10 +164,11 @@ type InstanceSkew struct {
 	// the reference in that direction.
 	Range Interval
 	// Offset is the estimate: how far the instance's clock is ahead of the
-	// reference's. It is the smallest shift that explains every violation:
-	// the point of Range nearest to 0 (so 0 when nothing contradicts the
-	// timestamps), chosen jointly so that the offsets of all instances
-	// satisfy every constraint together.
+	// reference's. It is the smallest shift that explains every violation,
+	// chosen jointly so that the offsets of all instances satisfy every
+	// constraint together: instances that can keep their clocks keep them
+	// (Offset 0), the others get the point of what remains of their Range
+	// nearest to 0. With no violation in the trace every Offset is 0.
 	Offset time.Duration
 	// Contradicted is set when the constraints through this instance
 	// contradict each other (a cycle of orders no offsets satisfy); its
@@ -481,11 +482,12 @@ const inf = math.MaxInt64
 // weight is a contradiction. Pairs whose own constraints contradict are
 // left out of the system; instances on a remaining negative cycle are
 // marked Contradicted and left out too. The offsets are then fixed one
-// instance at a time (breadth first from the reference along the calls,
-// see fixOrder),
-// each to the point of its remaining range nearest to 0:
-// a point of a feasible system's projection keeps it feasible, so all
-// offsets satisfy every constraint at once.
+// instance at a time, breadth first from the reference along the calls
+// (see fixOrder): first every instance whose remaining range allows 0 is
+// kept at 0, then each other one gets the point of its remaining range
+// nearest to 0. A point of a feasible system's projection keeps it
+// feasible, so all offsets satisfy every constraint at once: the fewest
+// instances are shifted (greedily), each by the least it must be.
 func (r *SkewReport) estimate(t *Trace, cons []SkewConstraint) {
 	contradicted := map[[2]int32]bool{}
 	for _, p := range r.Pairs {
@@ -587,14 +589,7 @@ func (r *SkewReport) estimate(t *Trace, cons []SkewConstraint) {
 	for i := range k {
 		lo[i], hi[i] = -inf, inf
 	}
-	order := fixOrder(t, dense, w, k, ref, out)
-	for _, f := range order {
-		v := int64(0)
-		if lo[f] > 0 {
-			v = lo[f]
-		} else if hi[f] < 0 {
-			v = hi[f]
-		}
+	fix := func(f int, v int64) {
 		r.Instances[ids[f]].Offset = time.Duration(v)
 		for j := range k {
 			if out[j] {
@@ -607,6 +602,28 @@ func (r *SkewReport) estimate(t *Trace, cons []SkewConstraint) {
 				lo[j] = max(lo[j], satSub(v, e))
 			}
 		}
+	}
+	order := fixOrder(t, dense, w, k, ref, out)
+	// First every instance that may keep its clock, then the others, each
+	// by the least shift the fixed ones leave it.
+	done := make([]bool, k)
+	for _, f := range order {
+		if lo[f] <= 0 && hi[f] >= 0 {
+			done[f] = true
+			fix(f, 0)
+		}
+	}
+	for _, f := range order {
+		if done[f] {
+			continue
+		}
+		v := int64(0)
+		if lo[f] > 0 {
+			v = lo[f]
+		} else if hi[f] < 0 {
+			v = hi[f]
+		}
+		fix(f, v)
 	}
 }
 

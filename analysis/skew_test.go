@@ -234,13 +234,18 @@ func TestSkew(t *testing.T) {
 		offset    map[string]time.Duration // known estimates, worked out by hand
 	}{
 		{name: "no skew", off: map[string]int64{}, build: chain, wantNone: true, tightness: 5 * ms},
-		// b's range: at most its server start − a's call start (52ms − 1ms),
-		// at least its last start (56ms) − a's call end (8ms): [48ms, 51ms].
+		// From a, b's range is at most its server start − a's call start
+		// (52ms − 1ms), at least its last start (56ms) − a's call end
+		// (8ms): [48ms, 51ms]. c's range allows 0, so c keeps its clock,
+		// and then b's call to c (b's start 53ms, c's 3.5ms) puts b at
+		// least 49.5ms ahead.
 		{name: "positive", off: map[string]int64{"b": 50 * ms}, build: chain, wantSkew: []string{"a>b", "b>c"}, tightness: 5 * ms,
-			offset: map[string]time.Duration{"a": 0, "b": 48 * time.Millisecond}},
-		// b's range: [(6ms − 30ms) − 8ms, (2ms − 30ms) − 1ms] = [−32ms, −29ms].
+			offset: map[string]time.Duration{"a": 0, "b": 49500 * time.Microsecond, "c": 0, "d": 0}},
+		// From a, b's range is [(6ms − 30ms) − 8ms, (2ms − 30ms) − 1ms] =
+		// [−32ms, −29ms]; with c at 0, b's call to c allows [−30.5ms,
+		// −28.5ms] of it: −29ms is the least shift.
 		{name: "negative", off: map[string]int64{"b": -30 * ms}, build: chain, wantSkew: []string{"a>b", "b>c"}, tightness: 5 * ms,
-			offset: map[string]time.Duration{"a": 0, "b": -29 * time.Millisecond}},
+			offset: map[string]time.Duration{"a": 0, "b": -29 * time.Millisecond, "c": 0, "d": 0}},
 		{name: "several at once", off: map[string]int64{"b": 20 * ms, "c": -40 * ms, "d": 7 * ms}, build: chain,
 			wantSkew: []string{"a>b", "b>c", "a>d"}, wantConf: map[string]Confidence{"a>b": ConfidenceHigh, "a>d": ConfidenceMedium}},
 		{name: "sub-millisecond", off: map[string]int64{"b": 5 * ms / 2}, build: chain, wantSkew: []string{"a>b"}, tightness: 5 * ms},
