@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tracerdev/tracer/storage"
+	"github.com/tracerdev/tracer/vclock"
 )
 
 // Clock skew.
@@ -33,7 +34,8 @@ import (
 //
 //   - ViaClock: span b's clock (at its start, or at its end when the
 //     clock moved) has seen the tick of span a's start on another node, so
-//     a's start happened before b's start (or end). Only a start is a tick
+//     a's start happened before b's start (or end); a's node is one that
+//     sent b a message (see clockConstraints). Only a start is a tick
 //     of its own: a span's end is not an event of the clock (its end clock
 //     is the clock's state when it ended), so an end is never the earlier
 //     event of a clock order. A gRPC server span, for one, ends after it
@@ -309,10 +311,16 @@ func replyClock(t *Trace, p, c int32) bool {
 	return t.ClockOK[p] && t.ClockOK[c] && t.Clocks[p].End.Get(t.Clocks[c].Node) >= t.Clocks[c].Tick
 }
 
-// clockConstraints adds, for each span's start (and end, when its clock
-// moved) and each other node its clock has seen, the order from the
-// latest start on that node that the clock has seen: the tightest of that
-// node's orders to the event.
+// clockConstraints adds, for each span's start and each node that sent
+// it a message (its remote parent's, its links'), and for each span's end
+// and each node that answered it (its remote children's), the order from
+// the latest start on that node that the event's clock has seen: the
+// tightest of that node's orders to the event. An entry the previous start
+// of the same node (or, for an end, the span's own start) had seen
+// already gives an order implied by that one's and the node's own order,
+// no tighter (the node's timestamps grow with its counter): it is left
+// out, and so are entries that came through other nodes (the orders of
+// those nodes' own messages imply them).
 func clockConstraints(t *Trace, add func(before, after Event, via string)) {
 	// Per node, its spans by tick with the running latest start.
 	type node struct {
@@ -364,18 +372,47 @@ func clockConstraints(t *Trace, add func(before, after Event, via string)) {
 		}
 		return n.latest[k-1]
 	}
-	for _, b := range spans {
+	// The nodes that sent b's start a message (its remote parent, the
+	// spans it links to) and those that answered before its end (its
+	// remote children): the direct messages. Entries that came through
+	// other nodes give orders implied by the direct ones of those nodes.
+	var nodes []string
+	addNode := func(j int, own string) {
+		if j >= 0 && t.ClockOK[j] && t.Clocks[j].Node != own && !slices.Contains(nodes, t.Clocks[j].Node) {
+			nodes = append(nodes, t.Clocks[j].Node)
+		}
+	}
+	for q, b := range spans {
 		c := &t.Clocks[b]
-		for node, count := range c.Start.All() {
-			if node == c.Node {
+		// The previous start on b's node (it precedes b's start): what it
+		// had seen already bounds the skew at least as tightly.
+		var prev *vclock.Clock
+		if q > 0 && t.Clocks[spans[q-1]].Node == c.Node {
+			prev = &t.Clocks[spans[q-1]].Start
+		}
+		nodes = nodes[:0]
+		addNode(int(t.Parent[b]), c.Node)
+		for _, l := range t.Spans[b].Links {
+			if l.TraceID == t.Spans[b].TraceID {
+				addNode(t.Index(l.SpanID), c.Node)
+			}
+		}
+		for _, node := range nodes {
+			count := c.Start.Get(node)
+			if prev != nil && prev.Get(node) >= count {
 				continue
 			}
 			if a := seen(node, count); a >= 0 {
 				add(StartOf(int(a)), StartOf(int(b)), ViaClock)
 			}
 		}
-		for node, count := range c.End.All() {
-			if node == c.Node || count <= c.Start.Get(node) {
+		nodes = nodes[:0]
+		for _, ch := range t.Children[b] {
+			addNode(int(ch), c.Node)
+		}
+		for _, node := range nodes {
+			count := c.End.Get(node)
+			if count <= c.Start.Get(node) {
 				continue // nothing the start had not seen
 			}
 			if a := seen(node, count); a >= 0 {

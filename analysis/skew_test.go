@@ -247,7 +247,16 @@ func TestSkew(t *testing.T) {
 		{name: "negative", off: map[string]int64{"b": -30 * ms}, build: chain, wantSkew: []string{"a>b", "b>c"}, tightness: 5 * ms,
 			offset: map[string]time.Duration{"a": 0, "b": -29 * time.Millisecond, "c": 0, "d": 0}},
 		{name: "several at once", off: map[string]int64{"b": 20 * ms, "c": -40 * ms, "d": 7 * ms}, build: chain,
-			wantSkew: []string{"a>b", "b>c", "a>d"}, wantConf: map[string]Confidence{"a>b": ConfidenceHigh, "a>d": ConfidenceMedium}},
+			wantSkew: []string{"a>b", "b>c", "a>d"}, wantConf: map[string]Confidence{"a>b": ConfidenceMedium, "a>d": ConfidenceMedium}},
+		{name: "three calls: high confidence", off: map[string]int64{"b": 15 * ms},
+			build: func(s *skewSim) {
+				root := s.start("a", storage.KindServer, -1, 0, nil)
+				for i := range int64(3) {
+					s.call("a", "b", root, (1+10*i)*ms, ms, 5*ms, nil)
+				}
+				s.end(root, 40*ms, nil)
+			},
+			wantSkew: []string{"a>b"}, wantConf: map[string]Confidence{"a>b": ConfidenceHigh}, tightness: 8 * ms},
 		{name: "sub-millisecond", off: map[string]int64{"b": 5 * ms / 2}, build: chain, wantSkew: []string{"a>b"}, tightness: 5 * ms},
 		{name: "hop without clocks", off: map[string]int64{"b": -25 * ms}, noClock: []string{"b"}, build: chain,
 			wantSkew: []string{"a>b", "b>c"}, tightness: 5 * ms},
