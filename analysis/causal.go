@@ -45,10 +45,11 @@ package analysis
 // synchronous when its kind is internal, server, client or unspecified (not
 // producer or consumer) and it does not visibly outlive its parent: when the
 // two share a clock node, the child's end counter is not above the parent's;
-// when they share an instance without clocks, the child's end time is not
-// after the parent's (one host's timestamps, so no skew between them). Kind
-// alone decides across instances, where timestamps may be skewed: a server
-// span under a client span is a synchronous call.
+// when they share an instance, the child's end time is not after the
+// parent's (one host's timestamps, so no skew between them; the counter
+// alone cannot tell when nothing ticked in between). Kind alone decides
+// across instances, where timestamps may be skewed: a server span under a
+// client span is a synchronous call.
 //
 // Before and After carry the reason, first found of: ReasonClock when one
 // event's clock has seen the other; ReasonStructure when the span tree
@@ -62,8 +63,14 @@ package analysis
 // (one process's events are totally ordered, even where the counter cannot
 // tell its ends apart), and the two spans are in one clocked component of
 // the trace: connected through parent and link edges whose both ends carry a
-// clock. A span without a clock between them (a plain OpenTelemetry hop), an
-// orphan or a second root therefore gives Unknown, never Concurrent. Otherwise
+// clock; and no event of a span without a clock precedes either event in
+// the graph. A plain OpenTelemetry process relays causality that no clock
+// sees: two requests through it are ordered by its own program order, and
+// its response to a Tracer client carries no clock, so everything after such
+// a response (by structure or by any clock that heard of it) may follow
+// events the clocks cannot show. A span without a clock between or before
+// them (a plain hop), an orphan or a second root therefore gives Unknown,
+// never Concurrent. Otherwise
 // the answer is Unknown with the reason: ReasonMissingClock (a span without a
 // clock, or no clocked connection between them), ReasonPrunedClock, or
 // ReasonClock (the clocks order them but the graph does not, which happens
@@ -234,6 +241,9 @@ type Causal struct {
 	rank   [grailLabels][]int32
 	// pre/post order of the span tree.
 	pre, post []int32
+	// tainted marks the events that an event of a span without a clock
+	// reaches or may precede: their clocks may lack part of their past.
+	tainted []bool
 	// component of the clocked forest (parent and link edges between
 	// clocked spans), -1 for a span without a clock.
 	clockComp []int32
@@ -254,11 +264,54 @@ func NewCausal(t *Trace) *Causal {
 			c.endCount[i] = max(t.Clocks[i].End.Get(t.Clocks[i].Node), t.Clocks[i].Tick)
 		}
 	}
-	es, nodes := c.edges()
+	es, possible, nodes, proxies := c.edges()
+	c.taint(es, possible, nodes, proxies)
 	c.condense(nodes, es)
 	c.labelTree()
 	c.labelClockComps()
 	return c
+}
+
+// taint marks the events that an event of a span without a clock reaches,
+// or may precede (the possible edges of edges).
+func (c *Causal) taint(es, possible []edge, nodes, proxies int) {
+	all := make([]edge, 0, len(es)+len(possible))
+	all = append(all, es...)
+	id := func(v int32) int32 {
+		if v < 0 {
+			return int32(nodes) - v - 1
+		}
+		return v
+	}
+	for _, e := range possible {
+		all = append(all, edge{id(e.from), id(e.to), 0})
+	}
+	g := buildGraph(nodes+proxies, all, false)
+	tainted := make([]bool, nodes+proxies)
+	var stack []int32
+	for i := range c.t.Len() {
+		if c.t.ClockOK[i] {
+			continue
+		}
+		for _, v := range []int32{int32(2 * i), int32(2*i + 1)} {
+			if !tainted[v] {
+				tainted[v] = true
+				stack = append(stack, v)
+			}
+		}
+	}
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		out, _ := g.edges(x)
+		for _, w := range out {
+			if !tainted[w] {
+				tainted[w] = true
+				stack = append(stack, w)
+			}
+		}
+	}
+	c.tainted = tainted[:2*c.t.Len()]
 }
 
 // Trace is the trace the relation is of.
@@ -273,11 +326,16 @@ type chainItem struct {
 
 // edges lists the event graph's edges and its node count (events and
 // barriers).
-func (c *Causal) edges() ([]edge, int) {
+//
+// It also lists, for taint, the edges of "possibly after": each process's
+// ends of one counter may follow each other, and an event that saw counter
+// c of a node may follow its ends up to c. These go through one proxy per
+// counter group (proxy p has the id -(p+1)), chained along the process.
+func (c *Causal) edges() (es, possible []edge, nodes, proxies int) {
 	t := c.t
 	n := t.Len()
-	nodes := 2 * n
-	es := make([]edge, 0, 4*n)
+	nodes = 2 * n
+	es = make([]edge, 0, 4*n)
 	add := func(from, to int32, k uint8) { es = append(es, edge{from, to, k}) }
 	for i := range n {
 		s := int32(2 * i)
@@ -314,7 +372,13 @@ func (c *Causal) edges() ([]edge, int) {
 			chainItem{c.endCount[i], true, int32(2*i + 1)})
 	}
 	starts := map[string][]chainItem{} // each node's starts by tick
+	type counterGroup struct {
+		count uint64
+		proxy int32
+	}
+	groups := map[string][]counterGroup{}
 	for _, name := range names {
+		prevProxy := int32(0)
 		ch := chains[name]
 		slices.SortFunc(ch, func(a, b chainItem) int {
 			if c := cmp.Compare(a.count, b.count); c != 0 {
@@ -346,6 +410,16 @@ func (c *Causal) edges() ([]edge, int) {
 					gstarts = append(gstarts, it.ev)
 					st = append(st, it)
 				}
+			}
+			proxies++
+			px := -int32(proxies)
+			groups[name] = append(groups[name], counterGroup{ch[g].count, px})
+			if prevProxy != 0 {
+				possible = append(possible, edge{prevProxy, px, 0})
+			}
+			prevProxy = px
+			for _, e := range gends {
+				possible = append(possible, edge{e, px, 0}, edge{px, e, 0})
 			}
 			// Entry: the group's starts, else its ends.
 			entry := gstarts
@@ -400,6 +474,10 @@ func (c *Causal) edges() ([]edge, int) {
 			if k > 0 {
 				add(st[k-1].ev, ev, edgeClock)
 			}
+			gs := groups[m]
+			if k, _ := slices.BinarySearchFunc(gs, cnt+1, func(g counterGroup, c uint64) int { return cmp.Compare(g.count, c) }); k > 0 {
+				possible = append(possible, edge{gs[k-1].proxy, ev, 0})
+			}
 		}
 	}
 	for i := range n {
@@ -410,7 +488,7 @@ func (c *Causal) edges() ([]edge, int) {
 		seen(int32(2*i), sc.Node, sc.Start, nil)
 		seen(int32(2*i+1), sc.Node, sc.End, &sc.Start)
 	}
-	return es, nodes
+	return es, possible, nodes, proxies
 }
 
 // synchronous reports whether child's end precedes parent's end (see the
@@ -421,10 +499,11 @@ func (c *Causal) synchronous(parent, child int) bool {
 	case storage.KindProducer, storage.KindConsumer:
 		return false
 	}
-	if t.ClockOK[parent] && t.ClockOK[child] && t.Clocks[parent].Node == t.Clocks[child].Node {
-		return c.endCount[child] <= c.endCount[parent]
+	if t.ClockOK[parent] && t.ClockOK[child] && t.Clocks[parent].Node == t.Clocks[child].Node &&
+		c.endCount[child] > c.endCount[parent] {
+		return false
 	}
-	if t.Instance[parent] == t.Instance[child] && !t.ClockOK[parent] && !t.ClockOK[child] {
+	if t.Instance[parent] == t.Instance[child] {
 		return t.Spans[child].EndTime <= t.Spans[parent].EndTime
 	}
 	return true
@@ -862,7 +941,7 @@ func (c *Causal) unordered(a, b Event) Relation {
 	if ka.Pruned() || kb.Pruned() {
 		return Relation{Unknown, ReasonPrunedClock}
 	}
-	if c.clockComp[a.Span] != c.clockComp[b.Span] {
+	if c.clockComp[a.Span] != c.clockComp[b.Span] || c.tainted[node(a)] || c.tainted[node(b)] {
 		return Relation{Unknown, ReasonMissingClock}
 	}
 	if t.Clocks[a.Span].Node == t.Clocks[b.Span].Node || vclock.Compare(ka, kb) != vclock.Concurrent {
