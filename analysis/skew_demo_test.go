@@ -18,15 +18,15 @@ import (
 	"github.com/tracerdev/tracer/storage"
 )
 
-// demoRecorder keeps the spans a service flushed when it stopped
+// skewRecorder keeps the spans a service flushed when it stopped
 // (tracetest's exporter forgets them on Shutdown).
-type demoRecorder struct{ *tracetest.InMemoryExporter }
+type skewRecorder struct{ *tracetest.InMemoryExporter }
 
-func (demoRecorder) Shutdown(context.Context) error { return nil }
+func (skewRecorder) Shutdown(context.Context) error { return nil }
 
-// runDemo runs a service of examples/demo on a loopback listener until the
+// skewRunService runs a service of examples/demo on a loopback listener until the
 // returned stop is called.
-func runDemo(t *testing.T, run func(context.Context, net.Listener) error) (string, func()) {
+func skewRunService(t *testing.T, run func(context.Context, net.Listener) error) (string, func()) {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -48,20 +48,20 @@ func runDemo(t *testing.T, run func(context.Context, net.Listener) error) (strin
 	return lis.Addr().String(), stop
 }
 
-// demoTraces runs service-a → service-b → service-c of examples/demo, with
+// skewDemoTraces runs service-a → service-b → service-c of examples/demo, with
 // service-b's clock off by skew (demo.Telemetry.Skew), sends searches and
 // a process request, and returns the recorded traces in storage form.
-func demoTraces(t *testing.T, skew time.Duration) map[storage.TraceID][]storage.Span {
+func skewDemoTraces(t *testing.T, skew time.Duration) map[storage.TraceID][]storage.Span {
 	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
-	aSpans, bSpans, cSpans := demoRecorder{tracetest.NewInMemoryExporter()}, demoRecorder{tracetest.NewInMemoryExporter()}, demoRecorder{tracetest.NewInMemoryExporter()}
-	cAddr, stopC := runDemo(t, func(ctx context.Context, lis net.Listener) error {
+	aSpans, bSpans, cSpans := skewRecorder{tracetest.NewInMemoryExporter()}, skewRecorder{tracetest.NewInMemoryExporter()}, skewRecorder{tracetest.NewInMemoryExporter()}
+	cAddr, stopC := skewRunService(t, func(ctx context.Context, lis net.Listener) error {
 		return demo.RunServiceC(ctx, lis, demo.ServiceCConfig{Telemetry: demo.Telemetry{Exporter: cSpans, InstanceID: "svc-c"}, Logger: quiet})
 	})
-	bAddr, stopB := runDemo(t, func(ctx context.Context, lis net.Listener) error {
+	bAddr, stopB := skewRunService(t, func(ctx context.Context, lis net.Listener) error {
 		return demo.RunServiceB(ctx, lis, demo.ServiceBConfig{Telemetry: demo.Telemetry{Exporter: bSpans, InstanceID: "svc-b", Skew: skew}, ServiceC: cAddr, Logger: quiet})
 	})
-	aAddr, stopA := runDemo(t, func(ctx context.Context, lis net.Listener) error {
+	aAddr, stopA := skewRunService(t, func(ctx context.Context, lis net.Listener) error {
 		return demo.RunServiceA(ctx, lis, demo.ServiceAConfig{Telemetry: demo.Telemetry{Exporter: aSpans, InstanceID: "svc-a"}, ServiceB: bAddr, Logger: quiet})
 	})
 	client := &http.Client{Transport: &http.Transport{}}
@@ -81,7 +81,7 @@ func demoTraces(t *testing.T, skew time.Duration) map[storage.TraceID][]storage.
 	stopB()
 	stopC()
 	var spans []storage.Span
-	for _, r := range []demoRecorder{aSpans, bSpans, cSpans} {
+	for _, r := range []skewRecorder{aSpans, bSpans, cSpans} {
 		spans = clickhouse.Convert(spans, r.GetSpans().Snapshots())
 	}
 	traces := map[storage.TraceID][]storage.Span{}
@@ -109,7 +109,7 @@ func TestSkewDemo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for id, spans := range demoTraces(t, tt.skew) {
+			for id, spans := range skewDemoTraces(t, tt.skew) {
 				tr := NewTrace(spans)
 				r := Skew(NewCausal(tr))
 				truth := func(i int32) time.Duration {
