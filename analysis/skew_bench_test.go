@@ -14,15 +14,22 @@ import (
 // different amount: a random call tree, nested properly in time, played
 // out without recursion.
 func skewedCalls(n, k int, seed uint64) *Trace {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	calls := n / 2
-	parent := make([]int, calls)
-	node := make([]string, calls)
-	children := make([][]int, calls)
 	off := map[string]int64{}
 	for i := range k {
 		off["n"+strconv.Itoa(i)] = int64(i%7-3) * 5 * ms
 	}
+	return randomCalls(n, k, rand.New(rand.NewPCG(seed, 1)), off, false)
+}
+
+// randomCalls records n/2 calls between instances "n0".."n{k-1}", clocks
+// off by off, nested properly in time; with jitter, events are apart by
+// random times (1µs to 2ms), else by 1µs. Instances whose offset map
+// holds them under "noclock:"+name run without clocks.
+func randomCalls(n, k int, rng *rand.Rand, off map[string]int64, jitter bool) *Trace {
+	calls := n / 2
+	parent := make([]int, calls)
+	node := make([]string, calls)
+	children := make([][]int, calls)
 	node[0] = "n0"
 	for j := 1; j < calls; j++ {
 		// Mostly deep and narrow, sometimes wide.
@@ -31,11 +38,24 @@ func skewedCalls(n, k int, seed uint64) *Trace {
 		node[j] = "n" + strconv.Itoa(rng.IntN(k))
 		children[p] = append(children[p], j)
 	}
-	s := newSkewSim(off)
+	var noClock []string
+	for i := range k {
+		if _, ok := off["noclock:n"+strconv.Itoa(i)]; ok {
+			noClock = append(noClock, "n"+strconv.Itoa(i))
+		}
+	}
+	s := newSkewSim(off, noClock...)
 	server := make([]int, calls)
 	client := make([]int, calls)
 	var now int64
-	tick := func() int64 { now += 1000; return now }
+	tick := func() int64 {
+		if jitter {
+			now += 1000 + rng.Int64N(2*ms)
+		} else {
+			now += 1000
+		}
+		return now
+	}
 	type frame struct{ call, next int }
 	root := s.start(node[0], storage.KindServer, -1, tick(), nil)
 	server[0], client[0] = root, -1

@@ -528,3 +528,47 @@ func TestInterval(t *testing.T) {
 		})
 	}
 }
+
+// Past maxEstimated instances with constraints, pairs are still reported
+// but offsets are not estimated, and the report says so.
+func TestSkewUnestimated(t *testing.T) {
+	tests := []struct {
+		name        string
+		instances   int
+		unestimated bool
+	}{
+		{"at the limit", maxEstimated - 1, false},
+		{"past it", maxEstimated + 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			off := map[string]int64{}
+			for i := range tt.instances {
+				off["s"+strconv.Itoa(i)] = 10 * ms
+			}
+			s := newSkewSim(off)
+			root := s.start("root", storage.KindServer, -1, 0, nil)
+			for i := range tt.instances {
+				s.call("root", "s"+strconv.Itoa(i), root, int64(i)*10*ms, ms, ms, nil)
+			}
+			s.end(root, int64(tt.instances+1)*10*ms, nil)
+			tr := s.trace()
+			r := Skew(NewCausal(tr))
+			if r.Unestimated != tt.unestimated {
+				t.Errorf("Unestimated %v, want %v", r.Unestimated, tt.unestimated)
+			}
+			if len(r.Pairs) != tt.instances {
+				t.Errorf("%d pairs, want %d", len(r.Pairs), tt.instances)
+			}
+			shifted := 0
+			for _, is := range r.Instances {
+				if is.Offset != 0 {
+					shifted++
+				}
+			}
+			if want := map[bool]int{false: tt.instances, true: 0}[tt.unestimated]; shifted != want {
+				t.Errorf("%d instances shifted, want %d", shifted, want)
+			}
+		})
+	}
+}
