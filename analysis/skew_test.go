@@ -22,6 +22,9 @@ const ms = int64(time.Millisecond)
 type skewSim struct {
 	off     map[string]int64
 	noClock map[string]bool
+	// pruned nodes mark their clocks pruned (as the SDK does past a hop
+	// without clocks, or past its limit).
+	pruned map[string]bool
 	clocks  map[string]*vclock.Clock
 	spans   []storage.Span
 	node    []string
@@ -44,6 +47,9 @@ func depsOf(c vclock.Clock, node string) string {
 		if n != node {
 			parts = append(parts, n+":"+strconv.FormatUint(v, 10))
 		}
+	}
+	if c.Pruned() && len(parts) > 0 {
+		return "!" + strings.Join(parts, ",")
 	}
 	return strings.Join(parts, ",")
 }
@@ -89,6 +95,9 @@ func (s *skewSim) start(node string, kind storage.SpanKind, parent int, at int64
 		c := s.clock(node)
 		if m != nil {
 			c.Merge(*m)
+		}
+		if s.pruned[node] {
+			c.MarkPruned()
 		}
 		tick = c.Tick(node)
 		deps = depsOf(*c, node)
@@ -260,6 +269,10 @@ func TestSkew(t *testing.T) {
 		{name: "sub-millisecond", off: map[string]int64{"b": 5 * ms / 2}, build: chain, wantSkew: []string{"a>b"}, tightness: 5 * ms},
 		{name: "hop without clocks", off: map[string]int64{"b": -25 * ms}, noClock: []string{"b"}, build: chain,
 			wantSkew: []string{"a>b", "b>c"}, tightness: 5 * ms},
+		{name: "pruned clocks", off: map[string]int64{"b": 35 * ms, "c": -20 * ms}, build: func(s *skewSim) {
+			s.pruned = map[string]bool{"b": true, "c": true}
+			chain(s)
+		}, wantSkew: []string{"a>b", "b>c"}, tightness: 5 * ms},
 		{name: "async consumer behind: one direction", off: map[string]int64{"q": -100 * ms},
 			build: func(s *skewSim) {
 				root := s.start("a", storage.KindServer, -1, 0, nil)
@@ -290,6 +303,18 @@ func TestSkew(t *testing.T) {
 			s := newSkewSim(tt.off, tt.noClock...)
 			tt.build(s)
 			tr := s.trace()
+			pruned := 0
+			for i, sp := range tr.Spans {
+				if !s.noClock[sp.Service] && !tr.ClockOK[i] {
+					t.Fatalf("span %d of %s: no clock", i, sp.Service)
+				}
+				if tr.ClockOK[i] && tr.Clocks[i].Start.Pruned() {
+					pruned++
+				}
+			}
+			if (pruned > 0) != (len(s.pruned) > 0) {
+				t.Fatalf("%d spans with pruned clocks, pruned nodes %v", pruned, s.pruned)
+			}
 			r := Skew(NewCausal(tr))
 			if r.Reference != instanceOf(t, tr, "a") {
 				t.Errorf("reference %d, want a's instance", r.Reference)
