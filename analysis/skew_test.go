@@ -25,11 +25,11 @@ type skewSim struct {
 	// pruned nodes mark their clocks pruned (as the SDK does past a hop
 	// without clocks, or past its limit).
 	pruned map[string]bool
-	clocks  map[string]*vclock.Clock
-	spans   []storage.Span
-	node    []string
-	tick    []uint64
-	deps    []string
+	clocks map[string]*vclock.Clock
+	spans  []storage.Span
+	node   []string
+	tick   []uint64
+	deps   []string
 }
 
 func newSkewSim(off map[string]int64, noClock ...string) *skewSim {
