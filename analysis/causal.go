@@ -52,47 +52,60 @@ package analysis
 // client span is a synchronous call.
 //
 // Before and After carry the reason, first found of: ReasonClock when one
-// event's clock has seen the other; ReasonStructure when the span tree
-// alone orders them (an ancestor's start); ReasonClock, ReasonStructure
-// when a path of clock edges alone, or of structure edges alone, joins
-// them; ReasonClockAndStructure.
+// event's clock has seen the other (the chains and clock edges alone join
+// them); ReasonStructure when the structure alone does (an ancestor's
+// start; an end that reaches an ancestor's end through synchronous ends;
+// with links, a search over structure edges); else ReasonClockAndStructure.
+// The reason is what these checks show: with inconsistent clocks a pure
+// clock path the clock itself does not show is reported as mixed.
 //
 // Concurrent is claimed only when no path joins the two events either way,
 // both spans carry clocks, neither event's clock is pruned, vclock.Compare
-// of the two clocks says Concurrent, the spans are of different nodes
-// (one process's events are totally ordered, even where the counter cannot
-// tell its ends apart), and the two spans are in one clocked component of
-// the trace: connected through parent and link edges whose both ends carry a
-// clock; and no event of a span without a clock precedes either event in
-// the graph. A plain OpenTelemetry process relays causality that no clock
-// sees: two requests through it are ordered by its own program order, and
-// its response to a Tracer client carries no clock, so everything after such
-// a response (by structure or by any clock that heard of it) may follow
-// events the clocks cannot show. A span without a clock between or before
-// them (a plain hop), an orphan or a second root therefore gives Unknown,
-// never Concurrent. Otherwise
-// the answer is Unknown with the reason: ReasonMissingClock (a span without a
-// clock, or no clocked connection between them), ReasonPrunedClock, or
-// ReasonClock (the clocks order them but the graph does not, which happens
-// only with an end event, see above). Bad data that makes events precede
-// each other both ways (a cycle, such as a parent linking to its own child)
-// gives Unknown with ReasonConflict for the events of the cycle.
+// of the two clocks says Concurrent, the spans are of different nodes (one
+// process's events are totally ordered, even where the counter cannot tell
+// its ends apart), the two spans are in one clocked component of the trace
+// (connected through parent and link edges whose both ends carry a clock),
+// and neither event is tainted: reached, or possibly preceded, by an event
+// of a span without a clock. A plain OpenTelemetry process relays causality
+// that no clock sees: two requests through it are ordered by its own
+// program order, and its response to a Tracer client carries no clock, so
+// what follows such a response may follow events the clocks cannot show.
+// Taint flows along the graph's edges, to the other ends of the same
+// counter of a process (which may follow the tainted one), and to whatever
+// saw a process's counter at or after a tainted end. A span without a clock
+// between or before them (a plain hop), an orphan or a second root
+// therefore gives Unknown, never Concurrent.
+//
+// Otherwise the answer is Unknown with the reason: ReasonMissingClock (a
+// span without a clock, no clocked connection, or taint), ReasonPrunedClock,
+// or ReasonClock (the clocks leave it open: two ends of one node, or a
+// comparison that vclock.Compare orders but the graph does not, which only
+// an end event gives: see above). Bad data that makes events precede each
+// other both ways (a cycle, such as a parent linking to its own child) gives
+// Unknown with ReasonConflict for the events of the cycle.
 //
 // # Cost
 //
-// NewCausal builds the graph (2n events, a barrier node between counter
-// groups of a process, m edges: about 4n structural plus one per clock entry
-// that an event newly saw), condenses its cycles (Tarjan, iterative) and
-// labels the condensed graph with a topological index, two GRAIL interval
-// labellings (random post-order intervals: a node reaches another only if
-// its intervals contain the other's) and the span tree's pre/post order:
-// O(n log n + m) time and memory. A query first tries the clock and the
-// tree (O(1)), then the labels, which refute almost every unreachable pair
-// in O(1); what remains is a depth-first search pruned by the labels and the
-// topological index, O(n+m) in the worst case but usually a short walk.
-// ConcurrentWith is one forward and one backward search, O(n+m);
-// CausalOrder is Kahn's algorithm with a heap, O((n+m) log n). Nothing
-// recurses, so 100,000-deep chains are fine.
+// NewCausal builds the graph (2n events, a barrier node after each counter
+// group of a process with more than one event, m edges: about 4n
+// structural plus one per clock entry that an event newly saw), the taint
+// (one search), condenses cycles (Tarjan, iterative) and labels the
+// condensed graph: a topological index, two GRAIL interval labellings
+// (random post-order intervals: a node reaches another only if its
+// intervals contain the other's), the span tree's pre/post order, and the
+// chain index: for each node and each of the longest 64 process chains, the
+// smallest chain position it reaches (positions: counter group g's start
+// 3g, its ends 3g+1, its barrier 3g+2). Time O(n log n + m*Q) and memory
+// O(m + n*Q) for Q <= 64 chains. A query tries the clocks and the tree
+// (O(1)), the labels and the chain index (O(Q) at most, O(1) per lookup):
+// exact for any event of an indexed process, except two ends of one
+// counter; what remains (spans without clocks, same-counter ends) is a
+// backward search from the later event over the nodes the index cannot
+// decide, pruned by the labels: bounded by the clock-less part of the
+// trace, O(n+m) in the worst case. The reason for a mixed path with links
+// costs one more search over structure edges. ConcurrentWith is one forward
+// and one backward search, O(n+m); CausalOrder is Kahn's algorithm with a
+// heap, O((n+m) log n). Nothing recurses, so 100,000-deep chains are fine.
 
 import (
 	"cmp"
@@ -252,7 +265,23 @@ type Causal struct {
 	// each node's start events by tick.
 	starts  map[string][]chainItem
 	scratch sync.Pool
+	// The chain index: chainOf and posOf give each graph node's chain
+	// (-1: none) and position on it (a counter group g's start at 3g, its
+	// ends at 3g+1, its barrier at 3g+2); first[k*chains+q] is the
+	// smallest position on chain q that condensed node k is or reaches.
+	chains    int
+	chainOf   []int16
+	posOf     []int32
+	compChain []int16 // a condensed node's chain (-1: none or several)
+	compPos   []int32
+	first     []int32
+	syncUp    []int32 // the highest ancestor a span's end reaches by synchronous ends
+	hasLinks  bool
 }
+
+// maxChains bounds the chains the index covers (memory: 4 bytes per chain
+// per graph node); events of the others are found by search.
+const maxChains = 64
 
 // NewCausal builds the happened-before relation of t.
 func NewCausal(t *Trace) *Causal {
@@ -269,7 +298,154 @@ func NewCausal(t *Trace) *Causal {
 	c.condense(nodes, es)
 	c.labelTree()
 	c.labelClockComps()
+	c.indexChains(nodes)
+	c.labelSyncUp()
 	return c
+}
+
+// indexChains computes first, in reverse topological order (Tarjan's).
+func (c *Causal) indexChains(nodes int) {
+	nc := len(c.topo)
+	c.compChain = make([]int16, nc)
+	c.compPos = make([]int32, nc)
+	for k := range c.compChain {
+		c.compChain[k] = -1
+	}
+	members := make([]int32, nc)
+	for v := range nodes {
+		k := c.comp[v]
+		members[k]++
+		if q := c.chainOf[v]; q >= 0 {
+			c.compChain[k], c.compPos[k] = q, c.posOf[v]
+		}
+	}
+	for k := range nc {
+		if members[k] > 1 {
+			c.compChain[k] = -1 // a cycle: searched, never indexed
+		}
+	}
+	q := c.chains
+	if q == 0 {
+		return
+	}
+	const inf = 1<<31 - 1
+	c.first = make([]int32, nc*q)
+	for i := range c.first {
+		c.first[i] = inf
+	}
+	for k := range int32(nc) { // successors come first
+		row := c.first[int(k)*q : int(k+1)*q]
+		if ch := c.compChain[k]; ch >= 0 {
+			row[ch] = c.compPos[k]
+		}
+		out, _ := c.fwd.edges(k)
+		for _, w := range out {
+			wr := c.first[int(w)*q : int(w+1)*q]
+			for j := range row {
+				row[j] = min(row[j], wr[j])
+			}
+		}
+	}
+}
+
+// Index answers.
+const (
+	no = iota
+	yes
+	maybe
+)
+
+// indexReach tells from the chain index whether condensed node u reaches
+// v (u != v).
+func (c *Causal) indexReach(u, v int32) int {
+	q := c.compChain[v]
+	if q < 0 {
+		return maybe
+	}
+	f, p := c.first[int(u)*c.chains+int(q)], c.compPos[v]
+	switch {
+	case f > p:
+		return no
+	case f == p: // v itself, or another end of its counter (or start of its tick)
+		return maybe
+	}
+	return yes
+}
+
+// reaches reports whether condensed node u reaches v: the labels, then the
+// chain index, then a backward search from v over what the index cannot
+// decide (spans without clocks, same-counter ends).
+func (c *Causal) reaches(u, v int32) bool {
+	if u == v || !c.maybeReaches(u, v) {
+		return false
+	}
+	switch c.indexReach(u, v) {
+	case yes:
+		return true
+	case no:
+		return false
+	}
+	s := c.getScratch()
+	defer c.scratch.Put(s)
+	s.stack = append(s.stack[:0], v)
+	s.mark[v] = s.gen
+	for len(s.stack) > 0 {
+		x := s.stack[len(s.stack)-1]
+		s.stack = s.stack[:len(s.stack)-1]
+		in, _ := c.bwd.edges(x)
+		for _, p := range in {
+			if p == u {
+				return true
+			}
+			if s.mark[p] == s.gen || !c.maybeReaches(u, p) {
+				continue
+			}
+			s.mark[p] = s.gen
+			switch c.indexReach(u, p) {
+			case yes:
+				return true
+			case maybe:
+				s.stack = append(s.stack, p)
+			}
+		}
+	}
+	return false
+}
+
+// labelSyncUp computes syncUp top-down (in the tree's pre-order).
+func (c *Causal) labelSyncUp() {
+	t := c.t
+	n := t.Len()
+	c.syncUp = make([]int32, n)
+	byPre := make([]int32, n)
+	for i := range n {
+		byPre[c.pre[i]] = int32(i)
+		if len(t.Spans[i].Links) > 0 {
+			c.hasLinks = true
+		}
+	}
+	for _, i := range byPre {
+		c.syncUp[i] = i
+		if p := t.Parent[i]; p >= 0 && c.synchronous(int(p), int(i)) {
+			c.syncUp[i] = c.syncUp[p]
+		}
+	}
+}
+
+// ancestorOrSelf reports whether span x is span y or one of its ancestors.
+func (c *Causal) ancestorOrSelf(x, y int) bool {
+	return c.pre[x] <= c.pre[y] && c.post[y] <= c.post[x]
+}
+
+// structureBefore reports the structure's orders without links: a's span
+// x (its start, or its end) before the end of an ancestor y that x's end
+// reaches through synchronous ends.
+func (c *Causal) structureBefore(a, b Event) bool {
+	if !b.End {
+		return false
+	}
+	x, y := a.Span, b.Span
+	return x != y && c.ancestorOrSelf(y, x) && c.ancestorOrSelf(int(c.syncUp[x]), y)
 }
 
 // taint marks the events that an event of a span without a clock reaches,
@@ -335,7 +511,14 @@ func (c *Causal) edges() (es, possible []edge, nodes, proxies int) {
 	t := c.t
 	n := t.Len()
 	nodes = 2 * n
-	es = make([]edge, 0, 4*n)
+	entries := 0
+	for i := range n {
+		if t.ClockOK[i] {
+			entries += t.Clocks[i].Start.Len() + t.Clocks[i].End.Len()
+		}
+	}
+	es = make([]edge, 0, 6*n+entries)
+	possible = make([]edge, 0, 3*n+entries)
 	add := func(from, to int32, k uint8) { es = append(es, edge{from, to, k}) }
 	for i := range n {
 		s := int32(2 * i)
@@ -371,6 +554,20 @@ func (c *Causal) edges() (es, possible []edge, nodes, proxies int) {
 			chainItem{t.Clocks[i].Tick, false, int32(2 * i)},
 			chainItem{c.endCount[i], true, int32(2*i + 1)})
 	}
+	// Index the longest chains (maxChains at most): each event's chain
+	// and position (see chainPos).
+	c.chainOf = make([]int16, nodes, nodes+n)
+	c.posOf = make([]int32, nodes, nodes+n)
+	for i := range c.chainOf {
+		c.chainOf[i] = -1
+	}
+	ranked := slices.Clone(names)
+	slices.SortStableFunc(ranked, func(a, b string) int { return cmp.Compare(len(chains[b]), len(chains[a])) })
+	chainID := map[string]int16{}
+	for k, name := range ranked[:min(len(ranked), maxChains)] {
+		chainID[name] = int16(k)
+	}
+	c.chains = min(len(ranked), maxChains)
 	starts := map[string][]chainItem{} // each node's starts by tick
 	type counterGroup struct {
 		count uint64
@@ -379,6 +576,8 @@ func (c *Causal) edges() (es, possible []edge, nodes, proxies int) {
 	groups := map[string][]counterGroup{}
 	for _, name := range names {
 		prevProxy := int32(0)
+		q, indexed := chainID[name]
+		gi := int32(0)
 		ch := chains[name]
 		slices.SortFunc(ch, func(a, b chainItem) int {
 			if c := cmp.Compare(a.count, b.count); c != 0 {
@@ -404,6 +603,12 @@ func (c *Causal) edges() (es, possible []edge, nodes, proxies int) {
 			group := ch[g:h]
 			var gstarts, gends []int32
 			for _, it := range group {
+				if indexed {
+					c.chainOf[it.ev], c.posOf[it.ev] = q, 3*gi
+					if it.end {
+						c.posOf[it.ev]++
+					}
+				}
 				if it.end {
 					gends = append(gends, it.ev)
 				} else {
@@ -446,11 +651,16 @@ func (c *Causal) edges() (es, possible []edge, nodes, proxies int) {
 			} else {
 				bar := int32(nodes)
 				nodes++
+				c.chainOf, c.posOf = append(c.chainOf, -1), append(c.posOf, 0)
+				if indexed {
+					c.chainOf[bar], c.posOf[bar] = q, 3*gi+2
+				}
 				for _, it := range group {
 					add(it.ev, bar, edgeClock)
 				}
 				prev = bar
 			}
+			gi++
 			g = h
 		}
 		starts[name] = st
@@ -776,10 +986,10 @@ func (c *Causal) Relation(a, b Event) Relation {
 	if c.treeBefore(b, a) {
 		return Relation{After, ReasonStructure}
 	}
-	if r, ok := c.path(ca, cb); ok {
+	if r, ok := c.path(a, b, ca, cb); ok {
 		return Relation{Before, r}
 	}
-	if r, ok := c.path(cb, ca); ok {
+	if r, ok := c.path(b, a, cb, ca); ok {
 		return Relation{After, r}
 	}
 	return c.unordered(a, b)
@@ -787,20 +997,19 @@ func (c *Causal) Relation(a, b Event) Relation {
 
 // path searches a path from u to v and names its reason: a path of clock
 // edges alone, else of structure edges alone, else a mixed one.
-func (c *Causal) path(u, v int32) (Reason, bool) {
-	k, ok := c.reach(u, v, edgeClock|edgeStructure)
-	if !ok {
+func (c *Causal) path(a, b Event, u, v int32) (Reason, bool) {
+	if !c.reaches(u, v) {
 		return 0, false
 	}
-	if k == edgeClock|edgeStructure {
-		if _, ok := c.reach(u, v, edgeClock); ok {
-			return ReasonClock, true
-		}
-		if _, ok := c.reach(u, v, edgeStructure); ok {
-			return ReasonStructure, true
+	if c.structureBefore(a, b) {
+		return ReasonStructure, true
+	}
+	if c.hasLinks {
+		if k, ok := c.reach(u, v, edgeStructure); ok {
+			return pathReason(k), true
 		}
 	}
-	return pathReason(k), true
+	return ReasonClockAndStructure, true
 }
 
 // Before reports whether a happened before b.

@@ -63,7 +63,8 @@ type sim struct {
 	rng   *rand.Rand
 	ps    []simProc
 	spans []*simSpan
-	open  []int
+	open  idxSet // open spans
+	ready idxSet // open spans whose remote calls have ended
 	msgs  []simMsg
 	now   int64
 	out   simTrace
@@ -83,10 +84,10 @@ func simulate(rng *rand.Rand, n, procs, limit int, plainRate float64) (simTrace,
 			deps: vclock.New(limit), god: vclock.New(vclock.MaxLimit), skew: rng.Int64N(20001) - 10000}
 	}
 	m.start(0, -1, storage.KindServer, nil, -1)
-	for len(m.spans) < n && len(m.open) > 0 {
+	for len(m.spans) < n && m.open.len() > 0 {
 		r := rng.Float64()
 		switch {
-		case r < 0.30 && len(m.open) > 1:
+		case r < 0.30 && m.open.len() > 1:
 			m.endRandom(true)
 		case r < 0.40 && len(m.msgs) > 0:
 			k := rng.IntN(len(m.msgs))
@@ -99,7 +100,7 @@ func simulate(rng *rand.Rand, n, procs, limit int, plainRate float64) (simTrace,
 				m.start(proc, -1, storage.KindConsumer, &msg, msg.producer)
 			}
 		default:
-			p := m.open[rng.IntN(len(m.open))]
+			p := m.open.random(rng)
 			pp := m.spans[p].proc
 			switch k := rng.IntN(10); {
 			case k < 3:
@@ -110,15 +111,15 @@ func simulate(rng *rand.Rand, n, procs, limit int, plainRate float64) (simTrace,
 				m.msgs = append(m.msgs, simMsg{producer: pr, clock: proc.clock(), godClock: proc.god.Copy(), plain: proc.plain})
 			default:
 				c := m.start(pp, p, storage.KindClient, nil, -1)
-				m.spans[p].openSync++
+				m.addSync(p, 1)
 				proc := &m.ps[pp]
 				msg := simMsg{clock: proc.clock(), godClock: proc.god.Copy(), plain: proc.plain}
 				m.start(rng.IntN(procs), c, storage.KindServer, &msg, -1)
-				m.spans[c].openSync++
+				m.addSync(c, 1)
 			}
 		}
 	}
-	for len(m.open) > 0 {
+	for m.open.len() > 0 {
 		m.endRandom(false)
 	}
 	for _, sp := range m.spans {
@@ -169,7 +170,8 @@ func (m *sim) start(proc, parent int, kind storage.SpanKind, in *simMsg, link in
 	}
 	m.spans = append(m.spans, sp)
 	i := len(m.spans) - 1
-	m.open = append(m.open, i)
+	m.open.add(i)
+	m.ready.add(i)
 	m.out.godStart[id] = p.god.Copy()
 	return i
 }
@@ -177,20 +179,63 @@ func (m *sim) start(proc, parent int, kind storage.SpanKind, in *simMsg, link in
 // endRandom ends a random open span whose remote calls have ended, not
 // the root while the trace grows.
 func (m *sim) endRandom(growing bool) {
-	var ready []int
-	for k, i := range m.open {
-		if m.spans[i].openSync == 0 && (!growing || i != 0) {
-			ready = append(ready, k)
-		}
-	}
-	if len(ready) == 0 {
+	if m.ready.len() == 0 || (growing && m.ready.len() == 1 && m.ready.has(0)) {
 		return
 	}
-	k := ready[m.rng.IntN(len(ready))]
-	i := m.open[k]
-	m.open = slices.Delete(m.open, k, k+1)
+	i := m.ready.random(m.rng)
+	for growing && i == 0 {
+		i = m.ready.random(m.rng)
+	}
+	m.open.remove(i)
+	m.ready.remove(i)
 	m.end(i)
 }
+
+// addSync changes span i's count of open remote calls.
+func (m *sim) addSync(i, d int) {
+	sp := m.spans[i]
+	sp.openSync += d
+	switch {
+	case sp.openSync == 0 && sp.open:
+		m.ready.add(i)
+	case sp.openSync > 0:
+		m.ready.remove(i)
+	}
+}
+
+// idxSet is a set of span indexes with O(1) add, remove and random pick.
+type idxSet struct {
+	items []int
+	pos   map[int]int
+}
+
+func (s *idxSet) len() int { return len(s.items) }
+
+func (s *idxSet) has(i int) bool { _, ok := s.pos[i]; return ok }
+
+func (s *idxSet) add(i int) {
+	if s.pos == nil {
+		s.pos = map[int]int{}
+	}
+	if _, ok := s.pos[i]; !ok {
+		s.pos[i] = len(s.items)
+		s.items = append(s.items, i)
+	}
+}
+
+func (s *idxSet) remove(i int) {
+	k, ok := s.pos[i]
+	if !ok {
+		return
+	}
+	last := s.items[len(s.items)-1]
+	s.items[k] = last
+	s.pos[last] = k
+	s.items = s.items[:len(s.items)-1]
+	delete(s.pos, i)
+}
+
+func (s *idxSet) random(rng *rand.Rand) int { return s.items[rng.IntN(len(s.items))] }
 
 func (m *sim) end(i int) {
 	sp := m.spans[i]
@@ -225,9 +270,9 @@ func (m *sim) end(i int) {
 			par.reply = p.clock()
 		}
 		par.godReply, par.replyPlain, par.hasReply = p.god.Copy(), p.plain, true
-		par.openSync--
+		m.addSync(sp.parent, -1)
 	case storage.KindClient:
-		par.openSync--
+		m.addSync(sp.parent, -1)
 	}
 }
 

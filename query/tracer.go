@@ -45,6 +45,7 @@ type tracerRoute struct {
 var tracerRoutes = []tracerRoute{
 	{"/api/tracer/traces/{id}", (*API).tracerTrace},
 	{"/api/tracer/traces/{id}/skew", (*API).tracerSkew},
+	{"/api/tracer/traces/{id}/causal", (*API).tracerCausal},
 	{"/api/tracer/trace-summaries", (*API).tracerSummaries},
 	{"/api/tracer/red", (*API).tracerRED},
 	{"/api/tracer/attributes/keys", (*API).tracerAttributeKeys},
