@@ -81,6 +81,8 @@ type SkewConstraint struct {
 	// decided it in happened-before (Causal.Relation).
 	Via    string
 	Reason Reason
+
+	pair int64 // the instance pair, smaller first, as one number
 }
 
 // Interval is a closed interval of durations whose ends may be missing
@@ -253,10 +255,15 @@ func skewConstraints(c *Causal) []SkewConstraint {
 		if t.Instance[before.Span] == t.Instance[after.Span] {
 			return
 		}
+		x, y := t.Instance[before.Span], t.Instance[after.Span]
+		if x > y {
+			x, y = y, x
+		}
 		cons = append(cons, SkewConstraint{
 			Before: before, After: after,
 			Bound: time.Duration(satSub(eventTime(t, after), eventTime(t, before))),
 			Via:   via,
+			pair:  int64(x)<<32 | int64(y),
 		})
 	}
 	clockConstraints(t, add)
@@ -283,7 +290,7 @@ func skewConstraints(c *Causal) []SkewConstraint {
 	// One constraint per pair of events: a clock order and a call may
 	// order the same two.
 	slices.SortFunc(cons, func(x, y SkewConstraint) int {
-		if c := cmpPair(t, x, y); c != 0 {
+		if c := cmp.Compare(x.pair, y.pair); c != 0 {
 			return c
 		}
 		if c := cmpEvent(x.Before, y.Before); c != 0 {
@@ -334,8 +341,19 @@ func clockConstraints(t *Trace, add func(before, after Event, via string)) {
 			spans = append(spans, int32(i))
 		}
 	}
+	// Nodes numbered once: sorting by number is cheaper than by name.
+	nodeNum := make([]int32, len(t.Spans))
+	nums := map[string]int32{}
+	for _, i := range spans {
+		k, ok := nums[t.Clocks[i].Node]
+		if !ok {
+			k = int32(len(nums))
+			nums[t.Clocks[i].Node] = k
+		}
+		nodeNum[i] = k
+	}
 	slices.SortFunc(spans, func(a, b int32) int {
-		if c := cmp.Compare(t.Clocks[a].Node, t.Clocks[b].Node); c != 0 {
+		if c := cmp.Compare(nodeNum[a], nodeNum[b]); c != 0 {
 			return c
 		}
 		return cmp.Compare(t.Clocks[a].Tick, t.Clocks[b].Tick)
@@ -387,7 +405,7 @@ func clockConstraints(t *Trace, add func(before, after Event, via string)) {
 		// The previous start on b's node (it precedes b's start): what it
 		// had seen already bounds the skew at least as tightly.
 		var prev *vclock.Clock
-		if q > 0 && t.Clocks[spans[q-1]].Node == c.Node {
+		if q > 0 && nodeNum[spans[q-1]] == nodeNum[b] {
 			prev = &t.Clocks[spans[q-1]].Start
 		}
 		nodes = nodes[:0]
@@ -436,15 +454,6 @@ func pairOf(t *Trace, c SkewConstraint) (int32, int32) {
 		a, b = b, a
 	}
 	return a, b
-}
-
-func cmpPair(t *Trace, x, y SkewConstraint) int {
-	xa, xb := pairOf(t, x)
-	ya, yb := pairOf(t, y)
-	if c := cmp.Compare(xa, ya); c != 0 {
-		return c
-	}
-	return cmp.Compare(xb, yb)
 }
 
 func cmpEvent(x, y Event) int {
