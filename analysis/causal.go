@@ -109,7 +109,6 @@ package analysis
 
 import (
 	"cmp"
-	"container/heap"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -667,12 +666,68 @@ func (c *Causal) edges() (es, possible []edge, nodes, proxies int) {
 	}
 	c.starts = starts
 	// What each event saw of other nodes.
+	// nodeChain is what an event that saw a node's counter c needs: the
+	// latest start with tick <= c and the latest counter group <= c; by
+	// binary search, or from dense tables when the counters are dense.
+	type nodeChain struct {
+		starts     []chainItem
+		groups     []counterGroup
+		denseStart []int32 // by counter: the event, -1 for none
+		denseProxy []int32 // by counter: the proxy, 0 for none
+	}
+	byNode := make(map[string]nodeChain, len(names))
+	for _, name := range names {
+		nc := nodeChain{starts: starts[name], groups: groups[name]}
+		if gs := nc.groups; len(gs) > 0 && gs[len(gs)-1].count <= uint64(4*len(gs)+64) {
+			top := gs[len(gs)-1].count
+			nc.denseStart, nc.denseProxy = make([]int32, top+1), make([]int32, top+1)
+			si, gi := 0, 0
+			lastStart, lastProxy := int32(-1), int32(0)
+			for cnt := uint64(0); cnt <= top; cnt++ {
+				for si < len(nc.starts) && nc.starts[si].count <= cnt {
+					lastStart = nc.starts[si].ev
+					si++
+				}
+				for gi < len(gs) && gs[gi].count <= cnt {
+					lastProxy = gs[gi].proxy
+					gi++
+				}
+				nc.denseStart[cnt], nc.denseProxy[cnt] = lastStart, lastProxy
+			}
+		}
+		byNode[name] = nc
+	}
+	var baseEntries []vclock.Entry
 	seen := func(ev int32, node string, clk vclock.Clock, base *vclock.Clock) {
+		baseEntries = baseEntries[:0]
+		if base != nil {
+			for m, k := range base.All() {
+				baseEntries = append(baseEntries, vclock.Entry{Node: m, Count: k})
+			}
+		}
+		j := 0 // base's entries, merged in node order
 		for m, cnt := range clk.All() {
-			if m == node || (base != nil && base.Get(m) >= cnt) {
+			for j < len(baseEntries) && baseEntries[j].Node < m {
+				j++
+			}
+			if m == node || (j < len(baseEntries) && baseEntries[j].Node == m && baseEntries[j].Count >= cnt) {
 				continue
 			}
-			st := starts[m]
+			nc, ok := byNode[m]
+			if !ok {
+				continue
+			}
+			if nc.denseStart != nil {
+				c := min(cnt, uint64(len(nc.denseStart)-1))
+				if e := nc.denseStart[c]; e >= 0 {
+					add(e, ev, edgeClock)
+				}
+				if px := nc.denseProxy[c]; px != 0 {
+					possible = append(possible, edge{px, ev, 0})
+				}
+				continue
+			}
+			st := nc.starts
 			k, found := slices.BinarySearchFunc(st, cnt, func(it chainItem, c uint64) int { return cmp.Compare(it.count, c) })
 			if found {
 				for k+1 < len(st) && st[k+1].count == cnt {
@@ -684,7 +739,7 @@ func (c *Causal) edges() (es, possible []edge, nodes, proxies int) {
 			if k > 0 {
 				add(st[k-1].ev, ev, edgeClock)
 			}
-			gs := groups[m]
+			gs := nc.groups
 			if k, _ := slices.BinarySearchFunc(gs, cnt+1, func(g counterGroup, c uint64) int { return cmp.Compare(g.count, c) }); k > 0 {
 				possible = append(possible, edge{gs[k-1].proxy, ev, 0})
 			}
@@ -1210,40 +1265,57 @@ func (c *Causal) closure(u int32, g *graph) []bool {
 func (c *Causal) CausalOrder() []int {
 	t := c.t
 	nc := len(c.topo)
-	// Each condensed node's members and key.
-	members := make([][]int32, nc)
+	// Each condensed node's member events (in event order, so by span
+	// index), in one array: memberOf[k] is events[off[k]:off[k+1]].
+	off := make([]int32, nc+1)
+	for ev := range 2 * t.Len() {
+		off[c.comp[ev]+1]++
+	}
+	for k := range nc {
+		off[k+1] += off[k]
+	}
+	events := make([]int32, 2*t.Len())
+	next := slices.Clone(off[:nc])
 	for ev := range 2 * t.Len() {
 		k := c.comp[ev]
-		members[k] = append(members[k], int32(ev))
+		events[next[k]] = int32(ev)
+		next[k]++
 	}
-	key := func(k int32) orderKey {
-		best := orderKey{time: -1 << 63, idx: -1} // barriers go first
-		for i, ev := range members[k] {
-			sp := int(ev / 2)
-			ok := orderKey{time: t.Spans[sp].StartTime, idx: int32(sp), end: ev%2 == 1}
-			if ev%2 == 1 {
-				ok.time = t.Spans[sp].EndTime
+	members := func(k int32) []int32 { return events[off[k]:off[k+1]] }
+	// Each condensed node's key, in one pass over the spans (barriers,
+	// without members, go first).
+	keys := make([]orderKey, nc)
+	has := make([]bool, nc)
+	for i := range keys {
+		keys[i] = orderKey{time: -1 << 63, idx: -1}
+	}
+	for sp := range t.Len() {
+		s := &t.Spans[sp]
+		for _, ok := range [2]orderKey{{time: s.StartTime, idx: int32(sp)}, {time: s.EndTime, idx: int32(sp), end: true}} {
+			k := c.comp[2*sp]
+			if ok.end {
+				k = c.comp[2*sp+1]
 			}
-			if i == 0 || ok.less(best) {
-				best = ok
+			if !has[k] || ok.less(keys[k]) {
+				keys[k], has[k] = ok, true
 			}
 		}
-		return best
 	}
+	key := func(k int32) orderKey { return keys[k] }
 	indeg := make([]int32, nc)
 	for _, w := range c.fwd.to {
 		indeg[w]++
 	}
-	h := &orderHeap{}
+	var h orderHeap
 	for k := range int32(nc) {
 		if indeg[k] == 0 {
-			heap.Push(h, orderItem{key(k), k})
+			h.push(orderItem{key(k), k})
 		}
 	}
 	out := make([]int, 0, t.Len())
-	for h.Len() > 0 {
-		it := heap.Pop(h).(orderItem)
-		for _, ev := range members[it.node] { // in event order: by span index
+	for len(h) > 0 {
+		it := h.pop()
+		for _, ev := range members(it.node) {
 			if ev%2 == 0 {
 				out = append(out, int(ev/2))
 			}
@@ -1251,7 +1323,7 @@ func (c *Causal) CausalOrder() []int {
 		out2, _ := c.fwd.edges(it.node)
 		for _, w := range out2 {
 			if indeg[w]--; indeg[w] == 0 {
-				heap.Push(h, orderItem{key(w), w})
+				h.push(orderItem{key(w), w})
 			}
 		}
 	}
@@ -1279,15 +1351,42 @@ type orderItem struct {
 	node int32
 }
 
+// orderHeap is a binary min-heap of orderItems by key.
 type orderHeap []orderItem
 
-func (h orderHeap) Len() int           { return len(h) }
-func (h orderHeap) Less(i, j int) bool { return h[i].key.less(h[j].key) }
-func (h orderHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *orderHeap) Push(x any)        { *h = append(*h, x.(orderItem)) }
-func (h *orderHeap) Pop() any {
-	old := *h
-	it := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return it
+func (h *orderHeap) push(it orderItem) {
+	*h = append(*h, it)
+	a := *h
+	for i := len(a) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !a[i].key.less(a[p].key) {
+			break
+		}
+		a[i], a[p] = a[p], a[i]
+		i = p
+	}
+}
+
+func (h *orderHeap) pop() orderItem {
+	a := *h
+	top := a[0]
+	last := len(a) - 1
+	a[0] = a[last]
+	a = a[:last]
+	for i := 0; ; {
+		l, m := 2*i+1, i
+		if l < len(a) && a[l].key.less(a[m].key) {
+			m = l
+		}
+		if r := l + 1; r < len(a) && a[r].key.less(a[m].key) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		a[i], a[m] = a[m], a[i]
+		i = m
+	}
+	*h = a
+	return top
 }

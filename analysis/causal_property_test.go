@@ -3,8 +3,12 @@ package analysis
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/tracerdev/tracer/storage"
 	"github.com/tracerdev/tracer/vclock"
 )
 
@@ -247,5 +251,70 @@ func TestSimulationCoverage(t *testing.T) {
 	}
 	if concurrent == 0 || unknownHop == 0 || pruned == 0 || plain == 0 {
 		t.Errorf("concurrent %d, truly concurrent but unknown across a hop %d, pruned %d, plain %d: want all > 0", concurrent, unknownHop, pruned, plain)
+	}
+}
+
+// scaleClocks multiplies every counter of spans' clocks by k: a monotone
+// change of the counters, which must not change any answer. Large sparse
+// counters take the index's binary searches instead of its dense tables.
+func scaleClocks(t *testing.T, spans []storage.Span, k uint64) []storage.Span {
+	t.Helper()
+	out := make([]storage.Span, len(spans))
+	for i, s := range spans {
+		s.Attributes = slices.Clone(s.Attributes)
+		for j, a := range s.Attributes {
+			switch a.Key {
+			case vclock.AttrTick, vclock.AttrEndTick:
+				n, err := strconv.ParseUint(a.Value, 10, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.Attributes[j].Value = strconv.FormatUint(n*k, 10)
+			case vclock.AttrDeps, vclock.AttrEndDeps:
+				text, pruned := strings.CutPrefix(a.Value, "!")
+				var parts []string
+				for _, e := range strings.Split(text, ",") {
+					node, cnt, ok := strings.Cut(e, ":")
+					n, err := strconv.ParseUint(cnt, 10, 64)
+					if !ok || err != nil {
+						t.Fatalf("entry %q", e)
+					}
+					parts = append(parts, node+":"+strconv.FormatUint(n*k, 10))
+				}
+				s.Attributes[j].Value = strings.Join(parts, ",")
+				if pruned {
+					s.Attributes[j].Value = "!" + s.Attributes[j].Value
+				}
+			}
+		}
+		out[i] = s
+	}
+	return out
+}
+
+func TestRelationSparseCounters(t *testing.T) {
+	for seed := range 10 {
+		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
+			st, err := simulate(rand.New(rand.NewPCG(uint64(seed), 15)), 40, 5, vclock.DefaultLimit, 0.2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dense := NewCausal(NewTrace(st.spans))
+			sparse := NewCausal(NewTrace(scaleClocks(t, st.spans, 1000)))
+			if sparse.Trace().Clocks[0].Tick < 1000 {
+				t.Fatalf("not scaled: %v", sparse.Trace().Clocks[0])
+			}
+			evs := allEvents(dense.Trace().Len())
+			for _, a := range evs {
+				for _, b := range evs {
+					if d, s := dense.Relation(a, b), sparse.Relation(a, b); d != s {
+						t.Fatalf("Relation(%v, %v): %v/%v with dense counters, %v/%v sparse", a, b, d.Order, d.Reason, s.Order, s.Reason)
+					}
+				}
+			}
+			if !slices.Equal(dense.CausalOrder(), sparse.CausalOrder()) {
+				t.Error("CausalOrder differs")
+			}
+		})
 	}
 }
