@@ -250,7 +250,8 @@ func Skew(c *Causal) *SkewReport {
 // instances, each once, sorted by (instance pair, Before, After).
 func skewConstraints(c *Causal) []SkewConstraint {
 	t := c.Trace()
-	var cons []SkewConstraint
+	// About three per span: a call, a clock order each way.
+	cons := make([]SkewConstraint, 0, 3*t.Len())
 	add := func(before, after Event, via string) {
 		if t.Instance[before.Span] == t.Instance[after.Span] {
 			return
