@@ -44,6 +44,7 @@ type tracerRoute struct {
 // mux registers it and the OpenAPI test compares the document with it.
 var tracerRoutes = []tracerRoute{
 	{"/api/tracer/traces/{id}", (*API).tracerTrace},
+	{"/api/tracer/traces/{id}/skew", (*API).tracerSkew},
 	{"/api/tracer/traces/{id}/causal", (*API).tracerCausal},
 	{"/api/tracer/trace-summaries", (*API).tracerSummaries},
 	{"/api/tracer/red", (*API).tracerRED},
