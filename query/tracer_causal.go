@@ -83,11 +83,7 @@ func (a *API) tracerCausal(w http.ResponseWriter, r *http.Request) {
 		a.writeTracerError(w, r, badParam("span", "", "a span id, or order=true"))
 		return
 	}
-	var spans []storage.Span
-	truncated, err := a.store.StreamTrace(r.Context(), id, func(batch []storage.Span) error {
-		spans = append(spans, batch...)
-		return nil
-	})
+	spans, truncated, err := a.readTrace(r.Context(), id)
 	if err != nil {
 		a.writeTracerError(w, r, err)
 		return

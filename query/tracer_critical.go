@@ -2,7 +2,6 @@ package query
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -17,16 +16,6 @@ const (
 	tracerBottleneckTraces    = 100
 	tracerMaxBottleneckTraces = 1000
 )
-
-// readTrace reads a whole trace with StreamTrace (at most the reader's span
-// limit: truncated says when more are stored).
-func (a *API) readTrace(ctx context.Context, id storage.TraceID) (spans []storage.Span, truncated bool, err error) {
-	truncated, err = a.store.StreamTrace(ctx, id, func(batch []storage.Span) error {
-		spans = append(spans, batch...)
-		return nil
-	})
-	return spans, truncated, err
-}
 
 type criticalSegmentJSON struct {
 	SpanID            string       `json:"spanId,omitempty"`

@@ -1,7 +1,6 @@
 package query
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 
@@ -79,7 +78,7 @@ func (a *API) tracerSkew(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	spans, truncated, err := a.skewReadTrace(r.Context(), id)
+	spans, truncated, err := a.readTrace(r.Context(), id)
 	if err == nil && len(spans) == 0 {
 		err = storage.ErrNotFound
 	}
@@ -140,16 +139,6 @@ func (a *API) tracerSkew(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// skewReadTrace reads a whole trace with StreamTrace (at most the
-// reader's span limit: truncated says when more are stored).
-func (a *API) skewReadTrace(ctx context.Context, id storage.TraceID) (spans []storage.Span, truncated bool, err error) {
-	truncated, err = a.store.StreamTrace(ctx, id, func(batch []storage.Span) error {
-		spans = append(spans, batch...)
-		return nil
-	})
-	return spans, truncated, err
 }
 
 func skewBound[D ~int64](d D, ok bool) *int64 {

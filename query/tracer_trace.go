@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -337,4 +338,14 @@ func appendClockEntries(b []byte, c vclock.Clock) []byte {
 		b = strconv.AppendUint(b, n, 10)
 	}
 	return append(b, '}')
+}
+
+// readTrace reads a whole trace with StreamTrace (at most the reader's span
+// limit: truncated says when more are stored).
+func (a *API) readTrace(ctx context.Context, id storage.TraceID) (spans []storage.Span, truncated bool, err error) {
+	truncated, err = a.store.StreamTrace(ctx, id, func(batch []storage.Span) error {
+		spans = append(spans, batch...)
+		return nil
+	})
+	return spans, truncated, err
 }
