@@ -47,9 +47,11 @@ package analysis
 // two share a clock node, the child's end counter is not above the parent's;
 // when they share an instance, the child's end time is not after the
 // parent's (one host's timestamps, so no skew between them; the counter
-// alone cannot tell when nothing ticked in between). Kind alone decides
-// across instances, where timestamps may be skewed: a server span under a
-// client span is a synchronous call.
+// alone cannot tell when nothing ticked in between); across instances,
+// when the answer brought the child's clock back, the parent's end clock has
+// seen the child's end counter (an RPC's server span ends after it sent the
+// answer, so the server may have moved on before its span ended); else kind
+// alone decides: a server span under a client span is a synchronous call.
 //
 // Before and After carry the reason, first found of: ReasonClock when one
 // event's clock has seen the other (the chains and clock edges alone join
@@ -772,6 +774,19 @@ func (c *Causal) synchronous(parent, child int) bool {
 	}
 	if t.Instance[parent] == t.Instance[child] {
 		return t.Spans[child].EndTime <= t.Spans[parent].EndTime
+	}
+	// A remote child with a clock (a server span under a client span) is
+	// synchronous only when the parent's end clock has seen the child's end:
+	// the RPC instrumentation ends a server span after it has sent the
+	// answer (gRPC's stats handlers report the end once the status is
+	// written), so the server may start other work, and end the span, after
+	// the client has merged the answer's clock and returned.
+	// Without an answer's clock (the parent's end clock has no entry for the
+	// child's node), kind alone decides.
+	if t.ClockOK[parent] && t.ClockOK[child] {
+		if seen := t.Clocks[parent].End.Get(t.Clocks[child].Node); seen > 0 {
+			return seen >= c.endCount[child]
+		}
 	}
 	return true
 }
