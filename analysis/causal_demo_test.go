@@ -160,8 +160,11 @@ func TestRelationDemo(t *testing.T) {
 			if !skewed {
 				t.Error("no child starts before its parent by the timestamps: the skew did not show")
 			}
-			// A search is synchronous end to end: every span ends before
-			// the root's answer.
+			// A search is synchronous: no span ends after the root's
+			// answer, and service-a's own spans end before it. (A remote
+			// server span ends after it sent its answer, so its end, and
+			// the ends within it that no later tick follows, may be
+			// unordered with the root's.)
 			root := int(tr.Roots[0])
 			if len(tr.Roots) != 1 || tr.Spans[root].Name != "GET /api/v1/search" {
 				return
@@ -170,8 +173,9 @@ func TestRelationDemo(t *testing.T) {
 				if i == root {
 					continue
 				}
-				if got := c.Relation(EndOf(i), EndOf(root)); got.Order != Before {
-					t.Errorf("%q end vs the root's end: %v/%v, want before", tr.Spans[i].Name, got.Order, got.Reason)
+				got := c.Relation(EndOf(i), EndOf(root))
+				if got.Order == After || tr.Instance[i] == tr.Instance[root] && got.Order != Before {
+					t.Errorf("%q end vs the root's end: %v/%v", tr.Spans[i].Name, got.Order, got.Reason)
 				}
 			}
 		})
