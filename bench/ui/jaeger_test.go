@@ -297,10 +297,10 @@ func TestJaegerUIDemo(t *testing.T) {
 	}
 	n := jaegerPoll(t, tab, ctx, "search results", `(() => { const m = document.body.innerText.match(/(\d+) traces?\s/i); return m && Number(m[1]) > 0 && document.querySelector('a[href*="/trace/"]') && m[1]; })()`)
 	t.Logf("the Jaeger UI found %s traces of service-a", n)
-	tab.Screenshot(t, "jaeger-ui-search")
 
 	// Trace: a trace of the three services, from the results.
 	href := jaegerPoll(t, tab, ctx, "a result's link", `(() => { const a = [...document.querySelectorAll('a[href*="/trace/"]')].find(a => (a.closest('tr, .ResultItem') || a).textContent.includes('service-c')); return a && a.getAttribute('href'); })()`)
+	tab.Screenshot(t, "jaeger-ui-search")
 	if err := chromedp.Do(ctx, chromedp.Navigate(jbase+href)); err != nil {
 		t.Fatal(err)
 	}
@@ -314,8 +314,8 @@ func TestJaegerUIDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	nodes := jaegerPoll(t, tab, ctx, "graph nodes", `(() => { const l = [...document.querySelectorAll('.DAG--nodeLabel')].map(e => e.textContent); return ['service-a', 'service-b', 'service-c'].every(s => l.includes(s)) && l.join(','); })()`)
-	edges := jaegerPoll(t, tab, ctx, "graph edges", `document.querySelectorAll('.DAG svg path[d]').length >= 2 && document.querySelectorAll('.DAG svg path[d]').length`)
-	t.Logf("the Jaeger UI's dependency graph: nodes %s, %s paths", nodes, edges)
+	edges := jaegerPoll(t, tab, ctx, "graph edges", `(() => { const e = [...document.querySelectorAll('.DAG .plexus-Digraph--SvgEdge')]; return e.length === 2 && e.map(p => p.parentElement.textContent).join(','); })()`)
+	t.Logf("the Jaeger UI's dependency graph: nodes %s, 2 edges with call counts %s", nodes, edges)
 	tab.Screenshot(t, "jaeger-ui-deps")
 	for _, e := range tab.Errors() {
 		t.Logf("the Jaeger UI logged an error: %s", e)
