@@ -31,13 +31,28 @@
 #
 #   PROFILE=<dir> also writes CPU profiles of the first run's frames there.
 #
+#   JAEGER_UI=<dir> instead compares Tracer's UI with the Jaeger UI's static
+#   build at <dir> (packages/jaeger-ui/build of github.com/jaegertracing/jaeger-ui,
+#   built outside this repository), served over the same all-in-one's
+#   Jaeger-compatible API: both open the same traces in turn, RUNS times
+#   (default 3), and it prints both UIs' data ms, after data, frame intervals
+#   while scrolling and Chromium's trace, and the ratio (TestUIBenchJaeger);
+#   then checks the Jaeger UI's search, trace and System Architecture pages on
+#   "all-in-one --demo" (TestJaegerUIDemo, screenshots build/screenshots/jaeger-ui-*.png).
+#
 #   bench/ui.sh                 # 5 runs, 300 frames each
 #   RUNS=2 FRAMES=120 bench/ui.sh
+#   JAEGER_UI=/tmp/jaeger-ui/packages/jaeger-ui/build bench/ui.sh
 #
 # Needs Chromium (apt-get install chromium, or CHROMIUM=path) and Node (the
 # UI build). Timings on a shared machine are noisy: run it on a quiet one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make --no-print-directory ui >&2
+if [ -n "${JAEGER_UI:-}" ]; then
+  JAEGER_UI=$(cd "$JAEGER_UI" && pwd) RUNS=${RUNS:-3} FRAMES=${FRAMES:-300} go test -tags uibench -count=1 -timeout 40m -run '^(TestUIBenchJaeger|TestJaegerUIDemo)$' -v ./bench/ui/ "$@" |
+    grep -v -e '^=== RUN' -e '^PASS$' -e '^ok '
+  exit "${PIPESTATUS[0]}"
+fi
 RUNS=${RUNS:-5} FRAMES=${FRAMES:-300} go test -tags uibench -count=1 -timeout 40m -run '^TestUIBench$' -v ./bench/ui/ "$@" |
   grep -v -e '^=== RUN' -e '^--- PASS' -e '^PASS$' -e '^ok '
