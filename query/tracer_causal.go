@@ -58,12 +58,12 @@ type causalReason struct {
 // (ConcurrentWith: no event of theirs is ordered with one of the span's),
 // and unknown; with order=true, the trace's causal order.
 func (a *API) tracerCausal(w http.ResponseWriter, r *http.Request) {
-	id, err := storage.ParseTraceID(r.PathValue("id"))
-	if err != nil {
-		a.writeTracerError(w, r, badParam("id", r.PathValue("id"), "a trace id of 1 to 32 hex digits, not all zeros"))
+	id, ok := a.tracerTraceID(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()
+	var err error
 	var spanID storage.SpanID
 	hasSpan := q.Get("span") != ""
 	if hasSpan {

@@ -48,15 +48,11 @@ type criticalPathJSON struct {
 // tracerCriticalPath answers a trace's critical path (analysis.CriticalPath):
 // its segments in time order and the spans on it, the most time first.
 func (a *API) tracerCriticalPath(w http.ResponseWriter, r *http.Request) {
-	id, err := storage.ParseTraceID(r.PathValue("id"))
-	if err != nil {
-		a.writeTracerError(w, r, badParam("id", r.PathValue("id"), "a trace id of 1 to 32 hex digits, not all zeros"))
+	id, ok := a.tracerTraceID(w, r)
+	if !ok {
 		return
 	}
 	spans, truncated, err := a.readTrace(r.Context(), id)
-	if err == nil && len(spans) == 0 {
-		err = storage.ErrNotFound
-	}
 	if err != nil {
 		a.writeTracerError(w, r, err)
 		return

@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/tracerdev/tracer/analysis"
-	"github.com/tracerdev/tracer/storage"
 )
 
 type skewInstanceJSON struct {
@@ -66,11 +65,11 @@ type skewJSON struct {
 // estimated offset, and with adjusted=true every span's times shifted by
 // its instance's offset (storage is not changed).
 func (a *API) tracerSkew(w http.ResponseWriter, r *http.Request) {
-	id, err := storage.ParseTraceID(r.PathValue("id"))
-	if err != nil {
-		a.writeTracerError(w, r, badParam("id", r.PathValue("id"), "a trace id of 1 to 32 hex digits, not all zeros"))
+	id, ok := a.tracerTraceID(w, r)
+	if !ok {
 		return
 	}
+	var err error
 	adjusted := false
 	if v := r.URL.Query().Get("adjusted"); v != "" {
 		if adjusted, err = strconv.ParseBool(v); err != nil {
@@ -79,9 +78,6 @@ func (a *API) tracerSkew(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	spans, truncated, err := a.readTrace(r.Context(), id)
-	if err == nil && len(spans) == 0 {
-		err = storage.ErrNotFound
-	}
 	if err != nil {
 		a.writeTracerError(w, r, err)
 		return

@@ -25,9 +25,8 @@ const tracerFlushSize = 64 << 10
 // with "truncated": true and an "error" object, as the status cannot change
 // any more.
 func (a *API) tracerTrace(w http.ResponseWriter, r *http.Request) {
-	id, err := storage.ParseTraceID(r.PathValue("id"))
-	if err != nil {
-		a.writeTracerError(w, r, badParam("id", r.PathValue("id"), "a trace id of 1 to 32 hex digits, not all zeros"))
+	id, ok := a.tracerTraceID(w, r)
+	if !ok {
 		return
 	}
 	tw := tracerTraceWriter{w: w, resources: make(map[[16]byte]int)}
@@ -341,11 +340,26 @@ func appendClockEntries(b []byte, c vclock.Clock) []byte {
 }
 
 // readTrace reads a whole trace with StreamTrace (at most the reader's span
-// limit: truncated says when more are stored).
+// limit: truncated says when more are stored); storage.ErrNotFound when it
+// has no span.
 func (a *API) readTrace(ctx context.Context, id storage.TraceID) (spans []storage.Span, truncated bool, err error) {
 	truncated, err = a.store.StreamTrace(ctx, id, func(batch []storage.Span) error {
 		spans = append(spans, batch...)
 		return nil
 	})
+	if err == nil && len(spans) == 0 {
+		err = storage.ErrNotFound
+	}
 	return spans, truncated, err
+}
+
+// tracerTraceID is the {id} of a /api/tracer/traces/{id} route, or false
+// after answering 400.
+func (a *API) tracerTraceID(w http.ResponseWriter, r *http.Request) (storage.TraceID, bool) {
+	id, err := storage.ParseTraceID(r.PathValue("id"))
+	if err != nil {
+		a.writeTracerError(w, r, badParam("id", r.PathValue("id"), "a trace id of 1 to 32 hex digits, not all zeros"))
+		return id, false
+	}
+	return id, true
 }
