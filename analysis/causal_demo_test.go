@@ -1,104 +1,20 @@
 package analysis
 
 import (
-	"context"
-	"io"
-	"log/slog"
-	"net"
-	"net/http"
-	"sync"
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-
-	"github.com/tracerdev/tracer/examples/demo"
-	"github.com/tracerdev/tracer/exporter/clickhouse"
 	"github.com/tracerdev/tracer/storage"
 )
-
-// memExporter collects spans; Shutdown keeps them.
-type memExporter struct{ *tracetest.InMemoryExporter }
-
-func (memExporter) Shutdown(context.Context) error { return nil }
-
-// runDemo runs service c, b and a (b's clock 2 s behind, so that timestamps
-// contradict the causal order) on loopback, sends requests to a, stops the
-// services and returns the recorded spans by trace.
-func runDemo(t *testing.T) map[storage.TraceID][]storage.Span {
-	t.Helper()
-	quiet := slog.New(slog.DiscardHandler)
-	exp := memExporter{tracetest.NewInMemoryExporter()}
-	var wg sync.WaitGroup
-	ctx, cancel := context.WithCancel(context.Background())
-	errs := make(chan error, 3)
-	serve := func(run func(context.Context, net.Listener) error) string {
-		lis, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		wg.Go(func() { errs <- run(ctx, lis) })
-		return lis.Addr().String()
-	}
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Errorf("service: %v", err)
-			}
-		}
-	}
-	t.Cleanup(stop)
-	cAddr := serve(func(ctx context.Context, lis net.Listener) error {
-		return demo.RunServiceC(ctx, lis, demo.ServiceCConfig{Telemetry: demo.Telemetry{Exporter: exp, InstanceID: "svc-c"}, Logger: quiet})
-	})
-	bAddr := serve(func(ctx context.Context, lis net.Listener) error {
-		return demo.RunServiceB(ctx, lis, demo.ServiceBConfig{Telemetry: demo.Telemetry{Exporter: exp, InstanceID: "svc-b", Skew: -2 * time.Second}, ServiceC: cAddr, Logger: quiet})
-	})
-	aAddr := serve(func(ctx context.Context, lis net.Listener) error {
-		return demo.RunServiceA(ctx, lis, demo.ServiceAConfig{Telemetry: demo.Telemetry{Exporter: exp, InstanceID: "svc-a"}, ServiceB: bAddr, Logger: quiet})
-	})
-	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
-	for _, path := range []string{"/api/v1/search?q=example", "/api/v1/search?q=pay*", "/api/v1/process?data=order-1%3Dpaid"} {
-		var resp *http.Response
-		var err error
-		for range 50 { // the listener is open; the server may still be starting
-			if resp, err = client.Get("http://" + aAddr + path); err == nil {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		_ = resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s: %s", path, resp.Status)
-		}
-	}
-	client.CloseIdleConnections()
-	stop()
-	byTrace := map[storage.TraceID][]storage.Span{}
-	for _, s := range clickhouse.Convert(nil, exp.GetSpans().Snapshots()) {
-		byTrace[s.TraceID] = append(byTrace[s.TraceID], s)
-	}
-	return byTrace
-}
 
 // The example services' call structure comes out ordered: every parent's
 // start before its children's, every synchronous call's end before its
 // caller's, every cross-process step decided by the clocks, and the causal
 // order puts parents first although service b's timestamps are 2 s early.
 func TestRelationDemo(t *testing.T) {
-	traces := runDemo(t)
+	// service-b's clock 2 s behind, so that timestamps contradict the
+	// causal order.
+	traces := recordDemo(t, -2*time.Second, []string{"example", "pay*"}, 1)
 	if len(traces) != 3 {
 		t.Fatalf("got %d traces, want 3", len(traces))
 	}

@@ -1,93 +1,17 @@
 package analysis
 
 import (
-	"context"
-	"io"
-	"log/slog"
-	"net"
-	"net/http"
-	"net/url"
-	"sync"
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-
-	"github.com/tracerdev/tracer/examples/demo"
-	"github.com/tracerdev/tracer/exporter/clickhouse"
 	"github.com/tracerdev/tracer/storage"
 )
 
-// skewRecorder keeps the spans a service flushed when it stopped
-// (tracetest's exporter forgets them on Shutdown).
-type skewRecorder struct{ *tracetest.InMemoryExporter }
-
-func (skewRecorder) Shutdown(context.Context) error { return nil }
-
-// skewRunService runs a service of examples/demo on a loopback listener until the
-// returned stop is called.
-func skewRunService(t *testing.T, run func(context.Context, net.Listener) error) (string, func()) {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, lis) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("run: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return lis.Addr().String(), stop
-}
-
-// skewDemoTraces runs service-a → service-b → service-c of examples/demo, with
-// service-b's clock off by skew (demo.Telemetry.Skew), sends searches and
-// a process request, and returns the recorded traces in storage form.
+// skewDemoTraces records a search, a prefix search and a process request
+// through the example services with service-b's clock off by skew.
 func skewDemoTraces(t *testing.T, skew time.Duration) map[storage.TraceID][]storage.Span {
 	t.Helper()
-	quiet := slog.New(slog.DiscardHandler)
-	aSpans, bSpans, cSpans := skewRecorder{tracetest.NewInMemoryExporter()}, skewRecorder{tracetest.NewInMemoryExporter()}, skewRecorder{tracetest.NewInMemoryExporter()}
-	cAddr, stopC := skewRunService(t, func(ctx context.Context, lis net.Listener) error {
-		return demo.RunServiceC(ctx, lis, demo.ServiceCConfig{Telemetry: demo.Telemetry{Exporter: cSpans, InstanceID: "svc-c"}, Logger: quiet})
-	})
-	bAddr, stopB := skewRunService(t, func(ctx context.Context, lis net.Listener) error {
-		return demo.RunServiceB(ctx, lis, demo.ServiceBConfig{Telemetry: demo.Telemetry{Exporter: bSpans, InstanceID: "svc-b", Skew: skew}, ServiceC: cAddr, Logger: quiet})
-	})
-	aAddr, stopA := skewRunService(t, func(ctx context.Context, lis net.Listener) error {
-		return demo.RunServiceA(ctx, lis, demo.ServiceAConfig{Telemetry: demo.Telemetry{Exporter: aSpans, InstanceID: "svc-a"}, ServiceB: bAddr, Logger: quiet})
-	})
-	client := &http.Client{Transport: &http.Transport{}}
-	for _, path := range []string{"/api/v1/search?q=example", "/api/v1/search?q=" + url.QueryEscape("pay*"), "/api/v1/process?data=" + url.QueryEscape("order-1=paid")} {
-		resp, err := client.Get("http://" + aAddr + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		_ = resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s: %d", path, resp.StatusCode)
-		}
-	}
-	client.CloseIdleConnections()
-	stopA()
-	stopB()
-	stopC()
-	var spans []storage.Span
-	for _, r := range []skewRecorder{aSpans, bSpans, cSpans} {
-		spans = clickhouse.Convert(spans, r.GetSpans().Snapshots())
-	}
-	traces := map[storage.TraceID][]storage.Span{}
-	for _, s := range spans {
-		traces[s.TraceID] = append(traces[s.TraceID], s)
-	}
+	traces := recordDemo(t, skew, []string{"example", "pay*"}, 1)
 	if len(traces) != 3 {
 		t.Fatalf("%d traces, want 3", len(traces))
 	}
