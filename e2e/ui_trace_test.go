@@ -254,6 +254,32 @@ func TestUITrace(t *testing.T) {
 				t.Errorf("header %s: got %q, want %q", k, head[k], v)
 			}
 		}
+		// The critical path (GET /api/tracer/traces/{id}/critical-path) is
+		// marked on exactly the spans the API puts on it. (This trace is
+		// sequential, so every span is; analysis/critical_test.go checks
+		// which spans a path takes.)
+		var cp struct {
+			Spans []struct {
+				SpanID           string `json:"spanId"`
+				ContributionNano int64  `json:"contributionNano"`
+			} `json:"spans"`
+		}
+		if code, err := s.api.get(ctx, "/api/tracer/traces/"+traceID+"/critical-path", &cp); err != nil || code != 200 {
+			t.Fatalf("critical path: %d %v", code, err)
+		}
+		var onPath []string
+		for _, sp := range cp.Spans {
+			if sp.ContributionNano > 0 {
+				onPath = append(onPath, sp.SpanID)
+			}
+		}
+		sort.Strings(onPath)
+		tvWait(t, ctx, "the critical-path marks", `!document.querySelector('.tv-legend-critical').hidden && document.querySelector('.tl-row.is-critical')`)
+		marked := tvEval[[]string](t, ctx, `[...document.querySelectorAll('.tl-row.is-critical')].filter(r => r.style.display !== 'none').map(r => r.dataset.spanId).sort()`)
+		if len(onPath) == 0 || !slices.Equal(marked, onPath) {
+			t.Errorf("critical path marks %v, want the API's %v", marked, onPath)
+		}
+
 		// The download serves the trace as OTLP JSON.
 		var otlp struct {
 			Result struct {

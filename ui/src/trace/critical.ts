@@ -1,14 +1,32 @@
-// The critical path hook. The analysis API that computes it (issue 14) does
-// not exist yet, so there is nothing to highlight: criticalPath returns null
-// and the timeline draws no critical-path marks. When the route exists, fetch
-// it here (through api.ts) and return a mask over trace.spans (1 = on the
-// path); the timeline and its legend already take one.
+// The critical path of a trace, from Tracer's analysis API
+// (GET /api/tracer/traces/{id}/critical-path, analysis.CriticalPath): the
+// chain of spans that determines the trace's end-to-end latency. The
+// timeline marks the spans on it (a mask over trace.spans, 1 = on the path)
+// and shows its legend.
 
+import { getJSON } from "../api";
 import type { Trace } from "../model/trace";
 
-/** criticalPath returns the spans on the trace's critical path, or null while no analysis API serves it. */
+interface CriticalPathAnswer {
+  spans: { spanId: string; contributionNano: number }[];
+}
+
+/** criticalPath returns the spans on the trace's critical path, or null when the API cannot say. */
 export async function criticalPath(trace: Trace, signal?: AbortSignal): Promise<Uint8Array | null> {
-  void trace;
-  void signal;
-  return null;
+  let ans: CriticalPathAnswer;
+  try {
+    ans = await getJSON<CriticalPathAnswer>(`/api/tracer/traces/${encodeURIComponent(trace.traceId)}/critical-path`, undefined, signal);
+  } catch {
+    return null; // the timeline is complete without it
+  }
+  const mask = new Uint8Array(trace.spans.length);
+  let any = false;
+  for (const s of ans.spans ?? []) {
+    const span = trace.byId.get(s.spanId);
+    if (span && s.contributionNano > 0) {
+      mask[span.index] = 1;
+      any = true;
+    }
+  }
+  return any ? mask : null;
 }
