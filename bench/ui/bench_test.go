@@ -18,9 +18,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/profiler"
 	"github.com/chromedp/chromedp"
-	"go.opentelemetry.io/otel/trace"
 
-	"github.com/tracerdev/tracer/internal/proctest"
 	"github.com/tracerdev/tracer/internal/uitest"
 )
 
@@ -98,30 +96,8 @@ func TestUIBench(t *testing.T) {
 	runs := envInt("RUNS", 5)
 	frameCount := envInt("FRAMES", 300)
 	uitest.RequireBuilt(t)
-	bin := proctest.BuildTracer(t)
-	dir := t.TempDir()
-	grpcAddr, queryAddr, telAddr := proctest.FreeAddr(t), proctest.FreeAddr(t), proctest.FreeAddr(t)
-	p := proctest.Start(t, bin, []string{"all-in-one",
-		"--grpc-endpoint", grpcAddr, "--http-endpoint", "", "--query-endpoint", queryAddr, "--telemetry-endpoint", telAddr,
-		"--wal-dir", filepath.Join(dir, "wal"), "--badger-dir", filepath.Join(dir, "badger"), "--batch-timeout", "20ms",
-	}, filepath.Join(dir, "all-in-one.log"))
-	p.WaitHealthy(t, telAddr)
-	base := "http://" + queryAddr
-
 	sizes := []int{10_000, 100_000}
-	ids := map[int]string{}
-	for _, n := range sizes {
-		var tid trace.TraceID
-		copy(tid[:], fmt.Sprintf("uibench-%08d", n))
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		if err := Send(ctx, grpcAddr, Large(tid, n, time.Now().Add(-time.Minute)), 2000); err != nil {
-			cancel()
-			t.Fatal(err)
-		}
-		cancel()
-		awaitSpans(t, base, tid.String(), n)
-		ids[n] = tid.String()
-	}
+	base, ids := startLarge(t, sizes)
 
 	tab := uitest.NewTab(t, 1500, 900)
 	ctx, cancel := context.WithTimeout(tab.Ctx, 20*time.Minute)

@@ -94,11 +94,8 @@ interface JaegerEnvelope<T> {
   data: T | null;
 }
 
-/** services lists the stored services (Jaeger v1 GET /api/services), sorted. */
-export async function services(signal?: AbortSignal): Promise<string[]> {
-  const a = await getJSON<JaegerEnvelope<string[]>>("/api/services", undefined, signal);
-  return (a.data ?? []).slice().sort();
-}
+/** services lists the stored services, sorted: the search page's call. */
+export { services } from "./search";
 
 /** Operation is a span name of a service and its kind. */
 export interface Operation {
