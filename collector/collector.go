@@ -23,12 +23,16 @@ type Collector struct {
 	set    Settings
 	gath   prometheus.Gatherer
 
+	sinkName string
+	newSink  func(Settings) (Sink, error)
+
 	mu       sync.Mutex // guards the fields below, set by Start
 	started  bool
 	closing  bool
 	wal      *wal.WAL
 	receiver *OTLPReceiver
 	pipeline *Pipeline
+	sink     Component // the sink, when it is a Component
 	shutOnce sync.Once
 	shutErr  error
 }
@@ -36,7 +40,11 @@ type Collector struct {
 // Option configures New.
 type Option interface{ apply(*options) }
 
-type options struct{ reg prometheus.Registerer }
+type options struct {
+	reg      prometheus.Registerer
+	sinkName string
+	newSink  func(Settings) (Sink, error)
+}
 
 type optionFunc func(*options)
 
@@ -53,6 +61,17 @@ func WithRegisterer(reg prometheus.Registerer) Option {
 	})
 }
 
+// WithSink makes the collector's pipeline write to the Sink that newSink
+// returns (called by Start, with the collector's Settings) instead of a
+// StorageSink over New's writer, which may then be nil: the Kafka sink and
+// the agent's forwarding sink are such sinks. name is the component the
+// pipeline reports to Health ("kafka", "forward"). When the sink is also a
+// Component, Start starts it before the pipeline and Shutdown shuts it down
+// after the pipeline has drained.
+func WithSink(name string, newSink func(Settings) (Sink, error)) Option {
+	return optionFunc(func(o *options) { o.sinkName, o.newSink = name, newSink })
+}
+
 // New returns a Collector for a valid cfg that writes to w. It does no I/O;
 // Start opens the WAL and binds the listeners. A nil logger means
 // slog.Default().
@@ -60,17 +79,17 @@ func New(cfg Config, w storage.Writer, logger *slog.Logger, opts ...Option) (*Co
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid config: %w", err)
 	}
-	if w == nil {
+	var o options
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	if w == nil && o.newSink == nil {
 		return nil, errors.New("nil storage writer")
 	}
 	if logger == nil {
 		logger = slog.Default()
 	}
-	var o options
-	for _, opt := range opts {
-		opt.apply(&o)
-	}
-	c := &Collector{cfg: cfg, writer: w}
+	c := &Collector{cfg: cfg, writer: w, sinkName: o.sinkName, newSink: o.newSink}
 	if o.reg == nil {
 		reg := newRegistry()
 		o.reg, c.gath = reg, reg
@@ -122,21 +141,35 @@ func (c *Collector) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("open wal: %w", err)
 	}
 	c.set.Metrics.wal.Store(w)
-	sink := NewStorageSink(c.writer, c.cfg.Limits, c.cfg.Batch.Size, c.set)
+	name, sink := "storage", Sink(nil)
+	if c.newSink != nil {
+		name = c.sinkName
+		if sink, err = c.newSink(c.set); err != nil {
+			return errors.Join(fmt.Errorf("open %s sink: %w", name, err), w.Close())
+		}
+	} else {
+		sink = NewStorageSink(c.writer, c.cfg.Limits, c.cfg.Batch.Size, c.set)
+	}
+	sinkComp, _ := sink.(Component)
+	if sinkComp != nil {
+		if err := sinkComp.Start(ctx); err != nil {
+			return errors.Join(fmt.Errorf("start %s sink: %w", name, err), w.Close())
+		}
+	}
 	pipe := NewPipeline(PipelineConfig{
-		Name:         "storage",
+		Name:         name,
 		Batch:        c.cfg.Batch,
 		Retry:        c.cfg.Retry,
 		WriteTimeout: c.cfg.Storage.WriteTimeout,
 	}, w, sink, c.set)
 	recv := NewOTLPReceiver(c.cfg.Receivers, c.cfg.Limits, NewWALIntake(w, c.set), c.set)
 	if err := recv.Start(ctx); err != nil {
-		return errors.Join(err, w.Close())
+		return errors.Join(err, shutdownSink(ctx, sinkComp), w.Close())
 	}
 	if err := pipe.Start(ctx); err != nil { // cannot fail: it is new
-		return errors.Join(err, recv.Shutdown(ctx), w.Close())
+		return errors.Join(err, recv.Shutdown(ctx), shutdownSink(ctx, sinkComp), w.Close())
 	}
-	c.wal, c.receiver, c.pipeline, c.started = w, recv, pipe, true
+	c.wal, c.receiver, c.pipeline, c.sink, c.started = w, recv, pipe, sinkComp, true
 	c.set.Logger.Info("collector started",
 		"grpc", recv.GRPCAddr(), "http", recv.HTTPAddr(), "wal_dir", c.cfg.WAL.Dir, "wal_committed", w.Committed())
 	return nil
@@ -190,10 +223,24 @@ func (c *Collector) shutdown(ctx context.Context) error {
 	if err := c.pipeline.Shutdown(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	if err := shutdownSink(ctx, c.sink); err != nil {
+		errs = append(errs, err)
+	}
 	st := c.wal.Stats()
 	if err := c.wal.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close wal: %w", err))
 	}
 	c.set.Logger.Info("collector stopped", "wal_committed", c.wal.Committed(), "wal_bytes_left", st.Bytes)
 	return errors.Join(errs...)
+}
+
+// shutdownSink shuts a sink that is a Component down; nil is none.
+func shutdownSink(ctx context.Context, s Component) error {
+	if s == nil {
+		return nil
+	}
+	if err := s.Shutdown(ctx); err != nil {
+		return fmt.Errorf("shut the sink down: %w", err)
+	}
+	return nil
 }

@@ -26,6 +26,11 @@ type Config struct {
 	Batch     BatchConfig     `yaml:"batch"`
 	Retry     RetryConfig     `yaml:"retry"`
 	Storage   StorageConfig   `yaml:"storage"`
+	// Sink is where the pipeline writes: SinkStorage (the default) or
+	// SinkKafka. Storage is used (and validated) only for SinkStorage,
+	// Kafka only for SinkKafka and by the ingester.
+	Sink      string          `yaml:"sink"`
+	Kafka     KafkaConfig     `yaml:"kafka"`
 	Limits    LimitsConfig    `yaml:"limits"`
 	Telemetry TelemetryConfig `yaml:"telemetry"`
 	// ShutdownTimeout bounds the graceful shutdown of the binary: what is
@@ -163,6 +168,8 @@ func NewDefaultConfig() Config {
 			Config:       backend.NewDefaultConfig(),
 			WriteTimeout: 30 * time.Second,
 		},
+		Sink:  SinkStorage,
+		Kafka: defaultKafkaConfig(),
 		Limits: LimitsConfig{
 			MaxRequestBytes:      8 << 20,
 			MaxSpansPerRequest:   lim.MaxSpans,

@@ -21,6 +21,7 @@ type config struct {
 	collector.Config `yaml:",inline"`
 	Query            queryConfig `yaml:"query"`
 	Demo             demoConfig  `yaml:"demo"`
+	Agent            agentConfig `yaml:"agent"`
 }
 
 // queryConfig is the query API's configuration: where the binary serves it,

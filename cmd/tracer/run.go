@@ -69,8 +69,10 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runAllInOne(ctx, rest)
 	case "query":
 		return m.runQuery(ctx, rest)
-	case "agent", "ingester":
-		return fmt.Errorf("command %q is not yet available in this build: all-in-one, collector and query are", cmd)
+	case "agent":
+		return m.runAgent(ctx, rest)
+	case "ingester":
+		return m.runIngester(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

@@ -14,6 +14,8 @@ const pages: Record<PageName, () => Promise<{ mount: Mount }>> = {
   compare: () => import("./pages/compare"),
   dependencies: () => import("./pages/dependencies"),
   dashboards: () => import("./pages/dashboards"),
+  bottlenecks: () => import("./pages/bottlenecks"),
+  anomalies: () => import("./pages/anomalies"),
   notfound: () => import("./pages/notfound"),
 };
 
@@ -23,6 +25,8 @@ const titles: Record<PageName, string> = {
   compare: "Compare",
   dependencies: "Dependencies",
   dashboards: "Dashboards",
+  bottlenecks: "Bottlenecks",
+  anomalies: "Anomalies",
   notfound: "Not found",
 };
 
@@ -34,6 +38,8 @@ const nav = h(
   h("a", { href: href("/search"), dataset: { page: "search" } }, "Search"),
   h("a", { href: href("/dependencies"), dataset: { page: "dependencies" } }, "Dependencies"),
   h("a", { href: href("/dashboards"), dataset: { page: "dashboards" } }, "Dashboards"),
+  h("a", { href: href("/bottlenecks"), dataset: { page: "bottlenecks" } }, "Bottlenecks"),
+  h("a", { href: href("/anomalies"), dataset: { page: "anomalies" } }, "Anomalies"),
   h("a", { href: href("/compare"), dataset: { page: "compare" } }, "Compare"),
 );
 

@@ -5,7 +5,7 @@
 
 import { basePath } from "./api";
 
-export type PageName = "search" | "trace" | "compare" | "dependencies" | "dashboards" | "notfound";
+export type PageName = "search" | "trace" | "compare" | "dependencies" | "dashboards" | "bottlenecks" | "anomalies" | "notfound";
 
 export interface Route {
   page: PageName;
@@ -35,6 +35,8 @@ export function parse(path: string, search: string): Route {
   if (p === "/compare") return { page: "compare", params: { a: query.get("a") ?? "", b: query.get("b") ?? "" }, query };
   if (p === "/dependencies") return { page: "dependencies", params: {}, query };
   if (p === "/dashboards" || p === "/monitor") return { page: "dashboards", params: {}, query };
+  if (p === "/bottlenecks") return { page: "bottlenecks", params: {}, query };
+  if (p === "/anomalies") return { page: "anomalies", params: {}, query };
   return { page: "notfound", params: { path: p }, query };
 }
 
