@@ -1,9 +1,12 @@
 package query
 
 import (
+	"encoding/hex"
+	"hash/fnv"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,4 +161,105 @@ func TestTracerCausal(t *testing.T) {
 		}
 		trTracerError(t, body, h, http.StatusBadRequest, "id")
 	})
+}
+
+// TestTracerCausalAll checks all=true against the lists of the same answer:
+// every span's character says the list it is in, the span itself is "=",
+// the order is ascending span id (the ids of ids=true), the reasons agree
+// with unknownReasons, and the digest is the ids' and stays without ids.
+func TestTracerCausalAll(t *testing.T) {
+	f := newTrFixture(t, DefaultConfig())
+	spans := causalTrace()
+	f.write(t, spans...)
+	base := "/api/tracer/traces/" + spans[0].TraceID.String() + "/causal"
+	type allJSON struct {
+		causalJSON
+		Relations string   `json:"relations"`
+		Reasons   string   `json:"reasons"`
+		Digest    string   `json:"digest"`
+		SpanIDs   []string `json:"spanIds"`
+	}
+	want := make([]string, len(spans))
+	for i, s := range spans {
+		want[i] = s.SpanID.String()
+	}
+	slices.Sort(want)
+	h := fnv.New64a()
+	for _, s := range want {
+		b, _ := hex.DecodeString(s)
+		h.Write(b)
+	}
+	wantDigest := strconv.FormatUint(h.Sum64(), 16)
+	for _, s := range spans {
+		me := s.SpanID.String()
+		t.Run(me, func(t *testing.T) {
+			var got allJSON
+			f.getJSON(t, base+"?span="+me+"&all=true&ids=true", http.StatusOK, &got)
+			if !slices.Equal(got.SpanIDs, want) || got.Digest != wantDigest {
+				t.Fatalf("spanIds %v digest %s, want %v %s", got.SpanIDs, got.Digest, want, wantDigest)
+			}
+			if len(got.Relations) != len(want) || len(got.Reasons) != len(want) {
+				t.Fatalf("relations %q reasons %q for %d spans", got.Relations, got.Reasons, len(want))
+			}
+			lists := map[byte][]string{'b': got.Before.SpanIDs, 'a': got.After.SpanIDs, 'c': got.Concurrent.SpanIDs, 'u': got.Unknown.SpanIDs}
+			unknown := map[byte]int{}
+			for k, sid := range got.SpanIDs {
+				c, r := got.Relations[k], got.Reasons[k]
+				if sid == me {
+					if c != '=' || r != '-' {
+						t.Errorf("the span itself: %c%c", c, r)
+					}
+					continue
+				}
+				if !slices.Contains(lists[c], sid) {
+					t.Errorf("span %s: %c (%c), not in that list of the answer", sid, c, r)
+				}
+				switch c {
+				case 'b', 'a':
+					if !strings.ContainsRune("ksm", rune(r)) {
+						t.Errorf("span %s: ordered with reason %c", sid, r)
+					}
+				case 'c':
+					if r != 'k' {
+						t.Errorf("span %s: concurrent with reason %c", sid, r)
+					}
+				case 'u':
+					unknown[r]++
+				}
+			}
+			wantUnknown := map[byte]int{'n': got.UnknownReasons["missingClock"], 'p': got.UnknownReasons["prunedClock"],
+				'o': got.UnknownReasons["clock"], 'x': got.UnknownReasons["conflict"], 'q': got.UnknownReasons["partlyConcurrent"]}
+			for k, v := range wantUnknown {
+				if unknown[k] != v {
+					t.Errorf("unknown reason %c: %d spans, unknownReasons say %d", k, unknown[k], v)
+				}
+			}
+			// Without ids: the same codes and digest.
+			var lean allJSON
+			f.getJSON(t, base+"?span="+me+"&all=true", http.StatusOK, &lean)
+			if lean.SpanIDs != nil || lean.Relations != got.Relations || lean.Reasons != got.Reasons || lean.Digest != got.Digest {
+				t.Errorf("without ids: %v %q %q %s", lean.SpanIDs, lean.Relations, lean.Reasons, lean.Digest)
+			}
+		})
+	}
+	// The plain span (7) is unknown to B's server (3) for a missing clock, never concurrent.
+	var got allJSON
+	f.getJSON(t, base+"?span="+spans[2].SpanID.String()+"&all=true&ids=true", http.StatusOK, &got)
+	k := slices.Index(got.SpanIDs, spans[6].SpanID.String())
+	if k < 0 || got.Relations[k] != 'u' || got.Reasons[k] != 'n' {
+		t.Errorf("the plain span against B's server: %q", got.Relations[max(k, 0)])
+	}
+	for _, tt := range []struct{ name, query, want string }{
+		{"all without span", "?order=true&all=true", "span"},
+		{"bad all", "?span=" + spans[0].SpanID.String() + "&all=maybe", "all"},
+		{"bad ids", "?span=" + spans[0].SpanID.String() + "&all=true&ids=2x", "ids"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body, h := f.get(t, base+tt.query)
+			if code != http.StatusBadRequest {
+				t.Fatalf("status %d: %s", code, body)
+			}
+			trTracerError(t, body, h, http.StatusBadRequest, tt.want)
+		})
+	}
 }
