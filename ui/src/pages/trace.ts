@@ -1,7 +1,10 @@
 // The trace page (/trace/{id}): a header with the trace's summary and
 // actions, and three views of the trace (timeline, flame graph, statistics),
-// with the selected span's details beside them. The URL holds every choice
-// (span=, tab=, zoom=, uiFind=, collapsed=), so a link reopens the same view;
+// with the selected span's details beside them. The analysis API adds the
+// critical path, the selected span's causal relation to the others (rows
+// shaded before / after / concurrent / unknown) and clock-skew warnings with
+// an adjusted view. The URL holds every choice (span=, tab=, zoom=, uiFind=,
+// collapsed=, adjusted=), so a link reopens the same view;
 // uiFind is the Jaeger UI's name for the find box
 // (packages/jaeger-ui/src/components/TracePage/index.tsx).
 
@@ -11,9 +14,11 @@ import { formatCount, formatDuration, formatTime, zoneName } from "../format";
 import { loadTrace, type Trace } from "../model/trace";
 import { href, navigate, setQuery, type Cleanup, type Mount } from "../router";
 import { serviceColor } from "../theme";
+import { Causal, REL_AFTER, REL_BEFORE, REL_CONCURRENT, REL_UNKNOWN, type CausalView } from "../trace/causal";
 import { criticalPath } from "../trace/critical";
-import { renderDetails } from "../trace/details";
+import { renderCausal, renderDetails } from "../trace/details";
 import { find } from "../trace/find";
+import { adjustedTimes, fetchSkew, recordedTimes, skewWarning, type SkewAnswer } from "../trace/skew";
 import { Timeline } from "../trace/timeline";
 import { Rows } from "../trace/tree";
 import { renderFlame } from "../views/flame";
@@ -80,7 +85,10 @@ function show(root: HTMLElement, trace: Trace, query: URLSearchParams, signal: A
     find: query.get("uiFind") ?? "",
     matches: [] as number[],
     current: -1,
+    adjusted: query.get("adjusted") === "1",
+    causal: null as CausalView | null,
   };
+  const causal = new Causal(trace);
   for (const sid of (query.get("collapsed") ?? "").split(",")) {
     const s = sid ? trace.byId.get(sid) : undefined;
     if (s) rows.collapsed[s.index] = 1;
@@ -101,21 +109,50 @@ function show(root: HTMLElement, trace: Trace, query: URLSearchParams, signal: A
       tab: state.tab === "timeline" ? undefined : state.tab,
       zoom: timeline.zoomed() ? `${Math.round(timeline.from)}-${Math.round(timeline.to)}` : undefined,
       uiFind: state.find || undefined,
+      adjusted: state.adjusted ? 1 : undefined,
       collapsed: collapsed.length && collapsed.length <= MAX_COLLAPSED_IN_URL ? collapsed.map((i) => trace.spans[i].spanId).join(",") : undefined,
     });
   };
 
   const details = h("aside", { class: "tv-details", "aria-label": "Span details", hidden: true });
+  let timesOrigin = 0;
+  let drawnAdjusted = false;
+  const detailOpts = { onSelect: (j: number) => select(j), onClose: () => select(-1) };
+  const showDetails = (i: number) => {
+    const t = timeline.spanTimes(i);
+    const adjusted = t.adjusted ? { start: t.start + timesOrigin, end: t.end + timesOrigin, shift: t.shift } : undefined;
+    return renderDetails(details, trace, i, { ...detailOpts, adjusted });
+  };
   const select = (i: number, scroll = true) => {
+    const changed = i !== state.selected;
     state.selected = i;
     timeline.setSelected(i);
     if (i >= 0) {
       if (rows.reveal(i)) timeline.layoutChanged();
       if (scroll) timeline.scrollTo(i);
       details.hidden = false;
-      renderDetails(details, trace, i, { onSelect: (j) => select(j), onClose: () => select(-1) });
+      const section = showDetails(i);
       details.scrollTop = 0;
+      if (changed || !state.causal) {
+        // One request per selection; a newer selection cancels it.
+        state.causal = null;
+        timeline.setCausal(null);
+        showRelLegend(null);
+        void causal.of(i).then((v) => {
+          if (signal.aborted || state.selected !== i) return;
+          state.causal = v;
+          timeline.setCausal(v ? v.rel : null);
+          showRelLegend(v);
+          renderCausal(section, trace, v, detailOpts);
+        });
+      } else {
+        renderCausal(section, trace, state.causal, detailOpts);
+      }
     } else {
+      causal.cancel();
+      state.causal = null;
+      timeline.setCausal(null);
+      showRelLegend(null);
       details.hidden = true;
       details.replaceChildren();
     }
@@ -231,14 +268,33 @@ function show(root: HTMLElement, trace: Trace, query: URLSearchParams, signal: A
   const legend = h("span", { class: "tv-legend" }, h("span", { class: "tv-legend-error" }, "error"), h("span", { class: "tv-legend-event" }, "event"));
   const criticalLegend = h("span", { class: "tv-legend-critical", hidden: true }, "critical path");
   legend.append(criticalLegend);
+  // The causal legend: the selected span's relation to the other rows.
+  const relCounts = [REL_BEFORE, REL_AFTER, REL_CONCURRENT, REL_UNKNOWN].map((code) => h("span", { class: "tv-rel-count", dataset: { code: String(code) } }));
+  const relLegend = h(
+    "span",
+    { class: "tv-legend tv-legend-rel", hidden: true, title: "The other spans' starts against the selected span's start, from Tracer's causal analysis (vector clocks and the trace's structure)" },
+    h("span", { class: "tv-legend-before" }, "◀ before ", relCounts[0]),
+    h("span", { class: "tv-legend-after" }, "▶ after ", relCounts[1]),
+    h("span", { class: "tv-legend-concurrent" }, "∥ concurrent ", relCounts[2]),
+    h("span", { class: "tv-legend-unknown" }, "? unknown ", relCounts[3]),
+  );
+  const showRelLegend = (v: CausalView | null) => {
+    relLegend.hidden = !v;
+    if (v) [REL_BEFORE, REL_AFTER, REL_CONCURRENT, REL_UNKNOWN].forEach((code, k) => (relCounts[k].textContent = `(${v.counts[code].toLocaleString()})`));
+  };
   const toolbar = h(
     "div",
     { class: "tv-toolbar" },
     h("div", { class: "tv-tabs", role: "tablist" }, ...tabButtons),
     h("div", { class: "tv-find" }, findInput, findCount, prev, next),
-    h("div", { class: "tv-tl-actions" }, expandAll, collapseKids, resetZoom, legend),
+    h("div", { class: "tv-tl-actions" }, expandAll, collapseKids, resetZoom, legend, relLegend),
   );
-  const view = h("div", { class: "tv-view" });
+  const adjustedBanner = h(
+    "p",
+    { class: "tv-adjusted-banner", role: "status", hidden: true },
+    "Adjusted times: each service instance is shifted by its estimated clock offset. This is a view; the stored timestamps are not changed.",
+  );
+  const view = h("div", { class: "tv-view" }, adjustedBanner);
   const main = h("div", { class: "tv-main" }, view, details);
   const page = h("div", { class: "tv" }, header, toolbar, main);
   root.append(page);
@@ -291,13 +347,14 @@ function show(root: HTMLElement, trace: Trace, query: URLSearchParams, signal: A
     state.tab = t;
     if (viewCleanup) viewCleanup();
     viewCleanup = undefined;
-    view.replaceChildren();
+    view.replaceChildren(adjustedBanner);
     for (const b of tabButtons) {
       const on = b.dataset.tab === t;
       b.classList.toggle("active", on);
       b.setAttribute("aria-selected", String(on));
     }
     toolbar.classList.toggle("is-timeline", t === "timeline");
+    adjustedBanner.hidden = !(drawnAdjusted && t === "timeline");
     if (t === "timeline") {
       view.append(timeline.el);
       timeline.schedule();
@@ -344,6 +401,54 @@ function show(root: HTMLElement, trace: Trace, query: URLSearchParams, signal: A
   requestAnimationFrame(() => setTimeout(() => performance.mark(MARK_INTERACTIVE, { detail: { spans: trace.spans.length } }), 0));
   if (state.tab === "timeline") timeline.focus();
 
+  // --- clock skew: the header's warning, the adjusted view ---
+  const skewSlot = h("div", { class: "tv-skew-slot" });
+  header.append(skewSlot);
+  let skewCtl: AbortController | null = null;
+  const showSkew = (ans: SkewAnswer) => {
+    const w = skewWarning(trace, ans, { onSelect: (i) => select(i), adjusted: state.adjusted, onAdjusted: setAdjusted });
+    skewSlot.replaceChildren(...(w ? [w] : []));
+  };
+  const applyTimes = (ans: SkewAnswer | null, first: boolean) => {
+    const times = state.adjusted && ans?.adjusted ? adjustedTimes(trace, ans) : recordedTimes(trace);
+    timesOrigin = times.origin;
+    drawnAdjusted = times.adjusted;
+    timeline.setTimes(times);
+    // The zoom of the URL is on the axis the page opened with (adjusted=1: the adjusted one).
+    if (first && zoom) timeline.setZoom(Number(zoom[1]), Number(zoom[2]), false);
+    resetZoom.disabled = !timeline.zoomed();
+    adjustedBanner.hidden = !(drawnAdjusted && state.tab === "timeline");
+    if (state.selected >= 0) select(state.selected, false);
+    else writeURL();
+  };
+  const loadSkew = (first: boolean) => {
+    skewCtl?.abort();
+    const ctl = (skewCtl = new AbortController());
+    signal.addEventListener("abort", () => ctl.abort(), { once: true });
+    fetchSkew(trace, state.adjusted, ctl.signal).then(
+      (ans) => {
+        if (ctl.signal.aborted) return;
+        showSkew(ans);
+        if (state.adjusted || !first) applyTimes(ans, first);
+      },
+      () => {
+        if (ctl.signal.aborted) return;
+        // The view is complete without it; an adjusted view asked for falls back to the recorded times.
+        if (state.adjusted) {
+          skewSlot.replaceChildren(h("p", { class: "tv-warning" }, "The adjusted times are not available: the skew analysis did not answer. Showing the recorded times."));
+          applyTimes(null, first);
+        }
+      },
+    );
+  };
+  const setAdjusted = (on: boolean) => {
+    if (on === state.adjusted) return;
+    state.adjusted = on;
+    writeURL();
+    loadSkew(false);
+  };
+  loadSkew(true);
+
   void criticalPath(trace, signal).then((mask) => {
     if (!mask || signal.aborted) return;
     timeline.setCritical(mask);
@@ -351,6 +456,8 @@ function show(root: HTMLElement, trace: Trace, query: URLSearchParams, signal: A
   });
 
   return () => {
+    causal.cancel();
+    skewCtl?.abort();
     clearTimeout(findTimer);
     clearTimeout(urlTimer);
     document.removeEventListener("keydown", onKey);

@@ -1,13 +1,16 @@
 // The span details pane: what the span says (attributes, events, links,
-// resource, status) and what its vector clock says (its entries, and the
-// spans its start happened before and after, or is concurrent with).
+// resource, status), its vector clock's entries, and its causal relation to
+// the other spans as the analysis API answers it (trace/causal.ts): the
+// spans whose start happened before and after its start, or is concurrent
+// with it, or whose order is unknown, each with the reason. With the
+// adjusted view, both the recorded and the adjusted times.
 
 import { h, type Child } from "../dom";
 import { formatDuration, formatTime, zoneName } from "../format";
 import { bigSub, type Span, type Trace, type WireAttribute } from "../model/trace";
 import { href } from "../router";
 import { serviceColor } from "../theme";
-import { relations, type Related } from "./clock";
+import { REL_AFTER, REL_BEFORE, REL_CONCURRENT, REL_UNKNOWN, reasonOf, type CausalView } from "./causal";
 
 /** RELATED_LIMIT is how many spans each causal-order list shows. */
 export const RELATED_LIMIT = 20;
@@ -15,6 +18,8 @@ export const RELATED_LIMIT = 20;
 export interface DetailsOptions {
   onSelect(i: number): void;
   onClose(): void;
+  /** The span's times in the adjusted view (ns after the trace's recorded start), when it is on. */
+  adjusted?: { start: number; end: number; shift: number };
 }
 
 function section(title: string, ...children: Child[]): HTMLElement {
@@ -56,21 +61,60 @@ function spanButton(trace: Trace, i: number, opts: DetailsOptions): HTMLElement 
   );
 }
 
-function relatedList(trace: Trace, title: string, rel: Related, kind: string, opts: DetailsOptions, why?: string): HTMLElement {
-  return h(
-    "div",
-    { class: "sd-rel", dataset: { order: kind, count: String(rel.count) } },
-    h("h4", null, `${title} (${rel.count.toLocaleString()})`, why ? h("span", { class: "sd-muted" }, ` ${why}`) : null),
-    rel.first.length
-      ? h("ul", null, ...rel.first.map((i) => h("li", null, spanButton(trace, i, opts))))
-      : null,
-    rel.count > rel.first.length
-      ? h("p", { class: "sd-muted" }, `the first ${rel.first.length} in trace order are shown`)
-      : null,
+const relLists = [
+  { code: REL_BEFORE, kind: "before", title: "Started before this span" },
+  { code: REL_AFTER, kind: "after", title: "Started after this span" },
+  { code: REL_CONCURRENT, kind: "concurrent", title: "Concurrent with it" },
+  { code: REL_UNKNOWN, kind: "unknown", title: "Order unknown" },
+];
+
+/**
+ * renderCausal fills el (the details' causal section) with v: per relation
+ * the count, the counts by reason, and the first spans in trace order,
+ * each with its reason. null: the API could not say.
+ */
+export function renderCausal(el: HTMLElement, trace: Trace, v: CausalView | null, opts: DetailsOptions): void {
+  el.replaceChildren(h("h3", null, "Causal order"));
+  if (!v) {
+    el.append(h("p", { class: "sd-muted sd-causal-none" }, "The analysis API could not answer the span's causal order."));
+    return;
+  }
+  el.dataset.span = trace.spans[v.span].spanId;
+  el.append(
+    h("p", { class: "sd-muted" }, "How the other spans' starts relate to this span's start, from the vector clocks and the trace's structure (Tracer's analysis). Across a hop without clocks the order is unknown, never concurrent."),
   );
+  if (v.truncated) el.append(h("p", { class: "tv-warning" }, "The trace has more spans than the server analysed: the rest are not shaded."));
+  const n = trace.spans.length;
+  for (const l of relLists) {
+    const first: number[] = [];
+    const byReason = new Map<string, number>();
+    for (let j = 0; j < n; j++) {
+      if (v.rel[j] !== l.code) continue;
+      if (first.length < RELATED_LIMIT) first.push(j);
+      const r = reasonOf(v, j);
+      byReason.set(r, (byReason.get(r) ?? 0) + 1);
+    }
+    const count = v.counts[l.code];
+    const reasons = [...byReason].sort((a, b) => b[1] - a[1]).map(([r, c]) => `${r}: ${c.toLocaleString()}`).join(", ");
+    el.append(
+      h(
+        "div",
+        { class: `sd-rel sd-rel-${l.kind}`, dataset: { order: l.kind, count: String(count) } },
+        h("h4", null, h("span", { class: "sd-rel-swatch", "aria-hidden": "true" }), `${l.title} (${count.toLocaleString()})`, reasons ? h("span", { class: "sd-muted sd-rel-reasons" }, ` by ${reasons}`) : null),
+        first.length
+          ? h(
+              "ul",
+              null,
+              ...first.map((j) => h("li", null, spanButton(trace, j, opts), h("span", { class: "sd-muted sd-reason", dataset: { reason: String.fromCharCode(v.reason[j] || 32).trim() } }, ` ${reasonOf(v, j)}`))),
+            )
+          : null,
+        count > first.length ? h("p", { class: "sd-muted" }, `the first ${first.length} in trace order are shown`) : null,
+      ),
+    );
+  }
 }
 
-function clockSection(trace: Trace, span: Span, opts: DetailsOptions): HTMLElement {
+function clockSection(span: Span): HTMLElement {
   const c = span.wire.clock;
   if (c === "none" || c === "invalid" || typeof c !== "object") {
     const why =
@@ -83,7 +127,7 @@ function clockSection(trace: Trace, span: Span, opts: DetailsOptions): HTMLEleme
         "p",
         { class: "sd-clock-none", dataset: { clock: c === "invalid" ? "invalid" : "none" } },
         why,
-        "Its causal order with other spans is unknown; only the trace's structure (parent before child) orders it.",
+        "Only the trace's structure (parent before child, a call before its reply) orders it with other spans; see its causal order below.",
       ),
     );
   }
@@ -101,7 +145,6 @@ function clockSection(trace: Trace, span: Span, opts: DetailsOptions): HTMLEleme
       ),
     );
   const endSame = JSON.stringify(c.start) === JSON.stringify(c.end) && !!c.startPruned === !!c.endPruned;
-  const rel = relations(trace, span.index, RELATED_LIMIT);
   return section(
     "Vector clock",
     h(
@@ -118,19 +161,18 @@ function clockSection(trace: Trace, span: Span, opts: DetailsOptions): HTMLEleme
     entries(c.start, c.startPruned),
     h("h4", null, "At end"),
     endSame ? h("p", { class: "sd-muted" }, "the same as at start (the clock did not move while the span was open)") : entries(c.end, c.endPruned),
-    h("h4", { class: "sd-subtitle" }, "Causal order of starts, from the clocks"),
-    relatedList(trace, "Happened before this span", rel.before, "before", opts),
-    relatedList(trace, "Happened after this span", rel.after, "after", opts),
-    relatedList(trace, "Concurrent with it", rel.concurrent, "concurrent", opts),
-    relatedList(trace, "Order unknown", rel.unknown, "unknown", opts, "(no clock, or a pruned clock that cannot tell)"),
   );
 }
 
-/** renderDetails shows span i of trace in el (replacing what was there). */
-export function renderDetails(el: HTMLElement, trace: Trace, i: number, opts: DetailsOptions): void {
+/**
+ * renderDetails shows span i of trace in el (replacing what was there). It
+ * returns the causal section, for renderCausal once the answer is in.
+ */
+export function renderDetails(el: HTMLElement, trace: Trace, i: number, opts: DetailsOptions): HTMLElement {
   const span = trace.spans[i];
   const w = span.wire;
   el.replaceChildren();
+  const causal = h("section", { class: "sd-section sd-causal", "aria-live": "polite" }, h("h3", null, "Causal order"), h("p", { class: "sd-muted" }, "Asking the analysis…"));
   const parent = span.parent >= 0 ? trace.spans[span.parent] : null;
   const status = h(
     "span",
@@ -159,7 +201,9 @@ export function renderDetails(el: HTMLElement, trace: Trace, i: number, opts: De
         null,
         row("Service", span.service),
         row("Duration", h("span", { class: "sd-duration" }, formatDuration(span.durationNs))),
-        row("Start", `+${formatDuration(span.startNs)}`, h("span", { class: "sd-muted" }, ` ${formatTime(trace.startMs + span.startNs / 1e6)} ${zoneName}`)),
+        row(opts.adjusted ? "Start (recorded)" : "Start", h("span", { class: "sd-start" }, `+${formatDuration(span.startNs)}`), h("span", { class: "sd-muted" }, ` ${formatTime(trace.startMs + span.startNs / 1e6)} ${zoneName}`)),
+        opts.adjusted ? row("End (recorded)", h("span", { class: "sd-end" }, `+${formatDuration(span.startNs + span.durationNs)}`)) : null,
+        opts.adjusted ? adjustedRows(trace, opts.adjusted) : null,
         row("Kind", span.kind),
         row("Status", status),
         row("Span ID", h("code", { class: "sd-span-id" }, span.spanId)),
@@ -232,6 +276,23 @@ export function renderDetails(el: HTMLElement, trace: Trace, i: number, opts: De
       attrTable(trace.resources[w.resource], "none"),
       w.scope ? h("p", { class: "sd-muted" }, `Scope: ${w.scope.name}${w.scope.version ? " " + w.scope.version : ""}`) : null,
     ),
-    clockSection(trace, span, opts),
+    clockSection(span),
+    causal,
   );
+  return causal;
+}
+
+function adjustedRows(trace: Trace, a: { start: number; end: number; shift: number }): DocumentFragment {
+  const rel = (ns: number) => (ns < 0 ? `−${formatDuration(-ns)}` : `+${formatDuration(ns)}`);
+  const f = document.createDocumentFragment();
+  f.append(
+    row("Start (adjusted)", h("span", { class: "sd-adj-start" }, rel(a.start)), h("span", { class: "sd-muted" }, ` ${formatTime(trace.startMs + a.start / 1e6)} ${zoneName}`)),
+    row("End (adjusted)", h("span", { class: "sd-adj-end" }, rel(a.end))),
+    row(
+      "Shift",
+      h("span", { class: "sd-adj-shift", dataset: { shift: String(a.shift) } }, a.shift === 0 ? "none" : (a.shift < 0 ? "−" : "+") + formatDuration(Math.abs(a.shift))),
+      h("span", { class: "sd-muted" }, " its instance's estimated clock offset, undone (a view: the stored times are not changed)"),
+    ),
+  );
+  return f;
 }

@@ -10,6 +10,8 @@ import { h, clear } from "../dom";
 import { formatDuration } from "../format";
 import { bigSub, type Trace } from "../model/trace";
 import { cssVar, serviceColor } from "../theme";
+import { REL_NONE, REL_SELF, relClass } from "./causal";
+import { recordedTimes, type Times } from "./skew";
 import type { Rows } from "./tree";
 import "./trace.css";
 
@@ -56,15 +58,33 @@ interface Slot {
   deep: HTMLSpanElement;
   err: HTMLSpanElement;
   lane: HTMLDivElement;
+  rel: HTMLSpanElement;
   bar: HTMLDivElement;
   dur: HTMLSpanElement;
   events: HTMLDivElement;
   row: number;
   span: number;
   geom: string;
-  cls: string;
+  /** The row's state bits (see fill), -1: redraw. */
+  cls: number;
   frame: number;
 }
+
+// The row state bits: a row's class names are built once per combination
+// and kept, so that scrolling builds no string.
+const B_ERROR = 1;
+const B_SELECTED = 2;
+const B_CURSOR = 4;
+const B_MATCH = 8;
+const B_CURRENT = 16;
+const B_COLLAPSED = 32;
+const B_CRITICAL = 64;
+const B_SHIFTED = 128;
+const B_REL = 256; // times the REL_* code
+
+/** relGlyph marks a row's relation in text too, not only by its colour. */
+const relGlyph = ["", "◀", "▶", "∥", "?", ""];
+const relTitle = ["", "Started before the selected span", "Started after the selected span", "Concurrent with the selected span", "Order with the selected span unknown", ""];
 
 /** Timeline draws trace's rows; the page owns the state and tells it what changed. */
 export class Timeline {
@@ -76,6 +96,12 @@ export class Timeline {
   cursor = -1;
   private matchMask: Uint8Array;
   private current = -1;
+  /** The span times drawn: recorded, or adjusted for clock skew. */
+  private times: Times;
+  /** The selected span's relation to each span (REL_*), or null. */
+  private causal: Uint8Array | null = null;
+  private readonly classNames = new Map<number, string>();
+  private readonly axisLabel: HTMLDivElement;
   private readonly body: HTMLDivElement;
   private readonly spacer: HTMLDivElement;
   private readonly axis: HTMLDivElement;
@@ -104,7 +130,8 @@ export class Timeline {
     private readonly rows: Rows,
     private readonly opts: TimelineOptions,
   ) {
-    this.to = Math.max(trace.durationNs, 1);
+    this.times = recordedTimes(trace);
+    this.to = this.times.total;
     this.matchMask = new Uint8Array(trace.spans.length);
     this.mm = h("canvas", { class: "tl-mm-canvas", "aria-hidden": "true" });
     this.mmWindow = h("div", { class: "tl-mm-window" });
@@ -120,6 +147,7 @@ export class Timeline {
     this.grid = h("div", { class: "tl-grid", "aria-hidden": "true" });
     this.brush = h("div", { class: "tl-brush", hidden: true });
     this.spacer = h("div", { class: "tl-spacer", role: "presentation" });
+    this.axisLabel = h("div", { class: "tl-top-label tl-axis-label" }, "Service · operation");
     this.body = h(
       "div",
       {
@@ -134,7 +162,7 @@ export class Timeline {
       "div",
       { class: "tl" },
       h("div", { class: "tl-top" }, h("div", { class: "tl-top-label" }, "Overview"), this.mmWrap),
-      h("div", { class: "tl-top" }, h("div", { class: "tl-top-label tl-axis-label" }, "Service · operation"), this.axis),
+      h("div", { class: "tl-top" }, this.axisLabel, this.axis),
       h("div", { class: "tl-bodywrap" }, this.body, this.grid, this.brush),
     );
     // Sizes are read here, once per resize, never while drawing (a read after
@@ -157,7 +185,10 @@ export class Timeline {
     this.on(this.mmWrap, "mousedown", (e) => this.drag(e as MouseEvent, this.mmWrap, true));
     this.on(window, "tracer-theme", () => {
       this.colors.clear();
-      for (const s of this.pool) s.span = -1;
+      for (const s of this.pool) {
+        s.span = -1;
+        s.cls = -1;
+      }
       this.mmDirty = true;
       this.schedule();
     });
@@ -198,7 +229,7 @@ export class Timeline {
   }
 
   setZoom(from: number, to: number, notify = true): void {
-    const d = Math.max(this.trace.durationNs, 1);
+    const d = this.times.total;
     let a = Math.max(0, Math.min(from, to));
     let b = Math.min(d, Math.max(from, to));
     if (b - a < MIN_RANGE) {
@@ -214,24 +245,24 @@ export class Timeline {
   }
 
   zoomed(): boolean {
-    return this.from > 0 || this.to < Math.max(this.trace.durationNs, 1);
+    return this.from > 0 || this.to < this.times.total;
   }
 
   resetZoom(): void {
-    this.setZoom(0, Math.max(this.trace.durationNs, 1));
+    this.setZoom(0, this.times.total);
   }
 
   /** zoomBy scales the range by f around the time at fraction at of the lane. */
   zoomBy(f: number, at = 0.5): void {
     const r = this.to - this.from;
     const t = this.from + r * at;
-    const nr = Math.max(MIN_RANGE, Math.min(r * f, this.trace.durationNs || 1));
+    const nr = Math.max(MIN_RANGE, Math.min(r * f, this.times.total));
     this.setZoom(t - nr * at, t - nr * at + nr);
   }
 
   panBy(fraction: number): void {
     const r = this.to - this.from;
-    const d = Math.max(this.trace.durationNs, 1);
+    const d = this.times.total;
     const a = Math.max(0, Math.min(d - r, this.from + r * fraction));
     this.setZoom(a, a + r);
   }
@@ -251,7 +282,38 @@ export class Timeline {
 
   setCritical(mask: Uint8Array | null): void {
     this.opts.critical = mask;
-    for (const s of this.pool) s.cls = "";
+    this.redrawRows();
+  }
+
+  /** setCausal shades each row by its span's relation (REL_*) to the selected span; null: none. */
+  setCausal(rel: Uint8Array | null): void {
+    this.causal = rel;
+    this.redrawRows();
+  }
+
+  /**
+   * setTimes draws the spans at times (recorded, or adjusted for clock
+   * skew), on the whole new time axis.
+   */
+  setTimes(times: Times): void {
+    this.times = times;
+    this.from = 0;
+    this.to = times.total;
+    this.axisLabel.textContent = times.adjusted ? "Service · operation (adjusted times)" : "Service · operation";
+    this.el.classList.toggle("is-adjusted", times.adjusted);
+    this.mmDirty = true;
+    this.axisKey = "";
+    for (const s of this.pool) s.geom = "";
+    this.redrawRows();
+  }
+
+  /** spanTimes are the times drawn for span i: ns after the axis' zero. */
+  spanTimes(i: number): { start: number; end: number; shift: number; adjusted: boolean } {
+    return { start: this.times.start[i], end: this.times.end[i], shift: this.times.shift[i], adjusted: this.times.adjusted };
+  }
+
+  private redrawRows(): void {
+    for (const s of this.pool) s.cls = -1;
     this.schedule();
   }
 
@@ -279,14 +341,15 @@ export class Timeline {
     const name = h("span", { class: "tl-name" });
     const deep = h("span", { class: "tl-deep" });
     const err = h("span", { class: "tl-err", title: "Error status" }, "!");
-    const label = h("div", { class: "tl-label" }, toggle, swatch, deep, service, name, err);
+    const rel = h("span", { class: "tl-rel" });
+    const label = h("div", { class: "tl-label" }, toggle, swatch, deep, service, name, err, rel);
     const bar = h("div", { class: "tl-bar" });
     const dur = h("span", { class: "tl-dur" });
     const events = h("div", { class: "tl-events" });
     const lane = h("div", { class: "tl-lane" }, bar, events, dur);
     const el = h("div", { class: "tl-row", role: "treeitem" }, label, lane);
     this.spacer.append(el);
-    return { el, label, toggle, swatch, service, name, deep, err, lane, bar, dur, events, row: -1, span: -1, geom: "", cls: "", frame: 0 };
+    return { el, label, toggle, swatch, service, name, deep, err, lane, rel, bar, dur, events, row: -1, span: -1, geom: "", cls: -1, frame: 0 };
   }
 
   private events(i: number): Float64Array {
@@ -386,23 +449,47 @@ export class Timeline {
       s.toggle.textContent = "";
       s.el.removeAttribute("aria-expanded");
     }
-    let cls = "tl-row";
-    if (span.status === "error") cls += " is-error";
-    if (i === this.selected) cls += " is-selected";
-    if (i === this.cursor) cls += " is-cursor";
-    if (this.matchMask[i]) cls += " is-match";
-    if (i === this.current) cls += " is-current";
-    if (collapsed) cls += " is-collapsed";
-    if (this.opts.critical?.[i]) cls += " is-critical";
-    if (cls !== s.cls) {
-      s.cls = cls;
-      s.el.className = cls;
+    const rel = this.causal ? this.causal[i] : REL_NONE;
+    let bits = rel * B_REL;
+    if (span.status === "error") bits |= B_ERROR;
+    if (i === this.selected) bits |= B_SELECTED;
+    if (i === this.cursor) bits |= B_CURSOR;
+    if (this.matchMask[i]) bits |= B_MATCH;
+    if (i === this.current) bits |= B_CURRENT;
+    if (collapsed) bits |= B_COLLAPSED;
+    if (this.opts.critical?.[i]) bits |= B_CRITICAL;
+    if (this.times.shift[i] !== 0) bits |= B_SHIFTED;
+    if (bits !== s.cls) {
+      s.cls = bits;
+      s.el.className = this.className(bits);
       s.el.setAttribute("aria-selected", String(i === this.selected));
+      s.rel.textContent = relGlyph[rel];
+      s.rel.title = relTitle[rel];
+      if (rel === REL_NONE || rel === REL_SELF) delete s.el.dataset.rel;
+      else s.el.dataset.rel = relClass[rel].slice(5);
     }
     if (s.geom !== zkey) {
       s.geom = zkey;
       this.place(s, i);
     }
+  }
+
+  private className(bits: number): string {
+    let c = this.classNames.get(bits);
+    if (c === undefined) {
+      c = "tl-row";
+      if (bits & B_ERROR) c += " is-error";
+      if (bits & B_SELECTED) c += " is-selected";
+      if (bits & B_CURSOR) c += " is-cursor";
+      if (bits & B_MATCH) c += " is-match";
+      if (bits & B_CURRENT) c += " is-current";
+      if (bits & B_COLLAPSED) c += " is-collapsed";
+      if (bits & B_CRITICAL) c += " is-critical";
+      if (bits & B_SHIFTED) c += " is-shifted";
+      c += relClass[Math.floor(bits / B_REL)] ?? "";
+      this.classNames.set(bits, c);
+    }
+    return c;
   }
 
   private x(t: number): number {
@@ -412,8 +499,8 @@ export class Timeline {
   private place(s: Slot, i: number): void {
     const span = this.trace.spans[i];
     const W = this.laneW;
-    const x0 = this.x(span.startNs);
-    const x1 = this.x(span.startNs + span.durationNs);
+    const x0 = this.x(this.times.start[i]);
+    const x1 = this.x(this.times.end[i]);
     const out = x1 < 0 || x0 > W;
     s.bar.style.display = out ? "none" : "";
     const c0 = Math.max(x0, -2);
@@ -442,10 +529,11 @@ export class Timeline {
       }
     }
     const evs = this.events(i);
+    const shift = this.times.start[i] - span.startNs; // the events move with their span
     clear(s.events);
     const wire = span.wire.events ?? [];
     for (let k = 0; k < evs.length; k++) {
-      const x = this.x(evs[k]);
+      const x = this.x(evs[k] + shift);
       if (x < 0 || x > W) continue;
       s.events.append(
         h("i", {
@@ -489,20 +577,21 @@ export class Timeline {
         ctx.clearRect(0, 0, W, H);
         const rows = this.rows;
         const n = rows.count;
-        const d = Math.max(this.trace.durationNs, 1);
+        const d = this.times.total;
         const rh = Math.max(H / Math.max(n, 1), 0.5);
         const err = cssVar("--error") || "red";
         let last = "";
         for (let r = 0; r < n; r++) {
-          const span = this.trace.spans[rows.rows[r]];
+          const i = rows.rows[r];
+          const span = this.trace.spans[i];
           const c = span.status === "error" ? err : this.color(span.service);
           if (c !== last) ctx.fillStyle = last = c;
-          const x = (span.startNs / d) * W;
-          ctx.fillRect(x, (r / n) * H, Math.max(1, (span.durationNs / d) * W), rh);
+          const x = (this.times.start[i] / d) * W;
+          ctx.fillRect(x, (r / n) * H, Math.max(1, ((this.times.end[i] - this.times.start[i]) / d) * W), rh);
         }
       }
     }
-    const d = Math.max(this.trace.durationNs, 1);
+    const d = this.times.total;
     const n = Math.max(this.rows.count, 1);
     const wx0 = (this.from / d) * W;
     const wx1 = (this.to / d) * W;
@@ -616,7 +705,7 @@ export class Timeline {
     if (e.button !== 0) return;
     e.preventDefault();
     const rect = target.getBoundingClientRect();
-    const d = Math.max(this.trace.durationNs, 1);
+    const d = this.times.total;
     const toTime = (cx: number) => {
       const f = Math.max(0, Math.min(1, (cx - rect.left) / rect.width));
       return whole ? f * d : this.from + f * (this.to - this.from);
