@@ -20,7 +20,6 @@ import (
 	uibench "github.com/tracerdev/tracer/bench/ui"
 	"github.com/tracerdev/tracer/internal/uitest"
 	"github.com/tracerdev/tracer/propagation"
-	"github.com/tracerdev/tracer/vclock"
 )
 
 // tvWant is a span of the trace view's test trace and how its row must look.
@@ -147,56 +146,23 @@ func tvSendDemo(t *testing.T, s *uiServer) (want []tvWant, traceID, linkedTrace,
 	return want, traceID, linked.TraceID().String(), linked.SpanID().String()
 }
 
-// tvOrders computes, from the clocks the API serves, how every span's start
-// relates to span id's start with vclock.CompareStarts: the spans that
-// happened before it, after it, concurrently, or in an unknown order.
+// tvOrders asks the analysis API (GET /api/tracer/traces/{id}/causal) how
+// every span's start relates to span id's start: the spans that happened
+// before it, after it, concurrently, or in an unknown order. The trace view
+// shows the API's answer (trace/causal.ts); one place, analysis.Causal,
+// decides.
 func tvOrders(t *testing.T, s *uiServer, traceID, id string) map[string][]string {
 	t.Helper()
-	var tr struct {
-		Spans []struct {
-			SpanID string          `json:"spanId"`
-			Clock  json.RawMessage `json:"clock"`
-		} `json:"spans"`
+	type ids struct {
+		SpanIDs []string `json:"spanIds"`
 	}
-	if code, err := s.api.get(context.Background(), "/api/tracer/traces/"+traceID, &tr); err != nil || code != 200 {
-		t.Fatalf("get trace: %d %v", code, err)
+	var ans struct {
+		Before, After, Concurrent, Unknown ids
 	}
-	clocks := map[string]*vclock.SpanClock{}
-	for _, sp := range tr.Spans {
-		var c struct {
-			Node        string            `json:"node"`
-			Tick        uint64            `json:"tick"`
-			Start       map[string]uint64 `json:"start"`
-			StartPruned bool              `json:"startPruned"`
-		}
-		if json.Unmarshal(sp.Clock, &c) != nil {
-			clocks[sp.SpanID] = nil // "none" or "invalid"
-			continue
-		}
-		sc := &vclock.SpanClock{Node: c.Node, Tick: c.Tick, Start: vclock.New(vclock.MaxLimit)}
-		for n, v := range c.Start {
-			sc.Start.Set(n, v)
-		}
-		if c.StartPruned {
-			sc.Start.MarkPruned()
-		}
-		clocks[sp.SpanID] = sc
+	if code, err := s.api.get(context.Background(), "/api/tracer/traces/"+traceID+"/causal?span="+id, &ans); err != nil || code != 200 {
+		t.Fatalf("get causal: %d %v", code, err)
 	}
-	me := clocks[id]
-	out := map[string][]string{}
-	for sid, c := range clocks {
-		if sid == id {
-			continue
-		}
-		o := vclock.Unknown
-		if c != nil && me != nil {
-			o = vclock.CompareStarts(*c, *me)
-		}
-		if o == vclock.Equal {
-			o = vclock.Unknown
-		}
-		out[o.String()] = append(out[o.String()], sid)
-	}
+	out := map[string][]string{"before": ans.Before.SpanIDs, "after": ans.After.SpanIDs, "concurrent": ans.Concurrent.SpanIDs, "unknown": ans.Unknown.SpanIDs}
 	for _, v := range out {
 		slices.Sort(v)
 	}
@@ -321,6 +287,7 @@ func TestUITrace(t *testing.T) {
 		wantOrders := tvOrders(t, s, traceID, byName["cache.get"].id)
 		// The clocks order this trace: the frontend's spans before the call
 		// happened before the backend's cache read, render after it.
+		tvWait(t, ctx, "the causal order", fmt.Sprintf(`document.querySelector('.tv-details .sd-causal')?.dataset.span === %q`, byName["cache.get"].id))
 		if !slices.Contains(wantOrders["before"], byName["GET /checkout"].id) || !slices.Contains(wantOrders["after"], byName["render"].id) {
 			t.Fatalf("the API's clocks do not order the trace as sent: %v", wantOrders)
 		}

@@ -408,6 +408,7 @@ function show(root: HTMLElement, trace: Trace, query: URLSearchParams, signal: A
   const showSkew = (ans: SkewAnswer) => {
     const w = skewWarning(trace, ans, { onSelect: (i) => select(i), adjusted: state.adjusted, onAdjusted: setAdjusted });
     skewSlot.replaceChildren(...(w ? [w] : []));
+    skewSlot.dataset.skew = ans.pairs.some((p) => p.skewed) ? "skewed" : "none";
   };
   const applyTimes = (ans: SkewAnswer | null, first: boolean) => {
     const times = state.adjusted && ans?.adjusted ? adjustedTimes(trace, ans) : recordedTimes(trace);
@@ -434,6 +435,7 @@ function show(root: HTMLElement, trace: Trace, query: URLSearchParams, signal: A
       () => {
         if (ctl.signal.aborted) return;
         // The view is complete without it; an adjusted view asked for falls back to the recorded times.
+        skewSlot.dataset.skew = "error";
         if (state.adjusted) {
           skewSlot.replaceChildren(h("p", { class: "tv-warning" }, "The adjusted times are not available: the skew analysis did not answer. Showing the recorded times."));
           applyTimes(null, first);
