@@ -19,6 +19,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	uibench "github.com/tracerdev/tracer/bench/ui"
 	"github.com/tracerdev/tracer/internal/uitest"
 	"github.com/tracerdev/tracer/propagation"
 )
@@ -552,5 +553,91 @@ func TestUITraceAnalysis(t *testing.T) {
 			t.Errorf("the adjusted banner shows")
 		}
 	})
+	tab.NoErrors(t)
+}
+
+// TestUITraceAnalysis100k selects a span of a 100,000-span trace (plain
+// OpenTelemetry spans, no clocks): the rows on screen, and those scrolled
+// to later, are shaded as the causal API answers, from one request per
+// selection (the span ids only with the first); nothing is concurrent
+// without clocks. The API's answer time is logged, not asserted.
+func TestUITraceAnalysis100k(t *testing.T) {
+	const n = 100_000
+	s := startUI(t)
+	var tid trace.TraceID
+	copy(tid[:], "ui-causal-100k-e")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	// Batches of 1,000: an export must finish within the exporter's 10 s on a loaded machine.
+	if err := uibench.Send(ctx, s.GRPCAddr, uibench.Large(tid, n, time.Now().Add(-time.Minute)), 1000); err != nil {
+		t.Fatal(err)
+	}
+	s.awaitSpans(t, tid.String(), n)
+	deep := uibench.SpanID(77_777)
+	var ans struct {
+		Relations string   `json:"relations"`
+		SpanIDs   []string `json:"spanIds"`
+	}
+	t0 := time.Now()
+	if code, err := s.api.get(ctx, "/api/tracer/traces/"+tid.String()+"/causal?span="+deep+"&all=true&ids=true", &ans); err != nil || code != 200 {
+		t.Fatalf("causal: %d %v", code, err)
+	}
+	t.Logf("causal all=true ids=true on %d spans: %v (noisy: a shared machine, -race)", n, time.Since(t0))
+	if len(ans.SpanIDs) != n || len(ans.Relations) != n {
+		t.Fatalf("the API answers %d ids, %d relations", len(ans.SpanIDs), len(ans.Relations))
+	}
+	want := make(map[string]string, n)
+	rels := map[byte]string{'=': "", 'b': "before", 'a': "after", 'c': "concurrent", 'u': "unknown"}
+	for k, id := range ans.SpanIDs {
+		want[id] = rels[ans.Relations[k]]
+		if ans.Relations[k] == 'c' {
+			t.Fatalf("span %s concurrent without clocks", id)
+		}
+	}
+
+	tab := uitest.NewTab(t, 1500, 900)
+	tctx, tcancel := context.WithTimeout(tab.Ctx, 3*time.Minute)
+	defer tcancel()
+	checkRows := func(t *testing.T, what string) {
+		t.Helper()
+		bars := tvEval[[]taBar](t, tctx, taBarsJS)
+		if len(bars) == 0 {
+			t.Fatalf("%s: no rows", what)
+		}
+		for _, b := range bars {
+			if b.Rel != want[b.SpanID] {
+				t.Errorf("%s: row %s shaded %q, the API says %q", what, b.SpanID, b.Rel, want[b.SpanID])
+			}
+		}
+	}
+	causalRequests := `performance.getEntriesByType('resource').map(e => e.name).filter(u => u.includes('/causal?'))`
+	tvDo(t, tctx, "open", chromedp.Navigate(s.URL+"/trace/"+tid.String()+"?span="+deep), chromedp.WaitVisible(chromedp.CSS(".tl-row.is-selected")))
+	tvWait(t, tctx, "the shading", fmt.Sprintf(`document.querySelector('.tv-details .sd-causal')?.dataset.span === %q && !!document.querySelector('.tl-row[data-rel]')`, deep))
+	checkRows(t, "around the selected span")
+	tvDo(t, tctx, "scroll to the end", chromedp.Evaluate[chromedp.Void](`(b => { b.scrollTop = b.scrollHeight; })(document.querySelector('.tl-body'))`))
+	tvWait(t, tctx, "the last row", `[...document.querySelectorAll('.tl-row')].some(r => r.style.display !== 'none' && r.dataset.index === '99999')`)
+	checkRows(t, "at the end")
+	if reqs := tvEval[[]string](t, tctx, causalRequests); len(reqs) != 1 || !strings.Contains(reqs[0], "ids=true") {
+		t.Errorf("causal requests after a selection and a scroll: %v", reqs)
+	}
+	if dom := tvEval[int](t, tctx, `document.querySelectorAll('.tl-row').length`); dom > 200 {
+		t.Errorf("%d row elements in the DOM", dom)
+	}
+	// Another selection: one more request, without the ids.
+	other := tvEval[string](t, tctx, `[...document.querySelectorAll('.tl-row')].filter(r => r.style.display !== 'none').at(-3).dataset.spanId`)
+	tvDo(t, tctx, "select another span", chromedp.Click(chromedp.CSS(fmt.Sprintf(`.tl-row[data-span-id="%s"] .tl-name`, other))))
+	tvWait(t, tctx, "its shading", fmt.Sprintf(`document.querySelector('.tv-details .sd-causal')?.dataset.span === %q`, other))
+	reqs := tvEval[[]string](t, tctx, causalRequests)
+	if len(reqs) != 2 || strings.Contains(reqs[1], "ids=true") {
+		t.Errorf("causal requests after two selections: %v", reqs)
+	}
+	if code, err := s.api.get(ctx, "/api/tracer/traces/"+tid.String()+"/causal?span="+other+"&all=true&ids=true", &ans); err != nil || code != 200 {
+		t.Fatalf("causal: %d %v", code, err)
+	}
+	for k, id := range ans.SpanIDs {
+		want[id] = rels[ans.Relations[k]]
+	}
+	checkRows(t, "the second selection")
+	tab.Screenshot(t, "trace-causal-100k")
 	tab.NoErrors(t)
 }
