@@ -139,7 +139,7 @@ function show(root: HTMLElement, trace: Trace, query: URLSearchParams, signal: A
         timeline.setCausal(null);
         showRelLegend(null);
         void causal.of(i).then((v) => {
-          if (signal.aborted || state.selected !== i) return;
+          if (v === undefined || signal.aborted || state.selected !== i) return;
           state.causal = v;
           timeline.setCausal(v ? v.rel : null);
           showRelLegend(v);

@@ -24,6 +24,8 @@ export type RelName = "before" | "after" | "concurrent" | "unknown";
 export const relNames: readonly RelName[] = ["before", "after", "concurrent", "unknown"];
 /** relClass is each code's row class ("" for none and self). */
 export const relClass = ["", " rel-before", " rel-after", " rel-concurrent", " rel-unknown", ""] as const;
+/** relData is each code's name, as rows carry it in data-rel ("" for none and self). */
+export const relData = ["", "before", "after", "concurrent", "unknown", ""] as const;
 
 /**
  * reasonText explains each reason code of the API (query/openapi.yaml,
@@ -81,11 +83,11 @@ export class Causal {
   }
 
   /**
-   * of fetches span i's relations, cancelling the previous request; null
-   * when cancelled (a newer selection) or when the API cannot say (the view
-   * then shows no shading).
+   * of fetches span i's relations, cancelling the previous request:
+   * undefined when cancelled (a newer selection), null when the API cannot
+   * say (the view then shows no shading).
    */
-  async of(i: number): Promise<CausalView | null> {
+  async of(i: number): Promise<CausalView | null | undefined> {
     this.cancel();
     const ctl = (this.ctl = new AbortController());
     const path = `/api/tracer/traces/${encodeURIComponent(this.trace.traceId)}/causal`;
@@ -97,11 +99,12 @@ export class Causal {
         this.map = null;
         ans = await getJSON<CausalAnswer>(path, { span, all: true, ids: true }, ctl.signal);
       }
+      if (ctl.signal.aborted) return undefined;
       if (ans.spanIds) this.setIds(ans.spanIds, ans.digest);
-      if (ctl.signal.aborted || !this.map) return null;
+      if (!this.map) return null;
       return this.view(i, ans);
     } catch {
-      return null;
+      return ctl.signal.aborted ? undefined : null;
     } finally {
       if (this.ctl === ctl) this.ctl = null;
     }

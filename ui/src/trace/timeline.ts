@@ -10,7 +10,7 @@ import { h, clear } from "../dom";
 import { formatDuration } from "../format";
 import { bigSub, type Trace } from "../model/trace";
 import { cssVar, serviceColor } from "../theme";
-import { REL_NONE, REL_SELF, relClass } from "./causal";
+import { REL_NONE, REL_SELF, relClass, relData } from "./causal";
 import { recordedTimes, type Times } from "./skew";
 import type { Rows } from "./tree";
 import "./trace.css";
@@ -466,7 +466,7 @@ export class Timeline {
       s.rel.textContent = relGlyph[rel];
       s.rel.title = relTitle[rel];
       if (rel === REL_NONE || rel === REL_SELF) delete s.el.dataset.rel;
-      else s.el.dataset.rel = relClass[rel].slice(5);
+      else s.el.dataset.rel = relData[rel];
     }
     if (s.geom !== zkey) {
       s.geom = zkey;
