@@ -210,5 +210,6 @@ export function skewWarning(trace: Trace, ans: SkewAnswer, opts: SkewWarningOpti
     ),
     pairs.length ? h("ul", { class: "tv-skew-pairs" }, ...items) : null,
     ans.unestimated ? h("p", { class: "tv-note" }, "Too many instances to estimate their offsets jointly: the adjusted view shifts none.") : null,
+    ans.truncated ? h("p", { class: "tv-note" }, "The trace has more spans than the server analysed (its per-trace limit): the rest are not adjusted.") : null,
   );
 }
