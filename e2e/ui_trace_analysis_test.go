@@ -582,7 +582,7 @@ func TestUITraceAnalysis100k(t *testing.T) {
 	if code, err := s.api.get(ctx, "/api/tracer/traces/"+tid.String()+"/causal?span="+deep+"&all=true&ids=true", &ans); err != nil || code != 200 {
 		t.Fatalf("causal: %d %v", code, err)
 	}
-	t.Logf("causal all=true ids=true on %d spans: %v (noisy: a shared machine, -race)", n, time.Since(t0))
+	t.Logf("causal all=true ids=true on %d spans: %v (noisy: a shared, loaded machine)", n, time.Since(t0))
 	if len(ans.SpanIDs) != n || len(ans.Relations) != n {
 		t.Fatalf("the API answers %d ids, %d relations", len(ans.SpanIDs), len(ans.Relations))
 	}
