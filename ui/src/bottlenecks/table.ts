@@ -4,6 +4,7 @@
 // compare the rows at a glance, and its example traces. A click on a
 // column's header sorts by it (the name ascending, numbers descending).
 
+import "../dashboards/common.css";
 import "./bottlenecks.css";
 import { h } from "../dom";
 import { formatCount, formatDuration } from "../format";
@@ -176,7 +177,7 @@ export function bottleneckTable(o: TableOptions): HTMLTableElement {
         h("span", { class: "bn-num" }, formatDuration(b.maxNano)),
         bar(maxMax > 0 ? b.maxNano / maxMax : 0, color, "relative to the largest max"),
       ),
-      h("td", { class: "bn-examples" }, ...b.examples.map((e, i) => o.example(b, e, i))),
+      h("td", null, h("div", { class: "bn-examples" }, ...b.examples.map((e, i) => o.example(b, e, i)))),
     );
   };
   const fill = () => body.replaceChildren(...sorted(o.rows, sort).map(row));

@@ -5,6 +5,7 @@
 // when and how far from normal, with example traces. Every choice is in the
 // URL (/anomalies?lookback=&start=&end=&baseline=&step=&days=&service=&kind=).
 
+import "../dashboards/common.css";
 import "../bottlenecks/bottlenecks.css";
 import { ApiError } from "../api";
 import { services } from "../api/search";
