@@ -284,7 +284,9 @@ func TestUIAnomalies(t *testing.T) {
 			t.Errorf("the page lists\n%+v\nthe API answers\n%+v", got, want)
 		}
 		// What the traffic implies.
-		lat := find(got, func(a anAnomaly) bool { return a.Kind == "latency" && a.Service == "shop" && a.Operation == "GET /items" })
+		lat := find(got, func(a anAnomaly) bool {
+			return a.Kind == "latency" && a.Service == "shop" && a.Operation == "GET /items"
+		})
 		switch {
 		case lat == nil:
 			t.Errorf("no latency outlier of shop · GET /items in %+v", got)

@@ -277,6 +277,35 @@ func TestUIBottlenecks(t *testing.T) {
 		tab.Screenshot(t, "bottlenecks")
 	})
 
+	t.Run("picker and links", func(t *testing.T) {
+		// A bare /bottlenecks offers the services; picking one analyses the
+		// last hour, as does the link from its dashboard.
+		open(t, "/bottlenecks")
+		var offered []string
+		depsPollJSON(t, ctx, "service picker", `(() => { const l = [...document.querySelectorAll(".bn-picker a")].map((a) => a.dataset.service);
+			return l.length && JSON.stringify(l); })()`, &offered)
+		if want := []string{"auth", "cache", "front", "render"}; !slices.Equal(offered, want) {
+			t.Errorf("the picker offers %v, want %v", offered, want)
+		}
+		want := apiAnswer(t, "")
+		for _, from := range []string{"/bottlenecks", "/dashboards?service=front&window=1h"} {
+			open(t, from)
+			link := `.bn-picker a[data-service="front"]`
+			if from != "/bottlenecks" {
+				link = `.dash-head a[href^="/bottlenecks"]`
+			}
+			depsClickCenter(t, ctx, link)
+			got := readRows(t)
+			if u := depsLocation(t, ctx); u.Path != "/bottlenecks" || u.Query().Get("service") != "front" || u.Query().Get("lookback") != "1h" {
+				t.Errorf("from %s: the link opened %s", from, u)
+			}
+			// The last hour holds the same traces as the test's range.
+			if !slices.Equal(got, want.rows()) {
+				t.Errorf("from %s: the table shows\n%+v\nthe API answers\n%+v", from, got, want.rows())
+			}
+		}
+	})
+
 	t.Run("root operation", func(t *testing.T) {
 		want := apiAnswer(t, "&operation="+url.QueryEscape("GET /page"))
 		open(t, "/bottlenecks?service=front&operation="+url.QueryEscape("GET /page")+rangeQ)

@@ -348,8 +348,15 @@ export const mount: Mount = (root, route) => {
   );
   void load();
 
+  // The service colours follow the theme: draw the list again.
+  const onTheme = () => {
+    if (answer) render();
+  };
+  window.addEventListener("tracer-theme", onTheme);
+
   return () => {
     ctrl?.abort();
     pageCtl.abort();
+    window.removeEventListener("tracer-theme", onTheme);
   };
 };

@@ -168,6 +168,7 @@ export const mount: Mount = (root, route) => {
       picker();
       return;
     }
+    shown = null;
     setContent("loading", `Analysing the critical paths of up to ${formatCount(state.limit)} traces of ${state.service}…`);
     const r = resolve(state.range);
     try {
@@ -237,7 +238,9 @@ export const mount: Mount = (root, route) => {
     );
   };
 
+  let shown: { ans: Bottlenecks; r: { startMs: number; endMs: number } } | null = null;
   const show = (ans: Bottlenecks, r: { startMs: number; endMs: number }) => {
+    shown = { ans, r };
     const title = state.operation ? `${state.service} · ${state.operation}` : state.service;
     const range = `${formatTime(nanoToMs(ans.startTimeUnixNano))} – ${formatTime(nanoToMs(ans.endTimeUnixNano))} (${zoneName})`;
     const searchLink = h(
@@ -313,8 +316,15 @@ export const mount: Mount = (root, route) => {
   );
   void load();
 
+  // The service colours follow the theme: draw the table again.
+  const onTheme = () => {
+    if (shown && content.dataset.state === "results") show(shown.ans, shown.r);
+  };
+  window.addEventListener("tracer-theme", onTheme);
+
   return () => {
     ctrl?.abort();
     pageCtl.abort();
+    window.removeEventListener("tracer-theme", onTheme);
   };
 };
