@@ -250,7 +250,11 @@ func TestUIAnomalies(t *testing.T) {
 	})
 
 	t.Run("error", func(t *testing.T) {
-		failNext(t, ctx, "*/api/tracer/anomalies*", func() { open(t, "/anomalies?lookback=15m") })
+		failNext(t, ctx, "*/api/tracer/anomalies*", func() { open(t, "/anomalies?lookback=15m") }, func() {
+			if msg := bnState(t, ctx, ".an-content", "loading"); !strings.Contains(msg, "Looking for anomalies") {
+				t.Errorf("while the answer is awaited the page says %q", msg)
+			}
+		})
 		if msg := bnState(t, ctx, ".an-content", "error"); !strings.Contains(msg, "see the server log for request id r-7") {
 			t.Errorf("the error state says %q", msg)
 		}
@@ -390,6 +394,10 @@ func TestUIAnomalies(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(t, "after a reload")
+		sel, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll(".bn-toolbar select")].map((s) => s.getAttribute("aria-label") + "=" + s.value)`))
+		if want := []string{"Window=custom", "Baseline=15m", "Step=1m", "Daily pattern=0", "Service="}; err != nil || !slices.Equal(sel, want) {
+			t.Errorf("after a reload the choices are %v (%v), want %v", sel, err, want)
+		}
 		tab.Screenshot(t, "anomalies-filtered")
 	})
 

@@ -144,16 +144,17 @@ func bnState(t *testing.T, ctx context.Context, css, want string) string {
 }
 
 // failNext answers the page's next request matching pattern with a 500 in
-// Tracer's error shape, after open opens the page.
-func failNext(t *testing.T, ctx context.Context, pattern string, open func()) {
+// Tracer's error shape, after open opens the page; paused runs while the
+// request waits for its answer.
+func failNext(t *testing.T, ctx context.Context, pattern string, open, paused func()) {
 	t.Helper()
-	paused := make(chan fetch.RequestID, 8)
+	requests := make(chan fetch.RequestID, 8)
 	lctx, stop := context.WithCancel(ctx)
 	defer stop()
 	err := chromedp.Listen(lctx, func(ev any) {
 		if ev, ok := ev.(*fetch.EventRequestPaused); ok {
 			select {
-			case paused <- ev.RequestID:
+			case requests <- ev.RequestID:
 			default:
 			}
 		}
@@ -171,7 +172,8 @@ func failNext(t *testing.T, ctx context.Context, pattern string, open func()) {
 	}()
 	open()
 	select {
-	case id := <-paused:
+	case id := <-requests:
+		paused()
 		body := `{"error": {"code": "internal", "message": "see the server log for request id r-7", "requestId": "r-7"}}`
 		_, err := chromedp.Call(ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
 			RequestID: id, ResponseCode: 500, Body: []byte(body),
@@ -220,7 +222,11 @@ func TestUIBottlenecks(t *testing.T) {
 	})
 
 	t.Run("error", func(t *testing.T) {
-		failNext(t, ctx, "*/api/tracer/bottlenecks*", func() { open(t, "/bottlenecks?service=front") })
+		failNext(t, ctx, "*/api/tracer/bottlenecks*", func() { open(t, "/bottlenecks?service=front") }, func() {
+			if msg := bnState(t, ctx, ".bn-content", "loading"); !strings.Contains(msg, "Analysing the critical paths of up to 100 traces of front") {
+				t.Errorf("while the answer is awaited the page says %q", msg)
+			}
+		})
 		if msg := bnState(t, ctx, ".bn-content", "error"); !strings.Contains(msg, "see the server log for request id r-7") {
 			t.Errorf("the error state says %q", msg)
 		}
