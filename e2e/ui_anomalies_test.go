@@ -343,6 +343,20 @@ func TestUIAnomalies(t *testing.T) {
 			t.Errorf("the kind counts are %v (%v), want %v", counts, err, wantCounts)
 		}
 		tab.Screenshot(t, "anomalies")
+
+		// A theme change draws the list again, in its colours.
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelectorAll(".an-item").forEach((e) => e.dataset.old = "1"); true`)); err != nil {
+			t.Fatal(err)
+		}
+		depsClickCenter(t, ctx, ".theme-toggle")
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll(".an-item").length > 0 && !document.querySelector(".an-item[data-old]")`)); err != nil {
+			t.Errorf("the list was not drawn again after the theme changed: %v", err)
+		}
+		if again := readItems(t); !slices.Equal(again, want) {
+			t.Errorf("after the theme changed the page lists\n%+v\nwant\n%+v", again, want)
+		}
+		tab.Screenshot(t, "anomalies-dark")
+		depsClickCenter(t, ctx, ".theme-toggle")
 	})
 
 	t.Run("example opens the trace", func(t *testing.T) {

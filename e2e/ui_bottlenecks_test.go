@@ -281,6 +281,20 @@ func TestUIBottlenecks(t *testing.T) {
 			t.Errorf("the choices shown are %v (%v), want front, any root operation, custom", sel, err)
 		}
 		tab.Screenshot(t, "bottlenecks")
+
+		// A theme change draws the table again, in its colours.
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelectorAll(".bn-table tbody tr").forEach((e) => e.dataset.old = "1"); true`)); err != nil {
+			t.Fatal(err)
+		}
+		depsClickCenter(t, ctx, ".theme-toggle")
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll(".bn-table tbody tr").length > 0 && !document.querySelector(".bn-table tr[data-old]")`)); err != nil {
+			t.Errorf("the table was not drawn again after the theme changed: %v", err)
+		}
+		if again := readRows(t); !slices.Equal(again, want.rows()) {
+			t.Errorf("after the theme changed the table shows\n%+v\nwant\n%+v", again, want.rows())
+		}
+		tab.Screenshot(t, "bottlenecks-dark")
+		depsClickCenter(t, ctx, ".theme-toggle")
 	})
 
 	t.Run("picker and links", func(t *testing.T) {

@@ -141,7 +141,7 @@ export const mount: Mount = (root, route) => {
         h(
           "option",
           { value: String(d), selected: d === state.days },
-          d === 0 ? "latency and errors against the baseline" : `latency and errors against the same time on the previous ${d === 1 ? "day" : `${d} days`}`,
+          d === 0 ? "the baseline window" : `the same time on the previous ${d === 1 ? "day" : `${d} days`}`,
         ),
       );
 
@@ -151,7 +151,7 @@ export const mount: Mount = (root, route) => {
       rangeControl(state.range, (range) => change({ range }), "Window"),
       h("label", { title: "The baseline: the window of this length just before the one judged" }, "against ", baseSel),
       h("label", { title: "Latency and error rates are judged step by step; a quiet operation wants wider steps (20 calls make a step)" }, stepSel),
-      daySel,
+      h("label", { title: "Compare latency and error rates with the same window on previous days, so that a daily pattern is normal" }, "Latency and errors vs ", daySel),
       h("label", null, "Service ", svcSel),
       h("button", { type: "button", title: "Look again up to now", onclick: () => void load() }, "Refresh"),
     );
@@ -280,9 +280,11 @@ export const mount: Mount = (root, route) => {
       h(
         "div",
         { class: "an-when" },
-        red || a.edge?.parentOperation || a.kind === "error-path" || a.kind === "fan-out"
-          ? `since ${shortTime(since)}, last seen ${shortTime(last)}`
-          : `in the window ${shortTime(since)} – ${shortTime(last)}`,
+        red
+          ? `since ${shortTime(since)}, ${Math.round((until - since) / stepMs)} step${until - since > stepMs ? "s" : ""} to ${shortTime(until)}`
+          : a.edge && !a.edge.parentOperation
+            ? `over the window ${shortTime(since)} – ${shortTime(last)}`
+            : `first seen ${shortTime(since)}, last seen ${shortTime(last)} in the sampled traces`,
       ),
       h(
         "div",
