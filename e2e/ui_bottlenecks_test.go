@@ -326,6 +326,76 @@ func TestUIBottlenecks(t *testing.T) {
 		}
 	})
 
+	t.Run("limit", func(t *testing.T) {
+		// A limit below the traces that match says only the most recent
+		// are analysed.
+		want := apiAnswer(t, "&limit=5")
+		open(t, "/bottlenecks?service=front&limit=5"+rangeQ)
+		if got := readRows(t); !slices.Equal(got, want.rows()) {
+			t.Errorf("limit 5: the table shows\n%+v\nthe API answers\n%+v", got, want.rows())
+		}
+		if want.TracesFound != 5 {
+			t.Errorf("limit 5: the API found %d traces", want.TracesFound)
+		}
+		warn, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector(".bn-note.warn")?.textContent ?? ""`))
+		if err != nil || !strings.Contains(warn, "found the limit of 5 traces") {
+			t.Errorf("limit 5: the warning says %q (%v)", warn, err)
+		}
+		sel, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('.bn-toolbar select[aria-label="Traces analysed"]').value`))
+		if err != nil || sel != "5" {
+			t.Errorf("limit 5: the menu shows %q (%v)", sel, err)
+		}
+	})
+
+	t.Run("custom range", func(t *testing.T) {
+		// Picking a range with the inputs (minutes, in the viewer's zone)
+		// puts it in the URL and analyses it.
+		open(t, "/bottlenecks?service=front&lookback=15m")
+		readRows(t)
+		from, to := sent.from.Truncate(time.Minute), sent.to.Truncate(time.Minute).Add(time.Minute)
+		// The inputs take the browser's local time: the page formats it.
+		set := func(a, b time.Time) {
+			t.Helper()
+			js := `(() => { const local = (ms) => { const d = new Date(ms), p = (n) => String(n).padStart(2, "0");
+					return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + "T" + p(d.getHours()) + ":" + p(d.getMinutes()); };
+				const s = document.querySelector('.bn-toolbar select[aria-label="Time range"]');
+				s.value = "custom"; s.dispatchEvent(new Event("change"));
+				document.querySelector('input[aria-label="From"]').value = local(` + strconv.FormatInt(a.UnixMilli(), 10) + `);
+				document.querySelector('input[aria-label="To"]').value = local(` + strconv.FormatInt(b.UnixMilli(), 10) + `);
+				return true; })()`
+			if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		set(to, from)
+		depsClickCenter(t, ctx, ".range-custom button")
+		msg, err := chromedp.Run(ctx, chromedp.Poll[string](`document.querySelector(".range-msg")?.textContent || null`))
+		if err != nil || !strings.Contains(msg, "The end must be after the start") {
+			t.Errorf("an end before the start says %q (%v)", msg, err)
+		}
+		set(from, to)
+		depsClickCenter(t, ctx, ".range-custom button")
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`new URLSearchParams(location.search).get("lookback") === "custom"`)); err != nil {
+			t.Fatalf("Apply did not set a custom range: %v (at %s)", err, depsLocation(t, ctx))
+		}
+		u := depsLocation(t, ctx)
+		if u.Query().Get("start") != usParam(from) || u.Query().Get("end") != usParam(to) {
+			t.Errorf("the URL's range is %s – %s, want %s – %s", u.Query().Get("start"), u.Query().Get("end"), usParam(from), usParam(to))
+		}
+		var a bnAnswer
+		p := "/api/tracer/bottlenecks?service=front&start=" + url.QueryEscape(from.UTC().Format(time.RFC3339)) + "&end=" + url.QueryEscape(to.UTC().Format(time.RFC3339))
+		if code, err := s.api.get(ctx, p, &a); err != nil || code != 200 {
+			t.Fatalf("GET %s: %d %v", p, code, err)
+		}
+		var got []bnRow
+		depsPollJSON(t, ctx, "rows of the custom range", `(() => { const c = document.querySelector(".bn-content");
+			if (!c || c.dataset.state !== "results" || !location.search.includes("custom")) return null;
+			return JSON.stringify([...c.querySelectorAll(".bn-table tbody tr")].map((r) => ({...r.dataset}))); })()`, &got)
+		if !slices.Equal(got, a.rows()) {
+			t.Errorf("custom range: the table shows\n%+v\nthe API answers\n%+v", got, a.rows())
+		}
+	})
+
 	t.Run("root operation", func(t *testing.T) {
 		want := apiAnswer(t, "&operation="+url.QueryEscape("GET /page"))
 		open(t, "/bottlenecks?service=front&operation="+url.QueryEscape("GET /page")+rangeQ)
