@@ -19,10 +19,10 @@ import (
 	"github.com/tracerdev/tracer/sdk"
 )
 
-// batchProvider is a TracerProvider of Tracer's SDK for service that
+// anBatchProvider is a TracerProvider of Tracer's SDK for service that
 // batches its exports to s (many spans, sent fast); flush them with
 // ForceFlush. It is shut down when t ends.
-func (s *uiServer) batchProvider(t *testing.T, service string) *sdktrace.TracerProvider {
+func (s *uiServer) anBatchProvider(t *testing.T, service string) *sdktrace.TracerProvider {
 	t.Helper()
 	ctx := context.Background()
 	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(s.GRPCAddr), otlptracegrpc.WithInsecure())
@@ -46,7 +46,7 @@ type anSent struct {
 	current map[string]bool
 }
 
-// anSteps and anPerStep shape the traffic: 15 baseline minutes and 5
+// anBaseSteps, anCurSteps and anPerStep shape the traffic: 15 baseline minutes and 5
 // current ones, 24 traces a minute (a step needs 20 calls to be judged).
 const (
 	anBaseSteps = 15
@@ -68,7 +68,7 @@ func sendAnomalyTraces(t *testing.T, s *uiServer) anSent {
 	providers := map[string]*sdktrace.TracerProvider{}
 	tracer := func(svc string) trace.Tracer {
 		if providers[svc] == nil {
-			providers[svc] = s.batchProvider(t, svc)
+			providers[svc] = s.anBatchProvider(t, svc)
 		}
 		return providers[svc].Tracer("e2e")
 	}
@@ -118,7 +118,7 @@ func sendAnomalyTraces(t *testing.T, s *uiServer) anSent {
 	defer cancel()
 	var last string
 	for ctx.Err() == nil {
-		a, err := anomaliesAPI(ctx, s, sent, "")
+		a, err := anAPI(ctx, s, sent, "")
 		kinds := map[string]bool{}
 		for _, x := range a.Anomalies {
 			kinds[x.Kind] = true
@@ -197,9 +197,9 @@ func (a anAnswer) shown(show []string) []anAnomaly {
 	return out
 }
 
-// anomaliesAPI asks the API for the current window's anomalies against the
+// anAPI asks the API for the current window's anomalies against the
 // baseline sendAnomalyTraces sent, as the page's URL anPage asks for them.
-func anomaliesAPI(ctx context.Context, s *uiServer, sent anSent, service string) (anAnswer, error) {
+func anAPI(ctx context.Context, s *uiServer, sent anSent, service string) (anAnswer, error) {
 	var a anAnswer
 	p := "/api/tracer/anomalies?start=" + url.QueryEscape(sent.start.UTC().Format(time.RFC3339)) +
 		"&end=" + url.QueryEscape(sent.end.UTC().Format(time.RFC3339)) + "&baseline=15m&step=1m"
@@ -215,7 +215,7 @@ func anomaliesAPI(ctx context.Context, s *uiServer, sent anSent, service string)
 
 // anPage is the page's URL for the same question.
 func anPage(sent anSent, extra string) string {
-	return "/anomalies?lookback=custom&start=" + usParam(sent.start) + "&end=" + usParam(sent.end) + "&baseline=15m" + extra
+	return "/anomalies?lookback=custom&start=" + bnMicros(sent.start) + "&end=" + bnMicros(sent.end) + "&baseline=15m" + extra
 }
 
 // anReadItems waits for the page's results and reads its anomalies in the order shown.
@@ -250,7 +250,7 @@ func TestUIAnomalies(t *testing.T) {
 	})
 
 	t.Run("error", func(t *testing.T) {
-		failNext(t, ctx, "*/api/tracer/anomalies*", func() { open(t, "/anomalies?lookback=15m") }, func() {
+		bnFailNext(t, ctx, "*/api/tracer/anomalies*", func() { open(t, "/anomalies?lookback=15m") }, func() {
 			if msg := bnState(t, ctx, ".an-content", "loading"); !strings.Contains(msg, "Looking for anomalies") {
 				t.Errorf("while the answer is awaited the page says %q", msg)
 			}
@@ -279,7 +279,7 @@ func TestUIAnomalies(t *testing.T) {
 	t.Run("list", func(t *testing.T) {
 		open(t, anPage(sent, ""))
 		got := readItems(t)
-		ans, err := anomaliesAPI(ctx, s, sent, "")
+		ans, err := anAPI(ctx, s, sent, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -381,7 +381,7 @@ func TestUIAnomalies(t *testing.T) {
 		open(t, anPage(sent, ""))
 		readItems(t)
 		depsClickCenter(t, ctx, `.an-kinds input[data-kind="latency"]`)
-		ans, err := anomaliesAPI(ctx, s, sent, "")
+		ans, err := anAPI(ctx, s, sent, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -418,7 +418,7 @@ func TestUIAnomalies(t *testing.T) {
 	t.Run("service", func(t *testing.T) {
 		open(t, anPage(sent, "&service=db"))
 		got := readItems(t)
-		ans, err := anomaliesAPI(ctx, s, sent, "db")
+		ans, err := anAPI(ctx, s, sent, "db")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -82,12 +82,12 @@ func sendBottleneckTraces(t *testing.T, s *uiServer, n int) bnSent {
 
 // bnAnswer is /api/tracer/bottlenecks's answer.
 type bnAnswer struct {
-	Limit           int `json:"limit"`
-	TracesFound     int `json:"tracesFound"`
-	TracesAnalysed  int `json:"tracesAnalysed"`
-	TracesSkipped   int `json:"tracesSkipped"`
-	TracesTruncated int `json:"tracesTruncated"`
-	LatencyNano     int64
+	Limit           int   `json:"limit"`
+	TracesFound     int   `json:"tracesFound"`
+	TracesAnalysed  int   `json:"tracesAnalysed"`
+	TracesSkipped   int   `json:"tracesSkipped"`
+	TracesTruncated int   `json:"tracesTruncated"`
+	LatencyNano     int64 `json:"latencyNano"`
 	Operations      []struct {
 		Service      string  `json:"service"`
 		Operation    string  `json:"operation"`
@@ -116,7 +116,7 @@ type bnRow struct {
 	Examples  string  `json:"examples"`
 }
 
-// bnRows is what the API's answer says the table's rows are, in its order.
+// rows is what the API's answer says the table's rows are, in its order.
 func (a bnAnswer) rows() []bnRow {
 	var out []bnRow
 	for i, o := range a.Operations {
@@ -143,10 +143,10 @@ func bnState(t *testing.T, ctx context.Context, css, want string) string {
 	return msg
 }
 
-// failNext answers the page's next request matching pattern with a 500 in
+// bnFailNext answers the page's next request matching pattern with a 500 in
 // Tracer's error shape, after open opens the page; paused runs while the
 // request waits for its answer.
-func failNext(t *testing.T, ctx context.Context, pattern string, open, paused func()) {
+func bnFailNext(t *testing.T, ctx context.Context, pattern string, open, paused func()) {
 	t.Helper()
 	requests := make(chan fetch.RequestID, 8)
 	lctx, stop := context.WithCancel(ctx)
@@ -187,8 +187,8 @@ func failNext(t *testing.T, ctx context.Context, pattern string, open, paused fu
 	}
 }
 
-// usParam is a time as the pages' start and end parameters: unix microseconds.
-func usParam(tm time.Time) string { return strconv.FormatInt(tm.UnixMicro(), 10) }
+// bnMicros is a time as the pages' start and end parameters: unix microseconds.
+func bnMicros(tm time.Time) string { return strconv.FormatInt(tm.UnixMicro(), 10) }
 
 // TestUIBottlenecks opens the bottlenecks page over traces whose critical
 // path is known: before any span it offers no service, and says a service
@@ -222,7 +222,7 @@ func TestUIBottlenecks(t *testing.T) {
 	})
 
 	t.Run("error", func(t *testing.T) {
-		failNext(t, ctx, "*/api/tracer/bottlenecks*", func() { open(t, "/bottlenecks?service=front") }, func() {
+		bnFailNext(t, ctx, "*/api/tracer/bottlenecks*", func() { open(t, "/bottlenecks?service=front") }, func() {
 			if msg := bnState(t, ctx, ".bn-content", "loading"); !strings.Contains(msg, "Analysing the critical paths of up to 100 traces of front") {
 				t.Errorf("while the answer is awaited the page says %q", msg)
 			}
@@ -234,7 +234,7 @@ func TestUIBottlenecks(t *testing.T) {
 
 	const n = 8
 	sent := sendBottleneckTraces(t, s, n)
-	rangeQ := "&lookback=custom&start=" + usParam(sent.from) + "&end=" + usParam(sent.to)
+	rangeQ := "&lookback=custom&start=" + bnMicros(sent.from) + "&end=" + bnMicros(sent.to)
 	apiAnswer := func(t *testing.T, extra string) bnAnswer {
 		t.Helper()
 		var a bnAnswer
@@ -379,8 +379,8 @@ func TestUIBottlenecks(t *testing.T) {
 			t.Fatalf("Apply did not set a custom range: %v (at %s)", err, depsLocation(t, ctx))
 		}
 		u := depsLocation(t, ctx)
-		if u.Query().Get("start") != usParam(from) || u.Query().Get("end") != usParam(to) {
-			t.Errorf("the URL's range is %s – %s, want %s – %s", u.Query().Get("start"), u.Query().Get("end"), usParam(from), usParam(to))
+		if u.Query().Get("start") != bnMicros(from) || u.Query().Get("end") != bnMicros(to) {
+			t.Errorf("the URL's range is %s – %s, want %s – %s", u.Query().Get("start"), u.Query().Get("end"), bnMicros(from), bnMicros(to))
 		}
 		var a bnAnswer
 		p := "/api/tracer/bottlenecks?service=front&start=" + url.QueryEscape(from.UTC().Format(time.RFC3339)) + "&end=" + url.QueryEscape(to.UTC().Format(time.RFC3339))
@@ -431,7 +431,7 @@ func TestUIBottlenecks(t *testing.T) {
 		}
 		check(t, "after the click")
 		u := depsLocation(t, ctx)
-		if u.Query().Get("sort") != "max" || u.Query().Get("service") != "front" || u.Query().Get("start") != usParam(sent.from) {
+		if u.Query().Get("sort") != "max" || u.Query().Get("service") != "front" || u.Query().Get("start") != bnMicros(sent.from) {
 			t.Errorf("the URL after sorting is %s", u)
 		}
 		if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
