@@ -197,6 +197,7 @@ export const mount: Mount = (root, route) => {
         h("span", { class: "spacer" }),
         h("a", { href: href("/search", searchQuery({ service: svc, operation: state.operation, startMs: sl.startMs, endMs: sl.endMs })) }, "Traces in this window"),
         h("a", { href: href("/dependencies", { service: svc, window: state.window.name }) }, "Dependencies"),
+        h("a", { href: href("/bottlenecks", { service: svc, lookback: state.window.name }) }, "Bottlenecks"),
         h("a", { href: href("/dashboards", queryOf({ ...state, service: "", operation: "" })) }, "All services"),
       ),
     );
