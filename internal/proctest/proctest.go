@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"syscall"
+	"sync"
 	"testing"
 	"time"
 )
@@ -38,15 +39,35 @@ func BuildTracer(t *testing.T) string {
 	return bin
 }
 
-// FreeAddr returns a loopback address that was free a moment ago.
+// handedOut is every address FreeAddr has returned in this process: the
+// kernel may give a port that was just closed again to the next bind, so
+// two calls in a row could return the same address (seen in the browser
+// tests: "bind: address already in use").
+var handedOut = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
+
+// FreeAddr returns a loopback address that was free a moment ago and that
+// no earlier call in this process returned.
 func FreeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if !handedOut.addrs[addr] {
+			handedOut.addrs[addr] = true
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("FreeAddr: the kernel kept giving ports handed out before")
+	return ""
 }
 
 // Process is a running child process.
