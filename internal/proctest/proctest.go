@@ -12,8 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"syscall"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
