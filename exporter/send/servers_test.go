@@ -249,6 +249,15 @@ type fakeClock struct {
 	mu     sync.Mutex
 	now    time.Time
 	sleeps []time.Duration
+	block  bool // Sleep waits for wake (time stands still)
+}
+
+// blockSleeps makes Sleep wait for its wake channel, ctx or done, as if
+// time stood still.
+func (c *fakeClock) blockSleeps() {
+	c.mu.Lock()
+	c.block = true
+	c.mu.Unlock()
 }
 
 func newFakeClock() *fakeClock { return &fakeClock{now: time.Unix(1_700_000_000, 0)} }
@@ -265,7 +274,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration, done, _ <-chan struct{}) bool {
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration, done, wake <-chan struct{}) bool {
 	select {
 	case <-ctx.Done():
 		return false
@@ -275,8 +284,20 @@ func (c *fakeClock) Sleep(ctx context.Context, d time.Duration, done, _ <-chan s
 	}
 	c.mu.Lock()
 	c.sleeps = append(c.sleeps, d)
-	c.now = c.now.Add(d)
+	block := c.block
+	if !block {
+		c.now = c.now.Add(d)
+	}
 	c.mu.Unlock()
+	if block {
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return false
+		case <-done:
+			return false
+		}
+	}
 	return true
 }
 
@@ -298,4 +319,17 @@ func newTestSender(t testing.TB, cfg Config, clk clock) *Sender {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s
+}
+
+// waitFor polls cond until it holds or 10s pass.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Errorf("timed out waiting for %s", what)
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
