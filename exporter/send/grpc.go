@@ -91,10 +91,11 @@ func newGRPCTransport(ep Endpoint, cfg Config) (*grpcTransport, error) {
 
 func (t *grpcTransport) export(ctx context.Context, body []byte, probe bool) (int64, string, error) {
 	if probe && t.conn.GetState() == connectivity.TransientFailure {
-		// A probe should not be failed by the last failure: reconnect
-		// now and let the RPC wait for that attempt's outcome.
+		// gRPC keeps reconnecting in the background (with a backoff no
+		// longer than the breaker's OpenFor); a probe restarts that
+		// backoff so that the next probe finds a fresh attempt. It does
+		// not wait for it: a dead endpoint must not hold a Send.
 		t.conn.ResetConnectBackoff()
-		t.conn.WaitForStateChange(ctx, connectivity.TransientFailure)
 	}
 	if t.md != nil {
 		if out, ok := metadata.FromOutgoingContext(ctx); ok {

@@ -14,6 +14,7 @@ import (
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -153,6 +154,9 @@ func TestFailBack(t *testing.T) {
 		t.Fatalf("first's breaker is %v, want open", got)
 	}
 	first.start(t, first.addr)
+	// gRPC reconnects in the background; the probe uses that connection.
+	conn := s.eps[0].t.(*grpcTransport).conn
+	waitFor(t, "the channel to the restarted server", func() bool { return conn.GetState() == connectivity.Ready })
 	// Still open: traffic stays on the second.
 	if res := send(); res.Endpoint != second.addr || res.Attempts != 1 {
 		t.Fatalf("while first's breaker is open, Send = %+v", res)
