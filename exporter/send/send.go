@@ -418,6 +418,7 @@ func (s *Sender) transport(ep *endpoint) (transport, error) {
 // accepting endpoint's Result, a *PermanentError, or the last retryable
 // error. Send does not keep body after it returns.
 func (s *Sender) Send(ctx context.Context, body []byte, spans int) (Result, error) {
+	spans = max(spans, 0)
 	select {
 	case <-s.done:
 		return Result{}, ErrClosed
@@ -433,7 +434,7 @@ func (s *Sender) Send(ctx context.Context, body []byte, spans int) (Result, erro
 	for {
 		first := 0
 		if s.cfg.Spread {
-			first = int(s.rr.Add(1)-1) % n
+			first = int((s.rr.Add(1) - 1) % uint64(n))
 		}
 		tried := false
 		for i := range n {
@@ -468,7 +469,7 @@ func (s *Sender) Send(ctx context.Context, body []byte, spans int) (Result, erro
 				ep.waitTil.Store(s.clk.Now().Add(re.delay).UnixNano())
 			}
 			if ctx.Err() != nil {
-				return Result{}, s.giveUp(ctx, lastErr, attempts)
+				return Result{}, giveUp(fmt.Errorf("%w: %w", context.Cause(ctx), lastErr), attempts)
 			}
 		}
 		// No endpoint accepted it in this round: wait for the backoff and
@@ -487,10 +488,10 @@ func (s *Sender) Send(ctx context.Context, body []byte, spans int) (Result, erro
 			d = s.cfg.Retry.MaxInterval
 		}
 		if s.cfg.Retry.MaxElapsed > 0 && now.Add(d).Sub(start) > s.cfg.Retry.MaxElapsed {
-			return Result{}, s.giveUp(ctx, fmt.Errorf("retry time (%v) would elapse: %w", s.cfg.Retry.MaxElapsed, orAllOpen(lastErr)), attempts)
+			return Result{}, giveUp(fmt.Errorf("retry time (%v) would elapse: %w", s.cfg.Retry.MaxElapsed, orAllOpen(lastErr)), attempts)
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
-			return Result{}, s.giveUp(ctx, fmt.Errorf("context deadline comes before the next attempt (in %v): %w", d, orAllOpen(lastErr)), attempts)
+			return Result{}, giveUp(fmt.Errorf("context deadline comes before the next attempt (in %v): %w", d, orAllOpen(lastErr)), attempts)
 		}
 		if !s.clk.Sleep(ctx, d, s.done, s.wake()) {
 			select {
@@ -498,7 +499,7 @@ func (s *Sender) Send(ctx context.Context, body []byte, spans int) (Result, erro
 				return Result{}, ErrClosed
 			default:
 			}
-			return Result{}, s.giveUp(ctx, fmt.Errorf("%w: %w", context.Cause(ctx), orAllOpen(lastErr)), attempts)
+			return Result{}, giveUp(fmt.Errorf("%w: %w", context.Cause(ctx), orAllOpen(lastErr)), attempts)
 		}
 	}
 }
@@ -510,7 +511,7 @@ func orAllOpen(err error) error {
 	return err
 }
 
-func (s *Sender) giveUp(_ context.Context, err error, attempts int) error {
+func giveUp(err error, attempts int) error {
 	return fmt.Errorf("send: gave up after %d attempts: %w", attempts, err)
 }
 
@@ -596,7 +597,9 @@ func (s *Sender) attempt(ctx context.Context, ep *endpoint, body []byte, spans i
 }
 
 // Close closes the connections; Send fails afterwards with ErrClosed, and
-// Sends waiting between attempts return. It is idempotent.
+// Sends waiting between attempts return ErrClosed at once. An attempt in
+// flight over gRPC is cut; one over HTTP ends by its Timeout. Close is
+// idempotent.
 func (s *Sender) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.done)

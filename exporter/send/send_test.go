@@ -154,9 +154,14 @@ func TestFailBack(t *testing.T) {
 		t.Fatalf("first's breaker is %v, want open", got)
 	}
 	first.start(t, first.addr)
-	// gRPC reconnects in the background; the probe uses that connection.
+	// gRPC reconnects in the background after a failed connection
+	// attempt (TRANSIENT_FAILURE, where RPCs fail fast); an IDLE channel
+	// (the connection was lost) connects for the probe's RPC.
 	conn := s.eps[0].t.(*grpcTransport).conn
-	waitFor(t, "the channel to the restarted server", func() bool { return conn.GetState() == connectivity.Ready })
+	waitFor(t, "the channel to the restarted server", func() bool {
+		st := conn.GetState()
+		return st == connectivity.Ready || st == connectivity.Idle
+	})
 	// Still open: traffic stays on the second.
 	if res := send(); res.Endpoint != second.addr || res.Attempts != 1 {
 		t.Fatalf("while first's breaker is open, Send = %+v", res)
