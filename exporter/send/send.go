@@ -434,7 +434,7 @@ func (s *Sender) Send(ctx context.Context, body []byte, spans int) (Result, erro
 	for {
 		first := 0
 		if s.cfg.Spread {
-			first = int((s.rr.Add(1) - 1) % uint64(n))
+			first = s.spreadFirst()
 		}
 		tried := false
 		for i := range n {
@@ -502,6 +502,34 @@ func (s *Sender) Send(ctx context.Context, body []byte, spans int) (Result, erro
 			return Result{}, giveUp(fmt.Errorf("%w: %w", context.Cause(ctx), orAllOpen(lastErr)), attempts)
 		}
 	}
+}
+
+// spreadFirst is where a Spread round starts: the next of the endpoints
+// whose breaker is closed, in turn, so that they share the traffic evenly
+// while others are down.
+func (s *Sender) spreadFirst() int {
+	turn := s.rr.Add(1) - 1
+	var closed [16]int
+	idx := closed[:0]
+	for i, ep := range s.eps {
+		if ep.br.state() == stateClosed {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return int(turn % uint64(len(s.eps)))
+	}
+	return idx[turn%uint64(len(idx))]
+}
+
+// Available reports whether a Send would try an endpoint now: one has a
+// closed breaker, or a half-open one without its probe in flight, and no
+// server asked to wait. A queue in front of the Sender can spill to disk at
+// once while it is false.
+func (s *Sender) Available() bool {
+	now := s.clk.Now()
+	at, ok := s.usableAt(now)
+	return ok && !at.After(now)
 }
 
 func orAllOpen(err error) error {

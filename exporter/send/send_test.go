@@ -204,15 +204,22 @@ func TestSpread(t *testing.T) {
 			t.Errorf("endpoint %d got %d of 30 requests, want 10", i, got)
 		}
 	}
-	// An endpoint down: the others share its traffic.
+	// An endpoint down: once its breaker is open the others share the
+	// traffic evenly.
 	srvs[1].stop()
+	for s.eps[1].br.state() != stateOpen {
+		if _, err := s.Send(context.Background(), body, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a0, c0 := srvs[0].calls(), srvs[2].calls()
 	for range 20 {
 		if _, err := s.Send(context.Background(), body, 1); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if a, c := srvs[0].calls()-10, srvs[2].calls()-10; a+c != 20 || a < 5 || c < 5 {
-		t.Errorf("with the middle endpoint down the others got %d and %d of 20", a, c)
+	if a, c := srvs[0].calls()-a0, srvs[2].calls()-c0; a != 10 || c != 10 {
+		t.Errorf("with the middle endpoint down the others got %d and %d of 20, want 10 and 10", a, c)
 	}
 }
 
