@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/tracerdev/tracer/collector"
 )
 
@@ -76,6 +79,32 @@ func TestTracerCollectorReceiver(t *testing.T) {
 			}
 		})
 	}
+	// Two spans with an all-zero trace id: the receiver takes the rest
+	// and says so in a partial success.
+	var req coltracepb.ExportTraceServiceRequest
+	if err := proto.Unmarshal(request(t, 10), &req); err != nil {
+		t.Fatal(err)
+	}
+	for _, sp := range req.ResourceSpans[0].ScopeSpans[0].Spans[:2] {
+		sp.TraceId = make([]byte, 16)
+	}
+	partial, err := proto.Marshal(&req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ep := range eps[:2] {
+		t.Run("partial/"+string(ep.Protocol), func(t *testing.T) {
+			s := newTestSender(t, Config{Endpoints: []Endpoint{ep}}, newFakeClock())
+			res, err := s.Send(context.Background(), partial, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Rejected != 2 || res.Message == "" || res.Attempts != 1 {
+				t.Errorf("Result = %+v, want 2 rejected with a message, not retried", res)
+			}
+		})
+	}
+
 	in.mu.Lock()
 	in.full = true
 	in.mu.Unlock()
