@@ -2,10 +2,14 @@ package send
 
 import (
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/encoding"
@@ -86,6 +90,58 @@ func BenchmarkSend512(b *testing.B) {
 	})
 	b.Run("otlptracegrpc", func(b *testing.B) {
 		c := otlptracegrpc.NewClient(otlptracegrpc.WithEndpoint(addr), otlptracegrpc.WithInsecure(), otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: false}))
+		if err := c.Start(ctx); err != nil {
+			b.Fatal(err)
+		}
+		defer c.Stop(ctx)
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := c.UploadTraces(ctx, req.ResourceSpans); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkSend512HTTP is BenchmarkSend512 over OTLP/HTTP, against
+// otlptracehttp's client, with a server that reads and discards the body.
+func BenchmarkSend512HTTP(b *testing.B) {
+	body := request(b, 512)
+	var req coltracepb.ExportTraceServiceRequest
+	if err := proto.Unmarshal(body, &req); err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", contentTypeProto)
+		w.WriteHeader(http.StatusOK)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() { _ = srv.Close() })
+	addr := ln.Addr().String()
+	ctx := context.Background()
+
+	b.Run("send", func(b *testing.B) {
+		s, err := New(Config{Endpoints: []Endpoint{{Address: "http://" + addr, Protocol: HTTPProtobuf}}, Logger: quiet()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.Send(ctx, body, 512); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("otlptracehttp", func(b *testing.B) {
+		c := otlptracehttp.NewClient(otlptracehttp.WithEndpoint(addr), otlptracehttp.WithInsecure(), otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}))
 		if err := c.Start(ctx); err != nil {
 			b.Fatal(err)
 		}

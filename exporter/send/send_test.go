@@ -41,7 +41,7 @@ func TestBytesArriveAsSent(t *testing.T) {
 			if got := srv.body(0); !bytes.Equal(got, body) {
 				t.Errorf("server got %d bytes, different from the %d sent", len(got), len(body))
 			}
-			if got := srv.md[0].Get("x-tenant"); len(got) != 1 || got[0] != "acme" {
+			if got := srv.metadata(0).Get("x-tenant"); len(got) != 1 || got[0] != "acme" {
 				t.Errorf("x-tenant metadata = %q, want [acme]", got)
 			}
 		})
@@ -58,10 +58,10 @@ func TestBytesArriveAsSent(t *testing.T) {
 			if res.Endpoint != ep.Address || res.Attempts != 1 {
 				t.Errorf("Result = %+v", res)
 			}
-			if !bytes.Equal(srv.bodies[0], body) {
-				t.Errorf("server got %d bytes, different from the %d sent", len(srv.bodies[0]), len(body))
+			got, h, path := srv.request(0)
+			if !bytes.Equal(got, body) {
+				t.Errorf("server got %d bytes, different from the %d sent", len(got), len(body))
 			}
-			h := srv.headers[0]
 			if got := h.Get("Content-Type"); got != contentTypeProto {
 				t.Errorf("Content-Type = %q, want %q", got, contentTypeProto)
 			}
@@ -71,7 +71,7 @@ func TestBytesArriveAsSent(t *testing.T) {
 			if got := h.Get("X-Tenant"); got != "acme" {
 				t.Errorf("X-Tenant = %q", got)
 			}
-			if got := srv.paths[0]; got != "POST /v1/traces" {
+			if got := path; got != "POST /v1/traces" {
 				t.Errorf("request = %q, want POST /v1/traces", got)
 			}
 		})

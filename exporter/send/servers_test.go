@@ -151,6 +151,12 @@ func (s *grpcServer) body(i int) []byte {
 	return s.bodies[i]
 }
 
+func (s *grpcServer) metadata(i int) metadata.MD {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.md[i]
+}
+
 func (s *grpcServer) endpoint() Endpoint {
 	return Endpoint{Address: s.addr, Protocol: GRPC, Insecure: true}
 }
@@ -217,6 +223,13 @@ func (s *httpServer) calls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.bodies)
+}
+
+// request is the i-th request's decompressed body, headers and "METHOD path".
+func (s *httpServer) request(i int) ([]byte, http.Header, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bodies[i], s.headers[i], s.paths[i]
 }
 
 func (s *httpServer) endpoint() Endpoint {
