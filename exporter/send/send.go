@@ -419,10 +419,8 @@ func (s *Sender) transport(ep *endpoint) (transport, error) {
 // error. Send does not keep body after it returns.
 func (s *Sender) Send(ctx context.Context, body []byte, spans int) (Result, error) {
 	spans = max(spans, 0)
-	select {
-	case <-s.done:
+	if s.isClosed() {
 		return Result{}, ErrClosed
-	default:
 	}
 	start := s.clk.Now()
 	var (
@@ -464,6 +462,9 @@ func (s *Sender) Send(ctx context.Context, body []byte, spans int) (Result, erro
 				}
 				return Result{}, &PermanentError{Endpoint: ep.cfg.Address, Err: err}
 			}
+			if s.isClosed() {
+				return Result{}, ErrClosed
+			}
 			lastErr = fmt.Errorf("%s: %w", ep.cfg.Address, err)
 			if re.delay > 0 {
 				ep.waitTil.Store(s.clk.Now().Add(re.delay).UnixNano())
@@ -494,10 +495,8 @@ func (s *Sender) Send(ctx context.Context, body []byte, spans int) (Result, erro
 			return Result{}, giveUp(fmt.Errorf("context deadline comes before the next attempt (in %v): %w", d, orAllOpen(lastErr)), attempts)
 		}
 		if !s.clk.Sleep(ctx, d, s.done, s.wake()) {
-			select {
-			case <-s.done:
+			if s.isClosed() {
 				return Result{}, ErrClosed
-			default:
 			}
 			return Result{}, giveUp(fmt.Errorf("%w: %w", context.Cause(ctx), orAllOpen(lastErr)), attempts)
 		}
@@ -530,6 +529,15 @@ func (s *Sender) Available() bool {
 	now := s.clk.Now()
 	at, ok := s.usableAt(now)
 	return ok && !at.After(now)
+}
+
+func (s *Sender) isClosed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
 }
 
 func orAllOpen(err error) error {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -403,5 +404,87 @@ func TestPartialSuccess(t *testing.T) {
 				t.Errorf("Result = %+v, want 4 rejected with the message, 1 attempt (not retried)", res)
 			}
 		})
+	}
+}
+
+// HTTP fail-back with a real restart: the dead server's kept-alive
+// connection is dropped and a new one made for the probe.
+func TestFailBackHTTP(t *testing.T) {
+	first := startHTTP(t, httpOK())
+	second := startHTTP(t, httpOK())
+	clk := newFakeClock()
+	s := newTestSender(t, Config{
+		Endpoints: []Endpoint{first.endpoint(), second.endpoint()},
+		Breaker:   BreakerConfig{Failures: 1, OpenFor: 10 * time.Second},
+	}, clk)
+	body := request(t, 2)
+	send := func() Result {
+		t.Helper()
+		res, err := s.Send(context.Background(), body, 2)
+		if err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+		return res
+	}
+	firstEP := first.endpoint().Address
+	if res := send(); res.Endpoint != firstEP {
+		t.Fatalf("Send went to %s, want %s", res.Endpoint, firstEP)
+	}
+	first.stop()
+	if res := send(); res.Endpoint != second.endpoint().Address {
+		t.Fatalf("with the first down, Send went to %s", res.Endpoint)
+	}
+	first.start(t, first.addr, nil)
+	if res := send(); res.Endpoint != second.endpoint().Address {
+		t.Fatalf("with first's breaker open, Send went to %s", res.Endpoint)
+	}
+	clk.Advance(10 * time.Second)
+	if res := send(); res.Endpoint != firstEP || res.Attempts != 1 {
+		t.Fatalf("probe Send = %+v, want fail-back to %s at the first attempt", res, firstEP)
+	}
+	if got := s.eps[0].br.state(); got != stateClosed {
+		t.Errorf("first's breaker %v after the probe, want closed", got)
+	}
+}
+
+// Close while Sends run: every Send returns, accepted or ErrClosed.
+func TestCloseDuringSends(t *testing.T) {
+	srv := startGRPC(t, func(_ context.Context, n int) (*coltracepb.ExportTraceServiceResponse, error) {
+		if n%2 == 0 {
+			return nil, status.Error(codes.Unavailable, "busy")
+		}
+		return &coltracepb.ExportTraceServiceResponse{}, nil
+	})
+	s, err := New(Config{Endpoints: []Endpoint{srv.endpoint()}, Logger: quiet(), Retry: RetryConfig{InitialInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := request(t, 1)
+	var wg sync.WaitGroup
+	errs := make(chan error, 400)
+	for range 4 {
+		wg.Go(func() {
+			for range 100 {
+				if _, err := s.Send(context.Background(), body, 1); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	waitFor(t, "some requests", func() bool { return srv.calls() >= 20 })
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(errs)
+	closed := 0
+	for err := range errs {
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("Send during Close: %v, want ErrClosed", err)
+		}
+		closed++
+	}
+	if closed == 0 {
+		t.Error("no Send saw the Close")
 	}
 }
