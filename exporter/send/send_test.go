@@ -319,6 +319,7 @@ func TestHTTPStatusClassification(t *testing.T) {
 		{http.StatusTooManyRequests, "", true, 0},
 		{http.StatusBadGateway, "", true, 0},
 		{http.StatusGatewayTimeout, "3", true, 3 * time.Second},
+		{http.StatusServiceUnavailable, "9223372036854775807", true, maxServerDelay},
 		{http.StatusBadRequest, "", false, 0},
 		{http.StatusUnauthorized, "", false, 0},
 		{http.StatusNotFound, "", false, 0},
