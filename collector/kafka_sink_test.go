@@ -321,7 +321,7 @@ func TestKafkaSinkSplitsLargeBatches(t *testing.T) {
 	k.Producer.MaxMessageBytes = limit
 	s := startKafkaSink(t, k, collector.Settings{Metrics: m})
 
-	_, many := mixedRequest(t, 0, 40, 20, 100)     // 80 spans of 40 traces, ~16 KiB
+	_, many := mixedRequest(t, 0, 40, 20, 100)   // 80 spans of 40 traces, ~16 KiB
 	bigReq, _ := mixedRequest(t, 50, 1, 30, 500) // 120 spans of one trace, ~70 KiB
 	huge := bigReq.ResourceSpans[0].ScopeSpans[1].Spans[7]
 	huge.Attributes = append(huge.Attributes, &commonpb.KeyValue{Key: "blob", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: strings.Repeat("z", 2*limit)}}})
