@@ -116,7 +116,7 @@ func readTopic(t testing.TB, brokers []string, want int) []*kgo.Record {
 		})
 		got = append(got, fs.Records()...)
 	}
-	for deadline := time.Now().Add(20 * time.Second); len(got) < want && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(60 * time.Second); len(got) < want && time.Now().Before(deadline); {
 		poll(time.Second)
 	}
 	if len(got) < want {
@@ -401,7 +401,7 @@ func readTopicAtLeast(t testing.TB, brokers []string, want int) []*kgo.Record {
 	}
 	defer cl.Close()
 	var got []*kgo.Record
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		fs := cl.PollFetches(ctx)
 		cancel()
