@@ -86,7 +86,7 @@ func startKafkaSink(t testing.TB, k collector.KafkaConfig, set collector.Setting
 // flushSink flushes s with a deadline, failing the test on error.
 func flushSink(t testing.TB, s *collector.KafkaSink) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := s.Flush(ctx); err != nil {
 		t.Fatalf("Flush: %v", err)
