@@ -491,3 +491,22 @@ func TestKafkaSinkConfigValidate(t *testing.T) {
 		t.Errorf("unknown sink: %v", err)
 	}
 }
+
+// TestKafkaSinkLimits: every max_message_bytes that Validate accepts makes
+// a client franz-go accepts.
+func TestKafkaSinkLimits(t *testing.T) {
+	for _, n := range []int{4096, 1000000, 100 << 20} {
+		k := sinkKafkaConfig([]string{"127.0.0.1:9092"})
+		k.Producer.MaxMessageBytes = n
+		k.Producer.MaxBufferedBytes = int64(n)
+		if _, err := collector.NewKafkaSink(k, collector.Settings{}); err != nil {
+			t.Errorf("max_message_bytes %d: %v", n, err)
+		}
+	}
+	k := sinkKafkaConfig([]string{"127.0.0.1:9092"})
+	k.Producer.MaxMessageBytes = 100<<20 + 1
+	k.Producer.MaxBufferedBytes = 1 << 30
+	if _, err := collector.NewKafkaSink(k, collector.Settings{}); err == nil {
+		t.Error("max_message_bytes over 100 MiB accepted")
+	}
+}
