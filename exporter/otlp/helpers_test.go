@@ -80,10 +80,10 @@ type fakeSender struct {
 	fn func(ctx context.Context, names []string) (send.Result, error)
 
 	calls    int
-	accepted []string          // span names, in the order accepted
-	requests [][]string        // accepted requests' span names
-	count    map[string]int    // accepted times per span
-	started  chan []string     // when non-nil, each send's names are sent here first
+	accepted []string       // span names, in the order accepted
+	requests [][]string     // accepted requests' span names
+	count    map[string]int // accepted times per span
+	started  chan []string  // when non-nil, each send's names are sent here first
 	closed   bool
 }
 

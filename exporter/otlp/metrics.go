@@ -13,13 +13,13 @@ import (
 // Reasons for dropped spans, the "reason" attribute of
 // tracer.exporter.dropped.
 const (
-	reasonQueueFull = iota // the memory queue was full (and the spool, if any, behind)
-	reasonSpoolFull        // the oldest spool segment was dropped to make room
-	reasonRejected         // an OTLP partial success rejected them
-	reasonPermanent        // a permanent error (InvalidArgument, HTTP 400...)
-	reasonShutdown         // left in memory at Shutdown without a spool, or exported after it
-	reasonTooLarge         // a request larger than the spool can hold
-	reasonSpoolError       // the spool failed to write (disk error)
+	reasonQueueFull  = iota // the memory queue was full (and the spool, if any, behind)
+	reasonSpoolFull         // the oldest spool segment was dropped to make room
+	reasonRejected          // an OTLP partial success rejected them
+	reasonPermanent         // a permanent error (InvalidArgument, HTTP 400...)
+	reasonShutdown          // left in memory at Shutdown without a spool, or exported after it
+	reasonTooLarge          // a request larger than the spool can hold
+	reasonSpoolError        // the spool failed to write (disk error)
 	numReasons
 )
 
