@@ -49,9 +49,9 @@ func benchSpans(b *testing.B, n int) []sdktrace.ReadOnlySpan {
 type collectSpans struct{ spans []sdktrace.ReadOnlySpan }
 
 func (c *collectSpans) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
-func (c *collectSpans) OnEnd(s sdktrace.ReadOnlySpan)                  { c.spans = append(c.spans, s) }
-func (c *collectSpans) Shutdown(context.Context) error                 { return nil }
-func (c *collectSpans) ForceFlush(context.Context) error               { return nil }
+func (c *collectSpans) OnEnd(s sdktrace.ReadOnlySpan)                   { c.spans = append(c.spans, s) }
+func (c *collectSpans) Shutdown(context.Context) error                  { return nil }
+func (c *collectSpans) ForceFlush(context.Context) error                { return nil }
 
 // toProto builds the generated OTLP messages as the OTel exporters'
 // tracetransform does, for the proto.Marshal side of BenchmarkEncode (one
