@@ -71,7 +71,10 @@ type Exporter struct {
 	wakeSpil chan struct{}
 	quit     chan struct{}
 	cancel   context.CancelFunc // the sender's context
-	wg       sync.WaitGroup
+	wg       sync.WaitGroup     // the sender and the spiller
+	// appending counts ExportSpans calls writing to the spool; Add only
+	// under mu while !closed.
+	appending sync.WaitGroup
 
 	shutdownOnce sync.Once
 	lastLog      atomic.Int64 // unix nanos of the last rate-limited log line
@@ -174,10 +177,13 @@ func (e *Exporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan)
 	}
 	if e.spool != nil && e.over(size, n) {
 		// The spiller is behind: the disk is slower than the spans come.
-		// Wait for the disk rather than lose spans.
+		// Wait for the disk rather than lose spans. Shutdown waits for
+		// these appends before it closes the spool.
+		e.appending.Add(1)
 		e.mu.Unlock()
 		e.m.queued.Add(int64(n))
 		err := e.spool.append(body, n)
+		e.appending.Done()
 		signal(e.wakeSend)
 		signal(e.wakeSpil)
 		if err == nil {
@@ -186,6 +192,11 @@ func (e *Exporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan)
 		e.logLimited("otlp: cannot write to the spool; dropping the oldest spans in memory instead", "error", err)
 		e.m.queued.Add(-int64(n))
 		e.mu.Lock()
+		if e.closed {
+			e.mu.Unlock()
+			e.m.drop(reasonSpoolError, int64(n))
+			return fmt.Errorf("otlp: spool: %w", err)
+		}
 	}
 	for e.head < len(e.q) && e.over(size, n) {
 		old := e.q[e.head]
@@ -510,6 +521,7 @@ func (e *Exporter) shutdown(ctx context.Context) error {
 	close(e.quit)
 	e.cancel()
 	e.wg.Wait()
+	e.appending.Wait()
 
 	var errs []error
 	e.mu.Lock()

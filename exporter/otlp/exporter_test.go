@@ -272,6 +272,16 @@ func TestShutdownDeadlineLeavesRestInSpool(t *testing.T) {
 	if st := e2.Stats(); st.Replayed != 100 {
 		t.Errorf("the new exporter replayed %d spans, want 100", st.Replayed)
 	}
+	// What was sent was committed: a third run has nothing to send.
+	if err := e2.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f3 := newFake(t)
+	e3 := newTest(t, f3, WithSpool(dir, 0))
+	flush(t, e3)
+	if _, _, calls := f3.snapshot(); calls != 0 {
+		t.Errorf("a third exporter on the spool sent %d requests, want none", calls)
+	}
 }
 
 // TestShutdownWithoutSpoolCountsTheRest: without a spool what is left in
@@ -359,5 +369,67 @@ func TestConcurrentExportFlakyEndpoint(t *testing.T) {
 	}
 	if st := e.Stats(); st.Sent != workers*batches*per || st.DroppedTotal() != 0 || st.Queued != workers*batches*per {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestShutdownRacesExport: ExportSpans calls racing Shutdown, with an
+// endpoint that never answers and a small queue (so that some calls write
+// to the spool themselves): every span accepted is in the spool, every
+// span refused is counted, and the next Exporter sends each accepted span
+// once.
+func TestShutdownRacesExport(t *testing.T) {
+	dir := t.TempDir()
+	f := newFake(t)
+	f.setFn(hang)
+	e := newTest(t, f, WithSpool(dir, 0), WithQueue(1<<30, 40), WithSendBatch(0, 10))
+	var wg sync.WaitGroup
+	var refused sync.Map
+	for w := range 4 {
+		wg.Go(func() {
+			for b := range 50 {
+				name := fmt.Sprintf("w%db%02d", w, b)
+				if err := e.ExportSpans(context.Background(), spansNamed(name, 10)); errors.Is(err, ErrShutdown) {
+					refused.Store(name, true)
+				} else if err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	time.Sleep(5 * time.Millisecond) // let some batches in; the test holds either way
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := e.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	wg.Wait()
+	st := e.Stats()
+	nRefused := 0
+	refused.Range(func(any, any) bool { nRefused++; return true })
+	if st.Queued != st.Spilled || st.Dropped["shutdown"] != int64(nRefused*10) || st.DroppedTotal() != st.Dropped["shutdown"] {
+		t.Fatalf("stats %+v with %d batches refused: want every queued span spilled, the refused counted", st, nRefused)
+	}
+	if st.Queued+st.Dropped["shutdown"] != 2000 {
+		t.Fatalf("queued %d + refused %d != 2000", st.Queued, st.Dropped["shutdown"])
+	}
+
+	f2 := newFake(t)
+	e2 := newTest(t, f2, WithSpool(dir, 0))
+	flush(t, e2)
+	_, count, _ := f2.snapshot()
+	for w := range 4 {
+		for b := range 50 {
+			name := fmt.Sprintf("w%db%02d", w, b)
+			_, gone := refused.Load(name)
+			for i := range 10 {
+				want := 1
+				if gone {
+					want = 0
+				}
+				if got := count[fmt.Sprintf("%s-%d", name, i)]; got != want {
+					t.Fatalf("span %s-%d arrived %d times, want %d", name, i, got, want)
+				}
+			}
+		}
 	}
 }
