@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,7 +63,7 @@ func main() {
 }
 
 func run() error {
-	endpoint := flag.String("endpoint", "", "OTLP/gRPC host:port")
+	endpoint := flag.String("endpoint", "", "OTLP/gRPC host:port, or several comma-separated in failover order")
 	spool := flag.String("spool", "", "spool directory")
 	spans := flag.Int("spans", 10000, "spans to end")
 	perTrace := flag.Int("per-trace", 100, "spans per trace")
@@ -74,10 +75,14 @@ func run() error {
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx := context.Background()
-	exp, err := otlp.New(ctx, otlp.WithGRPCEndpoint(*endpoint), otlp.WithInsecure(),
+	var eps []otlp.Option
+	for _, ep := range strings.Split(*endpoint, ",") {
+		eps = append(eps, otlp.WithGRPCEndpoint(ep))
+	}
+	exp, err := otlp.New(ctx, append(eps, otlp.WithInsecure(),
 		otlp.WithSpool(*spool, 256<<20), otlp.WithQueue(*queueBytes, 0), otlp.WithLogger(log),
 		otlp.WithBreaker(send.BreakerConfig{Failures: 3, OpenFor: 500 * time.Millisecond}),
-		otlp.WithRetry(send.RetryConfig{InitialInterval: 50 * time.Millisecond, MaxInterval: 500 * time.Millisecond, MaxElapsed: 2 * time.Second}))
+		otlp.WithRetry(send.RetryConfig{InitialInterval: 50 * time.Millisecond, MaxInterval: 500 * time.Millisecond, MaxElapsed: 2 * time.Second}))...)
 	if err != nil {
 		return err
 	}
