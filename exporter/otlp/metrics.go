@@ -41,7 +41,7 @@ type Stats struct {
 
 	QueueBytes int64 // encoded bytes in the memory queue now, in flight included
 	QueueSpans int64 // spans in the memory queue now
-	SpoolBytes int64 // disk space of the spool now
+	SpoolBytes int64 // disk space of the spool now, its segments counted whole (what WithSpool caps)
 	// MaxQueueBytes is the most QueueBytes has been.
 	MaxQueueBytes int64
 }
