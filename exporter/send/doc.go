@@ -24,6 +24,11 @@
 // refused, reset, timeout) is retryable: it is what a down endpoint looks
 // like, and it is what fails traffic over.
 //
+// A permanent answer ends the Send at once, even when later endpoints
+// remain: OTLP means it as "this data will never be accepted". An OTLP
+// partial success is an accepted request; its rejected_spans and
+// error_message are in the Result and counted, not retried.
+//
 // One Send tries the endpoints in rounds: each round goes over the endpoints
 // (in order, or round-robin with Config.Spread) whose breaker lets a request
 // through and that no server asked to wait, and between rounds it sleeps the
@@ -39,7 +44,18 @@
 // request through as a probe: success closes it, failure opens it again. In
 // failover order an endpoint whose breaker closed gets the traffic back
 // (fail-back). A permanent error is an answer, so it counts as the endpoint
-// working.
+// working; an attempt cut by the caller's ctx says nothing and settles
+// nothing. A server's retry delay makes every Send skip that endpoint until
+// it has passed (failing over meanwhile).
+//
+// Over gRPC a lost connection leaves the channel idle and the probe's RPC
+// reconnects; after a failed connection attempt gRPC keeps reconnecting in
+// the background, with a backoff capped at min(OpenFor, 5s), and a probe
+// that finds the channel still failing fails fast and restarts that
+// backoff. So a returning endpoint gets its traffic back within about two
+// OpenFor periods, and a dead one never holds a Send longer than Timeout.
+// Sender.Available tells a queue in front whether a Send would try anything
+// now, so that it can spill at once while every endpoint is down.
 //
 // # Metrics
 //

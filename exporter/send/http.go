@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 
 const (
 	contentTypeProto = "application/x-protobuf"
+	// userAgent names the client in both protocols (gRPC appends its own).
+	userAgent = "tracer-exporter-send"
 	// maxResponse bounds how much of a response body is read.
 	maxResponse = 64 << 10
 )
@@ -43,6 +46,9 @@ func newHTTPTransport(ep Endpoint, cfg Config) (*httpTransport, error) {
 		h.Set(k, v)
 	}
 	h.Set("Content-Type", contentTypeProto)
+	if h.Get("User-Agent") == "" {
+		h.Set("User-Agent", userAgent)
+	}
 	if ep.Compression == "gzip" {
 		h.Set("Content-Encoding", "gzip")
 	}
@@ -66,10 +72,16 @@ func (t *httpTransport) export(ctx context.Context, body []byte, _ bool) (int64,
 	if t.gzip {
 		body = gzipBody(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
+	// net/http may read a request body after Do returns (RoundTrip's
+	// doc); fencing it keeps the promise that Send does not keep body.
+	rd := &fencedReader{b: body}
+	defer rd.fence()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, rd)
 	if err != nil {
 		return 0, "", fmt.Errorf("build request: %w", err)
 	}
+	req.ContentLength = int64(len(body))
+	req.GetBody = func() (io.ReadCloser, error) { return rd.reopen(), nil }
 	for k, v := range t.headers {
 		req.Header[k] = v
 	}
@@ -143,6 +155,50 @@ func retryAfter(v string, now time.Time) time.Duration {
 		return max(d.Sub(now), 0)
 	}
 	return 0
+}
+
+// fencedReader reads b until fence is called; afterwards it reads nothing
+// and never touches b again.
+type fencedReader struct {
+	mu     sync.Mutex
+	b      []byte
+	off    int
+	fenced bool
+	parent *fencedReader // the reader reopen was called on
+}
+
+var errFenced = errors.New("request body read after the attempt ended")
+
+func (r *fencedReader) Read(p []byte) (int, error) {
+	root := r
+	if r.parent != nil {
+		root = r.parent
+	}
+	root.mu.Lock()
+	defer root.mu.Unlock()
+	if root.fenced {
+		return 0, errFenced
+	}
+	if r.off >= len(root.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, root.b[r.off:])
+	r.off += n
+	return n, nil
+}
+
+func (r *fencedReader) Close() error { return nil }
+
+// reopen is a new reader of the same body for a redirect or a retry by
+// net/http, fenced with r.
+func (r *fencedReader) reopen() io.ReadCloser { return &fencedReader{parent: r} }
+
+// fence waits for a Read in progress and stops all later ones.
+func (r *fencedReader) fence() {
+	r.mu.Lock()
+	r.fenced = true
+	r.b = nil
+	r.mu.Unlock()
 }
 
 func (t *httpTransport) close() error {

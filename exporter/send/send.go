@@ -235,6 +235,10 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
+// maxServerDelay caps a server's retry delay (a Retry-After of years would
+// overflow the clock); MaxElapsed or ctx usually ends a Send well before.
+const maxServerDelay = 24 * time.Hour
+
 // ErrClosed is Send's error after Close.
 var ErrClosed = errors.New("send: sender is closed")
 
@@ -418,10 +422,9 @@ func (s *Sender) transport(ep *endpoint) (transport, error) {
 // accepting endpoint's Result, a *PermanentError, or the last retryable
 // error. Send does not keep body after it returns.
 func (s *Sender) Send(ctx context.Context, body []byte, spans int) (Result, error) {
-	select {
-	case <-s.done:
+	spans = max(spans, 0)
+	if s.isClosed() {
 		return Result{}, ErrClosed
-	default:
 	}
 	start := s.clk.Now()
 	var (
@@ -433,7 +436,7 @@ func (s *Sender) Send(ctx context.Context, body []byte, spans int) (Result, erro
 	for {
 		first := 0
 		if s.cfg.Spread {
-			first = int(s.rr.Add(1)-1) % n
+			first = s.spreadFirst()
 		}
 		tried := false
 		for i := range n {
@@ -463,12 +466,15 @@ func (s *Sender) Send(ctx context.Context, body []byte, spans int) (Result, erro
 				}
 				return Result{}, &PermanentError{Endpoint: ep.cfg.Address, Err: err}
 			}
+			if s.isClosed() {
+				return Result{}, ErrClosed
+			}
 			lastErr = fmt.Errorf("%s: %w", ep.cfg.Address, err)
 			if re.delay > 0 {
-				ep.waitTil.Store(s.clk.Now().Add(re.delay).UnixNano())
+				ep.waitTil.Store(s.clk.Now().Add(min(re.delay, maxServerDelay)).UnixNano())
 			}
 			if ctx.Err() != nil {
-				return Result{}, s.giveUp(ctx, lastErr, attempts)
+				return Result{}, giveUp(fmt.Errorf("%w: %w", context.Cause(ctx), lastErr), attempts)
 			}
 		}
 		// No endpoint accepted it in this round: wait for the backoff and
@@ -487,19 +493,54 @@ func (s *Sender) Send(ctx context.Context, body []byte, spans int) (Result, erro
 			d = s.cfg.Retry.MaxInterval
 		}
 		if s.cfg.Retry.MaxElapsed > 0 && now.Add(d).Sub(start) > s.cfg.Retry.MaxElapsed {
-			return Result{}, s.giveUp(ctx, fmt.Errorf("retry time (%v) would elapse: %w", s.cfg.Retry.MaxElapsed, orAllOpen(lastErr)), attempts)
+			return Result{}, giveUp(fmt.Errorf("retry time (%v) would elapse: %w", s.cfg.Retry.MaxElapsed, orAllOpen(lastErr)), attempts)
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
-			return Result{}, s.giveUp(ctx, fmt.Errorf("context deadline comes before the next attempt (in %v): %w", d, orAllOpen(lastErr)), attempts)
+			return Result{}, giveUp(fmt.Errorf("context deadline comes before the next attempt (in %v): %w", d, orAllOpen(lastErr)), attempts)
 		}
 		if !s.clk.Sleep(ctx, d, s.done, s.wake()) {
-			select {
-			case <-s.done:
+			if s.isClosed() {
 				return Result{}, ErrClosed
-			default:
 			}
-			return Result{}, s.giveUp(ctx, fmt.Errorf("%w: %w", context.Cause(ctx), orAllOpen(lastErr)), attempts)
+			return Result{}, giveUp(fmt.Errorf("%w: %w", context.Cause(ctx), orAllOpen(lastErr)), attempts)
 		}
+	}
+}
+
+// spreadFirst is where a Spread round starts: the next of the endpoints
+// whose breaker is closed, in turn, so that they share the traffic evenly
+// while others are down.
+func (s *Sender) spreadFirst() int {
+	turn := s.rr.Add(1) - 1
+	var closed [16]int
+	idx := closed[:0]
+	for i, ep := range s.eps {
+		if ep.br.state() == stateClosed {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return int(turn % uint64(len(s.eps)))
+	}
+	return idx[turn%uint64(len(idx))]
+}
+
+// Available reports whether a Send would try an endpoint now: one has a
+// closed breaker, or a half-open one without its probe in flight, and no
+// server asked to wait. A queue in front of the Sender can spill to disk at
+// once while it is false.
+func (s *Sender) Available() bool {
+	now := s.clk.Now()
+	at, ok := s.usableAt(now)
+	return ok && !at.After(now)
+}
+
+func (s *Sender) isClosed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -510,7 +551,7 @@ func orAllOpen(err error) error {
 	return err
 }
 
-func (s *Sender) giveUp(_ context.Context, err error, attempts int) error {
+func giveUp(err error, attempts int) error {
 	return fmt.Errorf("send: gave up after %d attempts: %w", attempts, err)
 }
 
@@ -596,7 +637,9 @@ func (s *Sender) attempt(ctx context.Context, ep *endpoint, body []byte, spans i
 }
 
 // Close closes the connections; Send fails afterwards with ErrClosed, and
-// Sends waiting between attempts return. It is idempotent.
+// Sends waiting between attempts return ErrClosed at once. An attempt in
+// flight over gRPC is cut; one over HTTP ends by its Timeout. Close is
+// idempotent.
 func (s *Sender) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.done)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,7 +42,10 @@ func TestBytesArriveAsSent(t *testing.T) {
 			if got := srv.body(0); !bytes.Equal(got, body) {
 				t.Errorf("server got %d bytes, different from the %d sent", len(got), len(body))
 			}
-			if got := srv.md[0].Get("x-tenant"); len(got) != 1 || got[0] != "acme" {
+			if got := srv.metadata(0).Get("user-agent"); len(got) != 1 || !strings.HasPrefix(got[0], userAgent+" ") {
+				t.Errorf("user-agent metadata = %q, want %s and gRPC's", got, userAgent)
+			}
+			if got := srv.metadata(0).Get("x-tenant"); len(got) != 1 || got[0] != "acme" {
 				t.Errorf("x-tenant metadata = %q, want [acme]", got)
 			}
 		})
@@ -58,20 +62,23 @@ func TestBytesArriveAsSent(t *testing.T) {
 			if res.Endpoint != ep.Address || res.Attempts != 1 {
 				t.Errorf("Result = %+v", res)
 			}
-			if !bytes.Equal(srv.bodies[0], body) {
-				t.Errorf("server got %d bytes, different from the %d sent", len(srv.bodies[0]), len(body))
+			got, h, path := srv.request(0)
+			if !bytes.Equal(got, body) {
+				t.Errorf("server got %d bytes, different from the %d sent", len(got), len(body))
 			}
-			h := srv.headers[0]
 			if got := h.Get("Content-Type"); got != contentTypeProto {
 				t.Errorf("Content-Type = %q, want %q", got, contentTypeProto)
 			}
 			if got, want := h.Get("Content-Encoding"), gz; got != want {
 				t.Errorf("Content-Encoding = %q, want %q", got, want)
 			}
+			if got := h.Get("User-Agent"); got != userAgent {
+				t.Errorf("User-Agent = %q, want %q", got, userAgent)
+			}
 			if got := h.Get("X-Tenant"); got != "acme" {
 				t.Errorf("X-Tenant = %q", got)
 			}
-			if got := srv.paths[0]; got != "POST /v1/traces" {
+			if got := path; got != "POST /v1/traces" {
 				t.Errorf("request = %q, want POST /v1/traces", got)
 			}
 		})
@@ -154,9 +161,14 @@ func TestFailBack(t *testing.T) {
 		t.Fatalf("first's breaker is %v, want open", got)
 	}
 	first.start(t, first.addr)
-	// gRPC reconnects in the background; the probe uses that connection.
+	// gRPC reconnects in the background after a failed connection
+	// attempt (TRANSIENT_FAILURE, where RPCs fail fast); an IDLE channel
+	// (the connection was lost) connects for the probe's RPC.
 	conn := s.eps[0].t.(*grpcTransport).conn
-	waitFor(t, "the channel to the restarted server", func() bool { return conn.GetState() == connectivity.Ready })
+	waitFor(t, "the channel to the restarted server", func() bool {
+		st := conn.GetState()
+		return st == connectivity.Ready || st == connectivity.Idle
+	})
 	// Still open: traffic stays on the second.
 	if res := send(); res.Endpoint != second.addr || res.Attempts != 1 {
 		t.Fatalf("while first's breaker is open, Send = %+v", res)
@@ -199,15 +211,22 @@ func TestSpread(t *testing.T) {
 			t.Errorf("endpoint %d got %d of 30 requests, want 10", i, got)
 		}
 	}
-	// An endpoint down: the others share its traffic.
+	// An endpoint down: once its breaker is open the others share the
+	// traffic evenly.
 	srvs[1].stop()
+	for s.eps[1].br.state() != stateOpen {
+		if _, err := s.Send(context.Background(), body, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a0, c0 := srvs[0].calls(), srvs[2].calls()
 	for range 20 {
 		if _, err := s.Send(context.Background(), body, 1); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if a, c := srvs[0].calls()-10, srvs[2].calls()-10; a+c != 20 || a < 5 || c < 5 {
-		t.Errorf("with the middle endpoint down the others got %d and %d of 20", a, c)
+	if a, c := srvs[0].calls()-a0, srvs[2].calls()-c0; a != 10 || c != 10 {
+		t.Errorf("with the middle endpoint down the others got %d and %d of 20, want 10 and 10", a, c)
 	}
 }
 
@@ -306,6 +325,7 @@ func TestHTTPStatusClassification(t *testing.T) {
 		{http.StatusTooManyRequests, "", true, 0},
 		{http.StatusBadGateway, "", true, 0},
 		{http.StatusGatewayTimeout, "3", true, 3 * time.Second},
+		{http.StatusServiceUnavailable, "9223372036854775807", true, maxServerDelay},
 		{http.StatusBadRequest, "", false, 0},
 		{http.StatusUnauthorized, "", false, 0},
 		{http.StatusNotFound, "", false, 0},
@@ -391,5 +411,87 @@ func TestPartialSuccess(t *testing.T) {
 				t.Errorf("Result = %+v, want 4 rejected with the message, 1 attempt (not retried)", res)
 			}
 		})
+	}
+}
+
+// HTTP fail-back with a real restart: the dead server's kept-alive
+// connection is dropped and a new one made for the probe.
+func TestFailBackHTTP(t *testing.T) {
+	first := startHTTP(t, httpOK())
+	second := startHTTP(t, httpOK())
+	clk := newFakeClock()
+	s := newTestSender(t, Config{
+		Endpoints: []Endpoint{first.endpoint(), second.endpoint()},
+		Breaker:   BreakerConfig{Failures: 1, OpenFor: 10 * time.Second},
+	}, clk)
+	body := request(t, 2)
+	send := func() Result {
+		t.Helper()
+		res, err := s.Send(context.Background(), body, 2)
+		if err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+		return res
+	}
+	firstEP := first.endpoint().Address
+	if res := send(); res.Endpoint != firstEP {
+		t.Fatalf("Send went to %s, want %s", res.Endpoint, firstEP)
+	}
+	first.stop()
+	if res := send(); res.Endpoint != second.endpoint().Address {
+		t.Fatalf("with the first down, Send went to %s", res.Endpoint)
+	}
+	first.start(t, first.addr, nil)
+	if res := send(); res.Endpoint != second.endpoint().Address {
+		t.Fatalf("with first's breaker open, Send went to %s", res.Endpoint)
+	}
+	clk.Advance(10 * time.Second)
+	if res := send(); res.Endpoint != firstEP || res.Attempts != 1 {
+		t.Fatalf("probe Send = %+v, want fail-back to %s at the first attempt", res, firstEP)
+	}
+	if got := s.eps[0].br.state(); got != stateClosed {
+		t.Errorf("first's breaker %v after the probe, want closed", got)
+	}
+}
+
+// Close while Sends run: every Send returns, accepted or ErrClosed.
+func TestCloseDuringSends(t *testing.T) {
+	srv := startGRPC(t, func(_ context.Context, n int) (*coltracepb.ExportTraceServiceResponse, error) {
+		if n%2 == 0 {
+			return nil, status.Error(codes.Unavailable, "busy")
+		}
+		return &coltracepb.ExportTraceServiceResponse{}, nil
+	})
+	s, err := New(Config{Endpoints: []Endpoint{srv.endpoint()}, Logger: quiet(), Retry: RetryConfig{InitialInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := request(t, 1)
+	var wg sync.WaitGroup
+	errs := make(chan error, 400)
+	for range 4 {
+		wg.Go(func() {
+			for range 100 {
+				if _, err := s.Send(context.Background(), body, 1); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	waitFor(t, "some requests", func() bool { return srv.calls() >= 20 })
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(errs)
+	closed := 0
+	for err := range errs {
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("Send during Close: %v, want ErrClosed", err)
+		}
+		closed++
+	}
+	if closed == 0 {
+		t.Error("no Send saw the Close")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -151,6 +152,12 @@ func (s *grpcServer) body(i int) []byte {
 	return s.bodies[i]
 }
 
+func (s *grpcServer) metadata(i int) metadata.MD {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.md[i]
+}
+
 func (s *grpcServer) endpoint() Endpoint {
 	return Endpoint{Address: s.addr, Protocol: GRPC, Insecure: true}
 }
@@ -172,15 +179,42 @@ type httpServer struct {
 
 func startHTTP(t testing.TB, a httpAnswer) *httpServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &httpServer{addr: ln.Addr().String(), answer: a}
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.srv.Serve(ln) }()
-	t.Cleanup(func() { _ = s.srv.Close() })
+	s := &httpServer{answer: a}
+	s.start(t, "127.0.0.1:0", nil)
+	t.Cleanup(s.stop)
 	return s
+}
+
+// start serves on addr (again, after stop), with TLS when cfg is set.
+func (s *httpServer) start(t testing.TB, addr string, cfg *tls.Config) {
+	t.Helper()
+	var ln net.Listener
+	var err error
+	for range 50 {
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("listen %s: %v", addr, err)
+	}
+	if cfg != nil {
+		ln = tls.NewListener(ln, cfg)
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.mu.Lock()
+	s.addr, s.srv = ln.Addr().String(), srv
+	s.mu.Unlock()
+	go func() { _ = srv.Serve(ln) }()
+}
+
+// stop closes the listener and every connection.
+func (s *httpServer) stop() {
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	_ = srv.Close()
 }
 
 func (s *httpServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -217,6 +251,13 @@ func (s *httpServer) calls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.bodies)
+}
+
+// request is the i-th request's decompressed body, headers and "METHOD path".
+func (s *httpServer) request(i int) ([]byte, http.Header, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bodies[i], s.headers[i], s.paths[i]
 }
 
 func (s *httpServer) endpoint() Endpoint {

@@ -1,8 +1,11 @@
 package send
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -240,5 +243,144 @@ func TestNeverUsedSenderCloses(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestAvailable(t *testing.T) {
+	srv := startGRPC(t, unavailable())
+	clk := newFakeClock()
+	s := newTestSender(t, Config{
+		Endpoints: []Endpoint{srv.endpoint()},
+		Breaker:   BreakerConfig{Failures: 1, OpenFor: 10 * time.Second},
+		Retry:     RetryConfig{MaxElapsed: time.Second},
+	}, clk)
+	if !s.Available() {
+		t.Fatal("a fresh Sender is not available")
+	}
+	if _, err := s.Send(context.Background(), request(t, 1), 1); err == nil {
+		t.Fatal("Send succeeded")
+	}
+	if s.Available() {
+		t.Error("available with its only breaker open")
+	}
+	clk.Advance(10 * time.Second)
+	if !s.Available() {
+		t.Error("not available with its breaker half-open")
+	}
+}
+
+// Concurrent Sends while both endpoints flap (real clock, short
+// intervals): every Send ends accepted, each by exactly one server, with
+// the bytes as sent. Run with -race.
+func TestConcurrentFlapping(t *testing.T) {
+	flaky := func(ctx context.Context, n int) (*coltracepb.ExportTraceServiceResponse, error) {
+		if n%3 != 2 {
+			return nil, status.Error(codes.Unavailable, "flapping")
+		}
+		return &coltracepb.ExportTraceServiceResponse{}, nil
+	}
+	a, b := startGRPC(t, flaky), startHTTP(t, func(_ context.Context, n int) (int, http.Header, []byte) {
+		if n%2 == 0 {
+			return http.StatusServiceUnavailable, nil, nil
+		}
+		return http.StatusOK, nil, nil
+	})
+	s := newTestSender(t, Config{
+		Endpoints: []Endpoint{a.endpoint(), b.endpoint()},
+		Breaker:   BreakerConfig{Failures: 2, OpenFor: 2 * time.Millisecond},
+		Retry:     RetryConfig{InitialInterval: time.Millisecond, MaxInterval: 4 * time.Millisecond},
+	}, realClock{})
+	body := request(t, 4)
+	const workers, each = 6, 40
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				_, err := s.Send(ctx, body, 4)
+				cancel()
+				if err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("Send: %v", err)
+	}
+	accepted := 0
+	a.mu.Lock()
+	for i, got := range a.bodies {
+		if !bytes.Equal(got, body) {
+			t.Errorf("gRPC request %d differs from the body sent", i)
+		}
+		if i%3 == 2 {
+			accepted++
+		}
+	}
+	a.mu.Unlock()
+	b.mu.Lock()
+	for i, got := range b.bodies {
+		if !bytes.Equal(got, body) {
+			t.Errorf("HTTP request %d differs from the body sent", i)
+		}
+		if i%2 == 1 {
+			accepted++
+		}
+	}
+	b.mu.Unlock()
+	if accepted != workers*each {
+		t.Errorf("servers accepted %d requests, want %d (one per Send)", accepted, workers*each)
+	}
+}
+
+// An endpoint that accepts TCP connections and never speaks holds an
+// attempt only for Timeout; the Send fails over to the next one.
+func TestSilentEndpointFailsOver(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close() // never accepts: the kernel completes the handshake
+	second := startGRPC(t, ok())
+	for _, proto := range []Protocol{GRPC, HTTPProtobuf} {
+		t.Run(string(proto), func(t *testing.T) {
+			silent := Endpoint{Address: ln.Addr().String(), Protocol: proto, Insecure: true}
+			s := newTestSender(t, Config{
+				Endpoints: []Endpoint{silent, second.endpoint()},
+				Timeout:   100 * time.Millisecond,
+			}, newFakeClock())
+			res, err := s.Send(context.Background(), request(t, 1), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Endpoint != second.addr || res.Attempts != 2 {
+				t.Errorf("Result = %+v, want the second endpoint at the 2nd attempt", res)
+			}
+		})
+	}
+}
+
+func TestFencedReader(t *testing.T) {
+	body := []byte("0123456789")
+	r := &fencedReader{b: body}
+	buf := make([]byte, 4)
+	if n, err := r.Read(buf); n != 4 || err != nil {
+		t.Fatalf("Read = %d, %v", n, err)
+	}
+	again := r.reopen()
+	all, err := io.ReadAll(again)
+	if err != nil || string(all) != string(body) {
+		t.Fatalf("reopened reader read %q, %v", all, err)
+	}
+	r.fence()
+	if _, err := r.Read(buf); !errors.Is(err, errFenced) {
+		t.Errorf("Read after fence: %v, want errFenced", err)
+	}
+	if _, err := r.reopen().Read(buf); !errors.Is(err, errFenced) {
+		t.Errorf("reopened Read after fence: %v, want errFenced", err)
 	}
 }
