@@ -55,7 +55,8 @@ type job struct {
 type Exporter struct {
 	c     config
 	snd   sender
-	spool *spool // nil: memory only
+	avail func() bool // the sender's Available, when it has one
+	spool *spool      // nil: memory only
 	m     metrics
 	reg   metric.Registration
 
@@ -115,6 +116,9 @@ func New(ctx context.Context, opts ...Option) (*Exporter, error) {
 			return nil, fmt.Errorf("otlp: %w", err)
 		}
 		e.snd = s
+	}
+	if a, ok := e.snd.(interface{ Available() bool }); ok {
+		e.avail = a.Available
 	}
 	if c.spoolDir != "" {
 		if e.spool, err = openSpool(c, &e.m); err != nil {
@@ -244,10 +248,13 @@ func (e *Exporter) compact() {
 	}
 }
 
-// shouldSpill: the endpoints are down, or the queue holds half its bound.
-// e.mu is held.
+// shouldSpill: the endpoints are down (the last send failed, or every
+// breaker is open), or the queue holds half its bound. e.mu is held.
 func (e *Exporter) shouldSpill() bool {
-	return e.head < len(e.q) && (e.down || e.qBytes > e.c.queueBytes/2 || e.qSpans > e.c.queueSpans/2)
+	if e.head == len(e.q) {
+		return false
+	}
+	return e.down || e.qBytes > e.c.queueBytes/2 || e.qSpans > e.c.queueSpans/2 || (e.avail != nil && !e.avail())
 }
 
 // take removes batches from the front of the queue, joined up to the send

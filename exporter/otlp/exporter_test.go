@@ -433,3 +433,39 @@ func TestShutdownRacesExport(t *testing.T) {
 		}
 	}
 }
+
+// TestSpillWhenBreakersOpen: while the sender says no endpoint is
+// available (every breaker open), batches go to the spool at once, before
+// any send of theirs failed.
+func TestSpillWhenBreakersOpen(t *testing.T) {
+	f := newFake(t)
+	release := make(chan struct{})
+	f.started = make(chan []string, 1)
+	f.setFn(func(ctx context.Context, _ []string) (send.Result, error) {
+		select {
+		case <-release:
+			return send.Result{}, nil
+		case <-ctx.Done():
+			return send.Result{}, ctx.Err()
+		}
+	})
+	e := newTest(t, f, WithSpool(t.TempDir(), 0))
+	export(t, e, spansNamed("b00", 10))
+	<-f.started // in flight: a send that has not failed
+	f.unavailable.Store(true)
+	for i := 1; i <= 5; i++ {
+		export(t, e, spansNamed(fmt.Sprintf("b%02d", i), 10))
+	}
+	waitFor(t, "the spill", func() bool { return e.Stats().Spilled == 50 })
+	if st := e.Stats(); st.Retries != 0 || st.QueueSpans != 10 {
+		t.Errorf("stats %+v: want no failed send yet and only the in-flight batch in memory", st)
+	}
+	f.mu.Lock()
+	f.started = nil
+	f.mu.Unlock()
+	f.unavailable.Store(false)
+	close(release)
+	flush(t, e)
+	_, count, _ := f.snapshot()
+	checkExactlyOnce(t, count, 6, 10)
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -85,7 +86,12 @@ type fakeSender struct {
 	count    map[string]int // accepted times per span
 	started  chan []string  // when non-nil, each send's names are sent here first
 	closed   bool
+
+	unavailable atomic.Bool // what Available says: every breaker open
 }
+
+// Available is send.Sender's: false while every breaker is open.
+func (f *fakeSender) Available() bool { return !f.unavailable.Load() }
 
 var _ sender = (*fakeSender)(nil)
 
