@@ -8,6 +8,8 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/tracerdev/tracer/exporter/otlp"
 )
 
 type config struct {
@@ -22,6 +24,7 @@ type config struct {
 	noEnv        bool     // WithoutExporter: OTEL_TRACES_EXPORTER is not consulted
 	grpcOpts     []otlptracegrpc.Option
 	httpOpts     []otlptracehttp.Option
+	reliableOpts []otlp.Option // WithReliableOTLP
 	stdout       io.Writer
 	processors   []sdktrace.SpanProcessor
 	syncExport   bool
@@ -136,6 +139,21 @@ func WithOTLPGRPC(opts ...otlptracegrpc.Option) Option {
 func WithOTLPHTTP(opts ...otlptracehttp.Option) Option {
 	return optionFunc(func(c config) config {
 		c.kinds, c.httpOpts = addKind(c.kinds, "otlp-http"), opts
+		return c
+	})
+}
+
+// WithReliableOTLP exports with Tracer's reliable OTLP exporter
+// (exporter/otlp): a bounded memory queue that never blocks span.End(),
+// spilling to a disk spool with otlp.WithSpool, circuit breakers, retries
+// and failover over otlp.WithGRPCEndpoint / WithHTTPEndpoint endpoints (by
+// default OTEL_EXPORTER_OTLP_ENDPOINT and friends, as WithOTLPGRPC reads
+// them), besides the other exporters named by options. Given twice, the
+// later options win. The provider's Shutdown shuts it down, leaving what it
+// could not send in its spool.
+func WithReliableOTLP(opts ...otlp.Option) Option {
+	return optionFunc(func(c config) config {
+		c.kinds, c.reliableOpts = addKind(c.kinds, "otlp-reliable"), opts
 		return c
 	})
 }

@@ -20,6 +20,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
+	"github.com/tracerdev/tracer/exporter/otlp"
 	"github.com/tracerdev/tracer/internal/vcstate"
 	"github.com/tracerdev/tracer/propagation"
 	"github.com/tracerdev/tracer/vclock"
@@ -226,6 +227,12 @@ func newExporter(ctx context.Context, c config, kind string) (sdktrace.SpanExpor
 		e, err := otlptracegrpc.New(ctx, c.grpcOpts...)
 		if err != nil {
 			return nil, fmt.Errorf("sdk: otlp grpc exporter: %w", err)
+		}
+		return e, nil
+	case "otlp-reliable":
+		e, err := otlp.New(ctx, c.reliableOpts...)
+		if err != nil {
+			return nil, fmt.Errorf("sdk: reliable otlp exporter: %w", err)
 		}
 		return e, nil
 	case "otlp-http":

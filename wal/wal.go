@@ -876,6 +876,24 @@ func (w *WAL) Commit(upTo Offset) error {
 	return nil
 }
 
+// OldestSegmentEnd returns the offset of the last record in the oldest
+// segment file, or 0 when the log holds no segment. Committing it deletes
+// that segment: a log that should lose its oldest records rather than refuse
+// new ones (a spool) does so when Append returns ErrFull. With one segment
+// it is the last record appended, so committing it empties the log.
+func (w *WAL) OldestSegmentEnd() Offset {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch len(w.segs) {
+	case 0:
+		return 0
+	case 1:
+		return w.next - 1
+	default:
+		return w.segs[1].first - 1
+	}
+}
+
 // Committed returns the last committed offset.
 func (w *WAL) Committed() Offset {
 	w.mu.Lock()

@@ -583,3 +583,64 @@ func TestReadLargeRecords(t *testing.T) {
 		})
 	}
 }
+
+// TestOldestSegmentEnd fills a log, then makes room the way a spool does:
+// committing OldestSegmentEnd deletes exactly the oldest segment, and the
+// records after it are still read back in order.
+func TestOldestSegmentEnd(t *testing.T) {
+	w := open(t, t.TempDir(), Options{SegmentSize: 256, MaxBytes: 1024})
+	if got := w.OldestSegmentEnd(); got != 0 {
+		t.Fatalf("OldestSegmentEnd of an empty log = %d, want 0", got)
+	}
+	data := bytes.Repeat([]byte{'d'}, 100)
+	var offs []Offset
+	for {
+		off, err := w.Append(context.Background(), data)
+		if errors.Is(err, ErrFull) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		offs = append(offs, off)
+	}
+	segs := w.Stats().Segments
+	if segs < 2 {
+		t.Fatalf("%d segments before ErrFull, want several", segs)
+	}
+	// 100-byte records plus their header: two to a 256-byte segment.
+	end := w.OldestSegmentEnd()
+	if end != offs[1] {
+		t.Fatalf("OldestSegmentEnd = %d, want %d (the second record)", end, offs[1])
+	}
+	if err := w.Commit(end); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Stats().Segments; got != segs-1 {
+		t.Fatalf("%d segments after committing the oldest, want %d", got, segs-1)
+	}
+	if _, err := w.Append(context.Background(), data); err != nil {
+		t.Fatalf("Append after dropping the oldest segment: %v", err)
+	}
+	recs := readAll(t, w, w.Committed(), 1<<20)
+	if len(recs) != len(offs)-2+1 || recs[0].Offset != offs[2] {
+		t.Fatalf("read %d records from %d, want %d from %d", len(recs), recs[0].Offset, len(offs)-1, offs[2])
+	}
+	// With one segment left it names the last record: committing it
+	// empties the log.
+	for w.Stats().Segments > 1 {
+		if err := w.Commit(w.OldestSegmentEnd()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := recs[len(recs)-1].Offset
+	if got := w.OldestSegmentEnd(); got != last {
+		t.Fatalf("OldestSegmentEnd with one segment = %d, want the last record %d", got, last)
+	}
+	if err := w.Commit(last); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.Stats(); st.Segments != 0 || st.Bytes != 0 {
+		t.Fatalf("after committing everything: %+v", st)
+	}
+}
