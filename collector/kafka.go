@@ -39,10 +39,6 @@ type KafkaConfig struct {
 // TODO(issue 16): fields (compression, max message bytes, in flight...).
 type KafkaProducerConfig struct{}
 
-// KafkaConsumerConfig configures the ingester's Kafka source.
-// TODO(issue 16): fields (group id, fetch sizes, ...).
-type KafkaConsumerConfig struct{}
-
 // defaultKafkaConfig is KafkaConfig's defaults.
 func defaultKafkaConfig() KafkaConfig {
 	return KafkaConfig{
@@ -50,5 +46,6 @@ func defaultKafkaConfig() KafkaConfig {
 		ClientID:    "tracer",
 		Encoding:    "otlp_proto",
 		DialTimeout: 10 * time.Second,
+		Consumer:    defaultKafkaConsumerConfig(),
 	}
 }
