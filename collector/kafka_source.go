@@ -55,9 +55,6 @@ func kafkaConsumerOpts(cfg KafkaConfig, log *slog.Logger) []kgo.Opt {
 		// owns; the ingester aborts a write that is being retried when a
 		// rebalance waits (OnPartitionsCallbackBlocked).
 		kgo.BlockRebalanceOnPoll(),
-		// Offsets committed by a member that is leaving are read, not
-		// the ones before (KIP-447).
-		kgo.RequireStableFetchOffsets(),
 		kgo.WithLogger(kgoLogger{log.With("component", "kafka")}),
 	}
 }
