@@ -353,15 +353,24 @@ func (cfg *Config) Validate() error {
 		bad("retry.multiplier must be at least 1, got %v", cfg.Retry.Multiplier)
 	}
 
-	if err := cfg.Storage.Config.Validate(); err != nil {
-		errs := []error{err}
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			errs = j.Unwrap()
+	switch cfg.Sink {
+	case SinkStorage:
+		if err := cfg.Storage.Config.Validate(); err != nil {
+			errs := []error{err}
+			if j, ok := err.(interface{ Unwrap() []error }); ok {
+				errs = j.Unwrap()
+			}
+			for _, e := range errs {
+				bad("storage.%v", e)
+			}
 		}
-		for _, e := range errs {
-			bad("storage.%v", e)
-		}
+	case SinkKafka: // the storage backend is the ingester's, not checked here
+		errs = append(errs, cfg.Kafka.validateKafkaClient()...)
+		errs = append(errs, cfg.Kafka.Producer.validate()...)
+	default:
+		bad("sink must be %q or %q, got %q", SinkStorage, SinkKafka, cfg.Sink)
 	}
+	// Also the bound of one flush to Kafka.
 	if cfg.Storage.WriteTimeout <= 0 {
 		bad("storage.write_timeout must be positive, got %v", cfg.Storage.WriteTimeout)
 	}

@@ -1,6 +1,14 @@
 package collector
 
-import "time"
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
 
 // Where the collector's pipeline writes: Config.Sink.
 const (
@@ -35,10 +43,6 @@ type KafkaConfig struct {
 	Consumer KafkaConsumerConfig `yaml:"consumer"`
 }
 
-// KafkaProducerConfig configures the Kafka sink.
-// TODO(issue 16): fields (compression, max message bytes, in flight...).
-type KafkaProducerConfig struct{}
-
 // defaultKafkaConfig is KafkaConfig's defaults.
 func defaultKafkaConfig() KafkaConfig {
 	return KafkaConfig{
@@ -46,6 +50,68 @@ func defaultKafkaConfig() KafkaConfig {
 		ClientID:    "tracer",
 		Encoding:    "otlp_proto",
 		DialTimeout: 10 * time.Second,
+		Producer:    defaultKafkaProducerConfig(),
 		Consumer:    defaultKafkaConsumerConfig(),
 	}
+}
+
+// validateKafkaClient reports the problems of the settings that the sink
+// and the ingester's source share, each starting with its YAML key.
+func (c *KafkaConfig) validateKafkaClient() []error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("kafka."+format, a...)) }
+	if len(c.Brokers) == 0 {
+		bad("brokers: at least one broker (host:port) is required: give the seed brokers with --kafka-brokers or TRACER_KAFKA_BROKERS (Kafka's port is 9092)")
+	}
+	for _, b := range c.Brokers {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			bad("brokers: %q is not host:port: %v", b, err)
+		}
+	}
+	if c.Topic == "" {
+		bad("topic must be set")
+	}
+	if c.ClientID == "" {
+		bad("client_id must be set")
+	}
+	if c.Encoding != "otlp_proto" {
+		bad("encoding must be otlp_proto (the only one), got %q", c.Encoding)
+	}
+	if c.DialTimeout <= 0 {
+		bad("dial_timeout must be positive, got %v", c.DialTimeout)
+	}
+	return errs
+}
+
+// kafkaClientOpts are the franz-go options that the sink and the source
+// share: brokers, client id, dial timeout, and franz-go's own warnings and
+// errors logged through log.
+func (c *KafkaConfig) kafkaClientOpts(log *slog.Logger) []kgo.Opt {
+	return []kgo.Opt{
+		kgo.SeedBrokers(c.Brokers...),
+		kgo.ClientID(c.ClientID),
+		kgo.DialTimeout(c.DialTimeout),
+		kgo.WithLogger(kgoLogger{log}),
+	}
+}
+
+// kgoLogger is franz-go's kgo.Logger over slog, at warn level: franz-go's
+// info is per connection and per metadata refresh.
+type kgoLogger struct{ log *slog.Logger }
+
+var _ kgo.Logger = kgoLogger{}
+
+func (kgoLogger) Level() kgo.LogLevel { return kgo.LogLevelWarn }
+
+func (l kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+	lv := slog.LevelDebug
+	switch level {
+	case kgo.LogLevelError:
+		lv = slog.LevelError
+	case kgo.LogLevelWarn:
+		lv = slog.LevelWarn
+	case kgo.LogLevelInfo:
+		lv = slog.LevelInfo
+	}
+	l.log.Log(context.Background(), lv, "kafka client: "+msg, keyvals...)
 }

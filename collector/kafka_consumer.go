@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"strings"
 	"time"
 )
@@ -73,27 +72,11 @@ func defaultKafkaConsumerConfig() KafkaConsumerConfig {
 }
 
 // validateConsumer reports the problems of the settings the ingester's
-// Kafka source reads, each starting with its YAML key.
+// Kafka source reads (the client's that the sink shares, and the consumer
+// group's), each starting with its YAML key.
 func (c KafkaConfig) validateConsumer() []error {
-	var errs []error
+	errs := c.validateKafkaClient()
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if len(c.Brokers) == 0 {
-		bad("kafka.brokers is required: give the seed brokers the ingester reads from, host:port (Kafka's port is 9092), with --kafka-brokers or TRACER_KAFKA_BROKERS")
-	}
-	for _, b := range c.Brokers {
-		if _, _, err := net.SplitHostPort(b); err != nil {
-			bad("kafka.brokers: %q is not host:port (Kafka's port is 9092): %v", b, err)
-		}
-	}
-	if strings.TrimSpace(c.Topic) == "" {
-		bad("kafka.topic is required (otlp_spans, the OpenTelemetry Collector's default)")
-	}
-	if c.Encoding != "otlp_proto" {
-		bad("kafka.encoding must be otlp_proto (the OpenTelemetry Collector's name for OTLP protobuf messages), got %q", c.Encoding)
-	}
-	if c.DialTimeout <= 0 {
-		bad("kafka.dial_timeout must be positive, got %v", c.DialTimeout)
-	}
 	k := c.Consumer
 	if strings.TrimSpace(k.GroupID) == "" {
 		bad("kafka.consumer.group_id is required (tracer-ingester by default; every ingester of a deployment uses the same)")
@@ -125,7 +108,11 @@ func (c KafkaConfig) validateConsumer() []error {
 // collectors and ingesters.
 func (cfg *Config) ValidateIngester() error {
 	errs := cfg.Kafka.validateConsumer()
-	if err := cfg.Validate(); err != nil {
+	// The collector's Validate checks storage only for its storage sink;
+	// the ingester always writes storage.
+	c := *cfg
+	c.Sink = SinkStorage
+	if err := c.Validate(); err != nil {
 		for _, e := range splitJoined(err) {
 			msg := e.Error()
 			for _, p := range []string{"batch.", "retry.", "storage.", "limits.", "telemetry.", "shutdown_timeout"} {

@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 
@@ -35,10 +34,7 @@ func kafkaConsumerOpts(cfg KafkaConfig, log *slog.Logger) []kgo.Opt {
 	if c.InitialOffset == OffsetLatest {
 		reset = kgo.NewOffset().AtEnd()
 	}
-	return []kgo.Opt{
-		kgo.SeedBrokers(cfg.Brokers...),
-		kgo.ClientID(cfg.ClientID),
-		kgo.DialTimeout(cfg.DialTimeout),
+	return append(cfg.kafkaClientOpts(log),
 		kgo.ConsumerGroup(c.GroupID),
 		kgo.ConsumeTopics(cfg.Topic),
 		kgo.ConsumeResetOffset(reset),
@@ -55,25 +51,7 @@ func kafkaConsumerOpts(cfg KafkaConfig, log *slog.Logger) []kgo.Opt {
 		// owns; the ingester aborts a write that is being retried when a
 		// rebalance waits (OnPartitionsCallbackBlocked).
 		kgo.BlockRebalanceOnPoll(),
-		kgo.WithLogger(kgoLogger{log.With("component", "kafka")}),
-	}
-}
-
-// kgoLogger passes franz-go's log records to slog, at warn and above: its
-// info records (every connection, every rebalance step) would drown the
-// ingester's own.
-type kgoLogger struct{ log *slog.Logger }
-
-var _ kgo.Logger = kgoLogger{}
-
-func (l kgoLogger) Level() kgo.LogLevel { return kgo.LogLevelWarn }
-
-func (l kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
-	lv := slog.LevelWarn
-	if level == kgo.LogLevelError {
-		lv = slog.LevelError
-	}
-	l.log.Log(context.Background(), lv, msg, keyvals...)
+	)
 }
 
 // scanMessage validates a message value as an OTLP request with the

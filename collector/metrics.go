@@ -45,6 +45,8 @@ type Metrics struct {
 	storageRetry   prometheus.Gauge   // 1 while writes are being retried
 	spansDropped   *prometheus.CounterVec
 	scannerPanics  prometheus.Counter
+
+	kafkaSink *kafkaSinkMetrics // kafka_metrics.go
 }
 
 // NewMetrics creates the collector's metrics and registers them on reg
@@ -175,6 +177,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
+	}
+	if err := m.registerKafkaSink(reg); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -47,7 +47,7 @@ func TestIngesterConfigErrors(t *testing.T) {
 		t.Fatal("want an error")
 	}
 	for _, want := range []string{
-		"kafka.brokers is required", "--kafka-brokers",
+		"kafka.brokers: at least one broker", "--kafka-brokers",
 		`kafka.consumer.initial_offset must be "earliest" or "latest", got "newest"`, "--kafka-initial-offset",
 		"kafka.consumer.heartbeat_interval", "batch.size must be positive",
 		`tracer ingester --help`,
