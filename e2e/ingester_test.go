@@ -136,20 +136,15 @@ func scrape(t *testing.T, telAddr, name string) float64 {
 	return sum
 }
 
-// checkStoredOnce opens the badger store in dir and checks that each of the
-// traces [0, n) of run is stored with each span once, by id and in a
-// search of service.
-func checkStoredOnce(t *testing.T, dir, run, service string, n int) {
+// checkStoredOnce checks that each of the traces ids is stored in store
+// with each of its kafkaSpansEach spans once, by id and in a search of
+// service (which holds these traces only).
+func checkStoredOnce(t *testing.T, store storage.Reader, service string, ids []storage.TraceID) {
 	t.Helper()
-	store, err := badger.Open(dir)
-	if err != nil {
-		t.Fatalf("open badger: %v", err)
-	}
-	defer store.Close()
 	ctx := context.Background()
-	missing := 0
-	for i := range n {
-		tr, err := store.Trace(ctx, storage.TraceID(e2eTraceID(run, i)))
+	missing, n := 0, len(ids)
+	for i, id := range ids {
+		tr, err := store.Trace(ctx, id)
 		if errors.Is(err, storage.ErrNotFound) {
 			missing++
 			continue
@@ -168,15 +163,15 @@ func checkStoredOnce(t *testing.T, dir, run, service string, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spans, ids := 0, map[string]bool{}
+	spans, distinct := 0, map[string]bool{}
 	for _, tr := range traces {
 		for _, s := range tr.Spans {
 			spans++
-			ids[s.TraceID.String()+s.SpanID.String()] = true
+			distinct[s.TraceID.String()+s.SpanID.String()] = true
 		}
 	}
-	if want := min(n, storage.DefaultMaxTraces); len(traces) != want || spans != want*kafkaSpansEach || len(ids) != spans {
-		t.Errorf("search: %d traces, %d spans, %d distinct; want %d, %d, %d", len(traces), spans, len(ids), want, want*kafkaSpansEach, want*kafkaSpansEach)
+	if want := min(n, storage.DefaultMaxTraces); len(traces) != want || spans != want*kafkaSpansEach || len(distinct) != spans {
+		t.Errorf("search: %d traces, %d spans, %d distinct; want %d, %d, %d", len(traces), spans, len(distinct), want, want*kafkaSpansEach, want*kafkaSpansEach)
 	}
 }
 
@@ -263,5 +258,14 @@ func TestIngesterKilled(t *testing.T) {
 	if log := p2.LogText(); strings.Contains(log, "panic") || !strings.Contains(log, "ingester stopped") {
 		t.Errorf("ingester log: want a clean stop\n%s", log)
 	}
-	checkStoredOnce(t, badgerDir, run, service, n)
+	ids := make([]storage.TraceID, n)
+	for i := range ids {
+		ids[i] = storage.TraceID(e2eTraceID(run, i))
+	}
+	store, err := badger.Open(badgerDir)
+	if err != nil {
+		t.Fatalf("open badger: %v", err)
+	}
+	defer store.Close()
+	checkStoredOnce(t, store, service, ids)
 }
