@@ -322,10 +322,11 @@ func TestKafkaSinkSplitsLargeBatches(t *testing.T) {
 	s := startKafkaSink(t, k, collector.Settings{Metrics: m})
 
 	_, many := mixedRequest(t, 0, 40, 20, 100)   // 80 spans of 40 traces, ~16 KiB
-	bigReq, big := mixedRequest(t, 50, 1, 30, 500) // 120 spans of one trace, ~70 KiB
+	bigReq, _ := mixedRequest(t, 50, 1, 30, 500) // 120 spans of one trace, ~70 KiB
 	huge := bigReq.ResourceSpans[0].ScopeSpans[1].Spans[7]
 	huge.Attributes = append(huge.Attributes, &commonpb.KeyValue{Key: "blob", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: strings.Repeat("z", 2*limit)}}})
-	if big, err = proto.Marshal(bigReq); err != nil {
+	big, err := proto.Marshal(bigReq)
+	if err != nil {
 		t.Fatal(err)
 	}
 	s.Add(wal.Record{Offset: 1, Data: many})
