@@ -96,6 +96,8 @@ type Ingester struct {
 	oldest     time.Time // when the batch's first message was added
 	failing    time.Time // first failure of the write being retried
 	malformed  int       // malformed messages so far, for the log's spacing
+	body       []byte    // accepted requests of the current fetch, concatenated
+	bodySpans  int       // spans in body
 }
 
 // topicPartition names one partition.
@@ -332,7 +334,7 @@ const pollRecords = 4096
 // full reports whether the batch has reached Batch.Size spans or
 // Batch.MaxBytes bytes.
 func (in *Ingester) full() bool {
-	return in.batchMsgs > 0 && (in.batchSpans >= in.cfg.Batch.Size || in.batchBytes >= in.cfg.Batch.MaxBytes)
+	return in.batchMsgs > 0 && (in.batchSpans+in.bodySpans >= in.cfg.Batch.Size || in.batchBytes >= in.cfg.Batch.MaxBytes)
 }
 
 // take adds the fetched messages to the batch and records fetch errors and
@@ -353,6 +355,7 @@ func (in *Ingester) take(fetches kgo.Fetches) {
 		for _, r := range p.Records {
 			in.add(r)
 		}
+		in.decode()
 		last := p.Records[len(p.Records)-1]
 		in.im.lag.WithLabelValues(p.Topic, strconv.Itoa(int(p.Partition))).Set(float64(max(p.HighWatermark-(last.Offset+1), 0)))
 		in.set.Health.Set("kafka", StatusOK, nil)
@@ -377,9 +380,8 @@ func (in *Ingester) add(r *kgo.Record) {
 		in.im.spansInvalid.Add(float64(res.Rejected))
 		in.im.spansConsumed.Add(float64(res.Accepted))
 		if res.Accepted > 0 {
-			// The sink's spans refer to the value's bytes (DecodeImmutable):
-			// franz-go never reuses them.
-			in.batchSpans = in.sink.Add(wal.Record{Offset: wal.Offset(r.Offset), Data: res.Body})
+			in.body = append(in.body, res.Body...)
+			in.bodySpans += res.Accepted
 		}
 	}
 	if in.batchMsgs == 0 {
@@ -388,6 +390,21 @@ func (in *Ingester) add(r *kgo.Record) {
 	in.batchMsgs++
 	in.batchBytes += int64(len(r.Value))
 	in.pending[topicPartition{r.Topic, r.Partition}] = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset + 1}
+}
+
+// decode hands the requests that add gathered to the sink as one request:
+// concatenated ExportTraceServiceRequests are one request holding all of
+// their ResourceSpans (a repeated field), and decoding one request of many
+// spans costs far less than many requests of a few (the decoder allocates
+// its slabs per request, and a message often holds one trace).
+func (in *Ingester) decode() {
+	if len(in.body) == 0 {
+		return
+	}
+	// The sink's spans refer to body's bytes (DecodeImmutable): it is
+	// never modified, the next one is a new slice.
+	in.batchSpans = in.sink.Add(wal.Record{Data: in.body})
+	in.body, in.bodySpans = nil, 0
 }
 
 // flush writes the batch, retrying until it succeeds, then commits its

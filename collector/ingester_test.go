@@ -566,3 +566,35 @@ func TestIngesterRebalance(t *testing.T) {
 		t.Errorf("rebalance callbacks of the first ingester: %v, want at least 3 (assigned, revoked, assigned)", got)
 	}
 }
+
+// nopWriter stores nothing.
+type nopWriter struct{ spans atomic.Int64 }
+
+func (w *nopWriter) WriteSpans(_ context.Context, spans []storage.Span) error {
+	w.spans.Add(int64(len(spans)))
+	return nil
+}
+
+// BenchmarkIngester measures the ingester's cost from kfake to a writer
+// that stores nothing, per message of one trace of spansPerTrace spans (as
+// the collector's Kafka sink and the OTel exporter write them): the
+// messages are produced first, then the ingester reads them all. The
+// in-process broker's work is in the figure too.
+func BenchmarkIngester(b *testing.B) {
+	c := newKafka(b, 4)
+	p := newProducer(b, c)
+	for i := 0; i < b.N; i += 1000 {
+		produce(b, p, i, min(i+1000, b.N))
+	}
+	w := &nopWriter{}
+	cfg := ingesterConfig(c)
+	cfg.Batch.Size = 8192
+	cfg.Batch.Timeout = 200 * time.Millisecond
+	b.ReportAllocs()
+	b.ResetTimer()
+	startIngester(b, cfg, w)
+	for w.spans.Load() < int64(b.N)*spansPerTrace {
+		time.Sleep(time.Millisecond)
+	}
+	b.StopTimer()
+}
