@@ -352,6 +352,11 @@ func (in *Ingester) take(fetches kgo.Fetches) {
 		if len(p.Records) == 0 {
 			return
 		}
+		size := 0
+		for _, r := range p.Records {
+			size += len(r.Value)
+		}
+		in.body = make([]byte, 0, size) // a Body is never longer than its message
 		for _, r := range p.Records {
 			in.add(r)
 		}
