@@ -15,8 +15,8 @@
 //	              flushes a Sink with a deadline per attempt, retries for
 //	              ever, commits the Source only past what the Sink wrote
 //	Sink          interface: Add(record), Flush(ctx); StorageSink decodes
-//	              records (otlp.Decode) into spans for a storage.Writer; a
-//	              Kafka sink will forward the records' bytes as they came
+//	              records (otlp.Decode) into spans for a storage.Writer;
+//	              KafkaSink forwards the records' bytes, a message per trace
 //	Health        what the components report: liveness, readiness, and a
 //	              Failed channel that ends the process
 //	Metrics       the collector's self-metrics, registered once on the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -91,19 +92,39 @@ func (c *KafkaConfig) kafkaClientOpts(log *slog.Logger) []kgo.Opt {
 		kgo.SeedBrokers(c.Brokers...),
 		kgo.ClientID(c.ClientID),
 		kgo.DialTimeout(c.DialTimeout),
-		kgo.WithLogger(kgoLogger{log}),
+		kgo.WithLogger(&kgoLogger{log: log, last: map[string]time.Time{}}),
 	}
 }
 
-// kgoLogger is franz-go's kgo.Logger over slog, at warn level: franz-go's
-// info is per connection and per metadata refresh.
-type kgoLogger struct{ log *slog.Logger }
+// kgoLogger is franz-go's kgo.Logger over slog, at warn level (franz-go's
+// info is per connection and per metadata refresh), each message at most
+// once a minute: a broker away for hours does not flood the log (the
+// pipeline reports the failed writes itself).
+type kgoLogger struct {
+	log  *slog.Logger
+	mu   sync.Mutex
+	last map[string]time.Time // when each message was last logged
+}
 
-var _ kgo.Logger = kgoLogger{}
+// kgoLogEvery spaces the repeats of one franz-go message.
+const kgoLogEvery = time.Minute
 
-func (kgoLogger) Level() kgo.LogLevel { return kgo.LogLevelWarn }
+var _ kgo.Logger = (*kgoLogger)(nil)
 
-func (l kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+func (*kgoLogger) Level() kgo.LogLevel { return kgo.LogLevelWarn }
+
+func (l *kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+	now := time.Now()
+	l.mu.Lock()
+	if t, ok := l.last[msg]; ok && now.Sub(t) < kgoLogEvery {
+		l.mu.Unlock()
+		return
+	}
+	if len(l.last) > 1000 { // franz-go's messages are constants: never reached
+		clear(l.last)
+	}
+	l.last[msg] = now
+	l.mu.Unlock()
 	lv := slog.LevelDebug
 	switch level {
 	case kgo.LogLevelError:

@@ -495,3 +495,30 @@ func TestKafkaSinkProduceErrors(t *testing.T) {
 	flushSink(t, s)
 	readTopic(t, kc.ListenAddrs(), 4)
 }
+
+// TestKafkaSinkMissingTopic: a topic that does not exist fails the flush
+// with what to do; with allow_auto_topic_creation the producer creates it.
+func TestKafkaSinkMissingTopic(t *testing.T) {
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	_, rec := mixedRequest(t, 0, 2, 2, 10)
+
+	s := startKafkaSink(t, sinkKafkaConfig(kc.ListenAddrs()), collector.Settings{})
+	s.Add(wal.Record{Offset: 1, Data: rec})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	err = s.Flush(ctx)
+	cancel()
+	if err == nil || !strings.Contains(err.Error(), `create topic "otlp_spans"`) {
+		t.Fatalf("Flush to a missing topic: %v, want an error that says to create it", err)
+	}
+
+	k := sinkKafkaConfig(kc.ListenAddrs())
+	k.Producer.AllowAutoTopicCreation = true
+	auto := startKafkaSink(t, k, collector.Settings{})
+	auto.Add(wal.Record{Offset: 1, Data: rec})
+	flushSink(t, auto)
+	readTopic(t, kc.ListenAddrs(), 2)
+}

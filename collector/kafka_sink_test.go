@@ -453,3 +453,41 @@ func freePort(t testing.TB) int {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// TestKafkaSinkConfigValidate: with sink kafka, Validate checks the Kafka
+// settings and not the storage's; an unknown sink is an error.
+func TestKafkaSinkConfigValidate(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Sink = collector.SinkKafka
+	cfg.Storage.Type = "nonsense"
+	cfg.Kafka.Brokers = []string{"127.0.0.1:9092"}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("valid kafka config with a storage that is not used: %v", err)
+	}
+	cfg.Kafka.Brokers = []string{"nocolon"}
+	cfg.Kafka.Encoding = "otlp_json"
+	cfg.Kafka.Producer.Compression = "brotli"
+	cfg.Kafka.Producer.MaxBufferedBytes = 10
+	err := cfg.Validate()
+	for _, want := range []string{"kafka.brokers", "kafka.encoding must be otlp_proto", "kafka.producer.compression", "kafka.producer.max_buffered_bytes"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "storage.") {
+		t.Errorf("storage checked with sink kafka: %v", err)
+	}
+	if _, err := collector.NewKafkaSink(cfg.Kafka, collector.Settings{}); err == nil {
+		t.Error("NewKafkaSink took an invalid config")
+	}
+
+	cfg = testConfig(t)
+	cfg.Storage.Type = "nonsense"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "storage.") {
+		t.Errorf("sink storage with a bad storage: %v", err)
+	}
+	cfg.Sink = "files"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `sink must be "storage" or "kafka"`) {
+		t.Errorf("unknown sink: %v", err)
+	}
+}

@@ -14,8 +14,20 @@ JSON, gzip or not), keeps each acknowledged request in a write-ahead log
 it stops intake, writes what it can within --shutdown-timeout and leaves the
 rest in the WAL for the next start.
 
-Liveness GET /health, readiness GET /ready (also 503 while storage writes
-are retried) and Prometheus metrics GET /metrics on --telemetry-endpoint.
+With --sink kafka it writes to Kafka instead (--kafka-brokers, topic
+--kafka-topic, otlp_spans by default, which must exist), for "tracer
+ingester" processes to write to storage: one message per trace of each
+request, keyed by the trace id in hex so that a trace stays on one partition,
+its value the OTLP protobuf ExportTraceServiceRequest as it came (the
+OpenTelemetry Collector's kafka exporter and receiver call this encoding
+otlp_proto, with partition_traces_by_id). Messages over
+--kafka-max-message-bytes are split; the producer is idempotent with
+acks=all, and the WAL is trimmed only after Kafka acknowledged every message.
+The Storage settings are then not used.
+
+Liveness GET /health, readiness GET /ready (also 503 while storage or Kafka
+writes are retried) and Prometheus metrics GET /metrics on
+--telemetry-endpoint.
 
 ` + configHelp
 
@@ -128,7 +140,7 @@ var (
 
 // collectorSettings are the collector's flags and environment variables,
 // in the order of its usage text.
-var collectorSettings = []section{receiversSection, limitsSection, walSection, batchSection, storageSection, telemetrySection}
+var collectorSettings = []section{receiversSection, limitsSection, walSection, batchSection, sinkSection, storageSection, kafkaSection, kafkaProducerSection, telemetrySection}
 
 // configSetting is --config: read before the others, since the file comes
 // before them.

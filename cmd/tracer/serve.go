@@ -46,21 +46,31 @@ func (m *Main) serveCollector(ctx context.Context, cfg config) error {
 // the binary exits non-zero.
 func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 	log := newLogger(m.Stderr, cfg.Telemetry)
-	open := m.openStore
-	if open == nil {
-		open = openStore
+	if p.collector && p.query && cfg.Sink != collector.SinkStorage {
+		return fmt.Errorf("sink %q: all-in-one writes to its own storage; --sink kafka is for \"tracer collector\"", cfg.Sink)
 	}
-	store, err := open(ctx, cfg.Storage, log)
-	if err != nil {
-		return err
-	}
-	attrs := []any{"type", cfg.Storage.Type, "location", storageLocation(cfg.Storage)}
-	if p.collector { // the writer's settings
-		attrs = append(attrs, "retention", retentionText(cfg.Storage.Retention), "write_timeout", cfg.Storage.WriteTimeout.String())
-	}
-	log.Info("storage opened", attrs...)
+	// toKafka: the collector writes to Kafka and the process opens no
+	// storage.
+	toKafka := p.collector && cfg.Sink == collector.SinkKafka
 	// undo closes what started, in reverse, when a later start fails.
-	undo := []func() error{store.Close}
+	var undo []func() error
+	var store storage.Store
+	if !toKafka {
+		open := m.openStore
+		if open == nil {
+			open = openStore
+		}
+		var err error
+		if store, err = open(ctx, cfg.Storage, log); err != nil {
+			return err
+		}
+		attrs := []any{"type", cfg.Storage.Type, "location", storageLocation(cfg.Storage)}
+		if p.collector { // the writer's settings
+			attrs = append(attrs, "retention", retentionText(cfg.Storage.Retention), "write_timeout", cfg.Storage.WriteTimeout.String())
+		}
+		log.Info("storage opened", attrs...)
+		undo = append(undo, store.Close)
+	}
 	fail := func(err error) error {
 		for i := len(undo) - 1; i >= 0; i-- {
 			err = errors.Join(err, undo[i]())
@@ -75,7 +85,13 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 	health := collector.NewHealth()
 	var c *collector.Collector
 	if p.collector {
-		if c, err = collector.New(cfg.Config, store, log, collector.WithRegisterer(reg)); err != nil {
+		opts := []collector.Option{collector.WithRegisterer(reg)}
+		if toKafka {
+			opts = append(opts, collector.WithSink(collector.SinkKafka, func(set collector.Settings) (collector.Sink, error) {
+				return collector.NewKafkaSink(cfg.Kafka, set)
+			}))
+		}
+		if c, err = collector.New(cfg.Config, store, log, opts...); err != nil {
 			return fail(err)
 		}
 		health = c.Health()
@@ -109,7 +125,7 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 		}
 	}
 	var ret *retention
-	if c != nil {
+	if c != nil && store != nil {
 		ret = startRetention(ctx, store, cfg.Storage.Retention, retentionInterval(cfg.Storage.Retention), log)
 	}
 	if p.banner {
@@ -147,7 +163,7 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 	}
 	what, atOnce := "finishing the requests in flight", "second interrupt: stopping at once"
 	if c != nil {
-		what, atOnce = "draining the wal into storage", atOnce+"; what is not written stays in the wal"
+		what, atOnce = "draining the wal into "+cfg.Sink, atOnce+"; what is not written stays in the wal"
 	}
 	log.Info("shutting down: "+what+"; a second interrupt stops at once", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
@@ -182,8 +198,10 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 	if terr := tel.stop(); terr != nil {
 		err = errors.Join(err, terr)
 	}
-	if cerr := store.Close(); cerr != nil {
-		err = errors.Join(err, fmt.Errorf("close storage: %w", cerr))
+	if store != nil {
+		if cerr := store.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close storage: %w", cerr))
+		}
 	}
 	return errors.Join(failed, err)
 }

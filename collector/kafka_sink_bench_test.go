@@ -1,0 +1,94 @@
+package collector
+
+import (
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"google.golang.org/protobuf/proto"
+)
+
+// benchSplitRequest is a request of 512 spans (4 scopes of 128) in 64
+// traces, ~200 bytes each.
+func benchSplitRequest(b *testing.B) []byte {
+	b.Helper()
+	req := splitTestRequest(128, 120)
+	n := 0
+	for _, rs := range req.ResourceSpans {
+		for _, ss := range rs.ScopeSpans {
+			for _, sp := range ss.Spans {
+				sp.TraceId = splitTID(n % 64)
+				n++
+			}
+		}
+	}
+	data, err := proto.Marshal(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
+}
+
+// BenchmarkKafkaSplit: the sink's splitter on the wire bytes, one message
+// per trace.
+func BenchmarkKafkaSplit(b *testing.B) {
+	data := benchSplitRequest(b)
+	var s splitter
+	var msgs []traceMessage
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		var err error
+		if msgs, _, err = s.split(msgs[:0], data, 1<<20); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/512, "ns/span")
+}
+
+// BenchmarkKafkaSplitOTel is the peer: what the OpenTelemetry Collector's
+// kafka exporter does with partition_traces_by_id for the same request,
+// from the bytes (the OTLP receiver's ptrace unmarshal) to one marshalled
+// message per resource, scope and trace (batchpersignal.SplitTraces, then
+// ptrace.ProtoMarshaler, as exporter/kafkaexporter/kafka_exporter.go).
+func BenchmarkKafkaSplitOTel(b *testing.B) {
+	data := benchSplitRequest(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		td, err := (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; i < td.ResourceSpans().Len(); i++ {
+			rs := td.ResourceSpans().At(i)
+			for j := 0; j < rs.ScopeSpans().Len(); j++ {
+				ss := rs.ScopeSpans().At(j)
+				batches := map[pcommon.TraceID]ptrace.ResourceSpans{}
+				var parts []ptrace.Traces
+				for k := 0; k < ss.Spans().Len(); k++ {
+					sp := ss.Spans().At(k)
+					nrs, ok := batches[sp.TraceID()]
+					if !ok {
+						part := ptrace.NewTraces()
+						nrs = part.ResourceSpans().AppendEmpty()
+						rs.Resource().CopyTo(nrs.Resource())
+						nrs.SetSchemaUrl(rs.SchemaUrl())
+						nss := nrs.ScopeSpans().AppendEmpty()
+						ss.Scope().CopyTo(nss.Scope())
+						nss.SetSchemaUrl(ss.SchemaUrl())
+						batches[sp.TraceID()] = nrs
+						parts = append(parts, part)
+					}
+					sp.CopyTo(nrs.ScopeSpans().At(0).Spans().AppendEmpty())
+				}
+				for _, part := range parts {
+					if _, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(part); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/512, "ns/span")
+}
