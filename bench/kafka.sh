@@ -8,9 +8,9 @@
 # The broker is franz-go's kfake run as a process of its own (bench/kafka
 # -broker): the Kafka wire protocol with records in memory, one process, no
 # disk and no replication. It is not a Kafka cluster, so its CPU is shown
-# apart and says nothing about a real broker's. The collector with the Kafka
-# sink runs from bench/kafka -collector (collector.New with the sink, the
-# collector's defaults) until "tracer collector" takes --sink kafka itself.
+# apart and says nothing about a real broker's. The collector is "tracer
+# collector --sink kafka", the ingester "tracer ingester", both with their
+# defaults.
 # ClickHouse is Debian's clickhouse-server, started by bench/clickhouse
 # -serve on free loopback ports; each run writes a database of its own.
 #
@@ -130,14 +130,15 @@ run_kafka() {
   local round=$1 grpc ctel itel bpid cpid ipid broker
   grpc=127.0.0.1:$(free_port); ctel=127.0.0.1:$(free_port); itel=127.0.0.1:$(free_port)
   rm -rf "$WORK/wal"
-  "$WORK/kafkabench" -broker -partitions "$PARTITIONS" > "$WORK/broker-$round.out" 2> "$WORK/broker-$round.log" &
+  "$WORK/kafkabench" -partitions "$PARTITIONS" > "$WORK/broker-$round.out" 2> "$WORK/broker-$round.log" &
   bpid=$!
   wait_line "$WORK/broker-$round.out"
   read -r _ broker _ _ < "$WORK/broker-$round.out"
   "$WORK/tracer" ingester --kafka-brokers "$broker" --storage clickhouse --clickhouse-addr "$CH_ADDR" \
     --clickhouse-database "bench_kafka_$round" --telemetry-endpoint "$itel" --log-level warn > "$WORK/ingester-$round.log" 2>&1 &
   ipid=$!
-  "$WORK/kafkabench" -collector -brokers "$broker" -grpc "$grpc" -telemetry "$ctel" -wal "$WORK/wal" > "$WORK/kcollector-$round.log" 2>&1 &
+  "$WORK/tracer" collector --sink kafka --kafka-brokers "$broker" --grpc-endpoint "$grpc" --http-endpoint "" \
+    --telemetry-endpoint "$ctel" --wal-dir "$WORK/wal" --log-level warn > "$WORK/kcollector-$round.log" 2>&1 &
   cpid=$!
   wait_up "http://$itel/health"; wait_up "http://$ctel/health"
   local c0 i0 b0 h0 t0 spans t1 c1 i1 b1 h1

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,16 +16,15 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/tracerdev/tracer/collector"
 	"github.com/tracerdev/tracer/internal/proctest"
 	"github.com/tracerdev/tracer/storage"
 	"github.com/tracerdev/tracer/storage/clickhouse"
 )
 
-// TestKafkaPipeline is the whole Kafka path: the official OTLP/gRPC
-// exporter sends to a collector whose sink is Kafka (kfake, four
-// partitions), and "tracer ingester" processes (the built binary) write to
-// one ClickHouse database. While spans flow, a second ingester joins
+// TestKafkaPipeline is the whole Kafka path, with the built binary: the
+// official OTLP/gRPC exporter sends to "tracer collector --sink kafka",
+// which writes to Kafka (kfake, four partitions, in the test process), and
+// "tracer ingester" processes write to one ClickHouse database. While spans flow, a second ingester joins
 // (partitions move to it) and is SIGKILLed (they move back after its
 // session times out). Every span the collector acknowledged is stored, and
 // shown once. Two processes need a storage that both can write: ClickHouse
@@ -39,37 +36,13 @@ func TestKafkaPipeline(t *testing.T) {
 	brokers := c.ListenAddrs()
 	dir := t.TempDir()
 
-	cfg := collector.NewDefaultConfig()
-	cfg.Receivers.GRPC.Endpoint = "127.0.0.1:0"
-	cfg.Receivers.HTTP.Endpoint = ""
-	cfg.Telemetry.Endpoint = ""
-	cfg.WAL.Dir = filepath.Join(dir, "wal")
-	cfg.Batch.Timeout = 20 * time.Millisecond
-	cfg.Sink = collector.SinkKafka
-	cfg.Kafka.Brokers = brokers
-	col, err := collector.New(cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		collector.WithSink(collector.SinkKafka, func(set collector.Settings) (collector.Sink, error) {
-			return collector.NewKafkaSink(cfg.Kafka, set)
-		}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := col.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	colStopped := false
-	stopCollector := func() {
-		if colStopped {
-			return
-		}
-		colStopped = true
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := col.Shutdown(ctx); err != nil {
-			t.Errorf("collector shutdown: %v", err)
-		}
-	}
-	defer stopCollector()
+	// The collector: OTLP/gRPC -> WAL -> Kafka.
+	grpcAddr, colTel := proctest.FreeAddr(t), proctest.FreeAddr(t)
+	col := proctest.Start(t, bin, []string{"collector", "--sink", "kafka", "--kafka-brokers", strings.Join(brokers, ","),
+		"--grpc-endpoint", grpcAddr, "--http-endpoint", "", "--telemetry-endpoint", colTel,
+		"--wal-dir", filepath.Join(dir, "wal"), "--batch-timeout", "20ms",
+	}, filepath.Join(dir, "collector.log"))
+	col.WaitHealthy(t, colTel)
 
 	ingester := func(name string) (*proctest.Process, string) {
 		tel := proctest.FreeAddr(t)
@@ -84,7 +57,7 @@ func TestKafkaPipeline(t *testing.T) {
 	a, telA := ingester("ingester-a")
 
 	ctx := context.Background()
-	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(col.GRPCAddr()), otlptracegrpc.WithInsecure())
+	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(grpcAddr), otlptracegrpc.WithInsecure())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +112,12 @@ func TestKafkaPipeline(t *testing.T) {
 		t.Fatalf("exporter: %v", err)
 	}
 	// The collector drains its WAL into Kafka before it stops.
-	stopCollector()
+	if err := col.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := col.Wait(); err != nil {
+		t.Errorf("collector after SIGTERM: %v\n%s", err, col.LogText())
+	}
 	waitScrape(telA, "tracer_ingester_partitions_assigned", func(v float64) bool { return v == 4 }, "the partitions move back to ingester a", a)
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
 		done, state := groupCaughtUp(t, brokers)
