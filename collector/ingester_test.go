@@ -101,7 +101,9 @@ func kafkaTraceID(i int) pcommon.TraceID {
 // writes it with partition_traces_by_id: one trace per message, keyed by
 // the trace id in hex, the value ptrace.ProtoMarshaler's bytes
 // (exporter/kafkaexporter/kafka_exporter.go's partitionData,
-// internal/marshaler/pdata_marshaler.go).
+// internal/marshaler/pdata_marshaler.go), and with include_metadata_keys a
+// header per client metadata value (internal/kafkaclient/headers.go), which
+// the ingester ignores as the OTel receiver does by default.
 func otelMessage(t testing.TB, i int) *kgo.Record {
 	t.Helper()
 	td := ptrace.NewTraces()
@@ -128,7 +130,8 @@ func otelMessage(t testing.TB, i int) *kgo.Record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &kgo.Record{Key: []byte(hex.EncodeToString(tid[:])), Value: value}
+	return &kgo.Record{Key: []byte(hex.EncodeToString(tid[:])), Value: value,
+		Headers: []kgo.RecordHeader{{Key: "tenant", Value: []byte("acme")}}}
 }
 
 // produce writes traces [from, to) and waits for Kafka's acknowledgement.
