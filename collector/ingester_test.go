@@ -601,3 +601,56 @@ func BenchmarkIngester(b *testing.B) {
 	}
 	b.StopTimer()
 }
+
+// TestIngesterRebalanceWhileStorageDown: an ingester whose writes keep
+// failing yields to a rebalance (it pauses its retries for it) instead of
+// holding it past the rebalance timeout and being kicked from the group:
+// a second ingester gets its share of the partitions, the first loses none
+// to a timeout, and once storage is back every span is stored once.
+func TestIngesterRebalanceWhileStorageDown(t *testing.T) {
+	c := newKafka(t, 4)
+	const n = 400
+	produce(t, newProducer(t, c), 0, n)
+	store := memory.New()
+	w := &failingWriter{Writer: store}
+	w.down.Store(true)
+	cfg := ingesterConfig(c)
+	cfg.Kafka.Consumer.RebalanceTimeout = 3 * time.Second
+	a := startIngester(t, cfg, w)
+	for deadline := time.Now().Add(30 * time.Second); w.failures.Load() < 5; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no failed writes in 30s")
+		}
+	}
+	b := startIngester(t, cfg, w)
+	for deadline := time.Now().Add(time.Minute); metric(t, b.Gatherer(), "tracer_ingester_partitions_assigned") != 2 ||
+		metric(t, a.Gatherer(), "tracer_ingester_partitions_assigned") != 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("partitions: a %v, b %v after a minute, want 2 and 2",
+				metric(t, a.Gatherer(), "tracer_ingester_partitions_assigned"), metric(t, b.Gatherer(), "tracer_ingester_partitions_assigned"))
+		}
+	}
+	if commits, _ := committed(t, c, cfg.Kafka.Consumer.GroupID); len(commits) != 0 {
+		t.Errorf("committed %v while storage is down, want nothing", commits)
+	}
+	w.down.Store(false)
+	waitStored(t, store, n, time.Minute)
+	waitAllCommitted(t, c, cfg.Kafka.Consumer.GroupID)
+	checkOnce(t, store, n)
+	for name, in := range map[string]*collector.Ingester{"a": a, "b": b} {
+		mfs, err := in.Gatherer().Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "tracer_ingester_rebalances_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				if m.GetLabel()[0].GetValue() == "lost" && m.GetCounter().GetValue() != 0 {
+					t.Errorf("ingester %s lost its partitions %v times (kicked from the group), want 0", name, m.GetCounter().GetValue())
+				}
+			}
+		}
+	}
+}
