@@ -57,6 +57,11 @@ func defaultKafkaProducerConfig() KafkaProducerConfig {
 // resource, a scope and a span of ordinary size.
 const kafkaMinMessageBytes = 4096
 
+// kafkaMaxMessageBytes is the largest: what franz-go writes to a broker in
+// one request (its default MaxBrokerWriteBytes, Kafka's
+// socket.request.max.bytes).
+const kafkaMaxMessageBytes = 100 << 20
+
 // validate reports the problems of c, each starting with its YAML key under
 // kafka.producer.
 func (c *KafkaProducerConfig) validate() []error {
@@ -65,8 +70,8 @@ func (c *KafkaProducerConfig) validate() []error {
 	if _, err := kafkaCompression(c.Compression); err != nil {
 		bad("compression: %v", err)
 	}
-	if c.MaxMessageBytes < kafkaMinMessageBytes || c.MaxMessageBytes > 1<<30 {
-		bad("max_message_bytes must be between %d and %d (the topic's max.message.bytes), got %d", kafkaMinMessageBytes, 1<<30, c.MaxMessageBytes)
+	if c.MaxMessageBytes < kafkaMinMessageBytes || c.MaxMessageBytes > kafkaMaxMessageBytes {
+		bad("max_message_bytes must be between %d and %d (the topic's max.message.bytes), got %d", kafkaMinMessageBytes, kafkaMaxMessageBytes, c.MaxMessageBytes)
 	}
 	if c.MaxBufferedRecords <= 0 {
 		bad("max_buffered_records must be positive, got %d", c.MaxBufferedRecords)

@@ -90,7 +90,7 @@ func TestKafkaSinkBrokerDown(t *testing.T) {
 		p.Shutdown(ctx)
 	}()
 
-	kafkaWait(t, 20*time.Second, "no failed write retried", func() bool {
+	kafkaWait(t, 60*time.Second, "no failed write retried", func() bool {
 		return counterValue(t, reg, "tracer_collector_write_failures_total", nil) >= 2
 	})
 	if got := w.Committed(); got != 0 {
@@ -102,7 +102,7 @@ func TestKafkaSinkBrokerDown(t *testing.T) {
 
 	dir := t.TempDir()
 	c := newSinkCluster(t, 2, port, kfake.DataDir(dir))
-	kafkaWait(t, 30*time.Second, "wal not committed after kafka came", func() bool { return w.Committed() == last })
+	kafkaWait(t, 60*time.Second, "wal not committed after kafka came", func() bool { return w.Committed() == last })
 	// The first record (from the direct Flush) is still in the batch: it
 	// went with the pipeline's first successful flush.
 	readTopic(t, c.ListenAddrs(), 3+5*3)
@@ -119,14 +119,14 @@ func TestKafkaSinkBrokerDown(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	kafkaWait(t, 20*time.Second, "no failed write while the broker was closed", func() bool {
+	kafkaWait(t, 60*time.Second, "no failed write while the broker was closed", func() bool {
 		return counterValue(t, reg, "tracer_collector_write_failures_total", nil) > failures
 	})
 	if w.Committed() == last {
 		t.Fatal("wal committed past records kafka did not have")
 	}
 	c2 := newSinkCluster(t, 2, port, kfake.DataDir(dir))
-	kafkaWait(t, 30*time.Second, "wal not committed after kafka came back", func() bool { return w.Committed() == last })
+	kafkaWait(t, 60*time.Second, "wal not committed after kafka came back", func() bool { return w.Committed() == last })
 	// The restarted broker kept its log: the first 18 messages and the 6
 	// new ones (a message produced twice around the outage would show here).
 	readTopic(t, c2.ListenAddrs(), 18+6)
@@ -214,7 +214,7 @@ func (e *recordingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Re
 func topicSpans(t testing.TB, brokers []string, want map[string]bool) map[string]int {
 	t.Helper()
 	var got map[string]int
-	for deadline := time.Now().Add(30 * time.Second); ; {
+	for deadline := time.Now().Add(60 * time.Second); ; {
 		got = map[string]int{}
 		for _, r := range readTopicAtLeast(t, brokers, 1) {
 			spans, _ := otelSpans(t, r.Value)
@@ -508,7 +508,9 @@ func TestKafkaSinkMissingTopic(t *testing.T) {
 
 	s := startKafkaSink(t, sinkKafkaConfig(kc.ListenAddrs()), collector.Settings{})
 	s.Add(wal.Record{Offset: 1, Data: rec})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// franz-go gives up on an unknown topic after 4 metadata requests, at
+	// least 5s apart at times.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	err = s.Flush(ctx)
 	cancel()
 	if err == nil || !strings.Contains(err.Error(), `create topic "otlp_spans"`) {

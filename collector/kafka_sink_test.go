@@ -86,7 +86,7 @@ func startKafkaSink(t testing.TB, k collector.KafkaConfig, set collector.Setting
 // flushSink flushes s with a deadline, failing the test on error.
 func flushSink(t testing.TB, s *collector.KafkaSink) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := s.Flush(ctx); err != nil {
 		t.Fatalf("Flush: %v", err)
@@ -116,7 +116,7 @@ func readTopic(t testing.TB, brokers []string, want int) []*kgo.Record {
 		})
 		got = append(got, fs.Records()...)
 	}
-	for deadline := time.Now().Add(20 * time.Second); len(got) < want && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(60 * time.Second); len(got) < want && time.Now().Before(deadline); {
 		poll(time.Second)
 	}
 	if len(got) < want {
@@ -401,7 +401,7 @@ func readTopicAtLeast(t testing.TB, brokers []string, want int) []*kgo.Record {
 	}
 	defer cl.Close()
 	var got []*kgo.Record
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		fs := cl.PollFetches(ctx)
 		cancel()
@@ -489,5 +489,24 @@ func TestKafkaSinkConfigValidate(t *testing.T) {
 	cfg.Sink = "files"
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `sink must be "storage" or "kafka"`) {
 		t.Errorf("unknown sink: %v", err)
+	}
+}
+
+// TestKafkaSinkLimits: every max_message_bytes that Validate accepts makes
+// a client franz-go accepts.
+func TestKafkaSinkLimits(t *testing.T) {
+	for _, n := range []int{4096, 1000000, 100 << 20} {
+		k := sinkKafkaConfig([]string{"127.0.0.1:9092"})
+		k.Producer.MaxMessageBytes = n
+		k.Producer.MaxBufferedBytes = int64(n)
+		if _, err := collector.NewKafkaSink(k, collector.Settings{}); err != nil {
+			t.Errorf("max_message_bytes %d: %v", n, err)
+		}
+	}
+	k := sinkKafkaConfig([]string{"127.0.0.1:9092"})
+	k.Producer.MaxMessageBytes = 100<<20 + 1
+	k.Producer.MaxBufferedBytes = 1 << 30
+	if _, err := collector.NewKafkaSink(k, collector.Settings{}); err == nil {
+		t.Error("max_message_bytes over 100 MiB accepted")
 	}
 }

@@ -33,7 +33,8 @@ embedded store in ./tracer-data by default: the quickest way to see traces.
 It prints these addresses when it starts. Spans go through the collector's
 write-ahead log (--wal-dir) into storage, as with "tracer collector";
 ClickHouse is one flag away (--storage clickhouse --clickhouse-addr
-host:9000). Every flag of "tracer collector" applies, and the query API's of
+host:9000). Every flag of "tracer collector" applies but --sink and the
+Kafka ones (all-in-one writes to its own storage), and the query API's of
 "tracer query".
 
 One Prometheus registry for everything and one health report: liveness GET
