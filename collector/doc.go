@@ -10,8 +10,7 @@
 //	              status codes; hands valid spans to an Intake
 //	Intake        interface: Consume(ctx, body, spans); WALIntake appends
 //	              to the WAL (package wal) before the receiver acknowledges
-//	Pipeline      reads a Source (Read, Commit; *wal.WAL is one, Kafka will
-//	              be another), batches records by spans, bytes and age,
+//	Pipeline      reads a Source (Read, Commit; *wal.WAL is one), batches records by spans, bytes and age,
 //	              flushes a Sink with a deadline per attempt, retries for
 //	              ever, commits the Source only past what the Sink wrote
 //	Sink          interface: Add(record), Flush(ctx); StorageSink decodes
@@ -22,6 +21,12 @@
 //	Metrics       the collector's self-metrics, registered once on the
 //	              prometheus.Registerer the process gives (WithRegisterer)
 //	Collector     OTLPReceiver → WALIntake → WAL → Pipeline → StorageSink
+//	Ingester      "tracer ingester": a Kafka consumer group member that
+//	              batches the OTLP messages of the partitions it owns into
+//	              a StorageSink and commits offsets only past what storage
+//	              wrote (its own loop, not a Pipeline: a member owns many
+//	              partitions, each with its own offsets, that rebalances
+//	              move; see ingester.go)
 //
 // Every part with a lifecycle is a Component (Start, Shutdown; Shutdown is
 // idempotent and safe without Start), as in the OpenTelemetry Collector.

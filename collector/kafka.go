@@ -44,10 +44,6 @@ type KafkaConfig struct {
 	Consumer KafkaConsumerConfig `yaml:"consumer"`
 }
 
-// KafkaConsumerConfig configures the ingester's Kafka source.
-// TODO(issue 16): fields (group id, fetch sizes, ...).
-type KafkaConsumerConfig struct{}
-
 // defaultKafkaConfig is KafkaConfig's defaults.
 func defaultKafkaConfig() KafkaConfig {
 	return KafkaConfig{
@@ -56,6 +52,7 @@ func defaultKafkaConfig() KafkaConfig {
 		Encoding:    "otlp_proto",
 		DialTimeout: 10 * time.Second,
 		Producer:    defaultKafkaProducerConfig(),
+		Consumer:    defaultKafkaConsumerConfig(),
 	}
 }
 
@@ -65,7 +62,7 @@ func (c *KafkaConfig) validateKafkaClient() []error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("kafka."+format, a...)) }
 	if len(c.Brokers) == 0 {
-		bad("brokers: at least one broker (host:port) is required")
+		bad("brokers: at least one broker (host:port) is required: give the seed brokers with --kafka-brokers or TRACER_KAFKA_BROKERS (Kafka's port is 9092)")
 	}
 	for _, b := range c.Brokers {
 		if _, _, err := net.SplitHostPort(b); err != nil {

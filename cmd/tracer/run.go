@@ -50,7 +50,8 @@ Commands:
   query        the query API and the UI (:8080) over storage that collectors
                write from other processes (ClickHouse)
   agent        forward a service's spans to collectors (not yet available)
-  ingester     write spans from Kafka into storage (not yet available)
+  ingester     write spans from Kafka (that collectors with --sink kafka
+               fill) into storage, in a consumer group
   help         show this help
 
 Run "tracer <command> --help" for a command's flags.
