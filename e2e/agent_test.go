@@ -251,7 +251,12 @@ func TestAgentCollectorOutage(t *testing.T) {
 		t.Fatalf("collector after SIGTERM: %v\n%s", err, col.p.LogText())
 	}
 	down := acked()
+	// Down for longer than one send's retries (--collector-retry-max-elapsed):
+	// the failed batches stay in the agent's WAL and are sent again.
 	await(t, time.Minute, "acknowledgements while the collector is down", func() bool { return acked() >= down+50 }, agent)
+	await(t, time.Minute, "two failed forwarding attempts", func() bool {
+		return metricSum(t, agentTel, "tracer_agent_forward_failures_total") >= 2
+	}, agent)
 	await(t, time.Minute, "readiness 503 while the collector is down", func() bool {
 		return httpStatus(t, "http://"+agentTel+"/ready") == http.StatusServiceUnavailable
 	}, agent)
