@@ -349,6 +349,15 @@ func validateAgent(a agentConfig) []error {
 	if a.MaxRequestBytes <= 0 {
 		bad("agent.max_request_bytes must be positive, got %d", a.MaxRequestBytes)
 	}
+	if len(errs) == 0 { // exporter/send's own checks, of what passed these
+		if scfg, err := agentSendConfig(a); err != nil {
+			errs = append(errs, err)
+		} else if err := scfg.Validate(); err != nil {
+			for _, e := range split(err) {
+				bad("agent.collectors: %v", e)
+			}
+		}
+	}
 	return errs
 }
 

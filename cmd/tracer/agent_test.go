@@ -1,14 +1,26 @@
 package main
 
 import (
+	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracerdev/tracer/collector"
 	"github.com/tracerdev/tracer/exporter/send"
+	"github.com/tracerdev/tracer/internal/proctest"
+	"github.com/tracerdev/tracer/storage"
+	"github.com/tracerdev/tracer/storage/memory"
 )
 
 // TestAgentConfigPrecedence: the agent's settings come from defaults, the
@@ -226,5 +238,121 @@ func TestAgentHelp(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "--storage") {
 		t.Error("usage lists --storage, which the agent does not take")
+	}
+}
+
+// TestAgentInProcess runs "tracer agent" in process in front of a "tracer
+// collector" (in process too, on the memory store, with a shorter span name
+// limit than the agent's): spans sent to the agent with the official
+// OTLP/gRPC exporter are stored; the spans the collector's partial success
+// rejects are counted as dropped, not retried; /metrics has the agent's
+// counts per collector and exporter/send's (breaker state); cancelling
+// the context stops the agent cleanly.
+func TestAgentInProcess(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store := memory.New()
+	defer store.Close()
+	downGRPC, _, downLogs, downDone := runInProcess(t, ctx, nil, store, t.TempDir(), "--max-name-len", "10", "--batch-timeout", "20ms")
+
+	agentGRPC, agentTel := proctest.FreeAddr(t), proctest.FreeAddr(t)
+	logs := &proctest.Buffer{}
+	started := make(chan *collector.Collector, 1)
+	m := &Main{Stdout: io.Discard, Stderr: logs, LookupEnv: func(string) (string, bool) { return "", false },
+		started: func(c *collector.Collector) { started <- c }}
+	agentCtx, stopAgent := context.WithCancel(ctx)
+	defer stopAgent()
+	done := make(chan error, 1)
+	go func() {
+		done <- m.Run(agentCtx, []string{"agent", "--collector", downGRPC, "--collector-insecure",
+			"--grpc-endpoint", agentGRPC, "--http-endpoint", "", "--telemetry-endpoint", agentTel,
+			"--wal-dir", t.TempDir(), "--batch-timeout", "20ms"})
+	}()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("agent returned before it started: %v\n%s", err, logs.String())
+	case <-time.After(time.Minute):
+		t.Fatal("agent did not start within a minute")
+	}
+
+	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(agentGRPC), otlptracegrpc.WithInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	tr := tp.Tracer("agent-test")
+	var ids []trace.TraceID
+	for i := range 10 {
+		name := "short"
+		if i%5 == 4 {
+			name = "a name longer than ten bytes" // the collector rejects it, the agent took it
+		}
+		_, s := tr.Start(ctx, name)
+		s.End()
+		ids = append(ids, s.SpanContext().TraceID())
+	}
+	if err := tp.Shutdown(ctx); err != nil {
+		t.Fatalf("export to the agent: %v", err)
+	}
+	metric := func(name string) float64 {
+		resp, err := http.Get("http://" + agentTel + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		for _, line := range strings.Split(string(body), "\n") {
+			if v, ok := strings.CutPrefix(line, name+" "); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				return f
+			}
+		}
+		return -1
+	}
+	forwarded := `tracer_agent_spans_forwarded_total{endpoint="` + downGRPC + `"}`
+	await(t, "the agent to forward every span", func() bool { return metric(forwarded)+metric(`tracer_agent_spans_dropped_total{reason="rejected"}`) >= 10 })
+	if got := metric(forwarded); got != 8 {
+		t.Errorf("%s = %v, want 8", forwarded, got)
+	}
+	if got := metric(`tracer_agent_spans_dropped_total{reason="rejected"}`); got != 2 {
+		t.Errorf("spans dropped as rejected = %v, want 2", got)
+	}
+	if got := metric(`tracer_exporter_breaker_state{server_address="` + downGRPC + `"}`); got != 0 {
+		t.Errorf("breaker state = %v, want 0 (closed)", got)
+	}
+	if got := metric(`tracer_exporter_sent_spans_total{server_address="` + downGRPC + `"}`); got != 10 {
+		t.Errorf("exporter sent spans = %v, want 10 (rejected ones included)", got)
+	}
+	for i, id := range ids {
+		want := 1
+		if i%5 == 4 {
+			want = 0
+		}
+		var tr storage.Trace
+		await(t, "the collector to store the spans", func() bool {
+			tr, err = store.Trace(ctx, storage.TraceID(id))
+			return want == 0 || err == nil
+		})
+		if len(tr.Spans) != want {
+			t.Errorf("trace %d: %d spans stored, want %d", i, len(tr.Spans), want)
+		}
+	}
+
+	stopAgent()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("agent: %v\n%s", err, logs.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("agent did not stop within a minute")
+	}
+	if !strings.Contains(logs.String(), "agent forwarding") || !strings.Contains(logs.String(), "collector stopped") {
+		t.Errorf("agent log lacks its start or its stop:\n%s", logs.String())
+	}
+	cancel()
+	if err := <-downDone; err != nil {
+		t.Errorf("collector: %v\n%s", err, downLogs.String())
 	}
 }
