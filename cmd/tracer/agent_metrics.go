@@ -123,7 +123,7 @@ func promName(s string) string {
 func promLabels(set attribute.Set) (keys, vals []string) {
 	for _, kv := range set.ToSlice() {
 		keys = append(keys, promName(string(kv.Key)))
-		vals = append(vals, kv.Value.Emit())
+		vals = append(vals, kv.Value.String())
 	}
 	return keys, vals
 }

@@ -311,7 +311,9 @@ func TestAgentInProcess(t *testing.T) {
 		return -1
 	}
 	forwarded := `tracer_agent_spans_forwarded_total{endpoint="` + downGRPC + `"}`
-	await(t, "the agent to forward every span", func() bool { return metric(forwarded)+metric(`tracer_agent_spans_dropped_total{reason="rejected"}`) >= 10 })
+	await(t, "the agent to forward every span", func() bool {
+		return metric(forwarded)+metric(`tracer_agent_spans_dropped_total{reason="rejected"}`) >= 10
+	})
 	if got := metric(forwarded); got != 8 {
 		t.Errorf("%s = %v, want 8", forwarded, got)
 	}
