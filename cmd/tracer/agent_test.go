@@ -249,11 +249,23 @@ func TestAgentHelp(t *testing.T) {
 // counts per collector and exporter/send's (breaker state); cancelling
 // the context stops the agent cleanly.
 func TestAgentInProcess(t *testing.T) {
+	for _, proto := range []string{"grpc", "http/protobuf"} {
+		t.Run(proto, func(t *testing.T) { testAgentInProcess(t, proto) })
+	}
+}
+
+func testAgentInProcess(t *testing.T, proto string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	store := memory.New()
 	defer store.Close()
-	downGRPC, _, downLogs, downDone := runInProcess(t, ctx, nil, store, t.TempDir(), "--max-name-len", "10", "--batch-timeout", "20ms")
+	downHTTP := proctest.FreeAddr(t)
+	downGRPC, _, downLogs, downDone := runInProcess(t, ctx, nil, store, t.TempDir(), "--max-name-len", "10", "--batch-timeout", "20ms",
+		"--http-endpoint", downHTTP)
+	to, endpoint := downGRPC, downGRPC
+	if proto == "http/protobuf" {
+		to, endpoint = downHTTP, "http://"+downHTTP+"/v1/traces"
+	}
 
 	agentGRPC, agentTel := proctest.FreeAddr(t), proctest.FreeAddr(t)
 	logs := &proctest.Buffer{}
@@ -264,7 +276,7 @@ func TestAgentInProcess(t *testing.T) {
 	defer stopAgent()
 	done := make(chan error, 1)
 	go func() {
-		done <- m.Run(agentCtx, []string{"agent", "--collector", downGRPC, "--collector-insecure",
+		done <- m.Run(agentCtx, []string{"agent", "--collector", to, "--collector-protocol", proto, "--collector-insecure",
 			"--grpc-endpoint", agentGRPC, "--http-endpoint", "", "--telemetry-endpoint", agentTel,
 			"--wal-dir", t.TempDir(), "--batch-timeout", "20ms"})
 	}()
@@ -310,7 +322,7 @@ func TestAgentInProcess(t *testing.T) {
 		}
 		return -1
 	}
-	forwarded := `tracer_agent_spans_forwarded_total{endpoint="` + downGRPC + `"}`
+	forwarded := `tracer_agent_spans_forwarded_total{endpoint="` + endpoint + `"}`
 	await(t, "the agent to forward every span", func() bool {
 		return metric(forwarded)+metric(`tracer_agent_spans_dropped_total{reason="rejected"}`) >= 10
 	})
@@ -320,10 +332,10 @@ func TestAgentInProcess(t *testing.T) {
 	if got := metric(`tracer_agent_spans_dropped_total{reason="rejected"}`); got != 2 {
 		t.Errorf("spans dropped as rejected = %v, want 2", got)
 	}
-	if got := metric(`tracer_exporter_breaker_state{server_address="` + downGRPC + `"}`); got != 0 {
+	if got := metric(`tracer_exporter_breaker_state{server_address="` + endpoint + `"}`); got != 0 {
 		t.Errorf("breaker state = %v, want 0 (closed)", got)
 	}
-	if got := metric(`tracer_exporter_sent_spans_total{server_address="` + downGRPC + `"}`); got != 10 {
+	if got := metric(`tracer_exporter_sent_spans_total{server_address="` + endpoint + `"}`); got != 10 {
 		t.Errorf("exporter sent spans = %v, want 10 (rejected ones included)", got)
 	}
 	for i, id := range ids {
