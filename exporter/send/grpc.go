@@ -74,6 +74,7 @@ func newGRPCTransport(ep Endpoint, cfg Config) (*grpcTransport, error) {
 	conn, err := grpc.NewClient(ep.Address,
 		grpc.WithTransportCredentials(creds),
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: bo, MinConnectTimeout: cfg.Timeout}),
+		grpc.WithUserAgent(userAgent),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("grpc client for %s: %w", ep.Address, err)

@@ -16,6 +16,8 @@ import (
 
 const (
 	contentTypeProto = "application/x-protobuf"
+	// userAgent names the client in both protocols (gRPC appends its own).
+	userAgent = "tracer-exporter-send"
 	// maxResponse bounds how much of a response body is read.
 	maxResponse = 64 << 10
 )
@@ -44,6 +46,9 @@ func newHTTPTransport(ep Endpoint, cfg Config) (*httpTransport, error) {
 		h.Set(k, v)
 	}
 	h.Set("Content-Type", contentTypeProto)
+	if h.Get("User-Agent") == "" {
+		h.Set("User-Agent", userAgent)
+	}
 	if ep.Compression == "gzip" {
 		h.Set("Content-Encoding", "gzip")
 	}

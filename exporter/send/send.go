@@ -235,6 +235,10 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
+// maxServerDelay caps a server's retry delay (a Retry-After of years would
+// overflow the clock); MaxElapsed or ctx usually ends a Send well before.
+const maxServerDelay = 24 * time.Hour
+
 // ErrClosed is Send's error after Close.
 var ErrClosed = errors.New("send: sender is closed")
 
@@ -467,7 +471,7 @@ func (s *Sender) Send(ctx context.Context, body []byte, spans int) (Result, erro
 			}
 			lastErr = fmt.Errorf("%s: %w", ep.cfg.Address, err)
 			if re.delay > 0 {
-				ep.waitTil.Store(s.clk.Now().Add(re.delay).UnixNano())
+				ep.waitTil.Store(s.clk.Now().Add(min(re.delay, maxServerDelay)).UnixNano())
 			}
 			if ctx.Err() != nil {
 				return Result{}, giveUp(fmt.Errorf("%w: %w", context.Cause(ctx), lastErr), attempts)

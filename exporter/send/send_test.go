@@ -42,6 +42,9 @@ func TestBytesArriveAsSent(t *testing.T) {
 			if got := srv.body(0); !bytes.Equal(got, body) {
 				t.Errorf("server got %d bytes, different from the %d sent", len(got), len(body))
 			}
+			if got := srv.metadata(0).Get("user-agent"); len(got) != 1 || !strings.HasPrefix(got[0], userAgent+" ") {
+				t.Errorf("user-agent metadata = %q, want %s and gRPC's", got, userAgent)
+			}
 			if got := srv.metadata(0).Get("x-tenant"); len(got) != 1 || got[0] != "acme" {
 				t.Errorf("x-tenant metadata = %q, want [acme]", got)
 			}
@@ -68,6 +71,9 @@ func TestBytesArriveAsSent(t *testing.T) {
 			}
 			if got, want := h.Get("Content-Encoding"), gz; got != want {
 				t.Errorf("Content-Encoding = %q, want %q", got, want)
+			}
+			if got := h.Get("User-Agent"); got != userAgent {
+				t.Errorf("User-Agent = %q, want %q", got, userAgent)
 			}
 			if got := h.Get("X-Tenant"); got != "acme" {
 				t.Errorf("X-Tenant = %q", got)
@@ -319,6 +325,7 @@ func TestHTTPStatusClassification(t *testing.T) {
 		{http.StatusTooManyRequests, "", true, 0},
 		{http.StatusBadGateway, "", true, 0},
 		{http.StatusGatewayTimeout, "3", true, 3 * time.Second},
+		{http.StatusServiceUnavailable, "9223372036854775807", true, maxServerDelay},
 		{http.StatusBadRequest, "", false, 0},
 		{http.StatusUnauthorized, "", false, 0},
 		{http.StatusNotFound, "", false, 0},
