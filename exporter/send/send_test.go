@@ -462,7 +462,12 @@ func TestCloseDuringSends(t *testing.T) {
 		}
 		return &coltracepb.ExportTraceServiceResponse{}, nil
 	})
-	s, err := New(Config{Endpoints: []Endpoint{srv.endpoint()}, Logger: quiet(), Retry: RetryConfig{InitialInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond}})
+	s, err := New(Config{
+		Endpoints: []Endpoint{srv.endpoint()},
+		Logger:    quiet(),
+		Retry:     RetryConfig{InitialInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond},
+		Breaker:   BreakerConfig{Failures: 1000, OpenFor: time.Millisecond},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

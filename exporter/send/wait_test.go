@@ -351,7 +351,7 @@ func TestSilentEndpointFailsOver(t *testing.T) {
 			silent := Endpoint{Address: ln.Addr().String(), Protocol: proto, Insecure: true}
 			s := newTestSender(t, Config{
 				Endpoints: []Endpoint{silent, second.endpoint()},
-				Timeout:   100 * time.Millisecond,
+				Timeout:   500 * time.Millisecond, // the healthy second endpoint must answer within it too
 			}, newFakeClock())
 			res, err := s.Send(context.Background(), request(t, 1), 1)
 			if err != nil {
