@@ -38,7 +38,7 @@ func (c *config) LoadFile(path string) error { return collector.LoadYAML(path, c
 // defaultConfig is the defaults of every package with the binary's data
 // directories and the query API on 8080, the Jaeger UI's port.
 func defaultConfig() config {
-	cfg := config{Config: collector.NewDefaultConfig(), Query: queryConfig{Endpoint: "localhost:8080", Config: query.DefaultConfig()}, Demo: defaultDemoConfig()}
+	cfg := config{Config: collector.NewDefaultConfig(), Query: queryConfig{Endpoint: "localhost:8080", Config: query.DefaultConfig()}, Demo: defaultDemoConfig(), Agent: defaultAgentConfig()}
 	cfg.WAL.Dir = "tracer-data/wal"
 	cfg.Storage.Badger.Dir = "tracer-data/badger"
 	return cfg

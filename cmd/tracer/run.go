@@ -49,7 +49,8 @@ Commands:
   collector    receive OTLP traces (gRPC :4317, HTTP :4318) into storage
   query        the query API and the UI (:8080) over storage that collectors
                write from other processes (ClickHouse)
-  agent        forward a service's spans to collectors (not yet available)
+  agent        beside the services: OTLP in on localhost (:4317, :4318), its
+               own WAL, forwarded to collectors (--collector) with failover
   ingester     write spans from Kafka (that collectors with --sink kafka
                fill) into storage, in a consumer group
   help         show this help
