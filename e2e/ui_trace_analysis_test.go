@@ -450,6 +450,9 @@ func TestUITraceAnalysis(t *testing.T) {
 				me := ids[sel]
 				open(t, "/trace/"+traceID+"?span="+me)
 				tvWait(t, ctx, "the causal answer", fmt.Sprintf(`document.querySelector('.tv-details .sd-causal')?.dataset.span === %q && !document.querySelector('.tv-legend-rel').hidden`, me))
+				// The rows are shaded in the timeline's next frame, after
+				// the details and the legend: wait for every other row.
+				tvWait(t, ctx, "the rows shaded", fmt.Sprintf(`document.querySelectorAll('.tl-row[data-rel]').length === %d`, len(ids)-1))
 				var ans struct {
 					Relations string   `json:"relations"`
 					Reasons   string   `json:"reasons"`
