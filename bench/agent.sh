@@ -51,54 +51,13 @@ WORK=${WORK:-$(mktemp -d)}
 CLK_TCK=$(getconf CLK_TCK)
 mkdir -p "$TOOLS" "$WORK"
 
-log() { printf 'bench: %s\n' "$*" >&2; }
+. bench/lib.sh
 
 # --- tools ---------------------------------------------------------------
-if [ ! -x "$TOOLS/telemetrygen" ]; then
-  log "installing telemetrygen $OTEL_VERSION"
-  GOBIN=$TOOLS GOFLAGS= go install "github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@$OTEL_VERSION"
-fi
-if [ ! -x "$TOOLS/builder" ]; then
-  log "installing the OTel Collector builder $OTEL_VERSION"
-  GOBIN=$TOOLS GOFLAGS= go install "go.opentelemetry.io/collector/cmd/builder@$OTEL_VERSION"
-fi
-OTELCOL=$TOOLS/otelcol-agent-bench-$OTEL_VERSION/otelcol-agent-bench
-if [ ! -x "$OTELCOL" ]; then
-  log "building the OTel Collector (otlpreceiver, otlpexporter, filestorage) $OTEL_VERSION"
-  sed -e "s|OUTPUT_PATH|$TOOLS/otelcol-agent-bench-$OTEL_VERSION|" -e "s|OTEL_VERSION|$OTEL_VERSION|g" \
-    bench/otelcol-agent-builder.yaml > "$WORK/builder.yaml"
-  GOFLAGS= "$TOOLS/builder" --config "$WORK/builder.yaml" > "$WORK/builder.log" 2>&1 ||
-    { cat "$WORK/builder.log" >&2; exit 1; }
-fi
+install_telemetrygen
+build_otelcol otelcol-agent-bench bench/otelcol-agent-builder.yaml "otlpreceiver, otlpexporter, filestorage"
 log "building tracer"
 go build -o "$WORK/tracer" ./cmd/tracer
-
-# --- helpers (as bench/collector.sh's) -----------------------------------
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-# metric URL NAME_PREFIX: the sum of the samples whose name starts with it.
-metric() { curl -fsS "$1" | awk -v m="$2" 'index($1, m) == 1 {s += $NF} END {printf "%d\n", s}'; }
-wait_up() {
-  for _ in $(seq 1 300); do
-    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  log "not up: $1"; return 1
-}
-
-# load ENDPOINT: INSTANCES telemetrygen processes for DURATION seconds.
-load() {
-  local pids=()
-  for i in $(seq 1 "$INSTANCES"); do
-    "$TOOLS/telemetrygen" traces --otlp-endpoint "$1" --otlp-insecure --rate 0 \
-      --workers "$WORKERS" --batch-size "$BATCH" --duration "${DURATION}s" > "$WORK/telemetrygen-$i.log" 2>&1 &
-    pids+=($!)
-  done
-  for p in "${pids[@]}"; do wait "$p" || true; done
-  local failures
-  failures=$(cat "$WORK"/telemetrygen-*.log | grep -c 'traces export' || true)
-  [ "$failures" = 0 ] || log "telemetrygen reported $failures export failures (counted on the receiving side anyway)"
-}
 
 # measure NAME PID METRICS_URL RECEIVED_METRIC FORWARDED_METRIC: load, then
 # wait until received is stable and forwarded has caught up with it.

@@ -45,48 +45,20 @@ WORK=${WORK:-$(mktemp -d)}
 CLK_TCK=$(getconf CLK_TCK)
 mkdir -p "$TOOLS" "$WORK"
 
-log() { printf 'bench: %s\n' "$*" >&2; }
+. bench/lib.sh
 
-if [ ! -x "$TOOLS/telemetrygen" ]; then
-  log "installing telemetrygen $OTEL_VERSION"
-  GOBIN=$TOOLS GOFLAGS= go install "github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@$OTEL_VERSION"
-fi
+install_telemetrygen
 log "building tracer, bench/kafka and bench/clickhouse"
 go build -o "$WORK/tracer" ./cmd/tracer
 go build -o "$WORK/kafkabench" ./bench/kafka
 go build -o "$WORK/chbench" ./bench/clickhouse
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-# metric URL NAME_PREFIX: the sum of the samples whose name starts with it.
-metric() { curl -fsS "$1" | awk -v m="$2" 'index($1, m) == 1 {s += $NF} END {printf "%d\n", s}'; }
-wait_up() {
-  for _ in $(seq 1 300); do
-    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  log "not up: $1"; return 1
-}
-# wait_line FILE: until FILE has an "addr ADDR pid PID" line.
 wait_line() {
   for _ in $(seq 1 600); do grep -q '^addr ' "$1" 2>/dev/null && return 0; sleep 0.1; done
   log "no address in $1"; return 1
 }
 stop_pid() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
-load() {
-  local pids=()
-  for i in $(seq 1 "$INSTANCES"); do
-    "$TOOLS/telemetrygen" traces --otlp-endpoint "$1" --otlp-insecure --rate 0 \
-      --workers "$WORKERS" --batch-size "$BATCH" --duration "${DURATION}s" > "$WORK/telemetrygen-$i.log" 2>&1 &
-    pids+=($!)
-  done
-  for p in "${pids[@]}"; do wait "$p" || true; done
-}
-
-# wait_done RECV_URL RECV_METRIC WRITTEN_URL WRITTEN_METRIC: until the
-# received count is stable and the written count has caught up with it
-# (at most 5 minutes); prints the received count.
 wait_done() {
   local prev=-1 s1 w
   for _ in $(seq 1 1500); do
