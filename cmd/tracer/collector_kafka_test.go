@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -106,39 +105,8 @@ func TestCollectorKafkaCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer exp.Shutdown(ctx)
-	const perBatch, killAfter, maxBatches = 50, 45, 5000
-	var mu sync.Mutex
-	acked := 0
-	enough, senderDone := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(senderDone)
-		for n := 0; n < maxBatches; n++ {
-			if err := exp.ExportSpans(ctx, batchSpans(n, perBatch)); err != nil {
-				return
-			}
-			mu.Lock()
-			acked = n + 1
-			if acked == killAfter {
-				close(enough)
-			}
-			mu.Unlock()
-		}
-	}()
-	select {
-	case <-enough:
-	case <-senderDone:
-		t.Fatalf("sender stopped before %d batches were acknowledged\n%s", killAfter, first.LogText())
-	}
-	if err := first.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-senderDone
-	if err := first.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
-		t.Fatalf("first collector: exit %v, want killed", err)
-	}
-	mu.Lock()
-	nAcked := acked
-	mu.Unlock()
+	const perBatch = 50
+	nAcked := exportUntilKilled(t, ctx, exp, first, perBatch, 45)
 
 	second := proctest.Start(t, bin, args("50ms"), logPath)
 	second.WaitHealthy(t, telAddr)

@@ -123,42 +123,8 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	defer exp.Shutdown(ctx)
 
-	// The sender exports batches until one fails (the collector is gone);
-	// the test kills the collector once killAfter batches are acknowledged.
-	const perBatch, killAfter, maxBatches = 50, 45, 5000
-	var mu sync.Mutex
-	acked := 0 // batches 0..acked-1 were acknowledged
-	enough := make(chan struct{})
-	senderDone := make(chan struct{})
-	go func() {
-		defer close(senderDone)
-		for n := 0; n < maxBatches; n++ {
-			if err := exp.ExportSpans(ctx, batchSpans(n, perBatch)); err != nil {
-				return
-			}
-			mu.Lock()
-			acked = n + 1
-			if acked == killAfter {
-				close(enough)
-			}
-			mu.Unlock()
-		}
-	}()
-	select {
-	case <-enough:
-	case <-senderDone:
-		t.Fatalf("sender stopped before %d batches were acknowledged\n%s", killAfter, first.LogText())
-	}
-	if err := first.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-senderDone
-	if err := first.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
-		t.Fatalf("first collector: got exit %v, want killed", err)
-	}
-	mu.Lock()
-	nAcked := acked
-	mu.Unlock()
+	const perBatch = 50
+	nAcked := exportUntilKilled(t, ctx, exp, first, perBatch, 45)
 	t.Logf("%d batches (%d spans) acknowledged before SIGKILL", nAcked, nAcked*perBatch)
 
 	second := proctest.Start(t, bin, args("50ms"), logPath)
@@ -199,4 +165,45 @@ func TestCrashRecovery(t *testing.T) {
 			t.Errorf("batch %d: %d spans stored, want %d", n, len(tr.Spans), perBatch)
 		}
 	}
+}
+
+// exportUntilKilled exports batches of perBatch spans (batchSpans 0, 1, ...)
+// until one fails, SIGKILLs proc, a collector, once killAfter batches are
+// acknowledged, waits for it to die, and returns how many batches were
+// acknowledged (0 to n-1).
+func exportUntilKilled(t *testing.T, ctx context.Context, exp sdktrace.SpanExporter, proc *proctest.Process, perBatch, killAfter int) int {
+	t.Helper()
+	const maxBatches = 5000
+	var mu sync.Mutex
+	acked := 0 // batches 0..acked-1 were acknowledged
+	enough, senderDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(senderDone)
+		for n := 0; n < maxBatches; n++ {
+			if err := exp.ExportSpans(ctx, batchSpans(n, perBatch)); err != nil {
+				return
+			}
+			mu.Lock()
+			acked = n + 1
+			if acked == killAfter {
+				close(enough)
+			}
+			mu.Unlock()
+		}
+	}()
+	select {
+	case <-enough:
+	case <-senderDone:
+		t.Fatalf("sender stopped before %d batches were acknowledged\n%s", killAfter, proc.LogText())
+	}
+	if err := proc.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-senderDone
+	if err := proc.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("first collector: got exit %v, want killed", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return acked
 }
