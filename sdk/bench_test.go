@@ -38,7 +38,7 @@ func (e *exporterLike) OnEnd(s sdktrace.ReadOnlySpan) {
 				e.sum++
 			}
 		default:
-			e.sum += len(kv.Value.Emit())
+			e.sum += len(kv.Value.String())
 		}
 	}
 }
