@@ -3,6 +3,7 @@ package vcstate
 import (
 	"context"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -142,5 +143,30 @@ func TestAttributesBuiltOnce(t *testing.T) {
 	}
 	if got := k.byName(t, "next").Attributes(); len(got) != 2 || got[0].Key != "tracer.vc.node" || got[1].Key != "tracer.vc.tick" {
 		t.Errorf("next span's attributes = %v, want its node and tick alone", got)
+	}
+}
+
+// A span with more attributes than a slab chunk holds comfortably gets a
+// slice of its own, with the same contents as any other.
+func TestAttributesOfALargeSpan(t *testing.T) {
+	k := &keep{}
+	p := NewProcessor(Config{Node: "n"}, k)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+	defer tp.Shutdown(context.Background())
+	tr := tp.Tracer("t")
+	for _, n := range []int{0, 1, slabAttrs/4 - 2, slabAttrs/4 - 1, slabAttrs - 2, 120} {
+		own := make([]attribute.KeyValue, n)
+		for j := range own {
+			own[j] = attribute.Int("a"+strconv.Itoa(j), j)
+		}
+		_, s := tr.Start(context.Background(), "s"+strconv.Itoa(n), trace.WithAttributes(own...))
+		s.End()
+		got := k.byName(t, "s"+strconv.Itoa(n)).Attributes()
+		if len(got) != n+2 || got[0].Key != "tracer.vc.node" || got[1].Key != "tracer.vc.tick" || !slices.Equal(got[2:], own) {
+			t.Errorf("%d own attributes: got %v", n, got)
+		}
+		if cap(got) != len(got) {
+			t.Errorf("%d own attributes: cap %d > len %d, an append would write over memory of another span", n, cap(got), len(got))
+		}
 	}
 }
