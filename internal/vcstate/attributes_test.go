@@ -154,7 +154,7 @@ func TestAttributesOfALargeSpan(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
 	defer tp.Shutdown(context.Background())
 	tr := tp.Tracer("t")
-	for _, n := range []int{0, 1, slabAttrs/4 - 2, slabAttrs/4 - 1, slabAttrs - 2, 120} {
+	for _, n := range []int{0, 1, slabAttrs/2 - 2, slabAttrs/2 - 1, slabAttrs - 2, 120} {
 		own := make([]attribute.KeyValue, n)
 		for j := range own {
 			own[j] = attribute.Int("a"+strconv.Itoa(j), j)

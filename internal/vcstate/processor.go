@@ -83,7 +83,6 @@ type Processor struct {
 	clock    func() int64 // nanoseconds since epoch
 	shards   [shardCount]shard
 	reg      atomic.Pointer[trace.TracerProvider]
-	pool     sync.Pool
 
 	evictedAge, evictedCount atomic.Uint64
 	evictions                metric.Int64Counter
@@ -96,6 +95,34 @@ type shard struct {
 	oldest, newest *Holder // by last span start
 	spans          int     // open spans recorded
 	slab           slab    // memory of the ended spans handed on
+	free           *Holder // dropped holders kept for reuse, linked by next
+	nfree          int
+}
+
+// maxFree is the most dropped holders a shard keeps for reuse: a trace of
+// one span (a root alone) drops its holder as it ends and the next one
+// takes it back, without a sync.Pool round trip, under the lock it holds.
+const maxFree = 4
+
+// newHolderLocked returns a holder to reset, reused if one is free.
+func (s *shard) newHolderLocked() *Holder {
+	h := s.free
+	if h == nil {
+		return new(Holder)
+	}
+	s.free, h.next = h.next, nil
+	s.nfree--
+	return h
+}
+
+// freeLocked keeps the dropped h for reuse, within maxFree.
+func (s *shard) freeLocked(h *Holder) {
+	if s.nfree >= maxFree {
+		return
+	}
+	h.next = s.free
+	s.free = h
+	s.nfree++
 }
 
 // EvictedMetric is the name of the counter of spans whose clock state was
@@ -148,7 +175,6 @@ func NewProcessor(c Config, next sdktrace.SpanProcessor) *Processor {
 	for i := range p.shards {
 		p.shards[i].m = make(map[trace.TraceID]*Holder)
 	}
-	p.pool.New = func() any { return new(Holder) }
 	return p
 }
 
@@ -175,7 +201,7 @@ func (p *Processor) acquire(id trace.TraceID, now int64) (*shard, *Holder, bool)
 	h := s.m[id]
 	created := h == nil
 	if created {
-		h = p.pool.Get().(*Holder)
+		h = s.newHolderLocked()
 		h.reset(p.ids.Add(1), id, p.limit-1)
 		s.m[id] = h
 	} else if h != s.newest {
@@ -220,7 +246,7 @@ func (p *Processor) dropLocked(s *shard, h *Holder) int {
 	s.unlink(h)
 	n := len(h.open)
 	s.spans -= n
-	p.pool.Put(h)
+	s.freeLocked(h)
 	return n
 }
 
