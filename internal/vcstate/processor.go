@@ -61,8 +61,8 @@ type Config struct {
 // processors after this one and by exporters, not by span.Attributes() while
 // the span is open. The wrapper and its attribute slice (the clock's, then
 // the span's own) are built once, at OnEnd, in memory carved from chunks of
-// the shard (see slab), so an ended span costs no allocation of its own and
-// Attributes() returns the same slice every call without copying.
+// the shard (see slab), so an ended span costs a fraction of an allocation
+// and Attributes() returns the same slice every call without copying.
 //
 // The state is bounded (Config.MaxSpans, Config.MaxIdle): a span whose
 // state was evicted ends without clock attributes, and is counted in the
