@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Library benchmarks against their peers, in one run:
-#   - span start+end: plain OpenTelemetry provider vs Tracer's (clock processor)
+#   - span start+end: plain OpenTelemetry provider vs Tracer's (clock processor),
+#     both in front of a processor that reads the attributes as an exporter does
 #   - clock inject+extract for 1, 8, 16 and 32 entries
 #   - one unary gRPC call: no instrumentation, otelgrpc, Tracer's stats
 #     handlers, Tracer's interceptors (same recording provider)
@@ -35,16 +36,18 @@ for f in span clock grpc; do
 done
 
 # Ratios of medians of CPU ns/op.
-median() { # file benchmark-name-regex
-  grep -E "^Benchmark$2 " "$1" | awk '{for (i = 1; i < NF; i++) if ($(i+1) == "cpu-ns/op") print $i}' |
+median() { # file benchmark-name-regex [unit, default cpu-ns/op]
+  grep -E "^Benchmark$2 " "$1" | awk -v u="${3:-cpu-ns/op}" '{for (i = 1; i < NF; i++) if ($(i+1) == u) print $i}' |
     sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2] + a[NR/2+1]) / 2}'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "nan"}'; }
 echo "== ratios of median CPU ns/op"
-for kind in root child; do
+for kind in root child attrs; do
   t=$(median "$out/span.txt" "SpanStartEnd/tracer/$kind")
   o=$(median "$out/span.txt" "SpanStartEnd/otel/$kind")
-  echo "span start+end ($kind): tracer/otel = $(ratio "$t" "$o")   (budget <= 1.15)"
+  extra=$(awk -v a="$(median "$out/span.txt" "SpanStartEnd/tracer/$kind" allocs/op)" \
+    -v b="$(median "$out/span.txt" "SpanStartEnd/otel/$kind" allocs/op)" 'BEGIN {print a - b}')
+  echo "span start+end ($kind): tracer/otel = $(ratio "$t" "$o"), $extra extra allocs   (budget <= 1.10, no extra allocation)"
 done
 none=$(median "$out/grpc.txt" 'UnaryCall/none')
 for v in otelgrpc tracer-stats tracer-interceptors; do

@@ -31,7 +31,7 @@ type openSpan struct {
 	deps string
 }
 
-// reset readies a pooled holder for a new trace.
+// reset readies a new or reused holder for a new trace.
 func (h *Holder) reset(id uint64, tid trace.TraceID, limit int) {
 	h.id, h.trace = id, tid
 	h.deps = vclock.New(limit)

@@ -59,7 +59,10 @@ type Config struct {
 // allocations and a lock), and OnEnd hands the next processor the span
 // wrapped with its clock attributes. So the clock attributes are seen by the
 // processors after this one and by exporters, not by span.Attributes() while
-// the span is open.
+// the span is open. The wrapper and its attribute slice (the clock's, then
+// the span's own) are built once, at OnEnd, in memory carved from chunks of
+// the shard (see slab), so an ended span costs a fraction of an allocation
+// and Attributes() returns the same slice every call without copying.
 //
 // The state is bounded (Config.MaxSpans, Config.MaxIdle): a span whose
 // state was evicted ends without clock attributes, and is counted in the
@@ -80,7 +83,6 @@ type Processor struct {
 	clock    func() int64 // nanoseconds since epoch
 	shards   [shardCount]shard
 	reg      atomic.Pointer[trace.TracerProvider]
-	pool     sync.Pool
 
 	evictedAge, evictedCount atomic.Uint64
 	evictions                metric.Int64Counter
@@ -92,6 +94,35 @@ type shard struct {
 	m              map[trace.TraceID]*Holder
 	oldest, newest *Holder // by last span start
 	spans          int     // open spans recorded
+	slab           slab    // memory of the ended spans handed on
+	free           *Holder // dropped holders kept for reuse, linked by next
+	nfree          int
+}
+
+// maxFree is the most dropped holders a shard keeps for reuse: a trace of
+// one span (a root alone) drops its holder as it ends and the next one
+// takes it back, without a sync.Pool round trip, under the lock it holds.
+const maxFree = 4
+
+// newHolderLocked returns a holder to reset, reused if one is free.
+func (s *shard) newHolderLocked() *Holder {
+	h := s.free
+	if h == nil {
+		return new(Holder)
+	}
+	s.free, h.next = h.next, nil
+	s.nfree--
+	return h
+}
+
+// freeLocked keeps the dropped h for reuse, within maxFree.
+func (s *shard) freeLocked(h *Holder) {
+	if s.nfree >= maxFree {
+		return
+	}
+	h.next = s.free
+	s.free = h
+	s.nfree++
 }
 
 // EvictedMetric is the name of the counter of spans whose clock state was
@@ -144,7 +175,6 @@ func NewProcessor(c Config, next sdktrace.SpanProcessor) *Processor {
 	for i := range p.shards {
 		p.shards[i].m = make(map[trace.TraceID]*Holder)
 	}
-	p.pool.New = func() any { return new(Holder) }
 	return p
 }
 
@@ -171,7 +201,7 @@ func (p *Processor) acquire(id trace.TraceID, now int64) (*shard, *Holder, bool)
 	h := s.m[id]
 	created := h == nil
 	if created {
-		h = p.pool.Get().(*Holder)
+		h = s.newHolderLocked()
 		h.reset(p.ids.Add(1), id, p.limit-1)
 		s.m[id] = h
 	} else if h != s.newest {
@@ -216,7 +246,7 @@ func (p *Processor) dropLocked(s *shard, h *Holder) int {
 	s.unlink(h)
 	n := len(h.open)
 	s.spans -= n
-	p.pool.Put(h)
+	s.freeLocked(h)
 	return n
 }
 
@@ -270,12 +300,19 @@ func (p *Processor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
 	// A received clock comes with a remote (or no) parent; a child of a
 	// local span finds it merged already, and skips walking the context.
 	var in *Inbound
-	pc := s.Parent()
+	sc := s.SpanContext()
+	// The span's parent is the span context in parent when the span
+	// continues its trace, as the SDK takes it from there (sdk/trace,
+	// tracer.go, newSpan); a new root (WithNewRoot) has a trace of its
+	// own. s.Parent() would say the same but takes the span's lock.
+	pc := trace.SpanContextFromContext(parent)
+	if pc.TraceID() != sc.TraceID() {
+		pc = trace.SpanContext{}
+	}
 	remote := pc.IsValid() && pc.IsRemote()
 	if !pc.IsValid() || remote {
 		in = InboundFrom(parent)
 	}
-	sc := s.SpanContext()
 	now := p.coarse.Load()
 	sh, h, created := p.acquire(sc.TraceID(), now)
 	switch {
@@ -325,6 +362,10 @@ func (p *Processor) countEvicted(ctx context.Context, age, count int) {
 func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 	sc := s.SpanContext()
 	id := sc.TraceID()
+	var own []attribute.KeyValue
+	if p.next != nil {
+		own = s.Attributes()
+	}
 	sh := p.shard(id)
 	sh.mu.Lock()
 	h := sh.m[id]
@@ -349,50 +390,69 @@ func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 	if len(h.open) == 0 {
 		p.dropLocked(sh, h)
 	}
-	sh.mu.Unlock()
 	if p.next == nil {
+		sh.mu.Unlock()
 		return
 	}
 	if o.tick == 0 { // not started here (the processor came late), or evicted
+		sh.mu.Unlock()
 		p.next.OnEnd(s)
 		return
 	}
-	p.next.OnEnd(&clockSpan{ReadOnlySpan: s, node: p.node, tick: o.tick, deps: o.deps, endTick: endTick, endDeps: endDeps})
+	n := clockAttrs(o, endTick, endDeps)
+	cs, attrs := sh.slab.take(n + len(own))
+	sh.mu.Unlock()
+	attrs = appendClock(attrs, p.node, o, endTick, endDeps)
+	cs.ReadOnlySpan, cs.attrs = s, append(attrs, own...)
+	p.next.OnEnd(cs)
 }
 
-// clockSpan is an ended span with its clock attributes. They are appended
-// when the attributes are read, which exporters do off the application's
-// path.
-type clockSpan struct {
-	sdktrace.ReadOnlySpan
-	node    string
-	tick    uint64
-	deps    string
-	endTick uint64 // 0 when the clock did not move while the span was open
-	endDeps string
-}
-
-// Attributes returns the clock attributes, then the span's own. The clock
-// comes first and is not counted against the span's attribute limit (the
-// SDK applied it to the span's own attributes already), so that a receiver
-// that keeps only the first N attributes of a span keeps the clock.
-func (s *clockSpan) Attributes() []attribute.KeyValue {
-	orig := s.ReadOnlySpan.Attributes()
-	out := make([]attribute.KeyValue, 0, len(orig)+5)
-	out = append(out,
-		attribute.String(vclock.AttrNode, s.node),
-		attribute.Int64(vclock.AttrTick, int64(s.tick)))
-	if s.deps != "" {
-		out = append(out, attribute.String(vclock.AttrDeps, s.deps))
+// clockAttrs returns how many clock attributes a span gets.
+func clockAttrs(o openSpan, endTick uint64, endDeps string) int {
+	n := 2
+	if o.deps != "" {
+		n++
 	}
-	if s.endTick != 0 {
-		out = append(out, attribute.Int64(vclock.AttrEndTick, int64(s.endTick)))
-		if s.endDeps != s.deps {
-			out = append(out, attribute.String(vclock.AttrEndDeps, s.endDeps))
+	if endTick != 0 {
+		n++
+		if endDeps != o.deps {
+			n++
 		}
 	}
-	return append(out, orig...)
+	return n
 }
+
+// appendClock appends a span's clock attributes to b.
+func appendClock(b []attribute.KeyValue, node string, o openSpan, endTick uint64, endDeps string) []attribute.KeyValue {
+	b = append(b,
+		attribute.String(vclock.AttrNode, node),
+		attribute.Int64(vclock.AttrTick, int64(o.tick)))
+	if o.deps != "" {
+		b = append(b, attribute.String(vclock.AttrDeps, o.deps))
+	}
+	if endTick != 0 {
+		b = append(b, attribute.Int64(vclock.AttrEndTick, int64(endTick)))
+		if endDeps != o.deps {
+			b = append(b, attribute.String(vclock.AttrEndDeps, endDeps))
+		}
+	}
+	return b
+}
+
+// clockSpan is an ended span with its clock attributes, built once when
+// the span ends (the span's own attributes are final then) in memory from
+// its shard's slab.
+type clockSpan struct {
+	sdktrace.ReadOnlySpan
+	attrs []attribute.KeyValue // the clock's, then the span's own; full: an append copies
+}
+
+// Attributes returns the clock attributes, then the span's own, without
+// copying (as the SDK's own ended span returns its slice). The clock comes
+// first and is not counted against the span's attribute limit (the SDK
+// applied it to the span's own attributes already), so that a receiver
+// that keeps only the first N attributes of a span keeps the clock.
+func (s *clockSpan) Attributes() []attribute.KeyValue { return s.attrs }
 
 // Shutdown shuts the next processor down and forgets the provider.
 func (p *Processor) Shutdown(ctx context.Context) error {

@@ -68,7 +68,7 @@ func TestHoldersDroppedWithTheirLastSpan(t *testing.T) {
 	}
 }
 
-// A received clock is merged once per holder: a pooled holder reused for
+// A received clock is merged once per holder: a holder reused for
 // another trace merges it again rather than trusting a stale mark.
 func TestInboundMergedPerHolder(t *testing.T) {
 	p := NewProcessor(Config{Node: "n"}, nil)
@@ -79,7 +79,7 @@ func TestInboundMergedPerHolder(t *testing.T) {
 
 	_, s1 := tr.Start(ctx, "first")
 	first := InboundFrom(ctx).merged.Load()
-	s1.End() // drops the holder; the pool may hand it out again
+	s1.End() // drops the holder; its shard may hand it out again
 	_, s2 := tr.Start(ctx, "second")
 	sh, h := p.lookup(s2.SpanContext().TraceID())
 	if h == nil {
