@@ -50,6 +50,11 @@ func BenchmarkUnaryCall(b *testing.B) {
 			client: []grpc.DialOption{grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(prop)))},
 		},
 		{
+			name:   "noop-stats",
+			server: []grpc.ServerOption{grpc.StatsHandler(noopStats{})},
+			client: []grpc.DialOption{grpc.WithStatsHandler(noopStats{})},
+		},
+		{
 			name:   "tracer-stats",
 			server: interceptors.ServerOptions(ours...),
 			client: []grpc.DialOption{grpc.WithStatsHandler(interceptors.NewClientHandler(ours...))},
