@@ -367,6 +367,42 @@ func (c *core) responseClock(ctx context.Context) metadata.MD {
 	return metadata.MD{propagation.Header: []string{text}}
 }
 
+// setUnaryTrailer sends the server's clock in a unary call's trailer, as
+// grpc.SetTrailer(ctx, c.responseClock(ctx)) does. gRPC's own server stream
+// (grpc-go internal/transport/server_stream.go, ServerStream.SetTrailer)
+// copies the metadata it is given (metadata.Join), so for it the metadata
+// comes from a pool; another ServerTransportStream (one a test or a proxy
+// installs) might keep it, and gets its own.
+func (c *core) setUnaryTrailer(ctx context.Context) {
+	text, ok := c.clock.ResponseClock(ctx)
+	if !ok {
+		return
+	}
+	stream := grpc.ServerTransportStreamFromContext(ctx)
+	if stream == nil {
+		return // not a gRPC server call: grpc.SetTrailer fails too
+	}
+	if !copiesTrailer(stream) {
+		_ = stream.SetTrailer(metadata.MD{propagation.Header: []string{text}})
+		return
+	}
+	md := trailerPool.Get().(metadata.MD)
+	md[propagation.Header][0] = text
+	_ = stream.SetTrailer(md) // fails only when the call is already over
+	md[propagation.Header][0] = ""
+	trailerPool.Put(md)
+}
+
+var trailerPool = sync.Pool{New: func() any { return metadata.MD{propagation.Header: make([]string, 1)} }}
+
+// copiesTrailer reports whether stream is gRPC's own server stream, whose
+// SetTrailer keeps a copy of the metadata, not the metadata.
+func copiesTrailer(stream grpc.ServerTransportStream) bool {
+	t := reflect.TypeOf(stream)
+	return t.Kind() == reflect.Pointer && t.Elem().Name() == "ServerStream" &&
+		t.Elem().PkgPath() == "google.golang.org/grpc/internal/transport"
+}
+
 // mergeResponse merges every clock in md into the caller's clock.
 func (c *core) mergeResponse(ctx context.Context, md metadata.MD) {
 	for _, v := range md[propagation.Header] {

@@ -24,9 +24,7 @@ func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
 		c.serverPeer(ctx, cl)
 		c.protoEvent(cl, false, req)
 		resp, err := handler(ctx, req)
-		if md := c.responseClock(ctx); md != nil {
-			_ = grpc.SetTrailer(ctx, md)
-		}
+		c.setUnaryTrailer(ctx)
 		if err == nil {
 			c.protoEvent(cl, true, resp)
 		}

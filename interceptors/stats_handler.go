@@ -37,9 +37,7 @@ func NewClientHandler(opts ...Option) stats.Handler { return &clientHandler{core
 // the handler returns, for the stats handler (see ServerOptions).
 func (c *core) unaryClock(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	resp, err := handler(ctx, req)
-	if md := c.responseClock(ctx); md != nil {
-		_ = grpc.SetTrailer(ctx, md) // fails only when the call is already over
-	}
+	c.setUnaryTrailer(ctx)
 	return resp, err
 }
 
