@@ -399,9 +399,19 @@ var trailerPool = sync.Pool{New: func() any { return metadata.MD{propagation.Hea
 // SetTrailer keeps a copy of the metadata, not the metadata.
 func copiesTrailer(stream grpc.ServerTransportStream) bool {
 	t := reflect.TypeOf(stream)
-	return t.Kind() == reflect.Pointer && t.Elem().Name() == "ServerStream" &&
-		t.Elem().PkgPath() == "google.golang.org/grpc/internal/transport"
+	if own, _ := ownStream.Load().(reflect.Type); own != nil && t == own {
+		return true
+	}
+	if t.Kind() == reflect.Pointer && t.Elem().Name() == "ServerStream" &&
+		t.Elem().PkgPath() == "google.golang.org/grpc/internal/transport" {
+		ownStream.Store(t)
+		return true
+	}
+	return false
 }
+
+// ownStream is the type of gRPC's server stream, once seen.
+var ownStream atomic.Value
 
 // mergeResponse merges every clock in md into the caller's clock.
 func (c *core) mergeResponse(ctx context.Context, md metadata.MD) {

@@ -6,6 +6,7 @@ import (
 	"google.golang.org/grpc/stats"
 )
 
+// noopStats is a stats.Handler that does nothing.
 type noopStats struct{}
 
 func (noopStats) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context   { return ctx }
