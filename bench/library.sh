@@ -49,8 +49,21 @@ for kind in root child attrs; do
     -v b="$(median "$out/span.txt" "SpanStartEnd/otel/$kind" allocs/op)" 'BEGIN {print a - b}')
   echo "span start+end ($kind): tracer/otel = $(ratio "$t" "$o"), $extra extra allocs   (budget <= 1.10, no extra allocation)"
 done
-none=$(median "$out/grpc.txt" 'UnaryCall/none')
-for v in otelgrpc tracer-stats tracer-interceptors; do
-  m=$(median "$out/grpc.txt" "UnaryCall/$v")
-  echo "unary call $v: $(printf '%.0f' "$m") cpu-ns, instrumentation cost $(awk -v a="$m" -v b="$none" 'BEGIN {printf "%.0f", a - b}') cpu-ns over none"
+# gRPC: the cost of each instrumentation over none (median CPU ns, B and
+# allocations per call), and Tracer's as a ratio of otelgrpc's (goal <= 0.7
+# for each). noop-stats is an empty stats.Handler on both sides: what gRPC
+# itself charges any stats handler.
+medianOf() { # file benchmark-name-regex unit
+  grep -E "^Benchmark$2 " "$1" | awk -v u="$3" '{for (i = 1; i < NF; i++) if ($(i+1) == u) print $i}' |
+    sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2] + a[NR/2+1]) / 2}'
+}
+declare -A otel
+for unit in cpu-ns/op B/op allocs/op; do
+  none=$(medianOf "$out/grpc.txt" 'UnaryCall/none' "$unit")
+  otel[$unit]=$(awk -v a="$(medianOf "$out/grpc.txt" 'UnaryCall/otelgrpc' "$unit")" -v b="$none" 'BEGIN {print a - b}')
+  for v in noop-stats otelgrpc tracer-stats tracer-interceptors; do
+    m=$(medianOf "$out/grpc.txt" "UnaryCall/$v" "$unit")
+    cost=$(awk -v a="$m" -v b="$none" 'BEGIN {printf "%.0f", a - b}')
+    echo "unary call $v: $(printf '%.0f' "$m") $unit, $cost over none, $(ratio "$cost" "${otel[$unit]}")x otelgrpc's   (goal for tracer-*: <= 0.70)"
+  done
 done

@@ -2,6 +2,7 @@ package interceptors
 
 import (
 	"context"
+	"sync"
 
 	otelprop "go.opentelemetry.io/otel/propagation"
 	"google.golang.org/grpc/metadata"
@@ -18,21 +19,40 @@ var (
 )
 
 // Values returns every value of key, in the order they came.
-func (c *incoming) Values(key string) []string {
-	return metadata.ValueFromIncomingContext(c.ctx, key)
+func (c *incoming) Values(key string) []string { return inValues(c.ctx, key) }
+func (c *incoming) Get(key string) string      { return inGet(c.ctx, key) }
+func (c *incoming) Set(string, string)         {}
+func (c *incoming) Keys() []string             { return inKeys(c.ctx) }
+
+// callIncoming is incoming for a traced call, reading the call's context:
+// a conversion of the call's pointer, where an incoming would be one more
+// allocation per call.
+type callIncoming call
+
+var (
+	_ otelprop.TextMapCarrier = (*callIncoming)(nil)
+	_ otelprop.ValuesGetter   = (*callIncoming)(nil)
+)
+
+// Values returns every value of key, in the order they came.
+func (c *callIncoming) Values(key string) []string { return inValues(c.Context, key) }
+func (c *callIncoming) Get(key string) string      { return inGet(c.Context, key) }
+func (c *callIncoming) Set(string, string)         {}
+func (c *callIncoming) Keys() []string             { return inKeys(c.Context) }
+
+func inValues(ctx context.Context, key string) []string {
+	return metadata.ValueFromIncomingContext(ctx, key)
 }
 
-func (c *incoming) Get(key string) string {
-	if v := metadata.ValueFromIncomingContext(c.ctx, key); len(v) > 0 {
+func inGet(ctx context.Context, key string) string {
+	if v := metadata.ValueFromIncomingContext(ctx, key); len(v) > 0 {
 		return v[0]
 	}
 	return ""
 }
 
-func (c *incoming) Set(string, string) {}
-
-func (c *incoming) Keys() []string {
-	md, _ := metadata.FromIncomingContext(c.ctx)
+func inKeys(ctx context.Context) []string {
+	md, _ := metadata.FromIncomingContext(ctx)
 	keys := make([]string, 0, len(md))
 	for k := range md {
 		keys = append(keys, k)
@@ -41,9 +61,18 @@ func (c *incoming) Keys() []string {
 }
 
 // outgoing collects what propagators inject, for AppendToOutgoingContext.
+// It is scratch (appendTo copies the pairs), reused through outgoingPool.
 type outgoing struct {
 	buf [8]string
 	kv  []string // key, value, key, value...
+}
+
+var outgoingPool = sync.Pool{New: func() any { return new(outgoing) }}
+
+// reset forgets the pairs, and the strings they hold.
+func (c *outgoing) reset() {
+	clear(c.buf[:])
+	c.kv = nil
 }
 
 var _ otelprop.TextMapCarrier = (*outgoing)(nil)

@@ -4,19 +4,21 @@ import (
 	"context"
 	"net"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"weak"
 
 	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
 	otelprop "go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
 	grpccodes "google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	"github.com/tracerdev/tracer/propagation"
@@ -82,24 +84,81 @@ type core struct {
 
 	mu      sync.RWMutex
 	methods map[string]*method
-	addrs   map[net.Addr][]attribute.KeyValue // a client's peer addresses
+	addrs   map[addrKey][]attribute.KeyValue                       // connections' address attributes
+	targets map[weak.Pointer[grpc.ClientConn]][]attribute.KeyValue // client connections' server.*
 }
 
-// peerAddr returns the network.peer.* attributes of a client's connection,
-// from a bounded cache keyed by the connection's address value.
-func (c *core) peerAddr(addr net.Addr) []attribute.KeyValue {
+// addrKey identifies a connection by its address values: a client's by the
+// remote address alone, an interceptor server's by both.
+type addrKey struct{ local, remote net.Addr }
+
+// cacheable reports whether a is safe and meaningful as part of a map key:
+// nil, or a pointer (gRPC's transports keep one per connection). Other
+// dynamic types may not be comparable, and are not cached.
+func cacheable(a net.Addr) bool { return a == nil || reflect.TypeOf(a).Kind() == reflect.Pointer }
+
+// cachedAddrs returns the attributes build computes for key, from a bounded
+// cache: Addr.String and the parsing allocate, and a connection's addresses
+// do not change.
+func (c *core) cachedAddrs(key addrKey, build func() []attribute.KeyValue) []attribute.KeyValue {
+	if !cacheable(key.local) || !cacheable(key.remote) {
+		return build()
+	}
 	c.mu.RLock()
-	attrs, ok := c.addrs[addr]
+	attrs, ok := c.addrs[key]
 	c.mu.RUnlock()
 	if ok {
 		return attrs
 	}
-	attrs = addrAttrs(nil, addr.String(), keyPeerAddress, keyPeerPort)
+	attrs = build()
 	c.mu.Lock()
 	if len(c.addrs) >= maxMethods {
 		clear(c.addrs)
 	}
-	c.addrs[addr] = attrs
+	c.addrs[key] = attrs
+	c.mu.Unlock()
+	return attrs
+}
+
+// peerAddr returns the network.peer.* attributes of a client's connection.
+func (c *core) peerAddr(addr net.Addr) []attribute.KeyValue {
+	return c.cachedAddrs(addrKey{remote: addr}, func() []attribute.KeyValue {
+		return addrAttrs(nil, addr.String(), keyPeerAddress, keyPeerPort)
+	})
+}
+
+// serverAddrs returns the server.* and network.peer.* attributes of a
+// server's connection, in that order.
+func (c *core) serverAddrs(local, remote net.Addr) []attribute.KeyValue {
+	return c.cachedAddrs(addrKey{local: local, remote: remote}, func() []attribute.KeyValue {
+		var attrs []attribute.KeyValue
+		if local != nil {
+			attrs = addrAttrs(attrs, local.String(), keyServerAddress, keyServerPort)
+		}
+		if remote != nil {
+			attrs = addrAttrs(attrs, remote.String(), keyPeerAddress, keyPeerPort)
+		}
+		return attrs
+	})
+}
+
+// targetAttrs returns the server.* attributes of a client connection's dial
+// target (CanonicalTarget builds a string at every call), from a bounded
+// cache that does not keep closed connections alive.
+func (c *core) targetAttrs(cc *grpc.ClientConn) []attribute.KeyValue {
+	key := weak.Make(cc)
+	c.mu.RLock()
+	attrs, ok := c.targets[key]
+	c.mu.RUnlock()
+	if ok {
+		return attrs
+	}
+	attrs = targetAddrAttrs(nil, cc.CanonicalTarget())
+	c.mu.Lock()
+	if len(c.targets) >= maxMethods {
+		clear(c.targets)
+	}
+	c.targets[key] = attrs
 	c.mu.Unlock()
 	return attrs
 }
@@ -110,19 +169,53 @@ type method struct {
 	attrs []attribute.KeyValue // rpc.method, rpc.system.name (and the v1.37 names)
 }
 
-// call is one traced RPC.
+// call is one traced RPC. It is kept small: it is allocated per call on
+// both sides. In the stats handlers it is also the context TagRPC returns
+// (see Value), which saves a context.WithValue per call.
 type call struct {
+	context.Context // the call's context once started (stats handlers only)
+
 	span       trace.Span
 	method     *method
-	conn       []attribute.KeyValue // per-connection attributes, shared, read-only
-	peer       [4]attribute.KeyValue
+	conn       []attribute.KeyValue // address attributes of the connection, shared, read-only
+	peer       [2]attribute.KeyValue
 	npeer      int
-	remote     peer.Peer // filled by grpc.Peer in interceptor mode
 	sent, recv atomic.Int64
-	in         incoming
-	out        outgoing
-	attrs      [9]attribute.KeyValue // scratch for end: 4 method, 4 address, 1 status attributes at most
 }
+
+// Value returns the call itself for callKey, else the value in the call's
+// context.
+func (cl *call) Value(key any) any {
+	if _, ok := key.(callKey); ok {
+		return cl
+	}
+	return cl.Context.Value(key)
+}
+
+type callKey struct{}
+
+func callFrom(ctx context.Context) *call {
+	if cl, ok := ctx.(*call); ok {
+		return cl
+	}
+	cl, _ := ctx.Value(callKey{}).(*call)
+	return cl
+}
+
+// Span start options, made once: a variadic slice built per call escapes.
+var (
+	serverKind = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
+	clientKind = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
+)
+
+// maxEndAttrs is the most attributes end sets in the common case: 4 method,
+// 4 address and 1 status attributes.
+const maxEndAttrs = 9
+
+// endAttrs holds the scratch slices of end: SetAttributes copies what it is
+// given (the SDK appends to the span's own slice), so one slice per call
+// would be garbage at once.
+var endAttrs = sync.Pool{New: func() any { return new([maxEndAttrs]attribute.KeyValue) }}
 
 // connAttrs are the address attributes of a connection, computed once per
 // connection by TagConn.
@@ -155,7 +248,8 @@ func newCore(opts []Option) *core {
 		messageEvents: c.messageEvents,
 		semconv:       semconvFromEnv(),
 		methods:       make(map[string]*method),
-		addrs:         make(map[net.Addr][]attribute.KeyValue),
+		addrs:         make(map[addrKey][]attribute.KeyValue),
+		targets:       make(map[weak.Pointer[grpc.ClientConn]][]attribute.KeyValue),
 	}
 }
 
@@ -218,10 +312,10 @@ func (c *core) startServer(ctx context.Context, fullMethod string) (context.Cont
 		return c.prop.Extract(ctx, &incoming{ctx: ctx}), nil
 	}
 	cl := &call{method: c.method(fullMethod), conn: connFrom(ctx)}
-	cl.in.ctx = ctx
-	ctx = c.prop.Extract(ctx, &cl.in)
-	cl.in.ctx = nil
-	ctx, cl.span = c.tracer.Start(ctx, cl.method.name, trace.WithSpanKind(trace.SpanKindServer))
+	cl.Context = ctx // read by the carrier during Extract
+	ctx = c.prop.Extract(ctx, (*callIncoming)(cl))
+	cl.Context = nil
+	ctx, cl.span = c.tracer.Start(ctx, cl.method.name, serverKind...)
 	return ctx, cl
 }
 
@@ -229,16 +323,28 @@ func (c *core) startServer(ctx context.Context, fullMethod string) (context.Cont
 // to the outgoing metadata.
 func (c *core) startClient(ctx context.Context, fullMethod string) (context.Context, *call) {
 	if !c.traced(fullMethod) {
-		out := &outgoing{}
-		c.prop.Inject(ctx, out)
-		return out.appendTo(ctx), nil
+		return c.inject(ctx), nil
 	}
-	cl := &call{method: c.method(fullMethod), conn: connFrom(ctx)}
-	ctx, cl.span = c.tracer.Start(ctx, cl.method.name, trace.WithSpanKind(trace.SpanKindClient))
-	c.prop.Inject(ctx, &cl.out)
-	ctx = cl.out.appendTo(ctx)
-	cl.out = outgoing{}
-	return ctx, cl
+	cl := &call{}
+	return c.beginClient(ctx, fullMethod, cl), cl
+}
+
+// beginClient starts the client span of cl, which the caller allocated,
+// and returns the outgoing context.
+func (c *core) beginClient(ctx context.Context, fullMethod string, cl *call) context.Context {
+	cl.method, cl.conn = c.method(fullMethod), connFrom(ctx)
+	ctx, cl.span = c.tracer.Start(ctx, cl.method.name, clientKind...)
+	return c.inject(ctx)
+}
+
+// inject adds what the propagators inject to the outgoing metadata of ctx.
+func (c *core) inject(ctx context.Context) context.Context {
+	out := outgoingPool.Get().(*outgoing)
+	c.prop.Inject(ctx, out)
+	ctx = out.appendTo(ctx) // copies the pairs
+	out.reset()
+	outgoingPool.Put(out)
+	return ctx
 }
 
 // setPeer records a call's own address attributes (the interceptors learn
@@ -261,6 +367,52 @@ func (c *core) responseClock(ctx context.Context) metadata.MD {
 	return metadata.MD{propagation.Header: []string{text}}
 }
 
+// setUnaryTrailer sends the server's clock in a unary call's trailer, as
+// grpc.SetTrailer(ctx, c.responseClock(ctx)) does. gRPC's own server stream
+// (grpc-go internal/transport/server_stream.go, ServerStream.SetTrailer)
+// copies the metadata it is given (metadata.Join), so for it the metadata
+// comes from a pool; another ServerTransportStream (one a test or a proxy
+// installs) might keep it, and gets its own.
+func (c *core) setUnaryTrailer(ctx context.Context) {
+	text, ok := c.clock.ResponseClock(ctx)
+	if !ok {
+		return
+	}
+	stream := grpc.ServerTransportStreamFromContext(ctx)
+	if stream == nil {
+		return // not a gRPC server call: grpc.SetTrailer fails too
+	}
+	if !copiesTrailer(stream) {
+		_ = stream.SetTrailer(metadata.MD{propagation.Header: []string{text}})
+		return
+	}
+	md := trailerPool.Get().(metadata.MD)
+	md[propagation.Header][0] = text
+	_ = stream.SetTrailer(md) // fails only when the call is already over
+	md[propagation.Header][0] = ""
+	trailerPool.Put(md)
+}
+
+var trailerPool = sync.Pool{New: func() any { return metadata.MD{propagation.Header: make([]string, 1)} }}
+
+// copiesTrailer reports whether stream is gRPC's own server stream, whose
+// SetTrailer keeps a copy of the metadata, not the metadata.
+func copiesTrailer(stream grpc.ServerTransportStream) bool {
+	t := reflect.TypeOf(stream)
+	if own, _ := ownStream.Load().(reflect.Type); own != nil && t == own {
+		return true
+	}
+	if t.Kind() == reflect.Pointer && t.Elem().Name() == "ServerStream" &&
+		t.Elem().PkgPath() == "google.golang.org/grpc/internal/transport" {
+		ownStream.Store(t)
+		return true
+	}
+	return false
+}
+
+// ownStream is the type of gRPC's server stream, once seen.
+var ownStream atomic.Value
+
 // mergeResponse merges every clock in md into the caller's clock.
 func (c *core) mergeResponse(ctx context.Context, md metadata.MD) {
 	for _, v := range md[propagation.Header] {
@@ -278,11 +430,14 @@ func (cl *call) end(err error, client bool) {
 		s = status.FromContextError(err)
 	}
 	code := s.Code()
-	attrs := append(cl.attrs[:0], cl.method.attrs...)
+	scratch := endAttrs.Get().(*[maxEndAttrs]attribute.KeyValue)
+	attrs := append(scratch[:0], cl.method.attrs...)
 	attrs = append(attrs, cl.conn...)
 	attrs = append(attrs, cl.peer[:cl.npeer]...)
 	attrs = append(attrs, keyRespStatusCode.String(codeName(code)))
 	cl.span.SetAttributes(attrs...)
+	clear(scratch[:]) // keep no strings alive from the pool
+	endAttrs.Put(scratch)
 	if isError(code, client) {
 		cl.span.SetStatus(otelcodes.Error, s.Message())
 	}

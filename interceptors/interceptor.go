@@ -6,7 +6,6 @@ import (
 	"io"
 	"sync"
 
-	"go.opentelemetry.io/otel/attribute"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
@@ -25,9 +24,7 @@ func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
 		c.serverPeer(ctx, cl)
 		c.protoEvent(cl, false, req)
 		resp, err := handler(ctx, req)
-		if md := c.responseClock(ctx); md != nil {
-			_ = grpc.SetTrailer(ctx, md)
-		}
+		c.setUnaryTrailer(ctx)
 		if err == nil {
 			c.protoEvent(cl, true, resp)
 		}
@@ -55,17 +52,11 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 	}
 }
 
+// serverPeer sets server.* and network.peer.* from the connection's
+// addresses (cached per connection).
 func (c *core) serverPeer(ctx context.Context, cl *call) {
 	if p, ok := peer.FromContext(ctx); ok {
-		var buf [4]attribute.KeyValue
-		attrs := buf[:0]
-		if p.LocalAddr != nil {
-			attrs = addrAttrs(attrs, p.LocalAddr.String(), keyServerAddress, keyServerPort)
-		}
-		if p.Addr != nil {
-			attrs = addrAttrs(attrs, p.Addr.String(), keyPeerAddress, keyPeerPort)
-		}
-		cl.setPeer(attrs...)
+		cl.conn = c.serverAddrs(p.LocalAddr, p.Addr)
 	}
 }
 
@@ -100,21 +91,22 @@ func (s *serverStream) SendMsg(m any) error {
 func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
 	c := newCore(opts)
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
-		ctx, cl := c.startClient(ctx, method)
-		if cl == nil {
-			return invoker(ctx, method, req, reply, cc, callOpts...)
+		if !c.traced(method) {
+			return invoker(c.inject(ctx), method, req, reply, cc, callOpts...)
 		}
+		cc2 := &clientCall{}
+		cl := &cc2.call
+		ctx = c.beginClient(ctx, method, cl)
 		c.clientTarget(cc, cl)
-		var header, trailer metadata.MD
-		callOpts = append(callOpts, grpc.Header(&header), grpc.Trailer(&trailer), grpc.Peer(&cl.remote))
+		callOpts = append(callOpts, grpc.Header(&cc2.header), grpc.Trailer(&cc2.trailer), grpc.Peer(&cc2.remote))
 		c.protoEvent(cl, true, req)
 		err := invoker(ctx, method, req, reply, cc, callOpts...)
 		if err == nil {
 			c.protoEvent(cl, false, reply)
 		}
-		c.mergeResponse(ctx, header)
-		c.mergeResponse(ctx, trailer)
-		c.clientPeer(cl)
+		c.mergeResponse(ctx, cc2.header)
+		c.mergeResponse(ctx, cc2.trailer)
+		c.clientPeer(cc2)
 		cl.end(err, true)
 		return err
 	}
@@ -127,18 +119,20 @@ func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
 func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
 	c := newCore(opts)
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, callOpts ...grpc.CallOption) (grpc.ClientStream, error) {
-		ctx, cl := c.startClient(ctx, method)
-		if cl == nil {
-			return streamer(ctx, desc, cc, method, callOpts...)
+		if !c.traced(method) {
+			return streamer(c.inject(ctx), desc, cc, method, callOpts...)
 		}
+		cc2 := &clientCall{}
+		cl := &cc2.call
+		ctx = c.beginClient(ctx, method, cl)
 		c.clientTarget(cc, cl)
-		callOpts = append(callOpts, grpc.Peer(&cl.remote))
+		callOpts = append(callOpts, grpc.Peer(&cc2.remote))
 		s, err := streamer(ctx, desc, cc, method, callOpts...)
 		if err != nil {
 			cl.end(err, true)
 			return nil, err
 		}
-		cs := &clientStream{ClientStream: s, ctx: ctx, core: c, call: cl, serverStreams: desc.ServerStreams}
+		cs := &clientStream{ClientStream: s, ctx: ctx, core: c, call: cl, cc: cc2, serverStreams: desc.ServerStreams}
 		// Ends the span if the caller gives up on the stream by cancelling;
 		// runs (in its own short goroutine) only then.
 		cs.stop = context.AfterFunc(ctx, func() { cs.finish(ctx.Err(), false) })
@@ -146,19 +140,27 @@ func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
 	}
 }
 
-// clientTarget sets server.* from the connection's dial target.
+// clientCall is a call of the client interceptors, with what the call
+// options fill in, in the same allocation.
+type clientCall struct {
+	call
+	header, trailer metadata.MD
+	remote          peer.Peer // filled by grpc.Peer
+}
+
+// clientTarget sets server.* from the connection's dial target (cached
+// per connection).
 func (c *core) clientTarget(cc *grpc.ClientConn, cl *call) {
 	if cc != nil {
-		var buf [2]attribute.KeyValue
-		cl.setPeer(targetAddrAttrs(buf[:0], cc.CanonicalTarget())...)
+		cl.setPeer(c.targetAttrs(cc)...)
 	}
 }
 
 // clientPeer sets network.peer.* from the address grpc.Peer filled in when
 // the call finished (none if it never reached a server).
-func (c *core) clientPeer(cl *call) {
-	if cl.remote.Addr != nil {
-		cl.conn = c.peerAddr(cl.remote.Addr)
+func (c *core) clientPeer(cc *clientCall) {
+	if cc.remote.Addr != nil {
+		cc.conn = c.peerAddr(cc.remote.Addr)
 	}
 }
 
@@ -167,6 +169,7 @@ type clientStream struct {
 	ctx           context.Context
 	core          *core
 	call          *call
+	cc            *clientCall // holds call
 	serverStreams bool
 	stop          func() bool
 	once          sync.Once
@@ -216,7 +219,7 @@ func (s *clientStream) finish(err error, trailer bool) {
 		if trailer {
 			// The stream is over: gRPC has filled the trailer and the peer.
 			s.core.mergeResponse(s.ctx, s.ClientStream.Trailer())
-			s.core.clientPeer(s.call)
+			s.core.clientPeer(s.cc)
 		}
 		s.call.end(err, true)
 	})

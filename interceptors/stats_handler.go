@@ -8,13 +8,6 @@ import (
 	"google.golang.org/grpc/stats"
 )
 
-type callKey struct{}
-
-func callFrom(ctx context.Context) *call {
-	cl, _ := ctx.Value(callKey{}).(*call)
-	return cl
-}
-
 // ServerOptions returns what a gRPC server needs to be traced, in one line:
 // grpc.NewServer(interceptors.ServerOptions()...). That is the server stats
 // handler, and an interceptor that only sends the server's clock back in the
@@ -44,9 +37,7 @@ func NewClientHandler(opts ...Option) stats.Handler { return &clientHandler{core
 // the handler returns, for the stats handler (see ServerOptions).
 func (c *core) unaryClock(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	resp, err := handler(ctx, req)
-	if md := c.responseClock(ctx); md != nil {
-		_ = grpc.SetTrailer(ctx, md) // fails only when the call is already over
-	}
+	c.setUnaryTrailer(ctx)
 	return resp, err
 }
 
@@ -79,7 +70,8 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 	if cl == nil {
 		return ctx
 	}
-	return context.WithValue(ctx, callKey{}, cl)
+	cl.Context = ctx
+	return cl // the call's context, holding the call
 }
 
 func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
@@ -112,7 +104,8 @@ func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 	if cl == nil {
 		return ctx
 	}
-	return context.WithValue(ctx, callKey{}, cl)
+	cl.Context = ctx
+	return cl // the call's context, holding the call
 }
 
 func (h *clientHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {

@@ -169,6 +169,9 @@ func trimOWS(s string) string {
 // parseTraceState combines the tracestate fields in order and keeps the
 // valid members (see TraceContext).
 func parseTraceState(fields []string) trace.TraceState {
+	if len(fields) == 0 {
+		return trace.TraceState{} // the common case: no tracestate at all
+	}
 	if len(fields) == 1 {
 		// The common case, a valid single field, costs what OpenTelemetry's
 		// parser costs; whatever it accepts, the rules below keep whole.
