@@ -3,8 +3,9 @@
 #   - span start+end: plain OpenTelemetry provider vs Tracer's (clock processor),
 #     both in front of a processor that reads the attributes as an exporter does
 #   - clock inject+extract for 1, 8, 16 and 32 entries
-#   - one unary gRPC call: no instrumentation, otelgrpc, Tracer's stats
-#     handlers, Tracer's interceptors (same recording provider)
+#   - one unary gRPC call: no instrumentation, an empty stats handler,
+#     otelgrpc, Tracer's stats handlers, Tracer's interceptors (same recording
+#     provider); and the stats handlers alone, without gRPC
 # Prints benchstat tables (wall ns/op, CPU ns/op, B/op, allocs/op) and the
 # ratios the budgets in DESIGN.md are about. CPU ns/op comes from getrusage
 # and is the steadier figure on a shared machine.
@@ -28,7 +29,7 @@ run() { # name package pattern
 }
 run span ./sdk 'SpanStartEnd'
 run clock ./propagation 'InjectExtract'
-run grpc ./interceptors 'UnaryCall'
+run grpc ./interceptors 'UnaryCall|Handlers'
 
 for f in span clock grpc; do
   echo "== $f"
@@ -66,4 +67,11 @@ for unit in cpu-ns/op B/op allocs/op; do
     cost=$(awk -v a="$m" -v b="$none" 'BEGIN {printf "%.0f", a - b}')
     echo "unary call $v: $(printf '%.0f' "$m") $unit, $cost over none, $(ratio "$cost" "${otel[$unit]}")x otelgrpc's   (goal for tracer-*: <= 0.70)"
   done
+done
+# The stats handlers alone, without gRPC (BenchmarkHandlers): the
+# instrumentation's own cost, steadier than the calls' on a loaded machine.
+for unit in cpu-ns/op B/op allocs/op; do
+  t=$(medianOf "$out/grpc.txt" 'Handlers/tracer' "$unit")
+  o=$(medianOf "$out/grpc.txt" 'Handlers/otelgrpc' "$unit")
+  echo "stats handlers alone: tracer $(printf '%.0f' "$t") $unit, otelgrpc $(printf '%.0f' "$o"), tracer/otelgrpc = $(ratio "$t" "$o")"
 done
