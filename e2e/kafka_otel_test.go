@@ -185,10 +185,11 @@ func sendInterop(t *testing.T, endpoint, service string) tracetest.SpanStubs {
 		}
 		root.End()
 	}
+	// The in-memory exporter forgets its spans at Shutdown: take them first.
+	spans := sent.GetSpans()
 	if err := tp.Shutdown(ctx); err != nil {
 		t.Fatalf("the OTLP exporter: %v", err)
 	}
-	spans := sent.GetSpans()
 	if len(spans) != interopTraces*interopSpansEach {
 		t.Fatalf("the SDK ended %d spans, want %d", len(spans), interopTraces*interopSpansEach)
 	}
@@ -674,6 +675,7 @@ service:
 		}
 		otelParts := checkMessageShape(t, "the OpenTelemetry Collector's kafka exporter", otelRecs)
 		tracerParts := checkMessageShape(t, "Tracer's kafka sink", tracerRecs)
+		t.Logf("messages: OpenTelemetry Collector %d, Tracer %d, for %d traces", len(otelRecs), len(tracerRecs), interopTraces)
 		if len(otelParts) != interopTraces || len(tracerParts) != interopTraces {
 			t.Errorf("traces keyed: OpenTelemetry Collector %d, Tracer %d; want %d each", len(otelParts), len(tracerParts), interopTraces)
 		}
