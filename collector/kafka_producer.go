@@ -2,6 +2,7 @@ package collector
 
 import (
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -35,6 +36,15 @@ type KafkaProducerConfig struct {
 	// request.timeout.ms); the flush as a whole is bounded by
 	// storage.write_timeout, after which the pipeline retries it.
 	Timeout time.Duration `yaml:"timeout"`
+	// Partitioner says how a message's key (its trace id in hex) picks its
+	// partition: "sarama_compat" (the default, as the OpenTelemetry
+	// Collector's kafka exporter: exporter/kafkaexporter factory.go sets
+	// record_partitioner sticky_key with hasher sarama_compat, FNV-1a as
+	// Sarama, and so Jaeger's collector, hashes) or "murmur2" (the Java
+	// client's, the exporter's hasher murmur2). Collectors writing one
+	// topic with an OpenTelemetry Collector must hash as it does, or a
+	// trace would be spread over two partitions.
+	Partitioner string `yaml:"partitioner"`
 	// AllowAutoTopicCreation lets producing create the topic with the
 	// broker's defaults (one partition, often); by default the topic must
 	// exist, with the partitions the ingesters are to share.
@@ -45,6 +55,7 @@ type KafkaProducerConfig struct {
 func defaultKafkaProducerConfig() KafkaProducerConfig {
 	return KafkaProducerConfig{
 		Compression:        "none",
+		Partitioner:        PartitionerSaramaCompat,
 		MaxMessageBytes:    1000000,
 		MaxBufferedRecords: 10000,
 		MaxBufferedBytes:   64 << 20,
@@ -69,6 +80,9 @@ func (c *KafkaProducerConfig) validate() []error {
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("kafka.producer."+format, a...)) }
 	if _, err := kafkaCompression(c.Compression); err != nil {
 		bad("compression: %v", err)
+	}
+	if _, err := kafkaPartitioner(c.Partitioner); err != nil {
+		bad("partitioner: %v", err)
 	}
 	if c.MaxMessageBytes < kafkaMinMessageBytes || c.MaxMessageBytes > kafkaMaxMessageBytes {
 		bad("max_message_bytes must be between %d and %d (the topic's max.message.bytes), got %d", kafkaMinMessageBytes, kafkaMaxMessageBytes, c.MaxMessageBytes)
@@ -105,11 +119,46 @@ func kafkaCompression(name string) (kgo.CompressionCodec, error) {
 	return kgo.CompressionCodec{}, fmt.Errorf("want none, gzip, snappy, lz4 or zstd; got %q", name)
 }
 
+// The partitioners of KafkaProducerConfig.Partitioner.
+const (
+	// PartitionerSaramaCompat hashes keys as Sarama and the OpenTelemetry
+	// Collector's kafka exporter by default: FNV-1a.
+	PartitionerSaramaCompat = "sarama_compat"
+	// PartitionerMurmur2 hashes keys as the Java client: murmur2.
+	PartitionerMurmur2 = "murmur2"
+)
+
+// kafkaPartitioner is the partitioner a Partitioner setting names: a
+// sticky key partitioner with its hasher, as the OpenTelemetry Collector's
+// kafka exporter builds it (exporter/kafkaexporter v0.165.1 partitioner.go,
+// internal/kafka franz_client.go NewSaramaCompatHasher).
+func kafkaPartitioner(name string) (kgo.Partitioner, error) {
+	switch name {
+	case PartitionerSaramaCompat:
+		return kgo.StickyKeyPartitioner(kgo.SaramaCompatHasher(fnv32a)), nil
+	case PartitionerMurmur2:
+		return kgo.StickyKeyPartitioner(nil), nil
+	}
+	return nil, fmt.Errorf("want %s (the OpenTelemetry Collector's kafka exporter's default) or %s (the Java client's); got %q",
+		PartitionerSaramaCompat, PartitionerMurmur2, name)
+}
+
+// fnv32a is FNV-1a of b, Sarama's default key hash.
+func fnv32a(b []byte) uint32 {
+	h := fnv.New32a()
+	h.Write(b)
+	return h.Sum32()
+}
+
 // producerOpts are the franz-go options of the sink's client: c's and the
 // ones Tracer does not let go (idempotence, which franz-go enables by
 // default, and acks=all, which it requires).
 func (c *KafkaProducerConfig) producerOpts() ([]kgo.Opt, error) {
 	codec, err := kafkaCompression(c.Compression)
+	if err != nil {
+		return nil, err
+	}
+	partitioner, err := kafkaPartitioner(c.Partitioner)
 	if err != nil {
 		return nil, err
 	}
@@ -121,10 +170,10 @@ func (c *KafkaProducerConfig) producerOpts() ([]kgo.Opt, error) {
 		kgo.MaxBufferedBytes(int(c.MaxBufferedBytes)),
 		kgo.ProducerLinger(c.Linger),
 		kgo.ProduceRequestTimeout(c.Timeout),
-		// Keyed messages go to murmur2(key) % partitions, as the Java
-		// client (and so every Kafka tool) puts them: a trace stays on one
-		// partition.
-		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
+		// Keyed messages go to hash(key) % partitions: a trace stays on
+		// one partition, the one the OpenTelemetry Collector's exporter
+		// would choose with the same hasher.
+		kgo.RecordPartitioner(partitioner),
 	}
 	if c.AllowAutoTopicCreation {
 		opts = append(opts, kgo.AllowAutoTopicCreation())
