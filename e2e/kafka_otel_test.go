@@ -196,11 +196,11 @@ func sendInterop(t *testing.T, endpoint, service string) tracetest.SpanStubs {
 	return spans
 }
 
-// attrMap is attrs as key -> value text (attribute.Value.Emit).
+// attrMap is attrs as key -> value text (attribute.Value.String).
 func attrMap(attrs []attribute.KeyValue) map[string]string {
 	m := make(map[string]string, len(attrs))
 	for _, a := range attrs {
-		m[string(a.Key)] = a.Value.Emit()
+		m[string(a.Key)] = a.Value.String()
 	}
 	return m
 }
@@ -363,7 +363,7 @@ func (s *traceSink) received() int {
 	return len(s.spans)
 }
 
-// pbAttrs is attrs as key -> value text, as attribute.Value.Emit writes
+// pbAttrs is attrs as key -> value text, as attribute.Value.String writes
 // strings, ints and bools (the types sendInterop sends).
 func pbAttrs(attrs []*commonpb.KeyValue) map[string]string {
 	m := make(map[string]string, len(attrs))
