@@ -44,11 +44,13 @@ vet:
 lint:
 	$(STATICCHECK) $(PKGS)
 
-# TRACER_REQUIRE_CLICKHOUSE and TRACER_REQUIRE_UI make the ClickHouse and
-# browser tests fail instead of skip when the server, chdb, Chromium or the
-# UI build is missing.
+# TRACER_REQUIRE_CLICKHOUSE, TRACER_REQUIRE_UI and TRACER_REQUIRE_OTELCOL make
+# the ClickHouse, browser and OpenTelemetry Collector interop tests fail
+# instead of skip when the server, chdb, Chromium, the UI build or the
+# Collector with Kafka (scripts/otelcol-kafka.sh, built by make deps) is missing.
 race:
-	TRACER_REQUIRE_CLICKHOUSE=1 TRACER_REQUIRE_UI=1 $(GO) test -race -count=1 -timeout 40m $(PKGS)
+	TRACER_REQUIRE_CLICKHOUSE=1 TRACER_REQUIRE_UI=1 TRACER_REQUIRE_OTELCOL=1 \
+	TRACER_OTELCOL_KAFKA=$$(TOOLS=$(GOBIN) ./scripts/otelcol-kafka.sh) $(GO) test -race -count=1 -timeout 40m $(PKGS)
 
 unit:
 	$(GO) test -count=1 $(PKGS)
