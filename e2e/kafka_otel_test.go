@@ -382,39 +382,6 @@ func pbAttrs(attrs []*commonpb.KeyValue) map[string]string {
 	return m
 }
 
-// groupCommitted reports whether group has committed every partition of
-// kafkaTopic that holds messages to its end.
-func groupCommitted(t *testing.T, brokers []string, group string) (bool, string) {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	offs, err := adm.FetchOffsets(ctx, group)
-	if err != nil {
-		return false, err.Error()
-	}
-	ends, err := adm.ListEndOffsets(ctx, kafkaTopic)
-	if err != nil {
-		return false, err.Error()
-	}
-	done := true
-	var b strings.Builder
-	ends.Each(func(o kadm.ListedOffset) {
-		c, ok := offs.Lookup(kafkaTopic, o.Partition)
-		fmt.Fprintf(&b, "p%d %d/%d ", o.Partition, c.At, o.Offset)
-		// An empty partition has nothing to commit: a group never does.
-		if o.Offset != 0 && (!ok || c.At != o.Offset) {
-			done = false
-		}
-	})
-	return done, b.String()
-}
-
 // TestKafkaOTelCollector runs Tracer's Kafka sink and ingester against the
 // real OpenTelemetry Collector, both ways, through one kfake cluster each
 // (four partitions):

@@ -120,7 +120,7 @@ func TestKafkaPipeline(t *testing.T) {
 	}
 	waitScrape(telA, "tracer_ingester_partitions_assigned", func(v float64) bool { return v == 4 }, "the partitions move back to ingester a", a)
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		done, state := groupCaughtUp(t, brokers)
+		done, state := groupCommitted(t, brokers, kafkaGroup)
 		if done {
 			break
 		}

@@ -79,7 +79,11 @@ func startFakeBusiness(t *testing.T) (addr string, spans recorder, stop func()) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := grpc.NewServer(interceptors.ServerOptions(interceptors.WithTracerProvider(tp), interceptors.WithPropagators(Propagator()))...)
+	// WaitForHandlers: Stop returns only after every handler, and with it
+	// the stats handler's end of the server span, is done; without it the
+	// span could end after tp.Shutdown and be lost (1 run in ~40 failed).
+	opts := append(interceptors.ServerOptions(interceptors.WithTracerProvider(tp), interceptors.WithPropagators(Propagator())), grpc.WaitForHandlers(true))
+	srv := grpc.NewServer(opts...)
 	demopb.RegisterBusinessServer(srv, fakeBusiness{})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
