@@ -78,7 +78,10 @@ func TestSpillWhenFull(t *testing.T) {
 		}
 	})
 	const bound = 40
-	e := newTest(t, f, WithQueue(1<<30, bound), WithSpool(t.TempDir(), 0))
+	// One batch per send: the batches the sender holds at the gate count
+	// against the bound and cannot spill, and a loaded machine could let it
+	// join several (all of the bound) into its first request.
+	e := newTest(t, f, WithQueue(1<<30, bound), WithSendBatch(1<<30, 10), WithSpool(t.TempDir(), 0))
 	for i := range 20 {
 		export(t, e, spansNamed(fmt.Sprintf("b%02d", i), 10))
 		if st := e.Stats(); st.QueueSpans > bound {
