@@ -9,7 +9,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"google.golang.org/protobuf/proto"
 
@@ -68,35 +67,7 @@ func BenchmarkKafkaSplitOTel(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for i := 0; i < td.ResourceSpans().Len(); i++ {
-			rs := td.ResourceSpans().At(i)
-			for j := 0; j < rs.ScopeSpans().Len(); j++ {
-				ss := rs.ScopeSpans().At(j)
-				batches := map[pcommon.TraceID]ptrace.ResourceSpans{}
-				var parts []ptrace.Traces
-				for k := 0; k < ss.Spans().Len(); k++ {
-					sp := ss.Spans().At(k)
-					nrs, ok := batches[sp.TraceID()]
-					if !ok {
-						part := ptrace.NewTraces()
-						nrs = part.ResourceSpans().AppendEmpty()
-						rs.Resource().CopyTo(nrs.Resource())
-						nrs.SetSchemaUrl(rs.SchemaUrl())
-						nss := nrs.ScopeSpans().AppendEmpty()
-						ss.Scope().CopyTo(nss.Scope())
-						nss.SetSchemaUrl(ss.SchemaUrl())
-						batches[sp.TraceID()] = nrs
-						parts = append(parts, part)
-					}
-					sp.CopyTo(nrs.ScopeSpans().At(0).Spans().AppendEmpty())
-				}
-				for _, part := range parts {
-					if _, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(part); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
-		}
+		otelExporterMessages(b, td)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/512, "ns/span")
 }

@@ -3,7 +3,6 @@ package collector_test
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"fmt"
 	"sort"
 	"strconv"
@@ -302,50 +301,6 @@ func TestKafkaSinkCrashReplay(t *testing.T) {
 	}
 }
 
-// otelExporterMessages is what the OpenTelemetry Collector's kafka
-// exporter produces for td with encoding otlp_proto and
-// partition_traces_by_id (exporter/kafkaexporter/kafka_exporter.go
-// partitionData; pkg/batchpersignal/batchpersignal.go SplitTraces; the
-// key traceutil.TraceIDToHexOrEmptyString; the value
-// ptrace.ProtoMarshaler's, internal/marshaler/pdata_marshaler.go).
-func otelExporterMessages(t testing.TB, td ptrace.Traces) (keys []string, values [][]byte) {
-	t.Helper()
-	for i := 0; i < td.ResourceSpans().Len(); i++ {
-		rs := td.ResourceSpans().At(i)
-		for j := 0; j < rs.ScopeSpans().Len(); j++ {
-			ss := rs.ScopeSpans().At(j)
-			batches := map[pcommon.TraceID]ptrace.ResourceSpans{}
-			var order []ptrace.Traces
-			for k := 0; k < ss.Spans().Len(); k++ {
-				sp := ss.Spans().At(k)
-				nrs, ok := batches[sp.TraceID()]
-				if !ok {
-					part := ptrace.NewTraces()
-					nrs = part.ResourceSpans().AppendEmpty()
-					rs.Resource().CopyTo(nrs.Resource())
-					nrs.SetSchemaUrl(rs.SchemaUrl())
-					nss := nrs.ScopeSpans().AppendEmpty()
-					ss.Scope().CopyTo(nss.Scope())
-					nss.SetSchemaUrl(ss.SchemaUrl())
-					batches[sp.TraceID()] = nrs
-					order = append(order, part)
-				}
-				sp.CopyTo(nrs.ScopeSpans().At(0).Spans().AppendEmpty())
-			}
-			for _, part := range order {
-				v, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(part)
-				if err != nil {
-					t.Fatal(err)
-				}
-				id := part.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).TraceID()
-				keys = append(keys, hex.EncodeToString(id[:]))
-				values = append(values, v)
-			}
-		}
-	}
-	return keys, values
-}
-
 // otelTraces builds, with pdata, a request of two resources: trace A only
 // in the first resource's scope, trace B across both resources.
 func otelTraces() ptrace.Traces {
@@ -387,7 +342,7 @@ func TestKafkaSinkOTelInterop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	otelKeys, otelValues := otelExporterMessages(t, td)
+	otelKeys, otelValues := collector.OTelExporterMessages(t, td)
 
 	kc := newSinkCluster(t, 2, 0)
 	s := startKafkaSink(t, sinkKafkaConfig(kc.ListenAddrs()), collector.Settings{})
