@@ -11,7 +11,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tracerdev/tracer/collector"
@@ -526,21 +525,10 @@ func (m *Main) serveAgent(ctx context.Context, cfg config) error {
 		failed = fmt.Errorf("agent failed: %w", health.Err())
 		log.Error("a component failed: shutting down", "err", health.Err())
 	}
-	log.Info("shutting down: sending what the wal holds to the collectors; a second interrupt stops at once", "timeout", cfg.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-	defer cancel()
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		select {
-		case <-m.Abort:
-			log.Warn("second interrupt: stopping at once; what is not sent stays in the wal")
-			cancel()
-		case <-sctx.Done():
-		}
-	})
+	sctx, cancel := m.shutdownContext(ctx, cfg.ShutdownTimeout, log, "sending what the wal holds to the collectors",
+		"second interrupt: stopping at once; what is not sent stays in the wal")
 	err = c.Shutdown(sctx)
 	cancel()
-	wg.Wait()
 	return errors.Join(failed, err, tel.stop())
 }
 

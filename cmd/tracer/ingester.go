@@ -132,17 +132,9 @@ func (m *Main) serveIngester(ctx context.Context, cfg config) error {
 		log.Error("a component failed: shutting down", "err", health.Err())
 	}
 	ret.stop()
-	log.Info("shutting down: writing and committing the batch in progress; a second interrupt stops at once", "timeout", cfg.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	sctx, cancel := m.shutdownContext(ctx, cfg.ShutdownTimeout, log, "writing and committing the batch in progress",
+		"second interrupt: stopping at once; the batch in progress stays uncommitted in kafka")
 	defer cancel()
-	go func() {
-		select {
-		case <-m.Abort:
-			log.Warn("second interrupt: stopping at once; the batch in progress stays uncommitted in kafka")
-			cancel()
-		case <-sctx.Done():
-		}
-	}()
 	err = in.Shutdown(sctx)
 	if terr := tel.stop(); terr != nil {
 		err = errors.Join(err, terr)

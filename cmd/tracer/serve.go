@@ -165,17 +165,8 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 	if c != nil {
 		what, atOnce = "draining the wal into "+cfg.Sink, atOnce+"; what is not written stays in the wal"
 	}
-	log.Info("shutting down: "+what+"; a second interrupt stops at once", "timeout", cfg.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	sctx, cancel := m.shutdownContext(ctx, cfg.ShutdownTimeout, log, what, atOnce)
 	defer cancel()
-	go func() {
-		select {
-		case <-m.Abort:
-			log.Warn(atOnce)
-			cancel()
-		case <-sctx.Done():
-		}
-	}()
 	// The demo stops first, while the collector still takes the spans its
 	// services flush.
 	derr := demo.stop(sctx)
@@ -361,4 +352,24 @@ func uiHandler(basePath string) http.Handler {
 		return h
 	}
 	return nil
+}
+
+// shutdownContext logs that the process is shutting down while it does
+// what, and returns the context its shutdown gets: ctx's values, done
+// after timeout, or at once on a second interrupt (m.Abort), which logs
+// atOnce. Its cancel also waits for the goroutine watching m.Abort.
+func (m *Main) shutdownContext(ctx context.Context, timeout time.Duration, log *slog.Logger, what, atOnce string) (context.Context, context.CancelFunc) {
+	log.Info("shutting down: "+what+"; a second interrupt stops at once", "timeout", timeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-m.Abort:
+			log.Warn(atOnce)
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	return sctx, func() { cancel(); <-done }
 }
