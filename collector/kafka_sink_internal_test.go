@@ -50,6 +50,9 @@ func splitTID(i int) []byte {
 	return b
 }
 
+// FilterTrace is filterTrace for the external tests.
+var FilterTrace = filterTrace
+
 // filterTrace is req with only the spans of trace id, and only the
 // resources and scopes that hold some.
 func filterTrace(req *coltracepb.ExportTraceServiceRequest, id []byte) *coltracepb.ExportTraceServiceRequest {

@@ -184,30 +184,6 @@ func mixedRequest(t testing.TB, first, traces, spansPerScope, pad int) (*coltrac
 	return req, b
 }
 
-// onlyTrace is req with the spans of trace id alone, and the resources
-// and scopes that hold some.
-func onlyTrace(req *coltracepb.ExportTraceServiceRequest, id []byte) *coltracepb.ExportTraceServiceRequest {
-	out := &coltracepb.ExportTraceServiceRequest{}
-	for _, rs := range req.ResourceSpans {
-		nrs := &tracepb.ResourceSpans{Resource: rs.Resource, SchemaUrl: rs.SchemaUrl}
-		for _, ss := range rs.ScopeSpans {
-			nss := &tracepb.ScopeSpans{Scope: ss.Scope, SchemaUrl: ss.SchemaUrl}
-			for _, sp := range ss.Spans {
-				if bytes.Equal(sp.TraceId, id) {
-					nss.Spans = append(nss.Spans, sp)
-				}
-			}
-			if len(nss.Spans) > 0 {
-				nrs.ScopeSpans = append(nrs.ScopeSpans, nss)
-			}
-		}
-		if len(nrs.ScopeSpans) > 0 {
-			out.ResourceSpans = append(out.ResourceSpans, nrs)
-		}
-	}
-	return out
-}
-
 // TestKafkaSinkMessages: one message per trace of a record, keyed by the
 // trace id in hex, the value exactly the record's bytes for that trace,
 // no headers, a trace's messages on one partition from record to record;
@@ -233,7 +209,7 @@ func TestKafkaSinkMessages(t *testing.T) {
 	want := map[string][][]byte{} // key -> values, in order
 	for _, rq := range []*coltracepb.ExportTraceServiceRequest{req1, req2} {
 		for i := range traces {
-			v, err := proto.Marshal(onlyTrace(rq, tid(i)))
+			v, err := proto.Marshal(collector.FilterTrace(rq, tid(i)))
 			if err != nil {
 				t.Fatal(err)
 			}
