@@ -102,10 +102,10 @@ export function renderFlame(el: HTMLElement, trace: Trace, opts: FlameOptions): 
     canvas.style.width = `${width}px`;
     canvas.style.height = `${height}px`;
     canvas.getContext("2d")?.setTransform(dpr, 0, 0, dpr, 0, 0);
-    // Resizing cleared the canvas: until the next draw it shows nothing, and
-    // dataset.t1 (set by draw) says so.
-    delete canvas.dataset.t1;
-    redraw();
+    // Resizing cleared the canvas: draw now, so that it never shows (or
+    // reports in its dataset) a view it no longer holds.
+    if (frame) cancelAnimationFrame(frame);
+    draw();
   }
 
   function draw(): void {
