@@ -103,6 +103,7 @@ type API struct {
 	ui      http.Handler
 	now     func() time.Time
 	metrics *apiMetrics
+	causal  *causalCache
 }
 
 // Option configures an API.
@@ -123,7 +124,7 @@ func New(store storage.ReadStore, cfg Config, log *slog.Logger, opts ...Option) 
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("query: %w", err)
 	}
-	a := &API{store: store, cfg: cfg, log: log, now: time.Now}
+	a := &API{store: store, cfg: cfg, log: log, now: time.Now, causal: newCausalCache()}
 	for _, o := range opts {
 		o(a)
 	}

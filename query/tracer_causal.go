@@ -113,8 +113,7 @@ func (a *API) tracerCausal(w http.ResponseWriter, r *http.Request) {
 		a.writeTracerError(w, r, err)
 		return
 	}
-	tr := analysis.NewTrace(spans)
-	c := analysis.NewCausal(tr)
+	tr, c := a.causal.analyse(id, spans, truncated)
 	ans := causalAnswer{TraceID: id.String(), SpanCount: tr.Len(), Truncated: truncated}
 	if hasSpan {
 		x := tr.Index(spanID)

@@ -82,8 +82,8 @@ func (a *API) tracerSkew(w http.ResponseWriter, r *http.Request) {
 		a.writeTracerError(w, r, err)
 		return
 	}
-	tr := analysis.NewTrace(spans)
-	rep := analysis.Skew(analysis.NewCausal(tr))
+	tr, c := a.causal.analyse(id, spans, truncated)
+	rep := analysis.Skew(c)
 	out := skewJSON{
 		TraceID: id.String(), Truncated: truncated, Reference: int(rep.Reference),
 		Unestimated: rep.Unestimated, Adjusted: adjusted,
