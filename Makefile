@@ -13,11 +13,14 @@ build: ui
 	$(GO) build -o bin/tracer ./cmd/tracer
 
 ## ui: build the web UI into ui/dist (embedded by the next go build); npm ci
-## only when package-lock.json changed.
+## only when package-lock.json changed. A failed build leaves ui/dist empty.
 ui:
 	@./scripts/ui-deps.sh
 	@if [ ! -f ui/node_modules/.package-lock.json ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then \
 	  echo "npm ci in ui/"; (cd ui && npm ci --no-audit --no-fund --loglevel=error); fi
+	@# A failed build must not leave the previous build behind for the next
+	@# go build or hand-run test to embed: empty ui/dist (but .gitkeep) first.
+	@find ui/dist -mindepth 1 ! -name .gitkeep -delete
 	cd ui && npm run --silent build
 
 ## demo: build bin/tracer with the UI, then run the all-in-one with the
