@@ -168,11 +168,21 @@ func (p *searchPage) stale() {
 func (p *searchPage) await(prev int) string {
 	p.t.Helper()
 	js := fmt.Sprintf(`(h => h && !h.stale && h.done > %d && h.state)(window.__tracerSearch)`, prev)
-	st, err := chromedp.Run(p.ctx, chromedp.Poll[string](js, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
-	if err != nil {
-		p.t.Fatalf("wait for the search to finish: %v", err)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := chromedp.Run(p.ctx, chromedp.Poll[string](js, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline))))
+		// A poll started while the previous document was still being
+		// replaced fails when its execution context goes away ("Cannot find
+		// context with specified id"): poll again in the new document.
+		if err != nil && strings.Contains(err.Error(), "Cannot find context") && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			p.t.Fatalf("wait for the search to finish: %v", err)
+		}
+		return st
 	}
-	return st
 }
 
 // open loads a UI path in a fresh page load and waits for its search.

@@ -300,7 +300,6 @@ export class Timeline {
     this.from = 0;
     this.to = times.total;
     this.axisLabel.textContent = times.adjusted ? "Service · operation (adjusted times)" : "Service · operation";
-    this.el.classList.toggle("is-adjusted", times.adjusted);
     this.mmDirty = true;
     this.axisKey = "";
     for (const s of this.pool) s.geom = "";
@@ -403,6 +402,11 @@ export class Timeline {
     }
     this.drawAxis(labelW);
     this.drawMinimap(labelW, top, vh);
+    // The class says which times the rows on screen are drawn at, so it
+    // changes with the frame that draws them, not when setTimes is called.
+    if (this.el.classList.contains("is-adjusted") !== this.times.adjusted) {
+      this.el.classList.toggle("is-adjusted", this.times.adjusted);
+    }
   }
 
   private labelWidth(): number {
