@@ -367,6 +367,50 @@ func (c *core) responseClock(ctx context.Context) metadata.MD {
 	return metadata.MD{propagation.Header: []string{text}}
 }
 
+// setUnaryClock sends the server's clock back on a unary call whose handler
+// returned err. After a success it goes in the response header, which gRPC
+// sends with the response anyway (the trailer costs the client's transport
+// more copies of its metadata); after an error, or once the handler has
+// sent the header itself, in the trailer. Tracer's clients read both (the
+// stats handler's InHeader and InTrailer, the interceptor's grpc.Header and
+// grpc.Trailer); a client that reads the trailer alone misses a clock that
+// came in the header.
+func (c *core) setUnaryClock(ctx context.Context, err error) {
+	if err != nil || !c.setUnaryHeader(ctx) {
+		c.setUnaryTrailer(ctx)
+	}
+}
+
+// setUnaryHeader sends the server's clock in a unary call's response
+// header. It reports false when the header could not take it (the handler
+// sent it already), and true when it did or there was no clock to send.
+func (c *core) setUnaryHeader(ctx context.Context) bool {
+	text, ok := c.clock.ResponseClock(ctx)
+	if !ok {
+		return true
+	}
+	stream := grpc.ServerTransportStreamFromContext(ctx)
+	if stream == nil {
+		return true // not a gRPC server call: grpc.SetHeader fails too
+	}
+	return setResponseMD(stream, text, grpc.ServerTransportStream.SetHeader) == nil
+}
+
+// setResponseMD hands set (the stream's SetHeader or SetTrailer) metadata
+// holding the clock text: from a pool for gRPC's own stream, which copies
+// it (see setUnaryTrailer), else a new one.
+func setResponseMD(stream grpc.ServerTransportStream, text string, set func(grpc.ServerTransportStream, metadata.MD) error) error {
+	if !copiesTrailer(stream) {
+		return set(stream, metadata.MD{propagation.Header: []string{text}})
+	}
+	md := trailerPool.Get().(metadata.MD)
+	md[propagation.Header][0] = text
+	err := set(stream, md)
+	md[propagation.Header][0] = ""
+	trailerPool.Put(md)
+	return err
+}
+
 // setUnaryTrailer sends the server's clock in a unary call's trailer, as
 // grpc.SetTrailer(ctx, c.responseClock(ctx)) does. gRPC's own server stream
 // (grpc-go internal/transport/server_stream.go, ServerStream.SetTrailer)
@@ -382,21 +426,14 @@ func (c *core) setUnaryTrailer(ctx context.Context) {
 	if stream == nil {
 		return // not a gRPC server call: grpc.SetTrailer fails too
 	}
-	if !copiesTrailer(stream) {
-		_ = stream.SetTrailer(metadata.MD{propagation.Header: []string{text}})
-		return
-	}
-	md := trailerPool.Get().(metadata.MD)
-	md[propagation.Header][0] = text
-	_ = stream.SetTrailer(md) // fails only when the call is already over
-	md[propagation.Header][0] = ""
-	trailerPool.Put(md)
+	_ = setResponseMD(stream, text, grpc.ServerTransportStream.SetTrailer) // fails only when the call is already over
 }
 
 var trailerPool = sync.Pool{New: func() any { return metadata.MD{propagation.Header: make([]string, 1)} }}
 
 // copiesTrailer reports whether stream is gRPC's own server stream, whose
-// SetTrailer keeps a copy of the metadata, not the metadata.
+// SetHeader and SetTrailer keep a copy of the metadata, not the metadata
+// (metadata.Join).
 func copiesTrailer(stream grpc.ServerTransportStream) bool {
 	t := reflect.TypeOf(stream)
 	if own, _ := ownStream.Load().(reflect.Type); own != nil && t == own {

@@ -11,8 +11,8 @@ import (
 // ServerOptions returns what a gRPC server needs to be traced, in one line:
 // grpc.NewServer(interceptors.ServerOptions()...). That is the server stats
 // handler, and an interceptor that only sends the server's clock back in the
-// response trailer when the handler returns (a stats handler cannot write
-// the trailer). It makes no span of its own, so it does not duplicate the
+// response header or trailer when the handler returns (a stats handler
+// cannot write either; see setUnaryClock). It makes no span of its own, so it does not duplicate the
 // handler's; other interceptors chain with it as usual.
 func ServerOptions(opts ...Option) []grpc.ServerOption {
 	c := newCore(opts)
@@ -33,11 +33,12 @@ func NewServerHandler(opts ...Option) stats.Handler { return &serverHandler{core
 // grpc.NewClient(target, grpc.WithStatsHandler(interceptors.NewClientHandler())).
 func NewClientHandler(opts ...Option) stats.Handler { return &clientHandler{core: newCore(opts)} }
 
-// unaryClock and streamClock send the server's clock in the trailer when
-// the handler returns, for the stats handler (see ServerOptions).
+// unaryClock and streamClock send the server's clock back when the handler
+// returns (unary: the header, or the trailer after an error; stream: the
+// trailer), for the stats handler (see ServerOptions).
 func (c *core) unaryClock(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	resp, err := handler(ctx, req)
-	c.setUnaryTrailer(ctx)
+	c.setUnaryClock(ctx, err)
 	return resp, err
 }
 
