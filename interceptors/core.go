@@ -85,6 +85,7 @@ type core struct {
 	mu      sync.RWMutex
 	methods map[string]*method
 	addrs   map[addrKey][]attribute.KeyValue                       // connections' address attributes
+	authors map[string][]attribute.KeyValue                        // client calls' :authority, as server.*
 	targets map[weak.Pointer[grpc.ClientConn]][]attribute.KeyValue // client connections' server.*
 }
 
@@ -142,6 +143,26 @@ func (c *core) serverAddrs(local, remote net.Addr) []attribute.KeyValue {
 	})
 }
 
+// authorityAttrs returns the server.* attributes of a client call's
+// :authority, from a bounded cache: a connection sends the same one on
+// every call, and parsing it allocates.
+func (c *core) authorityAttrs(authority string) []attribute.KeyValue {
+	c.mu.RLock()
+	attrs, ok := c.authors[authority]
+	c.mu.RUnlock()
+	if ok {
+		return attrs
+	}
+	attrs = addrAttrs(nil, authority, keyServerAddress, keyServerPort)
+	c.mu.Lock()
+	if len(c.authors) >= maxMethods {
+		clear(c.authors)
+	}
+	c.authors[authority] = attrs
+	c.mu.Unlock()
+	return attrs
+}
+
 // targetAttrs returns the server.* attributes of a client connection's dial
 // target (CanonicalTarget builds a string at every call), from a bounded
 // cache that does not keep closed connections alive.
@@ -178,8 +199,7 @@ type call struct {
 	span       trace.Span
 	method     *method
 	conn       []attribute.KeyValue // address attributes of the connection, shared, read-only
-	peer       [2]attribute.KeyValue
-	npeer      int
+	target     []attribute.KeyValue // a client call's server.*, shared, read-only
 	sent, recv atomic.Int64
 }
 
@@ -249,6 +269,7 @@ func newCore(opts []Option) *core {
 		semconv:       semconvFromEnv(),
 		methods:       make(map[string]*method),
 		addrs:         make(map[addrKey][]attribute.KeyValue),
+		authors:       make(map[string][]attribute.KeyValue),
 		targets:       make(map[weak.Pointer[grpc.ClientConn]][]attribute.KeyValue),
 	}
 }
@@ -345,17 +366,6 @@ func (c *core) inject(ctx context.Context) context.Context {
 	out.reset()
 	outgoingPool.Put(out)
 	return ctx
-}
-
-// setPeer records a call's own address attributes (the interceptors learn
-// them per call).
-func (cl *call) setPeer(attrs ...attribute.KeyValue) {
-	for _, a := range attrs {
-		if cl.npeer < len(cl.peer) {
-			cl.peer[cl.npeer] = a
-			cl.npeer++
-		}
-	}
 }
 
 // responseClock returns the metadata that carries the server's clock back.
@@ -470,7 +480,7 @@ func (cl *call) end(err error, client bool) {
 	scratch := endAttrs.Get().(*[maxEndAttrs]attribute.KeyValue)
 	attrs := append(scratch[:0], cl.method.attrs...)
 	attrs = append(attrs, cl.conn...)
-	attrs = append(attrs, cl.peer[:cl.npeer]...)
+	attrs = append(attrs, cl.target...)
 	attrs = append(attrs, keyRespStatusCode.String(codeName(code)))
 	cl.span.SetAttributes(attrs...)
 	clear(scratch[:]) // keep no strings alive from the pool

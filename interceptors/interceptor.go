@@ -152,7 +152,7 @@ type clientCall struct {
 // per connection).
 func (c *core) clientTarget(cc *grpc.ClientConn, cl *call) {
 	if cc != nil {
-		cl.setPeer(c.targetAttrs(cc)...)
+		cl.target = c.targetAttrs(cc)
 	}
 }
 

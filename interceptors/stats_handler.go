@@ -122,8 +122,7 @@ func (h *clientHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		// network.peer.* is the connection's remote address (cached per
 		// address: a client call's context does not come from its
 		// connection's).
-		var buf [2]attribute.KeyValue
-		cl.setPeer(addrAttrs(buf[:0], rs.Authority, keyServerAddress, keyServerPort)...)
+		cl.target = h.core.authorityAttrs(rs.Authority)
 		if rs.RemoteAddr != nil {
 			cl.conn = h.core.peerAddr(rs.RemoteAddr)
 		}
