@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/tracerdev/tracer/internal/vcstate"
 	"github.com/tracerdev/tracer/propagation"
 )
 
@@ -198,8 +199,10 @@ type call struct {
 
 	span       trace.Span
 	method     *method
-	conn       []attribute.KeyValue // address attributes of the connection, shared, read-only
-	target     []attribute.KeyValue // a client call's server.*, shared, read-only
+	conn       []attribute.KeyValue   // address attributes of the connection, shared, read-only
+	target     []attribute.KeyValue   // a client call's server.*, shared, read-only
+	md         metadata.MD            // a server call's request metadata while its span starts
+	in         vcstate.InboundContext // a server call's received clock (see callIncoming)
 	sent, recv atomic.Int64
 }
 
@@ -338,6 +341,29 @@ func (c *core) startServer(ctx context.Context, fullMethod string) (context.Cont
 	cl.Context = nil
 	ctx, cl.span = c.tracer.Start(ctx, cl.method.name, serverKind...)
 	return ctx, cl
+}
+
+// newServerCall returns the call of a traced server call of the stats
+// handler, whose span starts at InHeader (beginServer). It is nil for calls
+// the filter skips.
+func (c *core) newServerCall(ctx context.Context, fullMethod string) *call {
+	if !c.traced(fullMethod) {
+		return nil
+	}
+	cl := &call{method: c.method(fullMethod), conn: connFrom(ctx)}
+	cl.Context = ctx
+	return cl
+}
+
+// beginServer continues the caller's trace from md, the request metadata
+// (gRPC's copy for the stats handlers, with lowercase keys; read, not
+// copied again), and starts the server span of cl, whose context becomes
+// the span's.
+func (c *core) beginServer(cl *call, md metadata.MD) {
+	cl.md = md
+	ctx := c.prop.Extract(cl.Context, (*headerCarrier)(cl))
+	cl.md = nil
+	cl.Context, cl.span = c.tracer.Start(ctx, cl.method.name, serverKind...)
 }
 
 // startClient starts the client span and adds the trace context and clock

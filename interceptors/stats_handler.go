@@ -5,6 +5,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/stats"
 )
 
@@ -66,12 +67,16 @@ func (h *serverHandler) TagConn(ctx context.Context, info *stats.ConnTagInfo) co
 }
 func (h *serverHandler) HandleConn(context.Context, stats.ConnStats) {}
 
+// TagRPC returns the call's context. The span starts at InHeader, which
+// gRPC sends next with its copy of the request metadata, read there without
+// another copy; for a call the filter skips, the trace context is continued
+// here.
 func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	ctx, cl := h.core.startServer(ctx, info.FullMethodName)
+	cl := h.core.newServerCall(ctx, info.FullMethodName)
 	if cl == nil {
+		ctx, _ = h.core.startServer(ctx, info.FullMethodName)
 		return ctx
 	}
-	cl.Context = ctx
 	return cl // the call's context, holding the call
 }
 
@@ -79,6 +84,16 @@ func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	cl := callFrom(ctx)
 	if cl == nil {
 		return
+	}
+	if cl.span == nil {
+		// gRPC sends InHeader first; should another event come first, the
+		// span starts from the metadata in the context.
+		if ih, ok := rs.(*stats.InHeader); ok {
+			h.core.beginServer(cl, ih.Header)
+			return
+		}
+		in, _ := metadata.FromIncomingContext(cl.Context)
+		h.core.beginServer(cl, in)
 	}
 	switch rs := rs.(type) {
 	case *stats.InPayload:
