@@ -11,8 +11,9 @@ import (
 // entry is a stored span and the chunks whose memory it keeps alive.
 type entry struct {
 	storage.Span
-	own *chunk // holds the span's strings and slices
-	res *chunk // holds its Resource (may be own)
+	own *chunk  // holds the span's strings and slices
+	res *chunk  // holds its Resource (may be own)
+	op  *opStat // counts the span in its operation and service, once stored
 }
 
 // chunk is a piece of one write: the strings and slices of some of its spans,
