@@ -15,7 +15,11 @@
 # Load, for each rate of RATES (spans per second; 0 = as fast as the
 # requests are acknowledged; default "1000 5000 25000 0"): with LOAD=otlpload
 # (the default) bench/otlpload sends pre-built requests of BATCH spans from
-# SENDERS connections, paced to the rate or unbounded, for DURATION seconds;
+# SENDERS connections (default 4) paced to the rate, or at rate 0 from
+# FULL_SENDERS connections (default 16: with 4 requests in flight Tracer
+# waits on fsync latency and is not CPU-bound, so its spans per CPU-second
+# then measure a part load: 233k vs 325k at 16 on this machine), for
+# DURATION seconds;
 # with LOAD=telemetrygen, INSTANCES telemetrygen processes of WORKERS
 # workers each (paced rates only: telemetrygen's own CPU caps it near 25k
 # spans/s here, so at rate 0 otlpload is used). For each rate, ROUNDS rounds
@@ -46,7 +50,7 @@
 #
 # Environment: RATES, PEERS, LOAD, DURATION (s, default 20), ROUNDS
 # (default 2), SENDERS (otlpload connections, default 4), BATCH (spans per
-# request, default 512 like the OTel SDK's batch span processor),
+# request, default 512 like the OTel SDK's batch span processor), FULL_SENDERS,
 # INSTANCES and WORKERS (telemetrygen, default 4 and 4), MEMORY_MAX_SPANS
 # (the memory store's cap, default 100000: it evicts the oldest traces past
 # it), WAL_SYNC (batch, the default: fsync before acknowledging; or
@@ -62,6 +66,7 @@ LOAD=${LOAD:-otlpload}
 DURATION=${DURATION:-20}
 ROUNDS=${ROUNDS:-2}
 SENDERS=${SENDERS:-4}
+FULL_SENDERS=${FULL_SENDERS:-16}
 INSTANCES=${INSTANCES:-4}
 WORKERS=${WORKERS:-4}
 BATCH=${BATCH:-512}
@@ -101,12 +106,15 @@ if [ "$STORAGE" = clickhouse ]; then
   go build -o "$WORK/chbench" ./bench/clickhouse
 fi
 
-# run_load ENDPOINT RATE: the load of one run.
+# run_load ENDPOINT RATE PEER: the load of one run.
 run_load() {
   if [ "$LOAD" = telemetrygen ] && [ "$2" != 0 ]; then
     load "$1" "$2"
   else
-    "$WORK/otlpload" -endpoint "$1" -senders "$SENDERS" -spans "$BATCH" -rate "$2" \
+    local senders=$SENDERS
+    if [ "$2" = 0 ]; then senders=$FULL_SENDERS; fi
+    printf '%s rate %s: ' "$3" "$2" >> "$WORK/otlpload.log"
+    "$WORK/otlpload" -endpoint "$1" -senders "$senders" -spans "$BATCH" -rate "$2" \
       -duration "${DURATION}s" >> "$WORK/otlpload.log" 2>&1 ||
       log "otlpload failed: $(tail -1 "$WORK/otlpload.log") (counted on the receiving side anyway)"
   fi
@@ -123,7 +131,7 @@ measure() {
     perfpid=$!
   fi
   t0=$(date +%s.%N)
-  run_load "$ENDPOINT" "$RATE"
+  run_load "$ENDPOINT" "$RATE" "$name"
   t1=$(date +%s.%N)
   # Let the collector finish: received stable, and written caught up.
   prev=-1
