@@ -337,7 +337,7 @@ func precompute(ctx context.Context, s *clickhouse.Store, end time.Time, timeLiv
 
 func sampleExisting(ctx context.Context, conn ch.Conn) (sampleSet, error) {
 	var sample sampleSet
-	rows, err := conn.Query(ctx, "SELECT DISTINCT trace_id FROM tracer_span_index WHERE cityHash64(trace_id) % 1000 = 0 LIMIT 2000")
+	rows, err := conn.Query(ctx, "SELECT DISTINCT trace_id FROM tracer_search WHERE cityHash64(trace_id) % 1000 = 0 LIMIT 2000")
 	if err != nil {
 		return sample, err
 	}

@@ -31,8 +31,8 @@ func TestSchemaStatementsSingleServer(t *testing.T) {
 	if got, want := stmts[0], "CREATE DATABASE IF NOT EXISTS tracer"; got != want {
 		t.Errorf("first statement = %q, want %q", got, want)
 	}
-	if len(stmts) != 14 {
-		t.Fatalf("got %d statements, want 14 (database + 13 tables)", len(stmts))
+	if len(stmts) != 13 {
+		t.Fatalf("got %d statements, want 13 (database + 12 tables)", len(stmts))
 	}
 	for _, s := range stmts {
 		for _, bad := range []string{"ON CLUSTER", "Replicated", "Distributed", "_local"} {
@@ -41,8 +41,8 @@ func TestSchemaStatementsSingleServer(t *testing.T) {
 			}
 		}
 	}
-	for _, table := range []string{"tracer_schema_version", "tracer_spans", "tracer_span_index", "tracer_operations", "tracer_resources",
-		"tracer_attributes", "tracer_span_times", "tracer_attribute_values", "tracer_red", "tracer_red_services", "tracer_edge_writes", "tracer_edges", "tracer_edge_minutes"} {
+	for _, table := range []string{"tracer_schema_version", "tracer_spans", "tracer_search", "tracer_operations", "tracer_resources",
+		"tracer_search_attributes", "tracer_attribute_values", "tracer_red", "tracer_red_services", "tracer_edge_writes", "tracer_edges", "tracer_edge_minutes"} {
 		if !containsLine(stmts, "CREATE TABLE IF NOT EXISTS tracer."+table) {
 			t.Errorf("no CREATE TABLE for tracer.%s", table)
 		}
@@ -74,8 +74,8 @@ func TestSchemaStatementsCluster(t *testing.T) {
 			`ENGINE = ReplicatedReplacingMergeTree\('/ch/\{shard\}/traces/tracer_spans_local', '\{replica\}', written\)\nPARTITION BY day\n`),
 		"spans distributed": regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS traces\.tracer_spans ON CLUSTER prod AS traces\.tracer_spans_local\n` +
 			`ENGINE = Distributed\(prod, traces, tracer_spans_local, cityHash64\(trace_id\)\)$`),
-		"index distributed": regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS traces\.tracer_span_index ON CLUSTER prod AS traces\.tracer_span_index_local\n` +
-			`ENGINE = Distributed\(prod, traces, tracer_span_index_local, cityHash64\(trace_id\)\)$`),
+		"search distributed": regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS traces\.tracer_search ON CLUSTER prod AS traces\.tracer_search_local\n` +
+			`ENGINE = Distributed\(prod, traces, tracer_search_local, cityHash64\(trace_id\)\)$`),
 		"operations distributed": regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS traces\.tracer_operations ON CLUSTER prod AS traces\.tracer_operations_local\n` +
 			`ENGINE = Distributed\(prod, traces, tracer_operations_local, cityHash64\(service, name\)\)$`),
 		"resources distributed": regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS traces\.tracer_resources ON CLUSTER prod AS traces\.tracer_resources_local\n` +
@@ -94,8 +94,8 @@ func TestSchemaStatementsCluster(t *testing.T) {
 			t.Errorf("%s: %d statements match %s, want 1; statements:\n%s", name, n, re, strings.Join(stmts, ";\n\n"))
 		}
 	}
-	if len(stmts) != 26 {
-		t.Errorf("got %d statements, want 26 (database, version, 12 local + 12 distributed)", len(stmts))
+	if len(stmts) != 24 {
+		t.Errorf("got %d statements, want 24 (database, version, 11 local + 11 distributed)", len(stmts))
 	}
 }
 

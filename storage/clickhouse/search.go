@@ -121,7 +121,7 @@ func findTracesQuery(q storage.Query, limit int) (string, []any) {
 	}
 	var b strings.Builder
 	var args []any
-	b.WriteString("SELECT trace_id, max(start_time) AS t FROM " + tableIndex)
+	b.WriteString("SELECT trace_id, max(start_time) AS t FROM " + tableSearch)
 	if len(pre.where) > 0 {
 		b.WriteString(" PREWHERE " + pre.sql())
 		args = append(args, pre.args...)
@@ -151,29 +151,35 @@ func attributeSearch(q *storage.Query) bool {
 
 // findByAttributesQuery returns the query that finds the ids of up to
 // limit traces with a span holding every attribute of q (most recent such
-// span first; a span is its trace id and start time) in tracer_attributes,
-// and its arguments.
+// span first), and its arguments. tracer_search_attributes gives the
+// matching spans as (service, start time), a span holding every attribute
+// having a row of each key; tracer_search, ordered by (service,
+// start_time), turns them into trace ids (two spans of a service starting
+// in the same nanosecond both count: the search checks its candidates).
 func findByAttributesQuery(q storage.Query, limit int) (string, []any) {
-	var c conds
+	var in conds
 	keys := sortedKeys(q.Attributes)
 	var or []string
 	for _, k := range keys {
 		or = append(or, "(key = ? AND value_hash = ?)")
-		c.args = append(c.args, k, valueHash(q.Attributes[k]))
+		in.args = append(in.args, k, valueHash(q.Attributes[k]))
 	}
-	c.where = append(c.where, "("+strings.Join(or, " OR ")+")")
+	in.where = append(in.where, "("+strings.Join(or, " OR ")+")")
+	var out conds
 	if q.Service != "" {
-		c.add("service = ?", q.Service)
+		in.add("service = ?", q.Service)
+		out.add("service = ?", q.Service)
 	}
-	timeConds(&c, &q)
-	if len(keys) == 1 {
-		return "SELECT trace_id, max(start_time) AS t FROM " + tableAttrs + " WHERE " + c.sql() +
-			" GROUP BY trace_id ORDER BY t DESC, trace_id LIMIT ?", append(c.args, limit)
+	timeConds(&in, &q)
+	timeConds(&out, &q)
+	inner := "SELECT service, start_time FROM " + tableSearchAttr + " WHERE " + in.sql()
+	if len(keys) > 1 {
+		inner += " GROUP BY service, start_time HAVING uniqExact(key) = ?"
+		in.args = append(in.args, len(keys))
 	}
-	return "SELECT trace_id, max(s) AS t FROM (SELECT trace_id, start_time AS s FROM " +
-			tableAttrs + " WHERE " + c.sql() + " GROUP BY trace_id, s HAVING uniqExact(key) = ?)" +
-			" GROUP BY trace_id ORDER BY t DESC, trace_id LIMIT ?",
-		append(c.args, len(keys), limit)
+	out.add("(service, start_time) GLOBAL IN ("+inner+")", in.args...)
+	return "SELECT trace_id, max(start_time) AS t FROM " + tableSearch + " WHERE " + out.sql() +
+		" GROUP BY trace_id ORDER BY t DESC, trace_id LIMIT ?", append(out.args, limit)
 }
 
 // queryResourcesMatching counts the resources holding any of n attributes;

@@ -60,7 +60,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := applySchema(ctx, conn, cfg); err != nil {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := applySchema(ctx, conn, cfg, cfg.Logger); err != nil {
 		conn.Close()
 		return nil, err
 	}
@@ -68,9 +71,6 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		conn.Close()
 		return nil, err
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
 	}
 	s := &Store{
 		cfg:    cfg,

@@ -33,18 +33,17 @@ var (
 		"attr_keys", "attr_types", "attr_values",
 		"event_times", "event_names", "event_attr_keys", "event_attr_types", "event_attr_values",
 		"link_trace_ids", "link_span_ids", "link_trace_states", "link_attr_keys", "link_attr_types", "link_attr_values",
-		"dropped_attributes", "dropped_events", "dropped_links", "vc_nodes", "vc_counts", "written",
+		"dropped_attributes", "dropped_events", "dropped_links", "written",
 	}
-	indexInsertColumns = []string{
-		"day", "service", "name", "kind", "start_time", "duration", "trace_id", "span_id", "parent_span_id",
-		"status_code", "attr_keys", "attr_values", "resource_hash",
+	searchInsertColumns = []string{
+		"day", "service", "start_time", "name", "kind", "duration", "status_code", "trace_id", "span_id", "parent_span_id",
+		"attr_keys", "attr_values", "resource_hash",
 	}
-	operationInsertColumns = []string{"day", "service", "name", "kind"}
-	resourceInsertColumns  = []string{"day", "hash", "attr_keys", "attr_types", "attr_values"}
-	attrInsertColumns      = []string{"day", "key", "value_hash", "start_time", "service", "trace_id"}
-	timeInsertColumns      = []string{"day", "start_time", "trace_id", "span_id", "parent_span_id", "service", "status_code"}
-	attrValueInsertColumns = []string{"day", "hour", "resource", "service", "key", "value"}
-	redInsertColumns       = []string{"day", "minute", "service", "name", "kind", "calls", "errors",
+	operationInsertColumns  = []string{"day", "service", "name", "kind"}
+	resourceInsertColumns   = []string{"day", "hash", "attr_keys", "attr_types", "attr_values"}
+	searchAttrInsertColumns = []string{"day", "key", "value_hash", "service", "start_time"}
+	attrValueInsertColumns  = []string{"day", "hour", "resource", "service", "key", "value"}
+	redInsertColumns        = []string{"day", "minute", "service", "name", "kind", "calls", "errors",
 		"latencyMap.bucket", "latencyMap.count"}
 	redServiceInsertColumns = []string{"day", "minute", "service", "kind", "calls", "errors",
 		"latencyMap.bucket", "latencyMap.count"}
@@ -201,17 +200,14 @@ func (s *Store) sendBatch(ctx context.Context, spans []storage.Span, hashes []re
 	if err := s.send(ctx, tableSpans, spanInsertColumns, c.spanColumns(), c.rows, c); err != nil {
 		return err
 	}
-	if err := s.send(ctx, tableIndex, indexInsertColumns, c.indexColumns(), c.rows, c); err != nil {
+	if err := s.send(ctx, tableSearch, searchInsertColumns, c.searchColumns(), c.rows, c); err != nil {
 		return err
 	}
 	if err := s.send(ctx, tableOperations, operationInsertColumns, c.operationColumns(), len(c.opName), c); err != nil {
 		return err
 	}
-	if err := s.send(ctx, tableTimes, timeInsertColumns, c.timeColumns(), c.rows, c); err != nil {
-		return err
-	}
 	if len(c.atKey) > 0 {
-		if err := s.send(ctx, tableAttrs, attrInsertColumns, c.attrColumns(), len(c.atKey), c); err != nil {
+		if err := s.send(ctx, tableSearchAttr, searchAttrInsertColumns, c.searchAttrColumns(), len(c.atKey), c); err != nil {
 			return err
 		}
 	}
@@ -331,8 +327,11 @@ func decodeArrays(c *columns, bcols []column.Interface, table string, names []st
 // writeContext adds the settings writes need: synchronous inserts into
 // Distributed tables, so that the storage contract (visible on return)
 // holds on a cluster.
-func (s *Store) writeContext(ctx context.Context) context.Context {
-	if !s.cfg.Cluster.Distributed {
+func (s *Store) writeContext(ctx context.Context) context.Context { return writeSettings(ctx, s.cfg) }
+
+// writeSettings is writeContext for a Config.
+func writeSettings(ctx context.Context, c Config) context.Context {
+	if !c.Cluster.Distributed {
 		return ctx
 	}
 	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_distributed_sync": 1}))
@@ -485,12 +484,12 @@ type columns struct {
 	resDay                               []time.Time
 	resHash                              []string
 
-	// tracer_attributes
-	atDay          []time.Time
-	atKey          []string
-	atHash         []uint64
-	atStart        []int64
-	atSvc, atTrace []string
+	// tracer_search_attributes
+	atDay   []time.Time
+	atKey   []string
+	atHash  []uint64
+	atStart []int64
+	atSvc   []string
 	// tracer_attribute_values
 	avDay             []time.Time
 	avHour            []int64
@@ -521,18 +520,17 @@ type columns struct {
 	ewDay       []time.Time
 	ewMinute    []int64
 
-	made                      bool
-	res, attrs                attrArrays // res: tracer_resources rows
-	evTimes                   *array[int64]
-	evNames, lnState, vcNodes *array[string]
-	evAttrs, lnAttrs          attrArrays2
-	lnTrace, lnSpan           *array[[]byte]
-	vcCounts                  *array[uint64]
-	seen                      map[opKey]struct{}
-	seenRes                   map[resKey]struct{}
-	wire                      proto.Buffer
-	wireReader                bytes.Reader
-	reader                    *proto.Reader
+	made             bool
+	res, attrs       attrArrays // res: tracer_resources rows
+	evTimes          *array[int64]
+	evNames, lnState *array[string]
+	evAttrs, lnAttrs attrArrays2
+	lnTrace, lnSpan  *array[[]byte]
+	seen             map[opKey]struct{}
+	seenRes          map[resKey]struct{}
+	wire             proto.Buffer
+	wireReader       bytes.Reader
+	reader           *proto.Reader
 }
 
 type resKey struct {
@@ -580,7 +578,7 @@ func (c *columns) reset() {
 	c.dropA, c.dropE, c.dropL = c.dropA[:0], c.dropE[:0], c.dropL[:0]
 	c.opService, c.opName, c.opKind = c.opService[:0], c.opName[:0], c.opKind[:0]
 	c.spanRes, c.written, c.resDay, c.resHash = c.spanRes[:0], c.written[:0], c.resDay[:0], c.resHash[:0]
-	c.atDay, c.atKey, c.atHash, c.atStart, c.atSvc, c.atTrace = c.atDay[:0], c.atKey[:0], c.atHash[:0], c.atStart[:0], c.atSvc[:0], c.atTrace[:0]
+	c.atDay, c.atKey, c.atHash, c.atStart, c.atSvc = c.atDay[:0], c.atKey[:0], c.atHash[:0], c.atStart[:0], c.atSvc[:0]
 	c.rsDay, c.rsMinute, c.rsSvc, c.rsKind, c.rsCalls, c.rsErrors = c.rsDay[:0], c.rsMinute[:0], c.rsSvc[:0], c.rsKind[:0], c.rsCalls[:0], c.rsErrors[:0]
 	c.avDay, c.avHour, c.avRes, c.avSvc, c.avKey, c.avV = c.avDay[:0], c.avHour[:0], c.avRes[:0], c.avSvc[:0], c.avKey[:0], c.avV[:0]
 	c.redDay, c.redMinute, c.redSvc, c.redName, c.redKind = c.redDay[:0], c.redMinute[:0], c.redSvc[:0], c.redName[:0], c.redKind[:0]
@@ -594,11 +592,9 @@ func (c *columns) reset() {
 		c.evTimes = newArray[int64](new(proto.ColInt64))
 		c.evNames = newArray[string](new(strValues))
 		c.lnState = newArray[string](new(strValues))
-		c.vcNodes = newArray[string](new(strValues))
 		c.evAttrs, c.lnAttrs = newAttrArrays2(), newAttrArrays2()
 		c.lnTrace = newArray[[]byte](&proto.ColFixedStr{Size: len(storage.TraceID{})})
 		c.lnSpan = newArray[[]byte](&proto.ColFixedStr{Size: len(storage.SpanID{})})
-		c.vcCounts = newArray[uint64](new(proto.ColUInt64))
 		c.seen = make(map[opKey]struct{})
 		c.seenRes = make(map[resKey]struct{})
 		c.seenAV = make(map[avKey]struct{})
@@ -622,12 +618,10 @@ func (c *columns) reset() {
 	c.evTimes.reset()
 	c.evNames.reset()
 	c.lnState.reset()
-	c.vcNodes.reset()
 	c.evAttrs.reset()
 	c.lnAttrs.reset()
 	c.lnTrace.reset()
 	c.lnSpan.reset()
-	c.vcCounts.reset()
 	clear(c.seen)
 	clear(c.seenRes)
 }
@@ -709,15 +703,6 @@ func (c *columns) fill(spans []storage.Span, hashes []resourceHash, written uint
 		c.dropE = append(c.dropE, sp.DroppedEvents)
 		c.dropL = append(c.dropL, sp.DroppedLinks)
 
-		if clock, ok := sp.Clock(); ok {
-			for node, count := range clock.All() {
-				c.vcNodes.add(node)
-				c.vcCounts.add(count)
-			}
-		}
-		c.vcNodes.end()
-		c.vcCounts.end()
-
 		key := opKey{day: day.Unix(), service: sp.Service, name: sp.Name, kind: sp.Kind}
 		if _, ok := c.seen[key]; !ok {
 			c.seen[key] = struct{}{}
@@ -756,7 +741,6 @@ func (c *columns) addSearchRows(sp *storage.Span, day time.Time, traceID string,
 		c.atHash = append(c.atHash, valueHash(a.Value))
 		c.atStart = append(c.atStart, sp.StartTime)
 		c.atSvc = append(c.atSvc, sp.Service)
-		c.atTrace = append(c.atTrace, traceID)
 	}
 	if len(sp.Resource) > 0 {
 		if k := (resHourKey{hour, sp.Service, res}); !has(c.seenResHour, k) {
@@ -936,14 +920,14 @@ func (c *columns) spanColumns() []any {
 		c.attrs.keys, c.attrs.types, c.attrs.values,
 		c.evTimes, c.evNames, c.evAttrs.keys, c.evAttrs.types, c.evAttrs.values,
 		c.lnTrace, c.lnSpan, c.lnState, c.lnAttrs.keys, c.lnAttrs.types, c.lnAttrs.values,
-		c.dropA, c.dropE, c.dropL, c.vcNodes, c.vcCounts, c.written,
+		c.dropA, c.dropE, c.dropL, c.written,
 	}
 }
 
-func (c *columns) indexColumns() []any {
+func (c *columns) searchColumns() []any {
 	return []any{
-		c.day, c.service, c.name, c.kind, c.start, c.duration, c.traceID, c.spanID, c.parentID,
-		c.status, c.attrs.keys, c.attrs.values, c.spanRes,
+		c.day, c.service, c.start, c.name, c.kind, c.duration, c.status, c.traceID, c.spanID, c.parentID,
+		c.attrs.keys, c.attrs.values, c.spanRes,
 	}
 }
 
@@ -960,12 +944,8 @@ func (c *columns) operationColumns() []any {
 	return []any{c.dayOp, c.opService, c.opName, c.opKind}
 }
 
-func (c *columns) attrColumns() []any {
-	return []any{c.atDay, c.atKey, c.atHash, c.atStart, c.atSvc, c.atTrace}
-}
-
-func (c *columns) timeColumns() []any {
-	return []any{c.day, c.start, c.traceID, c.spanID, c.parentID, c.service, c.status}
+func (c *columns) searchAttrColumns() []any {
+	return []any{c.atDay, c.atKey, c.atHash, c.atSvc, c.atStart}
 }
 
 func (c *columns) redServiceColumns() []any {
