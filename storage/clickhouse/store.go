@@ -30,6 +30,8 @@ type Store struct {
 	// the database was created with it): searches by attributes alone
 	// over older spans use tracer_span_index.
 	attrsSince time.Time
+	// listed holds the listing rows already written (see listed).
+	listed *listed
 	// stop ends the dependencies job; done is closed when it has.
 	stop context.CancelFunc
 	done chan struct{}
@@ -77,6 +79,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		limits: cfg.Limits.WithDefaults(),
 		conn:   conn,
 		spare:  make(chan *columns, cfg.MaxConcurrentBatches),
+		listed: new(listed),
 		done:   make(chan struct{}),
 
 		attrsSince: attrsSince,

@@ -191,11 +191,13 @@ func (s *Store) sendBatch(ctx context.Context, spans []storage.Span, hashes []re
 	ctx = s.writeContext(ctx)
 	c := s.getColumns()
 	defer s.putColumns(c)
+	c.listed = s.listed
 	c.fill(spans, hashes, uint64(time.Now().UnixNano()))
 	if len(c.resHash) > 0 {
 		if err := s.send(ctx, tableResources, resourceInsertColumns, c.resourceColumns(), len(c.resHash), c); err != nil {
 			return err
 		}
+		s.listed.written(c, false, true, false)
 	}
 	if err := s.send(ctx, tableSpans, spanInsertColumns, c.spanColumns(), c.rows, c); err != nil {
 		return err
@@ -203,8 +205,11 @@ func (s *Store) sendBatch(ctx context.Context, spans []storage.Span, hashes []re
 	if err := s.send(ctx, tableSearch, searchInsertColumns, c.searchColumns(), c.rows, c); err != nil {
 		return err
 	}
-	if err := s.send(ctx, tableOperations, operationInsertColumns, c.operationColumns(), len(c.opName), c); err != nil {
-		return err
+	if len(c.opName) > 0 {
+		if err := s.send(ctx, tableOperations, operationInsertColumns, c.operationColumns(), len(c.opName), c); err != nil {
+			return err
+		}
+		s.listed.written(c, true, false, false)
 	}
 	if len(c.atKey) > 0 {
 		if err := s.send(ctx, tableSearchAttr, searchAttrInsertColumns, c.searchAttrColumns(), len(c.atKey), c); err != nil {
@@ -215,6 +220,7 @@ func (s *Store) sendBatch(ctx context.Context, spans []storage.Span, hashes []re
 		if err := s.send(ctx, tableAttrValues, attrValueInsertColumns, c.attrValueColumns(), len(c.avKey), c); err != nil {
 			return err
 		}
+		s.listed.written(c, false, false, true)
 	}
 	if err := s.send(ctx, tableRED, redInsertColumns, c.redColumns(), len(c.redMinute), c); err != nil {
 		return err
@@ -479,10 +485,16 @@ type columns struct {
 	opService, opName                    []string
 	opKind                               []int8
 	ids                                  []byte
-	spanRes                              []string // resource hash per span
-	written                              []uint64
-	resDay                               []time.Time
-	resHash                              []string
+	// listed skips the listing rows written before (nil: none); opKeys,
+	// resKeys and avKeys are the keys of the batch's listing rows.
+	listed  *listed
+	opKeys  []opKey
+	resKeys []resKey
+	avKeys  []avKey
+	spanRes []string // resource hash per span
+	written []uint64
+	resDay  []time.Time
+	resHash []string
 
 	// tracer_search_attributes
 	atDay   []time.Time
@@ -584,6 +596,7 @@ func (c *columns) reset() {
 	c.redDay, c.redMinute, c.redSvc, c.redName, c.redKind = c.redDay[:0], c.redMinute[:0], c.redSvc[:0], c.redName[:0], c.redKind[:0]
 	c.redCalls, c.redErrors = c.redCalls[:0], c.redErrors[:0]
 	c.ewDay, c.ewMinute = c.ewDay[:0], c.ewMinute[:0]
+	c.opKeys, c.resKeys, c.avKeys = c.opKeys[:0], c.resKeys[:0], c.avKeys[:0]
 	c.red.reset()
 	c.redSvc2.reset()
 	if !c.made {
@@ -656,9 +669,12 @@ func (c *columns) fill(spans []storage.Span, hashes []resourceHash, written uint
 		if h := hashes[i]; !h.isZero() {
 			if k := (resKey{day.Unix(), h}); !has(c.seenRes, k) {
 				c.seenRes[k] = struct{}{}
-				c.resDay = append(c.resDay, day)
-				c.resHash = append(c.resHash, id[32:])
-				c.res.add(sp.Resource)
+				if !c.listed.hasRes(k) {
+					c.resKeys = append(c.resKeys, k)
+					c.resDay = append(c.resDay, day)
+					c.resHash = append(c.resHash, id[32:])
+					c.res.add(sp.Resource)
+				}
 			}
 		}
 		c.traceState = append(c.traceState, sp.TraceState)
@@ -706,12 +722,15 @@ func (c *columns) fill(spans []storage.Span, hashes []resourceHash, written uint
 		key := opKey{day: day.Unix(), service: sp.Service, name: sp.Name, kind: sp.Kind}
 		if _, ok := c.seen[key]; !ok {
 			c.seen[key] = struct{}{}
-			c.dayOp = append(c.dayOp, day)
-			c.opService = append(c.opService, sp.Service)
-			c.opName = append(c.opName, sp.Name)
-			c.opKind = append(c.opKind, int8(sp.Kind))
+			if !c.listed.hasOp(key) {
+				c.opKeys = append(c.opKeys, key)
+				c.dayOp = append(c.dayOp, day)
+				c.opService = append(c.opService, sp.Service)
+				c.opName = append(c.opName, sp.Name)
+				c.opKind = append(c.opKind, int8(sp.Kind))
+			}
 		}
-		c.addSearchRows(sp, day, id[:16], hashes[i])
+		c.addSearchRows(sp, day, hashes[i])
 	}
 	c.finishAggregates()
 }
@@ -725,10 +744,10 @@ const maxListedValue = 256
 // than a day before its child is beyond what Dependencies promises.
 const maxParentMinutes = 24 * 60
 
-// addSearchRows adds span sp's rows of tracer_attributes,
-// tracer_attribute_values, tracer_red and tracer_edge_writes. traceID and
-// spanID are sp's ids as substrings of c.ids.
-func (c *columns) addSearchRows(sp *storage.Span, day time.Time, traceID string, res resourceHash) {
+// addSearchRows adds span sp's rows of tracer_search_attributes,
+// tracer_attribute_values, tracer_red and tracer_edge_writes; res is the
+// hash of its resource.
+func (c *columns) addSearchRows(sp *storage.Span, day time.Time, res resourceHash) {
 	hour := floorDiv(sp.StartTime, int64(time.Hour)) * 3600
 	for j := range sp.Attributes {
 		a := &sp.Attributes[j]
@@ -775,6 +794,10 @@ func (c *columns) addListed(day time.Time, hour int64, resource bool, service, k
 		return
 	}
 	c.seenAV[k] = struct{}{}
+	if c.listed.hasAV(k) {
+		return
+	}
+	c.avKeys = append(c.avKeys, k)
 	var r uint8
 	if resource {
 		r = 1
