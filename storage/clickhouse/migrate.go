@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -76,19 +77,9 @@ func migrateTo4(ctx context.Context, conn clickhouse.Conn, c Config, logger *slo
 		if !ok {
 			continue // copied and dropped, or never created (version 2 had no tracer_attributes)
 		}
-		var rows uint64
-		if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+"."+t.from).Scan(&rows); err != nil {
-			return fmt.Errorf("count %s: %w", t.from, err)
+		if err := copyTable(ctx, conn, c, t, logger); err != nil {
+			return err
 		}
-		logger.Info("clickhouse: migrating to schema version 4: copying", "from", t.from, "to", t.to, "rows", rows)
-		start := time.Now()
-		q := "INSERT INTO " + db + "." + t.to + " (" + strings.Join(t.columns, ", ") + ") SELECT " +
-			strings.Join(t.exprs, ", ") + " FROM " + db + "." + t.from
-		// Copies through Distributed tables are synchronous, as writes are.
-		if err := conn.Exec(writeSettings(ctx, c), q); err != nil {
-			return fmt.Errorf("copy %s into %s: %w", t.from, t.to, err)
-		}
-		logger.Info("clickhouse: migrating to schema version 4: copied", "from", t.from, "rows", rows, "took", time.Since(start).Round(time.Millisecond))
 	}
 	for _, t := range droppedTables {
 		names := []string{t}
@@ -128,4 +119,73 @@ func hasTable(ctx context.Context, conn clickhouse.Conn, db, table string) (bool
 		return false, fmt.Errorf("look up table %s: %w", table, err)
 	}
 	return n > 0, nil
+}
+
+// copySliceRows is about how many rows one INSERT ... SELECT of a copy
+// moves: a copy is cut into slices of a day partition by start time, so
+// that each statement ends well within Config.ReadTimeout (the server
+// sends nothing while it copies) and the log shows progress.
+const copySliceRows = 500_000
+
+// copyTable copies t.from into t.to, day by day and slice by slice.
+func copyTable(ctx context.Context, conn clickhouse.Conn, c Config, t copiedTable, logger *slog.Logger) error {
+	// The days and their rows, from the table (on a cluster, the
+	// Distributed one: every shard's days).
+	rows, err := conn.Query(ctx, "SELECT toString(day) AS d, count() FROM "+c.Database+"."+t.from+" GROUP BY d ORDER BY d")
+	if err != nil {
+		return fmt.Errorf("list days of %s: %w", t.from, err)
+	}
+	type day struct {
+		date string
+		rows uint64
+	}
+	var days []day
+	var total uint64
+	for rows.Next() {
+		var d day
+		if err := rows.Scan(&d.date, &d.rows); err != nil {
+			rows.Close()
+			return fmt.Errorf("list days of %s: %w", t.from, err)
+		}
+		days = append(days, d)
+		total += d.rows
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list days of %s: %w", t.from, err)
+	}
+	logger.Info("clickhouse: migrating to schema version 4: copying", "from", t.from, "to", t.to, "rows", total, "days", len(days))
+	start := time.Now()
+	q := "INSERT INTO " + c.Database + "." + t.to + " (" + strings.Join(t.columns, ", ") + ") SELECT " +
+		strings.Join(t.exprs, ", ") + " FROM " + c.Database + "." + t.from +
+		" WHERE day = toDate(?) AND start_time >= ? AND start_time <= ?"
+	// Copies through Distributed tables are synchronous, as writes are.
+	wctx := writeSettings(ctx, c)
+	var done uint64
+	for _, d := range days {
+		from, err := time.Parse(time.DateOnly, d.date)
+		if err != nil {
+			return fmt.Errorf("day %q of %s: %w", d.date, t.from, err)
+		}
+		n := int64(max(1, (d.rows+copySliceRows-1)/copySliceRows))
+		step := int64(24*time.Hour) / n
+		for i := range n {
+			// The first and last slices reach past the day: a start time
+			// outside Date's range sits in the first or last day.
+			lo, hi := from.UnixNano()+i*step, from.UnixNano()+(i+1)*step-1
+			if i == 0 {
+				lo = math.MinInt64
+			}
+			if i == n-1 {
+				hi = math.MaxInt64
+			}
+			if err := conn.Exec(wctx, q, d.date, lo, hi); err != nil {
+				return fmt.Errorf("copy %s into %s (day %s): %w", t.from, t.to, d.date, err)
+			}
+		}
+		done += d.rows
+		logger.Info("clickhouse: migrating to schema version 4: copied", "from", t.from, "day", d.date,
+			"rows", done, "of", total, "took", time.Since(start).Round(time.Millisecond))
+	}
+	return nil
 }
