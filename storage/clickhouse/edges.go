@@ -79,8 +79,7 @@ func rangeConds(ranges []nsRange) (string, []any) {
 
 // edgeJoinQuery returns the query that joins the children that started in
 // ranges to their parents that started in [plo, phi], both read from table
-// (tracer_span_times, or tracer_span_index for spans written before
-// version 3), and its arguments.
+// (tracer_search), and its arguments.
 // Rows: child minute, parent service, child service, parent minute, found
 // (0: no parent in [plo, phi]; tid and ppid then name the trace and the
 // missing parent, in hex), calls, errors. Only parents in traces that have

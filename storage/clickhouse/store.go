@@ -26,9 +26,10 @@ type Store struct {
 	// buffers (sync.Pool would drop them at every other garbage
 	// collection, which a large batch triggers several times).
 	spare chan *columns
-	// attrsSince is when tracer_attributes started to be written (zero:
+	// attrsSince is when tracer_attributes (now tracer_search_attributes)
+	// started to be written (zero:
 	// the database was created with it): searches by attributes alone
-	// over older spans use tracer_span_index.
+	// over older spans use tracer_search's arrays.
 	attrsSince time.Time
 	// listed holds the listing rows already written (see listed).
 	listed *listed

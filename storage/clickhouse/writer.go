@@ -887,7 +887,7 @@ func (a *redAcc) finish(buckets *array[uint16], counts *array[uint64]) {
 	}
 }
 
-// indexed reports whether tracer_attributes holds attribute key: not the
+// indexed reports whether tracer_search_attributes holds attribute key: not the
 // vector clock's per-span values (see clickhouse.sql).
 func indexed(key string) bool {
 	switch key {
@@ -906,7 +906,7 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// valueHash is the FNV-1a hash of an attribute value, tracer_attributes'
+// valueHash is the FNV-1a hash of an attribute value, tracer_search_attributes'
 // value_hash.
 func valueHash(v string) uint64 {
 	h := uint64(fnvOffset)
