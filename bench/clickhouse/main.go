@@ -306,7 +306,7 @@ func load(ctx context.Context, s *clickhouse.Store, conn ch.Conn, o options, beg
 
 // profiledEvents are the system.events counters load reports per span.
 var profiledEvents = []string{"InsertQuery", "InsertedRows", "InsertedBytes", "MergedRows", "MergedUncompressedBytes",
-	"MergesTimeMilliseconds", "FileOpen", "WriteBufferFromFileDescriptorWriteBytes"}
+	"MergesTimeMilliseconds", "FileOpen", "WriteBufferFromFileDescriptorWriteBytes", "MergeTreeDataWriterBlocks", "MergeTreeDataWriterBlocksAlreadySorted"}
 
 // serverEvents reads the server's event counters.
 func serverEvents(ctx context.Context, conn ch.Conn) (map[string]uint64, error) {
