@@ -1,4 +1,4 @@
--- Tracer's ClickHouse schema, schema_version: 3
+-- Tracer's ClickHouse schema, schema_version: 4
 --
 -- This file is the single source of truth. The binary embeds it (package
 -- tracer, ClickHouseSchema) and storage/clickhouse applies it at start. Every
@@ -33,12 +33,17 @@
 --   were written, which a retry then duplicates.
 -- * tracer_spans holds whole spans, ordered by (trace_id, span_id) with small
 --   granules: get-by-id reads one short range, in one step, with no lookup
---   table. Events, links and clock entries sit in parallel arrays next to
---   the span, so a trace is one range read.
--- * tracer_span_index holds only what search filters on, ordered by
---   (service, name, start_time): a search by service and operation reads one
---   range per day partition, and an attribute filter reads only the key and
---   value arrays (arrayExists over them).
+--   table. Events and links sit in parallel arrays next to the span, so a
+--   trace is one range read. The vector clock is read back from the span's
+--   attributes (vclock), so it is not stored a second time.
+-- * tracer_search holds what search and the dependency joins read of each
+--   span, ordered by (service, start_time): a search by service (and
+--   operation, kind, duration...) reads the service's rows of its time
+--   window, newest first (see storage/clickhouse, searchWindows), an
+--   attribute filter reads only the key and value arrays (arrayExists over
+--   them), and the joins read a time range as one short range per service.
+--   (Version 3 had two tables for this, one ordered by service and name,
+--   one by time, and the random 32 bytes of ids of each span twice.)
 -- * tracer_operations holds distinct (day, service, name, kind): a few rows
 --   per batch, so services and operations are answered from a tiny table.
 -- * Dependencies: a parent and its child arrive from different processes in
@@ -62,11 +67,8 @@
 --   live join gives. Two jobs (two collectors)
 --   computing one minute write the same rows: the tables are
 --   ReplacingMergeTree(computed) and readers keep the newest computation.
---   The joins read tracer_span_times: what they need of each span, ordered
---   by start time, so that a minute of children and the parents around
---   it are short ranges (tracer_span_index, ordered by service and name
---   first, reads at least a granule per operation and part for any time
---   range: at 10M spans a live minute took ~0.5 s there).
+--   The joins read tracer_search: a minute of children and the parents
+--   around it are one short range per service.
 --   tracer_edges keeps the parent's start minute (pminute) when the parent
 --   started after its child's minute or more than a day before it (else
 --   the child's minute: every window counting the child counts it), so
@@ -82,17 +84,19 @@
 --   written twice counts twice in RED series (spans, searches and
 --   dependencies never do). Materialized views would not help: they too
 --   see every insert.
--- * Search by attribute: tracer_attributes holds one row per span
---   attribute, ordered by (key, value hash, start time), with the span's
---   service and trace id, so a search by attributes (and a service) reads
---   one short range per attribute instead of every index row's arrays.
+-- * Search by attribute: tracer_search_attributes holds one row per span
+--   attribute, ordered by (key, value hash, service, start time): a search
+--   by attributes (and a service) reads one short range per attribute,
+--   which gives the matching spans as (service, start time); tracer_search,
+--   ordered by those, gives their trace ids. No trace id here (it was 16
+--   random bytes per attribute, most of this table's size): rows of
+--   several attributes of one span are matched by service and start time.
 --   The value is a 64-bit FNV-1a hash of its canonical string (long values
---   stay out of the sort key). No span id: rows of several attributes of
---   one span are matched by trace id and start time. Every search
---   re-checks its candidates against the spans, so a hash collision or
---   two spans starting in the same nanosecond find nothing wrong. The
---   vector clock's per-span attributes (ticks and dependencies, a value per
---   span) are not indexed: searches on them read tracer_span_index.
+--   stay out of the sort key). Every search re-checks its candidates
+--   against the spans, so a hash collision or two spans of a service
+--   starting in the same nanosecond find nothing wrong. The vector clock's
+--   per-span attributes (ticks and dependencies, a value per span) are not
+--   indexed: searches on them read tracer_search's arrays.
 -- * tracer_attribute_values lists the distinct (span or resource,
 --   service, key, value) per hour, for autocompletion; values longer than
 --   256 bytes are not listed.
@@ -101,9 +105,15 @@
 -- * Upgrading a version 2 database creates the new tables; RED series,
 --   attribute listings and attribute-alone searches cover the spans
 --   written after the upgrade (attribute searches with a service, or
---   matching a resource attribute, use tracer_span_index as before), and
+--   matching a resource attribute, use tracer_search's arrays), and
 --   dependencies over older data are computed live (exact, as slow as
 --   before) until those minutes are written again.
+-- * Upgrading a version 3 (or older) database to version 4 copies, on the
+--   server, tracer_span_index into tracer_search and tracer_attributes
+--   into tracer_search_attributes (without the trace id), then drops them,
+--   tracer_span_times (a subset of tracer_span_index) and tracer_spans'
+--   vc_nodes/vc_counts columns (storage/clickhouse, migrate.go). Every
+--   stored span reads, searches and joins as before.
 -- * tracer_resources holds each distinct resource (its attributes) once
 --   per day, keyed by a hash of its content; spans and index rows carry only
 --   resource_hash (zero for an empty resource). The spans of one resource
@@ -113,7 +123,7 @@
 -- * A span written again with the same ids replaces the older version:
 --   tracer_spans is ReplacingMergeTree(written), written being the
 --   writer's clock, and reads keep the row with the largest written (ORDER
---   BY written DESC LIMIT 1 BY), merged or not. tracer_span_index is keyed
+--   BY written DESC LIMIT 1 BY), merged or not. tracer_search is keyed
 --   by what search filters on, so an older version's row stays there:
 --   searches re-check the spans they found against the current versions.
 -- * Idempotency: the span tables are ReplacingMergeTree keyed by their ORDER
@@ -170,8 +180,6 @@ CREATE TABLE IF NOT EXISTS tracer_spans
     dropped_attributes UInt32,
     dropped_events UInt32,
     dropped_links UInt32,
-    vc_nodes Array(String),
-    vc_counts Array(UInt64),
     written UInt64
 )
 ENGINE = ReplacingMergeTree(written)
@@ -180,25 +188,25 @@ ORDER BY (trace_id, span_id)
 SETTINGS index_granularity = 1024;
 
 -- tracer:shard cityHash64(trace_id)
-CREATE TABLE IF NOT EXISTS tracer_span_index
+CREATE TABLE IF NOT EXISTS tracer_search
 (
     day Date,
     service String,
+    start_time Int64,
     name String,
     kind Int8,
-    start_time Int64,
     duration Int64,
+    status_code Int8,
     trace_id FixedString(16),
     span_id FixedString(8),
     parent_span_id FixedString(8),
-    status_code Int8,
     attr_keys Array(String),
     attr_values Array(String),
     resource_hash FixedString(16)
 )
 ENGINE = ReplacingMergeTree()
 PARTITION BY day
-ORDER BY (service, name, start_time, trace_id, span_id)
+ORDER BY (service, start_time, trace_id, span_id)
 SETTINGS index_granularity = 8192;
 
 -- tracer:shard cityHash64(service, name)
@@ -228,35 +236,18 @@ PARTITION BY day
 ORDER BY hash
 SETTINGS index_granularity = 256;
 
--- tracer:shard cityHash64(trace_id)
-CREATE TABLE IF NOT EXISTS tracer_attributes
+-- tracer:shard cityHash64(key, value_hash)
+CREATE TABLE IF NOT EXISTS tracer_search_attributes
 (
     day Date,
     key String,
     value_hash UInt64,
-    start_time Int64,
     service String,
-    trace_id FixedString(16)
+    start_time Int64
 )
 ENGINE = ReplacingMergeTree()
 PARTITION BY day
-ORDER BY (key, value_hash, start_time, trace_id)
-SETTINGS index_granularity = 8192;
-
--- tracer:shard cityHash64(trace_id)
-CREATE TABLE IF NOT EXISTS tracer_span_times
-(
-    day Date,
-    start_time Int64,
-    trace_id FixedString(16),
-    span_id FixedString(8),
-    parent_span_id FixedString(8),
-    service String,
-    status_code Int8
-)
-ENGINE = ReplacingMergeTree()
-PARTITION BY day
-ORDER BY (start_time, trace_id, span_id)
+ORDER BY (key, value_hash, service, start_time)
 SETTINGS index_granularity = 8192;
 
 -- tracer:shard cityHash64(key, value)

@@ -125,7 +125,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	end := time.Now().Add(-time.Minute)
 	begin := end.Add(-time.Duration(o.hours) * time.Hour)
 	if !o.skipWrite {
-		if sample, err = load(ctx, s, o, begin, end, serverPID, out); err != nil {
+		if sample, err = load(ctx, s, conn, o, begin, end, serverPID, out); err != nil {
 			return fmt.Errorf("load: %w", err)
 		}
 		if err := precompute(ctx, s, end, true, out); err != nil {
@@ -226,7 +226,7 @@ type sampleSet struct {
 
 // load generates the data set and writes it through the Store, a batch at
 // a time, generating the next batch while the previous one is written.
-func load(ctx context.Context, s *clickhouse.Store, o options, begin, end time.Time, serverPID int, out io.Writer) (sampleSet, error) {
+func load(ctx context.Context, s *clickhouse.Store, conn ch.Conn, o options, begin, end time.Time, serverPID int, out io.Writer) (sampleSet, error) {
 	g := storagetest.NewGenerator(1)
 	sample := sampleSet{services: g.Services(), ops: g.Operations()}
 	traces := o.spans / o.perTrace
@@ -256,6 +256,10 @@ func load(ctx context.Context, s *clickhouse.Store, o options, begin, end time.T
 		}
 	}()
 	start := time.Now()
+	ev0, err := serverEvents(ctx, conn)
+	if err != nil {
+		return sample, err
+	}
 	cpu0, srv0 := cputime.Now(), procCPU(serverPID)
 	written, lastReport := 0, time.Now()
 	var werr error
@@ -286,7 +290,41 @@ func load(ctx context.Context, s *clickhouse.Store, o options, begin, end time.T
 		fmt.Fprintf(out, ", clickhouse-server %.2f s (merges during the load included)", srv.Seconds()*1e6/float64(max(written, 1)))
 	}
 	fmt.Fprintln(out)
+	ev1, err := serverEvents(ctx, conn)
+	if err != nil {
+		return sample, err
+	}
+	// What the server did for it (system.events during the load): where
+	// its CPU goes.
+	fmt.Fprintf(out, "  server work per span:")
+	for _, e := range profiledEvents {
+		fmt.Fprintf(out, " %s %.4g", e, float64(ev1[e]-ev0[e])/float64(max(written, 1)))
+	}
+	fmt.Fprintln(out)
 	return sample, nil
+}
+
+// profiledEvents are the system.events counters load reports per span.
+var profiledEvents = []string{"InsertQuery", "InsertedRows", "InsertedBytes", "MergedRows", "MergedUncompressedBytes",
+	"MergesTimeMilliseconds", "FileOpen", "WriteBufferFromFileDescriptorWriteBytes", "MergeTreeDataWriterBlocks", "MergeTreeDataWriterBlocksAlreadySorted"}
+
+// serverEvents reads the server's event counters.
+func serverEvents(ctx context.Context, conn ch.Conn) (map[string]uint64, error) {
+	rows, err := conn.Query(ctx, "SELECT event, value FROM system.events")
+	if err != nil {
+		return nil, fmt.Errorf("system.events: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]uint64)
+	for rows.Next() {
+		var name string
+		var v uint64
+		if err := rows.Scan(&name, &v); err != nil {
+			return nil, err
+		}
+		out[name] = v
+	}
+	return out, rows.Err()
 }
 
 // procCPU returns the CPU time (user + system) process pid has used, from
@@ -337,7 +375,7 @@ func precompute(ctx context.Context, s *clickhouse.Store, end time.Time, timeLiv
 
 func sampleExisting(ctx context.Context, conn ch.Conn) (sampleSet, error) {
 	var sample sampleSet
-	rows, err := conn.Query(ctx, "SELECT DISTINCT trace_id FROM tracer_span_index WHERE cityHash64(trace_id) % 1000 = 0 LIMIT 2000")
+	rows, err := conn.Query(ctx, "SELECT DISTINCT trace_id FROM tracer_search WHERE cityHash64(trace_id) % 1000 = 0 LIMIT 2000")
 	if err != nil {
 		return sample, err
 	}
@@ -361,7 +399,7 @@ func sampleExisting(ctx context.Context, conn ch.Conn) (sampleSet, error) {
 }
 
 func diskUsage(ctx context.Context, conn ch.Conn, db string, out io.Writer) error {
-	rows, err := conn.Query(ctx, "SELECT table, sum(rows), sum(bytes_on_disk), sum(data_uncompressed_bytes) FROM system.parts"+
+	rows, err := conn.Query(ctx, "SELECT table, toUInt64(count()), sum(rows), sum(bytes_on_disk), sum(data_uncompressed_bytes) FROM system.parts"+
 		" WHERE database = ? AND active AND table LIKE 'tracer_%' GROUP BY table ORDER BY table", db)
 	if err != nil {
 		return err
@@ -370,11 +408,11 @@ func diskUsage(ctx context.Context, conn ch.Conn, db string, out io.Writer) erro
 	var spans, total uint64
 	for rows.Next() {
 		var table string
-		var n, disk, raw uint64
-		if err := rows.Scan(&table, &n, &disk, &raw); err != nil {
+		var parts, n, disk, raw uint64
+		if err := rows.Scan(&table, &parts, &n, &disk, &raw); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "  %-24s %12d rows %10.1f MB on disk (%.1f MB uncompressed)\n", table, n, float64(disk)/1e6, float64(raw)/1e6)
+		fmt.Fprintf(out, "  %-24s %12d rows %10.1f MB on disk (%.1f MB uncompressed, %d parts)\n", table, n, float64(disk)/1e6, float64(raw)/1e6, parts)
 		if table == "tracer_spans" {
 			spans = n
 		}
@@ -383,10 +421,28 @@ func diskUsage(ctx context.Context, conn ch.Conn, db string, out io.Writer) erro
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	if spans > 0 {
-		fmt.Fprintf(out, "bytes on disk per span: %.1f (all tables; %d span rows)\n", float64(total)/float64(spans), spans)
+	if spans == 0 {
+		return nil
 	}
-	return nil
+	fmt.Fprintf(out, "bytes on disk per span: %.1f (all tables; %d span rows)\n", float64(total)/float64(spans), spans)
+	// Where the bytes are: the largest columns, compressed, per span.
+	crows, err := conn.Query(ctx, "SELECT table, name, data_compressed_bytes, data_uncompressed_bytes FROM system.columns"+
+		" WHERE database = ? AND table LIKE 'tracer_%' ORDER BY data_compressed_bytes DESC LIMIT 16", db)
+	if err != nil {
+		return err
+	}
+	defer crows.Close()
+	fmt.Fprintf(out, "  largest columns (bytes per span compressed / uncompressed):")
+	for crows.Next() {
+		var table, name string
+		var c, u uint64
+		if err := crows.Scan(&table, &name, &c, &u); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, " %s.%s %.1f/%.1f", strings.TrimPrefix(table, "tracer_"), name, float64(c)/float64(spans), float64(u)/float64(spans))
+	}
+	fmt.Fprintln(out)
+	return crows.Err()
 }
 
 type probe struct {

@@ -100,7 +100,7 @@ func TestCHDBSchemaAndQueries(t *testing.T) {
 		{"day": day, "trace_id": rawTrace, "span_id": childID, "parent_span_id": parentID, "name": "GET /x", "kind": 2,
 			"service": "backend", "start_time": ns + 1e6, "end_time": ns + 3e6, "status_code": 2,
 			"attr_keys": []string{"user.id", "http.method"}, "attr_types": []int{2, 0}, "attr_values": []string{"7", "GET"},
-			"resource_hash": resB, "vc_nodes": []string{"b-1"}, "vc_counts": []int{3}, "written": 1},
+			"resource_hash": resB, "written": 1},
 	}
 	resourceRows := []string{
 		jsonRow(t, map[string]any{"day": day, "hash": resA, "attr_keys": []string{"service.name"}, "attr_types": []int{0},
@@ -112,7 +112,7 @@ func TestCHDBSchemaAndQueries(t *testing.T) {
 		stmts = append(stmts, chdb.Statement{Name: "insert resources",
 			SQL: ins["tracer_resources"] + " FORMAT JSONEachRow\n" + strings.Join(resourceRows, "\n")})
 	}
-	for i, table := range []string{"tracer_spans", "tracer_span_index", "tracer_span_times", "tracer_operations"} {
+	for i, table := range []string{"tracer_spans", "tracer_search", "tracer_operations"} {
 		var rows []string
 		for _, r := range spanRows {
 			row := map[string]any{}
@@ -121,7 +121,7 @@ func TestCHDBSchemaAndQueries(t *testing.T) {
 					row[k] = v
 				}
 			}
-			if table == "tracer_span_index" {
+			if table == "tracer_search" {
 				row["duration"] = r["end_time"].(int64) - r["start_time"].(int64)
 			}
 			rows = append(rows, jsonRow(t, row))
@@ -135,9 +135,9 @@ func TestCHDBSchemaAndQueries(t *testing.T) {
 	// The tables the writer and the dependencies job fill beside the spans.
 	computed := time.Now().Add(time.Hour).UTC().Format(time.DateTime)
 	extra := map[string][]map[string]any{
-		"tracer_attributes": {
-			{"day": day, "key": "user.id", "value_hash": clickhouse.ValueHash("7"), "start_time": ns + 1e6, "service": "backend", "trace_id": rawTrace},
-			{"day": day, "key": "http.method", "value_hash": clickhouse.ValueHash("GET"), "start_time": ns + 1e6, "service": "backend", "trace_id": rawTrace},
+		"tracer_search_attributes": {
+			{"day": day, "key": "user.id", "value_hash": clickhouse.ValueHash("7"), "start_time": ns + 1e6, "service": "backend"},
+			{"day": day, "key": "http.method", "value_hash": clickhouse.ValueHash("GET"), "start_time": ns + 1e6, "service": "backend"},
 		},
 		"tracer_attribute_values": {
 			{"day": day, "hour": hour, "resource": 0, "service": "backend", "key": "user.id", "value": "7"},

@@ -51,7 +51,8 @@ func TestColumnsReuse(t *testing.T) {
 		got, want []any
 	}{
 		{"spans", reused.spanColumns(), fresh.spanColumns()},
-		{"index", reused.indexColumns(), fresh.indexColumns()},
+		{"search", reused.searchColumns(), fresh.searchColumns()},
+		{"search attributes", reused.searchAttrColumns(), fresh.searchAttrColumns()},
 		{"operations", reused.operationColumns(), fresh.operationColumns()},
 		{"resources", reused.resourceColumns(), fresh.resourceColumns()},
 	} {

@@ -41,7 +41,7 @@
 // Searches go back in time windows (the last hour, the last day, the rest)
 // and stop once they have enough traces, so typical searches read recent
 // partitions only; a search by attributes (and a service) reads the
-// attribute index (tracer_attributes), every other one tracer_span_index,
+// attribute index (tracer_search_attributes), every other one tracer_search,
 // and every trace found is checked against the newest version of its
 // spans in SQL. FindTraceIDs and FindTraceSummaries share that search;
 // summaries are aggregated by the server, and StreamTrace hands a trace

@@ -23,7 +23,7 @@ func TestWriteSchemaErrorIsRetryable(t *testing.T) {
 		alter, fix string
 	}{
 		{"column missing", "ALTER TABLE tracer_spans DROP COLUMN flags", "ALTER TABLE tracer_spans ADD COLUMN flags UInt32"},
-		{"column of another type", "ALTER TABLE tracer_span_index MODIFY COLUMN kind String", "ALTER TABLE tracer_span_index MODIFY COLUMN kind Int8"},
+		{"column of another type", "ALTER TABLE tracer_search MODIFY COLUMN kind String", "ALTER TABLE tracer_search MODIFY COLUMN kind Int8"},
 		{"extra column", "ALTER TABLE tracer_spans ADD COLUMN extra String", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

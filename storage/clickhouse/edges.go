@@ -79,8 +79,7 @@ func rangeConds(ranges []nsRange) (string, []any) {
 
 // edgeJoinQuery returns the query that joins the children that started in
 // ranges to their parents that started in [plo, phi], both read from table
-// (tracer_span_times, or tracer_span_index for spans written before
-// version 3), and its arguments.
+// (tracer_search), and its arguments.
 // Rows: child minute, parent service, child service, parent minute, found
 // (0: no parent in [plo, phi]; tid and ppid then name the trace and the
 // missing parent, in hex), calls, errors. Only parents in traces that have
@@ -219,14 +218,9 @@ func (s *Store) joinEdges(ctx context.Context, ranges []nsRange, plo, phi int64,
 		// clickhouse-go).
 		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_rows_in_join": maxJoin}))
 	}
-	// tracer_span_times, ordered by time, holds what the join needs of the
-	// spans written since version 3; older ones are in tracer_span_index
-	// only, whose order makes a time range read a granule per operation.
-	table := tableTimes
-	if !s.attrsSince.IsZero() && ranges[0].lo-int64(parentNear) < s.attrsSince.Add(time.Hour).UnixNano() {
-		table = tableIndex
-	}
-	query, args := edgeJoinQuery(table, ranges, plo, phi)
+	// tracer_search, ordered by service then time, holds what the join
+	// needs of every span: a time range is one short range per service.
+	query, args := edgeJoinQuery(tableSearch, ranges, plo, phi)
 	rows, err := s.conn.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err

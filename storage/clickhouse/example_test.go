@@ -39,10 +39,10 @@ func ExampleSchemaStatements() {
 	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_spans_local', '{replica}', written)
 	// CREATE TABLE IF NOT EXISTS tracer.tracer_spans ON CLUSTER traces AS tracer.tracer_spans_local
 	//   ENGINE = Distributed(traces, tracer, tracer_spans_local, cityHash64(trace_id))
-	// CREATE TABLE IF NOT EXISTS tracer.tracer_span_index_local ON CLUSTER traces
-	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_span_index_local', '{replica}')
-	// CREATE TABLE IF NOT EXISTS tracer.tracer_span_index ON CLUSTER traces AS tracer.tracer_span_index_local
-	//   ENGINE = Distributed(traces, tracer, tracer_span_index_local, cityHash64(trace_id))
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_search_local ON CLUSTER traces
+	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_search_local', '{replica}')
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_search ON CLUSTER traces AS tracer.tracer_search_local
+	//   ENGINE = Distributed(traces, tracer, tracer_search_local, cityHash64(trace_id))
 	// CREATE TABLE IF NOT EXISTS tracer.tracer_operations_local ON CLUSTER traces
 	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_operations_local', '{replica}')
 	// CREATE TABLE IF NOT EXISTS tracer.tracer_operations ON CLUSTER traces AS tracer.tracer_operations_local
@@ -51,14 +51,10 @@ func ExampleSchemaStatements() {
 	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_resources_local', '{replica}')
 	// CREATE TABLE IF NOT EXISTS tracer.tracer_resources ON CLUSTER traces AS tracer.tracer_resources_local
 	//   ENGINE = Distributed(traces, tracer, tracer_resources_local, cityHash64(hash))
-	// CREATE TABLE IF NOT EXISTS tracer.tracer_attributes_local ON CLUSTER traces
-	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_attributes_local', '{replica}')
-	// CREATE TABLE IF NOT EXISTS tracer.tracer_attributes ON CLUSTER traces AS tracer.tracer_attributes_local
-	//   ENGINE = Distributed(traces, tracer, tracer_attributes_local, cityHash64(trace_id))
-	// CREATE TABLE IF NOT EXISTS tracer.tracer_span_times_local ON CLUSTER traces
-	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_span_times_local', '{replica}')
-	// CREATE TABLE IF NOT EXISTS tracer.tracer_span_times ON CLUSTER traces AS tracer.tracer_span_times_local
-	//   ENGINE = Distributed(traces, tracer, tracer_span_times_local, cityHash64(trace_id))
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_search_attributes_local ON CLUSTER traces
+	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_search_attributes_local', '{replica}')
+	// CREATE TABLE IF NOT EXISTS tracer.tracer_search_attributes ON CLUSTER traces AS tracer.tracer_search_attributes_local
+	//   ENGINE = Distributed(traces, tracer, tracer_search_attributes_local, cityHash64(key, value_hash))
 	// CREATE TABLE IF NOT EXISTS tracer.tracer_attribute_values_local ON CLUSTER traces
 	//   ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/tracer/tracer_attribute_values_local', '{replica}')
 	// CREATE TABLE IF NOT EXISTS tracer.tracer_attribute_values ON CLUSTER traces AS tracer.tracer_attribute_values_local

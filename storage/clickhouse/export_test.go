@@ -63,12 +63,10 @@ func Queries(s Sample) []NamedQuery {
 		{Name: "stream", SQL: streamQuery, Args: []any{id, s.MaxTraceSpans + 1}},
 	}
 	lo, hi := s.Start.Add(-time.Hour).UnixNano(), s.Start.Add(time.Hour).UnixNano()
-	q, args := edgeJoinQuery(tableTimes, []nsRange{{lo, hi}}, lo-int64(parentLead), hi)
+	q, args := edgeJoinQuery(tableSearch, []nsRange{{lo, hi}}, lo-int64(parentLead), hi)
 	out = append(out, NamedQuery{Name: "edge join (one range)", SQL: q, Args: args})
-	q, args = edgeJoinQuery(tableTimes, []nsRange{{lo, s.Start.UnixNano()}, {s.Start.UnixNano() + 1, hi}}, math.MinInt64, math.MaxInt64)
+	q, args = edgeJoinQuery(tableSearch, []nsRange{{lo, s.Start.UnixNano()}, {s.Start.UnixNano() + 1, hi}}, math.MinInt64, math.MaxInt64)
 	out = append(out, NamedQuery{Name: "edge join (two ranges)", SQL: q, Args: args})
-	q, args = edgeJoinQuery(tableIndex, []nsRange{{lo, hi}}, lo-int64(parentLead), hi)
-	out = append(out, NamedQuery{Name: "edge join (index)", SQL: q, Args: args})
 	minute := floorDiv(s.Start.UnixNano(), nsPerMinute) * 60
 	out = append(out,
 		NamedQuery{Name: "minutes computed", SQL: queryMinutesComputed, Args: minuteArgs(minute-3600, minute+3600)},
@@ -160,11 +158,10 @@ func Queries(s Sample) []NamedQuery {
 func InsertStatements() map[string]string {
 	return map[string]string{
 		tableSpans:      insertSQL(tableSpans, spanInsertColumns),
-		tableIndex:      insertSQL(tableIndex, indexInsertColumns),
+		tableSearch:     insertSQL(tableSearch, searchInsertColumns),
 		tableOperations: insertSQL(tableOperations, operationInsertColumns),
 		tableResources:  insertSQL(tableResources, resourceInsertColumns),
-		tableAttrs:      insertSQL(tableAttrs, attrInsertColumns),
-		tableTimes:      insertSQL(tableTimes, timeInsertColumns),
+		tableSearchAttr: insertSQL(tableSearchAttr, searchAttrInsertColumns),
 		tableAttrValues: insertSQL(tableAttrValues, attrValueInsertColumns),
 		tableRED:        insertSQL(tableRED, redInsertColumns),
 		tableREDSvc:     insertSQL(tableREDSvc, redServiceInsertColumns),
@@ -174,7 +171,7 @@ func InsertStatements() map[string]string {
 	}
 }
 
-// ValueHash is tracer_attributes' hash of an attribute value.
+// ValueHash is tracer_search_attributes' hash of an attribute value.
 func ValueHash(v string) uint64 { return valueHash(v) }
 
 // LatencyBucketOf is storage.LatencyBucket, as tracer_red stores it.

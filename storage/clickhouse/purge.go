@@ -51,6 +51,8 @@ func (s *Store) Purge(ctx context.Context, before time.Time) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("purge: list partitions: %w", err)
 	}
+	// A day dropped and written again lists its rows again.
+	defer s.listed.forget()
 	for _, p := range parts {
 		q, err := dropPartitionQuery(s.cfg.Database, p.table, s.cfg.Cluster, p.id)
 		if err != nil {

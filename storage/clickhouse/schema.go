@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,7 +17,7 @@ import (
 
 // SchemaVersion is the version of clickhouse.sql this package applies; New
 // records it in tracer_schema_version.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // addedColumn is a column a schema version added to a table that an older
 // version created.
@@ -37,23 +38,25 @@ var migrations = map[int][]addedColumn{
 	2: {
 		{tableSpans, "resource_hash", "FixedString(16)"},
 		{tableSpans, "written", "UInt64"},
-		{tableIndex, "resource_hash", "FixedString(16)"},
+		{oldTableIndex, "resource_hash", "FixedString(16)"},
 	},
 	// Version 3 only adds tables (attributes, attribute values, RED,
 	// dependency edges); see clickhouse.sql for what they cover of data
 	// written before the upgrade.
 	3: nil,
+	// Version 4 replaces tables (see copiedTables and dropped): no column
+	// is added.
+	4: nil,
 }
 
 // Table names, as in clickhouse.sql.
 const (
 	tableVersion    = "tracer_schema_version"
 	tableSpans      = "tracer_spans"
-	tableIndex      = "tracer_span_index"
+	tableSearch     = "tracer_search"
 	tableOperations = "tracer_operations"
 	tableResources  = "tracer_resources"
-	tableAttrs      = "tracer_attributes"
-	tableTimes      = "tracer_span_times"
+	tableSearchAttr = "tracer_search_attributes"
 	tableAttrValues = "tracer_attribute_values"
 	tableRED        = "tracer_red"
 	tableREDSvc     = "tracer_red_services"
@@ -63,8 +66,8 @@ const (
 )
 
 // dataTables are the tables retention drops partitions from.
-var dataTables = []string{tableSpans, tableIndex, tableOperations, tableResources,
-	tableAttrs, tableTimes, tableAttrValues, tableRED, tableREDSvc, tableEdgeWrites, tableEdges, tableEdgeMins}
+var dataTables = []string{tableSpans, tableSearch, tableOperations, tableResources,
+	tableSearchAttr, tableAttrValues, tableRED, tableREDSvc, tableEdgeWrites, tableEdges, tableEdgeMins}
 
 type schemaStatement struct {
 	table string // the table a CREATE TABLE statement creates
@@ -186,7 +189,7 @@ func localName(table string) string { return table + "_local" }
 
 // applySchema creates the tables when missing and records or migrates the
 // schema version. conn is connected to c.Database, which exists.
-func applySchema(ctx context.Context, conn clickhouse.Conn, c Config) error {
+func applySchema(ctx context.Context, conn clickhouse.Conn, c Config, logger *slog.Logger) error {
 	fileVersion, err := fileSchemaVersion(tracer.ClickHouseSchema)
 	if err != nil {
 		return err
@@ -219,6 +222,11 @@ func applySchema(ctx context.Context, conn clickhouse.Conn, c Config) error {
 				return fmt.Errorf("migrate to version %d: %w", v, err)
 			}
 		}
+		if v == 4 {
+			if err := migrateTo4(ctx, conn, c, logger); err != nil {
+				return fmt.Errorf("migrate to version 4: %w", err)
+			}
+		}
 	}
 	return recordVersion(ctx, conn, SchemaVersion)
 }
@@ -239,6 +247,13 @@ func addColumn(ctx context.Context, conn clickhouse.Conn, c Config, col addedCol
 		tables = []string{localName(col.table), col.table}
 	}
 	for _, t := range tables {
+		// A table a later version replaced (and dropped) needs no column.
+		if ok, err := hasTable(ctx, conn, c.Database, t); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		var n uint64
 		if err := conn.QueryRow(ctx, queryHasColumn, c.Database, t, col.name).Scan(&n); err != nil {
 			return fmt.Errorf("look up column %s.%s: %w", t, col.name, err)

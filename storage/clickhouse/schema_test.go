@@ -15,6 +15,7 @@ import (
 	"github.com/tracerdev/tracer/storage"
 	"github.com/tracerdev/tracer/storage/clickhouse"
 	"github.com/tracerdev/tracer/storage/storagetest"
+	"github.com/tracerdev/tracer/vclock"
 )
 
 func cfgWith(edit func(*clickhouse.Config)) clickhouse.Config {
@@ -31,8 +32,8 @@ func TestSchemaStatementsSingleServer(t *testing.T) {
 	if got, want := stmts[0], "CREATE DATABASE IF NOT EXISTS tracer"; got != want {
 		t.Errorf("first statement = %q, want %q", got, want)
 	}
-	if len(stmts) != 14 {
-		t.Fatalf("got %d statements, want 14 (database + 13 tables)", len(stmts))
+	if len(stmts) != 13 {
+		t.Fatalf("got %d statements, want 13 (database + 12 tables)", len(stmts))
 	}
 	for _, s := range stmts {
 		for _, bad := range []string{"ON CLUSTER", "Replicated", "Distributed", "_local"} {
@@ -41,8 +42,8 @@ func TestSchemaStatementsSingleServer(t *testing.T) {
 			}
 		}
 	}
-	for _, table := range []string{"tracer_schema_version", "tracer_spans", "tracer_span_index", "tracer_operations", "tracer_resources",
-		"tracer_attributes", "tracer_span_times", "tracer_attribute_values", "tracer_red", "tracer_red_services", "tracer_edge_writes", "tracer_edges", "tracer_edge_minutes"} {
+	for _, table := range []string{"tracer_schema_version", "tracer_spans", "tracer_search", "tracer_operations", "tracer_resources",
+		"tracer_search_attributes", "tracer_attribute_values", "tracer_red", "tracer_red_services", "tracer_edge_writes", "tracer_edges", "tracer_edge_minutes"} {
 		if !containsLine(stmts, "CREATE TABLE IF NOT EXISTS tracer."+table) {
 			t.Errorf("no CREATE TABLE for tracer.%s", table)
 		}
@@ -74,8 +75,8 @@ func TestSchemaStatementsCluster(t *testing.T) {
 			`ENGINE = ReplicatedReplacingMergeTree\('/ch/\{shard\}/traces/tracer_spans_local', '\{replica\}', written\)\nPARTITION BY day\n`),
 		"spans distributed": regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS traces\.tracer_spans ON CLUSTER prod AS traces\.tracer_spans_local\n` +
 			`ENGINE = Distributed\(prod, traces, tracer_spans_local, cityHash64\(trace_id\)\)$`),
-		"index distributed": regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS traces\.tracer_span_index ON CLUSTER prod AS traces\.tracer_span_index_local\n` +
-			`ENGINE = Distributed\(prod, traces, tracer_span_index_local, cityHash64\(trace_id\)\)$`),
+		"search distributed": regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS traces\.tracer_search ON CLUSTER prod AS traces\.tracer_search_local\n` +
+			`ENGINE = Distributed\(prod, traces, tracer_search_local, cityHash64\(trace_id\)\)$`),
 		"operations distributed": regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS traces\.tracer_operations ON CLUSTER prod AS traces\.tracer_operations_local\n` +
 			`ENGINE = Distributed\(prod, traces, tracer_operations_local, cityHash64\(service, name\)\)$`),
 		"resources distributed": regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS traces\.tracer_resources ON CLUSTER prod AS traces\.tracer_resources_local\n` +
@@ -94,8 +95,8 @@ func TestSchemaStatementsCluster(t *testing.T) {
 			t.Errorf("%s: %d statements match %s, want 1; statements:\n%s", name, n, re, strings.Join(stmts, ";\n\n"))
 		}
 	}
-	if len(stmts) != 26 {
-		t.Errorf("got %d statements, want 26 (database, version, 12 local + 12 distributed)", len(stmts))
+	if len(stmts) != 24 {
+		t.Errorf("got %d statements, want 24 (database, version, 11 local + 11 distributed)", len(stmts))
 	}
 }
 
@@ -430,3 +431,152 @@ func TestMigrateFromVersion2(t *testing.T) {
 
 // dayOfTest is the day partition of t (UTC).
 func dayOfTest(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
+
+// A database at schema version 3 (testdata/schema_v3.sql) holding spans is
+// migrated by New to version 4: tracer_span_index and tracer_attributes
+// are copied into tracer_search and tracer_search_attributes and dropped
+// with tracer_span_times and tracer_spans' clock columns, and every old
+// span reads back as it was written (its vector clock too, from its
+// attributes), is found by service and operation and by attribute alone,
+// and its dependency is computed. A second New finds it migrated.
+func TestMigrateFromVersion3(t *testing.T) {
+	v3, err := os.ReadFile("testdata/schema_v3.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := server.Config(t)
+	cfg.DependencyRefresh = 0
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := server.Open(cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, stmt := range append(strings.Split(stripComments(string(v3)), ";\n"),
+		"INSERT INTO tracer_schema_version (version, applied_at) SELECT 3, now()") {
+		if stmt = strings.TrimSpace(stmt); stmt != "" {
+			if err := conn.Exec(ctx, stmt); err != nil {
+				t.Fatalf("v3 database: %v", err)
+			}
+		}
+	}
+	old := time.Now().Add(-2 * time.Hour).UTC()
+	ns := old.UnixNano()
+	tid := storage.TraceID{0x0c, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+	root := storage.Span{TraceID: tid, SpanID: storage.SpanID{1}, Flags: 1, Name: "GET /", Kind: storage.KindServer,
+		StartTime: ns, EndTime: ns + int64(time.Second), Service: "frontend", StatusCode: storage.StatusUnset,
+		Attributes: []storage.Attribute{
+			{Key: "user.id", Type: storage.TypeString, Value: "42"},
+			{Key: vclock.AttrNode, Type: storage.TypeString, Value: "frontend-1"},
+			{Key: vclock.AttrTick, Type: storage.TypeInt, Value: "3"},
+		}}
+	child := storage.Span{TraceID: tid, SpanID: storage.SpanID{2}, ParentSpanID: root.SpanID, Name: "GET /x", Kind: storage.KindServer,
+		StartTime: ns + int64(time.Millisecond), EndTime: ns + int64(900*time.Millisecond), Service: "backend",
+		StatusCode: storage.StatusError, StatusMessage: "boom",
+		Attributes: []storage.Attribute{{Key: "http.method", Type: storage.TypeString, Value: "GET"}}}
+	insert := func(query string, rows ...[]any) {
+		t.Helper()
+		b, err := conn.PrepareBatch(ctx, query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if err := b.Append(r...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.Send(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dayT := dayOfTest(old)
+	noRes := string(make([]byte, 16))
+	var spanRows, indexRows, timeRows, attrRows [][]any
+	for _, sp := range []storage.Span{root, child} {
+		var keys, values []string
+		var types []uint8
+		for _, a := range sp.Attributes {
+			keys, values, types = append(keys, a.Key), append(values, a.Value), append(types, uint8(a.Type))
+			if a.Key != vclock.AttrTick {
+				attrRows = append(attrRows, []any{dayT, a.Key, clickhouse.ValueHash(a.Value), sp.StartTime, sp.Service, string(sp.TraceID[:])})
+			}
+		}
+		var vcNodes []string
+		var vcCounts []uint64
+		if c, ok := sp.Clock(); ok {
+			for n, v := range c.All() {
+				vcNodes, vcCounts = append(vcNodes, n), append(vcCounts, v)
+			}
+		}
+		ids := []any{string(sp.TraceID[:]), string(sp.SpanID[:]), string(sp.ParentSpanID[:])}
+		spanRows = append(spanRows, append([]any{dayT}, append(ids, sp.Flags, sp.Name, int8(sp.Kind), sp.StartTime, sp.EndTime,
+			int8(sp.StatusCode), sp.StatusMessage, sp.Service, noRes, keys, types, values, vcNodes, vcCounts, uint64(1))...))
+		indexRows = append(indexRows, append([]any{dayT, sp.Service, sp.Name, int8(sp.Kind), sp.StartTime, sp.EndTime - sp.StartTime},
+			append(ids, int8(sp.StatusCode), keys, values, noRes)...))
+		timeRows = append(timeRows, append([]any{dayT, sp.StartTime}, append(ids, sp.Service, int8(sp.StatusCode))...))
+	}
+	insert("INSERT INTO tracer_spans (day, trace_id, span_id, parent_span_id, flags, name, kind, start_time, end_time, status_code,"+
+		" status_message, service, resource_hash, attr_keys, attr_types, attr_values, vc_nodes, vc_counts, written)", spanRows...)
+	insert("INSERT INTO tracer_span_index (day, service, name, kind, start_time, duration, trace_id, span_id, parent_span_id,"+
+		" status_code, attr_keys, attr_values, resource_hash)", indexRows...)
+	insert("INSERT INTO tracer_span_times (day, start_time, trace_id, span_id, parent_span_id, service, status_code)", timeRows...)
+	insert("INSERT INTO tracer_attributes (day, key, value_hash, start_time, service, trace_id)", attrRows...)
+	// A version 3 writer marked the minutes its spans touched.
+	insert("INSERT INTO tracer_edge_writes (day, minute)", []any{dayT, old.Unix() / 60 * 60}, []any{dayT, old.Unix()/60*60 + 60})
+
+	for round := range 2 { // the second New finds the database migrated
+		s, err := clickhouse.New(ctx, cfg)
+		if err != nil {
+			t.Fatalf("New %d on a version 3 database: %v", round, err)
+		}
+		tr, err := s.Trace(ctx, tid)
+		if err != nil {
+			t.Fatalf("Trace of a version 3 trace: %v", err)
+		}
+		if d := storagetest.DiffSpans(tr.Spans, []storage.Span{root, child}); d != "" {
+			t.Errorf("version 3 spans read after migrating differ:\n%s", d)
+		}
+		for _, sp := range tr.Spans {
+			if sp.SpanID == root.SpanID {
+				if c, ok := sp.Clock(); !ok || c.String() != "frontend-1:3" {
+					t.Errorf("clock of the migrated root = %v, %v; want frontend-1:3", c, ok)
+				}
+			}
+		}
+		for _, q := range []storage.Query{
+			{Attributes: map[string]string{"user.id": "42"}},
+			{Service: "frontend", Attributes: map[string]string{"user.id": "42"}},
+			{Service: "backend", Operation: "GET /x"},
+			{Service: "backend", Attributes: map[string]string{"http.method": "GET"}, StartMin: old.Add(-time.Minute)},
+		} {
+			ids, err := s.FindTraceIDs(ctx, q)
+			if err != nil || !slices.Equal(ids, []storage.TraceID{tid}) {
+				t.Errorf("search %+v over version 3 spans = %v, %v; want [%s]", q, ids, err, tid)
+			}
+		}
+		deps, err := s.Dependencies(ctx, time.Now(), 3*time.Hour)
+		if want := []storage.Dependency{{Parent: "frontend", Child: "backend", CallCount: 1, ErrorCount: 1}}; err != nil || !slices.Equal(deps, want) {
+			t.Errorf("Dependencies over version 3 spans = %v, %v; want %v", deps, err, want)
+		}
+		s.Close()
+	}
+	for _, q := range []struct {
+		query string
+		want  uint64
+	}{
+		{"SELECT count() FROM system.tables WHERE database = currentDatabase() AND name IN ('tracer_span_index', 'tracer_span_times', 'tracer_attributes')", 0},
+		{"SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = 'tracer_spans' AND name LIKE 'vc_%'", 0},
+		{"SELECT count() FROM tracer_search FINAL", 2},
+		{"SELECT count() FROM tracer_search_attributes FINAL", 3},
+		{"SELECT toUInt64(max(version)) FROM tracer_schema_version", clickhouse.SchemaVersion},
+	} {
+		var n uint64
+		if err := conn.QueryRow(ctx, q.query).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", q.query, err)
+		}
+		if n != q.want {
+			t.Errorf("%s = %d, want %d", q.query, n, q.want)
+		}
+	}
+}

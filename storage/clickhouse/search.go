@@ -64,7 +64,7 @@ func timeConds(c *conds, q *storage.Query) {
 }
 
 // spanConds returns q's conditions on one span, for a table with the
-// columns of tracer_span_index (tracer_spans has them too, duration is
+// columns of tracer_search (tracer_spans has them too, duration is
 // then an expression): what storage.Query.Matches checks, in SQL.
 func spanConds(q *storage.Query, duration string) conds {
 	var c conds
@@ -121,7 +121,7 @@ func findTracesQuery(q storage.Query, limit int) (string, []any) {
 	}
 	var b strings.Builder
 	var args []any
-	b.WriteString("SELECT trace_id, max(start_time) AS t FROM " + tableIndex)
+	b.WriteString("SELECT trace_id, max(start_time) AS t FROM " + tableSearch)
 	if len(pre.where) > 0 {
 		b.WriteString(" PREWHERE " + pre.sql())
 		args = append(args, pre.args...)
@@ -134,7 +134,7 @@ func findTracesQuery(q storage.Query, limit int) (string, []any) {
 	return b.String(), append(args, limit)
 }
 
-// attributeSearch reports whether q is answered from tracer_attributes:
+// attributeSearch reports whether q is answered from tracer_search_attributes:
 // it filters on indexed span attributes, the service and time only.
 func attributeSearch(q *storage.Query) bool {
 	if len(q.Attributes) == 0 || q.Operation != "" || q.Kind != storage.KindUnspecified ||
@@ -151,29 +151,35 @@ func attributeSearch(q *storage.Query) bool {
 
 // findByAttributesQuery returns the query that finds the ids of up to
 // limit traces with a span holding every attribute of q (most recent such
-// span first; a span is its trace id and start time) in tracer_attributes,
-// and its arguments.
+// span first), and its arguments. tracer_search_attributes gives the
+// matching spans as (service, start time), a span holding every attribute
+// having a row of each key; tracer_search, ordered by (service,
+// start_time), turns them into trace ids (two spans of a service starting
+// in the same nanosecond both count: the search checks its candidates).
 func findByAttributesQuery(q storage.Query, limit int) (string, []any) {
-	var c conds
+	var in conds
 	keys := sortedKeys(q.Attributes)
 	var or []string
 	for _, k := range keys {
 		or = append(or, "(key = ? AND value_hash = ?)")
-		c.args = append(c.args, k, valueHash(q.Attributes[k]))
+		in.args = append(in.args, k, valueHash(q.Attributes[k]))
 	}
-	c.where = append(c.where, "("+strings.Join(or, " OR ")+")")
+	in.where = append(in.where, "("+strings.Join(or, " OR ")+")")
+	var out conds
 	if q.Service != "" {
-		c.add("service = ?", q.Service)
+		in.add("service = ?", q.Service)
+		out.add("service = ?", q.Service)
 	}
-	timeConds(&c, &q)
-	if len(keys) == 1 {
-		return "SELECT trace_id, max(start_time) AS t FROM " + tableAttrs + " WHERE " + c.sql() +
-			" GROUP BY trace_id ORDER BY t DESC, trace_id LIMIT ?", append(c.args, limit)
+	timeConds(&in, &q)
+	timeConds(&out, &q)
+	inner := "SELECT service, start_time FROM " + tableSearchAttr + " WHERE " + in.sql()
+	if len(keys) > 1 {
+		inner += " GROUP BY service, start_time HAVING uniqExact(key) = ?"
+		in.args = append(in.args, len(keys))
 	}
-	return "SELECT trace_id, max(s) AS t FROM (SELECT trace_id, start_time AS s FROM " +
-			tableAttrs + " WHERE " + c.sql() + " GROUP BY trace_id, s HAVING uniqExact(key) = ?)" +
-			" GROUP BY trace_id ORDER BY t DESC, trace_id LIMIT ?",
-		append(c.args, len(keys), limit)
+	out.add("(service, start_time) GLOBAL IN ("+inner+")", in.args...)
+	return "SELECT trace_id, max(start_time) AS t FROM " + tableSearch + " WHERE " + out.sql() +
+		" GROUP BY trace_id ORDER BY t DESC, trace_id LIMIT ?", append(out.args, limit)
 }
 
 // queryResourcesMatching counts the resources holding any of n attributes;
@@ -251,8 +257,8 @@ func (s *Store) checkLimit(what string, limit int) (int, error) {
 // matching span first, at most the limit: the one search FindTraces,
 // FindTraceIDs and FindTraceSummaries share.
 //
-// It asks the index for candidates (tracer_attributes for a search by
-// attributes alone, tracer_span_index otherwise), going back in time
+// It asks the index for candidates (tracer_search_attributes for a search
+// by attributes alone, tracer_search otherwise), going back in time
 // windows from q.StartMax (or now): the last hour, the last day, then the
 // rest, until it has enough; a trace's most recent matching row lies in
 // the first window it is found in, so the order is that of one search over
@@ -270,7 +276,7 @@ func (s *Store) search(ctx context.Context, what string, q storage.Query) ([]mat
 	}
 	byAttrs := attributeSearch(&q)
 	if byAttrs {
-		// tracer_attributes has the spans' attributes only: a search that
+		// tracer_search_attributes has the spans' attributes only: a search that
 		// a resource attribute may answer takes the index.
 		var args []any
 		for _, k := range sortedKeys(q.Attributes) {
@@ -345,7 +351,7 @@ func (s *Store) check(ctx context.Context, q storage.Query, ids []storage.TraceI
 // candidates searches the index, window by window, for up to want traces.
 // A window that may hold spans written before tracer_attributes existed
 // (a database migrated from version 2, see attributesSince; an hour's
-// margin for clocks and batching) is searched in tracer_span_index.
+// margin for clocks and batching) is searched in tracer_search's arrays.
 func (s *Store) candidates(ctx context.Context, q storage.Query, want int, byAttrs bool) ([]match, error) {
 	hi := q.StartMax
 	openEnd := hi.IsZero() // no upper bound: spans from clocks ahead of ours count too
@@ -371,7 +377,8 @@ func (s *Store) candidates(ctx context.Context, q storage.Query, want int, byAtt
 		// want, not what is missing: traces found in newer windows may
 		// show up again and take places.
 		query, args := findTracesQuery(w, want)
-		// tracer_attributes holds the spans written since it exists.
+		// tracer_search_attributes holds the spans written since
+		// tracer_attributes existed (version 3, copied by version 4).
 		if byAttrs && (s.attrsSince.IsZero() || !w.StartMin.IsZero() && w.StartMin.After(s.attrsSince.Add(-time.Hour))) {
 			query, args = findByAttributesQuery(w, want)
 		}

@@ -26,10 +26,13 @@ type Store struct {
 	// buffers (sync.Pool would drop them at every other garbage
 	// collection, which a large batch triggers several times).
 	spare chan *columns
-	// attrsSince is when tracer_attributes started to be written (zero:
+	// attrsSince is when tracer_attributes (now tracer_search_attributes)
+	// started to be written (zero:
 	// the database was created with it): searches by attributes alone
-	// over older spans use tracer_span_index.
+	// over older spans use tracer_search's arrays.
 	attrsSince time.Time
+	// listed holds the listing rows already written (see listed).
+	listed *listed
 	// stop ends the dependencies job; done is closed when it has.
 	stop context.CancelFunc
 	done chan struct{}
@@ -60,7 +63,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := applySchema(ctx, conn, cfg); err != nil {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := applySchema(ctx, conn, cfg, cfg.Logger); err != nil {
 		conn.Close()
 		return nil, err
 	}
@@ -69,14 +75,12 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		conn.Close()
 		return nil, err
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
 	s := &Store{
 		cfg:    cfg,
 		limits: cfg.Limits.WithDefaults(),
 		conn:   conn,
 		spare:  make(chan *columns, cfg.MaxConcurrentBatches),
+		listed: new(listed),
 		done:   make(chan struct{}),
 
 		attrsSince: attrsSince,

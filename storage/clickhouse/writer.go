@@ -33,18 +33,17 @@ var (
 		"attr_keys", "attr_types", "attr_values",
 		"event_times", "event_names", "event_attr_keys", "event_attr_types", "event_attr_values",
 		"link_trace_ids", "link_span_ids", "link_trace_states", "link_attr_keys", "link_attr_types", "link_attr_values",
-		"dropped_attributes", "dropped_events", "dropped_links", "vc_nodes", "vc_counts", "written",
+		"dropped_attributes", "dropped_events", "dropped_links", "written",
 	}
-	indexInsertColumns = []string{
-		"day", "service", "name", "kind", "start_time", "duration", "trace_id", "span_id", "parent_span_id",
-		"status_code", "attr_keys", "attr_values", "resource_hash",
+	searchInsertColumns = []string{
+		"day", "service", "start_time", "name", "kind", "duration", "status_code", "trace_id", "span_id", "parent_span_id",
+		"attr_keys", "attr_values", "resource_hash",
 	}
-	operationInsertColumns = []string{"day", "service", "name", "kind"}
-	resourceInsertColumns  = []string{"day", "hash", "attr_keys", "attr_types", "attr_values"}
-	attrInsertColumns      = []string{"day", "key", "value_hash", "start_time", "service", "trace_id"}
-	timeInsertColumns      = []string{"day", "start_time", "trace_id", "span_id", "parent_span_id", "service", "status_code"}
-	attrValueInsertColumns = []string{"day", "hour", "resource", "service", "key", "value"}
-	redInsertColumns       = []string{"day", "minute", "service", "name", "kind", "calls", "errors",
+	operationInsertColumns  = []string{"day", "service", "name", "kind"}
+	resourceInsertColumns   = []string{"day", "hash", "attr_keys", "attr_types", "attr_values"}
+	searchAttrInsertColumns = []string{"day", "key", "value_hash", "service", "start_time"}
+	attrValueInsertColumns  = []string{"day", "hour", "resource", "service", "key", "value"}
+	redInsertColumns        = []string{"day", "minute", "service", "name", "kind", "calls", "errors",
 		"latencyMap.bucket", "latencyMap.count"}
 	redServiceInsertColumns = []string{"day", "minute", "service", "kind", "calls", "errors",
 		"latencyMap.bucket", "latencyMap.count"}
@@ -192,26 +191,28 @@ func (s *Store) sendBatch(ctx context.Context, spans []storage.Span, hashes []re
 	ctx = s.writeContext(ctx)
 	c := s.getColumns()
 	defer s.putColumns(c)
+	c.listed = s.listed
 	c.fill(spans, hashes, uint64(time.Now().UnixNano()))
 	if len(c.resHash) > 0 {
 		if err := s.send(ctx, tableResources, resourceInsertColumns, c.resourceColumns(), len(c.resHash), c); err != nil {
 			return err
 		}
+		s.listed.written(c, false, true, false)
 	}
 	if err := s.send(ctx, tableSpans, spanInsertColumns, c.spanColumns(), c.rows, c); err != nil {
 		return err
 	}
-	if err := s.send(ctx, tableIndex, indexInsertColumns, c.indexColumns(), c.rows, c); err != nil {
+	if err := s.send(ctx, tableSearch, searchInsertColumns, c.searchColumns(), c.rows, c); err != nil {
 		return err
 	}
-	if err := s.send(ctx, tableOperations, operationInsertColumns, c.operationColumns(), len(c.opName), c); err != nil {
-		return err
-	}
-	if err := s.send(ctx, tableTimes, timeInsertColumns, c.timeColumns(), c.rows, c); err != nil {
-		return err
+	if len(c.opName) > 0 {
+		if err := s.send(ctx, tableOperations, operationInsertColumns, c.operationColumns(), len(c.opName), c); err != nil {
+			return err
+		}
+		s.listed.written(c, true, false, false)
 	}
 	if len(c.atKey) > 0 {
-		if err := s.send(ctx, tableAttrs, attrInsertColumns, c.attrColumns(), len(c.atKey), c); err != nil {
+		if err := s.send(ctx, tableSearchAttr, searchAttrInsertColumns, c.searchAttrColumns(), len(c.atKey), c); err != nil {
 			return err
 		}
 	}
@@ -219,6 +220,7 @@ func (s *Store) sendBatch(ctx context.Context, spans []storage.Span, hashes []re
 		if err := s.send(ctx, tableAttrValues, attrValueInsertColumns, c.attrValueColumns(), len(c.avKey), c); err != nil {
 			return err
 		}
+		s.listed.written(c, false, false, true)
 	}
 	if err := s.send(ctx, tableRED, redInsertColumns, c.redColumns(), len(c.redMinute), c); err != nil {
 		return err
@@ -331,8 +333,11 @@ func decodeArrays(c *columns, bcols []column.Interface, table string, names []st
 // writeContext adds the settings writes need: synchronous inserts into
 // Distributed tables, so that the storage contract (visible on return)
 // holds on a cluster.
-func (s *Store) writeContext(ctx context.Context) context.Context {
-	if !s.cfg.Cluster.Distributed {
+func (s *Store) writeContext(ctx context.Context) context.Context { return writeSettings(ctx, s.cfg) }
+
+// writeSettings is writeContext for a Config.
+func writeSettings(ctx context.Context, c Config) context.Context {
+	if !c.Cluster.Distributed {
 		return ctx
 	}
 	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_distributed_sync": 1}))
@@ -480,17 +485,23 @@ type columns struct {
 	opService, opName                    []string
 	opKind                               []int8
 	ids                                  []byte
-	spanRes                              []string // resource hash per span
-	written                              []uint64
-	resDay                               []time.Time
-	resHash                              []string
+	// listed skips the listing rows written before (nil: none); opKeys,
+	// resKeys and avKeys are the keys of the batch's listing rows.
+	listed  *listed
+	opKeys  []opKey
+	resKeys []resKey
+	avKeys  []avKey
+	spanRes []string // resource hash per span
+	written []uint64
+	resDay  []time.Time
+	resHash []string
 
-	// tracer_attributes
-	atDay          []time.Time
-	atKey          []string
-	atHash         []uint64
-	atStart        []int64
-	atSvc, atTrace []string
+	// tracer_search_attributes
+	atDay   []time.Time
+	atKey   []string
+	atHash  []uint64
+	atStart []int64
+	atSvc   []string
 	// tracer_attribute_values
 	avDay             []time.Time
 	avHour            []int64
@@ -521,18 +532,17 @@ type columns struct {
 	ewDay       []time.Time
 	ewMinute    []int64
 
-	made                      bool
-	res, attrs                attrArrays // res: tracer_resources rows
-	evTimes                   *array[int64]
-	evNames, lnState, vcNodes *array[string]
-	evAttrs, lnAttrs          attrArrays2
-	lnTrace, lnSpan           *array[[]byte]
-	vcCounts                  *array[uint64]
-	seen                      map[opKey]struct{}
-	seenRes                   map[resKey]struct{}
-	wire                      proto.Buffer
-	wireReader                bytes.Reader
-	reader                    *proto.Reader
+	made             bool
+	res, attrs       attrArrays // res: tracer_resources rows
+	evTimes          *array[int64]
+	evNames, lnState *array[string]
+	evAttrs, lnAttrs attrArrays2
+	lnTrace, lnSpan  *array[[]byte]
+	seen             map[opKey]struct{}
+	seenRes          map[resKey]struct{}
+	wire             proto.Buffer
+	wireReader       bytes.Reader
+	reader           *proto.Reader
 }
 
 type resKey struct {
@@ -580,12 +590,13 @@ func (c *columns) reset() {
 	c.dropA, c.dropE, c.dropL = c.dropA[:0], c.dropE[:0], c.dropL[:0]
 	c.opService, c.opName, c.opKind = c.opService[:0], c.opName[:0], c.opKind[:0]
 	c.spanRes, c.written, c.resDay, c.resHash = c.spanRes[:0], c.written[:0], c.resDay[:0], c.resHash[:0]
-	c.atDay, c.atKey, c.atHash, c.atStart, c.atSvc, c.atTrace = c.atDay[:0], c.atKey[:0], c.atHash[:0], c.atStart[:0], c.atSvc[:0], c.atTrace[:0]
+	c.atDay, c.atKey, c.atHash, c.atStart, c.atSvc = c.atDay[:0], c.atKey[:0], c.atHash[:0], c.atStart[:0], c.atSvc[:0]
 	c.rsDay, c.rsMinute, c.rsSvc, c.rsKind, c.rsCalls, c.rsErrors = c.rsDay[:0], c.rsMinute[:0], c.rsSvc[:0], c.rsKind[:0], c.rsCalls[:0], c.rsErrors[:0]
 	c.avDay, c.avHour, c.avRes, c.avSvc, c.avKey, c.avV = c.avDay[:0], c.avHour[:0], c.avRes[:0], c.avSvc[:0], c.avKey[:0], c.avV[:0]
 	c.redDay, c.redMinute, c.redSvc, c.redName, c.redKind = c.redDay[:0], c.redMinute[:0], c.redSvc[:0], c.redName[:0], c.redKind[:0]
 	c.redCalls, c.redErrors = c.redCalls[:0], c.redErrors[:0]
 	c.ewDay, c.ewMinute = c.ewDay[:0], c.ewMinute[:0]
+	c.opKeys, c.resKeys, c.avKeys = c.opKeys[:0], c.resKeys[:0], c.avKeys[:0]
 	c.red.reset()
 	c.redSvc2.reset()
 	if !c.made {
@@ -594,11 +605,9 @@ func (c *columns) reset() {
 		c.evTimes = newArray[int64](new(proto.ColInt64))
 		c.evNames = newArray[string](new(strValues))
 		c.lnState = newArray[string](new(strValues))
-		c.vcNodes = newArray[string](new(strValues))
 		c.evAttrs, c.lnAttrs = newAttrArrays2(), newAttrArrays2()
 		c.lnTrace = newArray[[]byte](&proto.ColFixedStr{Size: len(storage.TraceID{})})
 		c.lnSpan = newArray[[]byte](&proto.ColFixedStr{Size: len(storage.SpanID{})})
-		c.vcCounts = newArray[uint64](new(proto.ColUInt64))
 		c.seen = make(map[opKey]struct{})
 		c.seenRes = make(map[resKey]struct{})
 		c.seenAV = make(map[avKey]struct{})
@@ -622,12 +631,10 @@ func (c *columns) reset() {
 	c.evTimes.reset()
 	c.evNames.reset()
 	c.lnState.reset()
-	c.vcNodes.reset()
 	c.evAttrs.reset()
 	c.lnAttrs.reset()
 	c.lnTrace.reset()
 	c.lnSpan.reset()
-	c.vcCounts.reset()
 	clear(c.seen)
 	clear(c.seenRes)
 }
@@ -662,9 +669,12 @@ func (c *columns) fill(spans []storage.Span, hashes []resourceHash, written uint
 		if h := hashes[i]; !h.isZero() {
 			if k := (resKey{day.Unix(), h}); !has(c.seenRes, k) {
 				c.seenRes[k] = struct{}{}
-				c.resDay = append(c.resDay, day)
-				c.resHash = append(c.resHash, id[32:])
-				c.res.add(sp.Resource)
+				if !c.listed.hasRes(k) {
+					c.resKeys = append(c.resKeys, k)
+					c.resDay = append(c.resDay, day)
+					c.resHash = append(c.resHash, id[32:])
+					c.res.add(sp.Resource)
+				}
 			}
 		}
 		c.traceState = append(c.traceState, sp.TraceState)
@@ -709,24 +719,18 @@ func (c *columns) fill(spans []storage.Span, hashes []resourceHash, written uint
 		c.dropE = append(c.dropE, sp.DroppedEvents)
 		c.dropL = append(c.dropL, sp.DroppedLinks)
 
-		if clock, ok := sp.Clock(); ok {
-			for node, count := range clock.All() {
-				c.vcNodes.add(node)
-				c.vcCounts.add(count)
-			}
-		}
-		c.vcNodes.end()
-		c.vcCounts.end()
-
 		key := opKey{day: day.Unix(), service: sp.Service, name: sp.Name, kind: sp.Kind}
 		if _, ok := c.seen[key]; !ok {
 			c.seen[key] = struct{}{}
-			c.dayOp = append(c.dayOp, day)
-			c.opService = append(c.opService, sp.Service)
-			c.opName = append(c.opName, sp.Name)
-			c.opKind = append(c.opKind, int8(sp.Kind))
+			if !c.listed.hasOp(key) {
+				c.opKeys = append(c.opKeys, key)
+				c.dayOp = append(c.dayOp, day)
+				c.opService = append(c.opService, sp.Service)
+				c.opName = append(c.opName, sp.Name)
+				c.opKind = append(c.opKind, int8(sp.Kind))
+			}
 		}
-		c.addSearchRows(sp, day, id[:16], hashes[i])
+		c.addSearchRows(sp, day, hashes[i])
 	}
 	c.finishAggregates()
 }
@@ -740,10 +744,10 @@ const maxListedValue = 256
 // than a day before its child is beyond what Dependencies promises.
 const maxParentMinutes = 24 * 60
 
-// addSearchRows adds span sp's rows of tracer_attributes,
-// tracer_attribute_values, tracer_red and tracer_edge_writes. traceID and
-// spanID are sp's ids as substrings of c.ids.
-func (c *columns) addSearchRows(sp *storage.Span, day time.Time, traceID string, res resourceHash) {
+// addSearchRows adds span sp's rows of tracer_search_attributes,
+// tracer_attribute_values, tracer_red and tracer_edge_writes; res is the
+// hash of its resource.
+func (c *columns) addSearchRows(sp *storage.Span, day time.Time, res resourceHash) {
 	hour := floorDiv(sp.StartTime, int64(time.Hour)) * 3600
 	for j := range sp.Attributes {
 		a := &sp.Attributes[j]
@@ -756,7 +760,6 @@ func (c *columns) addSearchRows(sp *storage.Span, day time.Time, traceID string,
 		c.atHash = append(c.atHash, valueHash(a.Value))
 		c.atStart = append(c.atStart, sp.StartTime)
 		c.atSvc = append(c.atSvc, sp.Service)
-		c.atTrace = append(c.atTrace, traceID)
 	}
 	if len(sp.Resource) > 0 {
 		if k := (resHourKey{hour, sp.Service, res}); !has(c.seenResHour, k) {
@@ -791,6 +794,10 @@ func (c *columns) addListed(day time.Time, hour int64, resource bool, service, k
 		return
 	}
 	c.seenAV[k] = struct{}{}
+	if c.listed.hasAV(k) {
+		return
+	}
+	c.avKeys = append(c.avKeys, k)
 	var r uint8
 	if resource {
 		r = 1
@@ -880,7 +887,7 @@ func (a *redAcc) finish(buckets *array[uint16], counts *array[uint64]) {
 	}
 }
 
-// indexed reports whether tracer_attributes holds attribute key: not the
+// indexed reports whether tracer_search_attributes holds attribute key: not the
 // vector clock's per-span values (see clickhouse.sql).
 func indexed(key string) bool {
 	switch key {
@@ -899,7 +906,7 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// valueHash is the FNV-1a hash of an attribute value, tracer_attributes'
+// valueHash is the FNV-1a hash of an attribute value, tracer_search_attributes'
 // value_hash.
 func valueHash(v string) uint64 {
 	h := uint64(fnvOffset)
@@ -936,14 +943,14 @@ func (c *columns) spanColumns() []any {
 		c.attrs.keys, c.attrs.types, c.attrs.values,
 		c.evTimes, c.evNames, c.evAttrs.keys, c.evAttrs.types, c.evAttrs.values,
 		c.lnTrace, c.lnSpan, c.lnState, c.lnAttrs.keys, c.lnAttrs.types, c.lnAttrs.values,
-		c.dropA, c.dropE, c.dropL, c.vcNodes, c.vcCounts, c.written,
+		c.dropA, c.dropE, c.dropL, c.written,
 	}
 }
 
-func (c *columns) indexColumns() []any {
+func (c *columns) searchColumns() []any {
 	return []any{
-		c.day, c.service, c.name, c.kind, c.start, c.duration, c.traceID, c.spanID, c.parentID,
-		c.status, c.attrs.keys, c.attrs.values, c.spanRes,
+		c.day, c.service, c.start, c.name, c.kind, c.duration, c.status, c.traceID, c.spanID, c.parentID,
+		c.attrs.keys, c.attrs.values, c.spanRes,
 	}
 }
 
@@ -960,12 +967,8 @@ func (c *columns) operationColumns() []any {
 	return []any{c.dayOp, c.opService, c.opName, c.opKind}
 }
 
-func (c *columns) attrColumns() []any {
-	return []any{c.atDay, c.atKey, c.atHash, c.atStart, c.atSvc, c.atTrace}
-}
-
-func (c *columns) timeColumns() []any {
-	return []any{c.day, c.start, c.traceID, c.spanID, c.parentID, c.service, c.status}
+func (c *columns) searchAttrColumns() []any {
+	return []any{c.atDay, c.atKey, c.atHash, c.atSvc, c.atStart}
 }
 
 func (c *columns) redServiceColumns() []any {
