@@ -15,6 +15,9 @@ type Status string
 const (
 	// StatusOK: the component works.
 	StatusOK Status = "ok"
+	// StatusStarting: the component is starting (replaying its WAL, say)
+	// and does not take work yet: live, not ready.
+	StatusStarting Status = "starting"
 	// StatusStopping: the component is shutting down.
 	StatusStopping Status = "stopping"
 	// StatusRetrying: the component keeps failing and keeps retrying (storage

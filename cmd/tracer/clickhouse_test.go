@@ -51,7 +51,8 @@ func TestCollectorClickHouse(t *testing.T) {
 			t.Fatalf("collector stopped: %v\n%s", err, errOut)
 		default:
 		}
-		if resp, err := client.Get("http://" + telAddr + "/health"); err == nil {
+		// Ready, not just live: the receivers listen.
+		if resp, err := client.Get("http://" + telAddr + "/ready"); err == nil {
 			resp.Body.Close()
 			up = resp.StatusCode == http.StatusOK
 		}

@@ -120,9 +120,14 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 		log.Info("query api serving", "addr", qs.addr, "base_path", cfg.Query.BasePath)
 	}
 	if c != nil {
+		// Not ready until the receivers listen: /ready answered 200 before
+		// Start (no component had reported yet), so a probe or a client
+		// waiting for it could send to a port nobody listened on.
+		health.Set("collector", collector.StatusStarting, nil)
 		if err := c.Start(ctx); err != nil {
 			return fail(err)
 		}
+		health.Set("collector", collector.StatusOK, nil)
 	}
 	var ret *retention
 	if c != nil && store != nil {
@@ -179,6 +184,7 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 		wg.Go(func() { qerr = qs.stopWithin(sctx) })
 	}
 	if c != nil {
+		health.Set("collector", collector.StatusStopping, nil)
 		err = c.Shutdown(sctx)
 	}
 	wg.Wait()
