@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/tracerdev/tracer"
 	"github.com/tracerdev/tracer/internal/chtest"
 	"github.com/tracerdev/tracer/storage"
@@ -367,21 +369,7 @@ func TestMigrateFromVersion2(t *testing.T) {
 	}
 	tid := strings.Repeat("\x0b", 16)
 	root, child, none := strings.Repeat("\x01", 8), strings.Repeat("\x02", 8), strings.Repeat("\x00", 8)
-	insert := func(query string, rows ...[]any) {
-		t.Helper()
-		b, err := conn.PrepareBatch(ctx, query)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range rows {
-			if err := b.Append(r...); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := b.Send(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	insert := func(query string, rows ...[]any) { t.Helper(); insertRows(t, ctx, conn, query, rows...) }
 	dayT := dayOfTest(old)
 	insert("INSERT INTO tracer_spans (day, trace_id, span_id, parent_span_id, name, kind, start_time, end_time, service, attr_keys, attr_types, attr_values, written)",
 		[]any{dayT, tid, root, none, "GET /", int8(2), ns, ns + int64(time.Second), "frontend", []string{"user.id"}, []uint8{0}, []string{"42"}, uint64(1)},
@@ -475,21 +463,7 @@ func TestMigrateFromVersion3(t *testing.T) {
 		StartTime: ns + int64(time.Millisecond), EndTime: ns + int64(900*time.Millisecond), Service: "backend",
 		StatusCode: storage.StatusError, StatusMessage: "boom",
 		Attributes: []storage.Attribute{{Key: "http.method", Type: storage.TypeString, Value: "GET"}}}
-	insert := func(query string, rows ...[]any) {
-		t.Helper()
-		b, err := conn.PrepareBatch(ctx, query)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range rows {
-			if err := b.Append(r...); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := b.Send(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	insert := func(query string, rows ...[]any) { t.Helper(); insertRows(t, ctx, conn, query, rows...) }
 	dayT := dayOfTest(old)
 	noRes := string(make([]byte, 16))
 	var spanRows, indexRows, timeRows, attrRows [][]any
@@ -578,5 +552,23 @@ func TestMigrateFromVersion3(t *testing.T) {
 		if n != q.want {
 			t.Errorf("%s = %d, want %d", q.query, n, q.want)
 		}
+	}
+}
+
+// insertRows inserts rows with one batch of query (an old schema's tables,
+// written as an old binary wrote them).
+func insertRows(t *testing.T, ctx context.Context, conn driver.Conn, query string, rows ...[]any) {
+	t.Helper()
+	b, err := conn.PrepareBatch(ctx, query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if err := b.Append(r...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		t.Fatal(err)
 	}
 }
