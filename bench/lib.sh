@@ -45,11 +45,17 @@ wait_up() {
   log "not up: $1"; return 1
 }
 
-# load ENDPOINT: INSTANCES telemetrygen processes for DURATION seconds.
+# load ENDPOINT [RATE]: INSTANCES telemetrygen processes of WORKERS workers
+# for DURATION seconds, unbounded or, with RATE (spans per second, all
+# instances together; 0 = unbounded), paced: telemetrygen's --rate is per
+# worker and counts spans.
 load() {
-  local pids=() i p failures
+  local pids=() i p failures rate=0
+  if [ "${2:-0}" != 0 ]; then
+    rate=$(awk -v r="$2" -v n=$((INSTANCES * WORKERS)) 'BEGIN {printf "%g", r / n}')
+  fi
   for i in $(seq 1 "$INSTANCES"); do
-    "$TOOLS/telemetrygen" traces --otlp-endpoint "$1" --otlp-insecure --rate 0 \
+    "$TOOLS/telemetrygen" traces --otlp-endpoint "$1" --otlp-insecure --rate "$rate" \
       --workers "$WORKERS" --batch-size "$BATCH" --duration "${DURATION}s" > "$WORK/telemetrygen-$i.log" 2>&1 &
     pids+=($!)
   done

@@ -10,7 +10,17 @@
 # ratios the budgets in DESIGN.md are about. CPU ns/op comes from getrusage
 # and is the steadier figure on a shared machine.
 #
-# Usage: bench/library.sh [COUNT]   (default 6 runs of each benchmark)
+# The test binaries are built first and then run COUNT rounds of one count
+# each, so that every benchmark and its peer run close together in time: on
+# a shared machine whose load drifts, COUNT runs of one benchmark followed by
+# COUNT of its peer compare two different machines.
+#
+# With BASE set to a git ref (BASE=main bench/library.sh 10), the same
+# benchmarks of that ref are built from a copy of it and run in the same
+# rounds, alternating which goes first; benchstat then compares base and new,
+# and the ratios are printed for both.
+#
+# Usage: [BASE=ref] bench/library.sh [COUNT]   (default 6 rounds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-6}
@@ -23,55 +33,87 @@ if [ ! -x "$gobin/benchstat" ]; then
   go install golang.org/x/perf/cmd/benchstat@latest
 fi
 
-run() { # name package pattern
-  echo "running $1 ($count x)" >&2
-  go test -run '^$' -bench "$3" -benchmem -count "$count" -cpu 1 "$2" | grep '^Benchmark' >"$out/$1.txt"
-}
-run span ./sdk 'SpanStartEnd'
-run clock ./propagation 'InjectExtract'
-run grpc ./interceptors 'UnaryCall|Handlers'
+trees=(new)
+declare -A dir=([new]=$PWD)
+if [ -n "${BASE:-}" ]; then
+  mkdir "$out/base-src"
+  git archive "$BASE" | tar -x -C "$out/base-src"
+  trees=(base new)
+  dir[base]=$out/base-src
+fi
 
-for f in span clock grpc; do
-  echo "== $f"
-  "$gobin/benchstat" "$out/$f.txt"
+# name package pattern
+benches=("span sdk SpanStartEnd" "clock propagation InjectExtract" "grpc interceptors UnaryCall|Handlers")
+for t in "${trees[@]}"; do
+  for b in "${benches[@]}"; do
+    read -r name pkg _ <<<"$b"
+    echo "building $t $pkg" >&2
+    (cd "${dir[$t]}" && go test -c -o "$out/$t-$name.test" "./$pkg")
+  done
 done
 
-# Ratios of medians of CPU ns/op.
-median() { # file benchmark-name-regex [unit, default cpu-ns/op]
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+for ((i = 1; i <= count; i++)); do
+  order=("${trees[@]}")
+  if ((i % 2 == 0)) && ((${#trees[@]} == 2)); then order=("${trees[1]}" "${trees[0]}"); fi
+  for b in "${benches[@]}"; do
+    read -r name pkg pattern <<<"$b"
+    for t in "${order[@]}"; do
+      echo "round $i/$count: $t $name" >&2
+      (cd "${dir[$t]}/$pkg" && "$out/$t-$name.test" -test.run '^$' -test.bench "$pattern" -test.benchmem \
+        -test.count 1 -test.cpu 1) | grep '^Benchmark' >>"$out/$t-$name.txt"
+    done
+  done
+done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+for b in "${benches[@]}"; do
+  read -r name _ <<<"$b"
+  echo "== $name"
+  if ((${#trees[@]} == 2)); then
+    "$gobin/benchstat" base="$out/base-$name.txt" new="$out/new-$name.txt"
+  else
+    "$gobin/benchstat" "$out/new-$name.txt"
+  fi
+done
+
+# Median of a unit (default CPU ns/op) of the benchmarks matching a regex.
+median() { # file benchmark-name-regex [unit]
   grep -E "^Benchmark$2 " "$1" | awk -v u="${3:-cpu-ns/op}" '{for (i = 1; i < NF; i++) if ($(i+1) == u) print $i}' |
     sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2] + a[NR/2+1]) / 2}'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "nan"}'; }
-echo "== ratios of median CPU ns/op"
-for kind in root child attrs; do
-  t=$(median "$out/span.txt" "SpanStartEnd/tracer/$kind")
-  o=$(median "$out/span.txt" "SpanStartEnd/otel/$kind")
-  extra=$(awk -v a="$(median "$out/span.txt" "SpanStartEnd/tracer/$kind" allocs/op)" \
-    -v b="$(median "$out/span.txt" "SpanStartEnd/otel/$kind" allocs/op)" 'BEGIN {print a - b}')
-  echo "span start+end ($kind): tracer/otel = $(ratio "$t" "$o"), $extra extra allocs   (budget <= 1.10, no extra allocation)"
-done
-# gRPC: the cost of each instrumentation over none (median CPU ns, B and
-# allocations per call), and Tracer's as a ratio of otelgrpc's (goal <= 0.7
-# for each). noop-stats is an empty stats.Handler on both sides: what gRPC
-# itself charges any stats handler.
-medianOf() { # file benchmark-name-regex unit
-  grep -E "^Benchmark$2 " "$1" | awk -v u="$3" '{for (i = 1; i < NF; i++) if ($(i+1) == u) print $i}' |
-    sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2] + a[NR/2+1]) / 2}'
-}
-declare -A otel
-for unit in cpu-ns/op B/op allocs/op; do
-  none=$(medianOf "$out/grpc.txt" 'UnaryCall/none' "$unit")
-  otel[$unit]=$(awk -v a="$(medianOf "$out/grpc.txt" 'UnaryCall/otelgrpc' "$unit")" -v b="$none" 'BEGIN {print a - b}')
-  for v in noop-stats otelgrpc tracer-stats tracer-interceptors; do
-    m=$(medianOf "$out/grpc.txt" "UnaryCall/$v" "$unit")
-    cost=$(awk -v a="$m" -v b="$none" 'BEGIN {printf "%.0f", a - b}')
-    echo "unary call $v: $(printf '%.0f' "$m") $unit, $cost over none, $(ratio "$cost" "${otel[$unit]}")x otelgrpc's   (goal for tracer-*: <= 0.70)"
+
+ratios() { # tree
+  local span=$out/$1-span.txt grpc=$out/$1-grpc.txt
+  echo "== ratios of median CPU ns/op ($1)"
+  for kind in root child attrs; do
+    t=$(median "$span" "SpanStartEnd/tracer/$kind")
+    o=$(median "$span" "SpanStartEnd/otel/$kind")
+    extra=$(awk -v a="$(median "$span" "SpanStartEnd/tracer/$kind" mallocs/op)" \
+      -v b="$(median "$span" "SpanStartEnd/otel/$kind" mallocs/op)" 'BEGIN {printf "%.3f", a - b}')
+    echo "span start+end ($kind): tracer/otel = $(ratio "$t" "$o"), $extra extra mallocs   (budget <= 1.10, no extra allocation)"
   done
-done
-# The stats handlers alone, without gRPC (BenchmarkHandlers): the
-# instrumentation's own cost, steadier than the calls' on a loaded machine.
-for unit in cpu-ns/op B/op allocs/op; do
-  t=$(medianOf "$out/grpc.txt" 'Handlers/tracer' "$unit")
-  o=$(medianOf "$out/grpc.txt" 'Handlers/otelgrpc' "$unit")
-  echo "stats handlers alone: tracer $(printf '%.0f' "$t") $unit, otelgrpc $(printf '%.0f' "$o"), tracer/otelgrpc = $(ratio "$t" "$o")"
-done
+  # gRPC: the cost of each instrumentation over none (median CPU ns, B and
+  # allocations per call), and Tracer's as a ratio of otelgrpc's (goal <= 0.7
+  # for each). noop-stats is an empty stats.Handler on both sides: what gRPC
+  # itself charges any stats handler.
+  declare -A otel
+  for unit in cpu-ns/op B/op allocs/op; do
+    none=$(median "$grpc" 'UnaryCall/none' "$unit")
+    otel[$unit]=$(awk -v a="$(median "$grpc" 'UnaryCall/otelgrpc' "$unit")" -v b="$none" 'BEGIN {print a - b}')
+    for v in noop-stats otelgrpc tracer-stats tracer-interceptors; do
+      m=$(median "$grpc" "UnaryCall/$v" "$unit")
+      cost=$(awk -v a="$m" -v b="$none" 'BEGIN {printf "%.0f", a - b}')
+      echo "unary call $v: $(printf '%.0f' "$m") $unit, $cost over none, $(ratio "$cost" "${otel[$unit]}")x otelgrpc's   (goal for tracer-*: <= 0.70)"
+    done
+  done
+  # The stats handlers alone, without gRPC (BenchmarkHandlers): the
+  # instrumentation's own cost, steadier than the calls' on a loaded machine.
+  for unit in cpu-ns/op B/op allocs/op; do
+    t=$(median "$grpc" 'Handlers/tracer' "$unit")
+    o=$(median "$grpc" 'Handlers/otelgrpc' "$unit")
+    echo "stats handlers alone: tracer $(printf '%.0f' "$t") $unit, otelgrpc $(printf '%.0f' "$o"), tracer/otelgrpc = $(ratio "$t" "$o")"
+  done
+}
+for t in "${trees[@]}"; do ratios "$t"; done

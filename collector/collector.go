@@ -161,6 +161,8 @@ func (c *Collector) Start(ctx context.Context) (err error) {
 		Batch:        c.cfg.Batch,
 		Retry:        c.cfg.Retry,
 		WriteTimeout: c.cfg.Storage.WriteTimeout,
+		// An eighth of the WAL's cap: a small WAL is still freed soon.
+		CommitBytes: max(1, min(defaultCommitBytes, c.cfg.WAL.MaxBytes/8)),
 	}, w, sink, c.set)
 	recv := NewOTLPReceiver(c.cfg.Receivers, c.cfg.Limits, NewWALIntake(w, c.set), c.set)
 	if err := recv.Start(ctx); err != nil {

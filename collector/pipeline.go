@@ -62,6 +62,15 @@ type PipelineConfig struct {
 	Retry RetryConfig
 	// WriteTimeout bounds one Flush attempt.
 	WriteTimeout time.Duration
+	// CommitBytes is how much written but uncommitted data makes the
+	// pipeline commit every second; below it, it commits every ten seconds
+	// (commitIdle), so that a lightly loaded collector does not write and
+	// fsync a checkpoint every second. Default 16 MiB. Committing later
+	// never risks an acknowledged span (they are in the source until
+	// committed); it only means that a restart writes more spans again,
+	// which the storage contract makes harmless, and that the source frees
+	// space later: a source with a small cap wants a small CommitBytes.
+	CommitBytes int64
 }
 
 func (c PipelineConfig) withDefaults() PipelineConfig {
@@ -77,6 +86,9 @@ func (c PipelineConfig) withDefaults() PipelineConfig {
 	}
 	if c.Batch.Timeout <= 0 {
 		c.Batch.Timeout = d.Batch.Timeout
+	}
+	if c.CommitBytes <= 0 {
+		c.CommitBytes = defaultCommitBytes
 	}
 	if c.Retry.InitialInterval <= 0 {
 		c.Retry.InitialInterval = d.Retry.InitialInterval
@@ -97,6 +109,11 @@ const (
 	// restart writes those spans again, which the storage contract makes
 	// harmless.
 	commitEvery = time.Second
+	// commitIdle spaces commits while less than PipelineConfig.CommitBytes
+	// wait for one.
+	commitIdle = 10 * time.Second
+	// defaultCommitBytes is PipelineConfig.CommitBytes's default.
+	defaultCommitBytes = 16 << 20
 	// abandonAfter is how long Shutdown waits, once its deadline has passed
 	// and the write's context is cancelled, for a sink that ignores the
 	// cancellation. Past it Shutdown returns and leaves the write running:
@@ -136,6 +153,7 @@ type Pipeline struct {
 	bytes       int64      // of the batch's records
 	oldest      time.Time  // when the batch's first record was added
 	lastCommit  time.Time
+	uncommitted int64     // bytes of the records written since the last commit
 	failingFrom time.Time // first failure of the flush being retried
 }
 
@@ -254,7 +272,7 @@ func (p *Pipeline) run(ctx, readCtx context.Context) {
 				deadline = p.oldest.Add(p.cfg.Batch.Timeout)
 			}
 			if p.written > p.src.Committed() {
-				if due := p.lastCommit.Add(commitEvery); deadline.IsZero() || due.Before(deadline) {
+				if due := p.lastCommit.Add(p.commitInterval()); deadline.IsZero() || due.Before(deadline) {
 					deadline = due
 				}
 			}
@@ -329,8 +347,8 @@ func (p *Pipeline) add(ctx context.Context, r wal.Record) bool {
 }
 
 // flush writes the batch, retrying until it succeeds, and commits the
-// source up to the batch's last record when the last commit is commitEvery
-// old or the pipeline is draining. It returns false, without committing,
+// source up to the batch's last record when the last commit is
+// commitInterval old or the pipeline is draining. It returns false, without committing,
 // when ctx is done.
 func (p *Pipeline) flush(ctx context.Context) bool {
 	if p.upTo <= p.written {
@@ -345,17 +363,28 @@ func (p *Pipeline) flush(ctx context.Context) bool {
 		p.flushedItems.Add(int64(p.items))
 	}
 	p.written = p.upTo
+	p.uncommitted += p.bytes
 	p.records, p.items, p.bytes = 0, 0, 0
 	p.commit(p.draining.Load())
 	return true
 }
 
+// commitInterval is how long after the last commit the next is due:
+// commitEvery once CommitBytes wait for it, else commitIdle.
+func (p *Pipeline) commitInterval() time.Duration {
+	if p.uncommitted >= p.cfg.CommitBytes {
+		return commitEvery
+	}
+	return commitIdle
+}
+
 // commit commits the source up to the last record the sink has written,
-// when the last commit is commitEvery old or force is set.
+// when the last commit is commitInterval old or force is set.
 func (p *Pipeline) commit(force bool) {
-	if p.written <= p.src.Committed() || (!force && time.Since(p.lastCommit) < commitEvery) {
+	if p.written <= p.src.Committed() || (!force && time.Since(p.lastCommit) < p.commitInterval()) {
 		return
 	}
+	p.uncommitted = 0
 	if err := p.src.Commit(p.written); err != nil {
 		// The spans are stored; if the checkpoint is lost they are written
 		// again after a restart, which the storage contract makes harmless.

@@ -93,8 +93,9 @@ func TestPipelineParts(t *testing.T) {
 	}
 	sink := &flakySink{failures: 3}
 	cfg := PipelineConfig{
-		Batch: BatchConfig{Size: 1000, MaxBytes: 2*recSize + recSize/2, Timeout: 10 * time.Millisecond},
-		Retry: RetryConfig{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, Multiplier: 2},
+		Batch:       BatchConfig{Size: 1000, MaxBytes: 2*recSize + recSize/2, Timeout: 10 * time.Millisecond},
+		Retry:       RetryConfig{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, Multiplier: 2},
+		CommitBytes: recSize,
 	}
 	set := Settings{Health: NewHealth(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	p := NewPipeline(cfg, src, sink, set)
@@ -132,5 +133,28 @@ func TestPipelineParts(t *testing.T) {
 	}
 	if st := set.Health.Report().Components["storage"].Status; st != StatusStopping {
 		t.Errorf("storage health after Shutdown: %s, want stopping", st)
+	}
+}
+
+// TestCommitInterval: the pipeline commits every second once CommitBytes
+// wait for a commit, every commitIdle below it (a lightly loaded collector
+// does not write a checkpoint every second); CommitBytes defaults to 16 MiB.
+func TestCommitInterval(t *testing.T) {
+	set := Settings{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if got := NewPipeline(PipelineConfig{}, &memSource{}, &flakySink{}, set).cfg.CommitBytes; got != 16<<20 {
+		t.Errorf("default CommitBytes = %d, want 16 MiB", got)
+	}
+	p := NewPipeline(PipelineConfig{CommitBytes: 100}, &memSource{}, &flakySink{}, set)
+	for _, tc := range []struct {
+		uncommitted int64
+		want        time.Duration
+	}{{0, commitIdle}, {99, commitIdle}, {100, commitEvery}, {1 << 30, commitEvery}} {
+		p.uncommitted = tc.uncommitted
+		if got := p.commitInterval(); got != tc.want {
+			t.Errorf("commitInterval with %d bytes uncommitted = %v, want %v", tc.uncommitted, got, tc.want)
+		}
+	}
+	if commitIdle <= commitEvery {
+		t.Errorf("commitIdle %v is not longer than commitEvery %v", commitIdle, commitEvery)
 	}
 }

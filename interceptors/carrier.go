@@ -2,10 +2,13 @@ package interceptors
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	otelprop "go.opentelemetry.io/otel/propagation"
 	"google.golang.org/grpc/metadata"
+
+	"github.com/tracerdev/tracer/internal/vcstate"
 )
 
 // incoming reads a server call's request metadata without copying all of
@@ -32,6 +35,7 @@ type callIncoming call
 var (
 	_ otelprop.TextMapCarrier = (*callIncoming)(nil)
 	_ otelprop.ValuesGetter   = (*callIncoming)(nil)
+	_ vcstate.InboundCarrier  = (*callIncoming)(nil)
 )
 
 // Values returns every value of key, in the order they came.
@@ -39,6 +43,54 @@ func (c *callIncoming) Values(key string) []string { return inValues(c.Context, 
 func (c *callIncoming) Get(key string) string      { return inGet(c.Context, key) }
 func (c *callIncoming) Set(string, string)         {}
 func (c *callIncoming) Keys() []string             { return inKeys(c.Context) }
+
+// InboundContext gives Extract the call's memory for a received clock.
+func (c *callIncoming) InboundContext() *vcstate.InboundContext { return &c.in }
+
+// headerCarrier reads a server call's request metadata as gRPC hands it to
+// the stats handlers (InHeader), without copying: a conversion of the
+// call's pointer, like callIncoming.
+type headerCarrier call
+
+var (
+	_ otelprop.TextMapCarrier = (*headerCarrier)(nil)
+	_ otelprop.ValuesGetter   = (*headerCarrier)(nil)
+	_ vcstate.InboundCarrier  = (*headerCarrier)(nil)
+)
+
+// Values returns every value of key, in the order they came.
+func (c *headerCarrier) Values(key string) []string { return mdValues(c.md, key) }
+
+func (c *headerCarrier) Get(key string) string {
+	if v := mdValues(c.md, key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func (c *headerCarrier) Set(string, string) {}
+
+func (c *headerCarrier) Keys() []string {
+	keys := make([]string, 0, len(c.md))
+	for k := range c.md {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// InboundContext gives Extract the call's memory for a received clock.
+func (c *headerCarrier) InboundContext() *vcstate.InboundContext { return &c.in }
+
+// mdValues returns the values of key in md, whose keys are lowercase.
+func mdValues(md metadata.MD, key string) []string {
+	if v, ok := md[key]; ok {
+		return v
+	}
+	if lower := strings.ToLower(key); lower != key {
+		return md[lower]
+	}
+	return nil
+}
 
 func inValues(ctx context.Context, key string) []string {
 	return metadata.ValueFromIncomingContext(ctx, key)

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/tracerdev/tracer/internal/vcstate"
 	"github.com/tracerdev/tracer/propagation"
 )
 
@@ -85,6 +86,7 @@ type core struct {
 	mu      sync.RWMutex
 	methods map[string]*method
 	addrs   map[addrKey][]attribute.KeyValue                       // connections' address attributes
+	authors map[string][]attribute.KeyValue                        // client calls' :authority, as server.*
 	targets map[weak.Pointer[grpc.ClientConn]][]attribute.KeyValue // client connections' server.*
 }
 
@@ -142,6 +144,26 @@ func (c *core) serverAddrs(local, remote net.Addr) []attribute.KeyValue {
 	})
 }
 
+// authorityAttrs returns the server.* attributes of a client call's
+// :authority, from a bounded cache: a connection sends the same one on
+// every call, and parsing it allocates.
+func (c *core) authorityAttrs(authority string) []attribute.KeyValue {
+	c.mu.RLock()
+	attrs, ok := c.authors[authority]
+	c.mu.RUnlock()
+	if ok {
+		return attrs
+	}
+	attrs = addrAttrs(nil, authority, keyServerAddress, keyServerPort)
+	c.mu.Lock()
+	if len(c.authors) >= maxMethods {
+		clear(c.authors)
+	}
+	c.authors[authority] = attrs
+	c.mu.Unlock()
+	return attrs
+}
+
 // targetAttrs returns the server.* attributes of a client connection's dial
 // target (CanonicalTarget builds a string at every call), from a bounded
 // cache that does not keep closed connections alive.
@@ -177,9 +199,10 @@ type call struct {
 
 	span       trace.Span
 	method     *method
-	conn       []attribute.KeyValue // address attributes of the connection, shared, read-only
-	peer       [2]attribute.KeyValue
-	npeer      int
+	conn       []attribute.KeyValue   // address attributes of the connection, shared, read-only
+	target     []attribute.KeyValue   // a client call's server.*, shared, read-only
+	md         metadata.MD            // a server call's request metadata while its span starts
+	in         vcstate.InboundContext // a server call's received clock (see callIncoming)
 	sent, recv atomic.Int64
 }
 
@@ -249,6 +272,7 @@ func newCore(opts []Option) *core {
 		semconv:       semconvFromEnv(),
 		methods:       make(map[string]*method),
 		addrs:         make(map[addrKey][]attribute.KeyValue),
+		authors:       make(map[string][]attribute.KeyValue),
 		targets:       make(map[weak.Pointer[grpc.ClientConn]][]attribute.KeyValue),
 	}
 }
@@ -319,6 +343,29 @@ func (c *core) startServer(ctx context.Context, fullMethod string) (context.Cont
 	return ctx, cl
 }
 
+// newServerCall returns the call of a traced server call of the stats
+// handler, whose span starts at InHeader (beginServer). It is nil for calls
+// the filter skips.
+func (c *core) newServerCall(ctx context.Context, fullMethod string) *call {
+	if !c.traced(fullMethod) {
+		return nil
+	}
+	cl := &call{method: c.method(fullMethod), conn: connFrom(ctx)}
+	cl.Context = ctx
+	return cl
+}
+
+// beginServer continues the caller's trace from md, the request metadata
+// (gRPC's copy for the stats handlers, with lowercase keys; read, not
+// copied again), and starts the server span of cl, whose context becomes
+// the span's.
+func (c *core) beginServer(cl *call, md metadata.MD) {
+	cl.md = md
+	ctx := c.prop.Extract(cl.Context, (*headerCarrier)(cl))
+	cl.md = nil
+	cl.Context, cl.span = c.tracer.Start(ctx, cl.method.name, serverKind...)
+}
+
 // startClient starts the client span and adds the trace context and clock
 // to the outgoing metadata.
 func (c *core) startClient(ctx context.Context, fullMethod string) (context.Context, *call) {
@@ -347,17 +394,6 @@ func (c *core) inject(ctx context.Context) context.Context {
 	return ctx
 }
 
-// setPeer records a call's own address attributes (the interceptors learn
-// them per call).
-func (cl *call) setPeer(attrs ...attribute.KeyValue) {
-	for _, a := range attrs {
-		if cl.npeer < len(cl.peer) {
-			cl.peer[cl.npeer] = a
-			cl.npeer++
-		}
-	}
-}
-
 // responseClock returns the metadata that carries the server's clock back.
 func (c *core) responseClock(ctx context.Context) metadata.MD {
 	text, ok := c.clock.ResponseClock(ctx)
@@ -365,6 +401,50 @@ func (c *core) responseClock(ctx context.Context) metadata.MD {
 		return nil
 	}
 	return metadata.MD{propagation.Header: []string{text}}
+}
+
+// setUnaryClock sends the server's clock back on a unary call whose handler
+// returned err. After a success it goes in the response header, which gRPC
+// sends with the response anyway (the trailer costs the client's transport
+// more copies of its metadata); after an error, or once the handler has
+// sent the header itself, in the trailer. Tracer's clients read both (the
+// stats handler's InHeader and InTrailer, the interceptor's grpc.Header and
+// grpc.Trailer); a client that reads the trailer alone misses a clock that
+// came in the header.
+func (c *core) setUnaryClock(ctx context.Context, err error) {
+	if err != nil || !c.setUnaryHeader(ctx) {
+		c.setUnaryTrailer(ctx)
+	}
+}
+
+// setUnaryHeader sends the server's clock in a unary call's response
+// header. It reports false when the header could not take it (the handler
+// sent it already), and true when it did or there was no clock to send.
+func (c *core) setUnaryHeader(ctx context.Context) bool {
+	text, ok := c.clock.ResponseClock(ctx)
+	if !ok {
+		return true
+	}
+	stream := grpc.ServerTransportStreamFromContext(ctx)
+	if stream == nil {
+		return true // not a gRPC server call: grpc.SetHeader fails too
+	}
+	return setResponseMD(stream, text, grpc.ServerTransportStream.SetHeader) == nil
+}
+
+// setResponseMD hands set (the stream's SetHeader or SetTrailer) metadata
+// holding the clock text: from a pool for gRPC's own stream, which copies
+// it (see setUnaryTrailer), else a new one.
+func setResponseMD(stream grpc.ServerTransportStream, text string, set func(grpc.ServerTransportStream, metadata.MD) error) error {
+	if !copiesTrailer(stream) {
+		return set(stream, metadata.MD{propagation.Header: []string{text}})
+	}
+	md := trailerPool.Get().(metadata.MD)
+	md[propagation.Header][0] = text
+	err := set(stream, md)
+	md[propagation.Header][0] = ""
+	trailerPool.Put(md)
+	return err
 }
 
 // setUnaryTrailer sends the server's clock in a unary call's trailer, as
@@ -382,21 +462,14 @@ func (c *core) setUnaryTrailer(ctx context.Context) {
 	if stream == nil {
 		return // not a gRPC server call: grpc.SetTrailer fails too
 	}
-	if !copiesTrailer(stream) {
-		_ = stream.SetTrailer(metadata.MD{propagation.Header: []string{text}})
-		return
-	}
-	md := trailerPool.Get().(metadata.MD)
-	md[propagation.Header][0] = text
-	_ = stream.SetTrailer(md) // fails only when the call is already over
-	md[propagation.Header][0] = ""
-	trailerPool.Put(md)
+	_ = setResponseMD(stream, text, grpc.ServerTransportStream.SetTrailer) // fails only when the call is already over
 }
 
 var trailerPool = sync.Pool{New: func() any { return metadata.MD{propagation.Header: make([]string, 1)} }}
 
 // copiesTrailer reports whether stream is gRPC's own server stream, whose
-// SetTrailer keeps a copy of the metadata, not the metadata.
+// SetHeader and SetTrailer keep a copy of the metadata, not the metadata
+// (metadata.Join).
 func copiesTrailer(stream grpc.ServerTransportStream) bool {
 	t := reflect.TypeOf(stream)
 	if own, _ := ownStream.Load().(reflect.Type); own != nil && t == own {
@@ -433,7 +506,7 @@ func (cl *call) end(err error, client bool) {
 	scratch := endAttrs.Get().(*[maxEndAttrs]attribute.KeyValue)
 	attrs := append(scratch[:0], cl.method.attrs...)
 	attrs = append(attrs, cl.conn...)
-	attrs = append(attrs, cl.peer[:cl.npeer]...)
+	attrs = append(attrs, cl.target...)
 	attrs = append(attrs, keyRespStatusCode.String(codeName(code)))
 	cl.span.SetAttributes(attrs...)
 	clear(scratch[:]) // keep no strings alive from the pool

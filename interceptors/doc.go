@@ -39,10 +39,14 @@
 // carries no clock (from an otelgrpc client, say) gives the server span no
 // clock from the caller, and a response without one merges nothing: the
 // clock never invents an order it did not see. The server
-// sends its clock back in the response trailer when the handler returns,
-// and the client merges it into the caller's clock, so that what the caller
-// does after the call happens after everything the callee did. Streams do
-// the same at their start and end.
+// sends its clock back when the handler returns, and the client merges it
+// into the caller's clock, so that what the caller does after the call
+// happens after everything the callee did. A unary call carries it in the
+// response header after a success (the header goes out with the response
+// anyway) and in the trailer after an error; a stream in its trailer. The
+// clients read it from both, as they always have: a peer that reads only
+// the trailer (a client of this package before the header was used) misses
+// the clock of successful unary calls, which costs order, never correctness.
 //
 // Health checks and reflection are not traced by default (see WithFilter);
 // their context is still propagated.

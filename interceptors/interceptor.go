@@ -24,7 +24,7 @@ func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
 		c.serverPeer(ctx, cl)
 		c.protoEvent(cl, false, req)
 		resp, err := handler(ctx, req)
-		c.setUnaryTrailer(ctx)
+		c.setUnaryClock(ctx, err)
 		if err == nil {
 			c.protoEvent(cl, true, resp)
 		}
@@ -152,7 +152,7 @@ type clientCall struct {
 // per connection).
 func (c *core) clientTarget(cc *grpc.ClientConn, cl *call) {
 	if cc != nil {
-		cl.setPeer(c.targetAttrs(cc)...)
+		cl.target = c.targetAttrs(cc)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/tracerdev/tracer/interceptors"
@@ -167,6 +168,10 @@ func (s *testServer) UnaryCall(ctx context.Context, req *testpb.SimpleRequest) (
 		}
 	case "barrier":
 		if err := s.barrier.wait(ctx); err != nil {
+			return nil, err
+		}
+	case "send-header":
+		if err := grpc.SendHeader(ctx, metadata.Pairs("x-early", "1")); err != nil {
 			return nil, err
 		}
 	case "not-found":

@@ -5,14 +5,15 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/stats"
 )
 
 // ServerOptions returns what a gRPC server needs to be traced, in one line:
 // grpc.NewServer(interceptors.ServerOptions()...). That is the server stats
 // handler, and an interceptor that only sends the server's clock back in the
-// response trailer when the handler returns (a stats handler cannot write
-// the trailer). It makes no span of its own, so it does not duplicate the
+// response header or trailer when the handler returns (a stats handler
+// cannot write either; see setUnaryClock). It makes no span of its own, so it does not duplicate the
 // handler's; other interceptors chain with it as usual.
 func ServerOptions(opts ...Option) []grpc.ServerOption {
 	c := newCore(opts)
@@ -33,11 +34,12 @@ func NewServerHandler(opts ...Option) stats.Handler { return &serverHandler{core
 // grpc.NewClient(target, grpc.WithStatsHandler(interceptors.NewClientHandler())).
 func NewClientHandler(opts ...Option) stats.Handler { return &clientHandler{core: newCore(opts)} }
 
-// unaryClock and streamClock send the server's clock in the trailer when
-// the handler returns, for the stats handler (see ServerOptions).
+// unaryClock and streamClock send the server's clock back when the handler
+// returns (unary: the header, or the trailer after an error; stream: the
+// trailer), for the stats handler (see ServerOptions).
 func (c *core) unaryClock(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	resp, err := handler(ctx, req)
-	c.setUnaryTrailer(ctx)
+	c.setUnaryClock(ctx, err)
 	return resp, err
 }
 
@@ -65,12 +67,16 @@ func (h *serverHandler) TagConn(ctx context.Context, info *stats.ConnTagInfo) co
 }
 func (h *serverHandler) HandleConn(context.Context, stats.ConnStats) {}
 
+// TagRPC returns the call's context. The span starts at InHeader, which
+// gRPC sends next with its copy of the request metadata, read there without
+// another copy; for a call the filter skips, the trace context is continued
+// here.
 func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	ctx, cl := h.core.startServer(ctx, info.FullMethodName)
+	cl := h.core.newServerCall(ctx, info.FullMethodName)
 	if cl == nil {
+		ctx, _ = h.core.startServer(ctx, info.FullMethodName)
 		return ctx
 	}
-	cl.Context = ctx
 	return cl // the call's context, holding the call
 }
 
@@ -78,6 +84,16 @@ func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	cl := callFrom(ctx)
 	if cl == nil {
 		return
+	}
+	if cl.span == nil {
+		// gRPC sends InHeader first; should another event come first, the
+		// span starts from the metadata in the context.
+		if ih, ok := rs.(*stats.InHeader); ok {
+			h.core.beginServer(cl, ih.Header)
+			return
+		}
+		in, _ := metadata.FromIncomingContext(cl.Context)
+		h.core.beginServer(cl, in)
 	}
 	switch rs := rs.(type) {
 	case *stats.InPayload:
@@ -121,8 +137,7 @@ func (h *clientHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		// network.peer.* is the connection's remote address (cached per
 		// address: a client call's context does not come from its
 		// connection's).
-		var buf [2]attribute.KeyValue
-		cl.setPeer(addrAttrs(buf[:0], rs.Authority, keyServerAddress, keyServerPort)...)
+		cl.target = h.core.authorityAttrs(rs.Authority)
 		if rs.RemoteAddr != nil {
 			cl.conn = h.core.peerAddr(rs.RemoteAddr)
 		}

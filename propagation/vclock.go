@@ -77,6 +77,11 @@ func (v *VClock) Extract(ctx context.Context, carrier propagation.TextMapCarrier
 		v.reject(err)
 		return ctx
 	}
+	if c, ok := carrier.(vcstate.InboundCarrier); ok {
+		if n := c.InboundContext(); n != nil {
+			return n.Init(ctx, text) // memory the carrier's owner has per request
+		}
+	}
 	return vcstate.WithInbound(ctx, text)
 }
 

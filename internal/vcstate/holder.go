@@ -46,8 +46,24 @@ func (h *Holder) reset(id uint64, tid trace.TraceID, limit int) {
 func (h *Holder) mergeLocked(text, node string) {
 	changed, err := h.deps.MergeText(text, node)
 	if err == nil && changed {
-		h.depsText = h.deps.String()
+		h.depsText = h.depsString(text)
 	}
+}
+
+// depsString returns the encoding of deps, which is text itself when text
+// was merged into an empty clock and had no entry of this node: a server's
+// first merge of its caller's clock. Then the string that came in is kept
+// instead of a new copy of it.
+func (h *Holder) depsString(text string) string {
+	var buf [512]byte
+	if n := h.deps.TextLen(); n != len(text) || n > len(buf) {
+		return h.deps.String()
+	}
+	b := h.deps.AppendText(buf[:0])
+	if string(b) == text {
+		return text
+	}
+	return string(b)
 }
 
 // pruneLocked marks the clock as lacking part of its causal past.

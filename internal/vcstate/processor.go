@@ -71,6 +71,7 @@ type Config struct {
 // it never claims to be concurrent with what it may follow.
 type Processor struct {
 	node     string
+	nodeAttr attribute.KeyValue // vclock.AttrNode = node, made once
 	limit    int
 	maxSpans int   // per shard
 	maxIdle  int64 // nanoseconds
@@ -92,6 +93,7 @@ type Processor struct {
 type shard struct {
 	mu             sync.Mutex
 	m              map[trace.TraceID]*Holder
+	last           *Holder // the holder found or made last, checked before m
 	oldest, newest *Holder // by last span start
 	spans          int     // open spans recorded
 	slab           slab    // memory of the ended spans handed on
@@ -143,12 +145,13 @@ func NewProcessor(c Config, next sdktrace.SpanProcessor) *Processor {
 		limit = vclock.DefaultLimit
 	}
 	p := &Processor{
-		node:    c.Node,
-		limit:   vclock.New(limit).Limit(), // vclock owns the ceiling
-		maxIdle: int64(c.MaxIdle),
-		next:    next,
-		epoch:   time.Now(),
-		refresh: 63,
+		node:     c.Node,
+		nodeAttr: attribute.String(vclock.AttrNode, c.Node),
+		limit:    vclock.New(limit).Limit(), // vclock owns the ceiling
+		maxIdle:  int64(c.MaxIdle),
+		next:     next,
+		epoch:    time.Now(),
+		refresh:  63,
 	}
 	p.clock = func() int64 { return int64(time.Since(p.epoch)) }
 	maxSpans := c.MaxSpans
@@ -192,18 +195,33 @@ func (p *Processor) Evicted() (age, count uint64) {
 
 func (p *Processor) shard(id trace.TraceID) *shard { return &p.shards[id[15]%shardCount] }
 
+// getLocked returns the trace's holder, or nil. The spans of a trace start
+// and end close together, so the holder used last is checked first: a
+// comparison of the ids instead of a map lookup.
+func (s *shard) getLocked(id trace.TraceID) *Holder {
+	if h := s.last; h != nil && h.trace == id {
+		return h
+	}
+	h := s.m[id]
+	if h != nil {
+		s.last = h
+	}
+	return h
+}
+
 // acquire returns the trace's holder, creating it if needed, as the most
 // recently started of its shard, with the shard locked: the shard's mutex
 // guards its holders, so a span start or end takes one lock.
 func (p *Processor) acquire(id trace.TraceID, now int64) (*shard, *Holder, bool) {
 	s := p.shard(id)
 	s.mu.Lock()
-	h := s.m[id]
+	h := s.getLocked(id)
 	created := h == nil
 	if created {
 		h = s.newHolderLocked()
 		h.reset(p.ids.Add(1), id, p.limit-1)
 		s.m[id] = h
+		s.last = h
 	} else if h != s.newest {
 		s.unlink(h)
 	}
@@ -243,6 +261,9 @@ func (s *shard) unlink(h *Holder) {
 // dropLocked forgets h and returns how many open spans it held.
 func (p *Processor) dropLocked(s *shard, h *Holder) int {
 	delete(s.m, h.trace)
+	if s.last == h {
+		s.last = nil
+	}
 	s.unlink(h)
 	n := len(h.open)
 	s.spans -= n
@@ -276,7 +297,7 @@ func (p *Processor) evictLocked(s *shard, keep *Holder, now int64) (age, count i
 func (p *Processor) lookup(id trace.TraceID) (*shard, *Holder) {
 	s := p.shard(id)
 	s.mu.Lock()
-	h := s.m[id]
+	h := s.getLocked(id)
 	if h == nil {
 		s.mu.Unlock()
 	}
@@ -368,7 +389,7 @@ func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 	}
 	sh := p.shard(id)
 	sh.mu.Lock()
-	h := sh.m[id]
+	h := sh.getLocked(id)
 	if h == nil {
 		sh.mu.Unlock()
 		if p.next != nil {
@@ -402,7 +423,7 @@ func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 	n := clockAttrs(o, endTick, endDeps)
 	cs, attrs := sh.slab.take(n + len(own))
 	sh.mu.Unlock()
-	attrs = appendClock(attrs, p.node, o, endTick, endDeps)
+	attrs = appendClock(attrs, p.nodeAttr, o, endTick, endDeps)
 	cs.ReadOnlySpan, cs.attrs = s, append(attrs, own...)
 	p.next.OnEnd(cs)
 }
@@ -422,11 +443,10 @@ func clockAttrs(o openSpan, endTick uint64, endDeps string) int {
 	return n
 }
 
-// appendClock appends a span's clock attributes to b.
-func appendClock(b []attribute.KeyValue, node string, o openSpan, endTick uint64, endDeps string) []attribute.KeyValue {
-	b = append(b,
-		attribute.String(vclock.AttrNode, node),
-		attribute.Int64(vclock.AttrTick, int64(o.tick)))
+// appendClock appends a span's clock attributes to b; node is the
+// vclock.AttrNode attribute.
+func appendClock(b []attribute.KeyValue, node attribute.KeyValue, o openSpan, endTick uint64, endDeps string) []attribute.KeyValue {
+	b = append(b, node, attribute.Int64(vclock.AttrTick, int64(o.tick)))
 	if o.deps != "" {
 		b = append(b, attribute.String(vclock.AttrDeps, o.deps))
 	}

@@ -2,8 +2,10 @@ package vcstate
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -93,5 +95,28 @@ func TestInboundMergedPerHolder(t *testing.T) {
 	}
 	if id == first {
 		t.Error("a new holder incarnation reused the old id")
+	}
+}
+
+// A span started under a received clock that has no entry of this node
+// keeps the received text as its deps, without a copy of it.
+func TestReceivedClockTextKept(t *testing.T) {
+	p := NewProcessor(Config{Node: "n"}, nil)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+	defer tp.Shutdown(context.Background())
+	text := strings.Clone("a:3,b:1")
+	_, s := tp.Tracer("t").Start(WithInbound(context.Background(), text), "server")
+	defer s.End()
+	sh, h := p.lookup(s.SpanContext().TraceID())
+	if h == nil {
+		t.Fatal("no holder for an open span")
+	}
+	deps := h.depsText
+	sh.mu.Unlock()
+	if deps != text {
+		t.Fatalf("deps = %q, want %q", deps, text)
+	}
+	if unsafe.StringData(deps) != unsafe.StringData(text) {
+		t.Error("deps is a copy of the received text")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/tracerdev/tracer/storage"
 	"github.com/tracerdev/tracer/storage/memory"
@@ -58,6 +59,44 @@ func TestResourceHeldOnce(t *testing.T) {
 				t.Fatal("the result shares the writer's resource")
 			}
 		})
+	}
+}
+
+// TestScopeHeldOnce: spans of one scope, as the decoder gives them (the
+// same Service, ScopeName and ScopeVersion strings), hold one copy of them
+// per chunk, not one per span; each span still reads back its own values,
+// and none is the writer's.
+func TestScopeHeldOnce(t *testing.T) {
+	ctx := t.Context()
+	s := memory.New()
+	defer s.Close()
+	scope := strings.Repeat("s", 4096)
+	spans := storagetest.NewGenerator(3).Trace(time.Now().Add(-time.Minute), 300)
+	for i := range spans {
+		spans[i].ScopeName = scope
+		if i%100 == 99 {
+			// Equal but not the same string: copied on its own, still right.
+			spans[i].ScopeName = strings.Clone(scope)
+		}
+	}
+	if err := s.WriteSpans(ctx, spans); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Stats().Bytes; got > 300*4096/4 {
+		t.Errorf("Stats().Bytes = %d after 300 spans of one 4 KiB scope name, want under a quarter of 300 copies", got)
+	}
+	tr, err := s.Trace(ctx, spans[0].TraceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storagetest.SortSpans(spans)
+	if diff := storagetest.DiffSpans(tr.Spans, spans); diff != "" {
+		t.Fatalf("read back: %s", diff)
+	}
+	for i := range tr.Spans {
+		if unsafe.StringData(tr.Spans[i].ScopeName) == unsafe.StringData(scope) {
+			t.Fatalf("span %d holds the writer's scope name", i)
+		}
 	}
 }
 

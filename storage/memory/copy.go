@@ -11,8 +11,9 @@ import (
 // entry is a stored span and the chunks whose memory it keeps alive.
 type entry struct {
 	storage.Span
-	own *chunk // holds the span's strings and slices
-	res *chunk // holds its Resource (may be own)
+	own *chunk  // holds the span's strings and slices
+	res *chunk  // holds its Resource (may be own)
+	op  *opStat // counts the span in its operation and service, once stored
 }
 
 // chunk is a piece of one write: the strings and slices of some of its spans,
@@ -51,10 +52,38 @@ func (n *need) attrList(a []storage.Attribute) {
 	}
 }
 
-// spanNeed is what sp takes, its Resource aside.
-func spanNeed(sp *storage.Span) need {
+// same reports whether a and b are the same bytes in memory (not merely
+// equal): the decoder gives the spans of one resource and scope the same
+// Service, ScopeName and ScopeVersion strings.
+func same(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
+}
+
+// shared returns what of sp's Service, ScopeName and ScopeVersion needs no
+// copy of its own: those that are the same strings as prev's (the span
+// copied before it into the same chunk, or nil), whose copies it shares.
+func shared(sp, prev *storage.Span) (service, scope, version bool) {
+	if prev == nil {
+		return false, false, false
+	}
+	return same(sp.Service, prev.Service), same(sp.ScopeName, prev.ScopeName), same(sp.ScopeVersion, prev.ScopeVersion)
+}
+
+// spanNeed is what sp takes, its Resource aside, when the span copied before
+// it into the same chunk is prev (nil: none).
+func spanNeed(sp, prev *storage.Span) need {
 	var n need
-	n.strs = len(sp.TraceState) + len(sp.Name) + len(sp.StatusMessage) + len(sp.Service) + len(sp.ScopeName) + len(sp.ScopeVersion)
+	n.strs = len(sp.TraceState) + len(sp.Name) + len(sp.StatusMessage)
+	service, scope, version := shared(sp, prev)
+	if !service {
+		n.strs += len(sp.Service)
+	}
+	if !scope {
+		n.strs += len(sp.ScopeName)
+	}
+	if !version {
+		n.strs += len(sp.ScopeVersion)
+	}
 	n.attrList(sp.Attributes)
 	n.events = len(sp.Events)
 	for i := range sp.Events {
@@ -123,16 +152,31 @@ func (c *copier) attrList(a []storage.Attribute) []storage.Attribute {
 	return c.attrs[n:len(c.attrs):len(c.attrs)]
 }
 
-// span copies sp, its Resource aside, into e.
-func (c *copier) span(e *entry, sp *storage.Span) {
+// span copies sp, its Resource aside, into e. prev is the span copied
+// before it into the same chunk (nil: none) and prevCopy its copy: strings
+// that sp shares with prev share prevCopy's copies (see spanNeed).
+func (c *copier) span(e *entry, sp, prev *storage.Span, prevCopy *entry) {
 	e.Span = *sp
 	d := &e.Span
 	d.TraceState = c.str(sp.TraceState)
 	d.Name = c.str(sp.Name)
 	d.StatusMessage = c.str(sp.StatusMessage)
-	d.Service = c.str(sp.Service)
-	d.ScopeName = c.str(sp.ScopeName)
-	d.ScopeVersion = c.str(sp.ScopeVersion)
+	service, scope, version := shared(sp, prev)
+	if service {
+		d.Service = prevCopy.Service
+	} else {
+		d.Service = c.str(sp.Service)
+	}
+	if scope {
+		d.ScopeName = prevCopy.ScopeName
+	} else {
+		d.ScopeName = c.str(sp.ScopeName)
+	}
+	if version {
+		d.ScopeVersion = prevCopy.ScopeVersion
+	} else {
+		d.ScopeVersion = c.str(sp.ScopeVersion)
+	}
 	d.Attributes = c.attrList(sp.Attributes)
 	if sp.Events != nil {
 		n := len(c.events)
@@ -189,27 +233,34 @@ func copySpans(spans []storage.Span, maxBytes int64) ([]*entry, []chunk, []stora
 	}
 	var plans []plan
 	cur := plan{}
+	var last *storage.Span // the last span of cur
 	for i := range spans {
 		sp := &spans[i]
 		if err := check(sp); err != nil {
 			rejected = append(rejected, storage.RejectedSpan{Index: i, Err: err})
 			continue
 		}
-		n := spanNeed(sp)
+		alone := spanNeed(sp, nil)
 		ri := findRes(sp.Resource)
 		var rn need
 		if ri >= 0 && resources[ri].chunk < 0 {
 			rn = resources[ri].need
 		}
-		if size := n.size() + rn.size() + spanSize; size > maxBytes {
+		if size := alone.size() + rn.size() + spanSize; size > maxBytes {
 			rejected = append(rejected, storage.RejectedSpan{Index: i, Err: fmt.Errorf("memory: span of %d bytes exceeds the store's capacity of %d bytes", size, maxBytes)})
 			continue
+		}
+		n := alone
+		if last != nil {
+			n = spanNeed(sp, last)
 		}
 		chunkLimit := min(chunkBytes, maxBytes/8)
 		if cur.to > cur.from && cur.need.size()+n.size()+rn.size() > chunkLimit {
 			plans = append(plans, cur)
 			cur = plan{from: len(accepted), to: len(accepted)}
+			n = alone // the first span of a chunk shares nothing
 		}
+		last = sp
 		if ri >= 0 && resources[ri].chunk < 0 {
 			resources[ri].chunk = len(plans)
 			cur.need.add(rn)
@@ -236,7 +287,11 @@ func copySpans(spans []storage.Span, maxBytes int64) ([]*entry, []chunk, []stora
 			sp := &spans[accepted[k]]
 			e := &entries[k-p.from]
 			out[k] = e
-			c.span(e, sp)
+			if k == p.from {
+				c.span(e, sp, nil, nil)
+			} else {
+				c.span(e, sp, &spans[accepted[k-1]], out[k-1])
+			}
 			e.own = ch
 			ch.refs++
 			if ri := resOf[k]; ri >= 0 {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,17 +37,16 @@ type Store struct {
 	seq      uint64
 	gen      uint64 // WriteSpans calls so far: trace.mark
 	spans    int
-	bytes    int64                                // held by the chunks stored spans refer to
-	services map[string]int                       // span count per service
-	ops      map[string]map[storage.Operation]int // span count per operation
+	bytes    int64               // held by the chunks stored spans refer to
+	services map[string]*svcStat // the stored spans of each service, by operation
+	lastOp   *opStat             // the operation of the last span counted in
 	evTraces uint64
 	evSpans  uint64
 
-	// Slabs that new traces and their first span pointers are cut from,
-	// and the scratch of the index counts of one write; all under mu.
+	// Slabs that new traces and their first span pointers are cut from;
+	// under mu.
 	traceSlab []trace
 	ptrSlab   []*entry
-	counts    counts
 }
 
 type trace struct {
@@ -133,8 +133,7 @@ func New(opts ...Option) *Store {
 		maxBytes: c.maxBytes,
 		limits:   c.limits.WithDefaults(),
 		traces:   make(map[storage.TraceID]*trace),
-		services: make(map[string]int),
-		ops:      make(map[string]map[storage.Operation]int),
+		services: make(map[string]*svcStat),
 	}
 }
 
@@ -184,17 +183,16 @@ func (s *Store) write(spans []*entry, chunks []chunk) error {
 			t.mark = s.gen
 		}
 		if j := t.find(sp.SpanID); j >= 0 {
-			s.countSpan(&t.spans[j].Span, -1)
+			s.uncount(t.spans[j])
 			s.release(t.spans[j])
 			t.spans[j] = sp
 		} else {
 			s.spans++
 			t.add(sp)
 		}
-		s.countSpan(&sp.Span, 1)
+		s.countIn(sp)
 	}
 	s.evict()
-	s.flushCounts()
 	return nil
 }
 
@@ -229,69 +227,71 @@ func (s *Store) newTrace() *trace {
 	return &s.traceSlab[len(s.traceSlab)-1]
 }
 
-// counts gathers the changes to the service and operation counts of one
-// write, so that the maps are updated once per distinct operation rather
-// than once per span. It is used under Store.mu.
-type counts struct {
-	ops []opCount
+// svcStat counts the stored spans of a service, and of each of its
+// operations.
+type svcStat struct {
+	name string // the store's own copy, not a chunk's
+	n    int
+	ops  map[storage.Operation]*opStat
 }
 
-type opCount struct {
-	service string
-	op      storage.Operation
-	n       int
+// opStat counts the stored spans of one operation of a service. Each
+// stored entry points at its own, so that counting a span out (eviction,
+// purge, overwrite) is two decrements and no map lookup.
+type opStat struct {
+	op  storage.Operation // its Name the store's own copy
+	n   int
+	svc *svcStat
 }
 
-// maxOpCounts bounds counts.ops: past it, changes go to the maps at once.
-const maxOpCounts = 8
-
-// countSpan adds n to the counts of sp's service and operation.
-func (s *Store) countSpan(sp *storage.Span, n int) {
-	c := &s.counts
-	for i := range c.ops {
-		o := &c.ops[i]
-		if o.op.Kind == sp.Kind && o.op.Name == sp.Name && o.service == sp.Service {
-			o.n += n
-			return
-		}
+// countIn counts e in its service and operation, creating their counts
+// when they are new.
+func (s *Store) countIn(e *entry) {
+	o := s.lastOp
+	if o == nil || o.op.Kind != e.Kind || o.op.Name != e.Name || o.svc.name != e.Service {
+		o = s.opStat(e.Service, storage.Operation{Name: e.Name, Kind: e.Kind})
+		s.lastOp = o
 	}
-	op := storage.Operation{Name: sp.Name, Kind: sp.Kind}
-	if len(c.ops) == maxOpCounts {
-		s.count(sp.Service, op, n)
+	e.op = o
+	o.n++
+	o.svc.n++
+}
+
+// opStat returns the count of service's op, creating it (with copies of
+// the strings, so that a count does not keep a chunk's memory alive).
+func (s *Store) opStat(service string, op storage.Operation) *opStat {
+	svc := s.services[service]
+	if svc == nil {
+		svc = &svcStat{name: strings.Clone(service), ops: make(map[storage.Operation]*opStat)}
+		s.services[svc.name] = svc
+	}
+	o := svc.ops[op]
+	if o == nil {
+		op.Name = strings.Clone(op.Name)
+		o = &opStat{op: op, svc: svc}
+		svc.ops[op] = o
+	}
+	return o
+}
+
+// uncount takes e out of its counts, removing the counts that drop to zero.
+func (s *Store) uncount(e *entry) {
+	o := e.op
+	if o == nil {
 		return
 	}
-	c.ops = append(c.ops, opCount{service: sp.Service, op: op, n: n})
-}
-
-// flushCounts applies the changes gathered by countSpan to the maps.
-func (s *Store) flushCounts() {
-	c := &s.counts
-	for _, o := range c.ops {
-		s.count(o.service, o.op, o.n)
-	}
-	clear(c.ops)
-	c.ops = c.ops[:0]
-}
-
-// count adds n to the span counts of service and op, removing counts that
-// drop to zero.
-func (s *Store) count(service string, op storage.Operation, n int) {
-	if n == 0 {
+	e.op = nil
+	o.n--
+	o.svc.n--
+	if o.n > 0 {
 		return
 	}
-	if s.services[service] += n; s.services[service] <= 0 {
-		delete(s.services, service)
+	if s.lastOp == o {
+		s.lastOp = nil
 	}
-	m := s.ops[service]
-	if m == nil {
-		m = make(map[storage.Operation]int)
-		s.ops[service] = m
-	}
-	if m[op] += n; m[op] <= 0 {
-		delete(m, op)
-	}
-	if len(m) == 0 {
-		delete(s.ops, service)
+	delete(o.svc.ops, o.op)
+	if o.svc.n <= 0 {
+		delete(s.services, o.svc.name)
 	}
 }
 
@@ -331,11 +331,10 @@ func (s *Store) evict() {
 	}
 }
 
-// drop removes trace id, t, and lets go of its spans. Under s.mu, during a
-// write (its counts are flushed by the write).
+// drop removes trace id, t, and lets go of its spans. Under s.mu.
 func (s *Store) drop(id storage.TraceID, t *trace, evicted bool) {
 	for _, sp := range t.spans {
-		s.countSpan(&sp.Span, -1)
+		s.uncount(sp)
 		s.release(sp)
 	}
 	s.spans -= len(t.spans)
@@ -515,7 +514,11 @@ func (s *Store) Operations(ctx context.Context, service string, kind storage.Spa
 		return nil, errClosed
 	}
 	var out []storage.Operation
-	for op := range s.ops[service] {
+	var ops map[storage.Operation]*opStat
+	if svc := s.services[service]; svc != nil {
+		ops = svc.ops
+	}
+	for op := range ops {
 		if kind == storage.KindUnspecified || op.Kind == kind {
 			out = append(out, op)
 		}
@@ -576,7 +579,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time) error {
 		kept := t.spans[:0]
 		for _, sp := range t.spans {
 			if sp.StartTime < cut {
-				s.countSpan(&sp.Span, -1)
+				s.uncount(sp)
 				s.release(sp)
 				s.spans--
 			} else {
@@ -592,7 +595,6 @@ func (s *Store) Purge(ctx context.Context, before time.Time) error {
 			s.drop(id, t, false)
 		}
 	}
-	s.flushCounts()
 	live := s.order[:0]
 	for _, e := range s.order[s.head:] {
 		if e.live() {
@@ -609,7 +611,7 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	s.traces, s.services, s.ops, s.order = nil, nil, nil, nil
+	s.traces, s.services, s.lastOp, s.order = nil, nil, nil, nil
 	s.traceSlab, s.ptrSlab = nil, nil
 	return nil
 }

@@ -360,3 +360,78 @@ func TestRenamedOperation(t *testing.T) {
 	defer s.Close()
 	storagetest.RenamedOperation(t, s)
 }
+
+// TestCountsFollowEvictionOverwriteAndPurge: Services and Operations stay
+// those of the stored spans while many operations (more than a write's
+// distinct ones) come and go through eviction, overwrites and Purge.
+func TestCountsFollowEvictionOverwriteAndPurge(t *testing.T) {
+	ctx := t.Context()
+	s := memory.New(memory.WithMaxSpans(300))
+	defer s.Close()
+	g := storagetest.NewGenerator(9)
+	start := time.Now().Add(-time.Hour)
+	var ids []storage.TraceID
+	check := func(step string) {
+		t.Helper()
+		var live []storage.Span
+		for _, id := range ids {
+			tr, err := s.Trace(ctx, id)
+			if errors.Is(err, storage.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			live = append(live, tr.Spans...)
+		}
+		svcs, err := s.Services(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := storagetest.SortedServices(live); !slices.Equal(svcs, want) {
+			t.Fatalf("%s: Services = %q, want %q", step, svcs, want)
+		}
+		for _, svc := range g.Services() {
+			ops, err := s.Operations(ctx, svc, storage.KindUnspecified)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := operationsOf(live, svc); !slices.Equal(ops, want) {
+				t.Fatalf("%s: Operations(%s) = %v, want %v", step, svc, ops, want)
+			}
+		}
+	}
+	for i := range 30 {
+		var batch []storage.Span
+		for range 8 {
+			tr := g.Trace(start.Add(time.Duration(i)*time.Minute), 1+i%7)
+			ids = append(ids, tr[0].TraceID)
+			batch = append(batch, tr...)
+		}
+		if i%3 == 2 {
+			// Write an earlier trace again under other operation names.
+			old, err := s.Trace(ctx, ids[len(ids)-9])
+			if err == nil {
+				for _, sp := range old.Spans {
+					sp.Name += "-renamed"
+					batch = append(batch, sp)
+				}
+			}
+		}
+		if err := s.WriteSpans(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("write %d", i))
+	}
+	if err := s.Purge(ctx, start.Add(20*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	check("purge")
+	if err := s.Purge(ctx, start.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	check("purge all")
+	if svcs, _ := s.Services(ctx); len(svcs) != 0 {
+		t.Errorf("Services after purging everything = %q, want none", svcs)
+	}
+}
