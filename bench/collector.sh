@@ -79,6 +79,10 @@ OTEL_VERSION=${OTEL_VERSION:-v0.161.0}
 TOOLS=${TOOLS:-$(go env GOPATH)/bin}
 WORK=${WORK:-$(mktemp -d)}
 CLK_TCK=$(getconf CLK_TCK)
+# Polls (0.2 s) for a collector to finish writing after the load: the WAL
+# takes spans faster than ClickHouse, so it gets longer there.
+DRAIN_POLLS=300
+if [ "$STORAGE" = clickhouse ]; then DRAIN_POLLS=1500; fi
 mkdir -p "$TOOLS" "$WORK"
 
 . bench/lib.sh
@@ -86,7 +90,13 @@ mkdir -p "$TOOLS" "$WORK"
 has_peer() { case " $PEERS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # --- tools ---------------------------------------------------------------
-if [ "$STORAGE" = clickhouse ]; then PEERS=tracer; fi
+if [ "$STORAGE" = clickhouse ]; then
+  # Only Tracer's peers write to ClickHouse 18.16 (see above).
+  ch_peers=
+  for p in $PEERS; do case $p in tracer | base) ch_peers="$ch_peers $p" ;; esac; done
+  PEERS=${ch_peers:-tracer}
+  PEERS=${PEERS# }
+fi
 if [ "$LOAD" = telemetrygen ]; then install_telemetrygen; fi
 if has_peer otel; then
   build_otelcol otelcol-bench bench/otelcol-builder.yaml "otlpreceiver, batchprocessor, nopexporter"
@@ -135,7 +145,7 @@ measure() {
   t1=$(date +%s.%N)
   # Let the collector finish: received stable, and written caught up.
   prev=-1
-  for _ in $(seq 1 300); do
+  for _ in $(seq 1 "$DRAIN_POLLS"); do
     s1=$(metric "$url" "$recv")
     if [ "$s1" = "$prev" ]; then
       if [ -z "$written" ] || [ "$(metric "$url" "$written")" -ge "$s1" ]; then break; fi
@@ -144,6 +154,9 @@ measure() {
     sleep 0.2
   done
   c1=$(cpu_ticks "$pid")
+  # With STORAGE=clickhouse, spans/s is end to end: until ClickHouse has
+  # them all, not until the load ends (the WAL takes them faster).
+  if [ "$STORAGE" = clickhouse ]; then t1=$(date +%s.%N); fi
   if [ -n "$perfpid" ]; then
     kill -INT "$perfpid"; wait "$perfpid" || true
     perf report -q -i "$WORK/perf-$RATE-$ROUND.data" --no-children --sort symbol --stdio -g none 2> /dev/null |
@@ -164,7 +177,8 @@ run_tracer() {
   rm -rf "$WORK/wal"
   local store=(--storage memory --memory-max-spans "$MEMORY_MAX_SPANS")
   if [ "$STORAGE" = clickhouse ]; then
-    store=(--storage clickhouse --clickhouse-addr "$CH_ADDR" --clickhouse-database "bench_$RANDOM")
+    CH_DB=bench_${name}_${RATE}_${ROUND}_$RANDOM
+    store=(--storage clickhouse --clickhouse-addr "$CH_ADDR" --clickhouse-database "$CH_DB")
   fi
   "$bin" collector --grpc-endpoint "$grpc" --http-endpoint "" --telemetry-endpoint "$tel" \
     --wal-dir "$WORK/wal" --wal-sync "$WAL_SYNC" "${store[@]}" \
@@ -218,6 +232,27 @@ summary() {
     }' "$WORK/results.txt"
 }
 
+# ch_summary RATE: with STORAGE=clickhouse, the mean of each peer at RATE,
+# collector and server, and tracer's ratios to base.
+ch_summary() {
+  awk -v r="$1" '$2 == r && ($1 == "rate" && $4 == "spans" || $1 == "server") {
+      p = $3; if (!(p in seen)) { seen[p] = 1; order[++k] = p }
+      if ($1 == "rate") {
+        for (i = 1; i <= NF; i++) { if ($i == "spans/cpu-s") v = $(i + 1); if ($i == "spans/s") s = $(i + 1) }
+        sum[p] += v; rate[p] += s; n[p]++
+      } else { srv[p] += $8; srvm[p] += $15; ns[p]++ }
+    }
+    END {
+      for (j = 1; j <= k; j++) {
+        p = order[j]; if (!n[p]) continue
+        m[p] = sum[p] / n[p]; e[p] = rate[p] / n[p]; sv[p] = ns[p] ? srv[p] / ns[p] : 0; svm[p] = ns[p] ? srvm[p] / ns[p] : 0
+        printf "rate %6d mean %-7s spans/s %8.0f  collector cpu-s/M spans %6.2f  spans/cpu-s %9.0f  server cpu-s/M spans %6.2f (after merges %6.2f)\n", r, p, e[p], 1e6 / m[p], m[p], sv[p], svm[p]
+      }
+      if (("tracer" in m) && ("base" in m) && sv["tracer"] > 0)
+        printf "rate %6d tracer/base: spans/s %.2f, collector spans per cpu-s %.2f, server cpu per span %.2f (after merges %.2f)\n", r, e["tracer"] / e["base"], m["tracer"] / m["base"], sv["tracer"] / sv["base"], svm["tracer"] / svm["base"]
+    }' "$WORK/results.txt"
+}
+
 # --- runs ----------------------------------------------------------------
 : > "$WORK/results.txt"
 log "peers: $PEERS; rates: $RATES; load: $LOAD, ${DURATION}s per run, $ROUNDS rounds; $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -229,15 +264,33 @@ if [ "$STORAGE" = clickhouse ]; then
   read -r _ CH_ADDR _ CH_PID < "$WORK/chserver.out" || { cat "$WORK/chserver.log" >&2; exit 1; }
   log "clickhouse-server at $CH_ADDR (pid $CH_PID)"
   "$WORK/chbench" -addr "$CH_ADDR" -database bench_raw -spans 0 -queries 0 -raw-rows 1000000 | grep -i -E 'raw|rows/s' || true
+  ch_port=${CH_ADDR##*:}
+  chq() { clickhouse-client --host 127.0.0.1 --port "$ch_port" --query "$1"; }
   for RATE in $RATES; do
     for ROUND in $(seq 1 "$ROUNDS"); do
-      ch0=$(cpu_ticks "$CH_PID")
-      run_tracer tracer "$WORK/tracer"
-      ch1=$(cpu_ticks "$CH_PID")
-      spans=$(tail -1 "$WORK/results.txt" | awk '{print $5}')
-      awk -v t=$((ch1 - ch0)) -v hz="$CLK_TCK" -v n="$spans" 'BEGIN {printf "        clickhouse-server cpu-s %6.2f  cpu-s/M spans %6.2f\n", t / hz, t / hz / n * 1e6}'
+      for p in $PEERS; do
+        ch0=$(cpu_ticks "$CH_PID")
+        run_peer "$p"
+        ch1=$(cpu_ticks "$CH_PID")
+        # The merges the run's inserts caused, until none runs (at most
+        # 60 s), count too: "after merges"; then the run's database goes,
+        # so that its merges do not run in the next peer's time.
+        for _ in $(seq 1 300); do
+          [ "$(chq 'SELECT count() FROM system.merges' 2> /dev/null || echo 0)" = 0 ] && break
+          sleep 0.2
+        done
+        ch2=$(cpu_ticks "$CH_PID")
+        chq "DROP DATABASE IF EXISTS $CH_DB" || log "drop database $CH_DB failed"
+        spans=$(tail -1 "$WORK/results.txt" | awk '{print $5}')
+        awk -v r="$RATE" -v n="$p" -v t=$((ch1 - ch0)) -v t2=$((ch2 - ch0)) -v hz="$CLK_TCK" -v spans="$spans" 'BEGIN {
+          if (spans <= 0) exit
+          printf "server %6d %-7s cpu-s %6.2f  cpu-s/M spans %6.2f  after merges: cpu-s %6.2f  cpu-s/M spans %6.2f\n", r, n, t / hz, t / hz / spans * 1e6, t2 / hz, t2 / hz / spans * 1e6
+        }' | tee -a "$WORK/results.txt"
+      done
     done
   done
+  for RATE in $RATES; do ch_summary "$RATE"; done | tee "$WORK/summary.txt"
+  log "load average $(cut -d' ' -f1-3 /proc/loadavg); logs and results in $WORK"
   exit 0
 fi
 for RATE in $RATES; do
