@@ -78,10 +78,10 @@ var (
 	}}
 	batchSection = section{"Batching", []setting{
 		{flag: "batch-size", env: "TRACER_BATCH_SIZE", key: "batch.size",
-			help:  "spans per storage write",
+			help:  "spans per storage write (with --storage clickhouse: --clickhouse-batch-size, 50000)",
 			field: intField(func(c *config) *int { return &c.Batch.Size })},
 		{flag: "batch-timeout", env: "TRACER_BATCH_TIMEOUT", key: "batch.timeout",
-			help:  "longest a span waits for its batch to fill",
+			help:  "longest a span waits for its batch to fill (with --storage clickhouse: 1s)",
 			field: durField(func(c *config) *time.Duration { return &c.Batch.Timeout })},
 	}}
 	storageSection = section{"Storage", []setting{

@@ -6,10 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"os"
 	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/tracerdev/tracer/collector"
 	"github.com/tracerdev/tracer/query"
+	"github.com/tracerdev/tracer/storage/backend"
 )
 
 // config is the binary's configuration, one for every command, so that one
@@ -157,6 +162,9 @@ func (m *Main) loadConfig(c *command, args []string) (config, error) {
 	from := map[string]string{}
 	errs = append(errs, applyEnv(&cfg, c.sections, m.lookupEnv, from)...)
 	errs = append(errs, applyFlags(&cfg, flags, from)...)
+	if c.name != "agent" { // the agent forwards: its batches are requests to the collectors
+		applyClickHouseBatch(&cfg, path, from)
+	}
 	if problems := c.validate(&cfg); len(problems) > 0 {
 		errs = append(errs, withSources(errors.Join(problems...), from)...)
 	}
@@ -184,4 +192,49 @@ func (m *Main) lookupEnv(key string) (string, bool) {
 		return "", false
 	}
 	return m.LookupEnv(key)
+}
+
+// The batch defaults with storage clickhouse: ClickHouse wants few, large
+// inserts (every batch is an insert into each of its tables, so a part per
+// table and its merges). At the generic 8,192 spans a batch of a busy
+// collector made ~6 rows per span across 9 inserts; storage.clickhouse
+// batch_size (50,000 by default) never applied, as the pipeline's batch
+// already split the writes.
+const (
+	clickhouseBatchMaxBytes = 64 << 20
+	clickhouseBatchTimeout  = time.Second
+)
+
+// applyClickHouseBatch sets the batch settings nobody chose (in the YAML
+// file at path, the environment or the flags: from) to ClickHouse's when
+// the storage is ClickHouse: batch.size to storage.clickhouse.batch_size,
+// batch.max_bytes to 64 MiB, batch.timeout to 1s.
+func applyClickHouseBatch(cfg *config, path string, from map[string]string) {
+	if cfg.Storage.Type != backend.TypeClickHouse {
+		return
+	}
+	inFile := map[string]bool{}
+	if path != "" {
+		var doc struct {
+			Batch map[string]any `yaml:"batch"`
+		}
+		if data, err := os.ReadFile(path); err == nil && yaml.Unmarshal(data, &doc) == nil {
+			for k := range doc.Batch {
+				inFile[k] = true
+			}
+		}
+	}
+	chosen := func(key string) bool {
+		_, ok := from["batch."+key]
+		return ok || inFile[key]
+	}
+	if !chosen("size") && cfg.Storage.ClickHouse.BatchSize > 0 {
+		cfg.Batch.Size = cfg.Storage.ClickHouse.BatchSize
+	}
+	if !chosen("max_bytes") {
+		cfg.Batch.MaxBytes = clickhouseBatchMaxBytes
+	}
+	if !chosen("timeout") {
+		cfg.Batch.Timeout = clickhouseBatchTimeout
+	}
 }

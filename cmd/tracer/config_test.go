@@ -528,3 +528,42 @@ func TestBinaryStreamsAndStatus(t *testing.T) {
 		})
 	}
 }
+
+// TestClickHouseBatchDefaults: with storage clickhouse, the batch settings
+// nobody chose are ClickHouse's (few large inserts); one chosen by a flag,
+// the environment or the file stays, and other storage keeps the generic
+// defaults.
+func TestClickHouseBatchDefaults(t *testing.T) {
+	generic := defaultConfig().Batch
+	file := filepath.Join(t.TempDir(), "tracer.yaml")
+	if err := os.WriteFile(file, []byte("storage:\n  type: clickhouse\nbatch:\n  max_bytes: 1000000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		env       map[string]string
+		args      []string
+		size      int
+		maxBytes  int
+		timeoutMs int64
+	}{
+		{"badger", nil, nil, generic.Size, int(generic.MaxBytes), generic.Timeout.Milliseconds()},
+		{"clickhouse", nil, []string{"--storage", "clickhouse"}, 50_000, 64 << 20, 1000},
+		{"clickhouse batch size", nil, []string{"--storage", "clickhouse", "--clickhouse-batch-size", "20000"}, 20_000, 64 << 20, 1000},
+		{"flag chosen", nil, []string{"--storage", "clickhouse", "--batch-size", "100"}, 100, 64 << 20, 1000},
+		{"env chosen", map[string]string{"TRACER_STORAGE": "clickhouse", "TRACER_BATCH_TIMEOUT": "50ms"}, nil, 50_000, 64 << 20, 50},
+		{"file chosen", nil, []string{"--config", file}, 50_000, 1000000, 1000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _, _ := testMain(tc.env)
+			cfg, err := m.loadCollectorConfig(tc.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b := cfg.Batch; b.Size != tc.size || b.MaxBytes != int64(tc.maxBytes) || b.Timeout.Milliseconds() != tc.timeoutMs {
+				t.Errorf("batch %+v, want size %d, max_bytes %d, timeout %dms", b, tc.size, tc.maxBytes, tc.timeoutMs)
+			}
+		})
+	}
+}
