@@ -95,6 +95,10 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 			return fail(err)
 		}
 		health = c.Health()
+		// Not ready until Start has the receivers listening: before it no
+		// component had reported, and /ready answered 200, so a probe or a
+		// client waiting for it could send to a port nobody listened on.
+		health.Set("collector", collector.StatusStarting, nil)
 	}
 	var api *query.API
 	if p.query {
@@ -120,10 +124,6 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 		log.Info("query api serving", "addr", qs.addr, "base_path", cfg.Query.BasePath)
 	}
 	if c != nil {
-		// Not ready until the receivers listen: /ready answered 200 before
-		// Start (no component had reported yet), so a probe or a client
-		// waiting for it could send to a port nobody listened on.
-		health.Set("collector", collector.StatusStarting, nil)
 		if err := c.Start(ctx); err != nil {
 			return fail(err)
 		}

@@ -111,7 +111,7 @@ func TestSecondSignalStopsAtOnce(t *testing.T) {
 	defer cancel()
 	abort := make(chan struct{})
 	grpcAddr, telAddr, logs, done := runInProcess(t, ctx, abort, hung, walDir, "--config", cfgPath, "--shutdown-timeout", "1h")
-	await(t, "the telemetry server", func() bool { return status(telAddr, "/health") == http.StatusOK })
+	await(t, "the collector ready", func() bool { return status(telAddr, "/ready") == http.StatusOK })
 
 	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(grpcAddr), otlptracegrpc.WithInsecure(),
 		otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: false}))

@@ -6,12 +6,14 @@
 package proctest
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -128,7 +130,8 @@ func (p *Process) LogText() string {
 	return string(b)
 }
 
-// WaitHealthy polls http://addr/health until it answers 200, for at most a
+// WaitHealthy polls http://addr/health until it answers 200 with no
+// component starting (a collector is until its receivers listen), for at most a
 // minute (a loaded machine may be slow to start it), and fails the test if
 // the process exits first.
 func (p *Process) WaitHealthy(t *testing.T, addr string) {
@@ -141,8 +144,11 @@ func (p *Process) WaitHealthy(t *testing.T, addr string) {
 		default:
 		}
 		if resp, err := client.Get("http://" + addr + "/health"); err == nil {
+			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			// Live, and no component still starting (the collector is
+			// until its receivers listen).
+			if resp.StatusCode == http.StatusOK && !strings.Contains(string(body), `"status":"starting"`) {
 				return
 			}
 		}
