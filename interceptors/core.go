@@ -86,13 +86,16 @@ type core struct {
 	mu      sync.RWMutex
 	methods map[string]*method
 	addrs   map[addrKey][]attribute.KeyValue                       // connections' address attributes
-	authors map[string][]attribute.KeyValue                        // client calls' :authority, as server.*
 	targets map[weak.Pointer[grpc.ClientConn]][]attribute.KeyValue // client connections' server.*
 }
 
 // addrKey identifies a connection by its address values: a client's by the
-// remote address alone, an interceptor server's by both.
-type addrKey struct{ local, remote net.Addr }
+// remote address alone, an interceptor server's by both, a client call's
+// :authority by that string alone.
+type addrKey struct {
+	local, remote net.Addr
+	authority     string
+}
 
 // cacheable reports whether a is safe and meaningful as part of a map key:
 // nil, or a pointer (gRPC's transports keep one per connection). Other
@@ -148,20 +151,9 @@ func (c *core) serverAddrs(local, remote net.Addr) []attribute.KeyValue {
 // :authority, from a bounded cache: a connection sends the same one on
 // every call, and parsing it allocates.
 func (c *core) authorityAttrs(authority string) []attribute.KeyValue {
-	c.mu.RLock()
-	attrs, ok := c.authors[authority]
-	c.mu.RUnlock()
-	if ok {
-		return attrs
-	}
-	attrs = addrAttrs(nil, authority, keyServerAddress, keyServerPort)
-	c.mu.Lock()
-	if len(c.authors) >= maxMethods {
-		clear(c.authors)
-	}
-	c.authors[authority] = attrs
-	c.mu.Unlock()
-	return attrs
+	return c.cachedAddrs(addrKey{authority: authority}, func() []attribute.KeyValue {
+		return addrAttrs(nil, authority, keyServerAddress, keyServerPort)
+	})
 }
 
 // targetAttrs returns the server.* attributes of a client connection's dial
@@ -272,7 +264,6 @@ func newCore(opts []Option) *core {
 		semconv:       semconvFromEnv(),
 		methods:       make(map[string]*method),
 		addrs:         make(map[addrKey][]attribute.KeyValue),
-		authors:       make(map[string][]attribute.KeyValue),
 		targets:       make(map[weak.Pointer[grpc.ClientConn]][]attribute.KeyValue),
 	}
 }
