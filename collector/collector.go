@@ -42,6 +42,7 @@ type Option interface{ apply(*options) }
 
 type options struct {
 	reg      prometheus.Registerer
+	health   *Health
 	sinkName string
 	newSink  func(Settings) (Sink, error)
 }
@@ -57,6 +58,17 @@ func WithRegisterer(reg prometheus.Registerer) Option {
 	return optionFunc(func(o *options) {
 		if reg != nil {
 			o.reg = reg
+		}
+	})
+}
+
+// WithHealth makes the collector's components report to h (the process's
+// one Health, served before the collector exists: while the storage opens,
+// say) instead of a Health of the collector's own. A nil h is ignored.
+func WithHealth(h *Health) Option {
+	return optionFunc(func(o *options) {
+		if h != nil {
+			o.health = h
 		}
 	})
 }
@@ -100,7 +112,10 @@ func New(cfg Config, w storage.Writer, logger *slog.Logger, opts ...Option) (*Co
 	if err != nil {
 		return nil, err
 	}
-	c.set = Settings{Logger: logger, Metrics: m, Health: NewHealth()}
+	if o.health == nil {
+		o.health = NewHealth()
+	}
+	c.set = Settings{Logger: logger, Metrics: m, Health: o.health}
 	return c, nil
 }
 

@@ -112,8 +112,9 @@ var _ Component = (*Ingester)(nil)
 type IngesterOption interface{ applyIngester(*ingesterOptions) }
 
 type ingesterOptions struct {
-	reg  prometheus.Registerer
-	opts []kgo.Opt
+	reg    prometheus.Registerer
+	health *Health
+	opts   []kgo.Opt
 }
 
 type ingesterOptionFunc func(*ingesterOptions)
@@ -127,6 +128,17 @@ func WithIngesterRegisterer(reg prometheus.Registerer) IngesterOption {
 	return ingesterOptionFunc(func(o *ingesterOptions) {
 		if reg != nil {
 			o.reg = reg
+		}
+	})
+}
+
+// WithIngesterHealth makes the ingester report to h (the process's one
+// Health, served while the storage opens) instead of a Health of its own. A
+// nil h is ignored.
+func WithIngesterHealth(h *Health) IngesterOption {
+	return ingesterOptionFunc(func(o *ingesterOptions) {
+		if h != nil {
+			o.health = h
 		}
 	})
 }
@@ -169,7 +181,10 @@ func NewIngester(cfg Config, w storage.Writer, logger *slog.Logger, opts ...Inge
 	if in.im, err = NewIngesterMetrics(o.reg); err != nil {
 		return nil, err
 	}
-	in.set = Settings{Logger: logger, Metrics: m, Health: NewHealth()}
+	if o.health == nil {
+		o.health = NewHealth()
+	}
+	in.set = Settings{Logger: logger, Metrics: m, Health: o.health}
 	in.sink = NewStorageSink(w, cfg.Limits, cfg.Batch.Size, in.set)
 	in.pending = map[topicPartition]kgo.EpochOffset{}
 	in.toCommit = map[topicPartition]kgo.EpochOffset{}

@@ -94,32 +94,30 @@ func (m *Main) runIngester(ctx context.Context, args []string) error {
 // collector, it runs retention on the storage it writes.
 func (m *Main) serveIngester(ctx context.Context, cfg config) error {
 	log := newLogger(m.Stderr, cfg.Telemetry)
-	open := m.openStore
-	if open == nil {
-		open = openStore
-	}
-	store, err := open(ctx, cfg.Storage, log)
+	reg, err := newRegistry()
 	if err != nil {
 		return err
 	}
+	// Telemetry serves before the storage opens (a migration can take
+	// minutes), as for the collector.
+	health := collector.NewHealth()
+	tel, err := startTelemetry(ctx, cfg.Telemetry.Endpoint, reg, health, log)
+	if err != nil {
+		return err
+	}
+	store, err := m.openStoreReporting(ctx, cfg.Storage, health, log)
+	if err != nil {
+		return errors.Join(err, tel.stop())
+	}
 	log.Info("storage opened", "type", cfg.Storage.Type, "location", storageLocation(cfg.Storage),
 		"retention", retentionText(cfg.Storage.Retention), "write_timeout", cfg.Storage.WriteTimeout.String())
-	fail := func(err error) error { return errors.Join(err, store.Close()) }
-	reg, err := newRegistry()
-	if err != nil {
-		return fail(err)
-	}
-	in, err := collector.NewIngester(cfg.Config, store, log, collector.WithIngesterRegisterer(reg))
-	if err != nil {
-		return fail(err)
-	}
-	health := in.Health()
-	tel, err := startTelemetry(ctx, cfg.Telemetry.Endpoint, reg, health, log)
+	fail := func(err error) error { return errors.Join(err, tel.stop(), store.Close()) }
+	in, err := collector.NewIngester(cfg.Config, store, log, collector.WithIngesterRegisterer(reg), collector.WithIngesterHealth(health))
 	if err != nil {
 		return fail(err)
 	}
 	if err := in.Start(ctx); err != nil {
-		return fail(errors.Join(err, tel.stop()))
+		return fail(err)
 	}
 	ret := startRetention(ctx, store, cfg.Storage.Retention, retentionInterval(cfg.Storage.Retention), log)
 	log.Info("ingester serving", "brokers", strings.Join(cfg.Kafka.Brokers, ","), "topic", cfg.Kafka.Topic, "group", cfg.Kafka.Consumer.GroupID)

@@ -54,15 +54,29 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 	toKafka := p.collector && cfg.Sink == collector.SinkKafka
 	// undo closes what started, in reverse, when a later start fails.
 	var undo []func() error
+	fail := func(err error) error {
+		for i := len(undo) - 1; i >= 0; i-- {
+			err = errors.Join(err, undo[i]())
+		}
+		return err
+	}
+	reg, err := newRegistry()
+	if err != nil {
+		return err
+	}
+	// Telemetry serves before the storage opens: opening can take minutes
+	// (a ClickHouse schema migration), and a liveness probe that found no
+	// /health would restart the process and the migration with it.
+	health := collector.NewHealth()
+	tel, err := startTelemetry(ctx, cfg.Telemetry.Endpoint, reg, health, log)
+	if err != nil {
+		return err
+	}
+	undo = append(undo, tel.stop)
 	var store storage.Store
 	if !toKafka {
-		open := m.openStore
-		if open == nil {
-			open = openStore
-		}
-		var err error
-		if store, err = open(ctx, cfg.Storage, log); err != nil {
-			return err
+		if store, err = m.openStoreReporting(ctx, cfg.Storage, health, log); err != nil {
+			return fail(err)
 		}
 		attrs := []any{"type", cfg.Storage.Type, "location", storageLocation(cfg.Storage)}
 		if p.collector { // the writer's settings
@@ -71,21 +85,10 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 		log.Info("storage opened", attrs...)
 		undo = append(undo, store.Close)
 	}
-	fail := func(err error) error {
-		for i := len(undo) - 1; i >= 0; i-- {
-			err = errors.Join(err, undo[i]())
-		}
-		return err
-	}
 
-	reg, err := newRegistry()
-	if err != nil {
-		return fail(err)
-	}
-	health := collector.NewHealth()
 	var c *collector.Collector
 	if p.collector {
-		opts := []collector.Option{collector.WithRegisterer(reg)}
+		opts := []collector.Option{collector.WithRegisterer(reg), collector.WithHealth(health)}
 		if toKafka {
 			opts = append(opts, collector.WithSink(collector.SinkKafka, func(set collector.Settings) (collector.Sink, error) {
 				return collector.NewKafkaSink(cfg.Kafka, set)
@@ -94,7 +97,6 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 		if c, err = collector.New(cfg.Config, store, log, opts...); err != nil {
 			return fail(err)
 		}
-		health = c.Health()
 		// Not ready until Start has the receivers listening: before it no
 		// component had reported, and /ready answered 200, so a probe or a
 		// client waiting for it could send to a port nobody listened on.
@@ -106,11 +108,6 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 			return fail(err)
 		}
 	}
-	tel, err := startTelemetry(ctx, cfg.Telemetry.Endpoint, reg, health, log)
-	if err != nil {
-		return fail(err)
-	}
-	undo = append(undo, tel.stop)
 	// The API listens before the collector starts (and replays its WAL),
 	// so that a taken port fails at once.
 	var qs *httpServer
@@ -201,6 +198,23 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 		}
 	}
 	return errors.Join(failed, err)
+}
+
+// openStoreReporting opens the storage cfg names (through m.openStore when
+// a test sets it) while health shows "storage" as starting: live, not
+// ready. It is ok once the store is open.
+func (m *Main) openStoreReporting(ctx context.Context, cfg collector.StorageConfig, health *collector.Health, log *slog.Logger) (storage.Store, error) {
+	open := m.openStore
+	if open == nil {
+		open = openStore
+	}
+	health.Set("storage", collector.StatusStarting, nil)
+	store, err := open(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	health.Set("storage", collector.StatusOK, nil)
+	return store, nil
 }
 
 // name names the process in its failure.

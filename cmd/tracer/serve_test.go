@@ -194,3 +194,89 @@ func TestFailedComponentStopsTheBinary(t *testing.T) {
 		t.Fatalf("Run did not return a minute after a component failed\n%s", logs)
 	}
 }
+
+// TestHealthWhileStorageOpens: /health answers while the storage is still
+// opening (a ClickHouse migration can take minutes, and a liveness probe
+// that finds nothing restarts the process): live, with "storage" starting,
+// and not ready until the store is open and the collector listens. The
+// same holds for the ingester.
+func TestHealthWhileStorageOpens(t *testing.T) {
+	for _, cmd := range []string{"collector", "ingester"} {
+		t.Run(cmd, func(t *testing.T) {
+			entered, release := make(chan struct{}), make(chan struct{})
+			telAddr := proctest.FreeAddr(t)
+			logs := &proctest.Buffer{}
+			m := &Main{
+				Stdout: io.Discard, Stderr: logs, LookupEnv: func(string) (string, bool) { return "", false },
+				openStore: func(ctx context.Context, _ collector.StorageConfig, _ *slog.Logger) (storage.Store, error) {
+					close(entered)
+					select {
+					case <-release:
+						return memory.New(), nil
+					case <-ctx.Done():
+						return nil, ctx.Err()
+					}
+				},
+			}
+			args := []string{cmd, "--telemetry-endpoint", telAddr, "--storage", "memory"}
+			if cmd == "collector" {
+				args = append(args, "--grpc-endpoint", proctest.FreeAddr(t), "--http-endpoint", "", "--wal-dir", t.TempDir())
+			} else {
+				// No broker answers here: the ingester keeps trying, which
+				// is enough for what this test reads.
+				args = append(args, "--kafka-brokers", proctest.FreeAddr(t))
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- m.Run(ctx, args) }()
+			select {
+			case <-entered:
+			case err := <-done:
+				t.Fatalf("Run returned before opening the storage: %v\n%s", err, logs.String())
+			case <-time.After(time.Minute):
+				t.Fatal("the storage was not opened within a minute")
+			}
+			await(t, "/health while the storage opens", func() bool { return status(telAddr, "/health") == http.StatusOK })
+			if got := status(telAddr, "/ready"); got != http.StatusServiceUnavailable {
+				t.Errorf("/ready while the storage opens: %d, want 503", got)
+			}
+			body := get(t, "http://"+telAddr+"/health")
+			if !strings.Contains(body, `"storage":{"status":"starting"`) {
+				t.Errorf("/health while the storage opens: %s, want storage starting", body)
+			}
+			close(release)
+			if cmd == "collector" {
+				await(t, "/ready once the storage is open", func() bool { return status(telAddr, "/ready") == http.StatusOK })
+			} else {
+				await(t, "storage ok once open", func() bool {
+					return !strings.Contains(get(t, "http://"+telAddr+"/health"), `"storage":{"status":"starting"`)
+				})
+			}
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v\n%s", err, logs.String())
+				}
+			case <-time.After(time.Minute):
+				t.Fatal("Run did not return within a minute of the interrupt")
+			}
+		})
+	}
+}
+
+// get GETs url and returns its body.
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
