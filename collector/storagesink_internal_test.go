@@ -2,12 +2,14 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
 	"testing"
 	"unsafe"
 
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tracerdev/tracer/storage"
@@ -141,5 +143,50 @@ func TestCollectorHandsOver(t *testing.T) {
 	c.mu.Unlock()
 	if sink == nil || sink.own == nil {
 		t.Fatalf("the collector's sink (%T) does not hand spans over to the memory store", c.pipeline.sink)
+	}
+}
+
+// BenchmarkStorageSinkMemory decodes WAL records of 512 spans into a
+// memory store of 100,000 spans (full after 200 records: it evicts), the
+// store copying the spans or (handover) keeping them.
+func BenchmarkStorageSinkMemory(b *testing.B) {
+	var bodies [][]byte
+	for r := range 64 {
+		req := splitTestRequest(128, 0)
+		for _, rs := range req.ResourceSpans {
+			rs.Resource.Attributes = append(rs.Resource.Attributes, strKV("host.name", "users-7d9f8c-x2x4q"), strKV("service.version", "1.4.2"))
+			for _, ss := range rs.ScopeSpans {
+				for i, sp := range ss.Spans {
+					sp.TraceId = []byte{byte(r), byte(i), 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+					sp.Name = "GET /api/users/{id}"
+					sp.Attributes = []*commonpb.KeyValue{strKV("http.request.method", "GET"), strKV("http.route", "/api/users/{id}"),
+						strKV("url.path", fmt.Sprintf("/api/users/%d", 10000+i)), strKV("user_agent.original", "Mozilla/5.0 (X11; Linux x86_64)")}
+				}
+			}
+		}
+		body, err := proto.Marshal(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bodies = append(bodies, body)
+	}
+	for _, hand := range []bool{false, true} {
+		b.Run(map[bool]string{false: "mode=copy", true: "mode=handover"}[hand], func(b *testing.B) {
+			store := memory.New(memory.WithMaxSpans(100_000))
+			defer store.Close()
+			s := NewStorageSink(store, NewDefaultConfig().Limits, 8192, Settings{})
+			if hand {
+				s.handOver()
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				// A fresh record each time, as the WAL gives them.
+				s.Add(wal.Record{Offset: wal.Offset(i + 1), Data: slices.Clone(bodies[i%len(bodies)])})
+				if err := s.Flush(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(store.Stats().Bytes)/float64(store.Stats().Spans), "store-B/span")
+		})
 	}
 }
