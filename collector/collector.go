@@ -163,7 +163,9 @@ func (c *Collector) Start(ctx context.Context) (err error) {
 			return errors.Join(fmt.Errorf("open %s sink: %w", name, err), w.Close())
 		}
 	} else {
-		sink = NewStorageSink(c.writer, c.cfg.Limits, c.cfg.Batch.Size, c.set)
+		ss := NewStorageSink(c.writer, c.cfg.Limits, c.cfg.Batch.Size, c.set)
+		ss.handOver() // WAL records
+		sink = ss
 	}
 	sinkComp, _ := sink.(Component)
 	if sinkComp != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tracerdev/tracer/collector/otlp"
 	"github.com/tracerdev/tracer/storage"
+	"github.com/tracerdev/tracer/storage/memory"
 	"github.com/tracerdev/tracer/wal"
 )
 
@@ -29,6 +30,18 @@ type StorageSink struct {
 
 	batch []storage.Span
 	done  int // spans of batch written by earlier calls of this flush
+
+	// own is w when it can keep the decoded spans as they are (the memory
+	// store) and handOver is on; groups then says which spans of batch
+	// came from which record.
+	own    ownedWriter
+	groups []memory.Group
+}
+
+// ownedWriter is a storage.Writer that can take spans over without copying
+// them (memory.Store.WriteOwned).
+type ownedWriter interface {
+	WriteOwned(ctx context.Context, spans []storage.Span, groups []memory.Group) error
 }
 
 var _ Sink = (*StorageSink)(nil)
@@ -38,6 +51,14 @@ var _ Sink = (*StorageSink)(nil)
 func NewStorageSink(w storage.Writer, lim LimitsConfig, maxSpans int, set Settings) *StorageSink {
 	set = set.withDefaults()
 	return &StorageSink{w: w, lim: lim.otlp(), maxSpans: maxSpans, log: set.Logger, m: set.Metrics}
+}
+
+// handOver lets the writer keep the decoded spans, whose strings point into
+// the records, instead of copying them, when it can (ownedWriter). Only for
+// records that nobody modifies and that hold nothing but themselves: the
+// WAL's (wal.Read: each record is its own allocation, never modified).
+func (s *StorageSink) handOver() {
+	s.own, _ = s.w.(ownedWriter)
 }
 
 // Add decodes r into the batch. A record that fails to decode (Scan
@@ -52,6 +73,9 @@ func (s *StorageSink) Add(r wal.Record) int {
 		batch = batch[:n]
 	}
 	s.batch = batch
+	if s.own != nil && len(batch) > n {
+		s.groups = append(s.groups, memory.Group{End: len(batch), Bytes: int64(len(r.Data))})
+	}
 	s.m.attrsDropped.Add(float64(st.DroppedAttributes))
 	s.m.valuesTruncated.Add(float64(st.TruncatedValues))
 	s.m.stringsTruncated.Add(float64(st.TruncatedStrings))
@@ -71,7 +95,12 @@ func (s *StorageSink) Flush(ctx context.Context) error {
 			end = min(end, s.done+s.maxSpans)
 		}
 		chunk := s.batch[s.done:end]
-		err := s.w.WriteSpans(ctx, chunk)
+		var err error
+		if s.own != nil {
+			err = s.own.WriteOwned(ctx, chunk, s.chunkGroups(s.done, end))
+		} else {
+			err = s.w.WriteSpans(ctx, chunk)
+		}
 		dropped := 0
 		if err != nil {
 			var rej *storage.RejectedError
@@ -85,7 +114,30 @@ func (s *StorageSink) Flush(ctx context.Context) error {
 	}
 	clear(s.batch) // let the strings go
 	s.batch, s.done = s.batch[:0], 0
+	s.groups = s.groups[:0]
 	return nil
+}
+
+// chunkGroups returns the groups of batch[from:to], their ends relative to
+// from; a group cut by from or to is charged in proportion to its spans on
+// each side.
+func (s *StorageSink) chunkGroups(from, to int) []memory.Group {
+	var out []memory.Group
+	start := 0 // of the current group
+	for _, g := range s.groups {
+		gFrom, gTo := start, g.End
+		start = g.End
+		lo, hi := max(gFrom, from), min(gTo, to)
+		if lo >= hi {
+			continue
+		}
+		bytes := g.Bytes
+		if n := gTo - gFrom; hi-lo < n {
+			bytes = g.Bytes * int64(hi-lo) / int64(n)
+		}
+		out = append(out, memory.Group{End: hi - from, Bytes: bytes})
+	}
+	return out
 }
 
 // drop counts and logs the spans of chunk that rej names; an index out of

@@ -153,23 +153,31 @@ func (s *Store) WriteSpans(ctx context.Context, spans []storage.Span) error {
 		return err
 	}
 	entries, chunks, rejected := copySpans(spans, s.maxBytes)
-	if err := s.write(entries, chunks); err != nil {
+	if err := s.write(entries, chunksBytes(chunks)); err != nil {
 		return err
 	}
 	return storage.Reject(rejected...)
 }
 
-// write indexes spans, which the store owns, and evicts.
-func (s *Store) write(spans []*entry, chunks []chunk) error {
+// chunksBytes is the memory chunks hold.
+func chunksBytes(chunks []chunk) int64 {
+	n := int64(0)
+	for i := range chunks {
+		n += chunks[i].bytes
+	}
+	return n
+}
+
+// write indexes spans, which the store owns, whose chunks hold bytes, and
+// evicts.
+func (s *Store) write(spans []*entry, bytes int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return errClosed
 	}
 	s.gen++
-	for i := range chunks {
-		s.bytes += chunks[i].bytes
-	}
+	s.bytes += bytes
 	var t *trace
 	for i := range spans {
 		sp := spans[i]
