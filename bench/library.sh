@@ -20,7 +20,14 @@
 # rounds, alternating which goes first; benchstat then compares base and new,
 # and the ratios are printed for both.
 #
-# Usage: [BASE=ref] bench/library.sh [COUNT]   (default 6 rounds)
+# With IR=1 the span benchmarks are counted in instructions instead
+# (valgrind's callgrind; one round is COUNT rounds of 1): instructions per
+# span start+end, GC included, from two runs of N1 and N2 spans, (Ir(N2) -
+# Ir(N1)) / (N2 - N1). Unlike CPU time it does not depend on the machine's
+# load; it varies by a few percent with where the GC cycles fall. It takes
+# about 20 s per benchmark and round.
+#
+# Usage: [BASE=ref] [IR=1] bench/library.sh [COUNT]   (default 6 rounds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-6}
@@ -44,6 +51,7 @@ fi
 
 # name package pattern
 benches=("span sdk SpanStartEnd" "clock propagation InjectExtract" "grpc interceptors UnaryCall|Handlers")
+if [ -n "${IR:-}" ]; then benches=("span sdk SpanStartEnd"); fi
 for t in "${trees[@]}"; do
   for b in "${benches[@]}"; do
     read -r name pkg _ <<<"$b"
@@ -51,6 +59,48 @@ for t in "${trees[@]}"; do
     (cd "${dir[$t]}" && go test -c -o "$out/$t-$name.test" "./$pkg")
   done
 done
+
+# Median of a unit (default CPU ns/op) of the benchmarks matching a regex.
+median() { # file benchmark-name-regex [unit]
+  grep -E "^Benchmark$2 " "$1" | awk -v u="${3:-cpu-ns/op}" '{for (i = 1; i < NF; i++) if ($(i+1) == u) print $i}' |
+    sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2] + a[NR/2+1]) / 2}'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "nan"}'; }
+
+if [ -n "${IR:-}" ]; then
+  # Go under valgrind: no asynchronous preemption (its signals upset
+  # callgrind), no RDTSCP (valgrind 3.19 does not decode it).
+  ir() { # binary benchmark spans
+    GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" \
+      -test.run '^$' -test.bench "^$2\$" -test.benchtime "$3x" -test.cpu 1 2>&1 | awk '/Collected/ {print $4}'
+  }
+  command -v valgrind >/dev/null || { echo "IR=1 needs valgrind" >&2; exit 1; }
+  n1=20000 n2=220000
+  for ((i = 1; i <= count; i++)); do
+    for kind in root child attrs; do
+      for t in "${trees[@]}"; do
+        for v in otel tracer; do
+          name=BenchmarkSpanStartEnd/$v/$kind
+          a=$(cd "${dir[$t]}/sdk" && ir "$out/$t-span.test" "$name" $n1)
+          b=$(cd "${dir[$t]}/sdk" && ir "$out/$t-span.test" "$name" $n2)
+          awk -v a="$a" -v b="$b" -v n=$((n2 - n1)) -v name="$name" 'BEGIN {printf "%s 1 %.0f Ir/op\n", name, (b - a) / n}' >>"$out/$t-ir.txt"
+        done
+      done
+    done
+  done
+  if ((${#trees[@]} == 2)); then
+    "$gobin/benchstat" base="$out/base-ir.txt" new="$out/new-ir.txt"
+  fi
+  for t in "${trees[@]}"; do
+    echo "== instructions per span start+end ($t)"
+    for kind in root child attrs; do
+      tr=$(median "$out/$t-ir.txt" "SpanStartEnd/tracer/$kind" Ir/op)
+      ot=$(median "$out/$t-ir.txt" "SpanStartEnd/otel/$kind" Ir/op)
+      echo "span start+end ($kind): tracer $tr, otel $ot Ir/op, tracer/otel = $(ratio "$tr" "$ot")   (budget <= 1.10)"
+    done
+  done
+  exit 0
+fi
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for ((i = 1; i <= count; i++)); do
@@ -76,13 +126,6 @@ for b in "${benches[@]}"; do
     "$gobin/benchstat" "$out/new-$name.txt"
   fi
 done
-
-# Median of a unit (default CPU ns/op) of the benchmarks matching a regex.
-median() { # file benchmark-name-regex [unit]
-  grep -E "^Benchmark$2 " "$1" | awk -v u="${3:-cpu-ns/op}" '{for (i = 1; i < NF; i++) if ($(i+1) == u) print $i}' |
-    sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2] + a[NR/2+1]) / 2}'
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "nan"}'; }
 
 ratios() { # tree
   local span=$out/$1-span.txt grpc=$out/$1-grpc.txt

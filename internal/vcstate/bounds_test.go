@@ -66,6 +66,9 @@ func openSpans(p *Processor) int {
 		for _, h := range p.shards[i].m {
 			n += len(h.open)
 		}
+		if l := p.shards[i].last; l != nil && !l.inMap {
+			n += len(l.open)
+		}
 		p.shards[i].mu.Unlock()
 	}
 	return n

@@ -20,6 +20,7 @@ type Holder struct {
 	open     []openSpan             // spans of this trace open in this process
 	index    map[trace.SpanID]int32 // position in open, once open outgrew scanMax
 
+	inMap      bool    // in its shard's map (else it is the shard's last)
 	touched    int64   // the processor's time at the last span start
 	prev, next *Holder // the shard's holders, least recently started first
 }
@@ -39,6 +40,7 @@ func (h *Holder) reset(id uint64, tid trace.TraceID, limit int) {
 	clear(h.open)
 	h.open = h.open[:0]
 	h.index = nil
+	h.inMap = false
 	h.prev, h.next = nil, nil
 }
 

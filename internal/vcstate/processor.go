@@ -92,12 +92,12 @@ type Processor struct {
 
 type shard struct {
 	mu             sync.Mutex
-	m              map[trace.TraceID]*Holder
-	last           *Holder // the holder found or made last, checked before m
-	oldest, newest *Holder // by last span start
-	spans          int     // open spans recorded
-	slab           slab    // memory of the ended spans handed on
-	free           *Holder // dropped holders kept for reuse, linked by next
+	m              map[trace.TraceID]*Holder // the holders, but last until it is replaced
+	last           *Holder                   // the holder found or made last, checked before m
+	oldest, newest *Holder                   // by last span start
+	spans          int                       // open spans recorded
+	slab           slab                      // memory of the ended spans handed on
+	free           *Holder                   // dropped holders kept for reuse, linked by next
 	nfree          int
 }
 
@@ -204,9 +204,31 @@ func (s *shard) getLocked(id trace.TraceID) *Holder {
 	}
 	h := s.m[id]
 	if h != nil {
-		s.last = h
+		s.setLastLocked(h)
 	}
 	return h
+}
+
+// setLastLocked makes h the holder checked first. A new holder goes into
+// the map only when another one takes its place as the last: a trace whose
+// spans all start and end before the shard's next trace starts (a root
+// span alone, the commonest trace of a server) costs no map insertion nor
+// deletion.
+func (s *shard) setLastLocked(h *Holder) {
+	if l := s.last; l != nil && l != h && !l.inMap {
+		s.m[l.trace] = l
+		l.inMap = true
+	}
+	s.last = h
+}
+
+// lenLocked returns how many holders s has.
+func (s *shard) lenLocked() int {
+	n := len(s.m)
+	if s.last != nil && !s.last.inMap {
+		n++
+	}
+	return n
 }
 
 // acquire returns the trace's holder, creating it if needed, as the most
@@ -220,8 +242,7 @@ func (p *Processor) acquire(id trace.TraceID, now int64) (*shard, *Holder, bool)
 	if created {
 		h = s.newHolderLocked()
 		h.reset(p.ids.Add(1), id, p.limit-1)
-		s.m[id] = h
-		s.last = h
+		s.setLastLocked(h)
 	} else if h != s.newest {
 		s.unlink(h)
 	}
@@ -260,7 +281,10 @@ func (s *shard) unlink(h *Holder) {
 
 // dropLocked forgets h and returns how many open spans it held.
 func (p *Processor) dropLocked(s *shard, h *Holder) int {
-	delete(s.m, h.trace)
+	if h.inMap {
+		delete(s.m, h.trace)
+		h.inMap = false
+	}
 	if s.last == h {
 		s.last = nil
 	}

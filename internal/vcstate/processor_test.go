@@ -9,6 +9,7 @@ import (
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
 )
 
@@ -18,7 +19,7 @@ func holders(p *Processor) int {
 	n := 0
 	for i := range p.shards {
 		p.shards[i].mu.Lock()
-		n += len(p.shards[i].m)
+		n += p.shards[i].lenLocked()
 		p.shards[i].mu.Unlock()
 	}
 	return n
@@ -118,5 +119,80 @@ func TestReceivedClockTextKept(t *testing.T) {
 	}
 	if unsafe.StringData(deps) != unsafe.StringData(text) {
 		t.Error("deps is a copy of the received text")
+	}
+}
+
+// sameShardIDs gives every trace a new id in shard 0: the ids differ in
+// byte 0 only, so that traces meet in one shard's map and its last holder.
+type sameShardIDs struct{ n byte }
+
+func (g *sameShardIDs) NewIDs(context.Context) (trace.TraceID, trace.SpanID) {
+	g.n++
+	return trace.TraceID{g.n, 1}, trace.SpanID{g.n, 1}
+}
+
+func (g *sameShardIDs) NewSpanID(_ context.Context, tid trace.TraceID) trace.SpanID {
+	g.n++
+	return trace.SpanID{tid[0], g.n}
+}
+
+// A holder enters its shard's map only when another trace's holder takes
+// its place as the shard's last: a root span alone costs no map update, and
+// traces open at once in one shard each keep their clock.
+func TestHolderMapOnlyWhenReplaced(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	p := NewProcessor(Config{Node: "n"}, sdktrace.NewSimpleSpanProcessor(exp))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p), sdktrace.WithIDGenerator(&sameShardIDs{}))
+	defer tp.Shutdown(context.Background())
+	tr := tp.Tracer("t")
+	sh := &p.shards[0]
+	mapLen := func() int {
+		sh.mu.Lock()
+		defer sh.mu.Unlock()
+		return len(sh.m)
+	}
+
+	for range 3 {
+		_, s := tr.Start(context.Background(), "alone")
+		if n := mapLen(); n != 0 {
+			t.Fatalf("a root span alone put %d holders in the map", n)
+		}
+		s.End()
+	}
+	ctxA, a := tr.Start(context.Background(), "a")
+	ctxB, b := tr.Start(context.Background(), "b") // a's holder goes into the map
+	if n := mapLen(); n != 1 {
+		t.Fatalf("two open traces: %d holders in the map, want 1 (the other is the last)", n)
+	}
+	_, a1 := tr.Start(ctxA, "a1") // found in the map; b's goes in
+	_, b1 := tr.Start(ctxB, "b1")
+	a1.End()
+	b.End()
+	b1.End()
+	a.End()
+	if n := holders(p); n != 0 {
+		t.Errorf("%d holders left after every span ended", n)
+	}
+	if n := mapLen(); n != 0 {
+		t.Errorf("%d holders left in the map", n)
+	}
+	spans := exp.GetSpans().Snapshots()
+	if len(spans) != 7 {
+		t.Fatalf("exported %d spans, want 7", len(spans))
+	}
+	ticks := map[string]int64{}
+	for _, s := range spans {
+		for _, kv := range s.Attributes() {
+			if kv.Key == "tracer.vc.tick" {
+				ticks[s.Name()] = kv.Value.AsInt64()
+			}
+		}
+		if _, ok := ticks[s.Name()]; !ok {
+			t.Errorf("span %s ended without its clock", s.Name())
+		}
+	}
+	// Each trace's child follows its parent in this node's counter.
+	if ticks["a1"] <= ticks["a"] || ticks["b1"] <= ticks["b"] {
+		t.Errorf("ticks %v: a child before its parent", ticks)
 	}
 }
