@@ -74,7 +74,7 @@ if [ -n "${IR:-}" ]; then
     GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" \
       -test.run '^$' -test.bench "^$2\$" -test.benchtime "$3x" -test.cpu 1 2>&1 | awk '/Collected/ {print $4}'
   }
-  command -v valgrind >/dev/null || { echo "IR=1 needs valgrind" >&2; exit 1; }
+  command -v valgrind >/dev/null || { echo "IR=1 needs valgrind (apt-get install valgrind)" >&2; exit 1; }
   n1=20000 n2=220000
   for ((i = 1; i <= count; i++)); do
     for kind in root child attrs; do
