@@ -2,6 +2,7 @@ package clickhouse_test
 
 import (
 	"context"
+	"fmt"
 	"syscall"
 	"testing"
 	"time"
@@ -11,11 +12,17 @@ import (
 	"github.com/tracerdev/tracer/storage/storagetest"
 )
 
-// BenchmarkWriteSpans measures WriteSpans of 10,000-span batches into the
-// test server (three tables), per span. bench/clickhouse.sh measures the
-// same at scale.
+// BenchmarkWriteSpans measures WriteSpans of 10,000- and 50,000-span
+// batches (50,000: the collector's batch with storage clickhouse) into the
+// test server, per span. bench/clickhouse measures the same at scale.
 func BenchmarkWriteSpans(b *testing.B) {
 	server.Available(b)
+	for _, n := range []int{10_000, 50_000} {
+		b.Run(fmt.Sprintf("spans=%d", n), func(b *testing.B) { benchmarkWriteSpans(b, n) })
+	}
+}
+
+func benchmarkWriteSpans(b *testing.B, n int) {
 	cfg := clickhouse.NewDefaultConfig()
 	cfg.Addr = []string{server.Addr}
 	cfg.Database = server.NewDatabase(b)
@@ -28,7 +35,7 @@ func BenchmarkWriteSpans(b *testing.B) {
 	defer s.Close()
 	g := storagetest.NewGenerator(1)
 	var spans []storage.Span
-	for len(spans) < 10_000 {
+	for len(spans) < n {
 		spans = append(spans, g.Trace(time.Now().Add(-time.Hour), 5)...)
 	}
 	b.ReportAllocs()

@@ -69,3 +69,55 @@ func TestColumnsReuse(t *testing.T) {
 		t.Errorf("rows = %d, want %d", reused.rows, len(small))
 	}
 }
+
+// TestEncodeRows checks that a range of rows of filled columns, as send
+// puts them in one block, encodes exactly as columns filled with only the
+// spans of that range.
+func TestEncodeRows(t *testing.T) {
+	g := storagetest.NewGenerator(11)
+	var spans []storage.Span
+	for len(spans) < 300 {
+		spans = append(spans, g.Trace(time.Now(), 5)...)
+		spans = append(spans, storagetest.FullSpan(g.TraceID(), g.SpanID(), g.SpanID(), time.Now()))
+	}
+	var all columns
+	all.fill(spans, hashResources(spans), 3)
+	for _, r := range [][2]int{{0, 1}, {0, 100}, {1, 2}, {37, 37}, {100, 251}, {251, len(spans)}, {0, len(spans)}} {
+		lo, hi := r[0], r[1]
+		var part columns
+		part.fill(spans[lo:hi], hashResources(spans[lo:hi]), 3)
+		for _, tc := range []struct {
+			name      string
+			got, want []any
+		}{
+			{"spans", all.spanColumns(), part.spanColumns()},
+			{"search", all.searchColumns(), part.searchColumns()},
+		} {
+			var gotWire proto.Buffer
+			var gotPlain []any
+			for _, col := range tc.got {
+				if e, ok := col.(nativeEncoder); ok {
+					e.encodeRows(&gotWire, lo, hi)
+					continue
+				}
+				v, err := rowRange(col, lo, hi)
+				if err != nil {
+					t.Fatal(err)
+				}
+				gotPlain = append(gotPlain, v)
+			}
+			wantWire, wantPlain := encodeAll(tc.want)
+			if !bytes.Equal(gotWire.Buf, wantWire) {
+				t.Errorf("%s rows %d-%d: Array columns encode %d bytes, want %d (as filled alone)", tc.name, lo, hi, len(gotWire.Buf), len(wantWire))
+			}
+			for i := range gotPlain {
+				if reflect.ValueOf(gotPlain[i]).Len() == 0 && reflect.ValueOf(wantPlain[i]).Len() == 0 {
+					continue
+				}
+				if !reflect.DeepEqual(gotPlain[i], wantPlain[i]) {
+					t.Errorf("%s rows %d-%d: plain column %d differs from the spans filled alone", tc.name, lo, hi, i)
+				}
+			}
+		}
+	}
+}

@@ -198,3 +198,6 @@ func FreshMinutes(s *Store, ctx context.Context, first, last int64) ([]int64, er
 func Exec(s *Store, ctx context.Context, query string) error {
 	return s.conn.Exec(ctx, query)
 }
+
+// BlockRows is blockRows.
+const BlockRows = blockRows

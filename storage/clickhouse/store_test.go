@@ -171,3 +171,52 @@ func TestFindTracesAcrossWindows(t *testing.T) {
 		})
 	}
 }
+
+// A batch of more rows than one INSERT block holds goes as several blocks
+// of one INSERT: every span is stored, and the server squashes the blocks
+// into one part per partition of each span table (what a single block of
+// the whole batch made), not a part per block.
+func TestWriteBlocks(t *testing.T) {
+	s := newStore(t)
+	g := storagetest.NewGenerator(5)
+	// Yesterday 06:00 UTC on: one day partition.
+	start := time.Now().UTC().Truncate(24 * time.Hour).Add(-18 * time.Hour)
+	var spans []storage.Span
+	var traces [][]storage.Span
+	for i := 0; len(spans) < 2*clickhouse.BlockRows+100; i++ {
+		tr := g.Trace(start.Add(time.Duration(i)*time.Millisecond), 5)
+		traces = append(traces, tr)
+		spans = append(spans, tr...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := s.WriteSpans(ctx, spans); err != nil {
+		t.Fatalf("WriteSpans: %v", err)
+	}
+	for _, i := range []int{0, 1, len(traces) / 2, len(traces) - 1} {
+		got, err := s.Trace(ctx, traces[i][0].TraceID)
+		if err != nil {
+			t.Fatalf("Trace: %v", err)
+		}
+		if d := storagetest.DiffSpans(got.Spans, traces[i]); d != "" {
+			t.Errorf("trace %d differs:\n%s", i, d)
+		}
+	}
+	for _, table := range []string{"tracer_spans", "tracer_search", "tracer_search_attributes"} {
+		var rows, parts, partitions, level uint64
+		if err := clickhouse.QueryRow(s, ctx, "SELECT count() FROM "+table).Scan(&rows); err != nil {
+			t.Fatalf("count %s: %v", table, err)
+		}
+		if err := clickhouse.QueryRow(s, ctx, "SELECT count(), uniqExact(partition), toUInt64(max(level)) FROM system.parts"+
+			" WHERE database = currentDatabase() AND table = ? AND active", table).Scan(&parts, &partitions, &level); err != nil {
+			t.Fatalf("parts of %s: %v", table, err)
+		}
+		if table != "tracer_search_attributes" && rows != uint64(len(spans)) {
+			t.Errorf("%s holds %d rows, want %d", table, rows, len(spans))
+		}
+		// Level 0: made by the insert, not by merging the parts of blocks.
+		if parts != partitions || level != 0 {
+			t.Errorf("%s: %d active parts (level up to %d) in %d partitions, want one unmerged part per partition", table, parts, level, partitions)
+		}
+	}
+}

@@ -253,12 +253,22 @@ func (s *Store) putColumns(c *columns) {
 	}
 }
 
-// send inserts whole columns in one native batch. Plain columns go through
-// clickhouse-go's Append, which takes a slice per column at once. Array
-// columns are built as offsets plus flat values (ch-go's proto columns;
-// strings kept ready-encoded, strValues), encoded in the native format into
-// c.wire and decoded into the batch's
-// columns: clickhouse-go's Array.Append walks its argument row by row with
+// blockRows is the most rows send puts in one block of an INSERT. A batch
+// of more rows goes as several blocks of one INSERT: the server squashes
+// them into one part per table (min_insert_block_size_rows), while the
+// client's batch columns stay small: clickhouse-go makes them anew for each
+// INSERT, empty, and keeps them across its blocks, so at 50,000 rows in one
+// block they grew to tens of MiB per batch (copied at each growth, the
+// memory faulted in again and again) and cost the collector more CPU per
+// span than batches of 8,192 did.
+const blockRows = 8192
+
+// send inserts whole columns in one INSERT, in blocks of at most
+// blockRows rows. Plain columns go through clickhouse-go's Append, which
+// takes a slice per column at once. Array columns are built as offsets plus
+// flat values (strings kept ready-encoded, strValues), encoded in the
+// native format into c.wire and decoded into the batch's columns:
+// clickhouse-go's Array.Append walks its argument row by row with
 // reflection and boxes every element, several allocations per span, while
 // Decode fills the column from the flat encoding.
 func (s *Store) send(ctx context.Context, table string, names []string, cols []any, rows int, c *columns) error {
@@ -266,11 +276,21 @@ func (s *Store) send(ctx context.Context, table string, names []string, cols []a
 	if err != nil {
 		return fmt.Errorf("prepare %s batch: %w", table, err)
 	}
-	if err := appendColumns(b, table, names, cols, rows, c); err != nil {
-		// The table does not have the columns this writer sends (a schema
-		// changed under it, say): a deployment problem, retried.
-		_ = b.Abort()
-		return err
+	for lo := 0; ; lo += blockRows {
+		hi := min(lo+blockRows, rows)
+		if err := appendColumns(b, table, names, cols, lo, hi, c); err != nil {
+			// The table does not have the columns this writer sends (a
+			// schema changed under it, say): a deployment problem, retried.
+			_ = b.Abort()
+			return err
+		}
+		if hi == rows {
+			break
+		}
+		if err := b.Flush(); err != nil {
+			_ = b.Abort()
+			return fmt.Errorf("send %s block: %w", table, err)
+		}
 	}
 	if err := b.Send(); err != nil {
 		return fmt.Errorf("send %s batch: %w", table, err)
@@ -278,8 +298,9 @@ func (s *Store) send(ctx context.Context, table string, names []string, cols []a
 	return nil
 }
 
-// appendColumns fills the batch b with cols (see send).
-func appendColumns(b driver.Batch, table string, names []string, cols []any, rows int, c *columns) error {
+// appendColumns fills the batch b with rows lo to hi (exclusive) of cols
+// (see send).
+func appendColumns(b driver.Batch, table string, names []string, cols []any, lo, hi int, c *columns) error {
 	bcols := b.Columns()
 	if len(bcols) != len(cols) {
 		return fmt.Errorf("%s batch has %d columns, want %d", table, len(bcols), len(cols))
@@ -287,10 +308,14 @@ func appendColumns(b driver.Batch, table string, names []string, cols []any, row
 	c.wire.Buf = c.wire.Buf[:0]
 	for i, col := range cols {
 		if e, ok := col.(nativeEncoder); ok {
-			e.EncodeColumn(&c.wire)
+			e.encodeRows(&c.wire, lo, hi)
 			continue
 		}
-		if err := b.Column(i).Append(col); err != nil {
+		part, err := rowRange(col, lo, hi)
+		if err != nil {
+			return fmt.Errorf("append %s.%s: %w", table, names[i], err)
+		}
+		if err := b.Column(i).Append(part); err != nil {
 			return fmt.Errorf("append %s.%s: %w", table, names[i], err)
 		}
 	}
@@ -300,11 +325,32 @@ func appendColumns(b driver.Batch, table string, names []string, cols []any, row
 	if c.reader == nil {
 		c.reader = proto.NewReader(&c.wireReader)
 	}
-	if err := decodeArrays(c, bcols, table, names, cols, rows); err != nil {
+	if err := decodeArrays(c, bcols, table, names, cols, hi-lo); err != nil {
 		c.reader = nil
 		return err
 	}
 	return nil
+}
+
+// rowRange returns rows lo to hi (exclusive) of the plain column col.
+func rowRange(col any, lo, hi int) (any, error) {
+	switch v := col.(type) {
+	case []time.Time:
+		return v[lo:hi], nil
+	case []string:
+		return v[lo:hi], nil
+	case []int8:
+		return v[lo:hi], nil
+	case []uint8:
+		return v[lo:hi], nil
+	case []uint32:
+		return v[lo:hi], nil
+	case []int64:
+		return v[lo:hi], nil
+	case []uint64:
+		return v[lo:hi], nil
+	}
+	return nil, fmt.Errorf("column of %T cannot be sent in blocks", col)
 }
 
 // decodeArrays decodes c.wire into the batch columns of cols' Array
@@ -346,9 +392,10 @@ func writeSettings(ctx context.Context, c Config) context.Context {
 }
 
 // nativeEncoder is a column that writes itself in ClickHouse's native
-// format (the Array columns below).
+// format (the Array columns below), whole or a range of its rows.
 type nativeEncoder interface {
 	EncodeColumn(b *proto.Buffer)
+	encodeRows(b *proto.Buffer, lo, hi int)
 }
 
 // array is an Array(T) column built value by value: add the values of a
@@ -359,34 +406,85 @@ type array[T any] struct {
 	values  arrayValues[T]
 }
 
-// arrayValues is the flat value column of an array: ch-go's proto
-// columns, or strValues.
+// arrayValues is the flat value column of an array.
 type arrayValues[T any] interface {
 	Append(v T)
 	Rows() int
 	Reset()
-	EncodeColumn(b *proto.Buffer)
+	// encodeRange writes values lo to hi (exclusive) in the native format.
+	encodeRange(b *proto.Buffer, lo, hi int)
 }
 
 // strValues is a String value column kept in the native encoding (each
 // value's length as a uvarint, then its bytes), so that encoding it is one
-// copy instead of a pass over every value as with proto.ColStr.
+// copy instead of a pass over every value as with proto.ColStr; ends holds
+// where each value's encoding ends, for ranges.
 type strValues struct {
 	wire []byte
-	rows int
+	ends []int
 }
 
 func (v *strValues) Append(s string) {
 	v.wire = binary.AppendUvarint(v.wire, uint64(len(s)))
 	v.wire = append(v.wire, s...)
-	v.rows++
+	v.ends = append(v.ends, len(v.wire))
 }
 
-func (v *strValues) Rows() int { return v.rows }
-func (v *strValues) Reset()    { v.wire, v.rows = v.wire[:0], 0 }
+func (v *strValues) Rows() int { return len(v.ends) }
+func (v *strValues) Reset()    { v.wire, v.ends = v.wire[:0], v.ends[:0] }
 
-// EncodeColumn writes v in the native format.
-func (v *strValues) EncodeColumn(b *proto.Buffer) { b.Buf = append(b.Buf, v.wire...) }
+func (v *strValues) encodeRange(b *proto.Buffer, lo, hi int) {
+	if lo == hi {
+		return
+	}
+	from := 0
+	if lo > 0 {
+		from = v.ends[lo-1]
+	}
+	b.Buf = append(b.Buf, v.wire[from:v.ends[hi-1]]...)
+}
+
+// numValues is a fixed-size value column (UInt8, UInt16, Int64, UInt64)
+// and enc its native encoding (ch-go's).
+type numValues[T any] struct {
+	v   []T
+	enc func(b *proto.Buffer, v []T)
+}
+
+func (v *numValues[T]) Append(x T)                              { v.v = append(v.v, x) }
+func (v *numValues[T]) Rows() int                               { return len(v.v) }
+func (v *numValues[T]) Reset()                                  { v.v = v.v[:0] }
+func (v *numValues[T]) encodeRange(b *proto.Buffer, lo, hi int) { v.enc(b, v.v[lo:hi]) }
+
+func uint8Values() *numValues[uint8] {
+	return &numValues[uint8]{enc: func(b *proto.Buffer, v []uint8) { proto.ColUInt8(v).EncodeColumn(b) }}
+}
+
+func uint16Values() *numValues[uint16] {
+	return &numValues[uint16]{enc: func(b *proto.Buffer, v []uint16) { proto.ColUInt16(v).EncodeColumn(b) }}
+}
+
+func uint64Values() *numValues[uint64] {
+	return &numValues[uint64]{enc: func(b *proto.Buffer, v []uint64) { proto.ColUInt64(v).EncodeColumn(b) }}
+}
+
+func int64Values() *numValues[int64] {
+	return &numValues[int64]{enc: func(b *proto.Buffer, v []int64) { proto.ColInt64(v).EncodeColumn(b) }}
+}
+
+// fixedValues is a FixedString(size) value column.
+type fixedValues struct {
+	buf  []byte
+	size int
+}
+
+func (v *fixedValues) Append(x []byte) { v.buf = append(v.buf, x...) }
+func (v *fixedValues) Rows() int       { return len(v.buf) / v.size }
+func (v *fixedValues) Reset()          { v.buf = v.buf[:0] }
+
+func (v *fixedValues) encodeRange(b *proto.Buffer, lo, hi int) {
+	b.Buf = append(b.Buf, v.buf[lo*v.size:hi*v.size]...)
+}
 
 func newArray[T any](values arrayValues[T]) *array[T] { return &array[T]{values: values} }
 
@@ -395,9 +493,35 @@ func (a *array[T]) end()    { a.offsets = append(a.offsets, uint64(a.values.Rows
 func (a *array[T]) reset()  { a.offsets = a.offsets[:0]; a.values.Reset() }
 
 // EncodeColumn writes a in the native format.
-func (a *array[T]) EncodeColumn(b *proto.Buffer) {
-	a.offsets.EncodeColumn(b)
-	a.values.EncodeColumn(b)
+func (a *array[T]) EncodeColumn(b *proto.Buffer) { a.encodeRows(b, 0, len(a.offsets)) }
+
+// encodeRows writes rows lo to hi (exclusive) of a in the native format:
+// their offsets made relative to the first row's values, then the values.
+func (a *array[T]) encodeRows(b *proto.Buffer, lo, hi int) {
+	from, to := encodeOffsets(b, a.offsets, lo, hi)
+	a.values.encodeRange(b, from, to)
+}
+
+// encodeOffsets writes the end offsets of rows lo to hi (exclusive),
+// relative to the end of row lo-1, and returns the range of values (or
+// inner arrays) the rows hold.
+func encodeOffsets(b *proto.Buffer, offsets proto.ColUInt64, lo, hi int) (from, to int) {
+	var base uint64
+	if lo > 0 {
+		base = offsets[lo-1]
+	}
+	if base == 0 {
+		offsets[lo:hi].EncodeColumn(b)
+	} else {
+		for _, o := range offsets[lo:hi] {
+			b.Buf = binary.LittleEndian.AppendUint64(b.Buf, o-base)
+		}
+	}
+	to = int(base)
+	if hi > lo {
+		to = int(offsets[hi-1])
+	}
+	return int(base), to
 }
 
 // array2 is an Array(Array(T)) column: rows of inner arrays.
@@ -415,9 +539,12 @@ func (a *array2[T]) end()   { a.offsets = append(a.offsets, uint64(len(a.inner.o
 func (a *array2[T]) reset() { a.offsets = a.offsets[:0]; a.inner.reset() }
 
 // EncodeColumn writes a in the native format.
-func (a *array2[T]) EncodeColumn(b *proto.Buffer) {
-	a.offsets.EncodeColumn(b)
-	a.inner.EncodeColumn(b)
+func (a *array2[T]) EncodeColumn(b *proto.Buffer) { a.encodeRows(b, 0, len(a.offsets)) }
+
+// encodeRows writes rows lo to hi (exclusive) of a in the native format.
+func (a *array2[T]) encodeRows(b *proto.Buffer, lo, hi int) {
+	from, to := encodeOffsets(b, a.offsets, lo, hi)
+	a.inner.encodeRows(b, from, to)
 }
 
 // attrArrays are the parallel key, type and value arrays of an attribute
@@ -430,7 +557,7 @@ type attrArrays struct {
 func newAttrArrays() attrArrays {
 	return attrArrays{
 		keys:   newArray[string](new(strValues)),
-		types:  newArray[uint8](new(proto.ColUInt8)),
+		types:  newArray[uint8](uint8Values()),
 		values: newArray[string](new(strValues)),
 	}
 }
@@ -459,7 +586,7 @@ type attrArrays2 struct {
 func newAttrArrays2() attrArrays2 {
 	return attrArrays2{
 		keys:   newArray2[string](new(strValues)),
-		types:  newArray2[uint8](new(proto.ColUInt8)),
+		types:  newArray2[uint8](uint8Values()),
 		values: newArray2[string](new(strValues)),
 	}
 }
@@ -604,20 +731,20 @@ func (c *columns) reset() {
 	if !c.made {
 		c.made = true
 		c.res, c.attrs = newAttrArrays(), newAttrArrays()
-		c.evTimes = newArray[int64](new(proto.ColInt64))
+		c.evTimes = newArray[int64](int64Values())
 		c.evNames = newArray[string](new(strValues))
 		c.lnState = newArray[string](new(strValues))
 		c.evAttrs, c.lnAttrs = newAttrArrays2(), newAttrArrays2()
-		c.lnTrace = newArray[[]byte](&proto.ColFixedStr{Size: len(storage.TraceID{})})
-		c.lnSpan = newArray[[]byte](&proto.ColFixedStr{Size: len(storage.SpanID{})})
+		c.lnTrace = newArray[[]byte](&fixedValues{size: len(storage.TraceID{})})
+		c.lnSpan = newArray[[]byte](&fixedValues{size: len(storage.SpanID{})})
 		c.seen = make(map[opKey]struct{})
 		c.seenRes = make(map[resKey]struct{})
 		c.seenAV = make(map[avKey]struct{})
 		c.seenResHour = make(map[resHourKey]struct{})
-		c.redBuckets = newArray[uint16](new(proto.ColUInt16))
-		c.redCounts = newArray[uint64](new(proto.ColUInt64))
-		c.rsB = newArray[uint16](new(proto.ColUInt16))
-		c.rsC = newArray[uint64](new(proto.ColUInt64))
+		c.redBuckets = newArray[uint16](uint16Values())
+		c.redCounts = newArray[uint64](uint64Values())
+		c.rsB = newArray[uint16](uint16Values())
+		c.rsC = newArray[uint64](uint64Values())
 		c.seenMinutes = make(map[int64]struct{})
 		return
 	}
