@@ -94,14 +94,7 @@ func (m *Main) runIngester(ctx context.Context, args []string) error {
 // collector, it runs retention on the storage it writes.
 func (m *Main) serveIngester(ctx context.Context, cfg config) error {
 	log := newLogger(m.Stderr, cfg.Telemetry)
-	reg, err := newRegistry()
-	if err != nil {
-		return err
-	}
-	// Telemetry serves before the storage opens (a migration can take
-	// minutes), as for the collector.
-	health := collector.NewHealth()
-	tel, err := startTelemetry(ctx, cfg.Telemetry.Endpoint, reg, health, log)
+	reg, health, tel, err := startProcessTelemetry(ctx, cfg.Telemetry.Endpoint, log)
 	if err != nil {
 		return err
 	}

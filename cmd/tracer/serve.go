@@ -60,15 +60,7 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 		}
 		return err
 	}
-	reg, err := newRegistry()
-	if err != nil {
-		return err
-	}
-	// Telemetry serves before the storage opens: opening can take minutes
-	// (a ClickHouse schema migration), and a liveness probe that found no
-	// /health would restart the process and the migration with it.
-	health := collector.NewHealth()
-	tel, err := startTelemetry(ctx, cfg.Telemetry.Endpoint, reg, health, log)
+	reg, health, tel, err := startProcessTelemetry(ctx, cfg.Telemetry.Endpoint, log)
 	if err != nil {
 		return err
 	}
@@ -198,6 +190,24 @@ func (m *Main) serve(ctx context.Context, cfg config, p parts) error {
 		}
 	}
 	return errors.Join(failed, err)
+}
+
+// startProcessTelemetry makes the process's one metrics registry and one
+// Health and serves them on endpoint (see startTelemetry). It runs before
+// the storage opens: opening can take minutes (a ClickHouse schema
+// migration), and a liveness probe that found no /health would restart the
+// process and the migration with it.
+func startProcessTelemetry(ctx context.Context, endpoint string, log *slog.Logger) (*prometheus.Registry, *collector.Health, *httpServer, error) {
+	reg, err := newRegistry()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	health := collector.NewHealth()
+	tel, err := startTelemetry(ctx, endpoint, reg, health, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return reg, health, tel, nil
 }
 
 // openStoreReporting opens the storage cfg names (through m.openStore when

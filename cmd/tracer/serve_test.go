@@ -241,7 +241,7 @@ func TestHealthWhileStorageOpens(t *testing.T) {
 			if got := status(telAddr, "/ready"); got != http.StatusServiceUnavailable {
 				t.Errorf("/ready while the storage opens: %d, want 503", got)
 			}
-			body := get(t, "http://"+telAddr+"/health")
+			body := httpGet(t, "http://"+telAddr+"/health")
 			if !strings.Contains(body, `"storage":{"status":"starting"`) {
 				t.Errorf("/health while the storage opens: %s, want storage starting", body)
 			}
@@ -250,7 +250,7 @@ func TestHealthWhileStorageOpens(t *testing.T) {
 				await(t, "/ready once the storage is open", func() bool { return status(telAddr, "/ready") == http.StatusOK })
 			} else {
 				await(t, "storage ok once open", func() bool {
-					return !strings.Contains(get(t, "http://"+telAddr+"/health"), `"storage":{"status":"starting"`)
+					return !strings.Contains(httpGet(t, "http://"+telAddr+"/health"), `"storage":{"status":"starting"`)
 				})
 			}
 			cancel()
@@ -264,19 +264,4 @@ func TestHealthWhileStorageOpens(t *testing.T) {
 			}
 		})
 	}
-}
-
-// get GETs url and returns its body.
-func get(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
