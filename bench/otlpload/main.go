@@ -13,11 +13,12 @@ import (
 	"syscall"
 	"time"
 
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/mem"
-	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 )
 
 const exportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
@@ -201,52 +202,14 @@ func export(ctx context.Context, c *grpc.ClientConn, body []byte, timeout time.D
 	return rejectedSpans(resp)
 }
 
-// rejectedSpans reads partial_success.rejected_spans (fields 1 and 1) of an
+// rejectedSpans reads partial_success.rejected_spans of an
 // ExportTraceServiceResponse.
 func rejectedSpans(b []byte) (int64, error) {
-	var rejected int64
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return 0, protowire.ParseError(n)
-		}
-		b = b[n:]
-		if num == 1 && typ == protowire.BytesType {
-			ps, m := protowire.ConsumeBytes(b)
-			if m < 0 {
-				return 0, protowire.ParseError(m)
-			}
-			b = b[m:]
-			for len(ps) > 0 {
-				pn, pt, k := protowire.ConsumeTag(ps)
-				if k < 0 {
-					return 0, protowire.ParseError(k)
-				}
-				ps = ps[k:]
-				if pn == 1 && pt == protowire.VarintType {
-					v, j := protowire.ConsumeVarint(ps)
-					if j < 0 {
-						return 0, protowire.ParseError(j)
-					}
-					rejected = int64(v)
-					ps = ps[j:]
-					continue
-				}
-				j := protowire.ConsumeFieldValue(pn, pt, ps)
-				if j < 0 {
-					return 0, protowire.ParseError(j)
-				}
-				ps = ps[j:]
-			}
-			continue
-		}
-		m := protowire.ConsumeFieldValue(num, typ, b)
-		if m < 0 {
-			return 0, protowire.ParseError(m)
-		}
-		b = b[m:]
+	var resp coltracepb.ExportTraceServiceResponse
+	if err := proto.Unmarshal(b, &resp); err != nil {
+		return 0, err
 	}
-	return rejected, nil
+	return resp.GetPartialSuccess().GetRejectedSpans(), nil
 }
 
 // rawBytes is a message already in wire form.
